@@ -1,0 +1,111 @@
+#include "base/fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/random.h"
+
+namespace converge {
+
+Status ErrnoStatus(const std::string& what, int err) {
+  std::string msg = what + ": " + std::strerror(err);
+  if (err == ENOENT) return NotFound(msg);
+  if (err == ENOSPC || err == EDQUOT) return IoError(msg + " (free some space and try again)");
+  return IoError(msg);
+}
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+Fd::~Fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<Fd> OpenRead(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open '" + path.string() + "'", errno);
+  return Fd(fd);
+}
+
+Status WriteAll(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write " + what, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Result<size_t> ReadSome(int fd, char* buf, size_t cap, const std::string& what) {
+  for (;;) {
+    ssize_t n = ::read(fd, buf, cap);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return ErrnoStatus("read " + what, errno);
+  }
+}
+
+Result<std::string> ReadFile(const fs::path& path) {
+  ASSIGN_OR_RETURN(Fd fd, OpenRead(path));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ASSIGN_OR_RETURN(size_t n, ReadSome(fd.get(), buf, sizeof buf, "'" + path.string() + "'"));
+    if (n == 0) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+std::string TempName(std::string_view prefix) {
+  return std::string(prefix) + "." + RandomHex(8) + ".tmp";
+}
+
+Status FsyncDir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open directory '" + dir.string() + "'", errno);
+  Fd owner(fd);
+  if (::fsync(fd) != 0) return ErrnoStatus("fsync '" + dir.string() + "'", errno);
+  return Status::Ok();
+}
+
+Status WriteFileAtomic(const fs::path& path, std::string_view data, unsigned mode) {
+  fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  fs::path tmp = dir / TempName("." + path.filename().string());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return ErrnoStatus("create '" + tmp.string() + "'", errno);
+  Fd owner(fd);
+  ::fchmod(fd, mode);  // the umask must not widen or narrow what the caller asked for
+  Status st = WriteAll(fd, data, "'" + tmp.string() + "'");
+  if (st.ok() && ::fsync(fd) != 0) st = ErrnoStatus("fsync '" + tmp.string() + "'", errno);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    st = ErrnoStatus("rename to '" + path.string() + "'", errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return FsyncDir(dir);
+}
+
+Status MakeDirs(const fs::path& dir, unsigned mode) {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return Status::Ok();
+  if (dir.has_parent_path() && dir.parent_path() != dir)
+    RETURN_IF_ERROR(MakeDirs(dir.parent_path(), mode));
+  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
+    return ErrnoStatus("create directory '" + dir.string() + "'", errno);
+  return Status::Ok();
+}
+
+}  // namespace converge

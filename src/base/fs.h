@@ -1,0 +1,65 @@
+// Small POSIX file helpers: an owning file descriptor, whole writes and reads,
+// and the atomic write (temp file, fsync, rename, fsync dir) every durable
+// file in converge goes through.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace converge {
+
+namespace fs = std::filesystem;
+
+// "open 'x': No such file or directory" style text for the current errno.
+Status ErrnoStatus(const std::string& what, int err);
+
+// An owning file descriptor: closed on destruction.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Result<Fd> OpenRead(const fs::path& path);
+// Writes all of `data`, retrying short writes and EINTR.
+Status WriteAll(int fd, std::string_view data, const std::string& what);
+// Reads up to `cap` bytes; returns the count (0 at end of file).
+Result<size_t> ReadSome(int fd, char* buf, size_t cap, const std::string& what);
+
+// Reads a whole (small) file. Fails with kNotFound when it does not exist.
+Result<std::string> ReadFile(const fs::path& path);
+
+// Replaces `path` atomically: a crash leaves the old or the new content, never
+// a mix. The file gets `mode` (0600 for secrets) before any byte is written.
+Status WriteFileAtomic(const fs::path& path, std::string_view data, unsigned mode = 0644);
+
+// fsync on a directory, so a rename or create inside it is durable.
+Status FsyncDir(const fs::path& dir);
+
+// A unique name for a temp file: "<prefix>.<random>.tmp".
+std::string TempName(std::string_view prefix);
+
+// Creates `dir` and its parents with `mode` for the ones it makes.
+Status MakeDirs(const fs::path& dir, unsigned mode = 0755);
+
+}  // namespace converge

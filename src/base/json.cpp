@@ -1,0 +1,33 @@
+#include "base/json.h"
+
+namespace converge {
+
+int JsonDepth(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') deepest = std::max(deepest, ++depth);
+    else if (c == ']' || c == '}') {
+      if (--depth < 0) return -1;
+    }
+  }
+  return depth == 0 ? deepest : -1;
+}
+
+Result<nlohmann::json> ParseJson(std::string_view text, int max_depth) {
+  int depth = JsonDepth(text);
+  if (depth > max_depth)
+    return Invalid("JSON nested deeper than " + std::to_string(max_depth) + " levels");
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Invalid("malformed JSON");
+  return j;
+}
+
+}  // namespace converge

@@ -1,0 +1,19 @@
+// JSON parsing that never throws across a layer and refuses hostile nesting.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace converge {
+
+// Parses `text`, failing with kInvalid on bad JSON or on arrays/objects nested
+// deeper than `max_depth` (checked before parsing, so a hostile document
+// cannot exhaust the stack). Invalid UTF-8 in strings is rejected.
+Result<nlohmann::json> ParseJson(std::string_view text, int max_depth = 16);
+
+// The deepest array/object nesting in `text`, or -1 if it is unbalanced.
+int JsonDepth(std::string_view text);
+
+}  // namespace converge

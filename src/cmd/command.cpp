@@ -1,0 +1,72 @@
+#include "cmd/command.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "base/random.h"
+
+namespace converge {
+
+Cli::Cli() : app("converge: local-first snapshots and a central authority for publishing them") {
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("converge ") + CONVERGE_VERSION);
+  app.add_option("-C", globals.dir, "Run as if converge was started in DIR")
+      ->type_name("DIR");
+  app.add_flag("--json", globals.json, "Print exactly one JSON document on stdout");
+}
+
+CLI::App* Cli::Command(const std::string& name, const std::string& description,
+                       CLI::App* parent) {
+  CLI::App* sub = (parent ? parent : &app)->add_subcommand(name, description);
+  sub->fallthrough();
+  return sub;
+}
+
+void Cli::Run(CLI::App* sub, std::function<Status()> fn) {
+  sub->callback([this, fn] { action_ = fn; });
+}
+
+int Cli::Main(int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "error: " << e.what() << "\n(run 'converge --help' for usage)\n";
+    return 2;
+  }
+  if (!globals.dir.empty() && ::chdir(globals.dir.c_str()) != 0) {
+    std::cerr << "error: cannot change to directory '" << globals.dir << "'\n";
+    return 1;
+  }
+  if (!action_) return 2;
+  Status st = action_();
+  if (!st.ok()) {
+    std::cerr << "error: " << st.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int RunCommandLine(int argc, char** argv) {
+  InitCrypto();
+  Cli cli;
+  for (auto reg : {RegisterInit, RegisterSnap, RegisterSnaps, RegisterShow, RegisterDiff,
+                   RegisterRestore})
+    reg(cli);
+  return cli.Main(argc, argv);
+}
+
+void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+
+void Note(const std::string& line) { std::cerr << line << "\n"; }
+
+Result<Workspace> OpenWorkspace() { return Workspace::Find(fs::current_path()); }
+
+}  // namespace converge

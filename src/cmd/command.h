@@ -1,0 +1,58 @@
+// The frame every subcommand plugs into. Each src/cmd/<name>.cpp defines one
+// Register<Name>(Cli&) that adds its subcommand and flags and, via Cli::Run,
+// the function to call after parsing: parse flags, call the library, print.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/status.h"
+#include "workspace/workspace.h"
+
+namespace converge {
+
+struct Globals {
+  std::string dir;    // -C DIR
+  bool json = false;  // --json
+};
+
+class Cli {
+ public:
+  Cli();
+  CLI::App app;
+  Globals globals;
+
+  // A new subcommand (of `parent`, or of the top level) that accepts the
+  // global flags anywhere on its command line.
+  CLI::App* Command(const std::string& name, const std::string& description,
+                    CLI::App* parent = nullptr);
+  // Runs `fn` when `sub` was the chosen subcommand.
+  void Run(CLI::App* sub, std::function<Status()> fn);
+
+  int Main(int argc, char** argv);
+
+ private:
+  std::function<Status()> action_;
+};
+
+int RunCommandLine(int argc, char** argv);
+
+// Output helpers: data to stdout, exactly one JSON document under --json.
+void PrintJson(const nlohmann::json& j);
+// Progress and notes go to stderr, never to stdout.
+void Note(const std::string& line);
+
+// The workspace containing the current directory (after -C).
+Result<Workspace> OpenWorkspace();
+
+// Registration, one per file in src/cmd/.
+void RegisterInit(Cli& cli);
+void RegisterSnap(Cli& cli);
+void RegisterSnaps(Cli& cli);
+void RegisterShow(Cli& cli);
+void RegisterDiff(Cli& cli);
+void RegisterRestore(Cli& cli);
+
+}  // namespace converge

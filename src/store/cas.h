@@ -1,0 +1,124 @@
+// The content-addressed object store shared by workspace and server.
+//
+// Layout under the store's root: objects/ab/abcdef... (one file per object,
+// sharded by the first two hex characters) and tmp/ (objects being written).
+// An object file is written to tmp/, made durable, then renamed into place, so
+// a reader sees a whole object or none; it is never rewritten. Every read
+// re-hashes the bytes and a mismatch is kCorrupt naming the object.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "base/fs.h"
+#include "store/hash.h"
+
+namespace converge {
+
+class ObjectStore;
+
+// Writes one object to a temp file, hashing as it goes. Hand the finished
+// writer to ObjectStore::Install or WriteBatch::Add; a writer dropped before
+// that removes its temp file.
+class ObjectWriter {
+ public:
+  ObjectWriter(ObjectWriter&& o) noexcept;
+  ObjectWriter& operator=(ObjectWriter&&) = delete;
+  ~ObjectWriter();
+
+  Status Append(std::string_view data);
+  // Closes the temp file. Fails with kCorrupt, keeping nothing, when the bytes
+  // hash to something other than `expected`.
+  Result<ObjectId> Finish(const std::optional<ObjectId>& expected = std::nullopt);
+  uint64_t size() const { return size_; }
+
+ private:
+  friend class ObjectStore;
+  friend class WriteBatch;
+  ObjectWriter(fs::path temp, Fd fd) : temp_(std::move(temp)), fd_(std::move(fd)) {}
+
+  fs::path temp_;
+  Fd fd_;
+  Hasher hasher_;
+  uint64_t size_ = 0;
+  std::optional<ObjectId> id_;  // set by Finish
+};
+
+class ObjectStore {
+ public:
+  // Creates root/objects (with its 256 shards) and root/tmp when missing.
+  static Result<ObjectStore> Open(const fs::path& root);
+
+  const fs::path& root() const { return root_; }
+  fs::path PathOf(const ObjectId& id) const;
+  bool Has(const ObjectId& id) const;
+  Result<uint64_t> SizeOf(const ObjectId& id) const;
+
+  Result<ObjectWriter> NewWriter() const;
+  // Makes a finished writer's object durable and visible (fsync, rename, fsync dir).
+  Status Install(ObjectWriter&& writer);
+  // Stores bytes durably; returns their ID.
+  Result<ObjectId> Put(std::string_view bytes);
+  // Stores bytes that must hash to `id`: kCorrupt, nothing stored, otherwise.
+  Status PutExpected(const ObjectId& id, std::string_view bytes);
+
+  // Reads a whole object and verifies it; kTooLarge past `max_size`.
+  Result<std::string> Read(const ObjectId& id, uint64_t max_size = 256u << 20) const;
+  // Streams an object's bytes to `sink` in pieces and verifies the hash at the
+  // end. The sink sees bytes before they are verified: stage them, and keep
+  // them only when this returns ok.
+  Status Stream(const ObjectId& id, const std::function<Status(std::string_view)>& sink) const;
+  // Re-hashes an object without keeping its bytes.
+  Status Verify(const ObjectId& id) const;
+
+  // Every object ID on disk, in no particular order (for fsck).
+  Status ForEach(const std::function<Status(const ObjectId&)>& fn) const;
+  // Removes temp files older than `max_age_seconds` left by crashed writers.
+  void CleanStaleTemps(int64_t max_age_seconds) const;
+
+  // Bytes read from object files since start-up (all threads).
+  uint64_t bytes_read() const { return bytes_read_->load(); }
+
+ private:
+  friend class WriteBatch;
+  explicit ObjectStore(fs::path root);
+  // Renames a finished temp into place; an existing object of the same size wins.
+  Status RenameIntoPlace(const fs::path& temp, const ObjectId& id);
+
+  fs::path root_;
+  std::shared_ptr<std::atomic<uint64_t>> bytes_read_;
+};
+
+// Many objects made durable together: one syncfs before the renames and one
+// after, instead of an fsync per object (the way git's batch fsync works).
+// Nothing added is visible in the store until Commit; a batch destroyed
+// uncommitted removes its temp files.
+class WriteBatch {
+ public:
+  explicit WriteBatch(ObjectStore& store) : store_(&store) {}
+  WriteBatch(WriteBatch&&) noexcept = default;
+  ~WriteBatch();
+
+  Status Add(ObjectWriter&& writer);
+  Result<ObjectId> Put(std::string_view bytes);
+  bool Contains(const ObjectId& id) const { return ids_.count(id) > 0; }
+  bool HasOrPending(const ObjectId& id) const { return Contains(id) || store_->Has(id); }
+  size_t size() const { return pending_.size(); }
+  Status Commit();
+
+ private:
+  struct Pending {
+    fs::path temp;
+    ObjectId id;
+  };
+  ObjectStore* store_;
+  std::vector<Pending> pending_;
+  std::unordered_set<ObjectId> ids_;
+};
+
+}  // namespace converge

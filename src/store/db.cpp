@@ -1,0 +1,151 @@
+#include "store/db.h"
+
+#include <cerrno>
+
+namespace converge {
+
+// Declared in schema.cpp: the migrations of each role, oldest first.
+const char* const* Migrations(DbRole role, int* count);
+
+Stmt& Stmt::Bind(int idx, int64_t v) {
+  sqlite3_bind_int64(s_.get(), idx, v);
+  return *this;
+}
+
+Stmt& Stmt::Bind(int idx, std::string_view v) {
+  sqlite3_bind_text(s_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::BindBlob(int idx, std::string_view v) {
+  sqlite3_bind_blob(s_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::BindNull(int idx) {
+  sqlite3_bind_null(s_.get(), idx);
+  return *this;
+}
+
+Result<bool> Stmt::Step() {
+  int rc = sqlite3_step(s_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string msg = sqlite3_errmsg(db_);
+  if (rc == SQLITE_CONSTRAINT) return Conflict("database constraint: " + msg);
+  if (rc == SQLITE_FULL) return IoError("database: disk is full (free some space and try again)");
+  if (rc == SQLITE_BUSY) return IoError("database is locked by another process: " + msg);
+  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return Corrupt("database is corrupt: " + msg);
+  return IoError("database: " + msg);
+}
+
+Status Stmt::Run() {
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return Status::Ok();
+  }
+}
+
+void Stmt::Reset() {
+  sqlite3_reset(s_.get());
+  sqlite3_clear_bindings(s_.get());
+}
+
+int64_t Stmt::Int(int col) const { return sqlite3_column_int64(s_.get(), col); }
+
+std::string Stmt::Text(int col) const {
+  const unsigned char* t = sqlite3_column_text(s_.get(), col);
+  if (!t) return "";
+  return std::string(reinterpret_cast<const char*>(t),
+                     static_cast<size_t>(sqlite3_column_bytes(s_.get(), col)));
+}
+
+bool Stmt::IsNull(int col) const { return sqlite3_column_type(s_.get(), col) == SQLITE_NULL; }
+
+Status Db::Error(const std::string& what) const {
+  return IoError(what + ": " + sqlite3_errmsg(db_.get()));
+}
+
+Result<Db> Db::Open(const fs::path& path, DbRole role) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Db db(raw, path);
+  if (rc != SQLITE_OK) return db.Error("open database '" + path.string() + "'");
+  sqlite3_busy_timeout(raw, 30000);
+  sqlite3_extended_result_codes(raw, 0);
+  // The server answers "stored" only once a commit survives power loss; a
+  // workspace can afford NORMAL, which in WAL mode still never corrupts.
+  const char* sync = role == DbRole::kServer ? "PRAGMA synchronous=FULL"
+                                             : "PRAGMA synchronous=NORMAL";
+  RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL"));
+  RETURN_IF_ERROR(db.Exec(sync));
+  RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys=ON"));
+  RETURN_IF_ERROR(db.Migrate(role));
+  return db;
+}
+
+Status Db::Exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string s(sql);
+  int rc = sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::Ok();
+  std::string msg = err ? err : sqlite3_errstr(rc);
+  sqlite3_free(err);
+  if (rc == SQLITE_FULL) return IoError("database: disk is full (free some space and try again)");
+  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+    return Corrupt("database '" + path_.string() + "' is corrupt: " + msg);
+  return IoError("database '" + path_.string() + "': " + msg);
+}
+
+Result<Stmt> Db::Prepare(std::string_view sql) {
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &s, nullptr);
+  if (rc != SQLITE_OK) return Error("prepare '" + std::string(sql) + "'");
+  return Stmt(db_.get(), s);
+}
+
+int64_t Db::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_.get()); }
+int Db::Changes() const { return sqlite3_changes(db_.get()); }
+
+Result<Db::Tx> Db::BeginWrite() {
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  return Tx(this);
+}
+
+Db::Tx::~Tx() {
+  if (db_) (void)db_->Exec("ROLLBACK");
+}
+
+Status Db::Tx::Commit() {
+  Db* db = db_;
+  db_ = nullptr;
+  Status st = db->Exec("COMMIT");
+  if (!st.ok()) (void)db->Exec("ROLLBACK");
+  return st;
+}
+
+Status Db::Migrate(DbRole role) {
+  int count = 0;
+  const char* const* migrations = Migrations(role, &count);
+  ASSIGN_OR_RETURN(Tx tx, BeginWrite());
+  ASSIGN_OR_RETURN(Stmt q, Prepare("PRAGMA user_version"));
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  int have = row ? static_cast<int>(q.Int(0)) : 0;
+  q = Stmt();
+  if (have > count)
+    return Conflict("database '" + path_.string() + "' has schema version " +
+                    std::to_string(have) + ", newer than this converge understands (" +
+                    std::to_string(count) + "): upgrade converge");
+  for (int v = have; v < count; v++) RETURN_IF_ERROR(Exec(migrations[v]));
+  if (have != count) RETURN_IF_ERROR(Exec("PRAGMA user_version=" + std::to_string(count)));
+  return tx.Commit();
+}
+
+int SchemaVersion(DbRole role) {
+  int count = 0;
+  Migrations(role, &count);
+  return count;
+}
+
+}  // namespace converge

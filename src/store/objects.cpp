@@ -1,0 +1,283 @@
+#include "store/objects.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "base/json.h"
+#include "base/text.h"
+
+namespace converge {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int kVersion = 1;
+// A manifest is {"entries":[{...}],"version":1}: three levels deep at most.
+constexpr int kMaxDepth = 4;
+
+Result<json> ParseObject(std::string_view bytes, const char* what) {
+  ASSIGN_OR_RETURN(json j, ParseJson(bytes, kMaxDepth));
+  if (!j.is_object()) return Corrupt(std::string(what) + " is not a JSON object");
+  auto v = j.find("version");
+  if (v == j.end() || !v->is_number_unsigned() || v->get<uint64_t>() != kVersion)
+    return Corrupt(std::string(what) + " has no \"version\": 1");
+  return j;
+}
+
+// Fails unless `j` has exactly the keys in `keys`.
+Status ExactKeys(const json& j, std::initializer_list<const char*> keys, const char* what) {
+  if (j.size() != keys.size())
+    return Corrupt(std::string(what) + " has " + std::to_string(j.size()) +
+                   " fields, expected " + std::to_string(keys.size()));
+  for (const char* k : keys)
+    if (!j.contains(k)) return Corrupt(std::string(what) + " lacks field \"" + k + "\"");
+  return Status::Ok();
+}
+
+Result<ObjectId> IdField(const json& j, const char* key, const char* what) {
+  const json& v = j.at(key);
+  if (!v.is_string()) return Corrupt(std::string(what) + ": \"" + key + "\" is not an ID");
+  auto id = ObjectId::FromHex(v.get_ref<const std::string&>());
+  if (!id) return Corrupt(std::string(what) + ": \"" + key + "\" is not a 64-hex-digit ID");
+  return *id;
+}
+
+Result<std::string> StringField(const json& j, const char* key, const char* what) {
+  const json& v = j.at(key);
+  if (!v.is_string()) return Corrupt(std::string(what) + ": \"" + key + "\" is not a string");
+  return v.get<std::string>();
+}
+
+Result<uint64_t> SizeField(const json& j, const char* key, const char* what) {
+  const json& v = j.at(key);
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+    return Corrupt(std::string(what) + ": \"" + key + "\" is not a size");
+  return v.get<uint64_t>();
+}
+
+// Canonical bytes must round-trip exactly; anything else has a second spelling.
+Status CheckCanonical(std::string_view bytes, const std::string& reencoded, const char* what) {
+  if (bytes != reencoded)
+    return Corrupt(std::string(what) + " is not in canonical form (sorted keys, no whitespace)");
+  return Status::Ok();
+}
+
+json EntryToJson(const Entry& e) {
+  json j;
+  j["name"] = e.name;
+  switch (e.type) {
+    case EntryType::kFile:
+      j["type"] = "file";
+      j[e.chunked ? "chunks" : "blob"] = e.id.hex();
+      j["size"] = e.size;
+      j["executable"] = e.executable;
+      break;
+    case EntryType::kDir:
+      j["type"] = "dir";
+      j["manifest"] = e.id.hex();
+      break;
+    case EntryType::kSymlink:
+      j["type"] = "symlink";
+      j["target"] = e.target;
+      break;
+  }
+  return j;
+}
+
+Result<Entry> EntryFromJson(const json& j) {
+  const char* what = "manifest entry";
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string() || !j.contains("name"))
+    return Corrupt("manifest entry has no \"type\" or \"name\"");
+  Entry e;
+  ASSIGN_OR_RETURN(e.name, StringField(j, "name", what));
+  RETURN_IF_ERROR(ValidateName(e.name));
+  const std::string& type = j["type"].get_ref<const std::string&>();
+  if (type == "file") {
+    e.type = EntryType::kFile;
+    e.chunked = j.contains("chunks");
+    const char* id_key = e.chunked ? "chunks" : "blob";
+    RETURN_IF_ERROR(ExactKeys(j, {"name", "type", id_key, "size", "executable"}, what));
+    ASSIGN_OR_RETURN(e.id, IdField(j, id_key, what));
+    ASSIGN_OR_RETURN(e.size, SizeField(j, "size", what));
+    if (!j["executable"].is_boolean()) return Corrupt("manifest entry: bad \"executable\"");
+    e.executable = j["executable"].get<bool>();
+  } else if (type == "dir") {
+    e.type = EntryType::kDir;
+    RETURN_IF_ERROR(ExactKeys(j, {"name", "type", "manifest"}, what));
+    ASSIGN_OR_RETURN(e.id, IdField(j, "manifest", what));
+  } else if (type == "symlink") {
+    e.type = EntryType::kSymlink;
+    RETURN_IF_ERROR(ExactKeys(j, {"name", "type", "target"}, what));
+    ASSIGN_OR_RETURN(e.target, StringField(j, "target", what));
+    if (e.target.empty() || e.target.find('\0') != std::string::npos)
+      return Corrupt("symlink " + Quote(e.name) + " has an empty or NUL-bearing target");
+  } else {
+    return Corrupt("manifest entry " + Quote(e.name) + " has unknown type " + Quote(type));
+  }
+  return e;
+}
+
+}  // namespace
+
+const char* KindName(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::kBlob: return "blob";
+    case ObjectKind::kManifest: return "manifest";
+    case ObjectKind::kSnap: return "snap";
+    case ObjectKind::kChunkList: return "chunklist";
+  }
+  return "?";
+}
+
+std::optional<ObjectKind> KindFromName(std::string_view name) {
+  for (ObjectKind k : {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap,
+                       ObjectKind::kChunkList})
+    if (name == KindName(k)) return k;
+  return std::nullopt;
+}
+
+Status ValidateName(std::string_view name) {
+  if (name.empty()) return Invalid("empty name in a manifest");
+  if (name == "." || name == "..") return Invalid("name " + Quote(name) + " is not allowed");
+  if (name.find('/') != std::string_view::npos)
+    return Invalid("name " + Quote(name) + " contains '/'");
+  if (name.find('\0') != std::string_view::npos)
+    return Invalid("name " + Quote(name) + " contains a NUL byte");
+  if (!IsValidUtf8(name)) return Invalid("name " + Quote(name) + " is not valid UTF-8");
+  return Status::Ok();
+}
+
+Status NormalizeManifest(Manifest& m) {
+  for (const Entry& e : m.entries) RETURN_IF_ERROR(ValidateName(e.name));
+  std::sort(m.entries.begin(), m.entries.end(),
+            [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  for (size_t i = 1; i < m.entries.size(); i++)
+    if (m.entries[i].name == m.entries[i - 1].name)
+      return Invalid("duplicate name " + Quote(m.entries[i].name) + " in a manifest");
+  return Status::Ok();
+}
+
+std::string EncodeManifest(const Manifest& m) {
+  json entries = json::array();
+  for (const Entry& e : m.entries) entries.push_back(EntryToJson(e));
+  json j;
+  j["entries"] = std::move(entries);
+  j["version"] = kVersion;
+  return j.dump();
+}
+
+Result<Manifest> DecodeManifest(std::string_view bytes) {
+  ASSIGN_OR_RETURN(json j, ParseObject(bytes, "manifest"));
+  RETURN_IF_ERROR(ExactKeys(j, {"entries", "version"}, "manifest"));
+  if (!j["entries"].is_array()) return Corrupt("manifest \"entries\" is not an array");
+  Manifest m;
+  m.entries.reserve(j["entries"].size());
+  for (const json& je : j["entries"]) {
+    Result<Entry> e = EntryFromJson(je);
+    if (!e.ok()) return Status(Code::kCorrupt, e.status().message());
+    if (!m.entries.empty() && !(m.entries.back().name < e->name)) {
+      if (m.entries.back().name == e->name)
+        return Corrupt("duplicate name " + Quote(e->name) + " in a manifest");
+      return Corrupt("manifest entries are not sorted by name at " + Quote(e->name));
+    }
+    m.entries.push_back(std::move(*e));
+  }
+  RETURN_IF_ERROR(CheckCanonical(bytes, EncodeManifest(m), "manifest"));
+  return m;
+}
+
+std::string EncodeSnap(const Snap& s) {
+  json j;
+  j["created_at"] = s.created_at;
+  j["message"] = s.message;
+  j["parent"] = s.parent ? json(s.parent->hex()) : json(nullptr);
+  j["root"] = s.root.hex();
+  j["version"] = kVersion;
+  j["workspace_id"] = s.workspace_id;
+  return j.dump();
+}
+
+Result<Snap> DecodeSnap(std::string_view bytes) {
+  const char* what = "snap";
+  ASSIGN_OR_RETURN(json j, ParseObject(bytes, what));
+  RETURN_IF_ERROR(
+      ExactKeys(j, {"created_at", "message", "parent", "root", "version", "workspace_id"}, what));
+  Snap s;
+  ASSIGN_OR_RETURN(s.root, IdField(j, "root", what));
+  ASSIGN_OR_RETURN(s.created_at, StringField(j, "created_at", what));
+  ASSIGN_OR_RETURN(s.message, StringField(j, "message", what));
+  ASSIGN_OR_RETURN(s.workspace_id, StringField(j, "workspace_id", what));
+  if (!j["parent"].is_null()) {
+    ASSIGN_OR_RETURN(ObjectId parent, IdField(j, "parent", what));
+    s.parent = parent;
+  }
+  RETURN_IF_ERROR(CheckCanonical(bytes, EncodeSnap(s), what));
+  return s;
+}
+
+std::string EncodeChunkList(const ChunkList& c) {
+  json chunks = json::array();
+  for (const auto& ch : c.chunks) chunks.push_back({{"blob", ch.blob.hex()}, {"size", ch.size}});
+  json j;
+  j["chunks"] = std::move(chunks);
+  j["size"] = c.size;
+  j["version"] = kVersion;
+  return j.dump();
+}
+
+Result<ChunkList> DecodeChunkList(std::string_view bytes) {
+  const char* what = "chunk list";
+  ASSIGN_OR_RETURN(json j, ParseObject(bytes, what));
+  RETURN_IF_ERROR(ExactKeys(j, {"chunks", "size", "version"}, what));
+  if (!j["chunks"].is_array() || j["chunks"].empty())
+    return Corrupt("chunk list has no chunks");
+  ChunkList c;
+  ASSIGN_OR_RETURN(c.size, SizeField(j, "size", what));
+  uint64_t total = 0;
+  for (const json& jc : j["chunks"]) {
+    if (!jc.is_object()) return Corrupt("chunk list entry is not an object");
+    RETURN_IF_ERROR(ExactKeys(jc, {"blob", "size"}, "chunk"));
+    ChunkList::Chunk ch;
+    ASSIGN_OR_RETURN(ch.blob, IdField(jc, "blob", "chunk"));
+    ASSIGN_OR_RETURN(ch.size, SizeField(jc, "size", "chunk"));
+    if (ch.size == 0) return Corrupt("chunk list has an empty chunk");
+    total += ch.size;
+    c.chunks.push_back(ch);
+  }
+  if (total != c.size)
+    return Corrupt("chunk sizes add up to " + std::to_string(total) + ", not " +
+                   std::to_string(c.size));
+  RETURN_IF_ERROR(CheckCanonical(bytes, EncodeChunkList(c), what));
+  return c;
+}
+
+Result<std::vector<ObjectRef>> ReferencesOf(ObjectKind kind, std::string_view bytes) {
+  std::vector<ObjectRef> refs;
+  switch (kind) {
+    case ObjectKind::kBlob:
+      break;
+    case ObjectKind::kManifest: {
+      ASSIGN_OR_RETURN(Manifest m, DecodeManifest(bytes));
+      for (const Entry& e : m.entries) {
+        if (e.type == EntryType::kDir) refs.push_back({ObjectKind::kManifest, e.id});
+        if (e.type == EntryType::kFile)
+          refs.push_back({e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id});
+      }
+      break;
+    }
+    case ObjectKind::kSnap: {
+      ASSIGN_OR_RETURN(Snap s, DecodeSnap(bytes));
+      refs.push_back({ObjectKind::kManifest, s.root});
+      break;
+    }
+    case ObjectKind::kChunkList: {
+      ASSIGN_OR_RETURN(ChunkList c, DecodeChunkList(bytes));
+      for (const auto& ch : c.chunks) refs.push_back({ObjectKind::kBlob, ch.blob});
+      break;
+    }
+  }
+  return refs;
+}
+
+}  // namespace converge

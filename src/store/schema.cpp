@@ -1,0 +1,178 @@
+// The database schema of each role, as migrations applied in order. Never edit
+// a released migration: append a new one. PRAGMA user_version counts them.
+#include "store/db.h"
+
+namespace converge {
+
+namespace {
+
+const char* const kWorkspace[] = {
+    // 1: snaps made here or fetched; the stat cache; fetched publications.
+    R"sql(
+CREATE TABLE snaps (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  root TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  message TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  parent TEXT,
+  origin TEXT NOT NULL DEFAULT 'local'   -- 'local' (snapped here) or 'fetched'
+);
+CREATE TABLE stat_cache (
+  path TEXT PRIMARY KEY,   -- relative, '/'-separated
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  ctime_ns INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  mode INTEGER NOT NULL,
+  id TEXT NOT NULL,        -- blob or chunk list
+  chunked INTEGER NOT NULL,
+  racy INTEGER NOT NULL    -- modified too close to when it was hashed: re-read next time
+) WITHOUT ROWID;
+CREATE TABLE publications (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  url TEXT NOT NULL,
+  repo TEXT NOT NULL,
+  snap TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  gate TEXT NOT NULL,
+  lane TEXT NOT NULL,
+  publisher_id INTEGER NOT NULL,
+  publisher_handle TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  client_version TEXT NOT NULL,
+  host TEXT NOT NULL,
+  note TEXT NOT NULL,
+  fetched_at TEXT NOT NULL
+);
+CREATE INDEX publications_by_time ON publications(created_at);
+CREATE TABLE state (
+  key TEXT PRIMARY KEY,    -- 'head': the snap the working tree was last captured as or restored to
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql",
+};
+
+const char* const kServer[] = {
+    // 1: identity, registries, object ownership, publications, audit.
+    R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  handle TEXT NOT NULL UNIQUE,
+  admin INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,               -- public, part of the token text
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  secret_hash BLOB NOT NULL,         -- BLAKE2b of the secret; the secret is never stored
+  label TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  last_used_at TEXT,
+  expires_at TEXT,
+  revoked_at TEXT
+);
+CREATE INDEX tokens_by_user ON tokens(user_id);
+CREATE TABLE repos (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  created_by INTEGER NOT NULL REFERENCES users(id)
+);
+CREATE TABLE repo_members (
+  repo_id INTEGER NOT NULL REFERENCES repos(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  role TEXT NOT NULL CHECK (role IN ('read', 'publish', 'admin')),
+  PRIMARY KEY (repo_id, user_id)
+) WITHOUT ROWID;
+CREATE TABLE lanes (
+  repo_id INTEGER NOT NULL REFERENCES repos(id),
+  name TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (repo_id, name)
+) WITHOUT ROWID;
+CREATE TABLE lane_members (
+  repo_id INTEGER NOT NULL,
+  lane TEXT NOT NULL,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  PRIMARY KEY (repo_id, lane, user_id),
+  FOREIGN KEY (repo_id, lane) REFERENCES lanes(repo_id, name)
+) WITHOUT ROWID;
+CREATE TABLE scopes (
+  repo_id INTEGER NOT NULL REFERENCES repos(id),
+  name TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (repo_id, name)
+) WITHOUT ROWID;
+CREATE TABLE gate_graphs (
+  repo_id INTEGER PRIMARY KEY REFERENCES repos(id),
+  graph TEXT NOT NULL,               -- canonical JSON, see docs/api.md
+  updated_at TEXT NOT NULL,
+  updated_by INTEGER NOT NULL REFERENCES users(id)
+);
+CREATE TABLE objects (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  size INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE repo_objects (
+  repo_id INTEGER NOT NULL REFERENCES repos(id),
+  object_id TEXT NOT NULL REFERENCES objects(id),
+  PRIMARY KEY (repo_id, object_id)
+) WITHOUT ROWID;
+CREATE TABLE publications (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  repo_id INTEGER NOT NULL REFERENCES repos(id),
+  snap TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  gate TEXT NOT NULL,
+  lane TEXT NOT NULL,
+  publisher_id INTEGER NOT NULL REFERENCES users(id),
+  publisher_handle TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  client_version TEXT NOT NULL,
+  host TEXT NOT NULL,
+  note TEXT NOT NULL
+);
+CREATE INDEX publications_by_repo ON publications(repo_id, seq);
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  actor_id INTEGER,
+  actor_handle TEXT NOT NULL,
+  action TEXT NOT NULL,
+  repo TEXT NOT NULL,
+  target TEXT NOT NULL,
+  outcome TEXT NOT NULL,             -- 'ok' or 'refused: <code>'
+  detail TEXT NOT NULL,
+  remote_addr TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_by_repo ON audit(repo, seq);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER publications_no_update BEFORE UPDATE ON publications
+  BEGIN SELECT RAISE(ABORT, 'publications are immutable'); END;
+)sql",
+};
+
+}  // namespace
+
+const char* const* Migrations(DbRole role, int* count) {
+  if (role == DbRole::kWorkspace) {
+    *count = static_cast<int>(std::size(kWorkspace));
+    return kWorkspace;
+  }
+  *count = static_cast<int>(std::size(kServer));
+  return kServer;
+}
+
+}  // namespace converge

@@ -1,0 +1,69 @@
+#include "store/stat_cache.h"
+
+namespace converge {
+
+Result<StatCache> StatCache::Load(Db& db) {
+  StatCache cache;
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT path, size, mtime_ns, ctime_ns, ino, mode, id, "
+                                      "chunked, racy FROM stat_cache"));
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    StatEntry e;
+    e.size = static_cast<uint64_t>(q.Int(1));
+    e.mtime_ns = q.Int(2);
+    e.ctime_ns = q.Int(3);
+    e.ino = static_cast<uint64_t>(q.Int(4));
+    e.mode = static_cast<uint32_t>(q.Int(5));
+    auto id = ObjectId::FromHex(q.Text(6));
+    if (!id) continue;  // a damaged row only costs a re-read
+    e.id = *id;
+    e.chunked = q.Int(7) != 0;
+    e.racy = q.Int(8) != 0;
+    cache.entries_.emplace(q.Text(0), e);
+  }
+  return cache;
+}
+
+const StatEntry* StatCache::Find(const std::string& path) const {
+  auto it = entries_.find(path);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+void StatCache::Put(const std::string& path, const StatEntry& e) {
+  seen_.insert(path);
+  changed_[path] = e;
+}
+
+Status StatCache::Save(Db& db) {
+  ASSIGN_OR_RETURN(Db::Tx tx, db.BeginWrite());
+  ASSIGN_OR_RETURN(Stmt del, db.Prepare("DELETE FROM stat_cache WHERE path = ?"));
+  for (const auto& [path, e] : entries_) {
+    if (seen_.count(path)) continue;
+    del.Bind(1, path);
+    RETURN_IF_ERROR(del.Run());
+    del.Reset();
+  }
+  ASSIGN_OR_RETURN(Stmt put, db.Prepare("INSERT OR REPLACE INTO stat_cache (path, size, "
+                                        "mtime_ns, ctime_ns, ino, mode, id, chunked, racy) "
+                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  for (const auto& [path, e] : changed_) {
+    put.Bind(1, path)
+        .Bind(2, static_cast<int64_t>(e.size))
+        .Bind(3, e.mtime_ns)
+        .Bind(4, e.ctime_ns)
+        .Bind(5, static_cast<int64_t>(e.ino))
+        .Bind(6, static_cast<int64_t>(e.mode))
+        .Bind(7, e.id.hex())
+        .Bind(8, int64_t{e.chunked})
+        .Bind(9, int64_t{e.racy});
+    RETURN_IF_ERROR(put.Run());
+    put.Reset();
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  for (auto& [path, e] : changed_) entries_[path] = e;
+  changed_.clear();
+  return Status::Ok();
+}
+
+}  // namespace converge

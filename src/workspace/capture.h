@@ -1,0 +1,45 @@
+// Capture: walk the working tree and turn it into manifests and blobs.
+//
+// Regular files (with their exec bit), directories (empty ones too) and
+// symlinks (never followed; the target is stored as is) are captured; FIFOs,
+// sockets and devices are skipped with a warning. Paths matched by
+// .convergeignore, and every .converge directory, are left out. Files whose
+// stat fields match the stat cache are not read; the others are read and
+// hashed on all cores, large ones split into chunks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/hash.h"
+#include "workspace/workspace.h"
+
+namespace converge {
+
+struct CaptureStats {
+  uint64_t files = 0, dirs = 0, symlinks = 0;
+  uint64_t bytes = 0;       // total size of the files in the tree
+  uint64_t files_read = 0;  // files whose content was read: stat cache misses
+  uint64_t bytes_read = 0;
+  uint64_t objects_written = 0;
+  std::vector<std::string> warnings;
+};
+
+struct CaptureOptions {
+  // false: compute IDs only and store nothing (status, diff against the tree).
+  bool store = true;
+  bool progress = false;
+};
+
+struct CapturedTree {
+  ObjectId root;
+  // Every manifest of the tree by ID, kept in memory when nothing is stored.
+  std::unordered_map<ObjectId, std::string> manifests;
+  CaptureStats stats;
+};
+
+Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts);
+
+}  // namespace converge

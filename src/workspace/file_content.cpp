@@ -1,0 +1,118 @@
+#include "workspace/file_content.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "base/fs.h"
+#include "store/chunker.h"
+#include "store/objects.h"
+
+namespace converge {
+
+Result<ObjectId> ObjectSink::Put(std::string_view bytes) {
+  if (!batch_) return ObjectId::Of(bytes);
+  ObjectId id = ObjectId::Of(bytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (batch_->HasOrPending(id)) return id;
+  ASSIGN_OR_RETURN(ObjectId put, batch_->Put(bytes));
+  written_++;
+  return put;
+}
+
+StatEntry StatFields(const struct stat& st) {
+  StatEntry e;
+  e.size = static_cast<uint64_t>(st.st_size);
+  e.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  e.ctime_ns = int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec;
+  e.ino = st.st_ino;
+  e.mode = st.st_mode;
+  return e;
+}
+
+namespace {
+
+// Reads until `buf` holds `want` bytes or the file ends.
+Result<size_t> Fill(int fd, std::vector<unsigned char>& buf, size_t have, size_t want,
+                    const std::string& display) {
+  while (have < want) {
+    ASSIGN_OR_RETURN(size_t n, ReadSome(fd, reinterpret_cast<char*>(buf.data()) + have,
+                                        want - have, "'" + display + "'"));
+    if (n == 0) break;
+    have += n;
+  }
+  return have;
+}
+
+// Stores the file's content: one blob when it is at most kThreshold bytes,
+// else chunk blobs plus a chunk list. The rule looks at the bytes actually
+// read, so a file that grows while it is read is still stored consistently.
+Result<ObjectId> StoreContent(int fd, const std::string& display, ObjectSink& sink,
+                              uint64_t* total, bool* chunked) {
+  thread_local std::vector<unsigned char> buf(2 * ChunkParams::kMax);
+  ASSIGN_OR_RETURN(size_t have, Fill(fd, buf, 0, ChunkParams::kThreshold + 1, display));
+  *total = have;
+  *chunked = have > ChunkParams::kThreshold;
+  if (!*chunked) return sink.Put(std::string_view(reinterpret_cast<char*>(buf.data()), have));
+  ChunkList list;
+  size_t begin = 0;
+  bool eof = false;
+  for (;;) {
+    // Refill only when less than a maximal chunk is left, so a chunk's end is
+    // always decided with kMax bytes in view (or the end of the file).
+    if (!eof && have - begin < ChunkParams::kMax) {
+      std::copy(buf.begin() + static_cast<ptrdiff_t>(begin),
+                buf.begin() + static_cast<ptrdiff_t>(have), buf.begin());
+      have -= begin;
+      begin = 0;
+      ASSIGN_OR_RETURN(size_t filled, Fill(fd, buf, have, buf.size(), display));
+      eof = filled < buf.size();
+      have = filled;
+    }
+    if (begin == have) break;
+    size_t len = NextChunkLength(buf.data() + begin, have - begin);
+    ASSIGN_OR_RETURN(ObjectId id, sink.Put(std::string_view(
+                                      reinterpret_cast<char*>(buf.data()) + begin, len)));
+    list.chunks.push_back({id, len});
+    list.size += len;
+    begin += len;
+  }
+  *total = list.size;
+  return sink.Put(EncodeChunkList(list));
+}
+
+}  // namespace
+
+Result<FileContent> CaptureFile(int dirfd, const std::string& name, const std::string& display,
+                                int64_t fs_now_ns, ObjectSink& sink) {
+  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    Status st = ErrnoStatus("cannot read '" + display + "'", errno);
+    return Status(st.code(), st.message() + " (fix its permissions or add it to .convergeignore)");
+  }
+  Fd owner(fd);
+  struct stat before, after;
+  if (::fstat(fd, &before) != 0) return ErrnoStatus("stat '" + display + "'", errno);
+  if (!S_ISREG(before.st_mode))
+    return Conflict("'" + display + "' stopped being a regular file while it was captured");
+  FileContent out;
+  uint64_t size = 0;
+  bool chunked = false;
+  ASSIGN_OR_RETURN(ObjectId id, StoreContent(fd, display, sink, &size, &chunked));
+  if (::fstat(fd, &after) != 0) return ErrnoStatus("stat '" + display + "'", errno);
+  out.stat = StatFields(after);
+  out.stat.id = id;
+  out.stat.chunked = chunked;
+  out.stat.size = size;
+  // Changed while we read it, or so recently that a same-granule write would
+  // not move mtime: what we read may not be what a later stat would suggest.
+  out.stat.racy = StatFields(before).mtime_ns != out.stat.mtime_ns ||
+                  static_cast<uint64_t>(after.st_size) != size ||
+                  out.stat.mtime_ns >= fs_now_ns || out.stat.ctime_ns >= fs_now_ns;
+  out.bytes_read = size;
+  return out;
+}
+
+}  // namespace converge

@@ -1,0 +1,48 @@
+// Reading one working-tree file into objects: a blob, or for files over
+// ChunkParams::kThreshold a chunk list of content-defined chunk blobs. Memory
+// stays bounded by the chunk size however large the file is.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "store/cas.h"
+#include "store/stat_cache.h"
+
+namespace converge {
+
+// Where captured objects go: a write batch, or nowhere when only IDs are
+// wanted. Safe to use from many threads.
+class ObjectSink {
+ public:
+  // `batch` null: hash only, store nothing.
+  explicit ObjectSink(WriteBatch* batch) : batch_(batch) {}
+  Result<ObjectId> Put(std::string_view bytes);
+  uint64_t written() const { return written_; }
+
+ private:
+  WriteBatch* batch_;
+  std::mutex mu_;
+  std::atomic<uint64_t> written_{0};
+};
+
+struct FileContent {
+  StatEntry stat;       // the fields seen while reading, and the content's ID
+  uint64_t bytes_read = 0;
+};
+
+// Reads the regular file `name` in directory `dirfd` (never following a
+// symlink), stores its content through `sink`, and returns the stat fields and
+// ID. `fs_now_ns` is the filesystem's clock when the capture began: a file
+// modified at or after it is recorded racy. `display` names it in errors.
+Result<FileContent> CaptureFile(int dirfd, const std::string& name, const std::string& display,
+                                int64_t fs_now_ns, ObjectSink& sink);
+
+// The stat fields of `st` as a cache entry (without an ID).
+StatEntry StatFields(const struct stat& st);
+
+}  // namespace converge

@@ -1,0 +1,56 @@
+// A workspace: a directory whose .converge/ holds config.json, the object
+// store and the SQLite database. Find() walks up from a directory like git.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/fs.h"
+#include "store/cas.h"
+#include "store/db.h"
+
+namespace converge {
+
+// Where `publish` and `fetch` go by default (`converge remote set`).
+struct Remote {
+  std::string url;
+  std::string repo;
+  std::string scope = "main";
+  std::string gate = "dev-intake";
+  std::string lane;  // empty: the user's only lane, or "default"
+};
+
+struct WorkspaceConfig {
+  std::string workspace_id;  // random, made by init
+  std::optional<Remote> remote;
+};
+
+class Workspace {
+ public:
+  static constexpr const char* kMetaDir = ".converge";
+
+  // Makes a new workspace in `dir` (created if missing). kConflict if one is there.
+  static Result<Workspace> Init(const fs::path& dir);
+  // Opens the workspace containing `start`, looking upward.
+  static Result<Workspace> Find(const fs::path& start);
+
+  const fs::path& root() const { return root_; }
+  fs::path meta() const { return root_ / kMetaDir; }
+  ObjectStore& store() { return store_; }
+  Db& db() { return db_; }
+  const WorkspaceConfig& config() const { return config_; }
+  Status SaveConfig(const WorkspaceConfig& config);
+
+ private:
+  Workspace(fs::path root, ObjectStore store, Db db, WorkspaceConfig config)
+      : root_(std::move(root)), store_(std::move(store)), db_(std::move(db)),
+        config_(std::move(config)) {}
+  static Result<Workspace> Open(const fs::path& root);
+
+  fs::path root_;
+  ObjectStore store_;
+  Db db_;
+  WorkspaceConfig config_;
+};
+
+}  // namespace converge

@@ -1,0 +1,54 @@
+// Test support: run the built converge binary (or any program) as a user
+// would, with its own cwd, environment and stdin, and collect what it printed.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace converge::testing {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int exit_code = -1;  // 128+N when killed by signal N
+  std::string out, err;
+};
+
+struct RunOptions {
+  fs::path cwd;                               // default: the test's cwd
+  std::map<std::string, std::string> env;     // set (or, with an empty value, unset) these
+  std::string input;                          // written to stdin, then closed
+};
+
+RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts = {});
+
+// The converge binary under test.
+std::string ConvergeBin();
+
+// Runs `converge ARGS...` with the given options.
+RunResult Converge(const std::vector<std::string>& args, const RunOptions& opts = {});
+
+// A fresh directory under $TMPDIR, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& rel) const { return path_ / rel; }
+
+ private:
+  fs::path path_;
+};
+
+// Small file helpers for building trees in tests.
+void WriteFile(const fs::path& p, const std::string& content, bool executable = false);
+std::string ReadFileOrDie(const fs::path& p);
+
+// A loopback TCP port that was free a moment ago.
+int FreePort();
+
+}  // namespace converge::testing
