@@ -1,0 +1,63 @@
+// The pack: many objects in one HTTP body, streamed both ways (docs/pack.md).
+//
+//   "CVGPACK1\n"
+//   then per object:  "<kind> <64-hex id> <size>\n" followed by exactly <size> bytes
+//   then:             "end\n"
+//
+// kind is blob, manifest, snap or chunklist. Objects of a pack sent to the
+// server come leaves first, so each object's references precede it or are
+// already stored. A body that stops before "end\n" is truncated and invalid.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "store/objects.h"
+
+namespace converge {
+
+inline constexpr std::string_view kPackMagic = "CVGPACK1\n";
+inline constexpr std::string_view kPackEnd = "end\n";
+inline constexpr const char* kPackContentType = "application/x-converge-pack";
+
+std::string PackObjectHeader(ObjectKind kind, const ObjectId& id, uint64_t size);
+
+struct PackLimits {
+  uint64_t max_object_size = uint64_t{8} << 30;
+  uint64_t max_objects = 1000000;
+};
+
+// A push parser: feed it the body in pieces of any size; it calls the
+// handler for each object's start, bytes and end. A handler error stops it.
+class PackParser {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    virtual Status Begin(ObjectKind kind, const ObjectId& id, uint64_t size) = 0;
+    virtual Status Data(std::string_view bytes) = 0;
+    virtual Status End() = 0;
+  };
+
+  PackParser(Handler& handler, PackLimits limits = {}) : handler_(handler), limits_(limits) {}
+
+  Status Feed(std::string_view data);
+  // Fails unless the whole pack, up to "end\n", has been fed.
+  Status Finish() const;
+  uint64_t objects() const { return objects_; }
+
+ private:
+  Status ParseHeader(const std::string& line);
+
+  enum class State { kMagic, kHeader, kBody, kDone };
+  Handler& handler_;
+  PackLimits limits_;
+  State state_ = State::kMagic;
+  std::string line_;
+  uint64_t remaining_ = 0;
+  uint64_t objects_ = 0;
+};
+
+}  // namespace converge

@@ -1,0 +1,189 @@
+// Object IDs and canonical encodings. The golden IDs were computed
+// independently (Python hashlib.blake2b, digest_size=32, json.dumps with
+// sort_keys and compact separators): they must never change.
+#include <gtest/gtest.h>
+
+#include "store/objects.h"
+
+namespace converge {
+namespace {
+
+ObjectId Id(const char* hex) { return *ObjectId::FromHex(hex); }
+
+TEST(Hash, KnownValues) {
+  EXPECT_EQ(ObjectId::Of("").hex(),
+            "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
+  EXPECT_EQ(ObjectId::Of("hello\n").hex(),
+            "93becc6e9882211c3ec3708c95bcd69baab7bb59c7f4bc84ce637b88a534b783");
+}
+
+TEST(Hash, StreamingEqualsOneShot) {
+  std::string data(100000, 'x');
+  for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<char>(i * 7);
+  Hasher h;
+  for (size_t i = 0; i < data.size(); i += 999) h.Update(std::string_view(data).substr(i, 999));
+  EXPECT_EQ(h.Finish(), ObjectId::Of(data));
+}
+
+TEST(Hash, FromHexRejectsBadInput) {
+  EXPECT_FALSE(ObjectId::FromHex(""));
+  EXPECT_FALSE(ObjectId::FromHex(std::string(63, 'a')));
+  EXPECT_FALSE(ObjectId::FromHex(std::string(65, 'a')));
+  EXPECT_FALSE(ObjectId::FromHex(std::string(64, 'A')));  // lowercase only
+  EXPECT_FALSE(ObjectId::FromHex(std::string(63, 'a') + "g"));
+  EXPECT_TRUE(ObjectId::FromHex(std::string(64, 'f')));
+}
+
+Manifest GoldenManifest() {
+  Manifest m;
+  Entry link{"link", EntryType::kSymlink, {}, false, 0, false, "a.txt"};
+  Entry dir{"bin", EntryType::kDir,
+            Id("8ab5e25c565cb3b38661169f3a8b157b275f982fb130a1049ca9ba054b43bcdf"), false, 0,
+            false, ""};
+  Entry file{"a.txt", EntryType::kFile,
+             Id("93becc6e9882211c3ec3708c95bcd69baab7bb59c7f4bc84ce637b88a534b783"), false, 6, false, ""};
+  m.entries = {link, dir, file};  // unsorted on purpose
+  return m;
+}
+
+TEST(Manifest, GoldenBytesAndId) {
+  Manifest m = GoldenManifest();
+  ASSERT_TRUE(NormalizeManifest(m).ok());
+  std::string bytes = EncodeManifest(m);
+  EXPECT_EQ(bytes,
+            R"({"entries":[{"blob":"93becc6e9882211c3ec3708c95bcd69baab7bb59c7f4bc84ce637b88a534b783",)"
+            R"("executable":false,"name":"a.txt","size":6,"type":"file"},{"manifest":)"
+            R"("8ab5e25c565cb3b38661169f3a8b157b275f982fb130a1049ca9ba054b43bcdf","name":"bin",)"
+            R"("type":"dir"},{"name":"link","target":"a.txt","type":"symlink"}],"version":1})");
+  EXPECT_EQ(ObjectId::Of(bytes).hex(),
+            "c99cfd24350e2d8e3fb927a43313d24a5105e945af35863db756cb9e62a0b3c9");
+  EXPECT_EQ(ObjectId::Of(EncodeManifest(Manifest{})).hex(),
+            "8ab5e25c565cb3b38661169f3a8b157b275f982fb130a1049ca9ba054b43bcdf");
+}
+
+TEST(Manifest, RoundTrip) {
+  Manifest m = GoldenManifest();
+  ASSERT_TRUE(NormalizeManifest(m).ok());
+  auto back = DecodeManifest(EncodeManifest(m));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->entries, m.entries);
+}
+
+TEST(Manifest, ChunkedFileEntry) {
+  Manifest m;
+  m.entries.push_back(Entry{"big", EntryType::kFile, ObjectId::Of("x"), true, 9 << 20, true, ""});
+  std::string bytes = EncodeManifest(m);
+  EXPECT_NE(bytes.find("\"chunks\":"), std::string::npos);
+  EXPECT_EQ(bytes.find("\"blob\":"), std::string::npos);
+  auto back = DecodeManifest(bytes);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->entries[0].chunked);
+  auto refs = ReferencesOf(ObjectKind::kManifest, bytes);
+  ASSERT_TRUE(refs.ok());
+  ASSERT_EQ(refs->size(), 1u);
+  EXPECT_EQ((*refs)[0].kind, ObjectKind::kChunkList);
+}
+
+TEST(Manifest, RejectsNonCanonicalForms) {
+  std::string good = EncodeManifest(Manifest{});
+  EXPECT_TRUE(DecodeManifest(good).ok());
+  EXPECT_FALSE(DecodeManifest(R"({"version":1,"entries":[]})").ok());   // keys unsorted
+  EXPECT_FALSE(DecodeManifest(R"({"entries": [],"version":1})").ok());  // whitespace
+  EXPECT_FALSE(DecodeManifest(R"({"entries":[],"version":2})").ok());
+  EXPECT_FALSE(DecodeManifest(R"({"entries":[]})").ok());
+  EXPECT_FALSE(DecodeManifest(R"({"entries":[],"extra":1,"version":1})").ok());
+  EXPECT_FALSE(DecodeManifest("[]").ok());
+  EXPECT_FALSE(DecodeManifest("not json").ok());
+  EXPECT_FALSE(DecodeManifest(std::string(100000, '[')).ok());
+}
+
+std::string OneEntry(const std::string& entry) {
+  return R"({"entries":[)" + entry + R"(],"version":1})";
+}
+
+TEST(Manifest, RejectsBadEntries) {
+  std::string blob = ObjectId::Of("").hex();
+  auto file = [&](const std::string& name) {
+    return R"({"blob":")" + blob + R"(","executable":false,"name":")" + name +
+           R"(","size":0,"type":"file"})";
+  };
+  EXPECT_TRUE(DecodeManifest(OneEntry(file("ok"))).ok());
+  for (const char* bad : {"", ".", "..", "a/b", "/abs"})
+    EXPECT_FALSE(DecodeManifest(OneEntry(file(bad))).ok()) << bad;
+  EXPECT_FALSE(DecodeManifest(OneEntry(file("a\\u0000b"))).ok());
+  EXPECT_FALSE(DecodeManifest(OneEntry(file("x") + "," + file("x"))).ok());  // duplicate
+  EXPECT_FALSE(DecodeManifest(OneEntry(file("b") + "," + file("a"))).ok());  // unsorted
+  EXPECT_FALSE(DecodeManifest(OneEntry(R"({"name":"s","target":"","type":"symlink"})")).ok());
+  EXPECT_FALSE(DecodeManifest(OneEntry(R"({"name":"d","type":"dir"})")).ok());
+  EXPECT_FALSE(DecodeManifest(OneEntry(R"({"name":"w","type":"weird"})")).ok());
+  EXPECT_FALSE(DecodeManifest(OneEntry(R"({"blob":"xyz","executable":false,"name":"f",)"
+                                       R"("size":0,"type":"file"})"))
+                   .ok());
+  EXPECT_FALSE(DecodeManifest(OneEntry(R"({"blob":")" + blob + R"(","executable":false,)"
+                                       R"("name":"f","size":-1,"type":"file"})"))
+                   .ok());
+}
+
+TEST(Names, Validation) {
+  EXPECT_TRUE(ValidateName("a").ok());
+  EXPECT_TRUE(ValidateName("...").ok());
+  EXPECT_TRUE(ValidateName(".hidden").ok());
+  EXPECT_TRUE(ValidateName("h\xc3\xa9llo").ok());
+  EXPECT_TRUE(ValidateName("new\nline").ok());
+  EXPECT_FALSE(ValidateName("").ok());
+  EXPECT_FALSE(ValidateName(".").ok());
+  EXPECT_FALSE(ValidateName("..").ok());
+  EXPECT_FALSE(ValidateName("a/b").ok());
+  EXPECT_FALSE(ValidateName(std::string("a\0b", 3)).ok());
+  EXPECT_FALSE(ValidateName("\xff").ok());
+  EXPECT_FALSE(ValidateName("\xc0\xaf").ok());  // overlong '/'
+}
+
+TEST(Manifest, NormalizeRejectsDuplicates) {
+  Manifest m;
+  m.entries.push_back(Entry{"x", EntryType::kSymlink, {}, false, 0, false, "t"});
+  m.entries.push_back(Entry{"x", EntryType::kSymlink, {}, false, 0, false, "u"});
+  EXPECT_EQ(NormalizeManifest(m).code(), Code::kInvalid);
+}
+
+TEST(Snap, GoldenAndRoundTrip) {
+  Snap s;
+  s.root = Id("8ab5e25c565cb3b38661169f3a8b157b275f982fb130a1049ca9ba054b43bcdf");
+  s.created_at = "2026-11-25T21:56:44Z";
+  s.message = "first";
+  s.workspace_id = "w1";
+  std::string bytes = EncodeSnap(s);
+  EXPECT_EQ(bytes,
+            R"({"created_at":"2026-11-25T21:56:44Z","message":"first","parent":null,"root":)"
+            R"("8ab5e25c565cb3b38661169f3a8b157b275f982fb130a1049ca9ba054b43bcdf","version":1,)"
+            R"("workspace_id":"w1"})");
+  auto back = DecodeSnap(bytes);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->root, s.root);
+  EXPECT_FALSE(back->parent);
+  s.parent = ObjectId::Of("p");
+  back = DecodeSnap(EncodeSnap(s));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back->parent, *s.parent);
+  auto refs = ReferencesOf(ObjectKind::kSnap, EncodeSnap(s));
+  ASSERT_TRUE(refs.ok());
+  ASSERT_EQ(refs->size(), 1u);  // the parent is history, not a reference
+  EXPECT_EQ((*refs)[0], (ObjectRef{ObjectKind::kManifest, s.root}));
+}
+
+TEST(ChunkList, SizesMustAddUp) {
+  ChunkList c;
+  c.chunks = {{ObjectId::Of("a"), 10}, {ObjectId::Of("b"), 5}};
+  c.size = 15;
+  auto back = DecodeChunkList(EncodeChunkList(c));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->chunks.size(), 2u);
+  c.size = 16;
+  EXPECT_EQ(DecodeChunkList(EncodeChunkList(c)).status().code(), Code::kCorrupt);
+  c.chunks.clear();
+  c.size = 0;
+  EXPECT_FALSE(DecodeChunkList(EncodeChunkList(c)).ok());
+}
+
+}  // namespace
+}  // namespace converge

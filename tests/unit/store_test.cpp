@@ -1,0 +1,217 @@
+// The CAS, the database layer, the stat cache and snap prefix resolution.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "store/cas.h"
+#include "store/db.h"
+#include "store/snap_index.h"
+#include "store/stat_cache.h"
+#include "support/process.h"
+
+namespace converge {
+namespace {
+
+using testing::TempDir;
+
+TEST(Cas, PutReadVerify) {
+  TempDir dir;
+  auto store = ObjectStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  auto id = store->Put("hello\n");
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->hex(), "93becc6e9882211c3ec3708c95bcd69baab7bb59c7f4bc84ce637b88a534b783");
+  EXPECT_TRUE(store->Has(*id));
+  EXPECT_EQ(store->PathOf(*id), dir.path() / "objects" / "93" / id->hex());
+  auto back = store->Read(*id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, "hello\n");
+  EXPECT_TRUE(store->Put("hello\n").ok());  // idempotent
+  EXPECT_TRUE(fs::is_empty(dir.path() / "tmp"));
+}
+
+TEST(Cas, FlippedByteIsCorrupt) {
+  TempDir dir;
+  auto store = ObjectStore::Open(dir.path());
+  auto id = store->Put("some content");
+  ASSERT_TRUE(id.ok());
+  fs::path p = store->PathOf(*id);
+  ::chmod(p.c_str(), 0644);
+  {
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(3);
+    f.put('X');
+  }
+  auto back = store->Read(*id);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().code(), Code::kCorrupt);
+  EXPECT_NE(back.status().message().find(id->hex()), std::string::npos);
+  EXPECT_EQ(store->Verify(*id).code(), Code::kCorrupt);
+}
+
+TEST(Cas, PutExpectedRejectsMismatch) {
+  TempDir dir;
+  auto store = ObjectStore::Open(dir.path());
+  ObjectId wrong = ObjectId::Of("other");
+  EXPECT_EQ(store->PutExpected(wrong, "content").code(), Code::kCorrupt);
+  EXPECT_FALSE(store->Has(wrong));
+  EXPECT_FALSE(store->Has(ObjectId::Of("content")));
+}
+
+TEST(Cas, WriterMismatchKeepsNothing) {
+  TempDir dir;
+  auto store = ObjectStore::Open(dir.path());
+  auto w = store->NewWriter();
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(w->Append("abc").ok());
+  EXPECT_EQ(w->Finish(ObjectId::Of("abd")).status().code(), Code::kCorrupt);
+  EXPECT_TRUE(fs::is_empty(dir.path() / "tmp"));
+}
+
+TEST(Cas, DroppedWriterRemovesTemp) {
+  TempDir dir;
+  auto store = ObjectStore::Open(dir.path());
+  {
+    auto w = store->NewWriter();
+    ASSERT_TRUE(w->Append("abc").ok());
+  }
+  EXPECT_TRUE(fs::is_empty(dir.path() / "tmp"));
+}
+
+TEST(Cas, BatchIsInvisibleUntilCommit) {
+  TempDir dir;
+  auto store = ObjectStore::Open(dir.path());
+  ObjectId a, b;
+  {
+    WriteBatch batch(*store);
+    a = *batch.Put("one");
+    b = *batch.Put("two");
+    EXPECT_TRUE(batch.Contains(a));
+    EXPECT_FALSE(store->Has(a));
+    ASSERT_TRUE(batch.Commit().ok());
+  }
+  EXPECT_TRUE(store->Has(a));
+  EXPECT_TRUE(store->Has(b));
+  {
+    WriteBatch dropped(*store);
+    ASSERT_TRUE(dropped.Put("three").ok());
+  }
+  EXPECT_FALSE(store->Has(ObjectId::Of("three")));
+  EXPECT_TRUE(fs::is_empty(dir.path() / "tmp"));
+  int count = 0;
+  ASSERT_TRUE(store->ForEach([&](const ObjectId&) {
+                     count++;
+                     return Status::Ok();
+                   })
+                  .ok());
+  EXPECT_EQ(count, 2);
+}
+
+TEST(Db, MigratesAndRefusesNewerSchema) {
+  TempDir dir;
+  fs::path path = dir.path() / "x.db";
+  {
+    auto db = Db::Open(path, DbRole::kWorkspace);
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    ASSERT_TRUE(db->Exec("PRAGMA user_version=999").ok());
+  }
+  auto again = Db::Open(path, DbRole::kWorkspace);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("newer"), std::string::npos);
+}
+
+TEST(Db, TransactionRollsBackWhenDropped) {
+  TempDir dir;
+  auto db = Db::Open(dir.path() / "x.db", DbRole::kWorkspace);
+  ASSERT_TRUE(db.ok());
+  {
+    auto tx = db->BeginWrite();
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE(db->Exec("INSERT INTO state (key, value) VALUES ('k', 'v')").ok());
+  }
+  auto q = db->Prepare("SELECT count(*) FROM state");
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(*q->Step());
+  EXPECT_EQ(q->Int(0), 0);
+}
+
+TEST(StatCache, SaveLoadAndDropVanished) {
+  TempDir dir;
+  auto db = Db::Open(dir.path() / "x.db", DbRole::kWorkspace);
+  StatEntry e;
+  e.size = 5;
+  e.mtime_ns = 100;
+  e.ctime_ns = 100;
+  e.ino = 7;
+  e.mode = 0100644;
+  e.id = ObjectId::Of("hello");
+  {
+    auto cache = StatCache::Load(*db);
+    cache->Put("a", e);
+    cache->Put("b/c", e);
+    ASSERT_TRUE(cache->Save(*db).ok());
+  }
+  {
+    auto cache = StatCache::Load(*db);
+    ASSERT_NE(cache->Find("a"), nullptr);
+    EXPECT_TRUE(cache->Find("a")->Matches(e));
+    StatEntry touched = e;
+    touched.mtime_ns++;
+    EXPECT_FALSE(cache->Find("a")->Matches(touched));
+    cache->Keep("a");  // b/c was not seen: it is gone from the tree
+    ASSERT_TRUE(cache->Save(*db).ok());
+  }
+  auto cache = StatCache::Load(*db);
+  EXPECT_NE(cache->Find("a"), nullptr);
+  EXPECT_EQ(cache->Find("b/c"), nullptr);
+}
+
+TEST(StatCache, RacyEntryNeverMatches) {
+  StatEntry e;
+  e.racy = true;
+  EXPECT_FALSE(e.Matches(e));
+}
+
+TEST(Prefix, Resolution) {
+  EXPECT_EQ(*PickPrefixMatch("abcd", {"abcdef"}, "snap"), "abcdef");
+  EXPECT_EQ(PickPrefixMatch("abcd", {}, "snap").status().code(), Code::kNotFound);
+  auto amb = PickPrefixMatch("abcd", {"abcd01", "abcd02"}, "snap");
+  EXPECT_EQ(amb.status().code(), Code::kInvalid);
+  EXPECT_NE(amb.status().message().find("abcd01"), std::string::npos);
+  EXPECT_NE(amb.status().message().find("abcd02"), std::string::npos);
+  EXPECT_FALSE(ValidatePrefix("abc", "snap").ok());
+  EXPECT_FALSE(ValidatePrefix("ABCD", "snap").ok());
+  EXPECT_FALSE(ValidatePrefix("abcg", "snap").ok());
+  EXPECT_TRUE(ValidatePrefix("abcd", "snap").ok());
+}
+
+TEST(SnapIndex, ResolveListHead) {
+  TempDir dir;
+  auto db = Db::Open(dir.path() / "x.db", DbRole::kWorkspace);
+  SnapIndex index(*db);
+  Snap s;
+  s.root = ObjectId::Of("root");
+  s.created_at = "2026-01-01T00:00:00Z";
+  s.workspace_id = "w";
+  std::vector<ObjectId> ids;
+  for (int i = 0; i < 3; i++) {
+    s.message = "m" + std::to_string(i);
+    ids.push_back(ObjectId::Of(EncodeSnap(s)));
+    ASSERT_TRUE(index.Add(ids.back(), s, "local").ok());
+  }
+  ASSERT_TRUE(index.Add(ids[0], s, "local").ok());  // idempotent
+  auto list = index.List(false);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].id, ids[2]);  // newest first
+  EXPECT_EQ(*index.Resolve(ids[1].hex().substr(0, 8)), ids[1]);
+  EXPECT_EQ(*index.Resolve(ids[1].hex()), ids[1]);
+  EXPECT_EQ(index.Resolve("0000").status().code(), Code::kNotFound);
+  EXPECT_FALSE(index.Head()->has_value());
+  ASSERT_TRUE(index.SetHead(ids[1]).ok());
+  EXPECT_EQ(**index.Head(), ids[1]);
+}
+
+}  // namespace
+}  // namespace converge
