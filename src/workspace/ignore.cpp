@@ -8,54 +8,37 @@ namespace {
 using ByteSet = std::bitset<256>;
 
 // POSIX classes are ASCII-only and locale-independent, as in git.
-bool IsUpper(unsigned char c) {
-  return c >= 'A' && c <= 'Z';
-}
-bool IsLower(unsigned char c) {
-  return c >= 'a' && c <= 'z';
+bool IsAlpha(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 bool IsDigit(unsigned char c) {
   return c >= '0' && c <= '9';
 }
-bool IsAlpha(unsigned char c) {
-  return IsUpper(c) || IsLower(c);
-}
-bool IsAlnum(unsigned char c) {
-  return IsAlpha(c) || IsDigit(c);
-}
-bool IsBlank(unsigned char c) {
-  return c == ' ' || c == '\t';
-}
-bool IsCntrl(unsigned char c) {
-  return c < 0x20 || c == 0x7f;
-}
 bool IsGraph(unsigned char c) {
   return c > 0x20 && c < 0x7f;
-}
-bool IsPrint(unsigned char c) {
-  return c >= 0x20 && c < 0x7f;
-}
-bool IsPunct(unsigned char c) {
-  return IsGraph(c) && !IsAlnum(c);
-}
-bool IsSpace(unsigned char c) {
-  return c == ' ' || (c >= '\t' && c <= '\r');
-}
-bool IsXdigit(unsigned char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 // Adds "[:name:]" to `set`. An unknown name makes git reject the whole
 // pattern, so the caller drops it.
 bool AddNamedClass(std::string_view name, ByteSet* set) {
+  using Uc = unsigned char;
   struct Named {
     std::string_view name;
     bool (*test)(unsigned char);
   };
   static constexpr Named kNamed[] = {
-      {"alnum", IsAlnum}, {"alpha", IsAlpha}, {"blank", IsBlank}, {"cntrl", IsCntrl},
-      {"digit", IsDigit}, {"graph", IsGraph}, {"lower", IsLower}, {"print", IsPrint},
-      {"punct", IsPunct}, {"space", IsSpace}, {"upper", IsUpper}, {"xdigit", IsXdigit},
+      {"alnum", [](Uc c) { return IsAlpha(c) || IsDigit(c); }},
+      {"alpha", IsAlpha},
+      {"blank", [](Uc c) { return c == ' ' || c == '\t'; }},
+      {"cntrl", [](Uc c) { return c < 0x20 || c == 0x7f; }},
+      {"digit", IsDigit},
+      {"graph", IsGraph},
+      {"lower", [](Uc c) { return c >= 'a' && c <= 'z'; }},
+      {"print", [](Uc c) { return c == ' ' || IsGraph(c); }},
+      {"punct", [](Uc c) { return IsGraph(c) && !IsAlpha(c) && !IsDigit(c); }},
+      {"space", [](Uc c) { return c == ' ' || (c >= '\t' && c <= '\r'); }},
+      {"upper", [](Uc c) { return c >= 'A' && c <= 'Z'; }},
+      {"xdigit", [](Uc c) { return IsDigit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }},
   };
   for (const Named& n : kNamed) {
     if (n.name != name) continue;
@@ -162,6 +145,7 @@ IgnoreRules IgnoreRules::Parse(std::string_view text) {
     Pattern p;
     if (Compile(TrimTrailingSpaces(line), &p)) rules.patterns_.push_back(std::move(p));
   }
+  rules.BuildIndex();
   return rules;
 }
 
@@ -211,7 +195,7 @@ bool IgnoreRules::CompileGlob(std::string_view body, bool anchored, Pattern* out
       ++i;
     } else if (c == '[') {
       ByteSet set;
-      if (!ParseClass(body, &i, &set)) return false;
+      if (out->classes.size() == UINT16_MAX || !ParseClass(body, &i, &set)) return false;
       out->classes.push_back(set);
       atoms.push_back({Atom::kClass, 0, static_cast<uint16_t>(out->classes.size() - 1)});
     } else if (c == '*') {
@@ -232,7 +216,6 @@ bool IgnoreRules::CompileGlob(std::string_view body, bool anchored, Pattern* out
     }
   }
   segs.back().end = static_cast<uint32_t>(atoms.size());
-  if (out->classes.size() > UINT16_MAX) return false;
   // A trailing "/**" needs something inside: "abc/**" does not match "abc".
   // Spell it as one component of anything ("*") followed by "**".
   if (segs.back().any_dirs) {
@@ -247,37 +230,33 @@ bool IgnoreRules::CompileGlob(std::string_view body, bool anchored, Pattern* out
 
 void IgnoreRules::ChooseFastPath(bool anchored, Pattern* p) {
   const std::vector<Atom>& atoms = p->atoms;
-  auto is_byte = [](const Atom& a) { return a.kind == Atom::kByte; };
-  auto bytes = [&](size_t from, size_t to) {
-    std::string s;
-    for (size_t i = from; i < to; ++i) s.push_back(static_cast<char>(atoms[i].byte));
-    return s;
+  const size_t n = atoms.size();
+  size_t stars = 0;
+  size_t plain = 0;
+  for (const Atom& a : atoms) {
+    stars += a.kind == Atom::kStar;
+    plain += a.kind == Atom::kByte;
+  }
+  auto append = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) p->literal.push_back(static_cast<char>(atoms[i].byte));
   };
   if (anchored) {
-    bool literal = std::all_of(atoms.begin(), atoms.end(), is_byte) &&
-                   std::none_of(p->segments.begin(), p->segments.end(),
-                                [](const Segment& s) { return s.any_dirs; });
+    const bool literal = plain == n && std::none_of(p->segments.begin(), p->segments.end(),
+                                                    [](const Segment& s) { return s.any_dirs; });
     p->kind = literal ? Pattern::kPathLiteral : Pattern::kPathGlob;
-    if (!literal) return;
-    for (const Segment& s : p->segments) {
-      if (&s != &p->segments.front()) p->literal.push_back('/');
-      p->literal += bytes(s.begin, s.end);
+    for (size_t k = 0; literal && k < p->segments.size(); ++k) {
+      if (k > 0) p->literal.push_back('/');
+      append(p->segments[k].begin, p->segments[k].end);
     }
-    return;
-  }
-  const size_t n = atoms.size();
-  const size_t stars = std::count_if(atoms.begin(), atoms.end(),
-                                     [](const Atom& a) { return a.kind == Atom::kStar; });
-  const size_t plain = std::count_if(atoms.begin(), atoms.end(), is_byte);
-  if (plain == n) {
+  } else if (plain == n) {
     p->kind = Pattern::kBaseLiteral;
-    p->literal = bytes(0, n);
+    append(0, n);
   } else if (stars == 1 && plain == n - 1 && atoms.front().kind == Atom::kStar) {
     p->kind = Pattern::kBaseSuffix;
-    p->literal = bytes(1, n);
+    append(1, n);
   } else if (stars == 1 && plain == n - 1 && atoms.back().kind == Atom::kStar) {
     p->kind = Pattern::kBasePrefix;
-    p->literal = bytes(0, n - 1);
+    append(0, n - 1);
   } else {
     p->kind = Pattern::kBaseGlob;
   }
@@ -346,9 +325,7 @@ bool IgnoreRules::MatchPath(const Pattern& p, std::string_view path) {
   return si == nsegs;
 }
 
-bool IgnoreRules::Matches(const Pattern& p, std::string_view path, std::string_view base,
-                          bool is_dir) {
-  if (p.dir_only && !is_dir) return false;
+bool IgnoreRules::Matches(const Pattern& p, std::string_view path, std::string_view base) {
   switch (p.kind) {
     case Pattern::kBaseLiteral:
       return base == p.literal;
@@ -366,11 +343,48 @@ bool IgnoreRules::Matches(const Pattern& p, std::string_view path, std::string_v
   return false;
 }
 
+// The bytes a path matched by `p` can end with; all of them when unsure.
+std::bitset<256> IgnoreRules::LastBytes(const Pattern& p) {
+  std::bitset<256> bytes;
+  const Segment& seg = p.segments.back();
+  const Atom* last = seg.begin < seg.end && !seg.any_dirs ? &p.atoms[seg.end - 1] : nullptr;
+  if (p.kind == Pattern::kBasePrefix || !last || last->kind == Atom::kAny ||
+      last->kind == Atom::kStar) {
+    bytes.set();
+  } else if (last->kind == Atom::kClass) {
+    bytes = p.classes[last->cls];
+  } else {
+    bytes.set(last->byte);
+  }
+  return bytes;
+}
+
+void IgnoreRules::BuildIndex() {
+  std::vector<std::bitset<256>> last(patterns_.size());
+  for (size_t i = 0; i < patterns_.size(); ++i) last[i] = LastBytes(patterns_[i]);
+  for (int is_dir = 0; is_dir < 2; ++is_dir) {
+    ByLastByte& idx = index_[is_dir];
+    idx.ids.clear();
+    for (int b = 0; b < 256; ++b) {
+      idx.start[b] = static_cast<uint32_t>(idx.ids.size());
+      for (size_t i = patterns_.size(); i-- > 0;) {
+        if (last[i].test(b) && (is_dir || !patterns_[i].dir_only)) {
+          idx.ids.push_back(static_cast<uint32_t>(i));
+        }
+      }
+    }
+    idx.start[256] = static_cast<uint32_t>(idx.ids.size());
+  }
+}
+
 bool IgnoreRules::LastMatchIgnores(std::string_view path, bool is_dir) const {
   const size_t slash = path.rfind('/');
   const std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
-  for (auto it = patterns_.rbegin(); it != patterns_.rend(); ++it) {
-    if (Matches(*it, path, base, is_dir)) return !it->negated;
+  const ByLastByte& idx = index_[is_dir ? 1 : 0];
+  const unsigned char last = path.back();
+  for (uint32_t k = idx.start[last]; k < idx.start[last + 1]; ++k) {
+    const Pattern& p = patterns_[idx.ids[k]];
+    if (Matches(p, path, base)) return !p.negated;
   }
   return false;
 }

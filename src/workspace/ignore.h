@@ -4,6 +4,7 @@
 // re-parses nor allocates.
 #pragma once
 
+#include <array>
 #include <bitset>
 #include <cstdint>
 #include <string>
@@ -70,10 +71,21 @@ class IgnoreRules {
   static void ChooseFastPath(bool anchored, Pattern* p);
   static bool MatchSegment(const Pattern& p, const Segment& seg, std::string_view name);
   static bool MatchPath(const Pattern& p, std::string_view path);
-  static bool Matches(const Pattern& p, std::string_view path, std::string_view base, bool is_dir);
+  static bool Matches(const Pattern& p, std::string_view path, std::string_view base);
+  static std::bitset<256> LastBytes(const Pattern& p);
+  void BuildIndex();
   bool LastMatchIgnores(std::string_view path, bool is_dir) const;
 
+  // For each byte, the indices (last pattern first) of the patterns that can
+  // match a name ending in that byte, so most names meet one or two patterns
+  // instead of all of them.
+  struct ByLastByte {
+    std::vector<uint32_t> ids;
+    std::array<uint32_t, 257> start{};  // ids[start[b], start[b + 1])
+  };
+
   std::vector<Pattern> patterns_;
+  ByLastByte index_[2];  // [is_dir]: dir-only patterns are left out of [0]
 };
 
 }  // namespace converge
