@@ -58,7 +58,7 @@ int RunCommandLine(int argc, char** argv) {
   InitCrypto();
   Cli cli;
   for (auto reg : {RegisterInit, RegisterSnap, RegisterSnaps, RegisterShow, RegisterDiff,
-                   RegisterRestore})
+                   RegisterRestore, RegisterServe, RegisterLogin, RegisterRemote})
     reg(cli);
   return cli.Main(argc, argv);
 }
@@ -68,5 +68,12 @@ void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 void Note(const std::string& line) { std::cerr << line << "\n"; }
 
 Result<Workspace> OpenWorkspace() { return Workspace::Find(fs::current_path()); }
+
+void AddServerFlags(CLI::App* cmd, ServerFlags& flags) {
+  cmd->add_option("--url", flags.url,
+                  "Server URL (default: the workspace's remote, else the last login)");
+  cmd->add_option("--ca-file", flags.ca_file,
+                  "PEM file of the CA that signed the server's certificate (or CONVERGE_CA_FILE)");
+}
 
 }  // namespace converge

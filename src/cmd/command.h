@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "client/session.h"
 #include "workspace/workspace.h"
 
 namespace converge {
@@ -47,6 +48,9 @@ void Note(const std::string& line);
 // The workspace containing the current directory (after -C).
 Result<Workspace> OpenWorkspace();
 
+// Adds --url and --ca-file to a command that talks to a server.
+void AddServerFlags(CLI::App* cmd, ServerFlags& flags);
+
 // Registration, one per file in src/cmd/.
 void RegisterInit(Cli& cli);
 void RegisterSnap(Cli& cli);
@@ -54,5 +58,8 @@ void RegisterSnaps(Cli& cli);
 void RegisterShow(Cli& cli);
 void RegisterDiff(Cli& cli);
 void RegisterRestore(Cli& cli);
+void RegisterServe(Cli& cli);
+void RegisterLogin(Cli& cli);  // login, logout, whoami
+void RegisterRemote(Cli& cli);
 
 }  // namespace converge

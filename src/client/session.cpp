@@ -1,0 +1,77 @@
+#include "client/session.h"
+
+#include <cstdlib>
+
+#include "client/credentials.h"
+
+namespace converge {
+
+namespace {
+
+std::string CaFile(const ServerFlags& flags) {
+  if (!flags.ca_file.empty()) return flags.ca_file;
+  const char* env = std::getenv("CONVERGE_CA_FILE");
+  return env ? env : "";
+}
+
+}  // namespace
+
+Result<std::string> ResolveServerUrl(const ServerFlags& flags, const Workspace* ws) {
+  if (!flags.url.empty()) return NormalizeUrl(flags.url);
+  if (ws && ws->config().remote && !ws->config().remote->url.empty())
+    return NormalizeUrl(ws->config().remote->url);
+  ASSIGN_OR_RETURN(Credentials creds, Credentials::Load());
+  if (!creds.last_url().empty()) return creds.last_url();
+  return Invalid("no server given: pass --url URL, set the workspace's remote with " +
+                 std::string("'converge remote set --url URL --repo REPO', or log in with ") +
+                 "'converge login --url URL'");
+}
+
+Result<ApiClient> ConnectWithToken(const std::string& url, const std::string& token,
+                                   const ServerFlags& flags) {
+  HttpOptions opts;
+  opts.token = token;
+  opts.ca_file = CaFile(flags);
+  ASSIGN_OR_RETURN(HttpClient http, HttpClient::Connect(url, opts));
+  return ApiClient(std::move(http));
+}
+
+Result<ApiClient> ConnectAuthenticated(const ServerFlags& flags, const Workspace* ws) {
+  ASSIGN_OR_RETURN(std::string url, ResolveServerUrl(flags, ws));
+  const char* env = std::getenv("CONVERGE_TOKEN");
+  std::string token = env ? env : "";
+  if (token.empty()) {
+    ASSIGN_OR_RETURN(Credentials creds, Credentials::Load());
+    const StoredLogin* login = creds.Find(url);
+    if (!login)
+      return Unauthenticated("not logged in to " + url + ": run 'converge login --url " + url +
+                             "' (or set CONVERGE_TOKEN)");
+    token = login->token;
+  }
+  return ConnectWithToken(url, token, flags);
+}
+
+Result<std::string> ResolveRepo(const std::string& flag, const Workspace* ws) {
+  if (!flag.empty()) return flag;
+  if (ws && ws->config().remote && !ws->config().remote->repo.empty())
+    return ws->config().remote->repo;
+  return Invalid("no repo given: pass --repo NAME, or set the workspace's remote with " +
+                 std::string("'converge remote set --url URL --repo NAME'"));
+}
+
+std::optional<Workspace> FindWorkspaceIfAny() {
+  Result<Workspace> ws = Workspace::Find(fs::current_path());
+  if (!ws.ok()) return std::nullopt;
+  return std::move(*ws);
+}
+
+Status ExplainRefusal(const Status& st, const std::string& action, const std::string& repo) {
+  if (st.code() == Code::kUnauthenticated)
+    return Unauthenticated(st.message() +
+                           " (your token is missing, expired or revoked: run 'converge login')");
+  if (st.code() != Code::kPermission) return st;
+  return Permission(st.message() + " (you may not " + action + " repo '" + repo +
+                    "'; ask one of its admins for access)");
+}
+
+}  // namespace converge

@@ -1,0 +1,39 @@
+// Finding the server and the credentials a command talks with: the server is
+// its --url, else the workspace's remote, else the most recent login; the
+// token is CONVERGE_TOKEN, else the stored login for that server.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "net/api_client.h"
+#include "workspace/workspace.h"
+
+namespace converge {
+
+// The flags every command that talks to a server takes.
+struct ServerFlags {
+  std::string url;
+  std::string ca_file;  // also CONVERGE_CA_FILE
+};
+
+// The server URL a command uses (no token needed).
+Result<std::string> ResolveServerUrl(const ServerFlags& flags, const Workspace* ws);
+
+// A client for that server, authenticated. `ws` may be null (outside a workspace).
+Result<ApiClient> ConnectAuthenticated(const ServerFlags& flags, const Workspace* ws);
+// A client with an explicit token (login checks a token before storing it).
+Result<ApiClient> ConnectWithToken(const std::string& url, const std::string& token,
+                                   const ServerFlags& flags);
+
+// The repo a repo-scoped command works on: `flag`, else the workspace remote's.
+Result<std::string> ResolveRepo(const std::string& flag, const Workspace* ws);
+
+// The workspace around the current directory, if there is one.
+std::optional<Workspace> FindWorkspaceIfAny();
+
+// A refusal from the server made specific: "you may read but not publish to
+// repo 'x'" rather than "forbidden". `action` is e.g. "publish to".
+Status ExplainRefusal(const Status& st, const std::string& action, const std::string& repo);
+
+}  // namespace converge

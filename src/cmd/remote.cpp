@@ -1,0 +1,65 @@
+// converge remote set|show: where this workspace publishes and fetches.
+#include <iostream>
+
+#include "client/credentials.h"
+#include "cmd/command.h"
+
+namespace converge {
+
+namespace {
+
+nlohmann::json RemoteJson(const Remote& r) {
+  return {{"url", r.url}, {"repo", r.repo}, {"scope", r.scope}, {"gate", r.gate},
+          {"lane", r.lane}};
+}
+
+void PrintRemote(const Remote& r) {
+  std::cout << "url    " << r.url << "\n"
+            << "repo   " << r.repo << "\n"
+            << "scope  " << r.scope << "\n"
+            << "gate   " << r.gate << "\n"
+            << "lane   " << (r.lane.empty() ? "(your only lane, else 'default')" : r.lane)
+            << "\n";
+}
+
+}  // namespace
+
+void RegisterRemote(Cli& cli) {
+  CLI::App* remote = cli.Command("remote", "Show or set this workspace's remote");
+  remote->require_subcommand(1);
+
+  auto r = std::make_shared<Remote>();
+  CLI::App* set = cli.Command("set", "Set the server, repo and defaults publish and fetch use",
+                              remote);
+  set->add_option("--url", r->url, "Server URL")->required();
+  set->add_option("--repo", r->repo, "Repo on that server")->required();
+  set->add_option("--scope", r->scope, "Default scope (default: main)");
+  set->add_option("--gate", r->gate, "Default gate (default: dev-intake)");
+  set->add_option("--lane", r->lane, "Default lane (default: your only lane, else 'default')");
+  cli.Run(set, [&cli, r]() -> Status {
+    ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
+    if (r->url.rfind("http://", 0) != 0 && r->url.rfind("https://", 0) != 0)
+      return Invalid("server URL '" + r->url + "' must start with http:// or https://");
+    Remote remote = *r;
+    remote.url = NormalizeUrl(remote.url);
+    WorkspaceConfig config = ws.config();
+    config.remote = remote;
+    RETURN_IF_ERROR(ws.SaveConfig(config));
+    if (cli.globals.json) PrintJson(RemoteJson(remote));
+    else PrintRemote(remote);
+    return Status::Ok();
+  });
+
+  CLI::App* show = cli.Command("show", "Show the workspace's remote", remote);
+  cli.Run(show, [&cli]() -> Status {
+    ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
+    if (!ws.config().remote)
+      return NotFound("this workspace has no remote: run 'converge remote set --url URL "
+                      "--repo REPO'");
+    if (cli.globals.json) PrintJson(RemoteJson(*ws.config().remote));
+    else PrintRemote(*ws.config().remote);
+    return Status::Ok();
+  });
+}
+
+}  // namespace converge

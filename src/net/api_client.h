@@ -1,0 +1,70 @@
+// The converge HTTP API (docs/api.md) as typed calls over wire records.
+// Repo-scoped calls take the repo name; every call answers a Result.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/http_client.h"
+#include "net/wire.h"
+
+namespace converge {
+
+struct PublicationFilter {
+  std::string scope, lane, gate;  // empty: any
+  int limit = 100;
+  std::string before;  // cursor from a previous page
+};
+
+class ApiClient {
+ public:
+  explicit ApiClient(HttpClient http) : http_(std::move(http)) {}
+  HttpClient& http() { return http_; }
+  const std::string& url() const { return http_.url(); }
+
+  Result<wire::Whoami> Whoami();
+  Result<wire::CreatedUser> CreateUser(const std::string& handle, bool admin);
+  Result<std::vector<wire::User>> ListUsers();
+  Result<wire::IssuedToken> CreateToken(const wire::NewTokenRequest& req);
+  Result<std::vector<wire::Token>> ListTokens(const std::string& user);
+  Result<wire::Token> RevokeToken(const std::string& id);
+
+  Result<wire::Repo> CreateRepo(const std::string& name);
+  Result<std::vector<wire::Repo>> ListRepos();
+  Result<wire::RepoDetails> ShowRepo(const std::string& repo);
+  Result<wire::Membership> SetMember(const std::string& repo, const std::string& handle,
+                                     const std::string& role);
+  Result<wire::Membership> RemoveMember(const std::string& repo, const std::string& handle);
+  Result<std::vector<wire::Lane>> ListLanes(const std::string& repo);
+  Result<wire::Lane> CreateLane(const std::string& repo, const std::string& lane);
+  Result<wire::Lane> AddLaneMember(const std::string& repo, const std::string& lane,
+                                   const std::string& handle);
+  Result<wire::Lane> RemoveLaneMember(const std::string& repo, const std::string& lane,
+                                      const std::string& handle);
+  Result<std::vector<wire::Scope>> ListScopes(const std::string& repo);
+  Result<wire::Scope> CreateScope(const std::string& repo, const std::string& scope);
+  Result<wire::GateGraph> GetGateGraph(const std::string& repo);
+  Result<wire::GateGraph> SetGateGraph(const std::string& repo, const wire::GateGraph& graph);
+
+  Result<wire::ObjectIdSet> Missing(const std::string& repo, const wire::ObjectIdSet& ids);
+  Result<wire::PackResult> UploadPack(
+      const std::string& repo,
+      const std::function<Status(const HttpClient::Writer&, bool* done)>& producer);
+  // Streams a pack of exactly `ids` into `sink`.
+  Status FetchPack(const std::string& repo, const wire::ObjectIdSet& ids,
+                   const std::function<Status(std::string_view)>& sink);
+
+  Result<wire::Publication> Publish(const std::string& repo, const wire::PublishRequest& req);
+  Result<wire::PublicationPage> ListPublications(const std::string& repo,
+                                                 const PublicationFilter& filter);
+  Result<wire::Publication> GetPublication(const std::string& repo, const std::string& id);
+  // repo empty: the whole server's log (server admins).
+  Result<wire::AuditPage> Audit(const std::string& repo, int limit, const std::string& before);
+
+ private:
+  std::string RepoPath(const std::string& repo) const;
+  HttpClient http_;
+};
+
+}  // namespace converge

@@ -1,0 +1,210 @@
+#include "net/http_client.h"
+
+#include "base/json.h"
+
+namespace converge {
+
+using json = nlohmann::json;
+
+namespace {
+
+Code CodeForHttp(int status) {
+  switch (status) {
+    case 400: return Code::kInvalid;
+    case 401: return Code::kUnauthenticated;
+    case 403: return Code::kPermission;
+    case 404: return Code::kNotFound;
+    case 409: return Code::kConflict;
+    case 413: return Code::kTooLarge;
+    case 422: return Code::kCorrupt;
+    case 503: return Code::kUnavailable;
+    default: return Code::kInternal;
+  }
+}
+
+std::string Describe(const std::string& method, const std::string& path) {
+  return method + " " + path;
+}
+
+}  // namespace
+
+Status StatusFromHttp(int http_status, const std::string& body) {
+  Result<json> j = ParseJson(body);
+  if (j.ok() && j->is_object() && j->contains("error") && (*j)["error"].is_object()) {
+    const json& e = (*j)["error"];
+    std::string code = e.value("code", "");
+    std::string message = e.value("message", "");
+    Code c = code.empty() ? CodeForHttp(http_status) : CodeFromName(code);
+    if (c == Code::kOk) c = CodeForHttp(http_status);
+    return Status(c, message.empty() ? "HTTP " + std::to_string(http_status) : message);
+  }
+  return Status(CodeForHttp(http_status),
+                "the server answered HTTP " + std::to_string(http_status));
+}
+
+Result<HttpClient> HttpClient::Connect(const std::string& raw_url, const HttpOptions& opts) {
+  std::string url = raw_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+    return Invalid("server URL '" + raw_url + "' must start with http:// or https://");
+  auto client = std::make_unique<httplib::Client>(url);
+  if (!client->is_valid()) return Invalid("cannot use server URL '" + raw_url + "'");
+  client->set_keep_alive(true);
+  client->set_connection_timeout(opts.connect_timeout_s);
+  client->set_read_timeout(opts.read_timeout_s);
+  client->set_write_timeout(opts.read_timeout_s);
+  if (!opts.token.empty()) client->set_bearer_token_auth(opts.token);
+  if (url.rfind("https://", 0) == 0) {
+    client->enable_server_certificate_verification(true);
+    if (!opts.ca_file.empty()) client->set_ca_cert_path(opts.ca_file);
+  }
+  client->set_default_headers({{"User-Agent", std::string("converge/") + CONVERGE_VERSION}});
+  return HttpClient(url, std::move(client));
+}
+
+Status HttpClient::TransportError(httplib::Error err, const std::string& what) const {
+  std::string base = "cannot reach the converge server at " + url_ + " (" + what + "): ";
+  switch (err) {
+    case httplib::Error::Connection:
+      return Unavailable(base + "connection failed; is 'converge serve' running there, and is " +
+                         "the URL right?");
+    case httplib::Error::ConnectionTimeout:
+      return Unavailable(base + "connection timed out; check the URL and your network");
+    case httplib::Error::SSLServerVerification:
+      return Unavailable(base + "its TLS certificate could not be verified; if it uses a " +
+                         "private CA, pass --ca-file or set CONVERGE_CA_FILE");
+    case httplib::Error::SSLConnection:
+      return Unavailable(base + "the TLS handshake failed (is it really https?)");
+    case httplib::Error::SSLLoadingCerts:
+      return Unavailable(base + "could not load the CA certificates (check --ca-file)");
+    case httplib::Error::Read:
+      return Unavailable(base + "the connection broke while reading the answer");
+    case httplib::Error::Write:
+      return Unavailable(base + "the connection broke while sending the request");
+    case httplib::Error::Canceled:
+      return Unavailable(base + "the transfer was stopped");
+    default:
+      return Unavailable(base + httplib::to_string(err));
+  }
+}
+
+Result<json> HttpClient::Answer(const httplib::Result& res, const std::string& what) const {
+  if (!res) return TransportError(res.error(), what);
+  if (res->status < 200 || res->status >= 300) return StatusFromHttp(res->status, res->body);
+  if (res->body.empty()) return json::object();
+  Result<json> j = ParseJson(res->body, 64);
+  if (!j.ok()) return Invalid("the server at " + url_ + " sent malformed JSON for " + what);
+  return j;
+}
+
+Result<json> HttpClient::Get(const std::string& path) {
+  return Answer(client_->Get(path), Describe("GET", path));
+}
+
+Result<json> HttpClient::Post(const std::string& path, const json& body) {
+  return Answer(client_->Post(path, body.dump(), "application/json"), Describe("POST", path));
+}
+
+Result<json> HttpClient::Put(const std::string& path, const json& body) {
+  return Answer(client_->Put(path, body.dump(), "application/json"), Describe("PUT", path));
+}
+
+Result<json> HttpClient::Delete(const std::string& path) {
+  return Answer(client_->Delete(path), Describe("DELETE", path));
+}
+
+Result<json> HttpClient::PutBytes(const std::string& path, std::string_view bytes,
+                                  const std::string& content_type) {
+  return Answer(client_->Put(path, bytes.data(), bytes.size(), content_type),
+                Describe("PUT", path));
+}
+
+Status HttpClient::PostForStream(const std::string& path, const json& body,
+                                 const std::function<Status(std::string_view)>& sink) {
+  httplib::Request req;
+  req.method = "POST";
+  req.path = path;
+  req.body = body.dump();
+  req.set_header("Content-Type", "application/json");
+  int status = 0;
+  std::string error_body;
+  Status sink_status;
+  req.response_handler = [&](const httplib::Response& r) {
+    status = r.status;
+    return true;
+  };
+  req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
+    if (status < 200 || status >= 300) {
+      if (error_body.size() < (1 << 20)) error_body.append(data, len);
+      return true;
+    }
+    sink_status = sink(std::string_view(data, len));
+    return sink_status.ok();
+  };
+  httplib::Result res = client_->send(req);
+  if (!sink_status.ok()) return sink_status;
+  if (!res) return TransportError(res.error(), Describe("POST", path));
+  if (status < 200 || status >= 300) return StatusFromHttp(status, error_body);
+  return Status::Ok();
+}
+
+Status HttpClient::GetStream(const std::string& path,
+                             const std::function<Status(std::string_view)>& sink) {
+  int status = 0;
+  std::string error_body;
+  Status sink_status;
+  httplib::Result res = client_->Get(
+      path,
+      [&](const httplib::Response& r) {
+        status = r.status;
+        return true;
+      },
+      [&](const char* data, size_t len) {
+        if (status < 200 || status >= 300) {
+          if (error_body.size() < (1 << 20)) error_body.append(data, len);
+          return true;
+        }
+        sink_status = sink(std::string_view(data, len));
+        return sink_status.ok();
+      });
+  if (!sink_status.ok()) return sink_status;
+  if (!res) return TransportError(res.error(), Describe("GET", path));
+  if (status < 200 || status >= 300) return StatusFromHttp(status, error_body);
+  return Status::Ok();
+}
+
+Result<json> HttpClient::PostStreamed(
+    const std::string& path, const std::string& content_type,
+    const std::function<Status(const Writer&, bool* done)>& producer) {
+  Status produce_status;
+  httplib::Result res = client_->Post(
+      path,
+      [&](size_t, httplib::DataSink& sink) {
+        bool done = false;
+        Writer write = [&](std::string_view bytes) { return sink.write(bytes.data(), bytes.size()); };
+        produce_status = producer(write, &done);
+        if (!produce_status.ok()) return false;
+        if (done) sink.done();
+        return true;
+      },
+      content_type);
+  if (!produce_status.ok()) return produce_status;
+  return Answer(res, Describe("POST", path));
+}
+
+std::string HttpClient::Escape(std::string_view segment) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : segment) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace converge

@@ -1,0 +1,69 @@
+// An HTTP(S) client for one converge server: JSON calls, and streaming
+// uploads and downloads whose memory stays flat. Every failure comes back as
+// a Status: the server's JSON error keeps its code and message; a transport
+// failure is kUnavailable naming the server and what to check.
+#pragma once
+
+#include <httplib.h>
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace converge {
+
+struct HttpOptions {
+  std::string token;    // bearer token; empty: none
+  std::string ca_file;  // PEM bundle to trust for https (default: the system's)
+  int connect_timeout_s = 10;
+  int read_timeout_s = 300;
+};
+
+class HttpClient {
+ public:
+  // `url` is "http://host:port" or "https://host:port" (a trailing '/' is dropped).
+  static Result<HttpClient> Connect(const std::string& url, const HttpOptions& opts);
+
+  const std::string& url() const { return url_; }
+
+  Result<nlohmann::json> Get(const std::string& path);
+  Result<nlohmann::json> Post(const std::string& path, const nlohmann::json& body);
+  Result<nlohmann::json> Put(const std::string& path, const nlohmann::json& body);
+  Result<nlohmann::json> Delete(const std::string& path);
+
+  // Raw bytes up and down (single objects).
+  Result<nlohmann::json> PutBytes(const std::string& path, std::string_view bytes,
+                                  const std::string& content_type);
+  // POSTs `body` (JSON) and streams the answer's bytes to `sink`; a sink
+  // error stops the transfer and is returned.
+  Status PostForStream(const std::string& path, const nlohmann::json& body,
+                       const std::function<Status(std::string_view)>& sink);
+  Status GetStream(const std::string& path,
+                   const std::function<Status(std::string_view)>& sink);
+  // Streams a body of unknown length (chunked): `producer` is called with a
+  // writer until it returns done=true. Answers the server's JSON.
+  using Writer = std::function<bool(std::string_view)>;
+  Result<nlohmann::json> PostStreamed(const std::string& path, const std::string& content_type,
+                                      const std::function<Status(const Writer&, bool* done)>& producer);
+
+  // Percent-encodes one path segment.
+  static std::string Escape(std::string_view segment);
+
+ private:
+  HttpClient(std::string url, std::unique_ptr<httplib::Client> client)
+      : url_(std::move(url)), client_(std::move(client)) {}
+  Status TransportError(httplib::Error err, const std::string& what) const;
+  Result<nlohmann::json> Answer(const httplib::Result& res, const std::string& what) const;
+
+  std::string url_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+// The Status an error answer stands for (its JSON error body when there is one).
+Status StatusFromHttp(int http_status, const std::string& body);
+
+}  // namespace converge
