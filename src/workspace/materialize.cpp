@@ -1,0 +1,247 @@
+#include "workspace/materialize.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "base/parallel.h"
+#include "base/text.h"
+#include "workspace/workspace.h"
+
+namespace converge {
+
+namespace {
+
+// Queued jobs and the directories they hold open, before the queue runs.
+constexpr size_t kMaxQueuedJobs = 4096;
+constexpr size_t kMaxQueuedDirs = 256;
+
+constexpr const char* kTempPrefix = ".converge-restore";
+
+// A temp file or symlink in a directory: removed unless renamed into place.
+class TempEntry {
+ public:
+  TempEntry(int dirfd, std::string name) : dirfd_(dirfd), name_(std::move(name)) {}
+  TempEntry(const TempEntry&) = delete;
+  TempEntry& operator=(const TempEntry&) = delete;
+  ~TempEntry() {
+    if (!name_.empty()) ::unlinkat(dirfd_, name_.c_str(), 0);
+  }
+
+  // renameat replaces a file or symlink at `name` without following it.
+  Status RenameTo(const std::string& name, const std::string& display) {
+    if (::renameat(dirfd_, name_.c_str(), dirfd_, name.c_str()) != 0) {
+      int err = errno;
+      if (err == EISDIR || err == ENOTEMPTY || err == EEXIST)
+        return Conflict("cannot write " + Quote(display) + ": a directory appeared there");
+      return ErrnoStatus("cannot write " + Quote(display), err);
+    }
+    name_.clear();
+    return Status::Ok();
+  }
+
+ private:
+  int dirfd_;
+  std::string name_;
+};
+
+}  // namespace
+
+Status CheckEntryName(const Entry& e, const std::string& display) {
+  Status st = ValidateName(e.name);
+  if (!st.ok())
+    return Corrupt("the snap holds an invalid path " + Quote(display) + ": " + st.message());
+  return Status::Ok();
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+Result<Fd> OpenDirAt(int dirfd, const std::string& name, const std::string& display) {
+  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) return Fd(fd);
+  int err = errno;
+  if (err == ELOOP || err == ENOTDIR)
+    return Conflict(Quote(display) + " is not a directory (a symlink or file is there), " +
+                    "so converge will not write under it");
+  return ErrnoStatus("cannot open directory " + Quote(display), err);
+}
+
+Result<Fd> MakeDirAt(int dirfd, const std::string& name, const std::string& display) {
+  if (::mkdirat(dirfd, name.c_str(), 0777) != 0)
+    return ErrnoStatus("cannot create directory " + Quote(display), errno);
+  return OpenDirAt(dirfd, name, display);
+}
+
+Result<std::vector<std::string>> ListDirAt(int dirfd, const std::string& display) {
+  int fd = ::dup(dirfd);
+  if (fd < 0) return ErrnoStatus("cannot list " + Quote(display), errno);
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoStatus("cannot list " + Quote(display), err);
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> owner(d, ::closedir);
+  ::rewinddir(d);  // a dup shares the file offset: start from the top
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* de = ::readdir(d)) {
+    std::string name = de->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+    errno = 0;
+  }
+  if (errno != 0) return ErrnoStatus("cannot list " + Quote(display), errno);
+  return names;
+}
+
+Status RemoveAllAt(int dirfd, const std::string& name, const std::string& display,
+                   uint64_t* removed) {
+  struct stat st;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return ErrnoStatus("cannot remove " + Quote(display), errno);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    if (name == Workspace::kMetaDir)
+      return Conflict("converge will not remove " + Quote(display) +
+                      ": it is a workspace's .converge directory; move it away first");
+    ASSIGN_OR_RETURN(Fd sub, OpenDirAt(dirfd, name, display));
+    ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(sub.get(), display));
+    for (const std::string& n : names)
+      RETURN_IF_ERROR(RemoveAllAt(sub.get(), n, JoinPath(display, n), removed));
+    if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0)
+      return ErrnoStatus("cannot remove directory " + Quote(display), errno);
+  } else if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
+    return ErrnoStatus("cannot remove " + Quote(display), errno);
+  }
+  ++*removed;
+  return Status::Ok();
+}
+
+Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e,
+                   const std::string& display) {
+  RETURN_IF_ERROR(CheckEntryName(e, display));
+  if (e.type != EntryType::kFile) return Internal("WriteFileAt on a non-file entry");
+  std::string tmp = TempName(kTempPrefix);
+  int fd = ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    e.executable ? 0777 : 0666);
+  if (fd < 0) return ErrnoStatus("cannot create " + Quote(display), errno);
+  TempEntry temp(dirfd, tmp);
+  Fd out(fd);
+  std::string what = Quote(display);
+  uint64_t total = 0;
+  auto sink = [&](std::string_view piece) {
+    total += piece.size();
+    return WriteAll(fd, piece, what);
+  };
+  std::string context = "restoring " + what;
+  if (!e.chunked) {
+    RETURN_IF_ERROR(reader.store().Stream(e.id, sink).With(context));
+  } else {
+    Result<ChunkList> list = reader.ReadChunkList(e.id);
+    if (!list.ok()) return list.status().With(context);
+    for (const ChunkList::Chunk& c : list->chunks) {
+      uint64_t before = total;
+      RETURN_IF_ERROR(reader.store().Stream(c.blob, sink).With(context));
+      if (total - before != c.size)
+        return Corrupt(context + ": chunk " + c.blob.hex() + " has " +
+                       std::to_string(total - before) + " bytes, its chunk list says " +
+                       std::to_string(c.size));
+    }
+  }
+  if (total != e.size)
+    return Corrupt(context + ": its content has " + std::to_string(total) +
+                   " bytes, the manifest says " + std::to_string(e.size));
+  if (::close(out.release()) != 0) return ErrnoStatus("cannot write " + what, errno);
+  return temp.RenameTo(e.name, display);
+}
+
+Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display) {
+  RETURN_IF_ERROR(CheckEntryName(e, display));
+  if (e.type != EntryType::kSymlink) return Internal("WriteSymlinkAt on a non-symlink entry");
+  if (e.target.empty() || e.target.find('\0') != std::string::npos)
+    return Corrupt("symlink " + Quote(display) + " has an empty or NUL-bearing target");
+  std::string tmp = TempName(kTempPrefix);
+  if (::symlinkat(e.target.c_str(), dirfd, tmp.c_str()) != 0)
+    return ErrnoStatus("cannot create symlink " + Quote(display), errno);
+  TempEntry temp(dirfd, tmp);
+  return temp.RenameTo(e.name, display);
+}
+
+Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::string& display) {
+  std::string context = "restoring " + Quote(display);
+  auto missing = [&](const ObjectId& id) {
+    return NotFound(context + ": object " + id.hex() +
+                    " is not in this workspace's store, so the snap cannot be restored");
+  };
+  if (!e.chunked) return reader.store().Has(e.id) ? Status::Ok() : missing(e.id);
+  Result<ChunkList> list = reader.ReadChunkList(e.id);
+  if (!list.ok()) return list.status().With(context);
+  for (const ChunkList::Chunk& c : list->chunks)
+    if (!reader.store().Has(c.blob)) return missing(c.blob);
+  return Status::Ok();
+}
+
+Status FileQueue::Add(std::shared_ptr<Fd> dir, const Entry& e, std::string display) {
+  if (jobs_.empty() || jobs_.back().dir != dir) dirs_++;
+  jobs_.push_back(Job{std::move(dir), e, std::move(display)});
+  if (jobs_.size() >= kMaxQueuedJobs || dirs_ >= kMaxQueuedDirs) return Flush();
+  return Status::Ok();
+}
+
+Status FileQueue::Flush() {
+  std::atomic<uint64_t> done{0};
+  Status st = ParallelFor(jobs_.size(), WorkerCount(), [&](size_t i) {
+    const Job& j = jobs_[i];
+    RETURN_IF_ERROR(WriteFileAt(reader_, j.dir->get(), j.entry, j.display));
+    done++;
+    if (progress_) progress_->Add(1, j.entry.size);
+    return Status::Ok();
+  });
+  written_ += done.load();
+  jobs_.clear();  // closes the directories no one else holds
+  dirs_ = 0;
+  return st;
+}
+
+Status Materializer::Fill(const std::shared_ptr<Fd>& dir, const std::string& rel,
+                          const ObjectId& id) {
+  ASSIGN_OR_RETURN(Manifest m, reader_.ReadManifest(id));
+  for (const Entry& e : m.entries) {
+    std::string path = JoinPath(rel, e.name);
+    RETURN_IF_ERROR(CheckEntryName(e, path));
+    if (e.type == EntryType::kDir && e.name == Workspace::kMetaDir) {
+      // Capture never stores one; writing it could plant a workspace.
+      stats_.warnings.push_back("skipped " + Quote(path) +
+                                ": converge never writes a .converge directory");
+      continue;
+    }
+    switch (e.type) {
+      case EntryType::kFile:
+        stats_.files++;
+        stats_.bytes += e.size;
+        RETURN_IF_ERROR(queue_.Add(dir, e, path));
+        break;
+      case EntryType::kSymlink:
+        stats_.symlinks++;
+        RETURN_IF_ERROR(WriteSymlinkAt(dir->get(), e, path));
+        stats_.written++;
+        break;
+      case EntryType::kDir: {
+        stats_.dirs++;
+        ASSIGN_OR_RETURN(Fd sub, MakeDirAt(dir->get(), e.name, path));
+        RETURN_IF_ERROR(Fill(std::make_shared<Fd>(std::move(sub)), path, e.id));
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace converge

@@ -1,0 +1,97 @@
+// Writing snap content into the filesystem through directory file
+// descriptors only. Every name is re-validated and resolved relative to an
+// open directory (never a path with a '/'), every open refuses symlinks
+// (O_NOFOLLOW), and files and symlinks are made under a temp name and renamed
+// into place, so a restore cannot be steered outside its target by a symlink
+// that it or anyone else placed, and a reader never sees a half-written file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/fs.h"
+#include "base/progress.h"
+#include "store/tree.h"
+
+namespace converge {
+
+struct RestoreStats {
+  uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;  // the snap's tree
+  uint64_t written = 0;                                   // files and symlinks written
+  uint64_t removed = 0;                                   // paths removed from the tree
+  std::vector<std::string> warnings;
+};
+
+// ValidateName again at the point of use: kCorrupt naming the path when `e`
+// has a name no snap may hold.
+Status CheckEntryName(const Entry& e, const std::string& display);
+
+// Opens directory `name` in `dirfd`; fails (never follows) when it is a symlink.
+Result<Fd> OpenDirAt(int dirfd, const std::string& name, const std::string& display);
+// Makes directory `name` in `dirfd` (0777 & ~umask) and opens it.
+Result<Fd> MakeDirAt(int dirfd, const std::string& name, const std::string& display);
+// Names in directory `dirfd`, without "." and "..".
+Result<std::vector<std::string>> ListDirAt(int dirfd, const std::string& display);
+// Removes `name` from `dirfd` and, for a directory, everything under it,
+// never following a symlink. Adds the number of paths removed to `*removed`.
+// Refuses (kConflict) to remove a .converge directory: that is a workspace.
+Status RemoveAllAt(int dirfd, const std::string& name, const std::string& display,
+                   uint64_t* removed);
+
+// Writes the file entry `e` as e.name in `dirfd`, replacing a file or symlink
+// there atomically. The content (a blob, or the blobs of a chunk list) is
+// verified while it streams and must add up to e.size; on any failure the
+// temp file is removed and nothing is replaced. Mode 0777 or 0666 & ~umask.
+Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e, const std::string& display);
+// Makes the symlink entry `e` as e.name in `dirfd`, replacing a file or symlink.
+Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display);
+
+// Checks that every object a file entry needs is in the store, without
+// reading content: catches a missing blob before anything is changed.
+Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::string& display);
+
+// File writes queued and run on all cores. Each job holds its directory open;
+// the queue runs itself when it holds many jobs or directories, so open
+// descriptors and memory stay bounded for any tree.
+class FileQueue {
+ public:
+  FileQueue(const TreeReader& reader, Progress* progress) : reader_(reader), progress_(progress) {}
+  Status Add(std::shared_ptr<Fd> dir, const Entry& e, std::string display);
+  Status Flush();
+  uint64_t written() const { return written_; }
+
+ private:
+  struct Job {
+    std::shared_ptr<Fd> dir;
+    Entry entry;
+    std::string display;
+  };
+  const TreeReader& reader_;
+  Progress* progress_;
+  std::vector<Job> jobs_;
+  size_t dirs_ = 0;  // distinct directories among jobs_
+  uint64_t written_ = 0;
+};
+
+// Writes whole manifests into empty directories.
+class Materializer {
+ public:
+  Materializer(const TreeReader& reader, FileQueue& queue, RestoreStats& stats)
+      : reader_(reader), queue_(queue), stats_(stats) {}
+  // Fills the empty directory `dir` (at `rel`, "" for the target's root) with
+  // manifest `id`, counting what it writes in the stats. File writes may still
+  // be queued when this returns: flush the queue.
+  Status Fill(const std::shared_ptr<Fd>& dir, const std::string& rel, const ObjectId& id);
+
+ private:
+  const TreeReader& reader_;
+  FileQueue& queue_;
+  RestoreStats& stats_;
+};
+
+// "a/b" from "a" and "b"; "b" when `dir` is empty.
+std::string JoinPath(const std::string& dir, const std::string& name);
+
+}  // namespace converge

@@ -1,0 +1,178 @@
+#include "workspace/restore.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/text.h"
+#include "store/snap_index.h"
+#include "workspace/capture.h"
+#include "workspace/snapshot.h"
+#include "workspace/tree_sync.h"
+
+namespace converge {
+
+namespace {
+
+constexpr size_t kChangesListed = 3;
+
+std::string Short(const ObjectId& id) {
+  return id.hex().substr(0, 12);
+}
+
+// `dir` may be restored into: it does not exist, or is an empty directory
+// (not a symlink to one: restore never writes through a symlink).
+Status CheckTargetFree(int parentfd, const std::string& name, const std::string& display) {
+  struct stat st;
+  if (::fstatat(parentfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return ErrnoStatus("cannot check " + Quote(display), errno);
+  }
+  std::string hint = ": restore into a new or empty directory, or in place without --to";
+  if (S_ISLNK(st.st_mode)) return Conflict(Quote(display) + " is a symlink" + hint);
+  if (!S_ISDIR(st.st_mode))
+    return Conflict(Quote(display) + " exists and is not a directory" + hint);
+  ASSIGN_OR_RETURN(Fd dir, OpenDirAt(parentfd, name, display));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(dir.get(), display));
+  if (!names.empty()) return Conflict(Quote(display) + " is not empty" + hint);
+  return Status::Ok();
+}
+
+// Builds the whole tree `root` in the empty directory `dir`.
+Status MaterializeInto(const TreeReader& reader, std::shared_ptr<Fd> dir, const ObjectId& root,
+                       bool progress, RestoreStats& stats) {
+  Progress meter("Restoring", 0, 0, progress);
+  FileQueue queue(reader, &meter);
+  Materializer m(reader, queue, stats);
+  Status st = m.Fill(dir, "", root);
+  if (st.ok()) st = queue.Flush();
+  meter.Done();
+  stats.written += queue.written();
+  return st;
+}
+
+// Refuses when the working tree (`work`) differs from the head snap, or holds
+// anything at all when there is no head: that content is in no snap.
+Status CheckNoUncapturedWork(Workspace& ws, CapturedTree& work, const ObjectId& snap) {
+  ASSIGN_OR_RETURN(std::optional<ObjectId> head, SnapIndex(ws.db()).Head());
+  std::string empty = EncodeManifest(Manifest{});
+  ObjectId base = ObjectId::Of(empty);
+  work.manifests.emplace(base, empty);
+  TreeReader reader(ws.store(), &work.manifests);
+  if (head) {
+    Result<Snap> s = reader.ReadSnap(*head);
+    if (!s.ok())
+      return s.status().With("cannot read the head snap to look for uncaptured changes (use " +
+                             std::string("--force to restore anyway)"));
+    base = s->root;
+  }
+  if (work.root == base) return Status::Ok();
+  ASSIGN_OR_RETURN(std::vector<Change> changes, DiffTrees(reader, base, work.root));
+  std::string list;
+  for (size_t i = 0; i < changes.size() && i < kChangesListed; i++)
+    list += (i ? ", " : "") + std::string(1, changes[i].change) + " " + changes[i].path;
+  if (changes.size() > kChangesListed)
+    list += ", and " + std::to_string(changes.size() - kChangesListed) + " more";
+  return Conflict("the working tree has changes that no snap holds" +
+                  (list.empty() ? std::string() : " (" + list + ")") +
+                  ": run 'converge snap' to keep them, or 'converge restore --force " +
+                  Short(snap) + "' to discard them");
+}
+
+std::string ClobberMessage(const TreeSync& check, const ObjectId& snap) {
+  std::string list;
+  for (const std::string& p : check.clobbered()) list += (list.empty() ? "" : ", ") + Quote(p);
+  if (check.clobbered_count() > check.clobbered().size())
+    list += ", and " + std::to_string(check.clobbered_count() - check.clobbered().size()) + " more";
+  return "restoring snap " + Short(snap) + " would overwrite or remove paths that no snap " +
+         "holds (ignored or new: " + list + "): move them away, or run 'converge restore " +
+         "--force " + Short(snap) + "' to discard them";
+}
+
+}  // namespace
+
+Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap_id, const fs::path& dir,
+                               bool progress) {
+  TreeReader reader(ws.store());
+  ASSIGN_OR_RETURN(Snap snap, reader.ReadSnap(snap_id));
+  std::string display = dir.string();
+  fs::path target = fs::absolute(dir).lexically_normal();
+  if (!target.has_filename()) target = target.parent_path();  // "out/"
+  std::string name = target.filename().string();
+  if (name.empty() || name == "." || name == ".." || target == target.root_path())
+    return Invalid("cannot restore into " + Quote(display) + ": name a new or empty directory");
+  RETURN_IF_ERROR(MakeDirs(target.parent_path()));
+  // The parent's own path may hold symlinks: it is the user's, above the target.
+  int pfd = ::open(target.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (pfd < 0) return ErrnoStatus("cannot open " + Quote(target.parent_path().string()), errno);
+  Fd parent(pfd);
+  RETURN_IF_ERROR(CheckTargetFree(pfd, name, display));
+
+  std::string staging = TempName(".converge-restore");
+  ASSIGN_OR_RETURN(Fd staged, MakeDirAt(pfd, staging, staging));
+  RestoreStats stats;
+  Status st =
+      MaterializeInto(reader, std::make_shared<Fd>(std::move(staged)), snap.root, progress, stats);
+  // rename(2) replaces an empty directory and fails on anything else: a DIR
+  // filled or made a symlink meanwhile is never overwritten.
+  if (st.ok() && ::renameat(pfd, staging.c_str(), pfd, name.c_str()) != 0) {
+    int err = errno;
+    st = (err == ENOTEMPTY || err == EEXIST || err == ENOTDIR || err == EISDIR)
+             ? Conflict(Quote(display) + " was filled while the snap was being restored")
+             : ErrnoStatus("cannot rename the restored tree to " + Quote(display), err);
+  }
+  if (!st.ok()) {
+    uint64_t removed = 0;
+    Status cleanup = RemoveAllAt(pfd, staging, (target.parent_path() / staging).string(), &removed);
+    std::string note = cleanup.ok() ? "; nothing was restored into " + Quote(display)
+                                    : "; also failed to clean up: " + cleanup.message();
+    return Status(st.code(), st.message() + note);
+  }
+  return stats;
+}
+
+Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool force,
+                                    bool progress) {
+  ASSIGN_OR_RETURN(Snap snap, TreeReader(ws.store()).ReadSnap(snap_id));
+  CaptureOptions opts;
+  opts.store = false;
+  opts.progress = progress;
+  ASSIGN_OR_RETURN(CapturedTree work, CaptureTree(ws, opts));
+  RestoreStats stats;
+  if (work.root != snap.root) {
+    if (!force) RETURN_IF_ERROR(CheckNoUncapturedWork(ws, work, snap_id));
+    int fd = ::open(ws.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("cannot open " + Quote(ws.root().string()), errno);
+    auto root = std::make_shared<Fd>(fd);
+    TreeReader reader(ws.store(), &work.manifests);
+
+    // Check first: refusing half-way would leave a mixed tree.
+    TreeSync check(reader, nullptr, force);
+    RETURN_IF_ERROR(check.Sync(root, "", snap.root, work.root));
+    if (check.clobbered_count() > 0) return Conflict(ClobberMessage(check, snap_id));
+
+    Progress meter("Restoring", check.files_to_write(), check.bytes_to_write(), progress);
+    FileQueue queue(reader, &meter);
+    TreeSync sync(reader, &queue, force);
+    Status st = sync.Sync(root, "", snap.root, work.root);
+    if (st.ok()) st = queue.Flush();
+    meter.Done();
+    if (!st.ok())
+      return Status(st.code(), st.message() + "; the working tree is partly restored: fix " +
+                                   "that and run 'converge restore --force " + Short(snap_id) +
+                                   "' again");
+    stats = sync.stats();
+    stats.written += queue.written();
+  }
+  ASSIGN_OR_RETURN(TreeSummary sum, Summarize(ws.store(), snap.root));
+  stats.files = sum.files;
+  stats.dirs = sum.dirs;
+  stats.symlinks = sum.symlinks;
+  stats.bytes = sum.bytes;
+  RETURN_IF_ERROR(SnapIndex(ws.db()).SetHead(snap_id));
+  return stats;
+}
+
+}  // namespace converge

@@ -1,0 +1,33 @@
+// Restore: materialize a snap byte for byte (content, exec bits, symlinks,
+// empty directories; not mtimes) into a new directory, or make the working
+// tree match a snap in place without ever silently destroying uncaptured work.
+// All writing goes through directory descriptors (workspace/materialize.h):
+// restore never follows a symlink and never writes outside its target.
+#pragma once
+
+#include "base/fs.h"
+#include "store/hash.h"
+#include "workspace/materialize.h"
+#include "workspace/workspace.h"
+
+namespace converge {
+
+// Materializes `snap` into `dir`, which must not exist or be an empty
+// directory (kConflict otherwise). The tree is built in a hidden staging
+// directory beside `dir` and renamed onto it at the end, so a failure (a
+// corrupt object, a full disk) leaves no `dir` and no staging directory.
+Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap, const fs::path& dir,
+                               bool progress);
+
+// Makes the working tree match `snap` and records `snap` as the head.
+//
+// Refuses with kConflict, changing nothing, unless `force`: when the tree
+// differs from the head snap (it has changes no snap holds; without a head,
+// any content at all), or when the restore would overwrite or remove content
+// capture leaves out (an ignored file in the way of one the snap holds).
+// A tree that already matches `snap` is left alone. Paths the snap lacks are
+// removed when capture would have stored them; ignored paths, FIFOs and the
+// like stay. A .converge directory is never touched.
+Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap, bool force, bool progress);
+
+}  // namespace converge

@@ -1,0 +1,71 @@
+// Making an existing directory tree match a snap's tree, for an in-place
+// restore. What capture saw a moment ago (the "have" manifests) says which
+// paths converge owns: those the snap lacks are removed, those that differ are
+// rewritten, identical ones are left alone. Anything else on disk (ignored
+// paths, FIFOs, .converge directories) is not converge's, and stays.
+//
+// A TreeSync runs twice over the same tree: a check pass that changes nothing
+// (it finds uncaptured content the restore would destroy, checks that every
+// object needed is in the store, and counts the work), then an apply pass.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "workspace/materialize.h"
+
+namespace converge {
+
+class TreeSync {
+ public:
+  // `queue` null: the check pass. `force`: destroying uncaptured content is
+  // fine (the check pass then does not look for it).
+  TreeSync(const TreeReader& reader, FileQueue* queue, bool force)
+      : reader_(reader), queue_(queue), force_(force) {}
+
+  // Makes directory `dir` (at workspace path `rel`) match manifest `want`;
+  // `have` is the manifest capture saw there, if it captured the directory.
+  Status Sync(const std::shared_ptr<Fd>& dir, const std::string& rel, const ObjectId& want,
+              const std::optional<ObjectId>& have);
+
+  // Check pass: uncaptured paths the apply pass would destroy (the first few)
+  // and how many there are in all.
+  const std::vector<std::string>& clobbered() const { return clobbered_; }
+  uint64_t clobbered_count() const { return clobbered_count_; }
+  // Check pass: the files the apply pass will write and their bytes.
+  uint64_t files_to_write() const { return files_to_write_; }
+  uint64_t bytes_to_write() const { return bytes_to_write_; }
+  // Apply pass: symlinks and files written (with the queue's), paths removed.
+  const RestoreStats& stats() const { return stats_; }
+
+ private:
+  struct Slot;
+  bool apply() const { return queue_ != nullptr; }
+  Status SyncEntry(const std::shared_ptr<Fd>& dir, const std::string& name, const std::string& path,
+                   const Slot& s);
+  Status WriteLeaf(const std::shared_ptr<Fd>& dir, const std::string& path, const Entry& want);
+  Status NewDir(const std::shared_ptr<Fd>& dir, const std::string& path, const Entry& want);
+  Status Prune(int dirfd, const std::string& name, const std::string& path, const Entry& have,
+               const struct stat& st);
+  Status Clear(int dirfd, const std::string& name, const std::string& path, const Entry* have,
+               const struct stat& st);
+  Status FindUncaptured(int dirfd, const std::string& name, const std::string& path,
+                        const Entry* have, const struct stat& st);
+  Result<bool> SameAsWanted(int dirfd, const std::string& name, const std::string& path,
+                            const Entry& want, const struct stat& st);
+  void Clobber(const std::string& path);
+
+  const TreeReader& reader_;
+  FileQueue* queue_;
+  bool force_;
+  std::vector<std::string> clobbered_;
+  uint64_t clobbered_count_ = 0;
+  uint64_t files_to_write_ = 0, bytes_to_write_ = 0;
+  RestoreStats stats_;
+};
+
+}  // namespace converge
