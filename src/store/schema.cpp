@@ -113,15 +113,21 @@ CREATE TABLE gate_graphs (
   updated_at TEXT NOT NULL,
   updated_by INTEGER NOT NULL REFERENCES users(id)
 );
+-- An object validated as a kind (the same bytes may be a blob and, say, a
+-- manifest): stored once on disk, owned by the repos that uploaded it.
 CREATE TABLE objects (
-  id TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,
-  size INTEGER NOT NULL
+  id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('blob', 'manifest', 'snap', 'chunklist')),
+  size INTEGER NOT NULL,             -- bytes of the object
+  content_size INTEGER NOT NULL,     -- bytes of the file it holds: a blob's size, a chunk list's total
+  PRIMARY KEY (id, kind)
 ) WITHOUT ROWID;
 CREATE TABLE repo_objects (
   repo_id INTEGER NOT NULL REFERENCES repos(id),
-  object_id TEXT NOT NULL REFERENCES objects(id),
-  PRIMARY KEY (repo_id, object_id)
+  kind TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  PRIMARY KEY (repo_id, kind, object_id),
+  FOREIGN KEY (object_id, kind) REFERENCES objects(id, kind)
 ) WITHOUT ROWID;
 CREATE TABLE publications (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,

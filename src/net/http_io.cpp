@@ -1,0 +1,180 @@
+#include "net/http_io.h"
+
+#include <charconv>
+
+#include "base/json.h"
+#include "net/http_log.h"
+#include "net/wire.h"
+
+namespace converge {
+
+namespace {
+// An unread body up to this size is read and dropped so the connection stays
+// usable; a larger one is not worth the bandwidth: the connection closes.
+constexpr uint64_t kDrainMax = 4u << 20;
+
+std::optional<uint64_t> ContentLength(const httplib::Request& req) {
+  if (!req.has_header("Content-Length")) return std::nullopt;
+  std::string v = req.get_header_value("Content-Length");
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+  return n;
+}
+
+bool IsChunked(const httplib::Request& req) {
+  return req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+}
+}  // namespace
+
+int HttpStatusFor(Code code) {
+  switch (code) {
+    case Code::kOk:
+      return 200;
+    case Code::kInvalid:
+      return 400;
+    case Code::kUnauthenticated:
+      return 401;
+    case Code::kPermission:
+      return 403;
+    case Code::kNotFound:
+      return 404;
+    case Code::kConflict:
+      return 409;
+    case Code::kTooLarge:
+      return 413;
+    case Code::kCorrupt:
+      return 422;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kIo:
+    case Code::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+RequestLog& CurrentRequestLog() {
+  thread_local RequestLog log;
+  return log;
+}
+
+void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump() + "\n", "application/json");
+}
+
+void SendError(httplib::Response& res, const Status& st) {
+  int status = HttpStatusFor(st.code());
+  if (status >= 500)
+    LogLine(LogLevel::kError, std::string(CodeName(st.code())) + ": " + st.message());
+  if (st.code() == Code::kUnauthenticated)
+    res.set_header("WWW-Authenticate", "Bearer realm=\"converge\"");
+  SendJson(res, status, wire::ToJson(wire::ApiError{CodeName(st.code()), st.message()}));
+}
+
+void CloseAfter(const httplib::Request& req) {
+  // httplib decides keep-alive from the request's Connection header after the
+  // handler returns; the request object is the server's own, not a constant.
+  const_cast<httplib::Request&>(req).set_header("Connection", "close");
+}
+
+Result<nlohmann::json> RequestBody::Json() {
+  std::string text;
+  ObjectIntake::Body body = Stream();
+  RETURN_IF_ERROR(body([&](std::string_view piece) {
+    text.append(piece);
+    return Status::Ok();
+  }));
+  if (text.empty()) return Invalid("the request needs a JSON body");
+  Result<nlohmann::json> j = ParseJson(text);
+  if (!j.ok()) return Invalid("the request body is not valid JSON: " + j.status().message());
+  return j;
+}
+
+ObjectIntake::Body RequestBody::Stream() {
+  return [this](const ObjectIntake::Sink& sink) -> Status {
+    if (state_ != State::kUnread) return Internal("a request body was read twice");
+    state_ = State::kAbandoned;  // until the last byte is in
+    Status st;
+    uint64_t total = 0;
+    bool whole = reader_([&](const char* data, size_t len) {
+      total += len;
+      if (total > limit_) {
+        st = TooLarge("the request body is larger than the limit of " + std::to_string(limit_) +
+                      " bytes");
+        return false;
+      }
+      st = sink(std::string_view(data, len));
+      return st.ok();
+    });
+    RETURN_IF_ERROR(st);
+    if (!whole)
+      return Invalid("the request body ended before its declared length (truncated upload)");
+    state_ = State::kDone;
+    return Status::Ok();
+  };
+}
+
+void RequestBody::Finish() {
+  if (state_ == State::kDone) return;
+  if (state_ == State::kUnread && !IsChunked(req_)) {
+    std::optional<uint64_t> len = ContentLength(req_);
+    if (!len || *len == 0) return;
+    if (*len <= kDrainMax) {
+      state_ = State::kDone;
+      if (reader_([](const char*, size_t) { return true; })) return;
+    }
+  }
+  CloseAfter(req_);
+}
+
+void Serve(Authority& a, const httplib::Request& req, httplib::Response& res, const Handler& fn) {
+  Result<Caller> caller =
+      a.identity().Authenticate(req.get_header_value("Authorization"), req.remote_addr);
+  if (!caller.ok()) return SendError(res, caller.status());
+  CurrentRequestLog().user = caller->handle;
+  Result<Reply> reply = fn(*caller);
+  if (!reply.ok()) return SendError(res, reply.status());
+  if (!reply->streamed) SendJson(res, reply->status, reply->body);
+}
+
+void ServeBody(Authority& a, const httplib::Request& req, httplib::Response& res,
+               const httplib::ContentReader& reader, uint64_t limit, const BodyHandler& fn) {
+  RequestBody body(req, reader, limit);
+  Serve(a, req, res, [&](const Caller& caller) -> Result<Reply> {
+    std::optional<uint64_t> len = ContentLength(req);
+    if (len && *len > limit)
+      return TooLarge("the request body is " + std::to_string(*len) +
+                      " bytes; the limit for this request is " + std::to_string(limit));
+    return fn(caller, body);
+  });
+  body.Finish();
+}
+
+Result<int> LimitParam(const httplib::Request& req) {
+  std::optional<std::string> v = Param(req, "limit");
+  if (!v) return 100;
+  int n = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size() || n < 1 || n > 1000)
+    return Invalid("limit must be a whole number from 1 to 1000");
+  return n;
+}
+
+Result<std::optional<int64_t>> BeforeParam(const httplib::Request& req) {
+  std::optional<std::string> v = Param(req, "before");
+  if (!v) return std::optional<int64_t>();
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size() || n < 1)
+    return Invalid("before must be a cursor from a previous answer's \"next\"");
+  return std::optional<int64_t>(n);
+}
+
+std::optional<std::string> Param(const httplib::Request& req, const char* name) {
+  if (!req.has_param(name)) return std::nullopt;
+  return req.get_param_value(name);
+}
+
+}  // namespace converge

@@ -1,0 +1,170 @@
+#include "net/http_server.h"
+
+#include <httplib.h>
+
+#include "net/http_io.h"
+#include "net/http_log.h"
+#include "net/http_routes.h"
+
+namespace converge {
+
+using httplib::ContentReader;
+using httplib::Request;
+using httplib::Response;
+
+namespace {
+
+// The body limit of a route, known from its method and path alone, so that a
+// client sending "Expect: 100-continue" learns of a 413 before sending a byte.
+uint64_t BodyLimitFor(const ServerConfig& c, const Request& req) {
+  const std::string& p = req.path;
+  if (req.method == "PUT" && p.find("/blobs/") != std::string::npos) return c.max_object_bytes;
+  if (req.method == "PUT" &&
+      (p.find("/manifests/") != std::string::npos || p.find("/snaps/") != std::string::npos ||
+       p.find("/chunklists/") != std::string::npos))
+    return c.max_metadata_bytes;
+  if (req.method == "POST" && p.size() >= 13 && p.compare(p.size() - 13, 13, "/objects/pack") == 0)
+    return UINT64_MAX;
+  return c.max_json_bytes;
+}
+
+void AccessLog(const Request& req, const Response& res) {
+  RequestLog& log = CurrentRequestLog();
+  if (LogEnabled(LogLevel::kInfo)) {
+    uint64_t bytes = res.body.empty() ? log.streamed : res.body.size();
+    std::string ms = "-";
+    if (log.active)
+      ms = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - log.start)
+                              .count());
+    LogLine(LogLevel::kInfo, "access " + LogField(req.remote_addr) + " " + LogField(req.method) +
+                                 " " + LogField(req.path) + " " + std::to_string(res.status) + " " +
+                                 std::to_string(bytes) + " " + ms + "ms " + LogField(log.user));
+  }
+  log = RequestLog();
+}
+
+// JSON for errors httplib answers by itself (no route, malformed request).
+void ErrorBody(const Request& req, Response& res) {
+  if (!res.body.empty() || res.content_length_ > 0 || res.is_chunked_content_provider_) return;
+  Code code = Code::kInternal;
+  std::string message = "the server failed";
+  switch (res.status) {
+    case 400:
+      code = Code::kInvalid, message = "malformed HTTP request";
+      break;
+    case 404:
+      code = Code::kNotFound, message = "no such route: " + req.method + " " + req.path;
+      break;
+    case 413:
+      code = Code::kTooLarge, message = "the request is too large";
+      break;
+    case 414:
+      code = Code::kInvalid, message = "the request URI is too long";
+      break;
+    default:
+      if (res.status < 500) code = Code::kInvalid, message = "the request was refused";
+  }
+  int status = res.status;
+  SendError(res, Status(code, message));
+  res.status = status;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(Authority& authority)
+    : a_(authority), svr_(std::make_unique<httplib::Server>()) {
+  Setup();
+}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::Setup() {
+  const ServerConfig& c = a_.config();
+  httplib::Server& svr = *svr_;
+  unsigned threads = c.EffectiveThreads();
+  // httplib owns the queue it gets from this factory (its API takes a raw pointer).
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  svr.set_keep_alive_max_count(static_cast<size_t>(c.keep_alive_max_requests));
+  svr.set_keep_alive_timeout(c.keep_alive_timeout_seconds);
+  svr.set_read_timeout(c.read_timeout_seconds, 0);
+  svr.set_write_timeout(c.write_timeout_seconds, 0);
+
+  svr.set_pre_routing_handler([](const Request&, Response&) {
+    RequestLog& log = CurrentRequestLog();
+    log = RequestLog();
+    log.start = std::chrono::steady_clock::now();
+    log.active = true;
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  svr.set_logger(AccessLog);
+  svr.set_error_handler(ErrorBody);
+  svr.set_exception_handler([](const Request& req, Response& res, std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    SendError(
+        res, Internal("internal error while serving " + req.method + " " + req.path + ": " + what));
+    CloseAfter(req);  // the request body may be half read
+  });
+  const ServerConfig* config = &c;
+  svr.set_expect_100_continue_handler([config](const Request& req, Response& res) {
+    uint64_t limit = BodyLimitFor(*config, req);
+    std::string len = req.get_header_value("Content-Length");
+    if (!len.empty() && std::strtoull(len.c_str(), nullptr, 10) > limit) {
+      SendError(res, TooLarge("the request body is " + len +
+                              " bytes; the limit for this request is " + std::to_string(limit)));
+      CloseAfter(req);
+      return 413;
+    }
+    return 100;
+  });
+
+  svr.Get("/healthz", [](const Request&, Response& res) {
+    SendJson(res, 200, wire::ToJson(wire::Health{"ok", CONVERGE_VERSION}));
+  });
+  RegisterIdentityRoutes(svr, a_);
+  RegisterRepoRoutes(svr, a_);
+  RegisterObjectRoutes(svr, a_);
+  RegisterPublicationRoutes(svr, a_);
+
+  // Last, so they match only what nothing else did: answer 404 without
+  // letting httplib buffer an unknown route's body in memory.
+  auto no_route = [](const Request& req, Response& res, const ContentReader& reader) {
+    RequestBody body(req, reader, 0);
+    SendError(res, NotFound("no such route: " + req.method + " " + req.path));
+    body.Finish();
+  };
+  svr.Post(".*", no_route);
+  svr.Put(".*", no_route);
+  svr.Patch(".*", no_route);
+  svr.Delete(".*", no_route);
+}
+
+Status HttpServer::Bind(const std::string& host, int port) {
+  if (port == 0) {
+    port_ = svr_->bind_to_any_port(host);
+    if (port_ < 0) return Unavailable("cannot listen on " + host + " (any port)");
+  } else {
+    if (!svr_->bind_to_port(host, port))
+      return Unavailable("cannot listen on " + host + ":" + std::to_string(port) +
+                         ": the address is in use or not this machine's");
+    port_ = port;
+  }
+  return Status::Ok();
+}
+
+Status HttpServer::Run() {
+  svr_->listen_after_bind();
+  return Status::Ok();
+}
+
+void HttpServer::Stop() {
+  svr_->stop();
+}
+
+}  // namespace converge

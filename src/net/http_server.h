@@ -1,0 +1,40 @@
+// The HTTP face of the authority: cpp-httplib with a thread pool and
+// keep-alive, the routes of docs/api.md, JSON errors for everything
+// (exceptions included), and one access-log line per request (method, path,
+// status, bytes, ms, user; never a token).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "server/authority.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace converge {
+
+class HttpServer {
+ public:
+  explicit HttpServer(Authority& authority);
+  ~HttpServer();
+
+  // Binds the listening socket; port 0 picks a free one (see port()).
+  Status Bind(const std::string& host, int port);
+  int port() const { return port_; }
+  // Serves until Stop(); returns once in-flight requests have finished.
+  Status Run();
+  // Stops accepting; safe from any thread (not from a signal handler).
+  void Stop();
+
+ private:
+  void Setup();
+
+  Authority& a_;
+  std::unique_ptr<httplib::Server> svr_;
+  int port_ = 0;
+};
+
+}  // namespace converge

@@ -1,0 +1,111 @@
+// Routes: a repo's objects one at a time, objects/missing, and packs both ways.
+#include "net/http_io.h"
+#include "net/http_log.h"
+#include "net/http_routes.h"
+#include "net/pack.h"
+
+namespace converge {
+
+using httplib::ContentReader;
+using httplib::DataSink;
+using httplib::Request;
+using httplib::Response;
+
+namespace {
+
+// Sends pieces to the client, counting them for the access log.
+ObjectIntake::Sink ToClient(DataSink& sink) {
+  return [&sink](std::string_view piece) -> Status {
+    CurrentRequestLog().streamed += piece.size();
+    if (!sink.write(piece.data(), piece.size())) return Unavailable("the client stopped reading");
+    return Status::Ok();
+  };
+}
+
+// A stream that fails after its headers went out can only end the
+// connection: the client sees a short body and rejects it.
+bool Report(const Status& st, const std::string& what) {
+  if (!st.ok() && st.code() != Code::kUnavailable)
+    LogLine(LogLevel::kError, what + ": " + st.message());
+  return st.ok();
+}
+
+ObjectKind KindOf(const std::string& name) {
+  return KindFromName(name).value_or(ObjectKind::kBlob);
+}
+
+}  // namespace
+
+void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
+  const ServerConfig& config = a.config();
+  ObjectIntake& objects = a.objects();
+
+  svr.Post(R"(/v1/repos/([^/]+)/objects/missing)",
+           [&a, &objects, &config](const Request& req, Response& res, const ContentReader& r) {
+             ServeBody(a, req, res, r, config.max_json_bytes,
+                       [&](const Caller& c, RequestBody& body) -> Result<Reply> {
+                         ASSIGN_OR_RETURN(wire::ObjectIdSet ids, Decode<wire::ObjectIdSet>(body));
+                         return Answer(200, objects.Missing(c, req.matches[1].str(), ids));
+                       });
+           });
+
+  const char* one = R"(/v1/repos/([^/]+)/(blob|manifest|snap|chunklist)s/([^/]+))";
+  svr.Put(one, [&a, &objects, &config](const Request& req, Response& res, const ContentReader& r) {
+    ObjectKind kind = KindOf(req.matches[2].str());
+    uint64_t limit =
+        kind == ObjectKind::kBlob ? config.max_object_bytes : config.max_metadata_bytes;
+    ServeBody(a, req, res, r, limit, [&](const Caller& c, RequestBody& body) -> Result<Reply> {
+      ASSIGN_OR_RETURN(wire::StoredObject out, objects.Put(c, req.matches[1].str(), kind,
+                                                           req.matches[3].str(), body.Stream()));
+      return JsonReply(out.stored ? 201 : 200, wire::ToJson(out));
+    });
+  });
+
+  svr.Get(one, [&a, &objects](const Request& req, Response& res) {
+    Serve(a, req, res, [&](const Caller& c) -> Result<Reply> {
+      ASSIGN_OR_RETURN(ObjectIntake::Located o,
+                       objects.Locate(c, req.matches[1].str(), KindOf(req.matches[2].str()),
+                                      req.matches[3].str()));
+      // Content-addressed bytes never change.
+      res.set_header("ETag", "\"" + o.id.hex() + "\"");
+      res.set_header("Cache-Control", "private, max-age=31536000, immutable");
+      ObjectIntake* store = &objects;
+      res.set_content_provider(
+          o.size, "application/octet-stream", [store, o](size_t offset, size_t, DataSink& sink) {
+            if (offset != 0) return false;  // the first call sends everything
+            return Report(store->Stream(o.id, ToClient(sink)), "sending object " + o.id.hex());
+          });
+      return StreamedReply();
+    });
+  });
+
+  svr.Post(R"(/v1/repos/([^/]+)/objects/pack)",
+           [&a, &objects](const Request& req, Response& res, const ContentReader& r) {
+             // No total: each object is held to its limit, and the count to max_ids_per_request.
+             ServeBody(a, req, res, r, UINT64_MAX, [&](const Caller& c, RequestBody& body) {
+               return Answer(200, objects.PutPack(c, req.matches[1].str(), body.Stream()));
+             });
+           });
+
+  svr.Post(R"(/v1/repos/([^/]+)/objects/fetch)",
+           [&a, &objects, &config](const Request& req, Response& res, const ContentReader& r) {
+             ServeBody(
+                 a, req, res, r, config.max_json_bytes,
+                 [&](const Caller& c, RequestBody& body) -> Result<Reply> {
+                   ASSIGN_OR_RETURN(wire::ObjectIdSet ids, Decode<wire::ObjectIdSet>(body));
+                   ASSIGN_OR_RETURN(std::vector<ObjectIntake::Located> plan,
+                                    objects.PlanFetch(c, req.matches[1].str(), ids));
+                   ObjectIntake* store = &objects;
+                   res.set_chunked_content_provider(
+                       kPackContentType, [store, plan = std::move(plan)](size_t, DataSink& sink) {
+                         if (!Report(store->WritePack(plan, ToClient(sink)), "sending a pack"))
+                           return false;
+                         sink.done();
+                         return true;
+                       });
+                   return StreamedReply();
+                 });
+           });
+}
+
+}  // namespace converge

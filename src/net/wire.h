@@ -1,0 +1,285 @@
+// The records the server and its clients exchange, as plain structs with
+// ToJson/FromJson (docs/api.md fixes every field). Both sides use these, so a
+// field is spelled in exactly one place.
+//
+// FromJson fails with kInvalid naming the field when a required field is
+// missing or has the wrong type; unknown fields are ignored, so an older
+// reader accepts a newer writer's records.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "store/hash.h"
+#include "store/objects.h"
+
+namespace converge::wire {
+
+using nlohmann::json;
+
+struct ApiError {
+  std::string code;  // CodeName(): "invalid", "not_found", ...
+  std::string message;
+};
+
+struct Health {
+  std::string status;  // "ok"
+  std::string version;
+};
+
+struct User {
+  int64_t id = 0;
+  std::string handle;
+  bool admin = false;
+  std::string created_at;
+};
+
+struct Whoami {
+  User user;
+  std::string token_id;
+};
+
+// A token as listed: never its secret.
+struct Token {
+  std::string id;  // 16 hex characters
+  std::string label;
+  std::string user;  // handle
+  std::string created_at;
+  std::optional<std::string> last_used_at;
+  std::optional<std::string> expires_at;
+  bool revoked = false;
+};
+
+// A token just made: the only time its secret is shown.
+struct IssuedToken {
+  std::string id;
+  std::string token;  // cvg_<id>_<secret>
+  std::string label;
+  std::string user;
+  std::string created_at;
+  std::optional<std::string> expires_at;
+};
+
+struct CreatedUser {
+  User user;
+  std::string token;  // its first token, shown once
+  std::string token_id;
+};
+
+struct NewUserRequest {
+  std::string handle;
+  bool admin = false;
+};
+
+struct NewTokenRequest {
+  std::optional<std::string> user;  // default: the caller
+  std::string label;
+  std::optional<int64_t> expires_in_days;
+};
+
+struct Repo {
+  std::string name;
+  std::string created_at;
+  std::string created_by;  // handle
+  std::string role;        // the caller's: "read", "publish" or "admin"
+};
+
+struct Member {
+  std::string handle;
+  std::string role;
+};
+
+// The answer to setting or removing a member; role is null once removed.
+struct Membership {
+  std::string repo;
+  std::string handle;
+  std::optional<std::string> role;
+};
+
+struct Lane {
+  std::string name;
+  std::string created_at;
+  std::vector<std::string> members;  // handles, sorted
+};
+
+struct Scope {
+  std::string name;
+  std::string created_at;
+};
+
+struct Gate {
+  std::string id;
+  std::vector<std::string> upstream;
+  std::optional<std::string> description;
+};
+
+struct GateGraph {
+  std::vector<Gate> gates;
+};
+
+struct RepoDetails {
+  Repo repo;
+  std::vector<Member> members;
+  std::vector<Lane> lanes;
+  std::vector<Scope> scopes;
+  GateGraph gate_graph;
+};
+
+// IDs grouped by kind: the body of objects/missing and objects/fetch, and the
+// answer of objects/missing.
+struct ObjectIdSet {
+  std::vector<ObjectId> blobs, manifests, snaps, chunklists;
+
+  std::vector<ObjectId>& of(ObjectKind kind);
+  const std::vector<ObjectId>& of(ObjectKind kind) const;
+  size_t size() const { return blobs.size() + manifests.size() + snaps.size() + chunklists.size(); }
+};
+
+struct StoredObject {
+  std::string id;
+  std::string kind;
+  uint64_t size = 0;
+  bool stored = false;  // false when the repo had it already
+};
+
+struct PackResult {
+  uint64_t objects = 0;  // objects in the pack
+  uint64_t stored = 0;   // of those, new to the repo
+  uint64_t bytes = 0;    // object bytes received
+};
+
+struct PublishRequest {
+  std::string snap;
+  std::string scope;
+  std::string gate;
+  std::string lane;
+  std::string note;
+  std::string workspace_id;
+  std::string client_version;
+  std::string host;
+};
+
+struct Publication {
+  std::string id;  // BLAKE2b-256 of the canonical JSON of the rest
+  std::string repo;
+  std::string snap;
+  std::string scope;
+  std::string gate;
+  std::string lane;
+  std::string publisher;
+  int64_t publisher_id = 0;
+  std::string created_at;
+  std::string workspace_id;
+  std::string client_version;
+  std::string host;
+  std::string note;
+};
+
+// The publication's canonical JSON without "id", whose hash is its id.
+std::string PublicationIdInput(const Publication& p);
+
+struct PublicationPage {
+  std::vector<Publication> publications;
+  std::optional<std::string> next;  // cursor for ?before=, null on the last page
+};
+
+struct AuditEntry {
+  int64_t seq = 0;
+  std::string at;
+  std::string actor;
+  std::optional<int64_t> actor_id;
+  std::string action;
+  std::string repo;
+  std::string target;
+  std::string outcome;  // "ok" or "refused: <code>"
+  std::string detail;
+  std::string remote_addr;
+  std::string prev_hash;
+  std::string hash;
+};
+
+// The canonical JSON the audit chain hashes: every field but the two hashes.
+std::string AuditHashInput(const AuditEntry& e);
+
+struct AuditPage {
+  std::vector<AuditEntry> entries;
+  std::optional<std::string> next;
+};
+
+json ToJson(const ApiError& v);
+json ToJson(const Health& v);
+json ToJson(const User& v);
+json ToJson(const Whoami& v);
+json ToJson(const Token& v);
+json ToJson(const IssuedToken& v);
+json ToJson(const CreatedUser& v);
+json ToJson(const NewUserRequest& v);
+json ToJson(const NewTokenRequest& v);
+json ToJson(const Repo& v);
+json ToJson(const Member& v);
+json ToJson(const Membership& v);
+json ToJson(const Lane& v);
+json ToJson(const Scope& v);
+json ToJson(const Gate& v);
+json ToJson(const GateGraph& v);
+json ToJson(const RepoDetails& v);
+json ToJson(const ObjectIdSet& v);
+json ToJson(const StoredObject& v);
+json ToJson(const PackResult& v);
+json ToJson(const PublishRequest& v);
+json ToJson(const Publication& v);
+json ToJson(const PublicationPage& v);
+json ToJson(const AuditEntry& v);
+json ToJson(const AuditPage& v);
+
+Status FromJson(const json& j, ApiError& out);
+Status FromJson(const json& j, Health& out);
+Status FromJson(const json& j, User& out);
+Status FromJson(const json& j, Whoami& out);
+Status FromJson(const json& j, Token& out);
+Status FromJson(const json& j, IssuedToken& out);
+Status FromJson(const json& j, CreatedUser& out);
+Status FromJson(const json& j, NewUserRequest& out);
+Status FromJson(const json& j, NewTokenRequest& out);
+Status FromJson(const json& j, Repo& out);
+Status FromJson(const json& j, Member& out);
+Status FromJson(const json& j, Membership& out);
+Status FromJson(const json& j, Lane& out);
+Status FromJson(const json& j, Scope& out);
+Status FromJson(const json& j, Gate& out);
+Status FromJson(const json& j, GateGraph& out);
+Status FromJson(const json& j, RepoDetails& out);
+Status FromJson(const json& j, ObjectIdSet& out);
+Status FromJson(const json& j, StoredObject& out);
+Status FromJson(const json& j, PackResult& out);
+Status FromJson(const json& j, PublishRequest& out);
+Status FromJson(const json& j, Publication& out);
+Status FromJson(const json& j, PublicationPage& out);
+Status FromJson(const json& j, AuditEntry& out);
+Status FromJson(const json& j, AuditPage& out);
+
+// Lists: [T, ...].
+template <class T>
+json ToJson(const std::vector<T>& v) {
+  json a = json::array();
+  for (const T& x : v) a.push_back(ToJson(x));
+  return a;
+}
+
+template <class T>
+Status FromJson(const json& j, std::vector<T>& out) {
+  if (!j.is_array()) return Invalid("expected a JSON array");
+  out.clear();
+  for (const json& e : j) {
+    T x;
+    RETURN_IF_ERROR(FromJson(e, x));
+    out.push_back(std::move(x));
+  }
+  return Status::Ok();
+}
+
+}  // namespace converge::wire

@@ -1,0 +1,87 @@
+// The append-only audit log: one row per state change, written in the same
+// transaction as the change, and one per refused attempt (401, 403, or a 404
+// that hides a repo from a non-reader), written on its own.
+//
+// Rows form a hash chain: hash = BLAKE2b-256(prev_hash || AuditHashInput(row)),
+// the first row's prev_hash being 64 zeros, so an edit anywhere breaks every
+// later hash (and a signature over the head covers the whole log).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "net/wire.h"
+#include "server/caller.h"
+#include "server/db_pool.h"
+
+namespace converge {
+
+struct AuditRecord {
+  std::optional<int64_t> actor_id;
+  std::string actor;  // a handle, "anonymous", or "token:<id>" for a failed token
+  std::string action;
+  std::string repo;
+  std::string target;
+  std::string outcome = "ok";  // or "refused: <code>"
+  std::string detail;
+  std::string remote_addr;
+};
+
+AuditRecord RecordBy(const Caller& caller, std::string action, std::string repo, std::string target,
+                     std::string detail = "");
+
+// Appends a row inside the write transaction open on `db`.
+Status AppendAudit(Db& db, const AuditRecord& record);
+// Appends a refusal of `failure` in a transaction of its own.
+Status AppendRefusal(Db& db, AuditRecord record, const Status& failure);
+
+// One attempted action. Authorization marks it refused; Done() then records
+// the failure in the log before handing it back.
+class Attempt {
+ public:
+  Attempt(Db& db, const Caller& caller, std::string action, std::string repo = "",
+          std::string target = "")
+      : db_(db),
+        caller_(caller),
+        record_(RecordBy(caller, std::move(action), std::move(repo), std::move(target))) {}
+
+  Db& db() { return db_; }
+  const Caller* caller() const { return &caller_; }
+  const AuditRecord& record() const { return record_; }
+  // The success row for this attempt, with `detail`.
+  AuditRecord Ok(std::string detail = "") const;
+  void set_target(std::string target) { record_.target = std::move(target); }
+
+  // Marks the attempt refused and returns `why`.
+  Status Refuse(Status why);
+
+  Status Done(Status s);
+  template <class T>
+  Result<T> Done(Result<T> r) {
+    if (!r.ok()) (void)Done(r.status());
+    return r;
+  }
+
+ private:
+  Db& db_;
+  const Caller& caller_;
+  AuditRecord record_;
+  bool refused_ = false;
+};
+
+// Reading the log: repo admins (their repo) and server admins (everything).
+class AuditLog {
+ public:
+  explicit AuditLog(DbPool& dbs) : dbs_(dbs) {}
+
+  // `before`: a seq cursor from a previous page's "next".
+  Result<wire::AuditPage> ListRepo(const Caller& caller, std::string_view repo, int limit,
+                                   std::optional<int64_t> before);
+  Result<wire::AuditPage> ListAll(const Caller& caller, int limit, std::optional<int64_t> before);
+
+ private:
+  DbPool& dbs_;
+};
+
+}  // namespace converge

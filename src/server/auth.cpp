@@ -1,0 +1,339 @@
+#include "server/auth.h"
+
+#include <sodium.h>
+
+#include <chrono>
+
+#include "base/hex.h"
+#include "base/random.h"
+#include "base/text.h"
+#include "server/audit.h"
+#include "server/authz.h"
+#include "server/clock.h"
+#include "server/names.h"
+
+namespace converge {
+
+namespace {
+
+constexpr std::string_view kPrefix = "cvg_";
+constexpr size_t kIdHex = 16, kSecretHex = 64;
+constexpr int64_t kMaxTokenDays = 3650;
+// last_used_at is a hint, not a log: refreshing it at most this often keeps a
+// busy client from turning every request into a write.
+constexpr std::chrono::seconds kLastUsedGranularity{60};
+
+std::string HashSecret(const unsigned char* secret, size_t len) {
+  unsigned char out[crypto_generichash_BYTES];
+  crypto_generichash(out, sizeof out, secret, len, nullptr, 0);
+  return std::string(reinterpret_cast<char*>(out), sizeof out);
+}
+
+struct ParsedToken {
+  std::string id;
+  unsigned char secret[kSecretHex / 2];
+};
+
+std::optional<ParsedToken> ParseToken(std::string_view t) {
+  if (t.size() != kPrefix.size() + kIdHex + 1 + kSecretHex ||
+      t.substr(0, kPrefix.size()) != kPrefix)
+    return std::nullopt;
+  std::string_view id = t.substr(kPrefix.size(), kIdHex);
+  if (t[kPrefix.size() + kIdHex] != '_' || !IsLowerHex(id)) return std::nullopt;
+  ParsedToken p;
+  p.id = std::string(id);
+  if (!FromHex(t.substr(kPrefix.size() + kIdHex + 1), p.secret, sizeof p.secret))
+    return std::nullopt;
+  return p;
+}
+
+wire::User UserFrom(Stmt& q) {
+  return wire::User{q.Int(0), q.Text(1), q.Int(2) != 0, q.Text(3)};
+}
+
+Result<wire::User> UserById(Db& db, int64_t id) {
+  ASSIGN_OR_RETURN(Stmt q,
+                   db.Prepare("SELECT id, handle, admin, created_at FROM users WHERE id = ?"));
+  q.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return NotFound("user #" + std::to_string(id) + " not found");
+  return UserFrom(q);
+}
+
+Result<wire::User> InsertUser(Db& db, const std::string& handle, bool admin) {
+  ASSIGN_OR_RETURN(Stmt q,
+                   db.Prepare("INSERT INTO users (handle, admin, created_at) VALUES (?, ?, ?)"));
+  std::string now = TimeNow();
+  q.Bind(1, handle).Bind(2, int64_t{admin}).Bind(3, now);
+  RETURN_IF_ERROR(q.Run());
+  return wire::User{db.LastInsertRowId(), handle, admin, now};
+}
+
+// A new token for `user`, inside the open transaction; the secret is in the answer only.
+Result<wire::IssuedToken> IssueToken(Db& db, const wire::User& user, const std::string& label,
+                                     std::optional<int64_t> days) {
+  wire::IssuedToken t;
+  t.id = RandomHex(kIdHex / 2);
+  std::string secret_hex = RandomHex(kSecretHex / 2);
+  unsigned char secret[kSecretHex / 2];
+  FromHex(secret_hex, secret, sizeof secret);
+  t.token = std::string(kPrefix) + t.id + "_" + secret_hex;
+  t.label = label;
+  t.user = user.handle;
+  t.created_at = TimeNow();
+  if (days) t.expires_at = TimeFromNow(std::chrono::hours(24 * *days));
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("INSERT INTO tokens (id, user_id, secret_hash, label, "
+                                      "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"));
+  q.Bind(1, t.id).Bind(2, user.id).BindBlob(3, HashSecret(secret, sizeof secret));
+  q.Bind(4, t.label).Bind(5, t.created_at);
+  if (t.expires_at)
+    q.Bind(6, *t.expires_at);
+  else
+    q.BindNull(6);
+  RETURN_IF_ERROR(q.Run());
+  sodium_memzero(secret, sizeof secret);
+  return t;
+}
+
+const char* kTokenColumns =
+    "SELECT t.id, t.label, u.handle, t.created_at, t.last_used_at, t.expires_at, t.revoked_at, "
+    "t.user_id FROM tokens t JOIN users u ON u.id = t.user_id";
+
+wire::Token TokenFrom(Stmt& q) {
+  wire::Token t;
+  t.id = q.Text(0);
+  t.label = q.Text(1);
+  t.user = q.Text(2);
+  t.created_at = q.Text(3);
+  if (!q.IsNull(4)) t.last_used_at = q.Text(4);
+  if (!q.IsNull(5)) t.expires_at = q.Text(5);
+  t.revoked = !q.IsNull(6);
+  return t;
+}
+
+}  // namespace
+
+Result<wire::User> FindUser(Db& db, std::string_view handle) {
+  ASSIGN_OR_RETURN(Stmt q,
+                   db.Prepare("SELECT id, handle, admin, created_at FROM users WHERE handle = ?"));
+  q.Bind(1, handle);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return NotFound("user " + Quote(handle) + " not found");
+  return UserFrom(q);
+}
+
+Result<bool> Identity::Bootstrap(const fs::path& token_file) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
+  ASSIGN_OR_RETURN(Stmt count, db->Prepare("SELECT COUNT(*) FROM users"));
+  ASSIGN_OR_RETURN(bool row, count.Step());
+  if (row && count.Int(0) > 0) return false;
+  count = Stmt();
+  ASSIGN_OR_RETURN(wire::User admin, InsertUser(*db, "admin", true));
+  ASSIGN_OR_RETURN(wire::IssuedToken token, IssueToken(*db, admin, "initial-admin-token", {}));
+  AuditRecord r;
+  r.actor = "server";
+  r.action = "user.create";
+  r.target = admin.handle;
+  r.detail = "first start: server admin created";
+  RETURN_IF_ERROR(AppendAudit(*db, r));
+  r.action = "token.create";
+  r.target = token.id;
+  r.detail = "for user 'admin', written to " + token_file.string();
+  RETURN_IF_ERROR(AppendAudit(*db, r));
+  // The file first: a crash before the commit leaves an empty user table, and
+  // the next start simply makes both again.
+  RETURN_IF_ERROR(WriteFileAtomic(token_file, token.token + "\n", 0600));
+  RETURN_IF_ERROR(tx.Commit());
+  return true;
+}
+
+Status Identity::Refuse(const std::string& actor, const std::string& target,
+                        const std::string& remote, Status why) {
+  Result<DbPool::Lease> db = dbs_.Acquire();
+  if (db.ok()) {
+    AuditRecord r;
+    r.actor = actor;
+    r.action = "auth.fail";
+    r.target = target;
+    r.remote_addr = remote;
+    (void)AppendRefusal(**db, r, why);
+  }
+  return why;
+}
+
+Result<Caller> Identity::Authenticate(std::string_view header, const std::string& remote) {
+  if (header.empty())
+    return Refuse("anonymous", "", remote,
+                  Unauthenticated("no token: log in with 'converge login' or send "
+                                  "'Authorization: Bearer TOKEN'"));
+  constexpr std::string_view kBearer = "bearer ";
+  bool bearer = header.size() > kBearer.size();
+  for (size_t i = 0; bearer && i < kBearer.size(); i++)
+    bearer = std::tolower(static_cast<unsigned char>(header[i])) == kBearer[i];
+  std::optional<ParsedToken> token;
+  if (bearer) token = ParseToken(header.substr(kBearer.size()));
+  if (!token)
+    return Refuse("anonymous", "", remote,
+                  Unauthenticated("the Authorization header does not hold a converge token "
+                                  "('Bearer cvg_<id>_<secret>')"));
+  std::string actor = "token:" + token->id;
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  ASSIGN_OR_RETURN(Stmt q, db->Prepare("SELECT t.user_id, t.secret_hash, t.expires_at, "
+                                       "t.revoked_at, t.last_used_at, u.handle, u.admin "
+                                       "FROM tokens t JOIN users u ON u.id = t.user_id "
+                                       "WHERE t.id = ?"));
+  q.Bind(1, token->id);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  std::string want = row ? q.Text(1) : std::string();
+  std::string got = HashSecret(token->secret, sizeof token->secret);
+  bool match = want.size() == got.size() && sodium_memcmp(want.data(), got.data(), got.size()) == 0;
+  if (!match)
+    return Refuse(actor, token->id, remote,
+                  Unauthenticated("unknown token " + token->id + ": log in again"));
+  Caller c{q.Int(0), q.Text(5), q.Int(6) != 0, token->id, remote};
+  std::string now = TimeNow();
+  if (!q.IsNull(3))
+    return Refuse(actor, token->id, remote,
+                  Unauthenticated("token " + token->id + " was revoked: create a new one"));
+  if (!q.IsNull(2) && q.Text(2) <= now)
+    return Refuse(
+        actor, token->id, remote,
+        Unauthenticated("token " + token->id + " expired at " + q.Text(2) + ": create a new one"));
+  bool stale = q.IsNull(4) || q.Text(4) < TimeFromNow(-kLastUsedGranularity);
+  q = Stmt();
+  if (stale) {
+    Result<Stmt> u = db->Prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?");
+    if (u.ok()) (void)u->Bind(1, now).Bind(2, token->id).Run();  // a hint: failure is harmless
+  }
+  return c;
+}
+
+Result<wire::Whoami> Identity::Whoami(const Caller& caller) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  ASSIGN_OR_RETURN(wire::User user, UserById(*db, caller.user_id));
+  return wire::Whoami{user, caller.token_id};
+}
+
+Result<wire::CreatedUser> Identity::CreateUser(const Caller& caller,
+                                               const wire::NewUserRequest& req) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "user.create", "", req.handle);
+  auto run = [&]() -> Result<wire::CreatedUser> {
+    RETURN_IF_ERROR(RequireServerAdmin(attempt, caller, "create users"));
+    RETURN_IF_ERROR(ValidateHandle(req.handle));
+    ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
+    if (FindUser(*db, req.handle).ok())
+      return Conflict("user " + Quote(req.handle) + " already exists");
+    ASSIGN_OR_RETURN(wire::User user, InsertUser(*db, req.handle, req.admin));
+    ASSIGN_OR_RETURN(wire::IssuedToken token, IssueToken(*db, user, "initial", {}));
+    RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok(req.admin ? "server admin" : "user")));
+    AuditRecord t = attempt.Ok("first token of user " + Quote(user.handle));
+    t.action = "token.create";
+    t.target = token.id;
+    RETURN_IF_ERROR(AppendAudit(*db, t));
+    RETURN_IF_ERROR(tx.Commit());
+    return wire::CreatedUser{user, token.token, token.id};
+  };
+  return attempt.Done(run());
+}
+
+Result<std::vector<wire::User>> Identity::ListUsers(const Caller& caller) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "user.list");
+  RETURN_IF_ERROR(attempt.Done(RequireServerAdmin(attempt, caller, "list users")));
+  ASSIGN_OR_RETURN(Stmt q,
+                   db->Prepare("SELECT id, handle, admin, created_at FROM users ORDER BY id"));
+  std::vector<wire::User> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return out;
+    out.push_back(UserFrom(q));
+  }
+}
+
+Result<wire::IssuedToken> Identity::CreateToken(const Caller& caller,
+                                                const wire::NewTokenRequest& req) {
+  std::string handle = req.user.value_or(caller.handle);
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "token.create", "", "user " + handle);
+  auto run = [&]() -> Result<wire::IssuedToken> {
+    if (handle != caller.handle && !caller.admin)
+      return attempt.Refuse(Permission("you may create tokens only for yourself ('" +
+                                       caller.handle + "'); a server admin can make one for " +
+                                       Quote(handle)));
+    RETURN_IF_ERROR(ValidateText(req.label, "token label", 100));
+    if (req.expires_in_days && (*req.expires_in_days < 1 || *req.expires_in_days > kMaxTokenDays))
+      return Invalid("expires_in_days must be from 1 to " + std::to_string(kMaxTokenDays));
+    ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
+    ASSIGN_OR_RETURN(wire::User user, FindUser(*db, handle));
+    ASSIGN_OR_RETURN(wire::IssuedToken token,
+                     IssueToken(*db, user, req.label, req.expires_in_days));
+    attempt.set_target(token.id);
+    RETURN_IF_ERROR(
+        AppendAudit(*db, attempt.Ok("for user " + Quote(handle) + ", label " + Quote(req.label) +
+                                    (token.expires_at ? ", expires " + *token.expires_at : ""))));
+    RETURN_IF_ERROR(tx.Commit());
+    return token;
+  };
+  return attempt.Done(run());
+}
+
+Result<std::vector<wire::Token>> Identity::ListTokens(const Caller& caller,
+                                                      const std::optional<std::string>& user) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "token.list", "", user.value_or(""));
+  std::optional<std::string> who = user;
+  if (!caller.admin) {
+    if (who && *who != caller.handle)
+      return attempt.Done(attempt.Refuse(
+          Permission("you may list only your own tokens, not " + Quote(*who) + "'s")));
+    who = caller.handle;
+  }
+  if (who) RETURN_IF_ERROR(FindUser(*db, *who).status());
+  std::string sql = std::string(kTokenColumns) + (who ? " WHERE u.handle = ?" : "") +
+                    " ORDER BY t.created_at, t.id";
+  ASSIGN_OR_RETURN(Stmt q, db->Prepare(sql));
+  if (who) q.Bind(1, *who);
+  std::vector<wire::Token> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return out;
+    out.push_back(TokenFrom(q));
+  }
+}
+
+Result<wire::Token> Identity::RevokeToken(const Caller& caller, std::string_view token_id) {
+  if (token_id.size() != kIdHex || !IsLowerHex(token_id))
+    return Invalid(Quote(token_id) + " is not a token id (16 lowercase hex digits)");
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "token.revoke", "", std::string(token_id));
+  auto run = [&]() -> Result<wire::Token> {
+    ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
+    wire::Token token;
+    {
+      ASSIGN_OR_RETURN(Stmt q, db->Prepare(std::string(kTokenColumns) + " WHERE t.id = ?"));
+      q.Bind(1, token_id);
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      std::string missing = "token " + std::string(token_id) + " not found";
+      if (!row) return NotFound(missing);
+      // Someone else's token is as invisible as a missing one.
+      if (q.Int(7) != caller.user_id && !caller.admin) return attempt.Refuse(NotFound(missing));
+      token = TokenFrom(q);
+    }
+    std::string detail = "of user " + Quote(token.user);
+    if (token.revoked) {
+      detail += " (already revoked)";
+    } else {
+      ASSIGN_OR_RETURN(Stmt u, db->Prepare("UPDATE tokens SET revoked_at = ? WHERE id = ?"));
+      RETURN_IF_ERROR(u.Bind(1, TimeNow()).Bind(2, token_id).Run());
+      token.revoked = true;
+    }
+    RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok(detail)));
+    RETURN_IF_ERROR(tx.Commit());
+    return token;
+  };
+  return attempt.Done(run());
+}
+
+}  // namespace converge

@@ -1,0 +1,51 @@
+// Identity: users and their bearer tokens.
+//
+// A token is "cvg_<16 hex id>_<64 hex secret>"; the secret is 32 random bytes
+// from libsodium, shown once, and stored only as BLAKE2b-256 of those bytes,
+// compared in constant time. Missing, malformed, unknown, expired and revoked
+// tokens are all kUnauthenticated, and each such attempt is audited under the
+// token's id, never its secret.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/wire.h"
+#include "server/caller.h"
+#include "server/db_pool.h"
+
+namespace converge {
+
+class Identity {
+ public:
+  explicit Identity(DbPool& dbs) : dbs_(dbs) {}
+
+  // On an empty database: creates the server admin "admin" and writes its
+  // token to `token_file` (mode 0600). Returns whether it did; once any user
+  // exists it never does again, even if the file was removed.
+  Result<bool> Bootstrap(const fs::path& token_file);
+
+  // The caller behind an "Authorization" header value ("Bearer TOKEN").
+  Result<Caller> Authenticate(std::string_view authorization, const std::string& remote_addr);
+
+  Result<wire::Whoami> Whoami(const Caller& caller);
+  Result<wire::CreatedUser> CreateUser(const Caller& caller, const wire::NewUserRequest& req);
+  Result<std::vector<wire::User>> ListUsers(const Caller& caller);
+  Result<wire::IssuedToken> CreateToken(const Caller& caller, const wire::NewTokenRequest& req);
+  // The caller's tokens; a server admin may ask for `user`'s, or everyone's.
+  Result<std::vector<wire::Token>> ListTokens(const Caller& caller,
+                                              const std::optional<std::string>& user);
+  Result<wire::Token> RevokeToken(const Caller& caller, std::string_view token_id);
+
+ private:
+  Status Refuse(const std::string& actor, const std::string& target, const std::string& remote,
+                Status why);
+  DbPool& dbs_;
+};
+
+// A user by handle; kNotFound naming it when there is none.
+Result<wire::User> FindUser(Db& db, std::string_view handle);
+
+}  // namespace converge

@@ -1,0 +1,57 @@
+// The central authority: the data dir, the database and the services that
+// answer for identity, registries, objects, publications and the audit log.
+// The HTTP layer (net/http_server.h) only translates requests into calls on
+// these, each taking the authenticated Caller and returning Result<...>.
+#pragma once
+
+#include <memory>
+
+#include "server/audit.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/data_dir.h"
+#include "server/db_pool.h"
+#include "server/object_intake.h"
+#include "server/publications.h"
+#include "server/registry.h"
+
+namespace converge {
+
+class Authority {
+ public:
+  // Opens (creating on first start) the data dir of `config` and, on an empty
+  // database, makes the admin user and its one-time token file.
+  static Result<std::unique_ptr<Authority>> Open(const ServerConfig& config);
+
+  Authority(const Authority&) = delete;
+  Authority& operator=(const Authority&) = delete;
+
+  const ServerConfig& config() const { return config_; }
+  const DataDir& data_dir() const { return data_; }
+  // Whether this start made the admin token file.
+  bool bootstrapped() const { return bootstrapped_; }
+
+  Identity& identity() { return identity_; }
+  Registry& registry() { return registry_; }
+  ObjectIntake& objects() { return objects_; }
+  Publications& publications() { return publications_; }
+  AuditLog& audit() { return audit_; }
+
+  // Closes the database connections; call once no request is running.
+  void Close() { dbs_.Close(); }
+
+ private:
+  Authority(const ServerConfig& config, DataDir data);
+
+  ServerConfig config_;
+  DataDir data_;
+  DbPool dbs_;
+  bool bootstrapped_ = false;
+  Identity identity_;
+  Registry registry_;
+  ObjectIntake objects_;
+  Publications publications_;
+  AuditLog audit_;
+};
+
+}  // namespace converge

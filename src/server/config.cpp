@@ -1,0 +1,92 @@
+#include "server/config.h"
+
+#include <charconv>
+#include <thread>
+
+#include "base/json.h"
+
+namespace converge {
+
+unsigned ServerConfig::EffectiveThreads() const {
+  if (threads > 0) return threads;
+  unsigned cores = std::thread::hardware_concurrency();
+  return std::max(8u, 2 * cores);
+}
+
+Status ParseListen(std::string_view text, std::string* host, int* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return Invalid("listen address '" + std::string(text) + "' is not HOST:PORT");
+  std::string_view h = text.substr(0, colon), p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  int value = -1;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (ec != std::errc() || end != p.data() + p.size() || value < 0 || value > 65535)
+    return Invalid("listen address '" + std::string(text) + "' has no valid port (0-65535)");
+  *host = std::string(h);
+  *port = value;
+  return Status::Ok();
+}
+
+namespace {
+
+using json = nlohmann::json;
+
+Status Number(const json& v, const std::string& key, uint64_t min, uint64_t max, uint64_t* out) {
+  if (!v.is_number_unsigned() || v.get<uint64_t>() < min || v.get<uint64_t>() > max)
+    return Invalid("setting \"" + key + "\" must be a whole number from " + std::to_string(min) +
+                   " to " + std::to_string(max));
+  *out = v.get<uint64_t>();
+  return Status::Ok();
+}
+
+template <class T>
+Status NumberInto(const json& v, const std::string& key, uint64_t min, uint64_t max, T* out) {
+  uint64_t n = 0;
+  RETURN_IF_ERROR(Number(v, key, min, max, &n));
+  *out = static_cast<T>(n);
+  return Status::Ok();
+}
+
+Status Apply(const std::string& key, const json& v, ServerConfig& c) {
+  constexpr uint64_t kMax = uint64_t{1} << 50;
+  if (key == "listen") {
+    if (!v.is_string()) return Invalid("setting \"listen\" must be a \"HOST:PORT\" string");
+    return ParseListen(v.get<std::string>(), &c.host, &c.port);
+  }
+  if (key == "log_level") {
+    std::string level = v.is_string() ? v.get<std::string>() : "";
+    if (level != "debug" && level != "info" && level != "warn" && level != "error")
+      return Invalid("setting \"log_level\" must be \"debug\", \"info\", \"warn\" or \"error\"");
+    c.log_level = level;
+    return Status::Ok();
+  }
+  if (key == "threads") return NumberInto(v, key, 1, 1024, &c.threads);
+  if (key == "max_object_bytes") return NumberInto(v, key, 1, kMax, &c.max_object_bytes);
+  if (key == "max_metadata_bytes") return NumberInto(v, key, 1024, kMax, &c.max_metadata_bytes);
+  if (key == "max_json_bytes") return NumberInto(v, key, 1024, kMax, &c.max_json_bytes);
+  if (key == "max_ids_per_request") return NumberInto(v, key, 1, kMax, &c.max_ids_per_request);
+  if (key == "read_timeout_seconds") return NumberInto(v, key, 1, 3600, &c.read_timeout_seconds);
+  if (key == "write_timeout_seconds") return NumberInto(v, key, 1, 3600, &c.write_timeout_seconds);
+  if (key == "keep_alive_timeout_seconds")
+    return NumberInto(v, key, 1, 3600, &c.keep_alive_timeout_seconds);
+  if (key == "keep_alive_max_requests")
+    return NumberInto(v, key, 1, 1000000, &c.keep_alive_max_requests);
+  return Invalid("unknown setting \"" + key + "\" (see docs/server.md for the list)");
+}
+
+}  // namespace
+
+Status LoadConfigFile(const fs::path& path, ServerConfig& config) {
+  Result<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status().With("reading config file '" + path.string() + "'");
+  Result<json> j = ParseJson(*text);
+  if (!j.ok()) return j.status().With("config file '" + path.string() + "'");
+  if (!j->is_object())
+    return Invalid("config file '" + path.string() + "' must hold one JSON object");
+  for (const auto& [key, value] : j->items())
+    RETURN_IF_ERROR(Apply(key, value, config).With("config file '" + path.string() + "'"));
+  return Status::Ok();
+}
+
+}  // namespace converge

@@ -1,0 +1,39 @@
+// Server settings: defaults, overlaid by a JSON config file (DATA/server.json
+// or --config FILE), overlaid by command-line flags. docs/server.md lists them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/fs.h"
+
+namespace converge {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  fs::path data_dir = "converge-data";
+
+  unsigned threads = 0;                           // 0: twice the cores, at least 8
+  uint64_t max_object_bytes = uint64_t{8} << 30;  // one blob
+  uint64_t max_metadata_bytes = 64u << 20;        // one manifest, snap or chunk list
+  uint64_t max_json_bytes = 16u << 20;            // one JSON request body
+  uint64_t max_ids_per_request = 100000;          // objects/missing, objects/fetch, a pack
+  int read_timeout_seconds = 60;
+  int write_timeout_seconds = 60;
+  int keep_alive_timeout_seconds = 5;
+  int keep_alive_max_requests = 100;
+  std::string log_level = "info";  // "debug", "info" (access log), "warn", "error"
+
+  unsigned EffectiveThreads() const;
+};
+
+// Parses "HOST:PORT" ("[::1]:PORT" for IPv6). PORT 0 asks for any free port.
+Status ParseListen(std::string_view text, std::string* host, int* port);
+
+// Overlays the settings in the JSON object file `path` on `config`. Unknown
+// keys and wrong types fail, naming the key, so a typo is never ignored.
+Status LoadConfigFile(const fs::path& path, ServerConfig& config);
+
+}  // namespace converge

@@ -1,0 +1,37 @@
+#include "server/data_dir.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace converge {
+
+Result<DataDir> DataDir::Open(const fs::path& dir) {
+  std::error_code ec;
+  fs::path path = fs::absolute(dir, ec);
+  if (ec) return IoError("data dir '" + dir.string() + "': " + ec.message());
+  RETURN_IF_ERROR(MakeDirs(path, 0700));
+  // Identity and tokens live here: nobody else may look in.
+  if (::chmod(path.c_str(), 0700) != 0) return ErrnoStatus("chmod '" + path.string() + "'", errno);
+  fs::path lock_path = path / "lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("open '" + lock_path.string() + "'", errno);
+  Fd lock(fd);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      return Conflict("another converge serve is using data dir '" + path.string() +
+                      "': stop it first, or pass a different --data-dir");
+    return ErrnoStatus("lock '" + lock_path.string() + "'", errno);
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0) (void)WriteAll(fd, pid, lock_path.string());
+  ASSIGN_OR_RETURN(ObjectStore store, ObjectStore::Open(path));
+  // Nothing else writes here while we hold the lock: every temp is a crash's leftover.
+  store.CleanStaleTemps(-1);
+  return DataDir(path, std::move(lock), std::move(store));
+}
+
+}  // namespace converge

@@ -1,0 +1,114 @@
+// Registry: the gate graph, a DAG of gates stored as canonical JSON.
+#include <map>
+#include <set>
+
+#include "base/json.h"
+#include "base/text.h"
+#include "server/clock.h"
+#include "server/names.h"
+#include "server/registry.h"
+
+namespace converge {
+
+namespace {
+constexpr size_t kMaxGates = 1000;
+}  // namespace
+
+Status ValidateGateGraph(const wire::GateGraph& graph) {
+  if (graph.gates.empty()) return Invalid("a gate graph needs at least one gate");
+  if (graph.gates.size() > kMaxGates)
+    return Invalid("a gate graph may have at most " + std::to_string(kMaxGates) + " gates");
+  std::map<std::string, const wire::Gate*> by_id;
+  for (const wire::Gate& g : graph.gates) {
+    RETURN_IF_ERROR(ValidateRefName(g.id, "gate"));
+    if (!by_id.emplace(g.id, &g).second)
+      return Invalid("gate " + Quote(g.id) + " appears twice in the gate graph");
+    if (g.description)
+      RETURN_IF_ERROR(ValidateText(*g.description, "gate description", 4096, true));
+  }
+  for (const wire::Gate& g : graph.gates) {
+    std::set<std::string> seen;
+    for (const std::string& up : g.upstream) {
+      if (!by_id.count(up))
+        return Invalid("gate " + Quote(g.id) + " names unknown upstream gate " + Quote(up));
+      if (up == g.id) return Invalid("gate " + Quote(g.id) + " lists itself as its upstream");
+      if (!seen.insert(up).second)
+        return Invalid("gate " + Quote(g.id) + " lists upstream " + Quote(up) + " twice");
+    }
+  }
+  // Kahn's algorithm: whatever cannot be ordered lies on a cycle.
+  std::map<std::string, size_t> pending;
+  std::map<std::string, std::vector<std::string>> downstream;
+  for (const wire::Gate& g : graph.gates) {
+    pending[g.id] = g.upstream.size();
+    for (const std::string& up : g.upstream) downstream[up].push_back(g.id);
+  }
+  std::vector<std::string> ready;
+  for (const auto& [id, n] : pending)
+    if (n == 0) ready.push_back(id);
+  size_t ordered = 0;
+  while (!ready.empty()) {
+    std::string id = ready.back();
+    ready.pop_back();
+    ordered++;
+    for (const std::string& d : downstream[id])
+      if (--pending[d] == 0) ready.push_back(d);
+  }
+  if (ordered != graph.gates.size()) {
+    for (const auto& [id, n] : pending)
+      if (n > 0) return Invalid("the gate graph has a cycle through gate " + Quote(id));
+  }
+  return Status::Ok();
+}
+
+Result<wire::GateGraph> LoadGateGraph(Db& db, int64_t repo_id) {
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT graph FROM gate_graphs WHERE repo_id = ?"));
+  q.Bind(1, repo_id);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return Internal("repo #" + std::to_string(repo_id) + " has no gate graph");
+  ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(q.Text(0)));
+  wire::GateGraph graph;
+  Status st = wire::FromJson(j, graph);
+  if (!st.ok())
+    return Corrupt("stored gate graph of repo #" + std::to_string(repo_id) + ": " + st.message());
+  return graph;
+}
+
+Status StoreGateGraph(Db& db, int64_t repo_id, const wire::GateGraph& graph, int64_t user_id) {
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("INSERT INTO gate_graphs (repo_id, graph, updated_at, "
+                                      "updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (repo_id) DO "
+                                      "UPDATE SET graph = excluded.graph, updated_at = "
+                                      "excluded.updated_at, updated_by = excluded.updated_by"));
+  return q.Bind(1, repo_id)
+      .Bind(2, wire::ToJson(graph).dump())
+      .Bind(3, TimeNow())
+      .Bind(4, user_id)
+      .Run();
+}
+
+Result<wire::GateGraph> Registry::GetGateGraph(const Caller& caller, std::string_view repo) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "gate_graph.read", std::string(repo));
+  ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
+  return LoadGateGraph(*db, a.id);
+}
+
+Result<wire::GateGraph> Registry::SetGateGraph(const Caller& caller, std::string_view repo,
+                                               const wire::GateGraph& graph) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "gate_graph.set", std::string(repo), "gate graph");
+  auto run = [&]() -> Result<wire::GateGraph> {
+    ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
+    ASSIGN_OR_RETURN(RepoAccess a, Authorize(attempt, repo, Role::kAdmin));
+    RETURN_IF_ERROR(ValidateGateGraph(graph));
+    RETURN_IF_ERROR(StoreGateGraph(*db, a.id, graph, caller.user_id));
+    std::string ids;
+    for (const wire::Gate& g : graph.gates) ids += (ids.empty() ? "" : ", ") + g.id;
+    RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok("gates: " + ids)));
+    RETURN_IF_ERROR(tx.Commit());
+    return graph;
+  };
+  return attempt.Done(run());
+}
+
+}  // namespace converge

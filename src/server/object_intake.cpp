@@ -1,0 +1,109 @@
+#include "server/object_intake.h"
+
+#include <unordered_set>
+
+#include "base/text.h"
+#include "server/audit.h"
+#include "server/authz.h"
+#include "server/object_check.h"
+
+namespace converge {
+
+namespace {
+std::string Describe(ObjectKind kind, const ObjectId& id) {
+  return std::string(KindName(kind)) + " " + id.hex();
+}
+}  // namespace
+
+Status ObjectIntake::CheckCount(const wire::ObjectIdSet& ids) const {
+  if (ids.size() > config_.max_ids_per_request)
+    return TooLarge("the request names " + std::to_string(ids.size()) + " objects; the limit is " +
+                    std::to_string(config_.max_ids_per_request) + " per request: split it");
+  return Status::Ok();
+}
+
+Result<wire::ObjectIdSet> ObjectIntake::Missing(const Caller& caller, std::string_view repo,
+                                                const wire::ObjectIdSet& ids) {
+  RETURN_IF_ERROR(CheckCount(ids));
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "object.missing", std::string(repo));
+  ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kPublish)));
+  wire::ObjectIdSet out;
+  RETURN_IF_ERROR(db->Exec("BEGIN"));  // one snapshot, and far fewer lock round trips
+  auto run = [&]() -> Status {
+    for (ObjectKind kind :
+         {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
+      std::unordered_set<ObjectId> seen;
+      for (const ObjectId& id : ids.of(kind)) {
+        if (!seen.insert(id).second) continue;
+        ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(*db, a.id, kind, id));
+        if (!held) out.of(kind).push_back(id);
+      }
+    }
+    return Status::Ok();
+  };
+  Status st = run();
+  (void)db->Exec("COMMIT");
+  RETURN_IF_ERROR(st);
+  return out;
+}
+
+Result<wire::StoredObject> ObjectIntake::Put(const Caller& caller, std::string_view repo,
+                                             ObjectKind kind, std::string_view id_text,
+                                             const Body& body) {
+  ASSIGN_OR_RETURN(ObjectId id, ParseObjectId(id_text));
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "object.upload", std::string(repo), Describe(kind, id));
+  auto run = [&]() -> Result<wire::StoredObject> {
+    ASSIGN_OR_RETURN(RepoAccess a, Authorize(attempt, repo, Role::kPublish));
+    bool blob = kind == ObjectKind::kBlob;
+    uint64_t limit = blob ? config_.max_object_bytes : config_.max_metadata_bytes;
+    ASSIGN_OR_RETURN(ObjectWriter writer, store_.NewWriter());
+    std::string bytes;  // manifests, snaps and chunk lists are decoded, so kept in memory
+    RETURN_IF_ERROR(body([&](std::string_view piece) -> Status {
+      if (writer.size() + piece.size() > limit)
+        return TooLarge(Describe(kind, id) + " is larger than the limit of " +
+                        std::to_string(limit) + " bytes");
+      if (!blob) bytes.append(piece);
+      return writer.Append(piece);
+    }));
+    ASSIGN_OR_RETURN(ObjectId got, writer.Finish(id));
+    (void)got;
+    HeldObject sizes{writer.size(), writer.size()};
+    if (!blob) {
+      HeldLookup held = [&](ObjectKind k, const ObjectId& ref) {
+        return RepoHolds(*db, a.id, k, ref);
+      };
+      ASSIGN_OR_RETURN(sizes.content_size, CheckObject(kind, id, bytes, held));
+    }
+    wire::StoredObject out{id.hex(), KindName(kind), sizes.size, false};
+    ASSIGN_OR_RETURN(std::optional<HeldObject> had, RepoHolds(*db, a.id, kind, id));
+    if (had) return out;
+    RETURN_IF_ERROR(store_.Install(std::move(writer)));
+    ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
+    ASSIGN_OR_RETURN(uint64_t added, LinkObjects(*db, a.id, {{kind, id, sizes}}));
+    RETURN_IF_ERROR(tx.Commit());
+    out.stored = added > 0;
+    return out;
+  };
+  return attempt.Done(run());
+}
+
+Result<ObjectIntake::Located> ObjectIntake::Locate(const Caller& caller, std::string_view repo,
+                                                   ObjectKind kind, std::string_view id_text) {
+  ASSIGN_OR_RETURN(ObjectId id, ParseObjectId(id_text));
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "object.read", std::string(repo), Describe(kind, id));
+  ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
+  ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(*db, a.id, kind, id));
+  if (!held) return NotFound(Describe(kind, id) + " not found in repo " + Quote(a.name));
+  Result<uint64_t> on_disk = store_.SizeOf(id);
+  if (!on_disk.ok() || *on_disk != held->size)
+    return IoError(Describe(kind, id) +
+                   " is recorded but missing or damaged in the object store: "
+                   "the server operator should check " +
+                   store_.PathOf(id).string());
+  return Located{kind, id, held->size};
+}
+
+}  // namespace converge

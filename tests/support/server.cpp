@@ -1,0 +1,206 @@
+#include "support/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+namespace converge::testing {
+
+namespace {
+
+bool Healthy(int port) {
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_connection_timeout(1, 0);
+  auto r = cli.Get("/healthz");
+  return r && r->status == 200;
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(ServerOptions options)
+    : data_(dir_ / "data"), log_(dir_ / "server.log") {
+  if (!options.config.is_null()) {
+    fs::create_directories(data_);
+    WriteFile(data_ / "server.json", options.config.dump());
+  }
+  Start();
+  admin_token_ = ReadFileOrDie(data_ / "initial-admin-token");
+  while (!admin_token_.empty() && admin_token_.back() == '\n') admin_token_.pop_back();
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) Kill();
+}
+
+void ServerProcess::Start() {
+  // A port free a moment ago may be taken by the time the server binds it: retry.
+  for (int attempt = 0; attempt < 5; attempt++) {
+    if (port_ == 0 || attempt > 0) port_ = FreePort();
+    std::string listen = "127.0.0.1:" + std::to_string(port_);
+    std::string bin = ConvergeBin();
+    std::string data = data_.string();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      int null = ::open("/dev/null", O_RDONLY);
+      ::dup2(null, 0);
+      ::execl(bin.c_str(), bin.c_str(), "serve", "--listen", listen.c_str(), "--data-dir",
+              data.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    pid_ = pid;
+    // Readiness, not timing: poll until it answers or the process is gone.
+    for (int i = 0; i < 3000; i++) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        break;
+      }
+      if (Healthy(port_)) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (pid_ > 0) {
+      Kill();
+      throw std::runtime_error("converge serve did not become healthy:\n" + Log());
+    }
+  }
+  throw std::runtime_error("converge serve failed to start:\n" + Log());
+}
+
+int ServerProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void ServerProcess::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void ServerProcess::Restart() {
+  if (pid_ > 0) Stop();
+  Start();
+}
+
+std::string ServerProcess::Log() const {
+  try {
+    return ReadFileOrDie(log_);
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+nlohmann::json Reply::json() const {
+  return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+}
+
+std::string Reply::code() const {
+  nlohmann::json j = json();
+  if (j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("code"))
+    return j["error"]["code"].get<std::string>();
+  return "";
+}
+
+std::string Reply::message() const {
+  nlohmann::json j = json();
+  if (j.is_object() && j.contains("error") && j["error"].is_object())
+    return j["error"].value("message", "");
+  return "";
+}
+
+Api::Api(int port, std::string token, bool keep_alive)
+    : port_(port),
+      token_(std::move(token)),
+      keep_alive_(keep_alive),
+      cli_(std::make_shared<httplib::Client>("127.0.0.1", port)) {
+  cli_->set_keep_alive(keep_alive_);
+  cli_->set_read_timeout(120, 0);
+  cli_->set_write_timeout(120, 0);
+  if (!token_.empty()) cli_->set_bearer_token_auth(token_.c_str());
+}
+
+Reply Api::Finish(httplib::Result r) {
+  Reply out;
+  if (!r) {
+    out.error = httplib::to_string(r.error());
+    return out;
+  }
+  out.status = r->status;
+  out.body = r->body;
+  out.headers = r->headers;
+  return out;
+}
+
+Reply Api::Get(const std::string& path) {
+  return Finish(cli_->Get(path.c_str()));
+}
+Reply Api::Delete(const std::string& path) {
+  return Finish(cli_->Delete(path.c_str()));
+}
+Reply Api::Post(const std::string& path, const nlohmann::json& body) {
+  return Finish(cli_->Post(path.c_str(), body.dump(), "application/json"));
+}
+Reply Api::Put(const std::string& path, const nlohmann::json& body) {
+  return Finish(cli_->Put(path.c_str(), body.dump(), "application/json"));
+}
+Reply Api::PutBytes(const std::string& path, const std::string& bytes, const std::string& type) {
+  return Finish(cli_->Put(path.c_str(), bytes, type.c_str()));
+}
+Reply Api::PostBytes(const std::string& path, const std::string& bytes, const std::string& type) {
+  return Finish(cli_->Post(path.c_str(), bytes, type.c_str()));
+}
+
+std::string Api::CreateUser(const std::string& handle, bool admin) {
+  Reply r = Post("/v1/users", {{"handle", handle}, {"admin", admin}});
+  if (r.status != 201) throw std::runtime_error("creating user " + handle + ": " + r.body);
+  return r.json()["token"].get<std::string>();
+}
+
+std::string RawRequest(int port, const std::string& raw, bool shutdown_write) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "";
+  }
+  size_t off = 0;
+  while (off < raw.size()) {
+    ssize_t n = ::send(fd, raw.data() + off, raw.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  if (shutdown_write) ::shutdown(fd, SHUT_WR);
+  timeval tv{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+}  // namespace converge::testing

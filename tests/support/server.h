@@ -1,0 +1,98 @@
+// Test support: a real `converge serve` process on a free loopback port with a
+// temp data dir, and a small HTTP helper for talking to it.
+#pragma once
+
+#include <httplib.h>
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/process.h"
+
+namespace converge::testing {
+
+struct ServerOptions {
+  // Written to DATA/server.json before the first start, when not empty.
+  nlohmann::json config;
+};
+
+class ServerProcess {
+ public:
+  // Starts the server and waits until /healthz answers.
+  explicit ServerProcess(ServerOptions options = {});
+  ~ServerProcess();  // SIGKILL if still running
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // SIGTERM and wait; returns the exit code (128+N when killed by signal N).
+  int Stop();
+  // SIGKILL and wait.
+  void Kill();
+  // Stop (if running), then start again on the same data dir and port.
+  void Restart();
+  void Start();
+  bool running() const { return pid_ > 0; }
+
+  int port() const { return port_; }
+  const fs::path& data_dir() const { return data_; }
+  // The token from DATA/initial-admin-token, read at the first start.
+  const std::string& admin_token() const { return admin_token_; }
+  // Everything the server wrote to stdout and stderr so far.
+  std::string Log() const;
+
+ private:
+  TempDir dir_;
+  fs::path data_;
+  fs::path log_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+  std::string admin_token_;
+};
+
+// One HTTP answer.
+struct Reply {
+  int status = -1;  // -1: no answer (connection failed)
+  std::string body;
+  httplib::Headers headers;
+  std::string error;  // the transport error when status is -1
+
+  nlohmann::json json() const;
+  // The "code" of an error answer ("" when it is not one).
+  std::string code() const;
+  std::string message() const;
+};
+
+// A client for one server and one token (empty: none). Each call is its own
+// connection unless keep_alive is set.
+class Api {
+ public:
+  Api(int port, std::string token = "", bool keep_alive = false);
+
+  Api As(const std::string& token) const { return Api(port_, token, keep_alive_); }
+  const std::string& token() const { return token_; }
+
+  Reply Get(const std::string& path);
+  Reply Delete(const std::string& path);
+  Reply Post(const std::string& path, const nlohmann::json& body);
+  Reply Put(const std::string& path, const nlohmann::json& body);
+  Reply PutBytes(const std::string& path, const std::string& bytes,
+                 const std::string& type = "application/octet-stream");
+  Reply PostBytes(const std::string& path, const std::string& bytes, const std::string& type);
+
+  // Creates a user (this Api must be a server admin's) and returns its token.
+  std::string CreateUser(const std::string& handle, bool admin = false);
+
+ private:
+  Reply Finish(httplib::Result r);
+  int port_;
+  std::string token_;
+  bool keep_alive_;
+  std::shared_ptr<httplib::Client> cli_;
+};
+
+// Sends `raw` (a whole HTTP request, possibly malformed) on a new connection,
+// optionally half-closes, and returns everything the server sent back.
+std::string RawRequest(int port, const std::string& raw, bool shutdown_write = true);
+
+}  // namespace converge::testing
