@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "base/text.h"
 #include "client/credentials.h"
 
 namespace converge {
@@ -72,6 +73,18 @@ Status ExplainRefusal(const Status& st, const std::string& action, const std::st
   if (st.code() != Code::kPermission) return st;
   return Permission(st.message() + " (you may not " + action + " repo '" + repo +
                     "'; ask one of its admins for access)");
+}
+
+Status ExplainFailure(const Status& st, const std::string& what, const std::string& repo) {
+  if (st.code() == Code::kUnauthenticated) return ExplainRefusal(st, what, repo);
+  // The server answers 404 alike for a missing repo and one the caller may not
+  // read, so say both.
+  std::string missing = "repository " + Quote(repo) + " not found";
+  if (st.code() == Code::kNotFound && !repo.empty() && st.message().rfind(missing, 0) == 0)
+    return NotFound(missing + " (or you have no access to it)");
+  if (st.code() == Code::kPermission && !what.empty())
+    return Permission("cannot " + what + ": " + st.message());
+  return st;
 }
 
 }  // namespace converge

@@ -36,4 +36,10 @@ std::optional<Workspace> FindWorkspaceIfAny();
 // repo 'x'" rather than "forbidden". `action` is e.g. "publish to".
 Status ExplainRefusal(const Status& st, const std::string& action, const std::string& repo);
 
+// A failed call made specific for the admin commands: a 404 for repo `repo`
+// itself reads "repository 'x' not found (or you have no access to it)"; a
+// 403 names what was refused ("cannot create lane 'qa': <server's reason>");
+// a 401 says to log in again. `what` and `repo` may be empty.
+Status ExplainFailure(const Status& st, const std::string& what, const std::string& repo);
+
 }  // namespace converge

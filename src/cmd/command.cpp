@@ -58,7 +58,9 @@ int RunCommandLine(int argc, char** argv) {
   InitCrypto();
   Cli cli;
   for (auto reg : {RegisterInit, RegisterSnap, RegisterSnaps, RegisterShow, RegisterDiff,
-                   RegisterRestore, RegisterServe, RegisterLogin, RegisterRemote})
+                   RegisterRestore, RegisterServe, RegisterLogin, RegisterRemote,
+                   RegisterUser, RegisterToken, RegisterRepo, RegisterLane, RegisterScope,
+                   RegisterGates, RegisterAudit})
     reg(cli);
   return cli.Main(argc, argv);
 }

@@ -61,5 +61,12 @@ void RegisterRestore(Cli& cli);
 void RegisterServe(Cli& cli);
 void RegisterLogin(Cli& cli);  // login, logout, whoami
 void RegisterRemote(Cli& cli);
+void RegisterUser(Cli& cli);
+void RegisterToken(Cli& cli);
+void RegisterRepo(Cli& cli);
+void RegisterLane(Cli& cli);
+void RegisterScope(Cli& cli);
+void RegisterGates(Cli& cli);
+void RegisterAudit(Cli& cli);
 
 }  // namespace converge

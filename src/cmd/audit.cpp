@@ -1,0 +1,95 @@
+// converge audit [--repo R | --all] [--limit N]: the server's append-only log
+// of state changes and refusals, newest first (repo admins for a repo's log,
+// server admins for the whole one).
+#include <algorithm>
+#include <iostream>
+
+#include "cmd/admin_util.h"
+
+namespace converge {
+
+namespace {
+
+constexpr int kMaxPage = 1000;  // the API's largest ?limit=
+
+struct Opts {
+  RepoFlags repo;
+  bool all = false;
+  int limit = 50;
+};
+
+// Up to `limit` entries, following the API's `next` cursor page by page.
+// `repo` empty: the whole server's log.
+Result<wire::AuditPage> ReadLog(ApiClient& api, const std::string& repo, int limit) {
+  wire::AuditPage out;
+  std::string before;
+  while (static_cast<int>(out.entries.size()) < limit) {
+    int want = std::min(kMaxPage, limit - static_cast<int>(out.entries.size()));
+    ASSIGN_OR_RETURN(wire::AuditPage page, api.Audit(repo, want, before));
+    for (wire::AuditEntry& e : page.entries) out.entries.push_back(std::move(e));
+    out.next = page.next;
+    // An empty page with a cursor would loop forever on a confused server.
+    if (!page.next || page.entries.empty()) break;
+    before = *page.next;
+  }
+  if (static_cast<int>(out.entries.size()) > limit) out.entries.resize(limit);
+  return out;
+}
+
+void PrintLog(const wire::AuditPage& log, bool with_repo) {
+  std::vector<TableRow> rows;
+  for (const wire::AuditEntry& e : log.entries) {
+    TableRow r = {ShortTime(e.at), e.actor.empty() ? "-" : e.actor, e.action};
+    if (with_repo) r.push_back(e.repo.empty() ? "-" : e.repo);
+    r.push_back(e.target.empty() ? "-" : e.target);
+    r.push_back(e.outcome);
+    rows.push_back(std::move(r));
+  }
+  TableRow header = {"TIME", "ACTOR", "ACTION"};
+  if (with_repo) header.push_back("REPO");
+  header.push_back("TARGET");
+  header.push_back("OUTCOME");
+  PrintTable(header, rows, std::cout);
+  if (log.next) Note("(older entries exist: raise --limit to see more)");
+}
+
+}  // namespace
+
+void RegisterAudit(Cli& cli) {
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = cli.Command("audit",
+                              "Show the audit log of a repo (repo admins) or the whole server "
+                              "(--all, server admins), newest first");
+  AddRepoFlags(cmd, o->repo);
+  CLI::Option* all = cmd->add_flag("--all", o->all, "The whole server's log (server admins)");
+  all->excludes(cmd->get_option("--repo"));
+  cmd->add_option("-n,--limit", o->limit, "Show at most N entries (default 50)")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
+  cli.Run(cmd, [&cli, o]() -> Status {
+    std::string repo;
+    std::optional<Workspace> ws = FindWorkspaceIfAny();
+    if (!o->all) {
+      Result<std::string> r = ResolveRepo(o->repo.repo, ws ? &*ws : nullptr);
+      if (!r.ok())
+        return Invalid(
+            "no repo given: pass --repo NAME, run inside a workspace with a remote, "
+            "or pass --all for the whole server's log (server admins)");
+      repo = *r;
+    }
+    ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(o->repo.server, ws ? &*ws : nullptr));
+    Result<wire::AuditPage> log = ReadLog(api, repo, o->limit);
+    if (!log.ok()) {
+      // A server-admin refusal names what was refused; a repo one says only "this".
+      std::string what = repo.empty() ? "" : "read the audit log of repo '" + repo + "'";
+      return ExplainFailure(log.status(), what, repo);
+    }
+    if (cli.globals.json)
+      PrintJson(wire::ToJson(*log));
+    else
+      PrintLog(*log, repo.empty());
+    return Status::Ok();
+  });
+}
+
+}  // namespace converge

@@ -1,0 +1,161 @@
+// converge repo create|list|show|grant|revoke: repos and who may do what in
+// them.
+#include <iostream>
+
+#include "cmd/admin_util.h"
+
+namespace converge {
+
+namespace {
+
+std::string Quoted(const std::string& name) {
+  return "'" + name + "'";
+}
+
+void PrintDetails(const wire::RepoDetails& d) {
+  std::cout << "repo     " << d.repo.name << "\n"
+            << "created  " << ShortTime(d.repo.created_at) << " by " << d.repo.created_by << "\n"
+            << "role     " << d.repo.role << " (yours)\n";
+  std::cout << "\nmembers\n";
+  std::vector<TableRow> rows;
+  for (const wire::Member& m : d.members) rows.push_back({"  " + m.handle, m.role});
+  PrintTable({"  HANDLE", "ROLE"}, rows, std::cout);
+  std::cout << "\nlanes\n";
+  rows.clear();
+  for (const wire::Lane& l : d.lanes) rows.push_back({"  " + l.name, JoinOr(l.members, "-")});
+  PrintTable({"  LANE", "MEMBERS"}, rows, std::cout);
+  std::cout << "\nscopes\n";
+  for (const wire::Scope& s : d.scopes) std::cout << "  " << s.name << "\n";
+  std::cout << "\ngates\n";
+  PrintGateGraph(d.gate_graph, "  ", std::cout);
+}
+
+void RegisterRepoCreate(Cli& cli, CLI::App* cmd) {
+  struct Opts {
+    ServerFlags server;
+    std::string name;
+  };
+  auto o = std::make_shared<Opts>();
+  AddServerFlags(cmd, o->server);
+  cmd->add_option("NAME", o->name, "The repo's name")->required();
+  cli.Run(cmd, [&cli, o]() -> Status {
+    ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(o->server));
+    Result<wire::Repo> repo = api.CreateRepo(o->name);
+    if (!repo.ok()) return ExplainFailure(repo.status(), "create repo " + Quoted(o->name), "");
+    if (cli.globals.json) {
+      PrintJson(wire::ToJson(*repo));
+    } else {
+      std::cout << "Created repo " << repo->name
+                << ": you are its admin; it has scope main, lane default and gate dev-intake\n";
+    }
+    return Status::Ok();
+  });
+}
+
+void RegisterRepoList(Cli& cli, CLI::App* cmd) {
+  auto server = std::make_shared<ServerFlags>();
+  AddServerFlags(cmd, *server);
+  cli.Run(cmd, [&cli, server]() -> Status {
+    ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(*server));
+    Result<std::vector<wire::Repo>> repos = api.ListRepos();
+    if (!repos.ok()) return ExplainFailure(repos.status(), "list repos", "");
+    if (cli.globals.json) {
+      PrintJson(wire::ToJson(*repos));
+      return Status::Ok();
+    }
+    if (repos->empty()) {
+      Note("no repos you can read on " + api.url() +
+           " (create one with 'converge repo create "
+           "NAME')");
+      return Status::Ok();
+    }
+    std::vector<TableRow> rows;
+    for (const wire::Repo& r : *repos)
+      rows.push_back({r.name, r.role, ShortTime(r.created_at), r.created_by});
+    PrintTable({"NAME", "ROLE", "CREATED", "BY"}, rows, std::cout);
+    return Status::Ok();
+  });
+}
+
+void RegisterRepoShow(Cli& cli, CLI::App* cmd) {
+  auto o = std::make_shared<RepoFlags>();
+  AddServerFlags(cmd, o->server);
+  cmd->add_option("NAME", o->repo, "The repo (default: the workspace's remote repo)");
+  cli.Run(cmd, [&cli, o]() -> Status {
+    ASSIGN_OR_RETURN(RepoSession s, ConnectToRepo(*o));
+    Result<wire::RepoDetails> d = s.api.ShowRepo(s.repo);
+    if (!d.ok()) return ExplainFailure(d.status(), "show repo " + Quoted(s.repo), s.repo);
+    if (cli.globals.json)
+      PrintJson(wire::ToJson(*d));
+    else
+      PrintDetails(*d);
+    return Status::Ok();
+  });
+}
+
+void RegisterRepoGrant(Cli& cli, CLI::App* cmd) {
+  struct Opts {
+    ServerFlags server;
+    std::string repo, handle, role;
+  };
+  auto o = std::make_shared<Opts>();
+  AddServerFlags(cmd, o->server);
+  cmd->add_option("NAME", o->repo, "The repo")->required();
+  cmd->add_option("HANDLE", o->handle, "The user")->required();
+  cmd->add_option("--role", o->role, "read, publish or admin")
+      ->required()
+      ->check(CLI::IsMember({"read", "publish", "admin"}));
+  cli.Run(cmd, [&cli, o]() -> Status {
+    ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(o->server));
+    Result<wire::Membership> m = api.SetMember(o->repo, o->handle, o->role);
+    if (!m.ok())
+      return ExplainFailure(m.status(), "grant " + o->handle + " a role on repo " + Quoted(o->repo),
+                            o->repo);
+    if (cli.globals.json) {
+      PrintJson(wire::ToJson(*m));
+    } else {
+      std::cout << m->handle << " now has role " << m->role.value_or("none") << " on repo "
+                << m->repo << "\n";
+    }
+    return Status::Ok();
+  });
+}
+
+void RegisterRepoRevoke(Cli& cli, CLI::App* cmd) {
+  struct Opts {
+    ServerFlags server;
+    std::string repo, handle;
+  };
+  auto o = std::make_shared<Opts>();
+  AddServerFlags(cmd, o->server);
+  cmd->add_option("NAME", o->repo, "The repo")->required();
+  cmd->add_option("HANDLE", o->handle, "The user")->required();
+  cli.Run(cmd, [&cli, o]() -> Status {
+    ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(o->server));
+    Result<wire::Membership> m = api.RemoveMember(o->repo, o->handle);
+    if (!m.ok())
+      return ExplainFailure(m.status(), "remove " + o->handle + " from repo " + Quoted(o->repo),
+                            o->repo);
+    if (cli.globals.json) {
+      PrintJson(wire::ToJson(*m));
+    } else {
+      std::cout << m->handle << " no longer has a role on repo " << m->repo << "\n";
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace
+
+void RegisterRepo(Cli& cli) {
+  CLI::App* repo = cli.Command("repo", "Create, list and show repos; grant and revoke roles");
+  repo->require_subcommand(1);
+  RegisterRepoCreate(cli, cli.Command("create", "Create a repo (you become its admin)", repo));
+  RegisterRepoList(cli, cli.Command("list", "List the repos you can read", repo));
+  RegisterRepoShow(cli, cli.Command("show", "Show a repo: members, lanes, scopes, gates", repo));
+  RegisterRepoGrant(cli, cli.Command("grant", "Give a user a role on a repo (repo admins)", repo));
+  RegisterRepoRevoke(cli,
+                     cli.Command("revoke", "Take a user's role on a repo (repo admins)", repo));
+}
+
+}  // namespace converge

@@ -1,0 +1,59 @@
+// converge scope create|list: the scopes (branch-like tracks) of the
+// configured repo.
+#include <iostream>
+
+#include "cmd/admin_util.h"
+
+namespace converge {
+
+namespace {
+
+void RegisterScopeCreate(Cli& cli, CLI::App* cmd) {
+  struct Opts {
+    RepoFlags repo;
+    std::string name;
+  };
+  auto o = std::make_shared<Opts>();
+  AddRepoFlags(cmd, o->repo);
+  cmd->add_option("NAME", o->name, "The scope's name, e.g. release/1.0")->required();
+  cli.Run(cmd, [&cli, o]() -> Status {
+    ASSIGN_OR_RETURN(RepoSession s, ConnectToRepo(o->repo));
+    Result<wire::Scope> scope = s.api.CreateScope(s.repo, o->name);
+    if (!scope.ok())
+      return ExplainFailure(scope.status(), "create scope '" + o->name + "'", s.repo);
+    if (cli.globals.json)
+      PrintJson(wire::ToJson(*scope));
+    else
+      std::cout << "Created scope " << scope->name << " in repo " << s.repo << "\n";
+    return Status::Ok();
+  });
+}
+
+void RegisterScopeList(Cli& cli, CLI::App* cmd) {
+  auto o = std::make_shared<RepoFlags>();
+  AddRepoFlags(cmd, *o);
+  cli.Run(cmd, [&cli, o]() -> Status {
+    ASSIGN_OR_RETURN(RepoSession s, ConnectToRepo(*o));
+    Result<std::vector<wire::Scope>> scopes = s.api.ListScopes(s.repo);
+    if (!scopes.ok()) return ExplainFailure(scopes.status(), "list scopes", s.repo);
+    if (cli.globals.json) {
+      PrintJson(wire::ToJson(*scopes));
+      return Status::Ok();
+    }
+    std::vector<TableRow> rows;
+    for (const wire::Scope& sc : *scopes) rows.push_back({sc.name, ShortTime(sc.created_at)});
+    PrintTable({"SCOPE", "CREATED"}, rows, std::cout);
+    return Status::Ok();
+  });
+}
+
+}  // namespace
+
+void RegisterScope(Cli& cli) {
+  CLI::App* scope = cli.Command("scope", "Scopes of the configured repo");
+  scope->require_subcommand(1);
+  RegisterScopeCreate(cli, cli.Command("create", "Create a scope (repo admins)", scope));
+  RegisterScopeList(cli, cli.Command("list", "List the scopes", scope));
+}
+
+}  // namespace converge
