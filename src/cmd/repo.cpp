@@ -82,9 +82,15 @@ void RegisterRepoShow(Cli& cli, CLI::App* cmd) {
   AddServerFlags(cmd, o->server);
   cmd->add_option("NAME", o->repo, "The repo (default: the workspace's remote repo)");
   cli.Run(cmd, [&cli, o]() -> Status {
-    ASSIGN_OR_RETURN(RepoSession s, ConnectToRepo(*o));
-    Result<wire::RepoDetails> d = s.api.ShowRepo(s.repo);
-    if (!d.ok()) return ExplainFailure(d.status(), "show repo " + Quoted(s.repo), s.repo);
+    std::optional<Workspace> ws = FindWorkspaceIfAny();
+    Result<std::string> repo = ResolveRepo(o->repo, ws ? &*ws : nullptr);
+    if (!repo.ok())
+      return Invalid(
+          "no repo given: name one ('converge repo show NAME') or run inside a "
+          "workspace with a remote");
+    ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(o->server, ws ? &*ws : nullptr));
+    Result<wire::RepoDetails> d = api.ShowRepo(*repo);
+    if (!d.ok()) return ExplainFailure(d.status(), "show repo " + Quoted(*repo), *repo);
     if (cli.globals.json)
       PrintJson(wire::ToJson(*d));
     else

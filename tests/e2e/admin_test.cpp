@@ -263,6 +263,7 @@ TEST_F(AdminTest, ReposCreateListShowGrantRevoke) {
               "not found (or you have no access to it)");
   ExpectError(Run(bob, {"repo", "show", "no-such-repo"}),
               "repository 'no-such-repo' not found (or you have no access to it)");
+  ExpectError(Run(bob, {"repo", "show"}), "no repo given");
   ExpectError(Run(Admin(), {"repo", "create", repo}), "already exists");
   ExpectError(Run(Admin(), {"repo", "create", "a/b"}), "may not contain '/'");
 
