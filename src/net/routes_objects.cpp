@@ -69,6 +69,10 @@ void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
       // Content-addressed bytes never change.
       res.set_header("ETag", "\"" + o.id.hex() + "\"");
       res.set_header("Cache-Control", "private, max-age=31536000, immutable");
+      if (o.size == 0) {  // httplib stalls on a provider of zero bytes
+        res.set_content("", "application/octet-stream");
+        return StreamedReply();
+      }
       ObjectIntake* store = &objects;
       res.set_content_provider(
           o.size, "application/octet-stream", [store, o](size_t offset, size_t, DataSink& sink) {

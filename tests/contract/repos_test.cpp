@@ -188,7 +188,8 @@ TEST_F(ReposTest, LanesAndTheirMembers) {
   ASSERT_EQ(As(owner).Put(member, nullptr).status, 200);
   ASSERT_EQ(As(owner).Delete("/v1/repos/" + repo + "/members/" + HandleOf(bob)).status, 200);
   Grant(repo, HandleOf(bob), "publish");
-  for (const auto& lane : As(owner).Get(base).json())
+  Reply lanes = As(owner).Get(base);
+  for (const auto& lane : lanes.json())
     EXPECT_EQ(lane["members"].dump().find(HandleOf(bob)), std::string::npos);
 }
 

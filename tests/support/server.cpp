@@ -107,19 +107,23 @@ std::string ServerProcess::Log() const {
   }
 }
 
-nlohmann::json Reply::json() const {
-  return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+nlohmann::json& Reply::json() const {
+  if (!parsed) {
+    parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (parsed->is_discarded()) parsed = nlohmann::json();
+  }
+  return *parsed;
 }
 
 std::string Reply::code() const {
-  nlohmann::json j = json();
+  const nlohmann::json& j = json();
   if (j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("code"))
     return j["error"]["code"].get<std::string>();
   return "";
 }
 
 std::string Reply::message() const {
-  nlohmann::json j = json();
+  const nlohmann::json& j = json();
   if (j.is_object() && j.contains("error") && j["error"].is_object())
     return j["error"].value("message", "");
   return "";

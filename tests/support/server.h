@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "support/process.h"
@@ -35,6 +36,7 @@ class ServerProcess {
   bool running() const { return pid_ > 0; }
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const fs::path& data_dir() const { return data_; }
   // The token from DATA/initial-admin-token, read at the first start.
   const std::string& admin_token() const { return admin_token_; }
@@ -57,10 +59,18 @@ struct Reply {
   httplib::Headers headers;
   std::string error;  // the transport error when status is -1
 
-  nlohmann::json json() const;
+  // The body parsed as JSON (null when it is not), kept with the reply so
+  // references into it live as long as the reply does.
+  nlohmann::json& json() const;
   // The "code" of an error answer ("" when it is not one).
   std::string code() const;
   std::string message() const;
+  mutable std::optional<nlohmann::json> parsed;
+  // A response header ("" when absent).
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
 };
 
 // A client for one server and one token (empty: none). Each call is its own

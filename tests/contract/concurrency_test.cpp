@@ -1,0 +1,125 @@
+// Contract: many clients at once. 16 threads upload overlapping object sets
+// (packs and single PUTs) and publish concurrently: no errors, every
+// publication present, every object whole afterwards.
+#include <atomic>
+#include <thread>
+
+#include "fixtures.h"
+
+namespace converge::testing {
+namespace {
+
+class ConcurrencyTest : public ContractTest {
+ protected:
+  static void SetUpTestSuite() {
+    ServerOptions options;
+    options.config = {{"threads", 24}};  // more workers than keep-alive clients
+    server_ = std::make_unique<ServerProcess>(options);
+  }
+};
+
+TEST_F(ConcurrencyTest, SixteenClientsUploadAndPublishAtOnce) {
+  constexpr int kClients = 16, kRounds = 3;
+  std::string owner = NewUser("owner");
+  std::string repo = NewRepo(owner);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < kClients; i++) {
+    std::string t = NewUser("c");
+    Grant(repo, HandleOf(t), "publish");
+    Reply r = As(owner).Put("/v1/repos/" + repo + "/lanes/default/members/" + HandleOf(t), nullptr);
+    ASSERT_EQ(r.status, 200) << r.body;
+    tokens.push_back(t);
+  }
+  // Shared objects every client uploads, so the same objects race each other.
+  std::vector<TestObject> shared;
+  for (int i = 0; i < 8; i++)
+    shared.push_back(Blob("shared blob " + std::to_string(i) + std::string(5000, 's')));
+
+  std::atomic<int> failures{0};
+  std::vector<std::string> errors(kClients);
+  std::vector<std::vector<std::string>> published(kClients);
+  std::vector<std::vector<TestObject>> uploaded(kClients);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; c++) {
+    threads.emplace_back([&, c] {
+      Api api(server().port(), tokens[c], /*keep_alive=*/true);
+      auto fail = [&](const std::string& what, const Reply& r) {
+        failures++;
+        errors[c] += what + ": " + std::to_string(r.status) + " " + r.body + r.error + "\n";
+      };
+      for (int round = 0; round < kRounds; round++) {
+        // Overlap: neighbours share half their tree with each other.
+        TestTree mine = MakeTree("client " + std::to_string(c) + " round " + std::to_string(round));
+        TestTree common =
+            MakeTree("pair " + std::to_string(c / 2) + " round " + std::to_string(round));
+        std::vector<TestObject> objs = shared;
+        objs.insert(objs.end(), common.objects.begin(), common.objects.end());
+        objs.insert(objs.end(), mine.objects.begin(), mine.objects.end());
+        if ((c + round) % 2 == 0) {
+          Reply r =
+              api.PostBytes("/v1/repos/" + repo + "/objects/pack", PackOf(objs), kPackContentType);
+          if (r.status != 200) fail("pack", r);
+        } else {
+          for (const TestObject& o : objs) {
+            Reply r = api.PutBytes(o.Path(repo), o.bytes);
+            if (r.status != 201 && r.status != 200) fail("put " + o.hex(), r);
+          }
+        }
+        for (const TestObject* snap : {&common.snap(), &mine.snap()}) {
+          Reply p = api.Post("/v1/repos/" + repo + "/publications",
+                             {{"snap", snap->hex()},
+                              {"scope", "main"},
+                              {"gate", "dev-intake"},
+                              {"lane", "default"},
+                              {"note", "client " + std::to_string(c)}});
+          if (p.status != 201)
+            fail("publish", p);
+          else
+            published[c].push_back(p.json()["id"]);
+        }
+        uploaded[c].insert(uploaded[c].end(), objs.begin(), objs.end());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int c = 0; c < kClients; c++)
+    EXPECT_TRUE(errors[c].empty()) << "client " << c << ":\n" << errors[c];
+  ASSERT_EQ(failures.load(), 0);
+
+  // Every publication is there, once.
+  std::set<std::string> listed;
+  std::string url = "/v1/repos/" + repo + "/publications?limit=1000";
+  Reply list = As(owner).Get(url);
+  ASSERT_EQ(list.status, 200);
+  for (const auto& p : list.json()["publications"]) listed.insert(p["id"]);
+  size_t total = 0;
+  for (const auto& ids : published) {
+    total += ids.size();
+    for (const std::string& id : ids) EXPECT_TRUE(listed.count(id)) << id;
+  }
+  EXPECT_EQ(total, size_t{kClients * kRounds * 2});
+  EXPECT_EQ(listed.size(), total);
+
+  // Every object is whole: re-hash the files on disk, and fetch them all back.
+  std::map<std::string, TestObject> unique;
+  for (const auto& objs : uploaded)
+    for (const TestObject& o : objs) unique[std::string(KindName(o.kind)) + o.hex()] = o;
+  nlohmann::json want = {{"blobs", nlohmann::json::array()},
+                         {"manifests", nlohmann::json::array()},
+                         {"snaps", nlohmann::json::array()}};
+  for (const auto& [key, o] : unique) {
+    std::string bytes =
+        ReadFileOrDie(server().data_dir() / "objects" / o.hex().substr(0, 2) / o.hex());
+    EXPECT_EQ(ObjectId::Of(bytes), o.id);
+    want[std::string(KindName(o.kind)) + "s"].push_back(o.hex());
+  }
+  Reply fetch = As(owner).Post("/v1/repos/" + repo + "/objects/fetch", want);
+  ASSERT_EQ(fetch.status, 200) << fetch.body;
+  std::vector<PackedObject> got = ParsePack(fetch.body);
+  EXPECT_EQ(got.size(), unique.size());
+  for (const PackedObject& p : got) EXPECT_EQ(ObjectId::Of(p.bytes), p.id);
+  EXPECT_TRUE(fs::is_empty(server().data_dir() / "tmp")) << "no temp file left behind";
+}
+
+}  // namespace
+}  // namespace converge::testing
