@@ -73,10 +73,23 @@ void SendError(httplib::Response& res, const Status& st) {
   SendJson(res, status, wire::ToJson(wire::ApiError{CodeName(st.code()), st.message()}));
 }
 
-void CloseAfter(const httplib::Request& req) {
-  // httplib decides keep-alive from the request's Connection header after the
-  // handler returns; the request object is the server's own, not a constant.
+void CloseAfter(const httplib::Request& req, httplib::Response& res) {
+  // httplib answers "Connection: close" when the request asked for it; the
+  // request object is the server's own, not a constant.
   const_cast<httplib::Request&>(req).set_header("Connection", "close");
+  if (res.content_provider_) return;
+  // It ends a connection only when a content provider fails: send the body
+  // from one that reports failure once everything is written.
+  std::string body = std::move(res.body);
+  res.body.clear();
+  std::string type = res.get_header_value("Content-Type");
+  res.headers.erase("Content-Type");
+  res.set_content_provider(body.size(), type.c_str(),
+                           [body](size_t offset, size_t length, httplib::DataSink& sink) {
+                             sink.write(body.data() + offset, length);
+                             CurrentRequestLog().streamed += length;
+                             return false;
+                           });
 }
 
 Result<nlohmann::json> RequestBody::Json() {
@@ -116,7 +129,7 @@ ObjectIntake::Body RequestBody::Stream() {
   };
 }
 
-void RequestBody::Finish() {
+void RequestBody::Finish(httplib::Response& res) {
   if (state_ == State::kDone) return;
   if (state_ == State::kUnread && !IsChunked(req_)) {
     std::optional<uint64_t> len = ContentLength(req_);
@@ -126,7 +139,7 @@ void RequestBody::Finish() {
       if (reader_([](const char*, size_t) { return true; })) return;
     }
   }
-  CloseAfter(req_);
+  CloseAfter(req_, res);
 }
 
 void Serve(Authority& a, const httplib::Request& req, httplib::Response& res, const Handler& fn) {
@@ -149,7 +162,7 @@ void ServeBody(Authority& a, const httplib::Request& req, httplib::Response& res
                       " bytes; the limit for this request is " + std::to_string(limit));
     return fn(caller, body);
   });
-  body.Finish();
+  body.Finish(res);
 }
 
 Result<int> LimitParam(const httplib::Request& req) {

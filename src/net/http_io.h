@@ -34,8 +34,10 @@ RequestLog& CurrentRequestLog();
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 // {"error": {"code", "message"}} with the mapped status; 5xx are also logged.
 void SendError(httplib::Response& res, const Status& st);
-// Ends the connection after this response (its request body was not read).
-void CloseAfter(const httplib::Request& req);
+// Ends the connection right after this response (its request body was not
+// read, or not all of it): the client is told so, and the server does not
+// wait for another request on it.
+void CloseAfter(const httplib::Request& req, httplib::Response& res);
 
 // The body of a POST/PUT, read at most once and never past `limit` bytes.
 class RequestBody {
@@ -49,7 +51,7 @@ class RequestBody {
   ObjectIntake::Body Stream();
   // After the answer is set: drains a small unread body so the connection can
   // carry the next request, or closes the connection.
-  void Finish();
+  void Finish(httplib::Response& res);
 
  private:
   enum class State { kUnread, kDone, kAbandoned };

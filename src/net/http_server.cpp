@@ -109,7 +109,7 @@ void HttpServer::Setup() {
     }
     SendError(
         res, Internal("internal error while serving " + req.method + " " + req.path + ": " + what));
-    CloseAfter(req);  // the request body may be half read
+    CloseAfter(req, res);  // the request body may be half read
   });
   const ServerConfig* config = &c;
   svr.set_expect_100_continue_handler([config](const Request& req, Response& res) {
@@ -118,7 +118,7 @@ void HttpServer::Setup() {
     if (!len.empty() && std::strtoull(len.c_str(), nullptr, 10) > limit) {
       SendError(res, TooLarge("the request body is " + len +
                               " bytes; the limit for this request is " + std::to_string(limit)));
-      CloseAfter(req);
+      CloseAfter(req, res);
       return 413;
     }
     return 100;
@@ -137,7 +137,7 @@ void HttpServer::Setup() {
   auto no_route = [](const Request& req, Response& res, const ContentReader& reader) {
     RequestBody body(req, reader, 0);
     SendError(res, NotFound("no such route: " + req.method + " " + req.path));
-    body.Finish();
+    body.Finish(res);
   };
   svr.Post(".*", no_route);
   svr.Put(".*", no_route);

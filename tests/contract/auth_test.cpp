@@ -204,6 +204,17 @@ TEST_F(AuthTest, AdminManagesEveryonesTokens) {
   EXPECT_EQ(As(token).Get("/v1/whoami").status, 200) << "other tokens keep working";
 }
 
+TEST_F(AuthTest, AccessLogNamesTheUserNeverTheToken) {
+  std::string token = NewUser("logged");
+  std::string handle = HandleOf(token);
+  ASSERT_EQ(As(token).Get("/v1/repos?x=1").status, 200);
+  std::string log = server().Log();
+  EXPECT_NE(log.find(" access 127.0.0.1 GET /v1/repos 200 "), std::string::npos) << log;
+  EXPECT_NE(log.find("ms " + handle + "\n"), std::string::npos) << log;
+  EXPECT_EQ(log.find(token), std::string::npos);
+  EXPECT_EQ(log.find(token.substr(21)), std::string::npos) << "not even the secret part";
+}
+
 TEST_F(AuthTest, UnknownRoutesAnswerJson) {
   Reply r = Admin().Get("/v1/nothing-here");
   EXPECT_EQ(r.status, 404);
