@@ -1,6 +1,7 @@
 // converge serve: run the central authority over HTTP until SIGINT/SIGTERM.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <thread>
 
@@ -50,6 +51,7 @@ Status Serve(const ServeOpts& o) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);  // a client hanging up is an error value, not a death
+  ::umask(077);                // tokens, records and objects are the server's alone
 
   ASSIGN_OR_RETURN(std::unique_ptr<Authority> authority, Authority::Open(config));
   HttpServer server(*authority);

@@ -104,6 +104,7 @@ Result<wire::GateGraph> Registry::SetGateGraph(const Caller& caller, std::string
     RETURN_IF_ERROR(StoreGateGraph(*db, a.id, graph, caller.user_id));
     std::string ids;
     for (const wire::Gate& g : graph.gates) ids += (ids.empty() ? "" : ", ") + g.id;
+    if (ids.size() > 1000) ids = ids.substr(0, 1000) + "...";  // the log keeps a summary
     RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok("gates: " + ids)));
     RETURN_IF_ERROR(tx.Commit());
     return graph;

@@ -1,7 +1,10 @@
 // Contract: stopping and starting the server on the same data dir keeps
 // everything, never recreates the admin token, and a SIGKILL at any moment
 // leaves no partial object visible.
+#include <signal.h>
 #include <sys/stat.h>
+
+#include <thread>
 
 #include "fixtures.h"
 
@@ -86,6 +89,29 @@ TEST_F(RestartTest, SigkillLeavesNoPartialObject) {
       As(owner).Post("/v1/repos/" + repo + "/objects/missing", {{"blobs", {big.hex()}}});
   EXPECT_EQ(missing.json()["blobs"].size(), 1u);
   EXPECT_EQ(As(owner).PutBytes(big.Path(repo), big.bytes).status, 201);
+}
+
+TEST_F(RestartTest, SigtermLetsRequestsInFlightFinish) {
+  std::string owner = NewUser("owner");
+  std::string repo = NewRepo(owner);
+  TestObject big = Blob(std::string(2 << 20, 'g'));
+  RawConnection conn(server().port());
+  ASSERT_TRUE(conn.Send("PUT " + big.Path(repo) + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                        owner + "\r\nContent-Length: " + std::to_string(big.bytes.size()) +
+                        "\r\n\r\n" + big.bytes.substr(0, 1 << 20)));
+  for (int i = 0; i < 2000 && fs::is_empty(server().data_dir() / "tmp"); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  server().Signal(SIGTERM);
+  for (int i = 0; i < 2000 && server().Log().find("received SIGTERM") == std::string::npos; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_NE(server().Log().find("received SIGTERM"), std::string::npos);
+  // The server no longer accepts, but finishes what it started.
+  ASSERT_TRUE(conn.Send(big.bytes.substr(1 << 20)));
+  std::string answer = conn.ReadAll();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 201", 0), 0u) << answer;
+  EXPECT_EQ(server().Wait(), 0) << server().Log();
+  server().Start();
+  EXPECT_EQ(As(owner).Get(big.Path(repo)).body, big.bytes);
 }
 
 TEST_F(RestartTest, ASecondServerOnTheSameDataDirIsRefused) {

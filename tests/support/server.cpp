@@ -78,8 +78,16 @@ void ServerProcess::Start() {
 }
 
 int ServerProcess::Stop() {
+  Signal(SIGTERM);
+  return Wait();
+}
+
+void ServerProcess::Signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int ServerProcess::Wait() {
   if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
@@ -177,34 +185,54 @@ std::string Api::CreateUser(const std::string& handle, bool admin) {
   return r.json()["token"].get<std::string>();
 }
 
-std::string RawRequest(int port, const std::string& raw, bool shutdown_write) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+RawConnection::RawConnection(int port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "";
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd_);
+    fd_ = -1;
   }
+  timeval tv{30, 0};
+  if (fd_ >= 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawConnection::Send(const std::string& bytes) {
   size_t off = 0;
-  while (off < raw.size()) {
-    ssize_t n = ::send(fd, raw.data() + off, raw.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
+  while (fd_ >= 0 && off < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
     off += static_cast<size_t>(n);
   }
-  if (shutdown_write) ::shutdown(fd, SHUT_WR);
-  timeval tv{30, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd_ >= 0;
+}
+
+void RawConnection::HalfClose() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
+std::string RawConnection::ReadAll() {
   std::string out;
   char buf[65536];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  while (fd_ >= 0) {
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
-  ::close(fd);
   return out;
+}
+
+std::string RawRequest(int port, const std::string& raw, bool shutdown_write) {
+  RawConnection conn(port);
+  conn.Send(raw);
+  if (shutdown_write) conn.HalfClose();
+  return conn.ReadAll();
 }
 
 }  // namespace converge::testing

@@ -30,6 +30,9 @@ class ServerProcess {
   int Stop();
   // SIGKILL and wait.
   void Kill();
+  // Sends `sig` without waiting; Wait() then reaps the process.
+  void Signal(int sig);
+  int Wait();
   // Stop (if running), then start again on the same data dir and port.
   void Restart();
   void Start();
@@ -99,6 +102,24 @@ class Api {
   std::string token_;
   bool keep_alive_;
   std::shared_ptr<httplib::Client> cli_;
+};
+
+// A plain TCP connection to the server, for requests sent in stages.
+class RawConnection {
+ public:
+  explicit RawConnection(int port);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+  bool Send(const std::string& bytes);
+  // No more sending (shutdown SHUT_WR). httplib 0.11 then drops its answer:
+  // it takes the half-close for a dead peer.
+  void HalfClose();
+  // Everything received until the server closes (or 30 s pass).
+  std::string ReadAll();
+
+ private:
+  int fd_ = -1;
 };
 
 // Sends `raw` (a whole HTTP request, possibly malformed) on a new connection,
