@@ -18,7 +18,11 @@ std::string CaFile(const ServerFlags& flags) {
 }  // namespace
 
 Result<std::string> ResolveServerUrl(const ServerFlags& flags, const Workspace* ws) {
-  if (!flags.url.empty()) return NormalizeUrl(flags.url);
+  if (!flags.url.empty()) {
+    if (flags.url.rfind("http://", 0) != 0 && flags.url.rfind("https://", 0) != 0)
+      return Invalid("server URL '" + flags.url + "' must start with http:// or https://");
+    return NormalizeUrl(flags.url);
+  }
   if (ws && ws->config().remote && !ws->config().remote->url.empty())
     return NormalizeUrl(ws->config().remote->url);
   ASSIGN_OR_RETURN(Credentials creds, Credentials::Load());
@@ -29,15 +33,17 @@ Result<std::string> ResolveServerUrl(const ServerFlags& flags, const Workspace* 
 }
 
 Result<ApiClient> ConnectWithToken(const std::string& url, const std::string& token,
-                                   const ServerFlags& flags) {
+                                   const ServerFlags& flags, int connect_timeout_s) {
   HttpOptions opts;
+  opts.connect_timeout_s = connect_timeout_s;
   opts.token = token;
   opts.ca_file = CaFile(flags);
   ASSIGN_OR_RETURN(HttpClient http, HttpClient::Connect(url, opts));
   return ApiClient(std::move(http));
 }
 
-Result<ApiClient> ConnectAuthenticated(const ServerFlags& flags, const Workspace* ws) {
+Result<ApiClient> ConnectAuthenticated(const ServerFlags& flags, const Workspace* ws,
+                                       int connect_timeout_s) {
   ASSIGN_OR_RETURN(std::string url, ResolveServerUrl(flags, ws));
   const char* env = std::getenv("CONVERGE_TOKEN");
   std::string token = env ? env : "";
@@ -49,7 +55,7 @@ Result<ApiClient> ConnectAuthenticated(const ServerFlags& flags, const Workspace
                              "' (or set CONVERGE_TOKEN)");
     token = login->token;
   }
-  return ConnectWithToken(url, token, flags);
+  return ConnectWithToken(url, token, flags, connect_timeout_s);
 }
 
 Result<std::string> ResolveRepo(const std::string& flag, const Workspace* ws) {
@@ -66,17 +72,10 @@ std::optional<Workspace> FindWorkspaceIfAny() {
   return std::move(*ws);
 }
 
-Status ExplainRefusal(const Status& st, const std::string& action, const std::string& repo) {
+Status ExplainFailure(const Status& st, const std::string& what, const std::string& repo) {
   if (st.code() == Code::kUnauthenticated)
     return Unauthenticated(st.message() +
                            " (your token is missing, expired or revoked: run 'converge login')");
-  if (st.code() != Code::kPermission) return st;
-  return Permission(st.message() + " (you may not " + action + " repo '" + repo +
-                    "'; ask one of its admins for access)");
-}
-
-Status ExplainFailure(const Status& st, const std::string& what, const std::string& repo) {
-  if (st.code() == Code::kUnauthenticated) return ExplainRefusal(st, what, repo);
   // The server answers 404 alike for a missing repo and one the caller may not
   // read, so say both.
   std::string missing = "repository " + Quote(repo) + " not found";

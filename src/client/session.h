@@ -21,10 +21,11 @@ struct ServerFlags {
 Result<std::string> ResolveServerUrl(const ServerFlags& flags, const Workspace* ws);
 
 // A client for that server, authenticated. `ws` may be null (outside a workspace).
-Result<ApiClient> ConnectAuthenticated(const ServerFlags& flags, const Workspace* ws);
+Result<ApiClient> ConnectAuthenticated(const ServerFlags& flags, const Workspace* ws,
+                                       int connect_timeout_s = 10);
 // A client with an explicit token (login checks a token before storing it).
 Result<ApiClient> ConnectWithToken(const std::string& url, const std::string& token,
-                                   const ServerFlags& flags);
+                                   const ServerFlags& flags, int connect_timeout_s = 10);
 
 // The repo a repo-scoped command works on: `flag`, else the workspace remote's.
 Result<std::string> ResolveRepo(const std::string& flag, const Workspace* ws);
@@ -32,11 +33,7 @@ Result<std::string> ResolveRepo(const std::string& flag, const Workspace* ws);
 // The workspace around the current directory, if there is one.
 std::optional<Workspace> FindWorkspaceIfAny();
 
-// A refusal from the server made specific: "you may read but not publish to
-// repo 'x'" rather than "forbidden". `action` is e.g. "publish to".
-Status ExplainRefusal(const Status& st, const std::string& action, const std::string& repo);
-
-// A failed call made specific for the admin commands: a 404 for repo `repo`
+// A failed call made specific: a 404 for repo `repo`
 // itself reads "repository 'x' not found (or you have no access to it)"; a
 // 403 names what was refused ("cannot create lane 'qa': <server's reason>");
 // a 401 says to log in again. `what` and `repo` may be empty.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "base/progress.h"
 #include "base/random.h"
 
 namespace converge {
@@ -41,6 +42,7 @@ int Cli::Main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n(run 'converge --help' for usage)\n";
     return 2;
   }
+  Progress::SetQuiet(globals.json);  // --json output is for scripts: no meter
   if (!globals.dir.empty() && ::chdir(globals.dir.c_str()) != 0) {
     std::cerr << "error: cannot change to directory '" << globals.dir << "'\n";
     return 1;
@@ -59,6 +61,7 @@ int RunCommandLine(int argc, char** argv) {
   Cli cli;
   for (auto reg : {RegisterInit, RegisterSnap, RegisterSnaps, RegisterShow, RegisterDiff,
                    RegisterRestore, RegisterServe, RegisterLogin, RegisterRemote,
+                   RegisterPublish, RegisterFetch, RegisterPublications, RegisterStatus,
                    RegisterUser, RegisterToken, RegisterRepo, RegisterLane, RegisterScope,
                    RegisterGates, RegisterAudit})
     reg(cli);

@@ -61,6 +61,10 @@ void RegisterRestore(Cli& cli);
 void RegisterServe(Cli& cli);
 void RegisterLogin(Cli& cli);  // login, logout, whoami
 void RegisterRemote(Cli& cli);
+void RegisterPublish(Cli& cli);
+void RegisterFetch(Cli& cli);
+void RegisterPublications(Cli& cli);
+void RegisterStatus(Cli& cli);
 void RegisterUser(Cli& cli);
 void RegisterToken(Cli& cli);
 void RegisterRepo(Cli& cli);

@@ -10,15 +10,24 @@ namespace {
 
 Code CodeForHttp(int status) {
   switch (status) {
-    case 400: return Code::kInvalid;
-    case 401: return Code::kUnauthenticated;
-    case 403: return Code::kPermission;
-    case 404: return Code::kNotFound;
-    case 409: return Code::kConflict;
-    case 413: return Code::kTooLarge;
-    case 422: return Code::kCorrupt;
-    case 503: return Code::kUnavailable;
-    default: return Code::kInternal;
+    case 400:
+      return Code::kInvalid;
+    case 401:
+      return Code::kUnauthenticated;
+    case 403:
+      return Code::kPermission;
+    case 404:
+      return Code::kNotFound;
+    case 409:
+      return Code::kConflict;
+    case 413:
+      return Code::kTooLarge;
+    case 422:
+      return Code::kCorrupt;
+    case 503:
+      return Code::kUnavailable;
+    default:
+      return Code::kInternal;
   }
 }
 
@@ -181,7 +190,9 @@ Result<json> HttpClient::PostStreamed(
       path,
       [&](size_t, httplib::DataSink& sink) {
         bool done = false;
-        Writer write = [&](std::string_view bytes) { return sink.write(bytes.data(), bytes.size()); };
+        Writer write = [&](std::string_view bytes) {
+          return sink.write(bytes.data(), bytes.size());
+        };
         produce_status = producer(write, &done);
         if (!produce_status.ok()) return false;
         if (done) sink.done();

@@ -42,13 +42,13 @@ class HttpClient {
   // error stops the transfer and is returned.
   Status PostForStream(const std::string& path, const nlohmann::json& body,
                        const std::function<Status(std::string_view)>& sink);
-  Status GetStream(const std::string& path,
-                   const std::function<Status(std::string_view)>& sink);
+  Status GetStream(const std::string& path, const std::function<Status(std::string_view)>& sink);
   // Streams a body of unknown length (chunked): `producer` is called with a
   // writer until it returns done=true. Answers the server's JSON.
   using Writer = std::function<bool(std::string_view)>;
-  Result<nlohmann::json> PostStreamed(const std::string& path, const std::string& content_type,
-                                      const std::function<Status(const Writer&, bool* done)>& producer);
+  Result<nlohmann::json> PostStreamed(
+      const std::string& path, const std::string& content_type,
+      const std::function<Status(const Writer&, bool* done)>& producer);
 
   // Percent-encodes one path segment.
   static std::string Escape(std::string_view segment);

@@ -232,11 +232,15 @@ Result<ObjectId> WriteBatch::Put(std::string_view bytes) {
 Status WriteBatch::Commit() {
   if (pending_.empty()) return Status::Ok();
   RETURN_IF_ERROR(SyncFs(store_->root() / "tmp"));
-  while (!pending_.empty()) {
-    RETURN_IF_ERROR(store_->RenameIntoPlace(pending_.back().temp, pending_.back().id));
-    pending_.pop_back();
+  size_t done = 0;
+  Status st;
+  for (; done < pending_.size(); done++) {
+    st = store_->RenameIntoPlace(pending_[done].temp, pending_[done].id);
+    if (!st.ok()) break;
   }
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(done));
   ids_.clear();
+  RETURN_IF_ERROR(st);
   return SyncFs(store_->root() / "objects");
 }
 

@@ -96,8 +96,10 @@ class ObjectStore {
 
 // Many objects made durable together: one syncfs before the renames and one
 // after, instead of an fsync per object (the way git's batch fsync works).
-// Nothing added is visible in the store until Commit; a batch destroyed
-// uncommitted removes its temp files.
+// Nothing added is visible in the store until Commit, which renames objects
+// into place in the order they were added: add leaves first, and a crash in
+// the middle never leaves an object visible whose references are not. A batch
+// destroyed uncommitted removes its temp files.
 class WriteBatch {
  public:
   explicit WriteBatch(ObjectStore& store) : store_(&store) {}

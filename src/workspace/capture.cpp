@@ -136,10 +136,18 @@ class Walker {
 
   Status ReadLink(int dfd, const std::string& name, const std::string& rel,
                   const struct stat& st, Entry& e) {
-    std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
-    ssize_t n = ::readlinkat(dfd, name.c_str(), target.data(), target.size());
-    if (n < 0) return ErrnoStatus("read symlink '" + rel + "'", errno);
-    target.resize(static_cast<size_t>(n));
+    // st_size is the target's length on most filesystems but 0 on some: grow
+    // the buffer until the target fits.
+    std::string target(std::max<size_t>(static_cast<size_t>(st.st_size) + 1, 256), '\0');
+    for (;;) {
+      ssize_t n = ::readlinkat(dfd, name.c_str(), target.data(), target.size());
+      if (n < 0) return ErrnoStatus("read symlink '" + rel + "'", errno);
+      if (static_cast<size_t>(n) < target.size()) {
+        target.resize(static_cast<size_t>(n));
+        break;
+      }
+      target.resize(target.size() * 2);
+    }
     if (target.empty() || !IsValidUtf8(target))
       return Invalid("symlink " + Quote(rel) + " has a target that is not valid UTF-8 (" +
                      Quote(target) + "): change it or add it to .convergeignore");

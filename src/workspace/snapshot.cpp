@@ -29,7 +29,20 @@ Result<SnapResult> TakeSnap(Workspace& ws, const std::string& message, bool prog
 }
 
 Result<ObjectId> ResolveSnapArg(Workspace& ws, const std::string& arg) {
-  return SnapIndex(ws.db()).Resolve(arg);
+  Result<ObjectId> snap = SnapIndex(ws.db()).Resolve(arg);
+  if (snap.ok() || snap.status().code() != Code::kNotFound) return snap;
+  // Not a snap: a fetched publication names one.
+  ASSIGN_OR_RETURN(auto matches, FindPrefixMatches(ws.db(), "publications", "id", arg));
+  if (matches.empty())
+    return NotFound("no snap or fetched publication matches '" + arg +
+                    "' (see 'converge snaps --all' and 'converge publications')");
+  ASSIGN_OR_RETURN(std::string pub, PickPrefixMatch(arg, matches, "publication"));
+  ASSIGN_OR_RETURN(Stmt q, ws.db().Prepare("SELECT snap FROM publications WHERE id = ?"));
+  q.Bind(1, pub);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  auto id = row ? ObjectId::FromHex(q.Text(0)) : std::nullopt;
+  if (!id) return Corrupt("publication " + pub + " has no valid snap in the workspace database");
+  return *id;
 }
 
 Result<TreeSummary> Summarize(const ObjectStore& store, const ObjectId& root) {

@@ -19,7 +19,7 @@ struct SnapResult {
 Result<SnapResult> TakeSnap(Workspace& ws, const std::string& message, bool progress);
 
 // The snap a command-line argument names: a full snap ID or a unique prefix of
-// at least 4 hex characters.
+// at least 4 hex characters, or the same of a fetched publication (its snap).
 Result<ObjectId> ResolveSnapArg(Workspace& ws, const std::string& arg);
 
 // A snap's summary: how many files and bytes its tree holds.

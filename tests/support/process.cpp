@@ -100,6 +100,26 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts) {
   return r;
 }
 
+int Spawn(const std::vector<std::string>& argv, const RunOptions& opts) {
+  std::vector<std::string> env = BuildEnv(opts.env);
+  std::vector<char*> cargv, cenv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    if (!opts.cwd.empty() && ::chdir(opts.cwd.c_str()) != 0) ::_exit(126);
+    ::execve(cargv[0], cargv.data(), cenv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
 std::string ConvergeBin() {
   const char* env = std::getenv("CONVERGE_BIN");
   return env && *env ? env : CONVERGE_BIN;

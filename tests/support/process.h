@@ -24,6 +24,9 @@ struct RunOptions {
 
 RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts = {});
 
+// Starts `argv` without waiting, its output discarded; returns its pid.
+int Spawn(const std::vector<std::string>& argv, const RunOptions& opts = {});
+
 // The converge binary under test.
 std::string ConvergeBin();
 

@@ -1,0 +1,97 @@
+#include "client/fetch.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "client/publication_index.h"
+#include "client/publish.h"
+#include "store/snap_index.h"
+#include "store/tree.h"
+
+namespace converge {
+
+namespace {
+
+constexpr int kPageSize = 1000;
+
+// Every publication matching the filter, all pages.
+Result<std::vector<wire::Publication>> ListAll(ApiClient& api, const std::string& repo,
+                                               PublicationFilter filter) {
+  std::vector<wire::Publication> out;
+  filter.limit = kPageSize;
+  for (;;) {
+    ASSIGN_OR_RETURN(wire::PublicationPage page, api.ListPublications(repo, filter));
+    out.insert(out.end(), page.publications.begin(), page.publications.end());
+    if (!page.next || page.publications.empty()) break;
+    filter.before = *page.next;
+  }
+  return out;
+}
+
+// The publications to fetch and the lanes they were listed for.
+Result<std::vector<wire::Publication>> Select(ApiClient& api, const std::string& repo,
+                                              const FetchOptions& opts,
+                                              std::vector<std::string>* lanes) {
+  if (!opts.publication.empty()) {
+    ASSIGN_OR_RETURN(wire::Publication p, api.GetPublication(repo, opts.publication));
+    return std::vector<wire::Publication>{p};
+  }
+  if (!opts.lane.empty()) {
+    *lanes = {opts.lane};
+  } else if (!opts.all_lanes) {
+    ASSIGN_OR_RETURN(MyLanes mine, FindMyLanes(api, repo));
+    *lanes = mine.lanes;  // none: the user reads every lane
+  }
+  PublicationFilter filter;
+  filter.scope = opts.scope;
+  if (lanes->empty()) return ListAll(api, repo, filter);
+  std::vector<wire::Publication> out;
+  for (const std::string& lane : *lanes) {
+    filter.lane = lane;
+    ASSIGN_OR_RETURN(std::vector<wire::Publication> some, ListAll(api, repo, filter));
+    out.insert(out.end(), some.begin(), some.end());
+  }
+  std::sort(out.begin(), out.end(), [](const wire::Publication& a, const wire::Publication& b) {
+    return a.created_at > b.created_at;
+  });
+  return out;
+}
+
+}  // namespace
+
+Result<FetchOutcome> FetchPublications(Workspace& ws, ApiClient& api, const std::string& repo,
+                                       const FetchOptions& opts) {
+  FetchOutcome out;
+  ASSIGN_OR_RETURN(out.publications, Select(api, repo, opts, &out.lanes));
+  std::vector<ObjectId> snaps;
+  std::unordered_set<ObjectId> seen;
+  for (const wire::Publication& p : out.publications) {
+    RETURN_IF_ERROR(VerifyPublicationId(p));
+    if (p.repo != repo)
+      return Corrupt("the server answered with a publication of repo '" + p.repo + "'");
+    auto id = ObjectId::FromHex(p.snap);
+    if (!id) return Corrupt("publication " + p.id + " names a malformed snap ID");
+    if (seen.insert(*id).second) snaps.push_back(*id);
+  }
+  ASSIGN_OR_RETURN(DownloadStats got,
+                   DownloadSnaps(ws.store(), api, repo, snaps, opts.progress));
+  out.objects_fetched = got.objects;
+  out.bytes_fetched = got.bytes;
+
+  // Record last, in one transaction, once every object is stored.
+  TreeReader reader(ws.store());
+  SnapIndex snap_index(ws.db());
+  PublicationIndex pubs(ws.db());
+  ASSIGN_OR_RETURN(Db::Tx tx, ws.db().BeginWrite());
+  for (const ObjectId& s : snaps) {
+    ASSIGN_OR_RETURN(Snap snap, reader.ReadSnap(s));
+    RETURN_IF_ERROR(snap_index.Add(s, snap, "fetched"));
+  }
+  for (const wire::Publication& p : out.publications) RETURN_IF_ERROR(pubs.Add(api.url(), p));
+  if (opts.publication.empty() && !opts.all_lanes && opts.lane.empty())
+    RETURN_IF_ERROR(pubs.SetKnownLanes(api.url(), repo, out.lanes));
+  RETURN_IF_ERROR(tx.Commit());
+  return out;
+}
+
+}  // namespace converge

@@ -1,0 +1,41 @@
+// fetch: download the publications visible to the user and every object
+// their snaps need that the workspace lacks. Each object is checked against
+// its ID (and manifests, snaps and chunk lists are validated) before it is
+// kept; objects become visible leaves first, and the publications are
+// recorded last, so an interrupted fetch leaves nothing half there.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "net/api_client.h"
+#include "workspace/workspace.h"
+
+namespace converge {
+
+struct FetchOptions {
+  std::string scope;
+  std::string lane;        // empty: the user's lanes (all lanes if they have none)
+  bool all_lanes = false;
+  std::string publication;  // one publication (ID or 4+ prefix) instead of a listing
+  bool progress = false;
+};
+
+struct FetchOutcome {
+  std::vector<wire::Publication> publications;
+  std::vector<std::string> lanes;  // the lanes listed; empty: all
+  uint64_t objects_fetched = 0;
+  uint64_t bytes_fetched = 0;
+};
+
+Result<FetchOutcome> FetchPublications(Workspace& ws, ApiClient& api, const std::string& repo,
+                                       const FetchOptions& opts);
+
+// Downloads the whole closure of `snaps` that the store lacks (used by fetch).
+struct DownloadStats {
+  uint64_t objects = 0, bytes = 0;
+};
+Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const std::string& repo,
+                                    const std::vector<ObjectId>& snaps, bool progress);
+
+}  // namespace converge

@@ -1,0 +1,45 @@
+// publish: upload what the repo lacks of a snap, leaves first, in packs, then
+// record the publication. Negotiation walks the tree top down and stops at
+// every manifest the repo already has (the server accepts a manifest only
+// with everything under it, so having it means having its whole subtree):
+// re-publishing unchanged work costs a request or two and uploads nothing,
+// and an interrupted publish, re-run, uploads only what is still missing.
+#pragma once
+
+#include <string>
+
+#include "net/api_client.h"
+#include "workspace/workspace.h"
+
+namespace converge {
+
+struct PublishOptions {
+  std::string scope, gate, lane, note;
+  bool progress = false;
+};
+
+struct PublishOutcome {
+  wire::Publication publication;
+  uint64_t objects_uploaded = 0;
+  uint64_t bytes_uploaded = 0;
+};
+
+Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::string& repo,
+                                   const ObjectId& snap, const PublishOptions& opts);
+
+// Who the caller is and which lanes of `repo` they belong to.
+struct MyLanes {
+  std::string handle;
+  std::vector<std::string> lanes;
+};
+Result<MyLanes> FindMyLanes(ApiClient& api, const std::string& repo);
+
+// The lane to publish to when none is given: the user's only lane of the
+// repo, or "default" among several. Empty when the user has none.
+Result<std::string> DefaultLane(const MyLanes& mine, const std::string& repo);
+
+// The IDs of `ids` the repo lacks, asked in batches.
+Result<wire::ObjectIdSet> AskMissing(ApiClient& api, const std::string& repo,
+                                     const std::vector<ObjectRef>& ids);
+
+}  // namespace converge
