@@ -118,7 +118,7 @@ Result<std::string> PickPrefixMatch(const std::string& prefix,
   if (matches.empty()) return NotFound("no " + what + " matches '" + prefix + "'");
   if (matches.size() == 1) return matches.front();
   std::string list;
-  for (const auto& m : matches) list += (list.empty() ? "" : ", ") + m.substr(0, 16);
+  for (const auto& m : matches) list += (list.empty() ? "" : ", ") + m;
   return Invalid(what + " ID '" + prefix + "' is ambiguous: it could be " + list +
                  (matches.size() >= 10 ? " and more" : "") + "; give more characters");
 }

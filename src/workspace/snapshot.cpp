@@ -34,8 +34,8 @@ Result<ObjectId> ResolveSnapArg(Workspace& ws, const std::string& arg) {
   // Not a snap: a fetched publication names one.
   ASSIGN_OR_RETURN(auto matches, FindPrefixMatches(ws.db(), "publications", "id", arg));
   if (matches.empty())
-    return NotFound("no snap or fetched publication matches '" + arg +
-                    "' (see 'converge snaps --all' and 'converge publications')");
+    return NotFound("no snap matches '" + arg + "', nor does any fetched publication (see " +
+                    "'converge snaps --all' and 'converge publications')");
   ASSIGN_OR_RETURN(std::string pub, PickPrefixMatch(arg, matches, "publication"));
   ASSIGN_OR_RETURN(Stmt q, ws.db().Prepare("SELECT snap FROM publications WHERE id = ?"));
   q.Bind(1, pub);
