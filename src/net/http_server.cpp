@@ -1,6 +1,7 @@
 #include "net/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include "net/http_io.h"
 #include "net/http_log.h"
@@ -85,6 +86,13 @@ void HttpServer::Setup() {
   unsigned threads = c.EffectiveThreads();
   // httplib owns the queue it gets from this factory (its API takes a raw pointer).
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // httplib's default adds SO_REUSEPORT, which lets a second server bind the
+  // same port and silently take part of its connections: a port in use must
+  // be an error at start instead.
+  svr.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   svr.set_keep_alive_max_count(static_cast<size_t>(c.keep_alive_max_requests));
   svr.set_keep_alive_timeout(c.keep_alive_timeout_seconds);
   svr.set_read_timeout(c.read_timeout_seconds, 0);

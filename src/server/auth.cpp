@@ -148,25 +148,19 @@ Result<bool> Identity::Bootstrap(const fs::path& token_file) {
   return true;
 }
 
-Status Identity::Refuse(const std::string& actor, const std::string& target,
-                        const std::string& remote, Status why) {
-  Result<DbPool::Lease> db = dbs_.Acquire();
-  if (db.ok()) {
-    AuditRecord r;
-    r.actor = actor;
-    r.action = "auth.fail";
-    r.target = target;
-    r.remote_addr = remote;
-    (void)AppendRefusal(**db, r, why);
-  }
-  return why;
-}
+namespace {
 
-Result<Caller> Identity::Authenticate(std::string_view header, const std::string& remote) {
+// Who a failed authentication is recorded as: never the secret.
+struct AuthSubject {
+  std::string actor = "anonymous";
+  std::string token_id;
+};
+
+Result<Caller> CheckToken(Db& db, std::string_view header, const std::string& remote,
+                          AuthSubject& subject) {
   if (header.empty())
-    return Refuse("anonymous", "", remote,
-                  Unauthenticated("no token: log in with 'converge login' or send "
-                                  "'Authorization: Bearer TOKEN'"));
+    return Unauthenticated(
+        "no token: log in with 'converge login' or send 'Authorization: Bearer TOKEN'");
   constexpr std::string_view kBearer = "bearer ";
   bool bearer = header.size() > kBearer.size();
   for (size_t i = 0; bearer && i < kBearer.size(); i++)
@@ -174,39 +168,49 @@ Result<Caller> Identity::Authenticate(std::string_view header, const std::string
   std::optional<ParsedToken> token;
   if (bearer) token = ParseToken(header.substr(kBearer.size()));
   if (!token)
-    return Refuse("anonymous", "", remote,
-                  Unauthenticated("the Authorization header does not hold a converge token "
-                                  "('Bearer cvg_<id>_<secret>')"));
-  std::string actor = "token:" + token->id;
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  ASSIGN_OR_RETURN(Stmt q, db->Prepare("SELECT t.user_id, t.secret_hash, t.expires_at, "
-                                       "t.revoked_at, t.last_used_at, u.handle, u.admin "
-                                       "FROM tokens t JOIN users u ON u.id = t.user_id "
-                                       "WHERE t.id = ?"));
+    return Unauthenticated(
+        "the Authorization header does not hold a converge token ('Bearer cvg_<id>_<secret>')");
+  subject = {"token:" + token->id, token->id};
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT t.user_id, t.secret_hash, t.expires_at, "
+                                      "t.revoked_at, t.last_used_at, u.handle, u.admin "
+                                      "FROM tokens t JOIN users u ON u.id = t.user_id "
+                                      "WHERE t.id = ?"));
   q.Bind(1, token->id);
   ASSIGN_OR_RETURN(bool row, q.Step());
   std::string want = row ? q.Text(1) : std::string();
   std::string got = HashSecret(token->secret, sizeof token->secret);
   bool match = want.size() == got.size() && sodium_memcmp(want.data(), got.data(), got.size()) == 0;
-  if (!match)
-    return Refuse(actor, token->id, remote,
-                  Unauthenticated("unknown token " + token->id + ": log in again"));
-  Caller c{q.Int(0), q.Text(5), q.Int(6) != 0, token->id, remote};
+  if (!match) return Unauthenticated("unknown token " + token->id + ": log in again");
   std::string now = TimeNow();
-  if (!q.IsNull(3))
-    return Refuse(actor, token->id, remote,
-                  Unauthenticated("token " + token->id + " was revoked: create a new one"));
+  if (!q.IsNull(3)) return Unauthenticated("token " + token->id + " was revoked: create a new one");
   if (!q.IsNull(2) && q.Text(2) <= now)
-    return Refuse(
-        actor, token->id, remote,
-        Unauthenticated("token " + token->id + " expired at " + q.Text(2) + ": create a new one"));
+    return Unauthenticated("token " + token->id + " expired at " + q.Text(2) +
+                           ": create a new one");
+  Caller c{q.Int(0), q.Text(5), q.Int(6) != 0, token->id, remote};
   bool stale = q.IsNull(4) || q.Text(4) < TimeFromNow(-kLastUsedGranularity);
   q = Stmt();
   if (stale) {
-    Result<Stmt> u = db->Prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?");
+    Result<Stmt> u = db.Prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?");
     if (u.ok()) (void)u->Bind(1, now).Bind(2, token->id).Run();  // a hint: failure is harmless
   }
   return c;
+}
+
+}  // namespace
+
+Result<Caller> Identity::Authenticate(std::string_view header, const std::string& remote) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  AuthSubject subject;
+  Result<Caller> caller = CheckToken(*db, header, remote, subject);
+  if (!caller.ok() && caller.status().code() == Code::kUnauthenticated) {
+    AuditRecord r;
+    r.actor = subject.actor;
+    r.action = "auth.fail";
+    r.target = subject.token_id;
+    r.remote_addr = remote;
+    (void)AppendRefusal(*db, r, caller.status());
+  }
+  return caller;
 }
 
 Result<wire::Whoami> Identity::Whoami(const Caller& caller) {

@@ -40,8 +40,6 @@ class Identity {
   Result<wire::Token> RevokeToken(const Caller& caller, std::string_view token_id);
 
  private:
-  Status Refuse(const std::string& actor, const std::string& target, const std::string& remote,
-                Status why);
   DbPool& dbs_;
 };
 

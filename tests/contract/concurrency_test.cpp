@@ -84,6 +84,11 @@ TEST_F(ConcurrencyTest, SixteenClientsUploadAndPublishAtOnce) {
   for (auto& t : threads) t.join();
   for (int c = 0; c < kClients; c++)
     EXPECT_TRUE(errors[c].empty()) << "client " << c << ":\n" << errors[c];
+  if (failures.load() > 0) {
+    std::string log = server().Log();
+    ADD_FAILURE() << "server log (tail):\n"
+                  << log.substr(log.size() > 20000 ? log.size() - 20000 : 0);
+  }
   ASSERT_EQ(failures.load(), 0);
 
   // Every publication is there, once.

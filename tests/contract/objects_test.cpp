@@ -338,6 +338,10 @@ long PeakRssKb(pid_t pid) {
 // A big blob streams through the server in both directions: its peak memory
 // stays far below the blob's size.
 TEST_F(ObjectsTest, LargeBlobsStreamWithFlatMemory) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP()
+      << "ASan's allocator (quarantine, shadow memory) inflates RSS: measured in normal builds";
+#endif
   const size_t size = 192u << 20;
   auto byte_at = [](size_t i) { return static_cast<char>((i * 2654435761u) >> 13); };
   Hasher h;
@@ -375,7 +379,8 @@ TEST_F(ObjectsTest, LargeBlobsStreamWithFlatMemory) {
   EXPECT_EQ(back.Finish().hex(), id);
   long peak = PeakRssKb(server().pid());
   EXPECT_GT(peak, 0);
-  EXPECT_LT(peak, 96 * 1024) << "server peak RSS " << peak << " KiB for a " << (size >> 20)
+  RecordProperty("server_peak_rss_kib", static_cast<int>(peak));
+  EXPECT_LT(peak, 64 * 1024) << "server peak RSS " << peak << " KiB for a " << (size >> 20)
                              << " MiB blob";
 }
 

@@ -122,6 +122,13 @@ TEST_F(RestartTest, ASecondServerOnTheSameDataDirIsRefused) {
   EXPECT_EQ(Admin().Get("/v1/whoami").status, 200);
 }
 
+TEST_F(RestartTest, APortInUseIsAnErrorNotAShare) {
+  RunResult r = Converge({"serve", "--listen", "127.0.0.1:" + std::to_string(server().port()),
+                          "--data-dir", (server().data_dir().parent_path() / "other").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot listen"), std::string::npos) << r.err;
+}
+
 TEST_F(RestartTest, BadConfigFailsClearly) {
   server().Stop();
   WriteFile(server().data_dir() / "server.json", R"({"max_objet_bytes": 5})");
