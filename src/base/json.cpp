@@ -22,7 +22,12 @@ int JsonDepth(std::string_view text) {
 }
 
 Result<nlohmann::json> ParseJson(std::string_view text, int max_depth) {
+  // nlohmann stops at a NUL byte as at the end of the input, so bytes after
+  // one go unparsed, and unbalanced ones there would hide any nesting before
+  // them from JsonDepth. JSON text never holds a raw NUL.
+  if (text.find('\0') != std::string_view::npos) return Invalid("malformed JSON (a NUL byte)");
   int depth = JsonDepth(text);
+  if (depth < 0) return Invalid("malformed JSON (unbalanced brackets)");
   if (depth > max_depth)
     return Invalid("JSON nested deeper than " + std::to_string(max_depth) + " levels");
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -242,6 +242,9 @@ Result<ChunkList> DecodeChunkList(std::string_view bytes) {
     ASSIGN_OR_RETURN(ch.blob, IdField(jc, "blob", "chunk"));
     ASSIGN_OR_RETURN(ch.size, SizeField(jc, "size", "chunk"));
     if (ch.size == 0) return Corrupt("chunk list has an empty chunk");
+    // Checked so that no sum wraps around to `size`.
+    if (ch.size > c.size - total)
+      return Corrupt("chunk sizes add up to more than " + std::to_string(c.size));
     total += ch.size;
     c.chunks.push_back(ch);
   }
