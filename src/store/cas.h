@@ -17,6 +17,7 @@
 
 #include "base/fs.h"
 #include "store/hash.h"
+#include "store/objects.h"
 
 namespace converge {
 
@@ -96,27 +97,30 @@ class ObjectStore {
 
 // Many objects made durable together: one syncfs before the renames and one
 // after, instead of an fsync per object (the way git's batch fsync works).
-// Nothing added is visible in the store until Commit, which renames objects
-// into place in the order they were added: add leaves first, and a crash in
-// the middle never leaves an object visible whose references are not. A batch
-// destroyed uncommitted removes its temp files.
+// Nothing added is visible in the store until Commit, which renames blobs
+// first, then chunk lists, manifests and snaps, each kind in the order added:
+// add manifests leaves first, and a crash in the middle never leaves an object
+// visible whose references are not (whichever thread added a chunk or a chunk
+// list first). A batch destroyed uncommitted removes its temp files.
 class WriteBatch {
  public:
   explicit WriteBatch(ObjectStore& store) : store_(&store) {}
   WriteBatch(WriteBatch&&) noexcept = default;
   ~WriteBatch();
 
-  Status Add(ObjectWriter&& writer);
-  Result<ObjectId> Put(std::string_view bytes);
+  Status Add(ObjectWriter&& writer, ObjectKind kind = ObjectKind::kBlob);
+  Result<ObjectId> Put(std::string_view bytes, ObjectKind kind = ObjectKind::kBlob);
   bool Contains(const ObjectId& id) const { return ids_.count(id) > 0; }
   bool HasOrPending(const ObjectId& id) const { return Contains(id) || store_->Has(id); }
   size_t size() const { return pending_.size(); }
+  const ObjectStore& store() const { return *store_; }
   Status Commit();
 
  private:
   struct Pending {
     fs::path temp;
     ObjectId id;
+    ObjectKind kind;
   };
   ObjectStore* store_;
   std::vector<Pending> pending_;

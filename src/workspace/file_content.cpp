@@ -13,13 +13,20 @@
 namespace converge {
 
 Result<ObjectId> ObjectSink::Put(std::string_view bytes) {
-  if (!batch_) return ObjectId::Of(bytes);
   ObjectId id = ObjectId::Of(bytes);
+  if (!batch_ || batch_->store().Has(id)) return id;
+  {
+    // The first thread to claim an ID writes it; the others need not wait.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!claimed_.insert(id).second) return id;
+  }
+  ASSIGN_OR_RETURN(ObjectWriter w, batch_->store().NewWriter());
+  RETURN_IF_ERROR(w.Append(bytes));
+  RETURN_IF_ERROR(w.Finish(id).status());
   std::lock_guard<std::mutex> lock(mu_);
-  if (batch_->HasOrPending(id)) return id;
-  ASSIGN_OR_RETURN(ObjectId put, batch_->Put(bytes));
+  RETURN_IF_ERROR(batch_->Add(std::move(w)));
   written_++;
-  return put;
+  return id;
 }
 
 StatEntry StatFields(const struct stat& st) {

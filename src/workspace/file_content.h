@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "store/cas.h"
 #include "store/stat_cache.h"
@@ -26,7 +27,8 @@ class ObjectSink {
 
  private:
   WriteBatch* batch_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards batch_ and claimed_; file writes happen outside it
+  std::unordered_set<ObjectId> claimed_;
   std::atomic<uint64_t> written_{0};
 };
 
