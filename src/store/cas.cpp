@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <utility>
@@ -209,28 +210,42 @@ WriteBatch::~WriteBatch() {
   for (const Pending& p : pending_) ::unlink(p.temp.c_str());
 }
 
-Status WriteBatch::Add(ObjectWriter&& w) {
+Status WriteBatch::Add(ObjectWriter&& w, ObjectKind kind) {
   ObjectWriter writer = std::move(w);
   if (!writer.id_) return Internal("batch add of an unfinished object writer");
   if (ids_.count(*writer.id_) || store_->Has(*writer.id_)) return Status::Ok();  // temp dropped
   ids_.insert(*writer.id_);
-  pending_.push_back({writer.temp_, *writer.id_});
+  pending_.push_back({writer.temp_, *writer.id_, kind});
   writer.temp_.clear();
   return Status::Ok();
 }
 
-Result<ObjectId> WriteBatch::Put(std::string_view bytes) {
+Result<ObjectId> WriteBatch::Put(std::string_view bytes, ObjectKind kind) {
   ObjectId id = ObjectId::Of(bytes);
   if (HasOrPending(id)) return id;
   ASSIGN_OR_RETURN(ObjectWriter w, store_->NewWriter());
   RETURN_IF_ERROR(w.Append(bytes));
   RETURN_IF_ERROR(w.Finish(id).status());
-  RETURN_IF_ERROR(Add(std::move(w)));
+  RETURN_IF_ERROR(Add(std::move(w), kind));
   return id;
 }
 
 Status WriteBatch::Commit() {
   if (pending_.empty()) return Status::Ok();
+  // Referenced kinds before the kinds that reference them; within a kind the
+  // caller's order (leaves first for manifests).
+  auto rank = [](ObjectKind k) {
+    switch (k) {
+      case ObjectKind::kBlob: return 0;
+      case ObjectKind::kChunkList: return 1;
+      case ObjectKind::kManifest: return 2;
+      case ObjectKind::kSnap: return 3;
+    }
+    return 4;
+  };
+  std::stable_sort(pending_.begin(), pending_.end(), [&](const Pending& a, const Pending& b) {
+    return rank(a.kind) < rank(b.kind);
+  });
   RETURN_IF_ERROR(SyncFs(store_->root() / "tmp"));
   size_t done = 0;
   Status st;

@@ -12,7 +12,7 @@
 
 namespace converge {
 
-Result<ObjectId> ObjectSink::Put(std::string_view bytes) {
+Result<ObjectId> ObjectSink::Put(std::string_view bytes, ObjectKind kind) {
   ObjectId id = ObjectId::Of(bytes);
   if (!batch_ || batch_->store().Has(id)) return id;
   {
@@ -24,7 +24,7 @@ Result<ObjectId> ObjectSink::Put(std::string_view bytes) {
   RETURN_IF_ERROR(w.Append(bytes));
   RETURN_IF_ERROR(w.Finish(id).status());
   std::lock_guard<std::mutex> lock(mu_);
-  RETURN_IF_ERROR(batch_->Add(std::move(w)));
+  RETURN_IF_ERROR(batch_->Add(std::move(w), kind));
   written_++;
   return id;
 }
@@ -87,7 +87,7 @@ Result<ObjectId> StoreContent(int fd, const std::string& display, ObjectSink& si
     begin += len;
   }
   *total = list.size;
-  return sink.Put(EncodeChunkList(list));
+  return sink.Put(EncodeChunkList(list), ObjectKind::kChunkList);
 }
 
 }  // namespace

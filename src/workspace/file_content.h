@@ -22,7 +22,8 @@ class ObjectSink {
  public:
   // `batch` null: hash only, store nothing.
   explicit ObjectSink(WriteBatch* batch) : batch_(batch) {}
-  Result<ObjectId> Put(std::string_view bytes);
+  // `kind` orders the batch's renames (chunks before their chunk list).
+  Result<ObjectId> Put(std::string_view bytes, ObjectKind kind = ObjectKind::kBlob);
   uint64_t written() const { return written_; }
 
  private:
