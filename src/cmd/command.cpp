@@ -63,7 +63,7 @@ int RunCommandLine(int argc, char** argv) {
                    RegisterRestore, RegisterServe, RegisterLogin, RegisterRemote,
                    RegisterPublish, RegisterFetch, RegisterPublications, RegisterStatus,
                    RegisterUser, RegisterToken, RegisterRepo, RegisterLane, RegisterScope,
-                   RegisterGates, RegisterAudit})
+                   RegisterGates, RegisterAudit, RegisterFsck})
     reg(cli);
   return cli.Main(argc, argv);
 }

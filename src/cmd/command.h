@@ -72,5 +72,8 @@ void RegisterLane(Cli& cli);
 void RegisterScope(Cli& cli);
 void RegisterGates(Cli& cli);
 void RegisterAudit(Cli& cli);
+void RegisterFsck(Cli& cli);
+// `converge serve --fsck`: checks a data dir and prints the report (cmd/fsck.cpp).
+Status FsckDataDir(const std::string& data_dir, bool json);
 
 }  // namespace converge

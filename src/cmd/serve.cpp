@@ -20,6 +20,8 @@ struct ServeOpts {
   std::string config;
   unsigned threads = 0;
   std::string log_level;
+  std::string tls_cert, tls_key;
+  bool fsck = false;
 };
 
 Result<ServerConfig> BuildConfig(const ServeOpts& o) {
@@ -31,6 +33,8 @@ Result<ServerConfig> BuildConfig(const ServeOpts& o) {
   if (!o.config.empty() || fs::exists(file, ec)) RETURN_IF_ERROR(LoadConfigFile(file, c));
   if (!o.listen.empty()) RETURN_IF_ERROR(ParseListen(o.listen, &c.host, &c.port));
   if (o.threads > 0) c.threads = o.threads;
+  if (!o.tls_cert.empty()) c.tls_cert_file = o.tls_cert;
+  if (!o.tls_key.empty()) c.tls_key_file = o.tls_key;
   if (!o.log_level.empty()) {
     if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" &&
         o.log_level != "error")
@@ -58,7 +62,7 @@ Status Serve(const ServeOpts& o) {
   RETURN_IF_ERROR(server.Bind(config.host, config.port));
   std::string host =
       config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host;
-  Note("converge serve listening on http://" + host + ":" + std::to_string(server.port()) +
+  Note("converge serve listening on " + std::string(server.tls() ? "https://" : "http://") + host + ":" + std::to_string(server.port()) +
        " (data: " + authority->data_dir().path().string() + ", " +
        std::to_string(config.EffectiveThreads()) + " threads)");
   if (authority->bootstrapped())
@@ -96,7 +100,13 @@ void RegisterServe(Cli& cli) {
       ->type_name("N");
   cmd->add_option("--log-level", o->log_level, "debug, info (access log), warn or error")
       ->type_name("LEVEL");
-  cli.Run(cmd, [o]() { return Serve(*o); });
+  cmd->add_option("--tls-cert", o->tls_cert, "PEM certificate (chain): serve HTTPS")
+      ->type_name("FILE");
+  cmd->add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert")->type_name("FILE");
+  cmd->add_flag("--fsck", o->fsck,
+                "Check the data dir for damage and exit (read-only: safe while a server runs)");
+  cli.Run(cmd,
+          [o, &cli]() { return o->fsck ? FsckDataDir(o->data_dir, cli.globals.json) : Serve(*o); });
 }
 
 }  // namespace converge

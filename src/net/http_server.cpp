@@ -73,9 +73,19 @@ void ErrorBody(const Request& req, Response& res) {
 
 }  // namespace
 
-HttpServer::HttpServer(Authority& authority)
-    : a_(authority), svr_(std::make_unique<httplib::Server>()) {
+namespace {
+std::unique_ptr<httplib::Server> NewServer(const ServerConfig& c) {
+  if (c.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(c.tls_cert_file.c_str(), c.tls_key_file.c_str());
+}
+}  // namespace
+
+HttpServer::HttpServer(Authority& authority) : a_(authority), svr_(NewServer(authority.config())) {
   Setup();
+}
+
+bool HttpServer::tls() const {
+  return !a_.config().tls_cert_file.empty();
 }
 
 HttpServer::~HttpServer() = default;
@@ -154,6 +164,12 @@ void HttpServer::Setup() {
 }
 
 Status HttpServer::Bind(const std::string& host, int port) {
+  const ServerConfig& c = a_.config();
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+    return Invalid("HTTPS needs both tls_cert_file and tls_key_file");
+  if (!svr_->is_valid())
+    return Invalid("cannot load the TLS certificate '" + c.tls_cert_file.string() + "' or key '" +
+                   c.tls_key_file.string() + "' (PEM files, the key unencrypted)");
   if (port == 0) {
     port_ = svr_->bind_to_any_port(host);
     if (port_ < 0) return Unavailable("cannot listen on " + host + " (any port)");

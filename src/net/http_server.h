@@ -24,6 +24,7 @@ class HttpServer {
   // Binds the listening socket; port 0 picks a free one (see port()).
   Status Bind(const std::string& host, int port);
   int port() const { return port_; }
+  bool tls() const;
   // Serves until Stop(); returns once in-flight requests have finished.
   Status Run();
   // Stops accepting; safe from any thread (not from a signal handler).

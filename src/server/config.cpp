@@ -61,6 +61,12 @@ Status Apply(const std::string& key, const json& v, ServerConfig& c) {
     c.log_level = level;
     return Status::Ok();
   }
+  if (key == "tls_cert_file" || key == "tls_key_file") {
+    if (!v.is_string() || v.get<std::string>().empty())
+      return Invalid("setting \"" + key + "\" must be the path of a PEM file");
+    (key == "tls_cert_file" ? c.tls_cert_file : c.tls_key_file) = v.get<std::string>();
+    return Status::Ok();
+  }
   if (key == "threads") return NumberInto(v, key, 1, 1024, &c.threads);
   if (key == "max_object_bytes") return NumberInto(v, key, 1, kMax, &c.max_object_bytes);
   if (key == "max_metadata_bytes") return NumberInto(v, key, 1024, kMax, &c.max_metadata_bytes);
@@ -86,6 +92,9 @@ Status LoadConfigFile(const fs::path& path, ServerConfig& config) {
     return Invalid("config file '" + path.string() + "' must hold one JSON object");
   for (const auto& [key, value] : j->items())
     RETURN_IF_ERROR(Apply(key, value, config).With("config file '" + path.string() + "'"));
+  // Relative certificate paths are relative to the file that names them.
+  for (fs::path* p : {&config.tls_cert_file, &config.tls_key_file})
+    if (!p->empty() && p->is_relative()) *p = path.parent_path() / *p;
   return Status::Ok();
 }
 

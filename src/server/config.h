@@ -25,6 +25,9 @@ struct ServerConfig {
   int keep_alive_timeout_seconds = 5;
   int keep_alive_max_requests = 100;
   std::string log_level = "info";  // "debug", "info" (access log), "warn", "error"
+  // HTTPS when both are set: a PEM certificate (chain) and its private key.
+  fs::path tls_cert_file;
+  fs::path tls_key_file;
 
   unsigned EffectiveThreads() const;
 };

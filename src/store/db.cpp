@@ -85,6 +85,18 @@ Result<Db> Db::Open(const fs::path& path, DbRole role) {
   return db;
 }
 
+Result<Db> Db::OpenReadOnly(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return NotFound("database '" + path.string() + "' does not exist");
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  Db db(raw, path);
+  if (rc != SQLITE_OK) return db.Error("open database '" + path.string() + "'");
+  sqlite3_busy_timeout(raw, 30000);
+  sqlite3_extended_result_codes(raw, 0);
+  return db;
+}
+
 Status Db::Exec(std::string_view sql) {
   char* err = nullptr;
   std::string s(sql);

@@ -54,6 +54,10 @@ class Db {
   // for its role. Fails with a clear message when the file was made by a newer
   // converge.
   static Result<Db> Open(const fs::path& path, DbRole role);
+  // Opens an existing database read-only, without migrating: safe beside a
+  // running writer (in WAL mode a reader sees one consistent snapshot per
+  // transaction). kNotFound when the file does not exist.
+  static Result<Db> OpenReadOnly(const fs::path& path);
 
   Status Exec(std::string_view sql);
   Result<Stmt> Prepare(std::string_view sql);

@@ -16,7 +16,14 @@ namespace converge::testing {
 
 namespace {
 
-bool Healthy(int port) {
+bool Healthy(int port, bool tls) {
+  if (tls) {
+    httplib::SSLClient cli("127.0.0.1", port);
+    cli.enable_server_certificate_verification(false);  // readiness only
+    cli.set_connection_timeout(1, 0);
+    auto r = cli.Get("/healthz");
+    return r && r->status == 200;
+  }
   httplib::Client cli("127.0.0.1", port);
   cli.set_connection_timeout(1, 0);
   auto r = cli.Get("/healthz");
@@ -27,6 +34,7 @@ bool Healthy(int port) {
 
 ServerProcess::ServerProcess(ServerOptions options)
     : data_(dir_ / "data"), log_(dir_ / "server.log") {
+  tls_ = options.config.is_object() && options.config.contains("tls_cert_file");
   if (!options.config.is_null()) {
     fs::create_directories(data_);
     WriteFile(data_ / "server.json", options.config.dump());
@@ -66,7 +74,7 @@ void ServerProcess::Start() {
         pid_ = -1;
         break;
       }
-      if (Healthy(port_)) return;
+      if (Healthy(port_, tls_)) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (pid_ > 0) {

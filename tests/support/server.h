@@ -14,7 +14,8 @@
 namespace converge::testing {
 
 struct ServerOptions {
-  // Written to DATA/server.json before the first start, when not empty.
+  // Written to DATA/server.json before the first start, when not empty. With
+  // "tls_cert_file" in it the server speaks HTTPS (health checks follow).
   nlohmann::json config;
 };
 
@@ -52,6 +53,7 @@ class ServerProcess {
   fs::path log_;
   int port_ = 0;
   pid_t pid_ = -1;
+  bool tls_ = false;
   std::string admin_token_;
 };
 

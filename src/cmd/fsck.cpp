@@ -1,0 +1,212 @@
+// converge fsck [--fix]: check the workspace's store and records; and the
+// report printing that `converge serve --fsck` shares.
+//
+// Every object is re-hashed; every snap the workspace records (its snaps, the
+// head, the snaps of fetched publications) must be whole: every object under
+// it present, intact, of the right kind, with matching file sizes. The stat
+// cache may only name objects that are there, or the next snap would trust
+// it. --fix does what loses nothing: removes old temp files, moves damaged
+// objects aside, and drops stat cache entries that name missing objects (so
+// the next snap reads those files again and stores their content anew).
+#include <iostream>
+
+#include "base/progress.h"
+#include "base/text.h"
+#include "cmd/command.h"
+#include "server/fsck.h"
+#include "store/fsck.h"
+
+namespace converge {
+
+namespace {
+
+// A temp file younger than this may belong to a converge command still
+// running in this workspace (a long capture keeps finished temps until it
+// commits them all), so --fix leaves it.
+constexpr int64_t kTempRemoveAge = 3600;
+
+std::string Short(const std::string& hex) {
+  return hex.substr(0, 12);
+}
+
+struct WorkspaceFsck {
+  Workspace& ws;
+  bool fix;
+  FsckReport report;
+  ObjectCensus census;
+  std::unique_ptr<ClosureCheck> closure;
+  std::vector<std::string> stale_cache;  // paths whose cached IDs are not whole in the store
+
+  Status Run() {
+    ASSIGN_OR_RETURN(census, TakeCensus(ws.store(), report));
+    closure = std::make_unique<ClosureCheck>(ws.store(), census, report);
+    ASSIGN_OR_RETURN(std::vector<TempFile> temps, ListTemps(ws.store()));
+    CheckTemps(temps, fix, kTempRemoveAge,
+               "'converge fsck --fix' removes it once it is an hour old", report);
+    // One read transaction: a consistent view even while another command writes.
+    RETURN_IF_ERROR(ws.db().Exec("BEGIN"));
+    Status st = CheckRecords();
+    (void)ws.db().Exec("COMMIT");
+    RETURN_IF_ERROR(st);
+    if (!fix) return Status::Ok();
+    RETURN_IF_ERROR(DropStaleCacheEntries());
+    return MoveDamagedAside();
+  }
+
+  Status CheckRecords() {
+    ASSIGN_OR_RETURN(Stmt snaps, ws.db().Prepare("SELECT id, root FROM snaps ORDER BY seq"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, snaps.Step());
+      if (!row) break;
+      RETURN_IF_ERROR(CheckSnap(snaps.Text(0), "the snaps table", snaps.Text(1)));
+    }
+    ASSIGN_OR_RETURN(Stmt head, ws.db().Prepare("SELECT value FROM state WHERE key = 'head'"));
+    ASSIGN_OR_RETURN(bool has_head, head.Step());
+    if (has_head) RETURN_IF_ERROR(CheckSnap(head.Text(0), "the head", ""));
+    ASSIGN_OR_RETURN(Stmt pubs, ws.db().Prepare("SELECT id, snap FROM publications ORDER BY seq"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, pubs.Step());
+      if (!row) break;
+      RETURN_IF_ERROR(CheckSnap(pubs.Text(1), "fetched publication " + Short(pubs.Text(0)), ""));
+    }
+    return CheckStatCache();
+  }
+
+  // `root`: the root the record says the snap has ("" when it says none).
+  Status CheckSnap(const std::string& hex, const std::string& label, const std::string& root) {
+    std::optional<ObjectId> id = ObjectId::FromHex(hex);
+    if (!id) {
+      report.Error(label, "names a malformed snap ID " + Quote(hex));
+      return Status::Ok();
+    }
+    closure->Check(ObjectKind::kSnap, *id, label);
+    const Snap* snap = closure->SnapOf(*id);
+    if (snap && !root.empty() && snap->root.hex() != root)
+      report.Error("snap " + hex, label + " records its root as " + root + ", but the snap names " +
+                                      snap->root.hex());
+    return Status::Ok();
+  }
+
+  // Whether (kind, id) and everything under it is there, without reporting.
+  bool Whole(ObjectKind kind, const ObjectId& id) {
+    if (std::optional<bool> known = closure->WasIntact(kind, id)) return *known;
+    FsckReport quiet;
+    return ClosureCheck(ws.store(), census, quiet).Check(kind, id, "");
+  }
+
+  Status CheckStatCache() {
+    ASSIGN_OR_RETURN(Stmt q, ws.db().Prepare("SELECT path, id, chunked FROM stat_cache"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      std::string path = q.Text(0);
+      ObjectKind kind = q.Int(2) ? ObjectKind::kChunkList : ObjectKind::kBlob;
+      std::optional<ObjectId> id = ObjectId::FromHex(q.Text(1));
+      if (id && Whole(kind, *id)) continue;
+      stale_cache.push_back(path);
+      if (!fix)
+        report.Warn("stat cache entry " + Quote(path),
+                    "names " + std::string(KindName(kind)) + " " + q.Text(1) +
+                        ", which is missing or damaged: run 'converge fsck --fix' before the " +
+                        "next snap, so that it reads the file again");
+    }
+    return Status::Ok();
+  }
+
+  Status DropStaleCacheEntries() {
+    if (stale_cache.empty()) return Status::Ok();
+    ASSIGN_OR_RETURN(Db::Tx tx, ws.db().BeginWrite());
+    ASSIGN_OR_RETURN(Stmt del, ws.db().Prepare("DELETE FROM stat_cache WHERE path = ?"));
+    for (const std::string& path : stale_cache) {
+      del.Reset();
+      RETURN_IF_ERROR(del.Bind(1, path).Run());
+      report.fixed.push_back("dropped the stat cache entry of " + Quote(path) +
+                             ": the next snap reads the file again");
+    }
+    return tx.Commit();
+  }
+
+  // A damaged object file is worthless and, left in place, keeps a later
+  // snap or fetch from storing a good copy.
+  Status MoveDamagedAside() {
+    if (census.damaged.empty()) return Status::Ok();
+    fs::path aside = ws.meta() / "damaged";
+    RETURN_IF_ERROR(MakeDirs(aside, 0700));
+    for (const ObjectId& id : census.damaged) {
+      std::error_code ec;
+      fs::rename(ws.store().PathOf(id), aside / id.hex(), ec);
+      if (ec) return IoError("move damaged object " + id.hex() + " aside: " + ec.message());
+      report.fixed.push_back("moved damaged object " + id.hex() + " to " +
+                             (aside / id.hex()).string());
+    }
+    return Status::Ok();
+  }
+};
+
+nlohmann::json ReportToJson(const FsckReport& r) {
+  nlohmann::json problems = nlohmann::json::array();
+  for (const FsckProblem& p : r.problems)
+    problems.push_back({{"subject", p.subject},
+                        {"problem", p.problem},
+                        {"severity", p.warning ? "warning" : "error"}});
+  return {{"objects_checked", r.objects_checked},
+          {"bytes_checked", r.bytes_checked},
+          {"problems", problems},
+          {"errors", r.errors()},
+          {"warnings", r.problems.size() - r.errors()},
+          {"fixed", r.fixed},
+          {"ok", r.ok()}};
+}
+
+// Prints the report; fails (exit 1) with `what` and `hint` when it found damage.
+Status PrintReport(const FsckReport& r, bool json, const std::string& what,
+                   const std::string& hint) {
+  if (json) {
+    PrintJson(ReportToJson(r));
+  } else {
+    for (const FsckProblem& p : r.problems)
+      std::cout << (p.warning ? "warning: " : "damage: ") << p.subject << ": " << p.problem << "\n";
+    for (const std::string& f : r.fixed) std::cout << "fixed: " << f << "\n";
+    std::cout << "Checked " << r.objects_checked << " objects (" << HumanBytes(r.bytes_checked)
+              << "): " << (r.ok() ? "no damage" : std::to_string(r.errors()) + " problems");
+    size_t warnings = r.problems.size() - r.errors();
+    if (warnings > 0) std::cout << ", " << warnings << " warnings";
+    std::cout << "\n";
+  }
+  if (r.ok()) return Status::Ok();
+  return Corrupt(what + " is damaged (" + std::to_string(r.errors()) + " problems" +
+                 (json ? "" : " listed above") + "): " + hint);
+}
+
+}  // namespace
+
+Status FsckDataDir(const std::string& data_dir, bool json) {
+  ASSIGN_OR_RETURN(FsckReport r, CheckDataDir(data_dir));
+  return PrintReport(r, json, "data dir " + Quote(data_dir),
+                     "restore the damaged objects or database from a backup; clients that "
+                     "fetched the publications named above hold copies of their objects");
+}
+
+void RegisterFsck(Cli& cli) {
+  auto fix = std::make_shared<bool>(false);
+  CLI::App* cmd = cli.Command("fsck", "Check the workspace's objects and records for damage");
+  cmd->add_flag("--fix", *fix,
+                "Remove old temp files, move damaged objects aside, drop stale stat cache "
+                "entries (loses nothing)");
+  cli.Run(cmd, [&cli, fix]() -> Status {
+    ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
+    WorkspaceFsck check{ws, *fix, {}, {}, nullptr, {}};
+    RETURN_IF_ERROR(check.Run());
+    std::string hint =
+        "snaps that were published can be fetched again into a fresh workspace "
+        "('converge init' elsewhere, then 'converge fetch'), or restored from another "
+        "workspace that has them";
+    if (!*fix)
+      hint +=
+          "; 'converge fsck --fix' moves damaged objects aside, so that files still in "
+          "the working tree are stored again by the next 'converge snap'";
+    return PrintReport(check.report, cli.globals.json, "the workspace store", hint);
+  });
+}
+
+}  // namespace converge

@@ -1,0 +1,267 @@
+#include "server/fsck.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "base/text.h"
+#include "net/wire.h"
+#include "server/object_check.h"
+#include "store/db.h"
+
+namespace converge {
+
+namespace {
+
+constexpr uint64_t kMaxMetadataBytes = 256u << 20;
+// While a server runs, a temp file younger than this may be an upload in progress.
+constexpr int64_t kRunningTempAge = 3600;
+const std::string kGenesis(64, '0');
+
+// Whether a server holds the data dir's lock right now. The probe holds a
+// shared lock for an instant only.
+bool ServerRunning(const fs::path& dir) {
+  int fd = ::open((dir / "lock").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  Fd owner(fd);
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) return errno == EWOULDBLOCK;
+  ::flock(fd, LOCK_UN);
+  return false;
+}
+
+using HeldMap = std::map<std::pair<ObjectKind, ObjectId>, HeldObject>;
+
+class DataDirCheck {
+ public:
+  DataDirCheck(Db& db, const ObjectStore& store, FsckReport& report)
+      : db_(db), store_(store), report_(report) {}
+
+  Status Run() {
+    ASSIGN_OR_RETURN(census_, TakeCensus(store_, report_));
+    RETURN_IF_ERROR(CheckObjectRows());
+    RETURN_IF_ERROR(CheckRepos());
+    RETURN_IF_ERROR(CheckPublications());
+    return CheckAuditChain();
+  }
+
+ private:
+  // Every row's file is there with the recorded size.
+  Status CheckObjectRows() {
+    ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT id, kind, size, content_size FROM objects"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      std::string subject = q.Text(1) + " " + q.Text(0);
+      std::optional<ObjectId> id = ObjectId::FromHex(q.Text(0));
+      std::optional<ObjectKind> kind = KindFromName(q.Text(1));
+      if (!id || !kind) {
+        report_.Error("objects row " + Quote(subject), "malformed ID or kind");
+        continue;
+      }
+      if (census_.damaged.count(*id)) continue;  // reported by the census
+      uint64_t size = static_cast<uint64_t>(q.Int(2));
+      std::optional<uint64_t> on_disk = census_.SizeOf(store_, *id);
+      if (!on_disk)
+        report_.Error(subject, "recorded as stored, but its file is missing (" +
+                                   store_.PathOf(*id).string() + ")");
+      else if (*on_disk != size)
+        report_.Error(subject, "recorded as " + std::to_string(size) + " bytes, but its file " +
+                                   "holds " + std::to_string(*on_disk));
+      else if (*kind == ObjectKind::kBlob && static_cast<uint64_t>(q.Int(3)) != size)
+        report_.Error(subject, "recorded with a content size of " + std::to_string(q.Int(3)) +
+                                   " bytes, but a blob's is its size, " + std::to_string(size));
+    }
+    return Status::Ok();
+  }
+
+  Result<HeldMap> LoadHeld(int64_t repo_id, const std::string& repo) {
+    ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT r.kind, r.object_id, o.size, o.content_size "
+                                         "FROM repo_objects r LEFT JOIN objects o ON "
+                                         "o.id = r.object_id AND o.kind = r.kind "
+                                         "WHERE r.repo_id = ?"));
+    q.Bind(1, repo_id);
+    HeldMap held;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      std::optional<ObjectKind> kind = KindFromName(q.Text(0));
+      std::optional<ObjectId> id = ObjectId::FromHex(q.Text(1));
+      if (!kind || !id || q.IsNull(2)) {
+        report_.Error("repo " + Quote(repo),
+                      "holds " + q.Text(0) + " " + q.Text(1) + ", which has no objects row");
+        continue;
+      }
+      held[{*kind, *id}] = {static_cast<uint64_t>(q.Int(2)), static_cast<uint64_t>(q.Int(3))};
+    }
+    return held;
+  }
+
+  // Every object a repo holds names only objects the repo holds: by
+  // induction, every held snap's whole tree is in the repo.
+  Status CheckRepos() {
+    ASSIGN_OR_RETURN(Stmt repos, db_.Prepare("SELECT id, name FROM repos ORDER BY id"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, repos.Step());
+      if (!row) break;
+      std::string name = repos.Text(1);
+      ASSIGN_OR_RETURN(HeldMap held, LoadHeld(repos.Int(0), name));
+      HeldLookup lookup = [&](ObjectKind k,
+                              const ObjectId& id) -> Result<std::optional<HeldObject>> {
+        auto it = held.find({k, id});
+        if (it == held.end()) return std::optional<HeldObject>();
+        return std::optional<HeldObject>(it->second);
+      };
+      for (const auto& [key, sizes] : held) {
+        const auto& [kind, id] = key;
+        if (kind == ObjectKind::kBlob || census_.damaged.count(id)) continue;
+        Result<std::string> bytes = store_.Read(id, kMaxMetadataBytes);
+        if (!bytes.ok()) continue;  // the object rows check reported it
+        Result<uint64_t> content = CheckObject(kind, id, *bytes, lookup);
+        if (!content.ok())
+          report_.Error(Describe(kind, id),
+                        "in repo " + Quote(name) + ": " + content.status().message());
+        else if (*content != sizes.content_size)
+          report_.Error(Describe(kind, id), "recorded with a content size of " +
+                                                std::to_string(sizes.content_size) +
+                                                " bytes, but it holds " + std::to_string(*content));
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status CheckPublications() {
+    ASSIGN_OR_RETURN(
+        Stmt q, db_.Prepare("SELECT p.id, r.name, p.snap, p.scope, p.gate, p.lane, "
+                            "p.publisher_id, p.publisher_handle, p.created_at, p.workspace_id, "
+                            "p.client_version, p.host, p.note, p.repo_id FROM publications p "
+                            "LEFT JOIN repos r ON r.id = p.repo_id ORDER BY p.seq"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      wire::Publication p;
+      p.id = q.Text(0);
+      p.repo = q.Text(1);
+      p.snap = q.Text(2);
+      p.scope = q.Text(3);
+      p.gate = q.Text(4);
+      p.lane = q.Text(5);
+      p.publisher_id = q.Int(6);
+      p.publisher = q.Text(7);
+      p.created_at = q.Text(8);
+      p.workspace_id = q.Text(9);
+      p.client_version = q.Text(10);
+      p.host = q.Text(11);
+      p.note = q.Text(12);
+      std::string subject = "publication " + p.id;
+      if (q.IsNull(1)) {
+        report_.Error(subject,
+                      "belongs to repo #" + std::to_string(q.Int(13)) + ", which does not exist");
+        continue;
+      }
+      if (ObjectId::Of(wire::PublicationIdInput(p)).hex() != p.id)
+        report_.Error(subject, "its ID does not match its content: the record was altered");
+      std::optional<ObjectId> snap = ObjectId::FromHex(p.snap);
+      std::optional<HeldObject> held;
+      if (snap) {
+        ASSIGN_OR_RETURN(held, RepoHolds(db_, q.Int(13), ObjectKind::kSnap, *snap));
+      }
+      if (!held)
+        report_.Error(subject,
+                      "names snap " + p.snap + ", which repo " + Quote(p.repo) + " does not hold");
+    }
+    return Status::Ok();
+  }
+
+  // Recomputes every row's hash; names the first row where the chain breaks.
+  Status CheckAuditChain() {
+    ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT seq, at, actor_id, actor_handle, action, repo, "
+                                         "target, outcome, detail, remote_addr, prev_hash, hash "
+                                         "FROM audit ORDER BY seq"));
+    std::string prev = kGenesis;
+    int64_t prev_seq = 0;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      wire::AuditEntry e;
+      e.seq = q.Int(0);
+      e.at = q.Text(1);
+      if (!q.IsNull(2)) e.actor_id = q.Int(2);
+      e.actor = q.Text(3);
+      e.action = q.Text(4);
+      e.repo = q.Text(5);
+      e.target = q.Text(6);
+      e.outcome = q.Text(7);
+      e.detail = q.Text(8);
+      e.remote_addr = q.Text(9);
+      e.prev_hash = q.Text(10);
+      e.hash = q.Text(11);
+      std::string subject = "audit row " + std::to_string(e.seq);
+      std::string after = prev_seq ? "row " + std::to_string(prev_seq) : "the start of the log";
+      Hasher h;
+      h.Update(e.prev_hash);
+      h.Update(wire::AuditHashInput(e));
+      if (e.prev_hash != prev) {
+        report_.Error(subject, "the hash chain breaks here: its prev_hash is not the hash of " +
+                                   after + " (rows were removed, inserted or altered)");
+        return Status::Ok();
+      }
+      if (h.Finish().hex() != e.hash) {
+        report_.Error(subject,
+                      "the hash chain breaks here: the row does not match its hash "
+                      "(it was altered)");
+        return Status::Ok();
+      }
+      prev = e.hash;
+      prev_seq = e.seq;
+    }
+    return Status::Ok();
+  }
+
+  Db& db_;
+  const ObjectStore& store_;
+  FsckReport& report_;
+  ObjectCensus census_;
+};
+
+}  // namespace
+
+Result<FsckReport> CheckDataDir(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return NotFound("no data dir at " + Quote(dir.string()) + ": pass the server's --data-dir");
+  fs::path db_path = dir / "converge.db";
+  if (!fs::exists(db_path, ec))
+    return NotFound(Quote(dir.string()) + " is not a converge data dir (it has no converge.db)");
+  ASSIGN_OR_RETURN(Db db, Db::OpenReadOnly(db_path));
+  {
+    ASSIGN_OR_RETURN(Stmt v, db.Prepare("PRAGMA user_version"));
+    ASSIGN_OR_RETURN(bool row, v.Step());
+    int have = row ? static_cast<int>(v.Int(0)) : 0;
+    if (have != SchemaVersion(DbRole::kServer))
+      return Conflict("database " + Quote(db_path.string()) + " has schema version " +
+                      std::to_string(have) + "; this converge checks version " +
+                      std::to_string(SchemaVersion(DbRole::kServer)) +
+                      " (start the server once to migrate it, or use the matching converge)");
+  }
+  ASSIGN_OR_RETURN(ObjectStore store, ObjectStore::Open(dir));
+  FsckReport report;
+  // The snapshot starts here: every object row in it had its file installed
+  // before it committed, so files listed afterwards include them all.
+  RETURN_IF_ERROR(db.Exec("BEGIN"));
+  Status st = db.Exec("SELECT count(*) FROM objects");
+  DataDirCheck check(db, store, report);
+  if (st.ok()) st = check.Run();
+  (void)db.Exec("COMMIT");
+  RETURN_IF_ERROR(st);
+
+  bool running = ServerRunning(dir);
+  ASSIGN_OR_RETURN(std::vector<TempFile> temps, ListTemps(store));
+  if (running)
+    std::erase_if(temps, [](const TempFile& t) { return t.age_seconds < kRunningTempAge; });
+  CheckTemps(temps, false, 0, "the server removes it when it next starts", report);
+  return report;
+}
+
+}  // namespace converge

@@ -1,0 +1,303 @@
+#include "store/fsck.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+#include "base/parallel.h"
+#include "base/text.h"
+
+namespace converge {
+
+namespace {
+
+constexpr uint64_t kMaxMetadataBytes = 256u << 20;
+
+int KindIndex(ObjectKind kind) {
+  return static_cast<int>(kind);
+}
+
+std::string Short(const ObjectId& id) {
+  return id.hex().substr(0, 12);
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+struct ObjectFile {
+  ObjectId id;
+  fs::path path;
+  uint64_t size = 0;
+};
+
+// Lists objects/: object files go to `files`, anything else is reported.
+Status ListObjectFiles(const ObjectStore& store, std::vector<ObjectFile>& files,
+                       FsckReport& report) {
+  std::error_code ec;
+  fs::path objects = store.root() / "objects";
+  for (const auto& shard : fs::directory_iterator(objects, ec)) {
+    std::string shard_name = shard.path().filename().string();
+    if (!shard.is_directory(ec) || shard.is_symlink(ec) || shard_name.size() != 2 ||
+        !ObjectId::FromHex(shard_name + std::string(62, '0'))) {
+      report.Warn(shard.path().string(), "stray entry in the object store (converge ignores it)");
+      continue;
+    }
+    std::error_code sec;
+    for (const auto& f : fs::directory_iterator(shard.path(), sec)) {
+      std::string name = f.path().filename().string();
+      std::optional<ObjectId> id = ObjectId::FromHex(name);
+      if (!id || !f.is_regular_file(sec) || f.is_symlink(sec)) {
+        report.Warn(f.path().string(), "stray entry in the object store (converge ignores it)");
+        continue;
+      }
+      if (name.compare(0, 2, shard_name) != 0) {
+        report.Warn(f.path().string(), "object file in the wrong shard: converge looks for it in " +
+                                           store.PathOf(*id).string());
+        continue;
+      }
+      uint64_t size = f.file_size(sec);
+      files.push_back({*id, f.path(), sec ? 0 : size});
+    }
+    if (sec) return IoError("list '" + shard.path().string() + "': " + sec.message());
+  }
+  if (ec) return IoError("list '" + objects.string() + "': " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+size_t FsckReport::errors() const {
+  return static_cast<size_t>(std::count_if(problems.begin(), problems.end(),
+                                           [](const FsckProblem& p) { return !p.warning; }));
+}
+
+std::string Describe(ObjectKind kind, const ObjectId& id) {
+  return std::string(KindName(kind)) + " " + id.hex();
+}
+
+std::optional<uint64_t> ObjectCensus::SizeOf(const ObjectStore& store, const ObjectId& id) const {
+  auto it = sizes.find(id);
+  if (it != sizes.end()) return it->second;
+  if (damaged.count(id)) return std::nullopt;
+  Result<uint64_t> size = store.SizeOf(id);
+  if (!size.ok() || !store.Verify(id).ok()) return std::nullopt;
+  return *size;
+}
+
+Result<ObjectCensus> TakeCensus(const ObjectStore& store, FsckReport& report) {
+  std::vector<ObjectFile> files;
+  RETURN_IF_ERROR(ListObjectFiles(store, files, report));
+  // Biggest first, so one huge object does not finish alone at the end.
+  std::sort(files.begin(), files.end(),
+            [](const ObjectFile& a, const ObjectFile& b) { return a.size > b.size; });
+  std::vector<Status> results(files.size());
+  RETURN_IF_ERROR(ParallelFor(files.size(), WorkerCount(), [&](size_t i) {
+    results[i] = store.Verify(files[i].id);
+    return Status::Ok();
+  }));
+  ObjectCensus census;
+  for (size_t i = 0; i < files.size(); i++) {
+    const ObjectFile& f = files[i];
+    const Status& st = results[i];
+    if (st.ok()) {
+      census.sizes[f.id] = f.size;
+      report.objects_checked++;
+      report.bytes_checked += f.size;
+    } else if (st.code() == Code::kNotFound) {
+      continue;  // removed since it was listed: nothing to check
+    } else {
+      census.damaged.insert(f.id);
+      report.objects_checked++;
+      report.bytes_checked += f.size;
+      if (st.code() == Code::kCorrupt)
+        report.Error("object " + f.id.hex(), "damaged: its " + std::to_string(f.size) +
+                                                 " bytes do not hash to its ID (" +
+                                                 f.path.string() + ")");
+      else
+        report.Error("object " + f.id.hex(), "unreadable: " + st.message());
+    }
+  }
+  return census;
+}
+
+Result<std::vector<TempFile>> ListTemps(const ObjectStore& store) {
+  std::vector<TempFile> out;
+  std::error_code ec;
+  auto now = fs::file_time_type::clock::now();
+  fs::path tmp = store.root() / "tmp";
+  for (const auto& f : fs::directory_iterator(tmp, ec)) {
+    std::error_code fec;
+    TempFile t;
+    t.path = f.path();
+    if (f.is_regular_file(fec)) t.size = f.file_size(fec);
+    auto written = f.last_write_time(fec);
+    if (!fec)
+      t.age_seconds = std::chrono::duration_cast<std::chrono::seconds>(now - written).count();
+    out.push_back(std::move(t));
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return IoError("list '" + tmp.string() + "': " + ec.message());
+  return out;
+}
+
+void CheckTemps(const std::vector<TempFile>& temps, bool remove, int64_t remove_age_seconds,
+                const std::string& hint, FsckReport& report) {
+  for (const TempFile& t : temps) {
+    if (remove && t.age_seconds >= remove_age_seconds) {
+      std::error_code ec;
+      fs::remove_all(t.path, ec);
+      if (!ec) {
+        report.fixed.push_back("removed leftover temp file " + t.path.string());
+        continue;
+      }
+    }
+    report.Warn(t.path.string(), "temp file of an interrupted or running write (" +
+                                     std::to_string(t.size) + " bytes, last written " +
+                                     std::to_string(t.age_seconds) + " s ago): " + hint);
+  }
+}
+
+ClosureCheck::Known* ClosureCheck::Find(const ObjectRef& ref) {
+  auto& map = known_[KindIndex(ref.kind)];
+  auto it = map.find(ref.id);
+  return it == map.end() ? nullptr : &it->second;
+}
+
+const ClosureCheck::Known* ClosureCheck::Find(const ObjectRef& ref) const {
+  const auto& map = known_[KindIndex(ref.kind)];
+  auto it = map.find(ref.id);
+  return it == map.end() ? nullptr : &it->second;
+}
+
+std::optional<bool> ClosureCheck::WasIntact(ObjectKind kind, const ObjectId& id) const {
+  const Known* k = Find({kind, id});
+  if (!k || !k->done) return std::nullopt;
+  return k->intact;
+}
+
+const Snap* ClosureCheck::SnapOf(const ObjectId& id) const {
+  auto it = snaps_.find(id);
+  return it == snaps_.end() ? nullptr : &it->second;
+}
+
+std::string ClosureCheck::Where(const Visit& v) const {
+  return v.path.empty() ? label_ : Quote(v.path) + " in " + root_name_;
+}
+
+void ClosureCheck::CheckSize(const Visit& v, const Known& k) {
+  if (!v.size || !k.size || *v.size == *k.size) return;
+  report_.Error(Describe(v.ref.kind, v.ref.id), "holds " + std::to_string(*k.size) +
+                                                    " bytes, but " + Where(v) + " is " +
+                                                    std::to_string(*v.size) + " bytes long");
+}
+
+Status ClosureCheck::Decode(const Visit& v, const std::string& bytes, Known& k,
+                            std::vector<Visit>& kids) {
+  auto add = [&](ObjectKind kind, const ObjectId& child, const std::string& path,
+                 std::optional<uint64_t> size) {
+    k.refs.push_back({kind, child});
+    kids.push_back({{kind, child}, path, size, false});
+  };
+  switch (v.ref.kind) {
+    case ObjectKind::kSnap: {
+      ASSIGN_OR_RETURN(Snap s, DecodeSnap(bytes));
+      add(ObjectKind::kManifest, s.root, v.path, std::nullopt);
+      snaps_[v.ref.id] = std::move(s);
+      return Status::Ok();
+    }
+    case ObjectKind::kChunkList: {
+      ASSIGN_OR_RETURN(ChunkList c, DecodeChunkList(bytes));
+      k.size = c.size;
+      for (const ChunkList::Chunk& ch : c.chunks) add(ObjectKind::kBlob, ch.blob, v.path, ch.size);
+      return Status::Ok();
+    }
+    case ObjectKind::kManifest: {
+      ASSIGN_OR_RETURN(Manifest m, DecodeManifest(bytes));
+      for (const Entry& e : m.entries) {
+        std::string path = JoinPath(v.path, e.name);
+        if (e.type == EntryType::kDir)
+          add(ObjectKind::kManifest, e.id, path, std::nullopt);
+        else if (e.type == EntryType::kFile)
+          add(e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id, path, e.size);
+      }
+      return Status::Ok();
+    }
+    case ObjectKind::kBlob:
+      break;
+  }
+  return Internal("decode of a blob");
+}
+
+ClosureCheck::Known ClosureCheck::Examine(const Visit& v, std::vector<Visit>& stack) {
+  Known k;
+  std::string subject = Describe(v.ref.kind, v.ref.id);
+  if (v.ref.kind == ObjectKind::kBlob) {
+    k.done = true;
+    k.size = census_.SizeOf(store_, v.ref.id);
+    k.intact = k.size.has_value();
+    if (!k.intact && !census_.damaged.count(v.ref.id))
+      report_.Error(subject, "missing; needed by " + Where(v));
+    return k;
+  }
+  k.done = true;                                  // until its references are pushed
+  if (census_.damaged.count(v.ref.id)) return k;  // the census reported it
+  Result<std::string> bytes = store_.Read(v.ref.id, kMaxMetadataBytes);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == Code::kNotFound)
+      report_.Error(subject, "missing; needed by " + Where(v));
+    else
+      report_.Error(subject, bytes.status().message() + " (needed by " + Where(v) + ")");
+    return k;
+  }
+  std::vector<Visit> kids;
+  Status st = Decode(v, *bytes, k, kids);
+  if (!st.ok()) {
+    report_.Error(subject, "is not a valid " + std::string(KindName(v.ref.kind)) + " (" +
+                               st.message() + "); needed by " + Where(v));
+    k.refs.clear();
+    k.size.reset();
+    return k;
+  }
+  k.done = false;
+  k.intact = true;
+  stack.push_back({v.ref, v.path, v.size, true});
+  stack.insert(stack.end(), std::make_move_iterator(kids.begin()),
+               std::make_move_iterator(kids.end()));
+  return k;
+}
+
+bool ClosureCheck::Check(ObjectKind kind, const ObjectId& id, const std::string& label) {
+  label_ = label;
+  root_name_ = std::string(KindName(kind)) + " " + Short(id);
+  std::vector<Visit> stack;
+  stack.push_back({{kind, id}, "", std::nullopt, false});
+  while (!stack.empty()) {
+    Visit v = std::move(stack.back());
+    stack.pop_back();
+    if (v.finish) {
+      // Everything under it is done: it is intact when they all are.
+      Known* k = Find(v.ref);
+      for (const ObjectRef& r : k->refs) {
+        const Known* child = Find(r);
+        if (child && child->done && !child->intact) k->intact = false;
+      }
+      k->refs.clear();
+      k->done = true;
+      continue;
+    }
+    if (const Known* k = Find(v.ref)) {
+      CheckSize(v, *k);
+      continue;
+    }
+    Known k = Examine(v, stack);
+    CheckSize(v, k);
+    known_[KindIndex(v.ref.kind)][v.ref.id] = std::move(k);
+  }
+  const Known* root = Find({kind, id});
+  return root && root->intact;
+}
+
+}  // namespace converge

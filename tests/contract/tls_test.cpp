@@ -1,0 +1,63 @@
+// Contract: with a certificate the server speaks HTTPS (api.md: "HTTPS when
+// the server has a certificate"), and a bad TLS setup fails at start.
+#include "fixtures.h"
+
+namespace converge::testing {
+namespace {
+
+class TlsTest : public ContractTest {
+ protected:
+  static void SetUpTestSuite() {
+    certs_ = std::make_unique<TempDir>();
+    // A self-signed certificate for 127.0.0.1, made the way an operator would.
+    RunResult r =
+        testing::Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", Key(), "-out", Cert()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ServerOptions options;
+    options.config = {{"tls_cert_file", Cert()}, {"tls_key_file", Key()}};
+    server_ = std::make_unique<ServerProcess>(options);
+  }
+  static void TearDownTestSuite() {
+    server_.reset();
+    certs_.reset();
+  }
+  static std::string Cert() { return (*certs_ / "cert.pem").string(); }
+  static std::string Key() { return (*certs_ / "key.pem").string(); }
+  static std::unique_ptr<TempDir> certs_;
+};
+
+std::unique_ptr<TempDir> TlsTest::certs_;
+
+TEST_F(TlsTest, ServesHttpsWithItsCertificate) {
+  httplib::SSLClient cli("127.0.0.1", server().port());
+  cli.set_ca_cert_path(Cert().c_str());
+  cli.enable_server_certificate_verification(true);
+  auto health = cli.Get("/healthz");
+  ASSERT_TRUE(health) << httplib::to_string(health.error());
+  EXPECT_EQ(health->status, 200);
+  cli.set_bearer_token_auth(server().admin_token().c_str());
+  auto who = cli.Get("/v1/whoami");
+  ASSERT_TRUE(who);
+  EXPECT_EQ(who->status, 200) << who->body;
+  EXPECT_NE(server().Log().find("listening on https://127.0.0.1:"), std::string::npos);
+  // Plain HTTP to the same port gets no answer it could mistake for one.
+  EXPECT_NE(Anonymous().Get("/healthz").status, 200);
+}
+
+TEST_F(TlsTest, ABadTlsSetupFailsAtStart) {
+  TempDir dir;
+  RunResult half = Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir / "a").string(),
+                             "--tls-cert", Cert()});
+  EXPECT_EQ(half.exit_code, 1);
+  EXPECT_NE(half.err.find("both"), std::string::npos) << half.err;
+  WriteFile(dir / "junk.pem", "not a certificate");
+  RunResult junk = Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir / "b").string(),
+                             "--tls-cert", (dir / "junk.pem").string(), "--tls-key", Key()});
+  EXPECT_EQ(junk.exit_code, 1);
+  EXPECT_NE(junk.err.find("cannot load the TLS certificate"), std::string::npos) << junk.err;
+}
+
+}  // namespace
+}  // namespace converge::testing
