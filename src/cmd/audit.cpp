@@ -12,7 +12,7 @@ namespace {
 
 constexpr int kMaxPage = 1000;  // the API's largest ?limit=
 
-struct Opts {
+struct AuditOpts {
   RepoFlags repo;
   bool all = false;
   int limit = 50;
@@ -56,7 +56,7 @@ void PrintLog(const wire::AuditPage& log, bool with_repo) {
 }  // namespace
 
 void RegisterAudit(Cli& cli) {
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<AuditOpts>();
   CLI::App* cmd = cli.Command("audit",
                               "Show the audit log of a repo (repo admins) or the whole server "
                               "(--all, server admins), newest first");

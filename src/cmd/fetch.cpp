@@ -9,12 +9,12 @@
 namespace converge {
 
 void RegisterFetch(Cli& cli) {
-  struct Opts {
+  struct FetchOpts {
     ServerFlags server;
     std::string repo;
     FetchOptions fetch;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<FetchOpts>();
   CLI::App* cmd = cli.Command("fetch", "Download publications and the objects their snaps need");
   AddServerFlags(cmd, o->server);
   cmd->add_option("--repo", o->repo, "Repo (default: the workspace's remote)");

@@ -50,11 +50,11 @@ Result<wire::GateGraph> ReadGateGraph(const std::string& file) {
 }  // namespace
 
 void RegisterGates(Cli& cli) {
-  struct Opts {
+  struct GatesOpts {
     RepoFlags repo;
     std::string set_file;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<GatesOpts>();
   CLI::App* cmd = cli.Command("gates", "Show the repo's gate graph, or replace it (repo admins)");
   AddRepoFlags(cmd, o->repo);
   cmd->add_option("--set", o->set_file,

@@ -10,14 +10,14 @@ namespace converge {
 
 namespace {
 
-struct Opts {
+struct PublicationsOpts {
   ServerFlags server;
   std::string repo, scope, lane, gate;
   bool all_lanes = false, remote = false;
   int limit = 50;
 };
 
-Result<std::vector<wire::Publication>> FromServer(Workspace& ws, const Opts& o,
+Result<std::vector<wire::Publication>> FromServer(Workspace& ws, const PublicationsOpts& o,
                                                   const std::string& repo) {
   ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(o.server, &ws));
   std::vector<std::string> lanes;
@@ -44,7 +44,7 @@ Result<std::vector<wire::Publication>> FromServer(Workspace& ws, const Opts& o,
   return out;
 }
 
-Result<std::vector<wire::Publication>> FromWorkspace(Workspace& ws, const Opts& o,
+Result<std::vector<wire::Publication>> FromWorkspace(Workspace& ws, const PublicationsOpts& o,
                                                      const std::string& repo) {
   PublicationIndex index(ws.db());
   LocalPublicationFilter f;
@@ -63,7 +63,7 @@ Result<std::vector<wire::Publication>> FromWorkspace(Workspace& ws, const Opts& 
 }  // namespace
 
 void RegisterPublications(Cli& cli) {
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<PublicationsOpts>();
   CLI::App* cmd = cli.Command("publications", "List publications (fetched ones, or --remote)");
   AddServerFlags(cmd, o->server);
   cmd->add_option("--repo", o->repo, "Repo (default: the workspace's remote)");

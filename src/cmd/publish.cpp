@@ -11,11 +11,11 @@
 namespace converge {
 
 void RegisterPublish(Cli& cli) {
-  struct Opts {
+  struct PublishOpts {
     ServerFlags server;
     std::string snap, repo, scope, gate, lane, note;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<PublishOpts>();
   CLI::App* cmd = cli.Command("publish", "Upload a snap (default: the newest) and publish it");
   cmd->add_option("id", o->snap, "Snap ID or unique prefix");
   AddServerFlags(cmd, o->server);

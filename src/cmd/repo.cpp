@@ -31,11 +31,11 @@ void PrintDetails(const wire::RepoDetails& d) {
 }
 
 void RegisterRepoCreate(Cli& cli, CLI::App* cmd) {
-  struct Opts {
+  struct RepoOpts {
     ServerFlags server;
     std::string name;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<RepoOpts>();
   AddServerFlags(cmd, o->server);
   cmd->add_option("NAME", o->name, "The repo's name")->required();
   cli.Run(cmd, [&cli, o]() -> Status {
@@ -100,11 +100,11 @@ void RegisterRepoShow(Cli& cli, CLI::App* cmd) {
 }
 
 void RegisterRepoGrant(Cli& cli, CLI::App* cmd) {
-  struct Opts {
+  struct RepoOpts {
     ServerFlags server;
     std::string repo, handle, role;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<RepoOpts>();
   AddServerFlags(cmd, o->server);
   cmd->add_option("NAME", o->repo, "The repo")->required();
   cmd->add_option("HANDLE", o->handle, "The user")->required();
@@ -128,11 +128,11 @@ void RegisterRepoGrant(Cli& cli, CLI::App* cmd) {
 }
 
 void RegisterRepoRevoke(Cli& cli, CLI::App* cmd) {
-  struct Opts {
+  struct RepoOpts {
     ServerFlags server;
     std::string repo, handle;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<RepoOpts>();
   AddServerFlags(cmd, o->server);
   cmd->add_option("NAME", o->repo, "The repo")->required();
   cmd->add_option("HANDLE", o->handle, "The user")->required();

@@ -10,12 +10,12 @@
 namespace converge {
 
 void RegisterRestore(Cli& cli) {
-  struct Opts {
+  struct RestoreOpts {
     std::string id;
     std::string to;
     bool force = false;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<RestoreOpts>();
   CLI::App* cmd = cli.Command("restore", "Materialize a snap, in place or into a new directory");
   cmd->add_option("id", o->id, "Snap ID or unique prefix (4+ characters)")->required();
   CLI::Option* to =

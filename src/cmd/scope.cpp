@@ -9,11 +9,11 @@ namespace converge {
 namespace {
 
 void RegisterScopeCreate(Cli& cli, CLI::App* cmd) {
-  struct Opts {
+  struct ScopeOpts {
     RepoFlags repo;
     std::string name;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<ScopeOpts>();
   AddRepoFlags(cmd, o->repo);
   cmd->add_option("NAME", o->name, "The scope's name, e.g. release/1.0")->required();
   cli.Run(cmd, [&cli, o]() -> Status {

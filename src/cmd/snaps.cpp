@@ -11,11 +11,11 @@ std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); 
 }  // namespace
 
 void RegisterSnaps(Cli& cli) {
-  struct Opts {
+  struct SnapsOpts {
     bool all = false;
     int limit = -1;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<SnapsOpts>();
   CLI::App* cmd = cli.Command("snaps", "List snaps, newest first");
   cmd->add_flag("--all", o->all, "Include snaps fetched with publications");
   cmd->add_option("-n,--limit", o->limit, "Show at most N snaps")->type_name("N");

@@ -22,12 +22,12 @@ std::string TokenState(const wire::Token& t) {
 }
 
 void RegisterTokenCreate(Cli& cli, CLI::App* cmd) {
-  struct Opts {
+  struct TokenOpts {
     ServerFlags server;
     std::string user, label;
     int64_t days = 0;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<TokenOpts>();
   AddServerFlags(cmd, o->server);
   cmd->add_option("--user", o->user, "Whose token (default: yours; others' need a server admin)")
       ->type_name("HANDLE");
@@ -59,11 +59,11 @@ void RegisterTokenCreate(Cli& cli, CLI::App* cmd) {
 }
 
 void RegisterTokenList(Cli& cli, CLI::App* cmd) {
-  struct Opts {
+  struct TokenOpts {
     ServerFlags server;
     std::string user;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<TokenOpts>();
   AddServerFlags(cmd, o->server);
   cmd->add_option("--user", o->user,
                   "Whose tokens (server admins; default: yours, or everyone's "
@@ -89,11 +89,11 @@ void RegisterTokenList(Cli& cli, CLI::App* cmd) {
 }
 
 void RegisterTokenRevoke(Cli& cli, CLI::App* cmd) {
-  struct Opts {
+  struct TokenOpts {
     ServerFlags server;
     std::string id;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<TokenOpts>();
   AddServerFlags(cmd, o->server);
   cmd->add_option("TOKEN_ID", o->id, "The token's id (16 hex digits, from 'converge token list')")
       ->required();

@@ -9,12 +9,12 @@ namespace converge {
 namespace {
 
 void RegisterUserCreate(Cli& cli, CLI::App* cmd) {
-  struct Opts {
+  struct UserOpts {
     ServerFlags server;
     std::string handle;
     bool admin = false;
   };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<UserOpts>();
   AddServerFlags(cmd, o->server);
   cmd->add_option("HANDLE", o->handle, "The new user's handle (a-z, 0-9, '-')")->required();
   cmd->add_flag("--admin", o->admin, "Make the user a server admin");
