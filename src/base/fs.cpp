@@ -14,7 +14,11 @@ namespace converge {
 Status ErrnoStatus(const std::string& what, int err) {
   std::string msg = what + ": " + std::strerror(err);
   if (err == ENOENT) return NotFound(msg);
-  if (err == ENOSPC || err == EDQUOT) return IoError(msg + " (free some space and try again)");
+  // Worded the same everywhere (and by the database layer): the server tells
+  // a full disk apart by it, to answer 507 instead of 500.
+  if (err == ENOSPC || err == EDQUOT)
+    return IoError(what + ": the disk is full (" + std::strerror(err) +
+                   "); free some space and try again");
   return IoError(msg);
 }
 

@@ -17,6 +17,7 @@ constexpr CodeEntry kCodes[] = {
     {Code::kTooLarge, "too_large"},
     {Code::kCorrupt, "corrupt"},
     {Code::kIo, "io"},
+    {Code::kIo, "insufficient_storage"},  // a server's full disk (507); "io" is kIo's name
     {Code::kUnavailable, "unavailable"},
     {Code::kInternal, "internal"},
 };

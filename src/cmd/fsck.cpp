@@ -8,6 +8,9 @@
 // it. --fix does what loses nothing: removes old temp files, moves damaged
 // objects aside, and drops stat cache entries that name missing objects (so
 // the next snap reads those files again and stores their content anew).
+#include <sys/stat.h>
+
+#include <ctime>
 #include <iostream>
 
 #include "base/progress.h"
@@ -43,6 +46,7 @@ struct WorkspaceFsck {
     ASSIGN_OR_RETURN(std::vector<TempFile> temps, ListTemps(ws.store()));
     CheckTemps(temps, fix, kTempRemoveAge,
                "'converge fsck --fix' removes it once it is an hour old", report);
+    CheckRestoreLeftovers();
     // One read transaction: a consistent view even while another command writes.
     RETURN_IF_ERROR(ws.db().Exec("BEGIN"));
     Status st = CheckRecords();
@@ -85,6 +89,70 @@ struct WorkspaceFsck {
       report.Error("snap " + hex, label + " records its root as " + root + ", but the snap names " +
                                       snap->root.hex());
     return Status::Ok();
+  }
+
+  // A killed `restore` leaves `.converge-restore.*.tmp` files in the working
+  // tree (in place) or a staging directory beside DIR (--to): looked for in
+  // the tree and beside the workspace, where `--to ../out` puts them.
+  void CheckRestoreLeftovers() {
+    std::vector<fs::path> found;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(ws.root(), ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code fec;
+      std::string name = it->path().filename().string();
+      bool leftover = IsRestoreLeftover(name);
+      if (leftover) found.push_back(it->path());
+      if ((leftover || name == Workspace::kMetaDir) && it->is_directory(fec))
+        it.disable_recursion_pending();
+    }
+    std::error_code pec;
+    for (const auto& e : fs::directory_iterator(ws.root().parent_path(), pec))
+      if (IsRestoreLeftover(e.path().filename().string())) found.push_back(e.path());
+    for (const fs::path& p : found) {
+      auto [files, age] = NewestWrite(p);
+      if (fix && age >= kTempRemoveAge) {
+        std::error_code rec;
+        fs::remove_all(p, rec);
+        if (!rec) {
+          report.fixed.push_back("removed the leftover of an interrupted restore " + p.string());
+          continue;
+        }
+      }
+      report.Warn(p.string(), "left by an interrupted 'converge restore' (" +
+                                  std::to_string(files) + " files, last written " +
+                                  std::to_string(age) + " s ago): 'converge fsck --fix' " +
+                                  "removes it once it is an hour old");
+    }
+  }
+
+  static bool IsRestoreLeftover(const std::string& name) {
+    const std::string prefix = ".converge-restore.", suffix = ".tmp";
+    return name.size() > prefix.size() + suffix.size() && name.rfind(prefix, 0) == 0 &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  }
+
+  // The files under `p` (or 1 for a file) and the age in seconds of the
+  // newest write to it or anything under it: a restore still running keeps it young.
+  static std::pair<uint64_t, int64_t> NewestWrite(const fs::path& p) {
+    int64_t newest = 0;
+    auto note = [&](const fs::path& q) {
+      struct stat st;
+      if (::lstat(q.c_str(), &st) == 0) newest = std::max<int64_t>(newest, st.st_mtime);
+    };
+    note(p);
+    uint64_t files = 0;
+    std::error_code ec;
+    if (fs::symlink_status(p, ec).type() != fs::file_type::directory)
+      files = 1;
+    else
+      for (auto it = fs::recursive_directory_iterator(p, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        std::error_code fec;
+        if (!it->is_directory(fec)) files++;
+        note(it->path());
+      }
+    return {files, static_cast<int64_t>(::time(nullptr)) - newest};
   }
 
   // Whether (kind, id) and everything under it is there, without reporting.

@@ -26,6 +26,8 @@ Code CodeForHttp(int status) {
       return Code::kCorrupt;
     case 503:
       return Code::kUnavailable;
+    case 507:
+      return Code::kIo;
     default:
       return Code::kInternal;
   }

@@ -22,6 +22,11 @@ std::optional<uint64_t> ContentLength(const httplib::Request& req) {
   return n;
 }
 
+// fs.cpp and db.cpp word every ENOSPC, EDQUOT and SQLITE_FULL this way.
+bool IsDiskFull(const Status& st) {
+  return st.code() == Code::kIo && st.message().find("the disk is full") != std::string::npos;
+}
+
 bool IsChunked(const httplib::Request& req) {
   return req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
 }
@@ -65,6 +70,16 @@ void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
 }
 
 void SendError(httplib::Response& res, const Status& st) {
+  if (IsDiskFull(st)) {
+    // The detail names server paths: it goes to the log, the client gets what to do.
+    LogLine(LogLevel::kError, "insufficient_storage: " + st.message());
+    return SendJson(res, 507,
+                    wire::ToJson(wire::ApiError{
+                        "insufficient_storage",
+                        "the server's disk is full, so it could not store this; what it stored "
+                        "before is intact: ask the server's operator to free some space, then "
+                        "try again"}));
+  }
   int status = HttpStatusFor(st.code());
   if (status >= 500)
     LogLine(LogLevel::kError, std::string(CodeName(st.code())) + ": " + st.message());
@@ -113,14 +128,18 @@ ObjectIntake::Body RequestBody::Stream() {
     uint64_t total = 0;
     bool whole = reader_([&](const char* data, size_t len) {
       total += len;
+      // After a full disk the rest of the body is read and dropped (up to the
+      // limit), so the client gets the 507 rather than a broken pipe.
+      if (!st.ok()) return total <= limit_;
       if (total > limit_) {
         st = TooLarge("the request body is larger than the limit of " + std::to_string(limit_) +
                       " bytes");
         return false;
       }
       st = sink(std::string_view(data, len));
-      return st.ok();
+      return st.ok() || IsDiskFull(st);
     });
+    if (!st.ok() && whole) state_ = State::kDone;  // drained: the connection stays usable
     RETURN_IF_ERROR(st);
     if (!whole)
       return Invalid("the request body ended before its declared length (truncated upload)");

@@ -33,7 +33,8 @@ Result<bool> Stmt::Step() {
   if (rc == SQLITE_DONE) return false;
   std::string msg = sqlite3_errmsg(db_);
   if (rc == SQLITE_CONSTRAINT) return Conflict("database constraint: " + msg);
-  if (rc == SQLITE_FULL) return IoError("database: disk is full (free some space and try again)");
+  if (rc == SQLITE_FULL)
+    return IoError("database: the disk is full (SQLITE_FULL); free some space and try again");
   if (rc == SQLITE_BUSY) return IoError("database is locked by another process: " + msg);
   if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return Corrupt("database is corrupt: " + msg);
   return IoError("database: " + msg);
@@ -104,7 +105,8 @@ Status Db::Exec(std::string_view sql) {
   if (rc == SQLITE_OK) return Status::Ok();
   std::string msg = err ? err : sqlite3_errstr(rc);
   sqlite3_free(err);
-  if (rc == SQLITE_FULL) return IoError("database: disk is full (free some space and try again)");
+  if (rc == SQLITE_FULL)
+    return IoError("database: the disk is full (SQLITE_FULL); free some space and try again");
   if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
     return Corrupt("database '" + path_.string() + "' is corrupt: " + msg);
   return IoError("database '" + path_.string() + "': " + msg);
