@@ -95,6 +95,7 @@ class Walker {
     }
     bool is_dir = S_ISDIR(st.st_mode);
     if (is_dir && name == Workspace::kMetaDir) return Status::Ok();
+    if (Workspace::IsRestoreLeftover(name)) return Status::Ok();
     if (rules_.Ignored(rel, is_dir)) return Status::Ok();
     if (!IsValidUtf8(name))
       return Invalid("path " + Quote(rel) + " has a name that is not valid UTF-8, which " +

@@ -20,7 +20,7 @@ namespace {
 constexpr size_t kMaxQueuedJobs = 4096;
 constexpr size_t kMaxQueuedDirs = 256;
 
-constexpr const char* kTempPrefix = ".converge-restore";
+constexpr const char* kTempPrefix = Workspace::kRestoreTempPrefix;
 
 // A temp file or symlink in a directory: removed unless renamed into place.
 class TempEntry {

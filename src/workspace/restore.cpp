@@ -110,7 +110,7 @@ Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap_id, const fs:
   Fd parent(pfd);
   RETURN_IF_ERROR(CheckTargetFree(pfd, name, display));
 
-  std::string staging = TempName(".converge-restore");
+  std::string staging = TempName(Workspace::kRestoreTempPrefix);
   ASSIGN_OR_RETURN(Fd staged, MakeDirAt(pfd, staging, staging));
   RestoreStats stats;
   Status st =

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "base/json.h"
@@ -16,8 +18,10 @@ namespace {
 std::string EncodeConfig(const WorkspaceConfig& c) {
   json j = {{"version", 1}, {"workspace_id", c.workspace_id}};
   if (c.remote)
-    j["remote"] = {{"url", c.remote->url},     {"repo", c.remote->repo},
-                   {"scope", c.remote->scope}, {"gate", c.remote->gate},
+    j["remote"] = {{"url", c.remote->url},
+                   {"repo", c.remote->repo},
+                   {"scope", c.remote->scope},
+                   {"gate", c.remote->gate},
                    {"lane", c.remote->lane}};
   return j.dump(2) + "\n";
 }
@@ -87,6 +91,16 @@ Status Workspace::SaveConfig(const WorkspaceConfig& config) {
   RETURN_IF_ERROR(WriteFileAtomic(meta() / "config.json", EncodeConfig(config), 0600));
   config_ = config;
   return Status::Ok();
+}
+
+bool Workspace::IsRestoreLeftover(std::string_view name) {
+  const std::string_view prefix = ".converge-restore.", suffix = ".tmp";
+  if (name.size() != prefix.size() + 16 + suffix.size()) return false;
+  if (name.substr(0, prefix.size()) != prefix || name.substr(name.size() - suffix.size()) != suffix)
+    return false;
+  for (char c : name.substr(prefix.size(), 16))
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  return true;
 }
 
 }  // namespace converge

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/fs.h"
 #include "store/cas.h"
@@ -28,6 +29,11 @@ struct WorkspaceConfig {
 class Workspace {
  public:
   static constexpr const char* kMetaDir = ".converge";
+  // A restore stages files and directories under names
+  // ".converge-restore.<16 hex>.tmp"; a killed one can leave them behind
+  // (`converge fsck --fix` removes them). Snap never captures such a name.
+  static constexpr const char* kRestoreTempPrefix = ".converge-restore";
+  static bool IsRestoreLeftover(std::string_view name);
 
   // Makes a new workspace in `dir` (created if missing). kConflict if one is there.
   static Result<Workspace> Init(const fs::path& dir);
@@ -43,7 +49,9 @@ class Workspace {
 
  private:
   Workspace(fs::path root, ObjectStore store, Db db, WorkspaceConfig config)
-      : root_(std::move(root)), store_(std::move(store)), db_(std::move(db)),
+      : root_(std::move(root)),
+        store_(std::move(store)),
+        db_(std::move(db)),
         config_(std::move(config)) {}
   static Result<Workspace> Open(const fs::path& root);
 

@@ -326,5 +326,21 @@ TEST_F(LocalTest, ConvergeignorePatternsAreHonoured) {
   EXPECT_EQ(ReadFileOrDie(ws_ / "src/debug.log"), "noise");
 }
 
+TEST_F(LocalTest, LeftoversOfAKilledRestoreAreNeverCaptured) {
+  Init(ws_);
+  WriteFile(ws_ / "a.txt", "a");
+  WriteFile(ws_ / ".converge-restore.0123456789abcdef.tmp", "half a file");
+  WriteFile(ws_ / "sub/.converge-restore.fedcba9876543210.tmp/x", "half a dir");
+  WriteFile(ws_ / ".converge-restore.notmine.tmp", "a user's file of a similar name");
+  json snap = J({"snap"});
+  EXPECT_EQ(snap["files"], 2);  // a.txt and the similar name
+  ASSERT_EQ(C({"restore", snap["id"], "--to", (tmp_ / "out").string()}).exit_code, 0);
+  auto tree = DescribeTree(tmp_ / "out");
+  EXPECT_TRUE(tree.count(".converge-restore.notmine.tmp"));
+  EXPECT_FALSE(tree.count(".converge-restore.0123456789abcdef.tmp"));
+  EXPECT_FALSE(tree.count("sub/.converge-restore.fedcba9876543210.tmp"));
+  EXPECT_EQ(Diff({}), Changes{});
+}
+
 }  // namespace
 }  // namespace converge::testing
