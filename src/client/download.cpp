@@ -1,5 +1,6 @@
 // DownloadSnaps (declared in fetch.h): the closure of some snaps, fetched top
 // down one tree level per request, each object verified as it arrives.
+#include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -13,7 +14,10 @@ namespace converge {
 namespace {
 
 constexpr size_t kIdsPerRequest = 10000;
+// A manifest, snap or chunk list is decoded in memory: anything bigger than
+// the server's own default limit for one (docs/server.md) is refused unread.
 constexpr uint64_t kMaxMetadataObject = 64u << 20;
+constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
 
 struct Held {
   ObjectKind kind;
@@ -21,16 +25,59 @@ struct Held {
   std::vector<ObjectRef> refs;
 };
 
+// What an object still to be fetched must be, as the object naming it says.
+struct Promise {
+  uint64_t size;     // a blob's bytes, or the file size a chunk list adds up to
+  ObjectKind namer;  // the manifest or chunk list that said so
+};
+
+// Promises for blobs and chunk lists, by ID. Two objects naming one ID with
+// different sizes cannot both be right (an ID fixes the content), so that
+// refuses the whole transfer.
+class Promises {
+ public:
+  Status Add(const ObjectId& id, ObjectKind kind, uint64_t size, ObjectKind namer) {
+    auto [it, added] = Of(kind).emplace(id, Promise{size, namer});
+    if (!added && it->second.size != size)
+      return Corrupt("the server sent objects that disagree on the size of " +
+                     std::string(KindName(kind)) + " " + id.hex() + " (" +
+                     std::to_string(it->second.size) + " and " + std::to_string(size) +
+                     " bytes): refusing the transfer");
+    return Status::Ok();
+  }
+  const Promise* Find(ObjectKind kind, const ObjectId& id) const {
+    const auto& of = kind == ObjectKind::kBlob ? blobs_ : lists_;
+    auto it = of.find(id);
+    return it == of.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::unordered_map<ObjectId, Promise>& Of(ObjectKind kind) {
+    return kind == ObjectKind::kBlob ? blobs_ : lists_;
+  }
+  std::unordered_map<ObjectId, Promise> blobs_, lists_;
+};
+
+std::string SizeMismatch(ObjectKind kind, const ObjectId& id, uint64_t size, const Promise& p) {
+  std::string namer = p.namer == ObjectKind::kChunkList ? "chunk list" : KindName(p.namer);
+  return "the server sent " + std::string(KindName(kind)) + " " + id.hex() + " of " +
+         std::to_string(size) + " bytes where its " + namer + " says " + std::to_string(p.size) +
+         ": refusing the transfer";
+}
+
 // Receives one pack: blobs stream to temp files and join `blobs`; manifests,
 // snaps and chunk lists are kept in memory, decoded, until everything under
 // them is stored.
 class Receiver : public PackParser::Handler {
  public:
   Receiver(ObjectStore& store, WriteBatch& blobs,
-           const std::unordered_map<ObjectId, ObjectKind>& wanted,
-           const std::unordered_map<ObjectId, uint64_t>& sizes,
+           const std::unordered_map<ObjectId, ObjectKind>& wanted, const Promises& promises,
            std::unordered_map<ObjectId, Held>& held, Progress& progress)
-      : store_(store), blobs_(blobs), wanted_(wanted), sizes_(sizes), held_(held),
+      : store_(store),
+        blobs_(blobs),
+        wanted_(wanted),
+        promises_(promises),
+        held_(held),
         progress_(progress) {}
 
   std::unordered_set<ObjectId> received;
@@ -41,10 +88,19 @@ class Receiver : public PackParser::Handler {
     if (w == wanted_.end() || w->second != kind || received.count(id))
       return Corrupt("the server sent " + std::string(KindName(kind)) + " " + id.hex() +
                      ", which was not asked for: refusing the transfer");
-    auto expected = sizes_.find(id);
-    if (expected != sizes_.end() && expected->second != size)
-      return Corrupt("the server sent " + id.hex() + " with " + std::to_string(size) +
-                     " bytes where its manifest says " + std::to_string(expected->second));
+    // Sizes are checked here, before a byte is read: a blob against what
+    // named it (every blob asked for was named with its size), the others
+    // against the metadata limit.
+    const Promise* promised = kind == ObjectKind::kBlob ? promises_.Find(kind, id) : nullptr;
+    if (promised && promised->size != size) return Corrupt(SizeMismatch(kind, id, size, *promised));
+    if (kind == ObjectKind::kBlob && !promised)  // every blob asked for was named with a size
+      return Internal("blob " + id.hex() + " was asked for without an expected size");
+    if (kind != ObjectKind::kBlob && size > kMaxMetadataObject)
+      return TooLarge("the server sent a " + std::string(KindName(kind)) + " of " +
+                      std::to_string(size) + " bytes, over the limit of " +
+                      std::to_string(kMaxMetadataObject) + " bytes for a snap, manifest or " +
+                      "chunk list: refusing the transfer (the server or its data is broken; " +
+                      "tell its operator)");
     kind_ = kind;
     id_ = id;
     size_ = size;
@@ -52,9 +108,6 @@ class Receiver : public PackParser::Handler {
     if (kind == ObjectKind::kBlob) {
       ASSIGN_OR_RETURN(ObjectWriter w2, store_.NewWriter());
       writer_.emplace(std::move(w2));
-    } else if (size > kMaxMetadataObject) {
-      return TooLarge("the server sent a " + std::string(KindName(kind)) + " of " +
-                      std::to_string(size) + " bytes");
     }
     return Status::Ok();
   }
@@ -93,7 +146,7 @@ class Receiver : public PackParser::Handler {
   ObjectStore& store_;
   WriteBatch& blobs_;
   const std::unordered_map<ObjectId, ObjectKind>& wanted_;
-  const std::unordered_map<ObjectId, uint64_t>& sizes_;
+  const Promises& promises_;
   std::unordered_map<ObjectId, Held>& held_;
   Progress& progress_;
   ObjectKind kind_ = ObjectKind::kBlob;
@@ -103,18 +156,40 @@ class Receiver : public PackParser::Handler {
   std::optional<ObjectWriter> writer_;
 };
 
-// Sizes that the objects named by `h` must have, from the entries naming them.
-void ExpectSizes(const Held& h, std::unordered_map<ObjectId, uint64_t>& sizes) {
+// Checks `h` (`id`) against what named it, and records what the objects it
+// names must be: a chunk list must add up to the size of the file naming it,
+// a blob must have the size its manifest entry or chunk list gives.
+Status KeepPromises(const ObjectId& id, const Held& h, Promises& promises) {
   if (h.kind == ObjectKind::kChunkList) {
-    Result<ChunkList> c = DecodeChunkList(h.bytes);
-    if (c.ok())
-      for (const auto& ch : c->chunks) sizes.emplace(ch.blob, ch.size);
+    ASSIGN_OR_RETURN(ChunkList c, DecodeChunkList(h.bytes));
+    const Promise* file = promises.Find(ObjectKind::kChunkList, id);
+    if (file && file->size != c.size)
+      return Corrupt("the server sent chunklist " + id.hex() + " adding up to " +
+                     std::to_string(c.size) + " bytes where its manifest says " +
+                     std::to_string(file->size) + ": refusing the transfer");
+    for (const auto& ch : c.chunks)
+      RETURN_IF_ERROR(promises.Add(ch.blob, ObjectKind::kBlob, ch.size, ObjectKind::kChunkList));
   } else if (h.kind == ObjectKind::kManifest) {
-    Result<Manifest> m = DecodeManifest(h.bytes);
-    if (m.ok())
-      for (const Entry& e : m->entries)
-        if (e.type == EntryType::kFile && !e.chunked) sizes.emplace(e.id, e.size);
+    ASSIGN_OR_RETURN(Manifest m, DecodeManifest(h.bytes));
+    for (const Entry& e : m.entries)
+      if (e.type == EntryType::kFile)
+        RETURN_IF_ERROR(promises.Add(e.id, e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob,
+                                     e.size, ObjectKind::kManifest));
   }
+  return Status::Ok();
+}
+
+// An object named by a fetched one that the store already holds: a blob
+// must have the promised size (a chunk list is checked again on restore).
+Status CheckStored(const ObjectStore& store, const ObjectRef& r, const Promises& promises) {
+  const Promise* p = r.kind == ObjectKind::kBlob ? promises.Find(r.kind, r.id) : nullptr;
+  if (!p) return Status::Ok();
+  ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(r.id));
+  if (size != p->size)
+    return Corrupt("the server sent a " + std::string(KindName(p->namer)) + " naming blob " +
+                   r.id.hex() + " with " + std::to_string(p->size) + " bytes, but it has " +
+                   std::to_string(size) + ": refusing the transfer");
+  return Status::Ok();
 }
 
 }  // namespace
@@ -124,7 +199,7 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
   DownloadStats stats;
   WriteBatch blobs(store);
   std::unordered_map<ObjectId, Held> held;
-  std::unordered_map<ObjectId, uint64_t> sizes;
+  Promises promises;
   std::unordered_set<ObjectId> queued;
   std::vector<ObjectRef> level;
   for (const ObjectId& s : snaps)
@@ -139,23 +214,29 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
         wanted[level[j].id] = level[j].kind;
         ask.of(level[j].kind).push_back(level[j].id);
       }
-      Receiver rx(store, blobs, wanted, sizes, held, progress);
-      PackParser parser(rx);
+      Receiver rx(store, blobs, wanted, promises, held, progress);
+      // The receiver checks every size itself, before the object's bytes,
+      // with a message naming the kind: the parser's own limit is lifted.
+      PackParser parser(rx, PackLimits{kNoLimit});
       RETURN_IF_ERROR(api.FetchPack(repo, ask, [&](std::string_view p) { return parser.Feed(p); }));
       RETURN_IF_ERROR(parser.Finish());
       for (const auto& [id, kind] : wanted)
         if (!rx.received.count(id))
-          return Corrupt("the server did not send " + std::string(KindName(kind)) + " " +
-                         id.hex() + " that it was asked for");
+          return Corrupt("the server did not send " + std::string(KindName(kind)) + " " + id.hex() +
+                         " that it was asked for");
       stats.objects += rx.received.size();
       stats.bytes += rx.bytes;
       for (const auto& [id, kind] : wanted) {
         auto h = held.find(id);
         if (h == held.end()) continue;
-        ExpectSizes(h->second, sizes);
-        for (const ObjectRef& r : h->second.refs)
-          if (!store.Has(r.id) && !blobs.Contains(r.id) && queued.insert(r.id).second)
+        RETURN_IF_ERROR(KeepPromises(id, h->second, promises));
+        for (const ObjectRef& r : h->second.refs) {
+          if (blobs.Contains(r.id) || !queued.insert(r.id).second) continue;
+          if (store.Has(r.id))
+            RETURN_IF_ERROR(CheckStored(store, r, promises));
+          else
             next.push_back(r);
+        }
       }
     }
     level = std::move(next);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "base/text.h"
 #include "client/publication_index.h"
 #include "client/publish.h"
 #include "store/snap_index.h"
@@ -23,6 +24,10 @@ Result<std::vector<wire::Publication>> ListAll(ApiClient& api, const std::string
     ASSIGN_OR_RETURN(wire::PublicationPage page, api.ListPublications(repo, filter));
     out.insert(out.end(), page.publications.begin(), page.publications.end());
     if (!page.next || page.publications.empty()) break;
+    // A cursor that does not move would page forever (a broken or hostile server).
+    if (*page.next == filter.before)
+      return Corrupt("the server's publication listing does not advance (it sends cursor " +
+                     Quote(*page.next) + " again): refusing it; tell the server's operator");
     filter.before = *page.next;
   }
   return out;
@@ -73,8 +78,7 @@ Result<FetchOutcome> FetchPublications(Workspace& ws, ApiClient& api, const std:
     if (!id) return Corrupt("publication " + p.id + " names a malformed snap ID");
     if (seen.insert(*id).second) snaps.push_back(*id);
   }
-  ASSIGN_OR_RETURN(DownloadStats got,
-                   DownloadSnaps(ws.store(), api, repo, snaps, opts.progress));
+  ASSIGN_OR_RETURN(DownloadStats got, DownloadSnaps(ws.store(), api, repo, snaps, opts.progress));
   out.objects_fetched = got.objects;
   out.bytes_fetched = got.bytes;
 

@@ -33,6 +33,25 @@ Code CodeForHttp(int status) {
   }
 }
 
+// A string field of a server's error answer, or "" when it is absent or not a
+// string (json::value would throw on a hostile answer's other types). Shown
+// as one line of at most kMaxMessage bytes: a server cannot add lines or
+// terminal escapes to the client's error.
+std::string ErrorField(const json& e, const char* key) {
+  constexpr size_t kMaxMessage = 500;
+  auto it = e.find(key);
+  if (it == e.end() || !it->is_string()) return "";
+  std::string s = it->get<std::string>();
+  if (s.size() > kMaxMessage) {
+    size_t cut = kMaxMessage;  // on a character boundary: the text stays UTF-8
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) cut--;
+    s = s.substr(0, cut) + "...";
+  }
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return s;
+}
+
 std::string Describe(const std::string& method, const std::string& path) {
   return method + " " + path;
 }
@@ -43,8 +62,8 @@ Status StatusFromHttp(int http_status, const std::string& body) {
   Result<json> j = ParseJson(body);
   if (j.ok() && j->is_object() && j->contains("error") && (*j)["error"].is_object()) {
     const json& e = (*j)["error"];
-    std::string code = e.value("code", "");
-    std::string message = e.value("message", "");
+    std::string code = ErrorField(e, "code");
+    std::string message = ErrorField(e, "message");
     Code c = code.empty() ? CodeForHttp(http_status) : CodeFromName(code);
     if (c == Code::kOk) c = CodeForHttp(http_status);
     return Status(c, message.empty() ? "HTTP " + std::to_string(http_status) : message);

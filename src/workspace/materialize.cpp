@@ -49,6 +49,26 @@ class TempEntry {
   std::string name_;
 };
 
+// A blob's size is one stat: a manifest or chunk list that lies about it is
+// refused before anything is written (and before a restore in place changes
+// anything, as its check pass runs CheckFileObjects).
+Status CheckBlobSize(const TreeReader& reader, const ObjectId& id, uint64_t size, const char* namer,
+                     const std::string& context) {
+  Result<uint64_t> got = reader.store().SizeOf(id);
+  if (!got.ok()) return Status::Ok();  // missing or unreadable: reading it says which
+  if (*got != size)
+    return Corrupt(context + ": blob " + id.hex() + " has " + std::to_string(*got) +
+                   " bytes where its " + namer + " says " + std::to_string(size) +
+                   "; the snap is damaged and cannot be restored");
+  return Status::Ok();
+}
+
+std::string ListSizeMismatch(const std::string& context, const Entry& e, const ChunkList& list) {
+  return context + ": chunk list " + e.id.hex() + " adds up to " + std::to_string(list.size) +
+         " bytes where the manifest says " + std::to_string(e.size) +
+         "; the snap is damaged and cannot be restored";
+}
+
 }  // namespace
 
 Status CheckEntryName(const Entry& e, const std::string& display) {
@@ -142,10 +162,13 @@ Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e,
   };
   std::string context = "restoring " + what;
   if (!e.chunked) {
+    RETURN_IF_ERROR(CheckBlobSize(reader, e.id, e.size, "manifest", context));
     RETURN_IF_ERROR(reader.store().Stream(e.id, sink).With(context));
   } else {
     Result<ChunkList> list = reader.ReadChunkList(e.id);
     if (!list.ok()) return list.status().With(context);
+    // Refused before a byte is written; the running totals below catch the rest.
+    if (list->size != e.size) return Corrupt(ListSizeMismatch(context, e, *list));
     for (const ChunkList::Chunk& c : list->chunks) {
       uint64_t before = total;
       RETURN_IF_ERROR(reader.store().Stream(c.blob, sink).With(context));
@@ -180,11 +203,16 @@ Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::str
     return NotFound(context + ": object " + id.hex() +
                     " is not in this workspace's store, so the snap cannot be restored");
   };
-  if (!e.chunked) return reader.store().Has(e.id) ? Status::Ok() : missing(e.id);
+  auto check_blob = [&](const ObjectId& id, uint64_t size, const char* namer) {
+    if (!reader.store().Has(id)) return missing(id);
+    return CheckBlobSize(reader, id, size, namer, context);
+  };
+  if (!e.chunked) return check_blob(e.id, e.size, "manifest");
   Result<ChunkList> list = reader.ReadChunkList(e.id);
   if (!list.ok()) return list.status().With(context);
+  if (list->size != e.size) return Corrupt(ListSizeMismatch(context, e, *list));
   for (const ChunkList::Chunk& c : list->chunks)
-    if (!reader.store().Has(c.blob)) return missing(c.blob);
+    RETURN_IF_ERROR(check_blob(c.blob, c.size, "chunk list"));
   return Status::Ok();
 }
 
