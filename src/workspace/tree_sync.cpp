@@ -84,6 +84,10 @@ Status TreeSync::SyncEntry(const std::shared_ptr<Fd>& dir, const std::string& na
                                 ": converge never touches a .converge directory");
     return Status::Ok();
   }
+  // Staging left by a killed restore is converge's own: snap never captures
+  // it, and an in-place restore clears it away.
+  if (!s.want && s.exists && Workspace::IsRestoreLeftover(name))
+    return apply() ? RemoveAllAt(dir->get(), name, path, &stats_.removed) : Status::Ok();
   if (!s.want)
     return s.exists && s.have ? Prune(dir->get(), name, path, *s.have, s.st) : Status::Ok();
   const Entry& want = *s.want;

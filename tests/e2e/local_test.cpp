@@ -340,6 +340,15 @@ TEST_F(LocalTest, LeftoversOfAKilledRestoreAreNeverCaptured) {
   EXPECT_FALSE(tree.count(".converge-restore.0123456789abcdef.tmp"));
   EXPECT_FALSE(tree.count("sub/.converge-restore.fedcba9876543210.tmp"));
   EXPECT_EQ(Diff({}), Changes{});
+  // An in-place restore clears them away where it changes the tree, and only
+  // them (elsewhere `converge fsck --fix` removes them).
+  WriteFile(ws_ / "sub/b.txt", "b");
+  J({"snap"});
+  ASSERT_EQ(C({"restore", snap["id"]}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(ws_ / "sub/b.txt"));
+  EXPECT_FALSE(fs::exists(ws_ / ".converge-restore.0123456789abcdef.tmp"));
+  EXPECT_FALSE(fs::exists(ws_ / "sub/.converge-restore.fedcba9876543210.tmp"));
+  EXPECT_TRUE(fs::exists(ws_ / ".converge-restore.notmine.tmp"));
 }
 
 }  // namespace

@@ -23,12 +23,23 @@ extern char** environ;
 namespace converge::testing {
 
 namespace {
+// A test that writes to a socket the server has closed (a refused upload)
+// must see EPIPE, not die: ignore SIGPIPE before any test runs.
+[[maybe_unused]] const bool kSigpipeIgnored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+}  // namespace
+
+namespace {
 
 void Drain(int fd, std::string& into, bool& open) {
   char buf[65536];
   ssize_t n = ::read(fd, buf, sizeof buf);
-  if (n > 0) into.append(buf, static_cast<size_t>(n));
-  else if (n == 0 || (errno != EINTR && errno != EAGAIN)) open = false;
+  if (n > 0)
+    into.append(buf, static_cast<size_t>(n));
+  else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+    open = false;
 }
 
 std::vector<std::string> BuildEnv(const std::map<std::string, std::string>& extra) {
@@ -39,8 +50,10 @@ std::vector<std::string> BuildEnv(const std::map<std::string, std::string>& extr
     if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   for (const auto& [k, v] : extra) {
-    if (v.empty()) env.erase(k);
-    else env[k] = v;
+    if (v.empty())
+      env.erase(k);
+    else
+      env[k] = v;
   }
   std::vector<std::string> out;
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
