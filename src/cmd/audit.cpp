@@ -1,10 +1,12 @@
 // converge audit [--repo R | --all] [--limit N]: the server's append-only log
 // of state changes and refusals, newest first (repo admins for a repo's log,
-// server admins for the whole one).
+// server admins for the whole one). --verify checks the whole chain and its
+// signed head instead (cmd/audit_verify.cpp).
 #include <algorithm>
 #include <iostream>
 
 #include "cmd/admin_util.h"
+#include "cmd/audit_verify.h"
 
 namespace converge {
 
@@ -16,6 +18,8 @@ struct AuditOpts {
   RepoFlags repo;
   bool all = false;
   int limit = 50;
+  bool verify = false;
+  std::string key;
 };
 
 // Up to `limit` entries, following the API's `next` cursor page by page.
@@ -66,9 +70,23 @@ void RegisterAudit(Cli& cli) {
   cmd->add_option("-n,--limit", o->limit, "Show at most N entries (default 50)")
       ->type_name("N")
       ->check(CLI::PositiveNumber);
+  CLI::Option* verify = cmd->add_flag(
+      "--verify", o->verify,
+      "Check the whole log's hash chain and the server's signature over its head (server "
+      "admins); exit 1 naming the first broken row");
+  verify->excludes(cmd->get_option("--repo"));
+  cmd->add_option("--key", o->key,
+                  "With --verify: the server's audit public key (64 hex characters, or a file "
+                  "holding them) instead of the one pinned at first use")
+      ->type_name("FILE|HEX")
+      ->needs(verify);
   cli.Run(cmd, [&cli, o]() -> Status {
     std::string repo;
     std::optional<Workspace> ws = FindWorkspaceIfAny();
+    if (o->verify) {
+      ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(o->repo.server, ws ? &*ws : nullptr));
+      return VerifyAuditLog(api, o->key, cli.globals.json);
+    }
     if (!o->all) {
       Result<std::string> r = ResolveRepo(o->repo.repo, ws ? &*ws : nullptr);
       if (!r.ok())

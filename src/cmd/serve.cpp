@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "cmd/audit_verify.h"
 #include "cmd/command.h"
 #include "net/http_log.h"
 #include "net/http_server.h"
@@ -22,6 +23,8 @@ struct ServeOpts {
   std::string log_level;
   std::string tls_cert, tls_key;
   bool fsck = false;
+  bool verify_audit = false;
+  std::string audit_key;
 };
 
 Result<ServerConfig> BuildConfig(const ServeOpts& o) {
@@ -67,6 +70,8 @@ Status Serve(const ServeOpts& o) {
        std::to_string(config.EffectiveThreads()) + " threads)");
   if (authority->bootstrapped())
     Note("initial admin token written to " + authority->data_dir().token_file().string());
+  for (const std::string& note : authority->audit_notes()) Note(note);
+  Note("audit log signed with key " + authority->audit_key().public_key().Fingerprint());
 
   std::thread waiter([&server, stop_signals] {
     int sig = 0;
@@ -105,8 +110,19 @@ void RegisterServe(Cli& cli) {
   cmd->add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert")->type_name("FILE");
   cmd->add_flag("--fsck", o->fsck,
                 "Check the data dir for damage and exit (read-only: safe while a server runs)");
-  cli.Run(cmd,
-          [o, &cli]() { return o->fsck ? FsckDataDir(o->data_dir, cli.globals.json) : Serve(*o); });
+  cmd->add_flag("--verify-audit", o->verify_audit,
+                "Check the data dir's audit chain and its signed head, and exit (read-only: "
+                "safe while a server runs)");
+  cmd->add_option("--audit-key", o->audit_key,
+                  "With --verify-audit: the public key to check against (64 hex characters, "
+                  "or a file holding them; default DATA/audit-key.pub)")
+      ->type_name("FILE|HEX");
+  cli.Run(cmd, [o, &cli]() {
+    if (o->fsck) return FsckDataDir(o->data_dir, cli.globals.json);
+    if (o->verify_audit)
+      return VerifyAuditDataDirCommand(o->data_dir, o->audit_key, cli.globals.json);
+    return Serve(*o);
+  });
 }
 
 }  // namespace converge

@@ -163,4 +163,12 @@ Result<wire::AuditPage> ApiClient::Audit(const std::string& repo, int limit,
       http_.Get(base + Query({{"limit", std::to_string(limit)}, {"before", before}})));
 }
 
+Result<wire::AuditKeyInfo> ApiClient::AuditKey() {
+  return Decode<wire::AuditKeyInfo>(http_.Get("/v1/audit/key"));
+}
+
+Result<wire::AuditHead> ApiClient::AuditHead() {
+  return Decode<wire::AuditHead>(http_.Get("/v1/audit/head"));
+}
+
 }  // namespace converge

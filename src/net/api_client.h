@@ -61,6 +61,9 @@ class ApiClient {
   Result<wire::Publication> GetPublication(const std::string& repo, const std::string& id);
   // repo empty: the whole server's log (server admins).
   Result<wire::AuditPage> Audit(const std::string& repo, int limit, const std::string& before);
+  // The key that signs the log's head, and the signed head (server admins).
+  Result<wire::AuditKeyInfo> AuditKey();
+  Result<wire::AuditHead> AuditHead();
 
  private:
   std::string RepoPath(const std::string& repo) const;

@@ -47,6 +47,14 @@ void RegisterPublicationRoutes(httplib::Server& svr, Authority& a) {
     });
   });
 
+  svr.Get("/v1/audit/key", [&a](const Request& req, Response& res) {
+    Serve(a, req, res, [&](const Caller&) { return Answer(200, a.audit().Key()); });
+  });
+
+  svr.Get("/v1/audit/head", [&a](const Request& req, Response& res) {
+    Serve(a, req, res, [&](const Caller& c) { return Answer(200, a.audit().Head(c)); });
+  });
+
   svr.Get("/v1/audit", [&a](const Request& req, Response& res) {
     Serve(a, req, res, [&](const Caller& c) -> Result<Reply> {
       ASSIGN_OR_RETURN(int n, LimitParam(req));

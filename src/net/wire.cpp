@@ -177,5 +177,12 @@ json ToJson(const AuditEntry& v) {
 json ToJson(const AuditPage& v) {
   return {{"entries", ToJson(v.entries)}, {"next", OptToJson(v.next)}};
 }
+json ToJson(const AuditKeyInfo& v) {
+  return {{"algorithm", v.algorithm}, {"public_key", v.public_key}, {"fingerprint", v.fingerprint}};
+}
+json ToJson(const AuditHead& v) {
+  return {
+      {"seq", v.seq}, {"hash", v.hash}, {"public_key", v.public_key}, {"signature", v.signature}};
+}
 
 }  // namespace converge::wire

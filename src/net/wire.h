@@ -210,6 +210,22 @@ struct AuditPage {
   std::optional<std::string> next;
 };
 
+// GET /v1/audit/key: the key that signs the chain's head.
+struct AuditKeyInfo {
+  std::string algorithm = "ed25519";
+  std::string public_key;   // 64 hex
+  std::string fingerprint;  // "ed25519:" + 32 hex
+};
+
+// GET /v1/audit/head: the newest row, signed (server/audit_key.h says what
+// the signature covers).
+struct AuditHead {
+  int64_t seq = 0;
+  std::string hash;
+  std::string public_key;
+  std::string signature;  // 128 hex
+};
+
 json ToJson(const ApiError& v);
 json ToJson(const Health& v);
 json ToJson(const User& v);
@@ -235,6 +251,8 @@ json ToJson(const Publication& v);
 json ToJson(const PublicationPage& v);
 json ToJson(const AuditEntry& v);
 json ToJson(const AuditPage& v);
+json ToJson(const AuditKeyInfo& v);
+json ToJson(const AuditHead& v);
 
 Status FromJson(const json& j, ApiError& out);
 Status FromJson(const json& j, Health& out);
@@ -261,6 +279,8 @@ Status FromJson(const json& j, Publication& out);
 Status FromJson(const json& j, PublicationPage& out);
 Status FromJson(const json& j, AuditEntry& out);
 Status FromJson(const json& j, AuditPage& out);
+Status FromJson(const json& j, AuditKeyInfo& out);
+Status FromJson(const json& j, AuditHead& out);
 
 // Lists: [T, ...].
 template <class T>

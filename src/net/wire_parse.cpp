@@ -314,5 +314,20 @@ Status FromJson(const json& j, AuditPage& out) {
   f.Cursor("next", out.next);
   return f.status();
 }
+Status FromJson(const json& j, AuditKeyInfo& out) {
+  Fields f(j, "audit key");
+  f.Str("algorithm", out.algorithm);
+  f.Str("public_key", out.public_key);
+  f.Str("fingerprint", out.fingerprint);
+  return f.status();
+}
+Status FromJson(const json& j, AuditHead& out) {
+  Fields f(j, "audit head");
+  f.Int("seq", out.seq);
+  f.Str("hash", out.hash);
+  f.Str("public_key", out.public_key);
+  f.Str("signature", out.signature);
+  return f.status();
+}
 
 }  // namespace converge::wire

@@ -1,6 +1,5 @@
 #include "server/audit.h"
 
-#include "base/hex.h"
 #include "server/authz.h"
 #include "server/clock.h"
 #include "store/hash.h"
@@ -10,6 +9,20 @@ namespace converge {
 namespace {
 
 const std::string kGenesis(64, '0');
+const char* const kColumns =
+    "SELECT seq, at, actor_id, actor_handle, action, repo, target, outcome, detail, "
+    "remote_addr, prev_hash, hash";
+
+Status WriteHead(Db& db, const AuditKey& key, int64_t seq, const std::string& hash) {
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("INSERT INTO audit_head (id, seq, hash, public_key, "
+                                      "signature) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO "
+                                      "UPDATE SET seq = excluded.seq, hash = excluded.hash, "
+                                      "public_key = excluded.public_key, "
+                                      "signature = excluded.signature"));
+  q.Bind(1, seq).Bind(2, hash).Bind(3, key.public_key().hex());
+  q.Bind(4, key.Sign(AuditHeadMessage(seq, hash)));
+  return q.Run();
+}
 
 wire::AuditEntry EntryFrom(Stmt& q) {
   wire::AuditEntry e;
@@ -31,9 +44,7 @@ wire::AuditEntry EntryFrom(Stmt& q) {
 // A page of rows, newest first; `repo` null for the whole log.
 Result<wire::AuditPage> Page(Db& db, const std::string* repo, int limit,
                              std::optional<int64_t> before) {
-  std::string sql =
-      "SELECT seq, at, actor_id, actor_handle, action, repo, target, outcome, detail, "
-      "remote_addr, prev_hash, hash FROM audit WHERE seq < ?";
+  std::string sql = std::string(kColumns) + " FROM audit WHERE seq < ?";
   if (repo) sql += " AND repo = ?";
   sql += " ORDER BY seq DESC LIMIT ?";
   ASSIGN_OR_RETURN(Stmt q, db.Prepare(sql));
@@ -70,15 +81,28 @@ AuditRecord RecordBy(const Caller& caller, std::string action, std::string repo,
 }
 
 Status AppendAudit(Db& db, const AuditRecord& r) {
+  std::shared_ptr<const AuditKey> key = AuditSignerFor(db.path());
+  if (!key)
+    return Internal("no audit key is loaded for " + db.path().string() +
+                    ": only converge serve writes the audit log");
+  // The new row links to the signed head, not to whatever row is last: rows
+  // removed behind the server's back then stay a visible gap in the chain.
   wire::AuditEntry e;
   e.prev_hash = kGenesis;
+  ASSIGN_OR_RETURN(std::optional<wire::AuditHead> head, ReadHead(db));
+  if (head) {
+    e.seq = head->seq;
+    e.prev_hash = head->hash;
+  }
   {
     ASSIGN_OR_RETURN(Stmt last,
                      db.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
     ASSIGN_OR_RETURN(bool row, last.Step());
-    if (row) {
+    if (row && last.Int(0) > e.seq) {
+      // Rows past the head: written by hand (or by a converge that had no
+      // head yet). Never reuse their numbers.
+      if (!head) e.prev_hash = last.Text(1);
       e.seq = last.Int(0);
-      e.prev_hash = last.Text(1);
     }
   }
   e.seq += 1;
@@ -91,10 +115,7 @@ Status AppendAudit(Db& db, const AuditRecord& r) {
   e.outcome = r.outcome;
   e.detail = r.detail;
   e.remote_addr = r.remote_addr;
-  Hasher h;
-  h.Update(e.prev_hash);
-  h.Update(wire::AuditHashInput(e));
-  e.hash = h.Finish().hex();
+  e.hash = AuditRowHash(e);
   ASSIGN_OR_RETURN(Stmt q,
                    db.Prepare("INSERT INTO audit (seq, at, actor_id, actor_handle, action, repo, "
                               "target, outcome, detail, remote_addr, prev_hash, hash) "
@@ -106,7 +127,63 @@ Status AppendAudit(Db& db, const AuditRecord& r) {
     q.BindNull(3);
   q.Bind(4, e.actor).Bind(5, e.action).Bind(6, e.repo).Bind(7, e.target).Bind(8, e.outcome);
   q.Bind(9, e.detail).Bind(10, e.remote_addr).Bind(11, e.prev_hash).Bind(12, e.hash);
-  return q.Run();
+  RETURN_IF_ERROR(q.Run());
+  return WriteHead(db, *key, e.seq, e.hash);
+}
+
+std::string AuditRowHash(const wire::AuditEntry& e) {
+  Hasher h;
+  h.Update(e.prev_hash);
+  h.Update(wire::AuditHashInput(e));
+  return h.Finish().hex();
+}
+
+Result<std::optional<wire::AuditHead>> ReadHead(Db& db) {
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT seq, hash, public_key, signature FROM audit_head "
+                                      "WHERE id = 1"));
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::optional<wire::AuditHead>();
+  wire::AuditHead h;
+  h.seq = q.Int(0);
+  h.hash = q.Text(1);
+  h.public_key = q.Text(2);
+  h.signature = q.Text(3);
+  return std::optional<wire::AuditHead>(std::move(h));
+}
+
+Result<std::string> AdoptAuditKey(Db& db, const AuditKey& key) {
+  ASSIGN_OR_RETURN(Db::Tx tx, db.BeginWrite());
+  ASSIGN_OR_RETURN(std::optional<wire::AuditHead> head, ReadHead(db));
+  if (head) {
+    std::optional<AuditPublicKey> signer = AuditPublicKey::FromHex(head->public_key);
+    if (signer && *signer == key.public_key()) return std::string();
+    return Conflict("the audit log's head is signed by " +
+                    (signer ? signer->Fingerprint() : std::string("an unreadable key")) +
+                    ", but the data dir's audit key is " + key.public_key().Fingerprint() +
+                    ": restore the original audit-key file from a backup of the data dir");
+  }
+  ASSIGN_OR_RETURN(Stmt last, db.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+  ASSIGN_OR_RETURN(bool row, last.Step());
+  if (!row) return std::string();  // an empty log: the first append signs
+  int64_t seq = last.Int(0);
+  std::string hash = last.Text(1);
+  last = Stmt();
+  RETURN_IF_ERROR(WriteHead(db, key, seq, hash));
+  RETURN_IF_ERROR(tx.Commit());
+  return "signed the audit log's head (row " + std::to_string(seq) +
+         "): a converge without signed heads wrote the rows before it";
+}
+
+Status ForEachAuditRow(Db& db, int64_t from_seq,
+                       const std::function<Status(const wire::AuditEntry&)>& fn) {
+  ASSIGN_OR_RETURN(
+      Stmt q, db.Prepare(std::string(kColumns) + " FROM audit WHERE seq <= ? ORDER BY seq DESC"));
+  q.Bind(1, from_seq);
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return Status::Ok();
+    RETURN_IF_ERROR(fn(EntryFrom(q)));
+  }
 }
 
 Status AppendRefusal(Db& db, AuditRecord record, const Status& failure) {
@@ -150,6 +227,27 @@ Result<wire::AuditPage> AuditLog::ListAll(const Caller& caller, int limit,
   Attempt attempt(*db, caller, "audit.read");
   RETURN_IF_ERROR(attempt.Done(RequireServerAdmin(attempt, caller, "read the whole audit log")));
   return Page(*db, nullptr, limit, before);
+}
+
+}  // namespace converge
+
+namespace converge {
+
+Result<wire::AuditKeyInfo> AuditLog::Key() const {
+  if (!key_) return Unavailable("the audit key is not loaded yet");
+  wire::AuditKeyInfo k;
+  k.public_key = key_->public_key().hex();
+  k.fingerprint = key_->public_key().Fingerprint();
+  return k;
+}
+
+Result<wire::AuditHead> AuditLog::Head(const Caller& caller) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "audit.read");
+  RETURN_IF_ERROR(attempt.Done(RequireServerAdmin(attempt, caller, "read the audit log's head")));
+  ASSIGN_OR_RETURN(std::optional<wire::AuditHead> head, ReadHead(*db));
+  if (!head) return NotFound("the audit log is empty: it has no head yet");
+  return *head;
 }
 
 }  // namespace converge

@@ -4,14 +4,21 @@
 //
 // Rows form a hash chain: hash = BLAKE2b-256(prev_hash || AuditHashInput(row)),
 // the first row's prev_hash being 64 zeros, so an edit anywhere breaks every
-// later hash (and a signature over the head covers the whole log).
+// later hash. Every append also signs the new head (its seq and hash) with the
+// data dir's Ed25519 key (server/audit_key.h) into the one-row audit_head
+// table, in the same transaction: removing rows from the end, or rewriting
+// the chain, leaves a head that no longer matches or a signature that fails.
+// server/audit_verify.h checks all of it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "net/wire.h"
+#include "server/audit_key.h"
 #include "server/caller.h"
 #include "server/db_pool.h"
 
@@ -31,8 +38,20 @@ struct AuditRecord {
 AuditRecord RecordBy(const Caller& caller, std::string action, std::string repo, std::string target,
                      std::string detail = "");
 
-// Appends a row inside the write transaction open on `db`.
+// Appends a row inside the write transaction open on `db`, and signs the new
+// head with the key registered for `db` (RegisterAuditSigner).
 Status AppendAudit(Db& db, const AuditRecord& record);
+// BLAKE2b-256(prev_hash || AuditHashInput(e)), hex: what `e.hash` must be.
+std::string AuditRowHash(const wire::AuditEntry& e);
+// The signed head; nullopt while the log has none.
+Result<std::optional<wire::AuditHead>> ReadHead(Db& db);
+// At start: fails (kConflict) when the head was signed by another key than
+// `key`; signs the newest row when a log has rows but no head (made by a
+// converge before signed heads) and says so in the returned note.
+Result<std::string> AdoptAuditKey(Db& db, const AuditKey& key);
+// Calls `fn` on every row with seq <= from_seq, newest first, one at a time.
+Status ForEachAuditRow(Db& db, int64_t from_seq,
+                       const std::function<Status(const wire::AuditEntry&)>& fn);
 // Appends a refusal of `failure` in a transaction of its own.
 Status AppendRefusal(Db& db, AuditRecord record, const Status& failure);
 
@@ -74,14 +93,20 @@ class Attempt {
 class AuditLog {
  public:
   explicit AuditLog(DbPool& dbs) : dbs_(dbs) {}
+  void set_key(std::shared_ptr<const AuditKey> key) { key_ = std::move(key); }
 
   // `before`: a seq cursor from a previous page's "next".
   Result<wire::AuditPage> ListRepo(const Caller& caller, std::string_view repo, int limit,
                                    std::optional<int64_t> before);
   Result<wire::AuditPage> ListAll(const Caller& caller, int limit, std::optional<int64_t> before);
+  // The public key: anyone signed in may have it.
+  Result<wire::AuditKeyInfo> Key() const;
+  // The signed head: server admins, like the whole log.
+  Result<wire::AuditHead> Head(const Caller& caller);
 
  private:
   DbPool& dbs_;
+  std::shared_ptr<const AuditKey> key_;
 };
 
 }  // namespace converge

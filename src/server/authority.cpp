@@ -17,8 +17,41 @@ Result<std::unique_ptr<Authority>> Authority::Open(const ServerConfig& config) {
   std::unique_ptr<Authority> a(new Authority(config, std::move(data)));
   // Opening one connection creates and migrates the database before any request.
   RETURN_IF_ERROR(a->dbs_.Acquire().status());
+  RETURN_IF_ERROR(a->LoadAuditKey());
   ASSIGN_OR_RETURN(a->bootstrapped_, a->identity_.Bootstrap(a->data_.token_file()));
   return a;
+}
+
+Authority::~Authority() {
+  if (audit_key_) UnregisterAuditSigner(data_.db_path());
+}
+
+Status Authority::LoadAuditKey() {
+  bool created = false;
+  ASSIGN_OR_RETURN(AuditKey key, AuditKey::LoadOrCreate(data_.path(), &created));
+  audit_key_ = std::make_shared<const AuditKey>(std::move(key));
+  if (created)
+    audit_notes_.push_back(
+        "made a new audit signing key: " + AuditKey::SecretPath(data_.path()).string() +
+        " (back it up with the data dir)");
+  {
+    ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+    Result<std::string> note = AdoptAuditKey(*db, *audit_key_);
+    if (!note.ok()) {
+      // A key made just now cannot be the one that signed: leave no stray
+      // key behind for the next start to pick up.
+      if (created) {
+        std::error_code ec;
+        fs::remove(AuditKey::SecretPath(data_.path()), ec);
+        fs::remove(AuditKey::PublicPath(data_.path()), ec);
+      }
+      return note.status();
+    }
+    if (!note->empty()) audit_notes_.push_back(*note);
+  }
+  RegisterAuditSigner(data_.db_path(), audit_key_);
+  audit_.set_key(audit_key_);
+  return Status::Ok();
 }
 
 }  // namespace converge

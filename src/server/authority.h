@@ -5,6 +5,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "server/audit.h"
 #include "server/auth.h"
@@ -30,6 +32,10 @@ class Authority {
   const DataDir& data_dir() const { return data_; }
   // Whether this start made the admin token file.
   bool bootstrapped() const { return bootstrapped_; }
+  // The key that signs the audit log's head, and what starting did with it
+  // ("" or a note for the operator: a new key, a first signed head).
+  const AuditKey& audit_key() const { return *audit_key_; }
+  const std::vector<std::string>& audit_notes() const { return audit_notes_; }
 
   Identity& identity() { return identity_; }
   Registry& registry() { return registry_; }
@@ -39,14 +45,18 @@ class Authority {
 
   // Closes the database connections; call once no request is running.
   void Close() { dbs_.Close(); }
+  ~Authority();
 
  private:
   Authority(const ServerConfig& config, DataDir data);
+  Status LoadAuditKey();
 
   ServerConfig config_;
   DataDir data_;
   DbPool dbs_;
   bool bootstrapped_ = false;
+  std::shared_ptr<const AuditKey> audit_key_;
+  std::vector<std::string> audit_notes_;
   Identity identity_;
   Registry registry_;
   ObjectIntake objects_;

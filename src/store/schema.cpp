@@ -168,6 +168,21 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 CREATE TRIGGER publications_no_update BEFORE UPDATE ON publications
   BEGIN SELECT RAISE(ABORT, 'publications are immutable'); END;
 )sql",
+    // 2: the signed head of the audit chain (server/audit.h): one row, moved
+    // forward by every append, signed with the data dir's audit key.
+    R"sql(
+CREATE TABLE audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,              -- the newest row's seq
+  hash TEXT NOT NULL,                -- and its hash
+  public_key TEXT NOT NULL,          -- Ed25519, hex
+  signature TEXT NOT NULL            -- over AuditHeadMessage(seq, hash), hex
+);
+CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+  BEGIN SELECT RAISE(ABORT, 'the audit head is never removed'); END;
+CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head WHEN NEW.seq <= OLD.seq
+  BEGIN SELECT RAISE(ABORT, 'the audit head only moves forward'); END;
+)sql",
 };
 
 }  // namespace

@@ -1,0 +1,150 @@
+#include "server/audit_key.h"
+
+#include <sys/stat.h>
+
+#include <map>
+#include <mutex>
+
+#include "base/hex.h"
+#include "base/random.h"
+#include "base/text.h"
+
+namespace converge {
+
+namespace {
+
+constexpr std::string_view kSecretHeader = "converge audit key v1 ed25519\n";
+
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+struct SignerRegistry {
+  std::mutex mu;
+  std::map<fs::path, std::shared_ptr<const AuditKey>> by_db;
+};
+
+SignerRegistry& Signers() {
+  static SignerRegistry* r = new SignerRegistry;  // never destroyed: used until exit
+  return *r;
+}
+
+}  // namespace
+
+std::optional<AuditPublicKey> AuditPublicKey::FromHex(std::string_view hex) {
+  hex = TrimSpace(hex);
+  AuditPublicKey k;
+  if (hex.size() != 2 * kBytes || !IsLowerHex(hex) ||
+      !converge::FromHex(hex, k.bytes_.data(), kBytes))
+    return std::nullopt;
+  return k;
+}
+
+std::string AuditPublicKey::hex() const {
+  return ToHex(bytes_.data(), bytes_.size());
+}
+
+std::string AuditPublicKey::Fingerprint() const {
+  InitCrypto();
+  unsigned char h[16];
+  crypto_generichash(h, sizeof h, bytes_.data(), bytes_.size(), nullptr, 0);
+  return "ed25519:" + ToHex(h, sizeof h);
+}
+
+bool AuditPublicKey::Verify(std::string_view message, std::string_view signature_hex) const {
+  InitCrypto();
+  unsigned char sig[crypto_sign_BYTES];
+  if (signature_hex.size() != 2 * sizeof sig || !IsLowerHex(signature_hex) ||
+      !converge::FromHex(signature_hex, sig, sizeof sig))
+    return false;
+  return crypto_sign_verify_detached(sig, reinterpret_cast<const unsigned char*>(message.data()),
+                                     message.size(), bytes_.data()) == 0;
+}
+
+AuditKey::AuditKey(AuditKey&& o) noexcept : public_(o.public_), secret_(o.secret_) {
+  sodium_memzero(o.secret_.data(), o.secret_.size());
+}
+
+AuditKey::~AuditKey() {
+  sodium_memzero(secret_.data(), secret_.size());
+}
+
+Result<AuditKey> AuditKey::FromSeed(std::string_view text, const fs::path& path) {
+  std::string_view seed_hex = TrimSpace(text.substr(std::min(text.size(), kSecretHeader.size())));
+  unsigned char seed[crypto_sign_SEEDBYTES];
+  if (text.substr(0, kSecretHeader.size()) != kSecretHeader || seed_hex.size() != 2 * sizeof seed ||
+      !IsLowerHex(seed_hex) || !converge::FromHex(seed_hex, seed, sizeof seed))
+    return Corrupt("audit key file " + Quote(path.string()) +
+                   " is damaged: restore it from a backup of the data dir");
+  AuditKey k;
+  crypto_sign_seed_keypair(k.public_.bytes_.data(), k.secret_.data(), seed);
+  sodium_memzero(seed, sizeof seed);
+  return k;
+}
+
+Result<AuditKey> AuditKey::Load(const fs::path& data_dir) {
+  InitCrypto();
+  fs::path path = SecretPath(data_dir);
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  // Someone widened the mode: the key is the server's alone.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077)) ::chmod(path.c_str(), 0600);
+  Result<AuditKey> k = FromSeed(text, path);
+  sodium_memzero(text.data(), text.size());
+  return k;
+}
+
+Result<AuditKey> AuditKey::LoadOrCreate(const fs::path& data_dir, bool* created) {
+  *created = false;
+  Result<AuditKey> existing = Load(data_dir);
+  if (existing.ok() || existing.status().code() != Code::kNotFound) return existing;
+  unsigned char seed[crypto_sign_SEEDBYTES];
+  randombytes_buf(seed, sizeof seed);
+  std::string text = std::string(kSecretHeader) + ToHex(seed, sizeof seed) + "\n";
+  sodium_memzero(seed, sizeof seed);
+  Status st = WriteFileAtomic(SecretPath(data_dir), text, 0600);
+  Result<AuditKey> k = st.ok() ? FromSeed(text, SecretPath(data_dir)) : Result<AuditKey>(st);
+  sodium_memzero(text.data(), text.size());
+  if (!k.ok()) return k.status();
+  RETURN_IF_ERROR(WriteFileAtomic(PublicPath(data_dir), k->public_key().hex() + "\n", 0644));
+  *created = true;
+  return k;
+}
+
+std::string AuditKey::Sign(std::string_view message) const {
+  unsigned char sig[crypto_sign_BYTES];
+  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size(), secret_.data());
+  return ToHex(sig, sizeof sig);
+}
+
+std::string AuditHeadMessage(int64_t seq, std::string_view hash) {
+  return "converge audit head v1\nseq " + std::to_string(seq) + "\nhash " + std::string(hash) +
+         "\n";
+}
+
+void RegisterAuditSigner(const fs::path& db_path, std::shared_ptr<const AuditKey> key) {
+  SignerRegistry& r = Signers();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.by_db[db_path] = std::move(key);
+}
+
+void UnregisterAuditSigner(const fs::path& db_path) {
+  SignerRegistry& r = Signers();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.by_db.erase(db_path);
+}
+
+std::shared_ptr<const AuditKey> AuditSignerFor(const fs::path& db_path) {
+  SignerRegistry& r = Signers();
+  std::lock_guard<std::mutex> lock(r.mu);
+  auto it = r.by_db.find(db_path);
+  return it == r.by_db.end() ? nullptr : it->second;
+}
+
+}  // namespace converge
