@@ -13,7 +13,7 @@ if [ ! -x "$bin" ]; then
 fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$bin" --users "$users" --snaps "$snaps" --report "$out"
+"$bin" --users "$users" --snaps "$snaps" --report "$out" >/dev/null
 {
   echo "# Load test"
   echo
