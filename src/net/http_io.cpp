@@ -162,8 +162,15 @@ void RequestBody::Finish(httplib::Response& res) {
 }
 
 void Serve(Authority& a, const httplib::Request& req, httplib::Response& res, const Handler& fn) {
-  Result<Caller> caller =
-      a.identity().Authenticate(req.get_header_value("Authorization"), req.remote_addr);
+  int64_t retry_after = 0;
+  Result<Caller> caller = a.identity().Authenticate(req.get_header_value("Authorization"),
+                                                    req.remote_addr, &retry_after);
+  if (!caller.ok() && retry_after > 0) {
+    // Too many failed tokens from this address: 429, not a 401 to retry at once.
+    res.set_header("Retry-After", std::to_string(retry_after));
+    return SendJson(res, 429,
+                    wire::ToJson(wire::ApiError{"rate_limited", caller.status().message()}));
+  }
   if (!caller.ok()) return SendError(res, caller.status());
   CurrentRequestLog().user = caller->handle;
   Result<Reply> reply = fn(*caller);

@@ -6,6 +6,7 @@
 #include "net/http_io.h"
 #include "net/http_log.h"
 #include "net/http_routes.h"
+#include "net/http_server_stream.h"
 
 namespace converge {
 
@@ -45,8 +46,22 @@ void AccessLog(const Request& req, const Response& res) {
   log = RequestLog();
 }
 
-// JSON for errors httplib answers by itself (no route, malformed request).
-void ErrorBody(const Request& req, Response& res) {
+// JSON for errors httplib answers by itself (no route, malformed request),
+// and for a request head LimitedStream cut off.
+void ErrorBody(const ServerConfig& c, const Request& req, Response& res) {
+  ConnFault fault = CurrentConnFault();
+  if (fault != ConnFault::kNone) {
+    CurrentConnFault() = ConnFault::kNone;
+    bool large = fault == ConnFault::kHeadTooLarge;
+    // The connection closes after this answer: say so.
+    const_cast<Request&>(req).set_header("Connection", "close");
+    SendError(res, large ? TooLarge("the request line and headers are larger than the limit of " +
+                                    std::to_string(c.max_header_bytes) + " bytes")
+                         : Invalid("the request line and headers did not arrive within " +
+                                   std::to_string(c.read_timeout_seconds) + " s"));
+    res.status = large ? 431 : 408;
+    return;
+  }
   if (!res.body.empty() || res.content_length_ > 0 || res.is_chunked_content_provider_) return;
   Code code = Code::kInternal;
   std::string message = "the server failed";
@@ -75,7 +90,13 @@ void ErrorBody(const Request& req, Response& res) {
 
 namespace {
 std::unique_ptr<httplib::Server> NewServer(const ServerConfig& c) {
-  if (c.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
+  if (c.tls_cert_file.empty()) {
+    ConnLimits limits;
+    limits.max_header_bytes = static_cast<size_t>(c.max_header_bytes);
+    limits.read_timeout_seconds = c.read_timeout_seconds;
+    limits.write_timeout_seconds = c.write_timeout_seconds;
+    return std::make_unique<LimitedServer>(limits);
+  }
   return std::make_unique<httplib::SSLServer>(c.tls_cert_file.c_str(), c.tls_key_file.c_str());
 }
 }  // namespace
@@ -95,7 +116,8 @@ void HttpServer::Setup() {
   httplib::Server& svr = *svr_;
   unsigned threads = c.EffectiveThreads();
   // httplib owns the queue it gets from this factory (its API takes a raw pointer).
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  size_t max_threads = std::max<size_t>(threads, c.max_connections);
+  svr.new_task_queue = [threads, max_threads] { return new ElasticPool(threads, max_threads); };
   // httplib's default adds SO_REUSEPORT, which lets a second server bind the
   // same port and silently take part of its connections: a port in use must
   // be an error at start instead.
@@ -116,7 +138,7 @@ void HttpServer::Setup() {
     return httplib::Server::HandlerResponse::Unhandled;
   });
   svr.set_logger(AccessLog);
-  svr.set_error_handler(ErrorBody);
+  svr.set_error_handler([&c](const Request& req, Response& res) { ErrorBody(c, req, res); });
   svr.set_exception_handler([](const Request& req, Response& res, std::exception_ptr ep) {
     std::string what = "unknown exception";
     try {

@@ -198,17 +198,55 @@ Result<Caller> CheckToken(Db& db, std::string_view header, const std::string& re
 
 }  // namespace
 
-Result<Caller> Identity::Authenticate(std::string_view header, const std::string& remote) {
+namespace {
+AuthThrottle::Settings ThrottleSettings(const ServerConfig& c) {
+  AuthThrottle::Settings s;
+  s.limit = c.auth_fail_limit;
+  s.window = std::chrono::seconds(c.auth_fail_window_seconds);
+  s.block = std::chrono::seconds(c.auth_block_seconds);
+  s.max_block = std::chrono::seconds(std::max(c.auth_block_max_seconds, c.auth_block_seconds));
+  return s;
+}
+
+Status Throttled(const std::string& remote, int64_t seconds) {
+  return Unauthenticated("too many failed token attempts from " + remote + ": retry in " +
+                         std::to_string(seconds) + " s with a valid token");
+}
+}  // namespace
+
+Identity::Identity(DbPool& dbs, const ServerConfig& config)
+    : dbs_(dbs), throttle_(ThrottleSettings(config)) {}
+
+Result<Caller> Identity::Authenticate(std::string_view header, const std::string& remote,
+                                      int64_t* retry_after) {
+  // A blocked address is answered before any token work or database access.
+  if (int64_t wait = throttle_.RetryAfter(remote); wait > 0) {
+    if (retry_after) *retry_after = wait;
+    return Throttled(remote, wait);
+  }
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   AuthSubject subject;
   Result<Caller> caller = CheckToken(*db, header, remote, subject);
-  if (!caller.ok() && caller.status().code() == Code::kUnauthenticated) {
-    AuditRecord r;
-    r.actor = subject.actor;
-    r.action = "auth.fail";
-    r.target = subject.token_id;
-    r.remote_addr = remote;
-    (void)AppendRefusal(*db, r, caller.status());
+  if (caller.ok()) {
+    throttle_.Succeed(remote);
+    return caller;
+  }
+  if (caller.status().code() != Code::kUnauthenticated) return caller;
+  AuditRecord r;
+  r.actor = subject.actor;
+  r.action = "auth.fail";
+  r.target = subject.token_id;
+  r.remote_addr = remote;
+  (void)AppendRefusal(*db, r, caller.status());
+  // No token at all is a client not yet logged in, not a guess.
+  if (header.empty()) return caller;
+  AuthThrottle::Trip trip = throttle_.Fail(remote);
+  if (trip.tripped) {
+    r.action = "auth.throttle";
+    r.target = "";
+    r.detail = std::to_string(trip.failures) + " failed token attempts; further requests from " +
+               remote + " refused for " + std::to_string(trip.block.count()) + " s";
+    (void)AppendRefusal(*db, r, Throttled(remote, trip.block.count()));
   }
   return caller;
 }

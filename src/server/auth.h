@@ -4,7 +4,9 @@
 // from libsodium, shown once, and stored only as BLAKE2b-256 of those bytes,
 // compared in constant time. Missing, malformed, unknown, expired and revoked
 // tokens are all kUnauthenticated, and each such attempt is audited under the
-// token's id, never its secret.
+// token's id, never its secret. Repeated failures from one address are
+// refused for a while without a token check (see rate_limit.h);
+// the audit log gets one "auth.throttle" row per block, not one per refusal.
 #pragma once
 
 #include <optional>
@@ -14,13 +16,15 @@
 
 #include "net/wire.h"
 #include "server/caller.h"
+#include "server/config.h"
 #include "server/db_pool.h"
+#include "server/rate_limit.h"
 
 namespace converge {
 
 class Identity {
  public:
-  explicit Identity(DbPool& dbs) : dbs_(dbs) {}
+  explicit Identity(DbPool& dbs, const ServerConfig& config = ServerConfig());
 
   // On an empty database: creates the server admin "admin" and writes its
   // token to `token_file` (mode 0600). Returns whether it did; once any user
@@ -28,7 +32,10 @@ class Identity {
   Result<bool> Bootstrap(const fs::path& token_file);
 
   // The caller behind an "Authorization" header value ("Bearer TOKEN").
-  Result<Caller> Authenticate(std::string_view authorization, const std::string& remote_addr);
+  // When `remote_addr` is blocked for repeated failures, fails without a
+  // token check and sets *retry_after to the seconds left (HTTP: 429).
+  Result<Caller> Authenticate(std::string_view authorization, const std::string& remote_addr,
+                              int64_t* retry_after = nullptr);
 
   Result<wire::Whoami> Whoami(const Caller& caller);
   Result<wire::CreatedUser> CreateUser(const Caller& caller, const wire::NewUserRequest& req);
@@ -41,6 +48,7 @@ class Identity {
 
  private:
   DbPool& dbs_;
+  AuthThrottle throttle_;
 };
 
 // A user by handle; kNotFound naming it when there is none.

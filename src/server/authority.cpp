@@ -6,7 +6,7 @@ Authority::Authority(const ServerConfig& config, DataDir data)
     : config_(config),
       data_(std::move(data)),
       dbs_(data_.db_path()),
-      identity_(dbs_),
+      identity_(dbs_, config_),
       registry_(dbs_),
       objects_(dbs_, data_.store(), config_),
       publications_(dbs_),

@@ -68,10 +68,18 @@ Status Apply(const std::string& key, const json& v, ServerConfig& c) {
     return Status::Ok();
   }
   if (key == "threads") return NumberInto(v, key, 1, 1024, &c.threads);
+  if (key == "max_connections") return NumberInto(v, key, 1, 4096, &c.max_connections);
   if (key == "max_object_bytes") return NumberInto(v, key, 1, kMax, &c.max_object_bytes);
   if (key == "max_metadata_bytes") return NumberInto(v, key, 1024, kMax, &c.max_metadata_bytes);
   if (key == "max_json_bytes") return NumberInto(v, key, 1024, kMax, &c.max_json_bytes);
   if (key == "max_ids_per_request") return NumberInto(v, key, 1, kMax, &c.max_ids_per_request);
+  if (key == "max_header_bytes") return NumberInto(v, key, 1024, 1u << 20, &c.max_header_bytes);
+  if (key == "auth_fail_limit") return NumberInto(v, key, 1, 1000000, &c.auth_fail_limit);
+  if (key == "auth_fail_window_seconds")
+    return NumberInto(v, key, 1, 86400, &c.auth_fail_window_seconds);
+  if (key == "auth_block_seconds") return NumberInto(v, key, 1, 86400, &c.auth_block_seconds);
+  if (key == "auth_block_max_seconds")
+    return NumberInto(v, key, 1, 86400 * 7, &c.auth_block_max_seconds);
   if (key == "read_timeout_seconds") return NumberInto(v, key, 1, 3600, &c.read_timeout_seconds);
   if (key == "write_timeout_seconds") return NumberInto(v, key, 1, 3600, &c.write_timeout_seconds);
   if (key == "keep_alive_timeout_seconds")

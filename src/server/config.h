@@ -16,14 +16,23 @@ struct ServerConfig {
   fs::path data_dir = "converge-data";
 
   unsigned threads = 0;                           // 0: twice the cores, at least 8
+  unsigned max_connections = 256;                 // served at once (threads grow to it)
   uint64_t max_object_bytes = uint64_t{8} << 30;  // one blob
   uint64_t max_metadata_bytes = 64u << 20;        // one manifest, snap or chunk list
   uint64_t max_json_bytes = 16u << 20;            // one JSON request body
   uint64_t max_ids_per_request = 100000;          // objects/missing, objects/fetch, a pack
+  uint64_t max_header_bytes = 64u << 10;          // request line + headers (HTTP only)
   int read_timeout_seconds = 60;
   int write_timeout_seconds = 60;
   int keep_alive_timeout_seconds = 5;
   int keep_alive_max_requests = 100;
+  // Failed token attempts from one address: after auth_fail_limit within
+  // auth_fail_window_seconds it is refused (429) for auth_block_seconds,
+  // doubling on each further trip up to auth_block_max_seconds.
+  int auth_fail_limit = 20;
+  int auth_fail_window_seconds = 60;
+  int auth_block_seconds = 30;
+  int auth_block_max_seconds = 3600;
   std::string log_level = "info";  // "debug", "info" (access log), "warn", "error"
   // HTTPS when both are set: a PEM certificate (chain) and its private key.
   fs::path tls_cert_file;

@@ -1,5 +1,6 @@
 // Contract: the configured size and count limits answer 413, before reading
-// a body whose declared length is over, and leave nothing behind.
+// a body whose declared length is over, and leave nothing behind; a request
+// head over max_header_bytes is 431, JSON nested too deep is 400.
 #include "fixtures.h"
 
 namespace converge::testing {
@@ -12,7 +13,8 @@ class LimitsTest : public ContractTest {
     options.config = {{"max_object_bytes", 4096},
                       {"max_metadata_bytes", 1024},
                       {"max_json_bytes", 4096},
-                      {"max_ids_per_request", 10}};
+                      {"max_ids_per_request", 10},
+                      {"max_header_bytes", 4096}};
     server_ = std::make_unique<ServerProcess>(options);
   }
   void SetUp() override {
@@ -109,6 +111,47 @@ TEST_F(LimitsTest, JsonBodiesAndIdCountsHaveLimits) {
   for (int i = 0; i < 11; i++) many.push_back(Blob("many " + std::to_string(i)));
   Reply pack = As(owner_).PostBytes(Base() + "/objects/pack", PackOf(many), kPackContentType);
   EXPECT_EQ(pack.status, 413) << pack.body;
+  ExpectNothingLeft();
+}
+
+TEST_F(LimitsTest, HeadersOverTheirLimitAre431) {
+  std::string head = "GET /v1/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + owner_ +
+                     "\r\nConnection: close\r\n";
+  // Within the limit: answered as usual.
+  std::string ok =
+      RawRequest(server().port(), head + "X-Pad: " + std::string(3000, 'p') + "\r\n\r\n",
+                 /*shutdown_write=*/false);
+  EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok.substr(0, 200);
+  // Many short header lines, each within httplib's own line limit.
+  std::string many = head;
+  for (int i = 0; i < 200; i++)
+    many += "X-Pad-" + std::to_string(i) + ": " + std::string(40, 'p') + "\r\n";
+  std::string answer = RawRequest(server().port(), many + "\r\n", false);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 431", 0), 0u) << answer.substr(0, 200);
+  EXPECT_NE(answer.find("\"too_large\""), std::string::npos) << answer;
+  EXPECT_NE(answer.find("4096"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  // One line longer than the whole limit, and a request line longer than it.
+  std::string line =
+      RawRequest(server().port(), head + "X-Big: " + std::string(6000, 'b') + "\r\n\r\n", false);
+  EXPECT_EQ(line.rfind("HTTP/1.1 431", 0), 0u) << line.substr(0, 200);
+  std::string uri = RawRequest(
+      server().port(), "GET /v1/" + std::string(5000, 'u') + " HTTP/1.1\r\nHost: x\r\n\r\n", false);
+  EXPECT_EQ(uri.rfind("HTTP/1.1 431", 0), 0u) << uri.substr(0, 200);
+  ExpectNothingLeft();
+}
+
+TEST_F(LimitsTest, JsonNestedTooDeepIs400) {
+  std::string deep = std::string(17, '[') + std::string(17, ']');
+  Reply r = As(owner_).PostBytes("/v1/repos", "{\"name\": " + deep + "}", "application/json");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.code(), "invalid");
+  EXPECT_NE(r.message().find("nested deeper than"), std::string::npos) << r.body;
+  // Far deeper is refused the same way, without exhausting the server's stack.
+  Reply far =
+      As(owner_).PostBytes(Base() + "/objects/missing", std::string(4000, '['), "application/json");
+  EXPECT_EQ(far.status, 400) << far.body;
+  EXPECT_EQ(As(owner_).Post("/v1/repos", {{"name", Unique("repo")}}).status, 201);
   ExpectNothingLeft();
 }
 
