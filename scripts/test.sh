@@ -1,25 +1,42 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test through ctest: once on
-# a normal build, once on an AddressSanitizer + UndefinedBehaviorSanitizer build.
-# CONVERGE_SKIP_SANITIZERS=1 skips the second pass (for quick local loops only).
-# After it, every fuzz target runs for 10 s (scripts/fuzz.sh; CONVERGE_SKIP_FUZZ=1 skips).
+# Installs what is missing, builds, and runs every test through ctest:
+#   1. a normal (RelWithDebInfo) build: every test;
+#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: every test again;
+#   3. a ThreadSanitizer build of the server: its concurrency, restart and
+#      limits contract tests (the server is where threads share state);
+#   4. every libFuzzer target for 10 s on its seed corpus (scripts/fuzz.sh).
+# CONVERGE_SKIP_SANITIZERS=1 skips 2-4, CONVERGE_SKIP_FUZZ=1 skips 4 (quick
+# local loops only; CI runs everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 
 jobs=$(nproc)
-echo "== build (RelWithDebInfo)"
+step() { echo "== $1 (at ${SECONDS}s)"; }
+
+step "build (RelWithDebInfo)"
 scripts/build.sh build RelWithDebInfo
-echo "== tests"
+step "tests"
 (cd build && ctest --output-on-failure -j "$jobs")
 
 if [ "${CONVERGE_SKIP_SANITIZERS:-0}" != 1 ]; then
-  echo "== build (ASan + UBSan)"
+  step "build (ASan + UBSan)"
   scripts/build.sh build-asan Debug -DCONVERGE_SANITIZE=ON
-  echo "== tests under ASan + UBSan"
+  step "tests under ASan + UBSan"
   (cd build-asan &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure -j "$jobs")
-  [ "${CONVERGE_SKIP_FUZZ:-0}" = 1 ] || { echo "== fuzz (10 s a target)"; scripts/fuzz.sh 10; }
+
+  step "build (TSan: the server and the contract tests)"
+  BUILD_TARGETS="converge contract_tests" \
+    scripts/build.sh build-tsan RelWithDebInfo -DCONVERGE_TSAN=ON
+  step "server concurrency tests under TSan"
+  # A race makes the server exit at once (halt_on_error), which fails the test.
+  (cd build-tsan &&
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --output-on-failure -j "$jobs" -R '^contract\.(Concurrency|Restart|Limits|Stalled|Backoff)')
+
+  [ "${CONVERGE_SKIP_FUZZ:-0}" = 1 ] || { step "fuzz (10 s a target)"; scripts/fuzz.sh 10; }
 fi
+step "all passed"
