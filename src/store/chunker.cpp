@@ -23,11 +23,14 @@ std::array<uint64_t, 256> MakeGear() {
 const std::array<uint64_t, 256> kGear = MakeGear();
 
 // The gear hash shifts left, so its high bits depend on the last 64 bytes:
-// masks take the top bits. Normalized chunking: a harder mask (22 bits) before
-// the average size, an easier one (18 bits) after, pulling sizes toward 1 MiB.
-constexpr uint64_t TopBits(int n) { return ~0ULL << (64 - n); }
-constexpr uint64_t kMaskHard = TopBits(22);
-constexpr uint64_t kMaskEasy = TopBits(18);
+// masks take the top bits. Normalized chunking: a harder mask (21 bits) before
+// the average size, an easier one (17 bits) after, pulling sizes toward the
+// 512 KiB average (2^19: two bits either side, as FastCDC's NC level 2).
+constexpr uint64_t TopBits(int n) {
+  return ~0ULL << (64 - n);
+}
+constexpr uint64_t kMaskHard = TopBits(21);
+constexpr uint64_t kMaskEasy = TopBits(17);
 
 }  // namespace
 
