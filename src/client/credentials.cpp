@@ -42,12 +42,17 @@ Result<Credentials> Credentials::Load() {
   if (!j.ok() || !j->is_object())
     return Corrupt("credentials file '" + path.string() +
                    "' is damaged: remove it and run 'converge login' again");
-  c.last_url_ = j->value("last_url", "");
+  // A hand-edited file may hold any JSON: take only strings, never throw.
+  auto text_of = [](const json& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  c.last_url_ = text_of(*j, "last_url");
   if (j->contains("servers") && (*j)["servers"].is_object()) {
     for (const auto& [url, v] : (*j)["servers"].items()) {
       if (!v.is_object() || !v.contains("token") || !v["token"].is_string()) continue;
-      c.servers_[url] = StoredLogin{v["token"].get<std::string>(), v.value("user", ""),
-                                    v.value("saved_at", "")};
+      c.servers_[url] =
+          StoredLogin{v["token"].get<std::string>(), text_of(v, "user"), text_of(v, "saved_at")};
     }
   }
   return c;

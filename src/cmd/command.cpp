@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <exception>
 #include <iostream>
 
 #include "base/progress.h"
@@ -13,13 +14,11 @@ namespace converge {
 Cli::Cli() : app("converge: local-first snapshots and a central authority for publishing them") {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("converge ") + CONVERGE_VERSION);
-  app.add_option("-C", globals.dir, "Run as if converge was started in DIR")
-      ->type_name("DIR");
+  app.add_option("-C", globals.dir, "Run as if converge was started in DIR")->type_name("DIR");
   app.add_flag("--json", globals.json, "Print exactly one JSON document on stdout");
 }
 
-CLI::App* Cli::Command(const std::string& name, const std::string& description,
-                       CLI::App* parent) {
+CLI::App* Cli::Command(const std::string& name, const std::string& description, CLI::App* parent) {
   CLI::App* sub = (parent ? parent : &app)->add_subcommand(name, description);
   sub->fallthrough();
   return sub;
@@ -48,7 +47,15 @@ int Cli::Main(int argc, char** argv) {
     return 1;
   }
   if (!action_) return 2;
-  Status st = action_();
+  Status st;
+  try {
+    st = action_();
+  } catch (const std::exception& e) {
+    // Errors cross layers as Status; an exception here is a converge bug (a
+    // library threw). Say so in one line instead of aborting with a core dump.
+    st = Internal(std::string("internal error: ") + e.what() +
+                  " (this is a bug in converge; please report it)");
+  }
   if (!st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
     return 1;
@@ -59,20 +66,27 @@ int Cli::Main(int argc, char** argv) {
 int RunCommandLine(int argc, char** argv) {
   InitCrypto();
   Cli cli;
-  for (auto reg : {RegisterInit, RegisterSnap, RegisterSnaps, RegisterShow, RegisterDiff,
-                   RegisterRestore, RegisterServe, RegisterLogin, RegisterRemote,
-                   RegisterPublish, RegisterFetch, RegisterPublications, RegisterStatus,
-                   RegisterUser, RegisterToken, RegisterRepo, RegisterLane, RegisterScope,
-                   RegisterGates, RegisterAudit, RegisterFsck})
+  for (auto reg :
+       {RegisterInit,    RegisterSnap,         RegisterSnaps,  RegisterShow,   RegisterDiff,
+        RegisterRestore, RegisterServe,        RegisterLogin,  RegisterRemote, RegisterPublish,
+        RegisterFetch,   RegisterPublications, RegisterStatus, RegisterUser,   RegisterToken,
+        RegisterRepo,    RegisterLane,         RegisterScope,  RegisterGates,  RegisterAudit,
+        RegisterFsck})
     reg(cli);
   return cli.Main(argc, argv);
 }
 
-void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+void PrintJson(const nlohmann::json& j) {
+  std::cout << j.dump(2) << "\n";
+}
 
-void Note(const std::string& line) { std::cerr << line << "\n"; }
+void Note(const std::string& line) {
+  std::cerr << line << "\n";
+}
 
-Result<Workspace> OpenWorkspace() { return Workspace::Find(fs::current_path()); }
+Result<Workspace> OpenWorkspace() {
+  return Workspace::Find(fs::current_path());
+}
 
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags) {
   cmd->add_option("--url", flags.url,

@@ -88,8 +88,8 @@ class ClientLoopTest : public ::testing::Test {
 
 TEST_F(ClientLoopTest, PublishFetchRestoreWithPermissionsAndProvenance) {
   std::string snap = Snap("first cut");
-  json pub = alice_.Json({"publish", "--scope", "main", "--gate", "dev-intake", "-m", "ready"},
-                         alice_ws_);
+  json pub =
+      alice_.Json({"publish", "--scope", "main", "--gate", "dev-intake", "-m", "ready"}, alice_ws_);
   ASSERT_TRUE(pub.contains("publication")) << pub;
   EXPECT_GT(pub["objects_uploaded"].get<int>(), 0);
   EXPECT_GT(pub["bytes_uploaded"].get<int64_t>(), 5 << 20);
@@ -112,8 +112,8 @@ TEST_F(ClientLoopTest, PublishFetchRestoreWithPermissionsAndProvenance) {
   json pubs = bob_.Json({"publications"}, bob_ws);
   ASSERT_EQ(pubs.size(), 1u);
   const json& p = pubs[0];
-  for (const char* key : {"id", "snap", "scope", "gate", "lane", "publisher", "created_at",
-                          "workspace_id", "note"})
+  for (const char* key :
+       {"id", "snap", "scope", "gate", "lane", "publisher", "created_at", "workspace_id", "note"})
     EXPECT_TRUE(p.contains(key)) << key;
   EXPECT_EQ(p["publisher"], "alice");
   EXPECT_EQ(p["scope"], "main");
@@ -191,8 +191,8 @@ TEST_F(ClientLoopTest, StatusOnlineAndOffline) {
   Snap("one");
   alice_.Json({"publish", "-m", "hello"}, alice_ws_);
   json s = alice_.Json({"status"}, alice_ws_);
-  for (const char* key : {"remote", "user", "workspace_id", "snap", "dirty", "server",
-                          "publications"})
+  for (const char* key :
+       {"remote", "user", "workspace_id", "snap", "dirty", "server", "publications"})
     EXPECT_TRUE(s.contains(key)) << key;
   for (const char* key : {"url", "repo", "scope", "gate", "lane"})
     EXPECT_TRUE(s["remote"].contains(key)) << key;
@@ -228,8 +228,7 @@ TEST_F(ClientLoopTest, FailuresAreClearAndChangeNothing) {
   with_token.env["CONVERGE_TOKEN"] = alice_.token;
   RunResult r = Converge({"publish", "--url", "http://127.0.0.1:1"}, with_token);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("cannot reach the converge server at http://127.0.0.1:1"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("cannot reach the converge server at http://127.0.0.1:1"), std::string::npos)
       << r.err;
   ExpectError(alice_.Run({"fetch", "--url", "not-a-url"}, ws), "must start with http");
 
@@ -247,7 +246,8 @@ TEST_F(ClientLoopTest, FailuresAreClearAndChangeNothing) {
   struct stat st;
   ASSERT_EQ(::stat(creds.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  for (auto args : std::vector<std::vector<std::string>>{{"whoami"}, {"status"}, {"remote", "show"}}) {
+  for (auto args :
+       std::vector<std::vector<std::string>>{{"whoami"}, {"status"}, {"remote", "show"}}) {
     RunResult out = alice_.Run(args, ws);
     EXPECT_EQ(out.out.find(alice_.token), std::string::npos);
     EXPECT_EQ(out.err.find(alice_.token), std::string::npos);
@@ -259,6 +259,18 @@ TEST_F(ClientLoopTest, FailuresAreClearAndChangeNothing) {
   EXPECT_EQ(json::parse(who.out)["user"]["handle"], "alice") << who.err;
   // The server log never holds a token.
   EXPECT_EQ(server_->Log().find(alice_.token.substr(21)), std::string::npos);
+}
+
+TEST_F(ClientLoopTest, AHandEditedCredentialsFileIsReadSafely) {
+  // Fields of the wrong type are ignored, never a crash.
+  json damaged = {
+      {"version", 1},
+      {"last_url", 5},
+      {"servers", {{url_, {{"token", alice_.token}, {"user", 7}, {"saved_at", json::array()}}}}}};
+  WriteFile(alice_.home->path() / ".config/converge/credentials.json", damaged.dump());
+  RunResult r = alice_.Run({"whoami", "--url", url_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("alice"), std::string::npos) << r.out;
 }
 
 }  // namespace
