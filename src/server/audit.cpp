@@ -9,9 +9,6 @@ namespace converge {
 namespace {
 
 const std::string kGenesis(64, '0');
-const char* const kColumns =
-    "SELECT seq, at, actor_id, actor_handle, action, repo, target, outcome, detail, "
-    "remote_addr, prev_hash, hash";
 
 Status WriteHead(Db& db, const AuditKey& key, int64_t seq, const std::string& hash) {
   ASSIGN_OR_RETURN(Stmt q, db.Prepare("INSERT INTO audit_head (id, seq, hash, public_key, "
@@ -24,27 +21,10 @@ Status WriteHead(Db& db, const AuditKey& key, int64_t seq, const std::string& ha
   return q.Run();
 }
 
-wire::AuditEntry EntryFrom(Stmt& q) {
-  wire::AuditEntry e;
-  e.seq = q.Int(0);
-  e.at = q.Text(1);
-  if (!q.IsNull(2)) e.actor_id = q.Int(2);
-  e.actor = q.Text(3);
-  e.action = q.Text(4);
-  e.repo = q.Text(5);
-  e.target = q.Text(6);
-  e.outcome = q.Text(7);
-  e.detail = q.Text(8);
-  e.remote_addr = q.Text(9);
-  e.prev_hash = q.Text(10);
-  e.hash = q.Text(11);
-  return e;
-}
-
 // A page of rows, newest first; `repo` null for the whole log.
 Result<wire::AuditPage> Page(Db& db, const std::string* repo, int limit,
                              std::optional<int64_t> before) {
-  std::string sql = std::string(kColumns) + " FROM audit WHERE seq < ?";
+  std::string sql = std::string(kAuditSelect) + " FROM audit WHERE seq < ?";
   if (repo) sql += " AND repo = ?";
   sql += " ORDER BY seq DESC LIMIT ?";
   ASSIGN_OR_RETURN(Stmt q, db.Prepare(sql));
@@ -60,12 +40,33 @@ Result<wire::AuditPage> Page(Db& db, const std::string* repo, int limit,
       page.next = std::to_string(page.entries.back().seq);
       break;
     }
-    page.entries.push_back(EntryFrom(q));
+    page.entries.push_back(AuditEntryFromRow(q));
   }
   return page;
 }
 
 }  // namespace
+
+const char* const kAuditSelect =
+    "SELECT seq, at, actor_id, actor_handle, action, repo, target, outcome, detail, "
+    "remote_addr, prev_hash, hash";
+
+wire::AuditEntry AuditEntryFromRow(const Stmt& q) {
+  wire::AuditEntry e;
+  e.seq = q.Int(0);
+  e.at = q.Text(1);
+  if (!q.IsNull(2)) e.actor_id = q.Int(2);
+  e.actor = q.Text(3);
+  e.action = q.Text(4);
+  e.repo = q.Text(5);
+  e.target = q.Text(6);
+  e.outcome = q.Text(7);
+  e.detail = q.Text(8);
+  e.remote_addr = q.Text(9);
+  e.prev_hash = q.Text(10);
+  e.hash = q.Text(11);
+  return e;
+}
 
 AuditRecord RecordBy(const Caller& caller, std::string action, std::string repo, std::string target,
                      std::string detail) {
@@ -176,13 +177,13 @@ Result<std::string> AdoptAuditKey(Db& db, const AuditKey& key) {
 
 Status ForEachAuditRow(Db& db, int64_t from_seq,
                        const std::function<Status(const wire::AuditEntry&)>& fn) {
-  ASSIGN_OR_RETURN(
-      Stmt q, db.Prepare(std::string(kColumns) + " FROM audit WHERE seq <= ? ORDER BY seq DESC"));
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare(std::string(kAuditSelect) +
+                                      " FROM audit WHERE seq <= ? ORDER BY seq DESC"));
   q.Bind(1, from_seq);
   for (;;) {
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return Status::Ok();
-    RETURN_IF_ERROR(fn(EntryFrom(q)));
+    RETURN_IF_ERROR(fn(AuditEntryFromRow(q)));
   }
 }
 

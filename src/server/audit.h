@@ -41,6 +41,10 @@ AuditRecord RecordBy(const Caller& caller, std::string action, std::string repo,
 // Appends a row inside the write transaction open on `db`, and signs the new
 // head with the key registered for `db` (RegisterAuditSigner).
 Status AppendAudit(Db& db, const AuditRecord& record);
+// The columns AuditEntryFromRow reads, as "SELECT ..." (append FROM and the
+// rest), so every reader of the audit table decodes rows the same way.
+extern const char* const kAuditSelect;
+wire::AuditEntry AuditEntryFromRow(const Stmt& q);
 // BLAKE2b-256(prev_hash || AuditHashInput(e)), hex: what `e.hash` must be.
 std::string AuditRowHash(const wire::AuditEntry& e);
 // The signed head; nullopt while the log has none.

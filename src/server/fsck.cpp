@@ -8,6 +8,7 @@
 
 #include "base/text.h"
 #include "net/wire.h"
+#include "server/audit.h"
 #include "server/object_check.h"
 #include "store/db.h"
 
@@ -176,38 +177,21 @@ class DataDirCheck {
 
   // Recomputes every row's hash; names the first row where the chain breaks.
   Status CheckAuditChain() {
-    ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT seq, at, actor_id, actor_handle, action, repo, "
-                                         "target, outcome, detail, remote_addr, prev_hash, hash "
-                                         "FROM audit ORDER BY seq"));
+    ASSIGN_OR_RETURN(Stmt q, db_.Prepare(std::string(kAuditSelect) + " FROM audit ORDER BY seq"));
     std::string prev = kGenesis;
     int64_t prev_seq = 0;
     for (;;) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
-      wire::AuditEntry e;
-      e.seq = q.Int(0);
-      e.at = q.Text(1);
-      if (!q.IsNull(2)) e.actor_id = q.Int(2);
-      e.actor = q.Text(3);
-      e.action = q.Text(4);
-      e.repo = q.Text(5);
-      e.target = q.Text(6);
-      e.outcome = q.Text(7);
-      e.detail = q.Text(8);
-      e.remote_addr = q.Text(9);
-      e.prev_hash = q.Text(10);
-      e.hash = q.Text(11);
+      wire::AuditEntry e = AuditEntryFromRow(q);
       std::string subject = "audit row " + std::to_string(e.seq);
       std::string after = prev_seq ? "row " + std::to_string(prev_seq) : "the start of the log";
-      Hasher h;
-      h.Update(e.prev_hash);
-      h.Update(wire::AuditHashInput(e));
       if (e.prev_hash != prev) {
         report_.Error(subject, "the hash chain breaks here: its prev_hash is not the hash of " +
                                    after + " (rows were removed, inserted or altered)");
         return Status::Ok();
       }
-      if (h.Finish().hex() != e.hash) {
+      if (AuditRowHash(e) != e.hash) {
         report_.Error(subject,
                       "the hash chain breaks here: the row does not match its hash "
                       "(it was altered)");

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -58,7 +59,9 @@ Result<size_t> Fill(int fd, std::vector<unsigned char>& buf, size_t have, size_t
 // read, so a file that grows while it is read is still stored consistently.
 Result<ObjectId> StoreContent(int fd, const std::string& display, ObjectSink& sink,
                               uint64_t* total, bool* chunked) {
-  thread_local std::vector<unsigned char> buf(2 * ChunkParams::kMax);
+  // Room for the first read (the threshold test) and for two maximal chunks.
+  thread_local std::vector<unsigned char> buf(
+      std::max<size_t>(2 * ChunkParams::kMax, ChunkParams::kThreshold + 1));
   ASSIGN_OR_RETURN(size_t have, Fill(fd, buf, 0, ChunkParams::kThreshold + 1, display));
   *total = have;
   *chunked = have > ChunkParams::kThreshold;
