@@ -3,8 +3,8 @@
 #   1. a normal (RelWithDebInfo) build: every test;
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: every test again
 #      (the load test at its short size only);
-#   3. a ThreadSanitizer build of the server: its concurrency, restart and
-#      limits contract tests (the server is where threads share state);
+#   3. a ThreadSanitizer build of the server: its concurrency, restart, limits,
+#      stalled-client and backoff contract tests (where threads share state);
 #   4. every libFuzzer target for 10 s on its seed corpus (scripts/fuzz.sh).
 # CONVERGE_SKIP_SANITIZERS=1 skips 2-4, CONVERGE_SKIP_FUZZ=1 skips 4 (quick
 # local loops only; CI runs everything).
