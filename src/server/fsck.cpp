@@ -10,6 +10,7 @@
 #include "net/wire.h"
 #include "server/audit.h"
 #include "server/object_check.h"
+#include "server/publications.h"
 #include "store/db.h"
 
 namespace converge {
@@ -134,31 +135,18 @@ class DataDirCheck {
 
   Status CheckPublications() {
     ASSIGN_OR_RETURN(
-        Stmt q, db_.Prepare("SELECT p.id, r.name, p.snap, p.scope, p.gate, p.lane, "
+        Stmt q, db_.Prepare("SELECT p.seq, p.id, p.snap, p.scope, p.gate, p.lane, "
                             "p.publisher_id, p.publisher_handle, p.created_at, p.workspace_id, "
-                            "p.client_version, p.host, p.note, p.repo_id FROM publications p "
-                            "LEFT JOIN repos r ON r.id = p.repo_id ORDER BY p.seq"));
+                            "p.client_version, p.host, p.note, r.name, p.repo_id FROM "
+                            "publications p LEFT JOIN repos r ON r.id = p.repo_id ORDER BY p.seq"));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
-      wire::Publication p;
-      p.id = q.Text(0);
-      p.repo = q.Text(1);
-      p.snap = q.Text(2);
-      p.scope = q.Text(3);
-      p.gate = q.Text(4);
-      p.lane = q.Text(5);
-      p.publisher_id = q.Int(6);
-      p.publisher = q.Text(7);
-      p.created_at = q.Text(8);
-      p.workspace_id = q.Text(9);
-      p.client_version = q.Text(10);
-      p.host = q.Text(11);
-      p.note = q.Text(12);
+      wire::Publication p = PublicationFromRow(q, q.Text(13));
       std::string subject = "publication " + p.id;
-      if (q.IsNull(1)) {
+      if (q.IsNull(13)) {
         report_.Error(subject,
-                      "belongs to repo #" + std::to_string(q.Int(13)) + ", which does not exist");
+                      "belongs to repo #" + std::to_string(q.Int(14)) + ", which does not exist");
         continue;
       }
       if (ObjectId::Of(wire::PublicationIdInput(p)).hex() != p.id)
@@ -166,7 +154,7 @@ class DataDirCheck {
       std::optional<ObjectId> snap = ObjectId::FromHex(p.snap);
       std::optional<HeldObject> held;
       if (snap) {
-        ASSIGN_OR_RETURN(held, RepoHolds(db_, q.Int(13), ObjectKind::kSnap, *snap));
+        ASSIGN_OR_RETURN(held, RepoHolds(db_, q.Int(14), ObjectKind::kSnap, *snap));
       }
       if (!held)
         report_.Error(subject,

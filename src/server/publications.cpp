@@ -18,24 +18,6 @@ constexpr const char* kColumns =
     "SELECT seq, id, snap, scope, gate, lane, publisher_id, publisher_handle, created_at, "
     "workspace_id, client_version, host, note FROM publications";
 
-wire::Publication PublicationFrom(Stmt& q, const std::string& repo) {
-  wire::Publication p;
-  p.id = q.Text(1);
-  p.repo = repo;
-  p.snap = q.Text(2);
-  p.scope = q.Text(3);
-  p.gate = q.Text(4);
-  p.lane = q.Text(5);
-  p.publisher_id = q.Int(6);
-  p.publisher = q.Text(7);
-  p.created_at = q.Text(8);
-  p.workspace_id = q.Text(9);
-  p.client_version = q.Text(10);
-  p.host = q.Text(11);
-  p.note = q.Text(12);
-  return p;
-}
-
 Status ValidateRequest(const wire::PublishRequest& r) {
   RETURN_IF_ERROR(ValidateText(r.note, "the note", 64 << 10, true));
   RETURN_IF_ERROR(ValidateText(r.workspace_id, "workspace_id", 200));
@@ -75,6 +57,24 @@ Result<bool> IdTaken(Db& db, const std::string& id) {
 }
 
 }  // namespace
+
+wire::Publication PublicationFromRow(const Stmt& q, const std::string& repo) {
+  wire::Publication p;
+  p.id = q.Text(1);
+  p.repo = repo;
+  p.snap = q.Text(2);
+  p.scope = q.Text(3);
+  p.gate = q.Text(4);
+  p.lane = q.Text(5);
+  p.publisher_id = q.Int(6);
+  p.publisher = q.Text(7);
+  p.created_at = q.Text(8);
+  p.workspace_id = q.Text(9);
+  p.client_version = q.Text(10);
+  p.host = q.Text(11);
+  p.note = q.Text(12);
+  return p;
+}
 
 Result<wire::Publication> Publications::Create(const Caller& caller, std::string_view repo,
                                                const wire::PublishRequest& req) {
@@ -151,7 +151,7 @@ Result<wire::PublicationPage> Publications::List(const Caller& caller, std::stri
       break;
     }
     last_seq = q.Int(0);
-    page.publications.push_back(PublicationFrom(q, a.name));
+    page.publications.push_back(PublicationFromRow(q, a.name));
   }
   return page;
 }
@@ -171,7 +171,7 @@ Result<wire::Publication> Publications::Get(const Caller& caller, std::string_vi
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row)
     return NotFound("publication " + std::string(prefix) + " not found in repo " + Quote(a.name));
-  wire::Publication p = PublicationFrom(q, a.name);
+  wire::Publication p = PublicationFromRow(q, a.name);
   ASSIGN_OR_RETURN(bool more, q.Step());
   if (more)
     return Conflict("publication id prefix " + std::string(prefix) + " is ambiguous in repo " +

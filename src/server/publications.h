@@ -17,6 +17,11 @@
 
 namespace converge {
 
+// A publications row selected as "seq, id, snap, scope, gate, lane,
+// publisher_id, publisher_handle, created_at, workspace_id, client_version,
+// host, note" (columns 0-12), as a wire record of `repo`.
+wire::Publication PublicationFromRow(const Stmt& q, const std::string& repo);
+
 struct PublicationQuery {
   std::optional<std::string> scope, lane, gate;
   int limit = 100;
