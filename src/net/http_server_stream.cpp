@@ -47,7 +47,8 @@ void NameOf(int sock, bool peer, std::string& ip, int& port) {
 // After answering a request that was not read to its end, the client may
 // still be sending; closing with unread data would reset the connection and
 // could destroy the answer in flight. Read and drop a bounded amount, for a
-// bounded time, first (this holds the thread: keep it short).
+// bounded time, first (this holds the thread: keep it short). A client that
+// has finished sees our FIN and closes, which ends the wait at once.
 void LingeringClose(int sock) {
   ::shutdown(sock, SHUT_WR);
   char sink[16 << 10];
@@ -168,11 +169,12 @@ bool LimitedServer::process_and_close_socket(int sock) {
       strm.BeginRequest();
       bool closed = false;
       ok = process_request(strm, left == 1, closed, nullptr);
-      if (strm.failed()) {
+      // Any answer that ends the connection may leave the client mid-body
+      // (a 413 for a chunked upload over the limit, a head cut off): linger.
+      if (strm.failed() || !ok || closed) {
         LingeringClose(sock);
         break;
       }
-      if (!ok || closed) break;
     }
   }
   ::shutdown(sock, SHUT_RDWR);
