@@ -16,4 +16,9 @@ Result<nlohmann::json> ParseJson(std::string_view text, int max_depth = 16);
 // The deepest array/object nesting in `text`, or -1 if it is unbalanced.
 int JsonDepth(std::string_view text);
 
+// Appends `s` (valid UTF-8) as a JSON string, quoted and escaped byte for
+// byte as nlohmann's dump() does: the canonical object encodings rely on it
+// to build hot objects (manifests) without building a json value first.
+void AppendJsonString(std::string& out, std::string_view s);
+
 }  // namespace converge

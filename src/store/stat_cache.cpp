@@ -4,6 +4,9 @@ namespace converge {
 
 Result<StatCache> StatCache::Load(Db& db) {
   StatCache cache;
+  ASSIGN_OR_RETURN(Stmt count, db.Prepare("SELECT count(*) FROM stat_cache"));
+  ASSIGN_OR_RETURN(bool counted, count.Step());
+  if (counted) cache.entries_.reserve(static_cast<size_t>(count.Int(0)));
   ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT path, size, mtime_ns, ctime_ns, ino, mode, id, "
                                       "chunked, racy FROM stat_cache"));
   for (;;) {
@@ -20,26 +23,34 @@ Result<StatCache> StatCache::Load(Db& db) {
     e.id = *id;
     e.chunked = q.Int(7) != 0;
     e.racy = q.Int(8) != 0;
-    cache.entries_.emplace(q.Text(0), e);
+    cache.entries_.emplace(q.Text(0), Slot{e, false});
   }
   return cache;
 }
 
 const StatEntry* StatCache::Find(const std::string& path) const {
   auto it = entries_.find(path);
-  return it == entries_.end() ? nullptr : &it->second;
+  return it == entries_.end() ? nullptr : &it->second.entry;
+}
+
+const StatEntry* StatCache::Reuse(const std::string& path, const StatEntry& now) {
+  auto it = entries_.find(path);
+  if (it == entries_.end() || !it->second.entry.Matches(now)) return nullptr;
+  it->second.seen = true;
+  return &it->second.entry;
 }
 
 void StatCache::Put(const std::string& path, const StatEntry& e) {
-  seen_.insert(path);
+  auto it = entries_.find(path);
+  if (it != entries_.end()) it->second.seen = true;
   changed_[path] = e;
 }
 
 Status StatCache::Save(Db& db) {
   ASSIGN_OR_RETURN(Db::Tx tx, db.BeginWrite());
   ASSIGN_OR_RETURN(Stmt del, db.Prepare("DELETE FROM stat_cache WHERE path = ?"));
-  for (const auto& [path, e] : entries_) {
-    if (seen_.count(path)) continue;
+  for (const auto& [path, slot] : entries_) {
+    if (slot.seen || changed_.count(path)) continue;
     del.Bind(1, path);
     RETURN_IF_ERROR(del.Run());
     del.Reset();
@@ -61,7 +72,7 @@ Status StatCache::Save(Db& db) {
     put.Reset();
   }
   RETURN_IF_ERROR(tx.Commit());
-  for (auto& [path, e] : changed_) entries_[path] = e;
+  for (auto& [path, e] : changed_) entries_[path] = Slot{e, true};
   changed_.clear();
   return Status::Ok();
 }

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "store/db.h"
@@ -39,18 +38,23 @@ class StatCache {
   static Result<StatCache> Load(Db& db);
 
   const StatEntry* Find(const std::string& path) const;
-  // Marks `path` as still present with its cached entry unchanged.
-  void Keep(const std::string& path) { seen_.insert(path); }
-  // Records a new or changed entry for `path`.
+  // The cached entry of `path` if it matches `now`, which also marks the
+  // path kept as cached; null otherwise. One lookup: the capture walk calls
+  // this once per file, from several threads at once (for distinct paths).
+  const StatEntry* Reuse(const std::string& path, const StatEntry& now);
+  // Records a new or changed entry for `path` (one thread only).
   void Put(const std::string& path, const StatEntry& e);
   // In one transaction: writes the entries Put since Load and drops those of
-  // paths neither Put nor Kept (files that are gone).
+  // paths neither Put nor reused (files that are gone).
   Status Save(Db& db);
 
  private:
-  std::unordered_map<std::string, StatEntry> entries_;
+  struct Slot {
+    StatEntry entry;
+    bool seen = false;
+  };
+  std::unordered_map<std::string, Slot> entries_;
   std::unordered_map<std::string, StatEntry> changed_;
-  std::unordered_set<std::string> seen_;
 };
 
 }  // namespace converge

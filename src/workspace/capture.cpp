@@ -51,26 +51,56 @@ Result<int64_t> FilesystemNow(const fs::path& tmpdir) {
   return StatFields(st).mtime_ns;
 }
 
+// One directory's listing, made on a worker thread and merged into the walk
+// in directory order, so that the result never depends on thread timing.
+struct Listing {
+  std::vector<DirNode> subdirs;
+  std::vector<FileJob> jobs;
+  CaptureStats stats;  // files, dirs, symlinks, bytes and warnings
+};
+
+// Lists the tree breadth first, the directories of each level on all cores
+// (an unchanged re-snap is mostly getdents and fstatat: kernel time that
+// scales with threads).
 class Walker {
  public:
   Walker(int root_fd, const IgnoreRules& rules, StatCache* cache, CapturedTree& out)
       : root_fd_(root_fd), rules_(rules), cache_(cache), out_(out) {}
 
-  std::vector<DirNode> dirs;
+  std::vector<DirNode> dirs;  // parents before children
   std::vector<FileJob> jobs;
 
   Status Walk() {
     dirs.push_back(DirNode{});
-    for (size_t i = 0; i < dirs.size(); i++) RETURN_IF_ERROR(ReadDir(static_cast<int>(i)));
+    for (size_t begin = 0; begin < dirs.size();) {
+      size_t end = dirs.size();
+      std::vector<Listing> level(end - begin);
+      RETURN_IF_ERROR(ParallelFor(level.size(), WorkerCount(), [&](size_t i) {
+        return ReadDir(static_cast<int>(begin + i), level[i]);
+      }));
+      for (Listing& l : level) Merge(l);
+      begin = end;
+    }
     return Status::Ok();
   }
 
  private:
-  Status ReadDir(int index) {
-    std::string rel = dirs[index].rel;
-    int fd = rel.empty() ? ::dup(root_fd_)
-                         : ::openat(root_fd_, rel.c_str(),
-                                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  void Merge(Listing& l) {
+    for (DirNode& d : l.subdirs) dirs.push_back(std::move(d));
+    jobs.insert(jobs.end(), l.jobs.begin(), l.jobs.end());
+    CaptureStats& s = out_.stats;
+    s.files += l.stats.files, s.dirs += l.stats.dirs, s.symlinks += l.stats.symlinks;
+    s.bytes += l.stats.bytes;
+    for (std::string& w : l.stats.warnings) s.warnings.push_back(std::move(w));
+  }
+
+  // Reads directory `index` into its manifest; only dirs[index] is written
+  // (other threads read other directories), the rest goes to `out`.
+  Status ReadDir(int index, Listing& out) {
+    const std::string& rel = dirs[index].rel;
+    int fd = rel.empty()
+                 ? ::dup(root_fd_)
+                 : ::openat(root_fd_, rel.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("cannot open directory '" + rel + "'", errno);
     DIR* d = ::fdopendir(fd);
     if (!d) {
@@ -81,12 +111,13 @@ class Walker {
     while (dirent* de = ::readdir(d)) {
       std::string name = de->d_name;
       if (name == "." || name == "..") continue;
-      RETURN_IF_ERROR(AddEntry(index, ::dirfd(d), name));
+      RETURN_IF_ERROR(AddEntry(index, ::dirfd(d), name, out));
     }
     return Status::Ok();
   }
 
-  Status AddEntry(int dir, int dfd, const std::string& name) {
+  Status AddEntry(int dir, int dfd, const std::string& name, Listing& out) {
+    Manifest& manifest = dirs[dir].manifest;
     std::string rel = Join(dirs[dir].rel, name);
     struct stat st;
     if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -104,39 +135,39 @@ class Walker {
     e.name = name;
     if (is_dir) {
       e.type = EntryType::kDir;
-      dirs.push_back(DirNode{rel, dir, dirs[dir].manifest.entries.size(), {}});
-      out_.stats.dirs++;
+      out.subdirs.push_back(DirNode{rel, dir, manifest.entries.size(), {}});
+      out.stats.dirs++;
     } else if (S_ISREG(st.st_mode)) {
-      AddFile(dir, rel, st, e);
+      AddFile(dir, rel, st, e, out);
     } else if (S_ISLNK(st.st_mode)) {
       RETURN_IF_ERROR(ReadLink(dfd, name, rel, st, e));
+      out.stats.symlinks++;
     } else {
-      out_.stats.warnings.push_back("skipped " + Quote(rel) +
-                                    ": not a regular file, directory or symlink");
+      out.stats.warnings.push_back("skipped " + Quote(rel) +
+                                   ": not a regular file, directory or symlink");
       return Status::Ok();
     }
-    dirs[dir].manifest.entries.push_back(std::move(e));  // `dirs` may have grown: index again
+    manifest.entries.push_back(std::move(e));
     return Status::Ok();
   }
 
-  void AddFile(int dir, const std::string& rel, const struct stat& st, Entry& e) {
+  void AddFile(int dir, const std::string& rel, const struct stat& st, Entry& e, Listing& out) {
     e.type = EntryType::kFile;
     e.executable = (st.st_mode & S_IXUSR) != 0;
     e.size = static_cast<uint64_t>(st.st_size);
-    out_.stats.files++;
-    out_.stats.bytes += e.size;
-    const StatEntry* cached = cache_ ? cache_->Find(rel) : nullptr;
-    if (cached && cached->Matches(StatFields(st))) {
+    out.stats.files++;
+    out.stats.bytes += e.size;
+    const StatEntry* cached = cache_ ? cache_->Reuse(rel, StatFields(st)) : nullptr;
+    if (cached) {
       e.id = cached->id;
       e.chunked = cached->chunked;
-      if (cache_) cache_->Keep(rel);
       return;
     }
-    jobs.push_back(FileJob{dir, dirs[dir].manifest.entries.size(), rel});
+    out.jobs.push_back(FileJob{dir, dirs[dir].manifest.entries.size(), rel});
   }
 
-  Status ReadLink(int dfd, const std::string& name, const std::string& rel,
-                  const struct stat& st, Entry& e) {
+  Status ReadLink(int dfd, const std::string& name, const std::string& rel, const struct stat& st,
+                  Entry& e) {
     // st_size is the target's length on most filesystems but 0 on some: grow
     // the buffer until the target fits.
     std::string target(std::max<size_t>(static_cast<size_t>(st.st_size) + 1, 256), '\0');
@@ -154,7 +185,6 @@ class Walker {
                      Quote(target) + "): change it or add it to .convergeignore");
     e.type = EntryType::kSymlink;
     e.target = std::move(target);
-    out_.stats.symlinks++;
     return Status::Ok();
   }
 
@@ -190,12 +220,13 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   WriteBatch batch(ws.store());
   ObjectSink sink(opts.store ? &batch : nullptr);
   uint64_t job_bytes = 0;
-  for (const FileJob& j : walker.jobs) job_bytes += walker.dirs[j.dir].manifest.entries[j.slot].size;
+  for (const FileJob& j : walker.jobs)
+    job_bytes += walker.dirs[j.dir].manifest.entries[j.slot].size;
   Progress progress("Capturing", walker.jobs.size(), job_bytes, opts.progress);
   std::vector<FileContent> results(walker.jobs.size());
   RETURN_IF_ERROR(ParallelFor(walker.jobs.size(), WorkerCount(), [&](size_t i) {
-    ASSIGN_OR_RETURN(results[i], CaptureFile(root_fd, walker.jobs[i].rel, walker.jobs[i].rel,
-                                             fs_now, sink));
+    ASSIGN_OR_RETURN(results[i],
+                     CaptureFile(root_fd, walker.jobs[i].rel, walker.jobs[i].rel, fs_now, sink));
     progress.Add(1, results[i].bytes_read);
     return Status::Ok();
   }));
@@ -220,8 +251,10 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
     std::string bytes = EncodeManifest(d.manifest);
     ASSIGN_OR_RETURN(ObjectId id, sink.Put(bytes));
     if (!opts.store) out.manifests.emplace(id, std::move(bytes));
-    if (d.parent >= 0) walker.dirs[d.parent].manifest.entries[d.slot].id = id;
-    else out.root = id;
+    if (d.parent >= 0)
+      walker.dirs[d.parent].manifest.entries[d.slot].id = id;
+    else
+      out.root = id;
   }
   if (opts.store) {
     RETURN_IF_ERROR(batch.Commit());

@@ -3,12 +3,16 @@
 // sort_keys and compact separators): they must never change.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "store/objects.h"
 
 namespace converge {
 namespace {
 
-ObjectId Id(const char* hex) { return *ObjectId::FromHex(hex); }
+ObjectId Id(const char* hex) {
+  return *ObjectId::FromHex(hex);
+}
 
 TEST(Hash, KnownValues) {
   EXPECT_EQ(ObjectId::Of("").hex(),
@@ -37,11 +41,20 @@ TEST(Hash, FromHexRejectsBadInput) {
 Manifest GoldenManifest() {
   Manifest m;
   Entry link{"link", EntryType::kSymlink, {}, false, 0, false, "a.txt"};
-  Entry dir{"bin", EntryType::kDir,
-            Id("8ab5e25c565cb3b38661169f3a8b157b275f982fb130a1049ca9ba054b43bcdf"), false, 0,
-            false, ""};
-  Entry file{"a.txt", EntryType::kFile,
-             Id("93becc6e9882211c3ec3708c95bcd69baab7bb59c7f4bc84ce637b88a534b783"), false, 6, false, ""};
+  Entry dir{"bin",
+            EntryType::kDir,
+            Id("8ab5e25c565cb3b38661169f3a8b157b275f982fb130a1049ca9ba054b43bcdf"),
+            false,
+            0,
+            false,
+            ""};
+  Entry file{"a.txt",
+             EntryType::kFile,
+             Id("93becc6e9882211c3ec3708c95bcd69baab7bb59c7f4bc84ce637b88a534b783"),
+             false,
+             6,
+             false,
+             ""};
   m.entries = {link, dir, file};  // unsorted on purpose
   return m;
 }
@@ -50,15 +63,64 @@ TEST(Manifest, GoldenBytesAndId) {
   Manifest m = GoldenManifest();
   ASSERT_TRUE(NormalizeManifest(m).ok());
   std::string bytes = EncodeManifest(m);
-  EXPECT_EQ(bytes,
-            R"({"entries":[{"blob":"93becc6e9882211c3ec3708c95bcd69baab7bb59c7f4bc84ce637b88a534b783",)"
-            R"("executable":false,"name":"a.txt","size":6,"type":"file"},{"manifest":)"
-            R"("8ab5e25c565cb3b38661169f3a8b157b275f982fb130a1049ca9ba054b43bcdf","name":"bin",)"
-            R"("type":"dir"},{"name":"link","target":"a.txt","type":"symlink"}],"version":1})");
+  EXPECT_EQ(
+      bytes,
+      R"({"entries":[{"blob":"93becc6e9882211c3ec3708c95bcd69baab7bb59c7f4bc84ce637b88a534b783",)"
+      R"("executable":false,"name":"a.txt","size":6,"type":"file"},{"manifest":)"
+      R"("8ab5e25c565cb3b38661169f3a8b157b275f982fb130a1049ca9ba054b43bcdf","name":"bin",)"
+      R"("type":"dir"},{"name":"link","target":"a.txt","type":"symlink"}],"version":1})");
   EXPECT_EQ(ObjectId::Of(bytes).hex(),
             "c99cfd24350e2d8e3fb927a43313d24a5105e945af35863db756cb9e62a0b3c9");
   EXPECT_EQ(ObjectId::Of(EncodeManifest(Manifest{})).hex(),
             "8ab5e25c565cb3b38661169f3a8b157b275f982fb130a1049ca9ba054b43bcdf");
+}
+
+// The reference encoding, built through nlohmann::json as the contract
+// describes it (sorted keys, compact); EncodeManifest writes bytes by hand.
+std::string ReferenceManifest(const Manifest& m) {
+  nlohmann::json entries = nlohmann::json::array();
+  for (const Entry& e : m.entries) {
+    nlohmann::json j = {{"name", e.name}};
+    if (e.type == EntryType::kFile) {
+      j["type"] = "file", j[e.chunked ? "chunks" : "blob"] = e.id.hex();
+      j["size"] = e.size, j["executable"] = e.executable;
+    } else if (e.type == EntryType::kDir) {
+      j["type"] = "dir", j["manifest"] = e.id.hex();
+    } else {
+      j["type"] = "symlink", j["target"] = e.target;
+    }
+    entries.push_back(j);
+  }
+  return nlohmann::json{{"entries", entries}, {"version", 1}}.dump();
+}
+
+TEST(Manifest, EncodingMatchesTheReferenceEncoder) {
+  Manifest m;
+  const char* names[] = {"a",           "q\"uote",          "back\\slash", "tab\tname", "\x01ctl",
+                         "caf\xc3\xa9", "\xf0\x9f\x98\x80", "del\x7f",     "sp ace",    "0"};
+  uint64_t n = 0;
+  for (const char* name : names) {
+    for (EntryType type : {EntryType::kFile, EntryType::kDir, EntryType::kSymlink}) {
+      n++;
+      Entry e{std::string(name) + std::to_string(n),
+              type,
+              ObjectId::Of(std::to_string(n)),
+              n % 2 == 0,
+              n * 1000003,
+              n % 3 == 0,
+              ""};
+      if (type != EntryType::kFile) e.chunked = e.executable = false, e.size = 0;
+      if (type == EntryType::kSymlink) e.target = std::string("../") + name, e.id = ObjectId();
+      m.entries.push_back(e);
+    }
+  }
+  m.entries.front().size = UINT64_MAX;  // a file: the largest size still round-trips
+  ASSERT_TRUE(NormalizeManifest(m).ok());
+  EXPECT_EQ(EncodeManifest(m), ReferenceManifest(m));
+  EXPECT_EQ(EncodeManifest(Manifest{}), ReferenceManifest(Manifest{}));
+  auto back = DecodeManifest(EncodeManifest(m));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->entries, m.entries);
 }
 
 TEST(Manifest, RoundTrip) {
@@ -119,7 +181,8 @@ TEST(Manifest, RejectsBadEntries) {
   EXPECT_FALSE(DecodeManifest(OneEntry(R"({"blob":"xyz","executable":false,"name":"f",)"
                                        R"("size":0,"type":"file"})"))
                    .ok());
-  EXPECT_FALSE(DecodeManifest(OneEntry(R"({"blob":")" + blob + R"(","executable":false,)"
+  EXPECT_FALSE(DecodeManifest(OneEntry(R"({"blob":")" + blob +
+                                       R"(","executable":false,)"
                                        R"("name":"f","size":-1,"type":"file"})"))
                    .ok());
 }

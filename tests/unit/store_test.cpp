@@ -100,10 +100,11 @@ TEST(Cas, BatchIsInvisibleUntilCommit) {
   EXPECT_FALSE(store->Has(ObjectId::Of("three")));
   EXPECT_TRUE(fs::is_empty(dir.path() / "tmp"));
   int count = 0;
-  ASSERT_TRUE(store->ForEach([&](const ObjectId&) {
-                     count++;
-                     return Status::Ok();
-                   })
+  ASSERT_TRUE(store
+                  ->ForEach([&](const ObjectId&) {
+                    count++;
+                    return Status::Ok();
+                  })
                   .ok());
   EXPECT_EQ(count, 2);
 }
@@ -159,7 +160,8 @@ TEST(StatCache, SaveLoadAndDropVanished) {
     StatEntry touched = e;
     touched.mtime_ns++;
     EXPECT_FALSE(cache->Find("a")->Matches(touched));
-    cache->Keep("a");  // b/c was not seen: it is gone from the tree
+    EXPECT_EQ(cache->Reuse("a", touched), nullptr);
+    EXPECT_NE(cache->Reuse("a", e), nullptr);  // b/c was not seen: it is gone from the tree
     ASSERT_TRUE(cache->Save(*db).ok());
   }
   auto cache = StatCache::Load(*db);
