@@ -1,6 +1,8 @@
 #include "net/http_server_stream.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -162,6 +164,8 @@ bool LimitedServer::WaitForRequest(const LimitedStream& strm) const {
 }
 
 bool LimitedServer::process_and_close_socket(int sock) {
+  int yes = 1;  // see the listening socket's options in http_server.cpp
+  ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
   bool ok = false;
   {
     LimitedStream strm(sock, limits_);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <utility>
 
 #include "base/hex.h"
@@ -87,8 +88,7 @@ bool ObjectStore::Has(const ObjectId& id) const {
 
 Result<uint64_t> ObjectStore::SizeOf(const ObjectId& id) const {
   struct stat st;
-  if (::stat(PathOf(id).c_str(), &st) != 0)
-    return ErrnoStatus("object " + id.hex(), errno);
+  if (::stat(PathOf(id).c_str(), &st) != 0) return ErrnoStatus("object " + id.hex(), errno);
   return static_cast<uint64_t>(st.st_size);
 }
 
@@ -152,13 +152,18 @@ Status ObjectStore::Stream(const ObjectId& id,
       return NotFound("object " + id.hex() + " is not in the store");
     return fd.status();
   }
+  // Most objects are small: a buffer the object's size (plus one byte, to
+  // see the end), not zeroed, instead of kIoChunk zeroed for each one.
+  struct stat st;
+  size_t want = ::fstat(fd->get(), &st) == 0 ? static_cast<size_t>(st.st_size) + 1 : kIoChunk;
+  size_t cap = std::clamp<size_t>(want, 1, kIoChunk);
+  std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(cap);
   Hasher h;
-  std::string buf(kIoChunk, '\0');
   for (;;) {
-    ASSIGN_OR_RETURN(size_t n, ReadSome(fd->get(), buf.data(), buf.size(), "object " + id.hex()));
+    ASSIGN_OR_RETURN(size_t n, ReadSome(fd->get(), buf.get(), cap, "object " + id.hex()));
     if (n == 0) break;
     bytes_read_->fetch_add(n);
-    std::string_view piece(buf.data(), n);
+    std::string_view piece(buf.get(), n);
     h.Update(piece);
     RETURN_IF_ERROR(sink(piece));
   }
@@ -236,16 +241,19 @@ Status WriteBatch::Commit() {
   // caller's order (leaves first for manifests).
   auto rank = [](ObjectKind k) {
     switch (k) {
-      case ObjectKind::kBlob: return 0;
-      case ObjectKind::kChunkList: return 1;
-      case ObjectKind::kManifest: return 2;
-      case ObjectKind::kSnap: return 3;
+      case ObjectKind::kBlob:
+        return 0;
+      case ObjectKind::kChunkList:
+        return 1;
+      case ObjectKind::kManifest:
+        return 2;
+      case ObjectKind::kSnap:
+        return 3;
     }
     return 4;
   };
-  std::stable_sort(pending_.begin(), pending_.end(), [&](const Pending& a, const Pending& b) {
-    return rank(a.kind) < rank(b.kind);
-  });
+  std::stable_sort(pending_.begin(), pending_.end(),
+                   [&](const Pending& a, const Pending& b) { return rank(a.kind) < rank(b.kind); });
   RETURN_IF_ERROR(SyncFs(store_->root() / "tmp"));
   size_t done = 0;
   Status st;

@@ -1,34 +1,93 @@
 #include "store/db.h"
 
 #include <cerrno>
+#include <utility>
 
 namespace converge {
 
 // Declared in schema.cpp: the migrations of each role, oldest first.
 const char* const* Migrations(DbRole role, int* count);
 
+namespace {
+constexpr size_t kIdlePerSql = 4;
+}  // namespace
+
+StmtCache::~StmtCache() {
+  for (auto& [sql, stmts] : idle_)
+    for (sqlite3_stmt* s : stmts) sqlite3_finalize(s);
+}
+
+sqlite3_stmt* StmtCache::Take(const std::string& sql) {
+  auto it = idle_.find(sql);
+  if (it == idle_.end() || it->second.empty()) return nullptr;
+  sqlite3_stmt* s = it->second.back();
+  it->second.pop_back();
+  return s;
+}
+
+void StmtCache::Give(const std::string& sql, sqlite3_stmt* s) {
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  std::vector<sqlite3_stmt*>& stmts = idle_[sql];
+  if (stmts.size() >= kIdlePerSql) {
+    sqlite3_finalize(s);
+    return;
+  }
+  stmts.push_back(s);
+}
+
+Stmt::Stmt(Stmt&& o) noexcept
+    : db_(o.db_),
+      s_(std::exchange(o.s_, nullptr)),
+      cache_(std::move(o.cache_)),
+      sql_(std::move(o.sql_)) {}
+
+Stmt& Stmt::operator=(Stmt&& o) noexcept {
+  if (this != &o) {
+    Release();
+    db_ = o.db_;
+    s_ = std::exchange(o.s_, nullptr);
+    cache_ = std::move(o.cache_);
+    sql_ = std::move(o.sql_);
+  }
+  return *this;
+}
+
+Stmt::~Stmt() {
+  Release();
+}
+
+void Stmt::Release() {
+  if (!s_) return;
+  if (cache_)
+    cache_->Give(sql_, s_);
+  else
+    sqlite3_finalize(s_);
+  s_ = nullptr;
+}
+
 Stmt& Stmt::Bind(int idx, int64_t v) {
-  sqlite3_bind_int64(s_.get(), idx, v);
+  sqlite3_bind_int64(s_, idx, v);
   return *this;
 }
 
 Stmt& Stmt::Bind(int idx, std::string_view v) {
-  sqlite3_bind_text(s_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(s_, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
 
 Stmt& Stmt::BindBlob(int idx, std::string_view v) {
-  sqlite3_bind_blob(s_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(s_, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
 
 Stmt& Stmt::BindNull(int idx) {
-  sqlite3_bind_null(s_.get(), idx);
+  sqlite3_bind_null(s_, idx);
   return *this;
 }
 
 Result<bool> Stmt::Step() {
-  int rc = sqlite3_step(s_.get());
+  int rc = sqlite3_step(s_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   std::string msg = sqlite3_errmsg(db_);
@@ -48,20 +107,24 @@ Status Stmt::Run() {
 }
 
 void Stmt::Reset() {
-  sqlite3_reset(s_.get());
-  sqlite3_clear_bindings(s_.get());
+  sqlite3_reset(s_);
+  sqlite3_clear_bindings(s_);
 }
 
-int64_t Stmt::Int(int col) const { return sqlite3_column_int64(s_.get(), col); }
+int64_t Stmt::Int(int col) const {
+  return sqlite3_column_int64(s_, col);
+}
 
 std::string Stmt::Text(int col) const {
-  const unsigned char* t = sqlite3_column_text(s_.get(), col);
+  const unsigned char* t = sqlite3_column_text(s_, col);
   if (!t) return "";
   return std::string(reinterpret_cast<const char*>(t),
-                     static_cast<size_t>(sqlite3_column_bytes(s_.get(), col)));
+                     static_cast<size_t>(sqlite3_column_bytes(s_, col)));
 }
 
-bool Stmt::IsNull(int col) const { return sqlite3_column_type(s_.get(), col) == SQLITE_NULL; }
+bool Stmt::IsNull(int col) const {
+  return sqlite3_column_type(s_, col) == SQLITE_NULL;
+}
 
 Status Db::Error(const std::string& what) const {
   return IoError(what + ": " + sqlite3_errmsg(db_.get()));
@@ -69,16 +132,17 @@ Status Db::Error(const std::string& what) const {
 
 Result<Db> Db::Open(const fs::path& path, DbRole role) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Db db(raw, path);
   if (rc != SQLITE_OK) return db.Error("open database '" + path.string() + "'");
   sqlite3_busy_timeout(raw, 30000);
   sqlite3_extended_result_codes(raw, 0);
   // The server answers "stored" only once a commit survives power loss; a
   // workspace can afford NORMAL, which in WAL mode still never corrupts.
-  const char* sync = role == DbRole::kServer ? "PRAGMA synchronous=FULL"
-                                             : "PRAGMA synchronous=NORMAL";
+  const char* sync =
+      role == DbRole::kServer ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
   RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL"));
   RETURN_IF_ERROR(db.Exec(sync));
   RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys=ON"));
@@ -113,14 +177,20 @@ Status Db::Exec(std::string_view sql) {
 }
 
 Result<Stmt> Db::Prepare(std::string_view sql) {
+  std::string text(sql);
+  if (sqlite3_stmt* cached = cache_->Take(text)) return Stmt(db_.get(), cached, cache_, text);
   sqlite3_stmt* s = nullptr;
   int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &s, nullptr);
-  if (rc != SQLITE_OK) return Error("prepare '" + std::string(sql) + "'");
-  return Stmt(db_.get(), s);
+  if (rc != SQLITE_OK) return Error("prepare '" + text + "'");
+  return Stmt(db_.get(), s, cache_, std::move(text));
 }
 
-int64_t Db::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_.get()); }
-int Db::Changes() const { return sqlite3_changes(db_.get()); }
+int64_t Db::LastInsertRowId() const {
+  return sqlite3_last_insert_rowid(db_.get());
+}
+int Db::Changes() const {
+  return sqlite3_changes(db_.get());
+}
 
 Result<Db::Tx> Db::BeginWrite() {
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
@@ -148,9 +218,9 @@ Status Db::Migrate(DbRole role) {
   int have = row ? static_cast<int>(q.Int(0)) : 0;
   q = Stmt();
   if (have > count)
-    return Conflict("database '" + path_.string() + "' has schema version " +
-                    std::to_string(have) + ", newer than this converge understands (" +
-                    std::to_string(count) + "): upgrade converge");
+    return Conflict("database '" + path_.string() + "' has schema version " + std::to_string(have) +
+                    ", newer than this converge understands (" + std::to_string(count) +
+                    "): upgrade converge");
   for (int v = have; v < count; v++) RETURN_IF_ERROR(Exec(migrations[v]));
   if (have != count) RETURN_IF_ERROR(Exec("PRAGMA user_version=" + std::to_string(count)));
   return tx.Commit();

@@ -13,6 +13,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "base/fs.h"
 
@@ -20,9 +22,31 @@ namespace converge {
 
 enum class DbRole { kWorkspace, kServer };
 
+// Prepared statements a Db keeps for reuse, by SQL text: preparing is most of
+// the cost of a small query (the server asks one per object of a batch).
+class StmtCache {
+ public:
+  StmtCache() = default;
+  StmtCache(const StmtCache&) = delete;
+  StmtCache& operator=(const StmtCache&) = delete;
+  ~StmtCache();
+  // An idle statement for `sql`, or null.
+  sqlite3_stmt* Take(const std::string& sql);
+  // Takes `s` back, reset and unbound (finalized if enough are idle).
+  void Give(const std::string& sql, sqlite3_stmt* s);
+
+ private:
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>> idle_;
+};
+
 class Stmt {
  public:
   Stmt() = default;
+  Stmt(Stmt&& o) noexcept;
+  Stmt& operator=(Stmt&& o) noexcept;
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  ~Stmt();
 
   Stmt& Bind(int idx, int64_t v);
   Stmt& Bind(int idx, std::string_view v);
@@ -43,9 +67,14 @@ class Stmt {
 
  private:
   friend class Db;
-  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s, sqlite3_finalize) {}
+  Stmt(sqlite3* db, sqlite3_stmt* s, std::shared_ptr<StmtCache> cache, std::string sql)
+      : db_(db), s_(s), cache_(std::move(cache)), sql_(std::move(sql)) {}
+  void Release();
+
   sqlite3* db_ = nullptr;
-  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> s_{nullptr, sqlite3_finalize};
+  sqlite3_stmt* s_ = nullptr;
+  std::shared_ptr<StmtCache> cache_;  // where s_ goes back to; outlives it
+  std::string sql_;
 };
 
 class Db {
@@ -82,12 +111,15 @@ class Db {
   Result<Tx> BeginWrite();
 
  private:
-  Db(sqlite3* db, fs::path path) : db_(db, sqlite3_close_v2), path_(std::move(path)) {}
+  Db(sqlite3* db, fs::path path)
+      : db_(db, sqlite3_close_v2), path_(std::move(path)), cache_(std::make_shared<StmtCache>()) {}
   Status Migrate(DbRole role);
   Status Error(const std::string& what) const;
 
+  // sqlite3_close_v2 waits for statements still held by a Stmt or the cache.
   std::unique_ptr<sqlite3, int (*)(sqlite3*)> db_;
   fs::path path_;
+  std::shared_ptr<StmtCache> cache_;
 };
 
 // The schema version this build writes for `role` (the number of migrations).
