@@ -19,11 +19,47 @@ constexpr size_t kIdsPerRequest = 10000;
 constexpr uint64_t kMaxMetadataObject = 64u << 20;
 constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
 
+// What a fetched snap, manifest or chunk list promises about an object it
+// names: a blob's bytes, or the file size a chunk list adds up to.
+struct Named {
+  ObjectRef ref;
+  uint64_t size;
+};
+
+// A fetched snap, manifest or chunk list, verified and written to a temp
+// file; it becomes visible only once everything under it is stored. Only its
+// references stay in memory, so memory does not grow with the tree.
 struct Held {
   ObjectKind kind;
-  std::string bytes;
   std::vector<ObjectRef> refs;
+  std::vector<Named> promises;  // dropped once recorded
+  std::optional<ObjectWriter> file;
 };
+
+// Decodes `bytes` once for both what it references and what it promises.
+Result<Held> Decode(ObjectKind kind, std::string_view bytes) {
+  Held h{kind, {}, {}, std::nullopt};
+  if (kind == ObjectKind::kManifest) {
+    ASSIGN_OR_RETURN(Manifest m, DecodeManifest(bytes));
+    for (const Entry& e : m.entries) {
+      if (e.type == EntryType::kDir) h.refs.push_back({ObjectKind::kManifest, e.id});
+      if (e.type != EntryType::kFile) continue;
+      ObjectRef r{e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id};
+      h.refs.push_back(r);
+      h.promises.push_back({r, e.size});
+    }
+  } else if (kind == ObjectKind::kChunkList) {
+    ASSIGN_OR_RETURN(ChunkList c, DecodeChunkList(bytes));
+    h.promises.push_back({{ObjectKind::kChunkList, ObjectId()}, c.size});  // its own total
+    for (const auto& ch : c.chunks) {
+      h.refs.push_back({ObjectKind::kBlob, ch.blob});
+      h.promises.push_back({{ObjectKind::kBlob, ch.blob}, ch.size});
+    }
+  } else {
+    ASSIGN_OR_RETURN(h.refs, ReferencesOf(kind, bytes));
+  }
+  return h;
+}
 
 // What an object still to be fetched must be, as the object naming it says.
 struct Promise {
@@ -133,11 +169,15 @@ class Receiver : public PackParser::Handler {
     if (ObjectId::Of(buf_) != id_)
       return Corrupt("the server sent a corrupt " + std::string(KindName(kind_)) + ": " +
                      id_.hex() + " does not match its content; nothing from it was stored");
-    Result<std::vector<ObjectRef>> refs = ReferencesOf(kind_, buf_);
-    if (!refs.ok())
+    Result<Held> h = Decode(kind_, buf_);
+    if (!h.ok())
       return Corrupt("the server sent an invalid " + std::string(KindName(kind_)) + " " +
-                     id_.hex() + ": " + refs.status().message());
-    held_[id_] = Held{kind_, std::move(buf_), std::move(*refs)};
+                     id_.hex() + ": " + h.status().message());
+    ASSIGN_OR_RETURN(ObjectWriter w, store_.NewWriter());
+    RETURN_IF_ERROR(w.Append(buf_));
+    RETURN_IF_ERROR(w.Finish(id_).status());
+    h->file.emplace(std::move(w));
+    held_.emplace(id_, std::move(*h));  // `received` refuses a second copy
     buf_.clear();
     return Status::Ok();
   }
@@ -159,23 +199,20 @@ class Receiver : public PackParser::Handler {
 // Checks `h` (`id`) against what named it, and records what the objects it
 // names must be: a chunk list must add up to the size of the file naming it,
 // a blob must have the size its manifest entry or chunk list gives.
-Status KeepPromises(const ObjectId& id, const Held& h, Promises& promises) {
-  if (h.kind == ObjectKind::kChunkList) {
-    ASSIGN_OR_RETURN(ChunkList c, DecodeChunkList(h.bytes));
-    const Promise* file = promises.Find(ObjectKind::kChunkList, id);
-    if (file && file->size != c.size)
-      return Corrupt("the server sent chunklist " + id.hex() + " adding up to " +
-                     std::to_string(c.size) + " bytes where its manifest says " +
-                     std::to_string(file->size) + ": refusing the transfer");
-    for (const auto& ch : c.chunks)
-      RETURN_IF_ERROR(promises.Add(ch.blob, ObjectKind::kBlob, ch.size, ObjectKind::kChunkList));
-  } else if (h.kind == ObjectKind::kManifest) {
-    ASSIGN_OR_RETURN(Manifest m, DecodeManifest(h.bytes));
-    for (const Entry& e : m.entries)
-      if (e.type == EntryType::kFile)
-        RETURN_IF_ERROR(promises.Add(e.id, e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob,
-                                     e.size, ObjectKind::kManifest));
+Status KeepPromises(const ObjectId& id, Held& h, Promises& promises) {
+  for (const Named& n : h.promises) {
+    if (n.ref.kind == ObjectKind::kChunkList && h.kind == ObjectKind::kChunkList) {
+      const Promise* file = promises.Find(ObjectKind::kChunkList, id);
+      if (file && file->size != n.size)
+        return Corrupt("the server sent chunklist " + id.hex() + " adding up to " +
+                       std::to_string(n.size) + " bytes where its manifest says " +
+                       std::to_string(file->size) + ": refusing the transfer");
+      continue;
+    }
+    RETURN_IF_ERROR(promises.Add(n.ref.id, n.ref.kind, n.size, h.kind));
   }
+  h.promises.clear();
+  h.promises.shrink_to_fit();
   return Status::Ok();
 }
 
@@ -257,7 +294,7 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
     return kids;
   });
   WriteBatch rest(store);
-  for (const ObjectRef& r : order) RETURN_IF_ERROR(rest.Put(held[r.id].bytes).status());
+  for (const ObjectRef& r : order) RETURN_IF_ERROR(rest.Add(std::move(*held[r.id].file), r.kind));
   RETURN_IF_ERROR(rest.Commit());
   return stats;
 }

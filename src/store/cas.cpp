@@ -16,6 +16,7 @@ namespace converge {
 
 namespace {
 constexpr size_t kIoChunk = 1 << 20;
+constexpr size_t kWriteBuffer = 256 << 10;
 
 Status SyncFs(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -29,6 +30,7 @@ Status SyncFs(const fs::path& dir) {
 ObjectWriter::ObjectWriter(ObjectWriter&& o) noexcept
     : temp_(std::exchange(o.temp_, {})),
       fd_(std::move(o.fd_)),
+      pending_(std::move(o.pending_)),
       hasher_(o.hasher_),
       size_(o.size_),
       id_(o.id_) {}
@@ -41,12 +43,23 @@ Status ObjectWriter::Append(std::string_view data) {
   if (id_) return Internal("append to a finished object writer");
   hasher_.Update(data);
   size_ += data.size();
-  return WriteAll(fd_.get(), data, "'" + temp_.string() + "'");
+  if (pending_.size() + data.size() > kWriteBuffer) RETURN_IF_ERROR(Flush());
+  if (data.size() >= kWriteBuffer) return WriteAll(fd_.get(), data, "'" + temp_.string() + "'");
+  pending_.append(data);
+  return Status::Ok();
+}
+
+Status ObjectWriter::Flush() {
+  Status st = WriteAll(fd_.get(), pending_, "'" + temp_.string() + "'");
+  pending_.clear();
+  return st;
 }
 
 Result<ObjectId> ObjectWriter::Finish(const std::optional<ObjectId>& expected) {
   if (id_) return *id_;
   ObjectId id = hasher_.Finish();
+  RETURN_IF_ERROR(Flush());
+  std::string().swap(pending_);
   if (::close(fd_.release()) != 0) return ErrnoStatus("close '" + temp_.string() + "'", errno);
   if (expected && *expected != id) {
     ::unlink(temp_.c_str());

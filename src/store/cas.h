@@ -42,9 +42,13 @@ class ObjectWriter {
   friend class ObjectStore;
   friend class WriteBatch;
   ObjectWriter(fs::path temp, Fd fd) : temp_(std::move(temp)), fd_(std::move(fd)) {}
+  Status Flush();
 
   fs::path temp_;
   Fd fd_;
+  // Appends gather here first: network pieces are small, and a write() per
+  // piece costs a syscall and a partial-page zeroing each.
+  std::string pending_;
   Hasher hasher_;
   uint64_t size_ = 0;
   std::optional<ObjectId> id_;  // set by Finish
