@@ -19,6 +19,7 @@ constexpr CodeEntry kCodes[] = {
     {Code::kIo, "io"},
     {Code::kIo, "insufficient_storage"},  // a server's full disk (507); "io" is kIo's name
     {Code::kUnavailable, "unavailable"},
+    {Code::kRateLimited, "rate_limited"},
     {Code::kInternal, "internal"},
 };
 }  // namespace

@@ -22,6 +22,7 @@ enum class Code {
   kCorrupt,          // hash mismatch or broken reference (422)
   kIo,               // the filesystem or database failed
   kUnavailable,      // a server could not be reached
+  kRateLimited,      // too many failed attempts from one address: wait, then retry (429)
   kInternal,         // a bug or an impossible state
 };
 

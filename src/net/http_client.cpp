@@ -24,6 +24,8 @@ Code CodeForHttp(int status) {
       return Code::kTooLarge;
     case 422:
       return Code::kCorrupt;
+    case 429:
+      return Code::kRateLimited;
     case 503:
       return Code::kUnavailable;
     case 507:

@@ -52,6 +52,8 @@ int HttpStatusFor(Code code) {
       return 422;
     case Code::kUnavailable:
       return 503;
+    case Code::kRateLimited:
+      return 429;
     case Code::kIo:
     case Code::kInternal:
       return 500;
@@ -168,8 +170,7 @@ void Serve(Authority& a, const httplib::Request& req, httplib::Response& res, co
   if (!caller.ok() && retry_after > 0) {
     // Too many failed tokens from this address: 429, not a 401 to retry at once.
     res.set_header("Retry-After", std::to_string(retry_after));
-    return SendJson(res, 429,
-                    wire::ToJson(wire::ApiError{"rate_limited", caller.status().message()}));
+    return SendError(res, Status(Code::kRateLimited, caller.status().message()));
   }
   if (!caller.ok()) return SendError(res, caller.status());
   CurrentRequestLog().user = caller->handle;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "fixtures.h"
+#include "net/api_client.h"
 
 namespace converge::testing {
 namespace {
@@ -115,6 +116,26 @@ TEST_F(BackoffTest, BadTokensFromOneAddressAreSlowedDown) {
   EXPECT_EQ(again.status, 429);
   EXPECT_EQ(again.retry_after, "2") << again.text;
   EXPECT_EQ(CountAudit(Admin(), "auth.throttle", kBad), 2);
+}
+
+// The client library names the refusal (converge prints it as it is, with the
+// server's "try again in N s"), rather than taking the 429 for a server bug.
+TEST_F(BackoffTest, ClientsSeeRateLimitedNotAnInternalError) {
+  std::string url = "http://127.0.0.1:" + std::to_string(server().port());
+  for (int i = 0; i < kLimit; i++) {
+    auto http = HttpClient::Connect(url, HttpOptions{BadToken(100 + i), "", 10, 30});
+    ASSERT_TRUE(http.ok());
+    EXPECT_EQ(ApiClient(std::move(*http)).Whoami().status().code(), Code::kUnauthenticated);
+  }
+  auto http = HttpClient::Connect(url, HttpOptions{BadToken(200), "", 10, 30});
+  ASSERT_TRUE(http.ok());
+  Status refused = ApiClient(std::move(*http)).Whoami().status();
+  EXPECT_EQ(refused.code(), Code::kRateLimited) << refused.message();
+  EXPECT_NE(refused.message().find("too many failed token attempts"), std::string::npos)
+      << refused.message();
+  // The block is on this machine's own address: wait it out for the tests after.
+  for (int tries = 0; tries < 100 && Admin().Get("/v1/whoami").status == 429; tries++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
 TEST_F(BackoffTest, ASuccessForgetsEarlierFailures) {
