@@ -29,22 +29,16 @@ Result<wire::ObjectIdSet> ObjectIntake::Missing(const Caller& caller, std::strin
   Attempt attempt(*db, caller, "object.missing", std::string(repo));
   ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kPublish)));
   wire::ObjectIdSet out;
-  RETURN_IF_ERROR(db->Exec("BEGIN"));  // one snapshot, and far fewer lock round trips
-  auto run = [&]() -> Status {
-    for (ObjectKind kind :
-         {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
-      std::unordered_set<ObjectId> seen;
-      for (const ObjectId& id : ids.of(kind)) {
-        if (!seen.insert(id).second) continue;
-        ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(*db, a.id, kind, id));
-        if (!held) out.of(kind).push_back(id);
-      }
+  ASSIGN_OR_RETURN(Db::Tx read, db->BeginRead());  // one snapshot, one lock round trip
+  for (ObjectKind kind :
+       {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
+    std::unordered_set<ObjectId> seen;
+    for (const ObjectId& id : ids.of(kind)) {
+      if (!seen.insert(id).second) continue;
+      ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(*db, a.id, kind, id));
+      if (!held) out.of(kind).push_back(id);
     }
-    return Status::Ok();
-  };
-  Status st = run();
-  (void)db->Exec("COMMIT");
-  RETURN_IF_ERROR(st);
+  }
   return out;
 }
 

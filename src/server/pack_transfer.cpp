@@ -46,6 +46,9 @@ class PackReceiver : public PackParser::Handler {
     Result<ObjectId> got = writer.Finish(id_);
     if (!got.ok()) return Context(got.status());
     HeldObject sizes{writer.size(), writer.size()};
+    // A manifest's entries are looked up one by one: one read snapshot for
+    // all of them, not a lock round trip each.
+    ASSIGN_OR_RETURN(Db::Tx read, db_.BeginRead());
     if (kind_ != ObjectKind::kBlob) {
       HeldLookup held = [&](ObjectKind k, const ObjectId& ref) { return Holds(k, ref); };
       Result<uint64_t> content = CheckObject(kind_, id_, bytes_, held);
@@ -136,25 +139,19 @@ Result<std::vector<ObjectIntake::Located>> ObjectIntake::PlanFetch(const Caller&
   Attempt attempt(*db, caller, "object.fetch", std::string(repo));
   ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
   std::vector<Located> plan;
-  RETURN_IF_ERROR(db->Exec("BEGIN"));
-  auto run = [&]() -> Status {
-    for (ObjectKind kind :
-         {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
-      std::unordered_set<ObjectId> seen;
-      for (const ObjectId& id : ids.of(kind)) {
-        if (!seen.insert(id).second) continue;
-        ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(*db, a.id, kind, id));
-        if (!held)
-          return NotFound(std::string(KindName(kind)) + " " + id.hex() + " not found in repo " +
-                          Quote(a.name));
-        plan.push_back({kind, id, held->size});
-      }
+  ASSIGN_OR_RETURN(Db::Tx read, db->BeginRead());
+  for (ObjectKind kind :
+       {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
+    std::unordered_set<ObjectId> seen;
+    for (const ObjectId& id : ids.of(kind)) {
+      if (!seen.insert(id).second) continue;
+      ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(*db, a.id, kind, id));
+      if (!held)
+        return NotFound(std::string(KindName(kind)) + " " + id.hex() + " not found in repo " +
+                        Quote(a.name));
+      plan.push_back({kind, id, held->size});
     }
-    return Status::Ok();
-  };
-  Status st = run();
-  (void)db->Exec("COMMIT");
-  RETURN_IF_ERROR(st);
+  }
   return plan;
 }
 

@@ -109,6 +109,9 @@ class Db {
   };
   // BEGIN IMMEDIATE: takes the write lock now (waiting up to the busy timeout).
   Result<Tx> BeginWrite();
+  // BEGIN (deferred): many reads see one snapshot and share one lock round
+  // trip. Rolling it back (the destructor) is how a reader ends it.
+  Result<Tx> BeginRead();
 
  private:
   Db(sqlite3* db, fs::path path)

@@ -93,39 +93,6 @@ void AppendEntry(std::string& out, const Entry& e) {
   }
 }
 
-Result<Entry> EntryFromJson(const json& j) {
-  const char* what = "manifest entry";
-  if (!j.is_object() || !j.contains("type") || !j["type"].is_string() || !j.contains("name"))
-    return Corrupt("manifest entry has no \"type\" or \"name\"");
-  Entry e;
-  ASSIGN_OR_RETURN(e.name, StringField(j, "name", what));
-  RETURN_IF_ERROR(ValidateName(e.name));
-  const std::string& type = j["type"].get_ref<const std::string&>();
-  if (type == "file") {
-    e.type = EntryType::kFile;
-    e.chunked = j.contains("chunks");
-    const char* id_key = e.chunked ? "chunks" : "blob";
-    RETURN_IF_ERROR(ExactKeys(j, {"name", "type", id_key, "size", "executable"}, what));
-    ASSIGN_OR_RETURN(e.id, IdField(j, id_key, what));
-    ASSIGN_OR_RETURN(e.size, SizeField(j, "size", what));
-    if (!j["executable"].is_boolean()) return Corrupt("manifest entry: bad \"executable\"");
-    e.executable = j["executable"].get<bool>();
-  } else if (type == "dir") {
-    e.type = EntryType::kDir;
-    RETURN_IF_ERROR(ExactKeys(j, {"name", "type", "manifest"}, what));
-    ASSIGN_OR_RETURN(e.id, IdField(j, "manifest", what));
-  } else if (type == "symlink") {
-    e.type = EntryType::kSymlink;
-    RETURN_IF_ERROR(ExactKeys(j, {"name", "type", "target"}, what));
-    ASSIGN_OR_RETURN(e.target, StringField(j, "target", what));
-    if (e.target.empty() || e.target.find('\0') != std::string::npos)
-      return Corrupt("symlink " + Quote(e.name) + " has an empty or NUL-bearing target");
-  } else {
-    return Corrupt("manifest entry " + Quote(e.name) + " has unknown type " + Quote(type));
-  }
-  return e;
-}
-
 }  // namespace
 
 const char* KindName(ObjectKind kind) {
@@ -181,25 +148,7 @@ std::string EncodeManifest(const Manifest& m) {
   return out;
 }
 
-Result<Manifest> DecodeManifest(std::string_view bytes) {
-  ASSIGN_OR_RETURN(json j, ParseObject(bytes, "manifest"));
-  RETURN_IF_ERROR(ExactKeys(j, {"entries", "version"}, "manifest"));
-  if (!j["entries"].is_array()) return Corrupt("manifest \"entries\" is not an array");
-  Manifest m;
-  m.entries.reserve(j["entries"].size());
-  for (const json& je : j["entries"]) {
-    Result<Entry> e = EntryFromJson(je);
-    if (!e.ok()) return Status(Code::kCorrupt, e.status().message());
-    if (!m.entries.empty() && !(m.entries.back().name < e->name)) {
-      if (m.entries.back().name == e->name)
-        return Corrupt("duplicate name " + Quote(e->name) + " in a manifest");
-      return Corrupt("manifest entries are not sorted by name at " + Quote(e->name));
-    }
-    m.entries.push_back(std::move(*e));
-  }
-  RETURN_IF_ERROR(CheckCanonical(bytes, EncodeManifest(m), "manifest"));
-  return m;
-}
+// DecodeManifest is in manifest_decode.cpp.
 
 std::string EncodeSnap(const Snap& s) {
   json j;
