@@ -33,6 +33,10 @@ std::string LanesKey(const std::string& url, const std::string& repo) {
   return "lanes " + url + " " + repo;
 }
 
+std::string PublishedKey(const std::string& url, const std::string& repo) {
+  return "published " + url + " " + repo;
+}
+
 }  // namespace
 
 Status VerifyPublicationId(const wire::Publication& p) {
@@ -44,9 +48,10 @@ Status VerifyPublicationId(const wire::Publication& p) {
 
 Status PublicationIndex::Add(const std::string& url, const wire::Publication& p) {
   RETURN_IF_ERROR(VerifyPublicationId(p));
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare(std::string("INSERT OR IGNORE INTO publications (") +
-                                        kColumns + ", url, fetched_at) VALUES "
-                                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(Stmt q,
+                   db_->Prepare(std::string("INSERT OR IGNORE INTO publications (") + kColumns +
+                                ", url, fetched_at) VALUES "
+                                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   q.Bind(1, p.id).Bind(2, p.repo).Bind(3, p.snap).Bind(4, p.scope).Bind(5, p.gate);
   q.Bind(6, p.lane).Bind(7, p.publisher_id).Bind(8, p.publisher).Bind(9, p.created_at);
   q.Bind(10, p.workspace_id).Bind(11, p.client_version).Bind(12, p.host).Bind(13, p.note);
@@ -92,8 +97,8 @@ Result<wire::Publication> PublicationIndex::Resolve(const std::string& prefix) {
   RETURN_IF_ERROR(ValidatePrefix(prefix, "publication"));
   ASSIGN_OR_RETURN(auto matches, FindPrefixMatches(*db_, "publications", "id", prefix));
   ASSIGN_OR_RETURN(std::string id, PickPrefixMatch(prefix, matches, "publication"));
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare(std::string("SELECT ") + kColumns +
-                                        " FROM publications WHERE id = ?"));
+  ASSIGN_OR_RETURN(
+      Stmt q, db_->Prepare(std::string("SELECT ") + kColumns + " FROM publications WHERE id = ?"));
   q.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return NotFound("no publication " + id);
@@ -123,6 +128,22 @@ Status PublicationIndex::SetKnownLanes(const std::string& url, const std::string
   for (const std::string& l : lanes) v += l + "\n";
   ASSIGN_OR_RETURN(Stmt q, db_->Prepare("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)"));
   q.Bind(1, LanesKey(url, repo)).Bind(2, v);
+  return q.Run();
+}
+
+Result<std::optional<ObjectId>> PublicationIndex::PublishedSnap(const std::string& url,
+                                                                const std::string& repo) {
+  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("SELECT value FROM state WHERE key = ?"));
+  q.Bind(1, PublishedKey(url, repo));
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::optional<ObjectId>();
+  return ObjectId::FromHex(q.Text(0));
+}
+
+Status PublicationIndex::SetPublishedSnap(const std::string& url, const std::string& repo,
+                                          const ObjectId& snap) {
+  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)"));
+  q.Bind(1, PublishedKey(url, repo)).Bind(2, snap.hex());
   return q.Run();
 }
 

@@ -3,6 +3,7 @@
 // content-derived ID before it is recorded.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,9 +13,9 @@
 namespace converge {
 
 struct LocalPublicationFilter {
-  std::string url, repo;            // empty: any
-  std::string scope, gate;          // empty: any
-  std::vector<std::string> lanes;   // empty: any
+  std::string url, repo;           // empty: any
+  std::string scope, gate;         // empty: any
+  std::vector<std::string> lanes;  // empty: any
   int limit = -1;
 };
 
@@ -33,6 +34,11 @@ class PublicationIndex {
   Result<std::vector<std::string>> KnownLanes(const std::string& url, const std::string& repo);
   Status SetKnownLanes(const std::string& url, const std::string& repo,
                        const std::vector<std::string>& lanes);
+
+  // The snap this workspace last published to `url`/`repo` (its whole tree is
+  // the repo's since): what the next publish diffs against.
+  Result<std::optional<ObjectId>> PublishedSnap(const std::string& url, const std::string& repo);
+  Status SetPublishedSnap(const std::string& url, const std::string& repo, const ObjectId& snap);
 
  private:
   Db* db_;

@@ -2,21 +2,21 @@
 
 #include <unistd.h>
 
-#include <unordered_map>
 #include <unordered_set>
 
 #include "base/progress.h"
+#include "client/negotiate.h"
+#include "client/publication_index.h"
 #include "net/pack.h"
-#include "store/closure.h"
-#include "store/tree.h"
 
 namespace converge {
 
 namespace {
 
-constexpr size_t kIdsPerRequest = 10000;
 constexpr uint64_t kPackBytes = 64u << 20;  // a pack per ~64 MiB keeps a retry cheap
 constexpr size_t kPackObjects = 20000;
+constexpr int kBaseCandidates = 20;       // recent fetched publications considered as a base
+constexpr int kAncestorsSearched = 1000;  // parents followed looking for one
 
 std::string HostName() {
   char buf[256] = {0};
@@ -24,51 +24,36 @@ std::string HostName() {
   return buf;
 }
 
-// What negotiation learned: the objects to upload and, for each, what it
-// references among them.
-struct UploadPlan {
-  std::unordered_map<ObjectId, std::vector<ObjectRef>> refs;
-  std::vector<ObjectRef> order;  // leaves first
-  uint64_t bytes = 0;
-};
-
-// Top-down walk: ask about one level of candidates at a time and descend only
-// into what is missing.
-Result<UploadPlan> Negotiate(const ObjectStore& store, ApiClient& api, const std::string& repo,
-                             const ObjectId& snap) {
-  UploadPlan plan;
-  std::unordered_set<ObjectId> asked;
-  std::vector<ObjectRef> level = {{ObjectKind::kSnap, snap}};
-  asked.insert(snap);
-  while (!level.empty()) {
-    ASSIGN_OR_RETURN(wire::ObjectIdSet missing, AskMissing(api, repo, level));
-    std::vector<ObjectRef> next;
-    for (ObjectKind kind : {ObjectKind::kSnap, ObjectKind::kManifest, ObjectKind::kChunkList,
-                            ObjectKind::kBlob}) {
-      for (const ObjectId& id : missing.of(kind)) {
-        if (!asked.count(id)) return Invalid("the server reported an object it was not asked about");
-        std::vector<ObjectRef> refs;
-        if (kind != ObjectKind::kBlob) {
-          ASSIGN_OR_RETURN(std::string bytes, store.Read(id));
-          ASSIGN_OR_RETURN(refs, ReferencesOf(kind, bytes));
-        }
-        ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(id));
-        plan.bytes += size;
-        for (const ObjectRef& r : refs)
-          if (asked.insert(r.id).second) next.push_back(r);
-        plan.refs.emplace(id, std::move(refs));
-      }
-    }
-    level = std::move(next);
+// The snap to diff against: of the snaps the repo is known to hold whole
+// (the last one this workspace published there, fetched publications of it
+// whose snap is here), the nearest ancestor of `snap`, else the last published.
+std::optional<ObjectId> FindBase(Workspace& ws, const std::string& url, const std::string& repo,
+                                 const ObjectId& snap) {
+  PublicationIndex pubs(ws.db());
+  std::unordered_set<ObjectId> known;
+  Result<std::optional<ObjectId>> last = pubs.PublishedSnap(url, repo);
+  if (last.ok() && *last && ws.store().Has(**last)) known.insert(**last);
+  LocalPublicationFilter recent;
+  recent.url = url;
+  recent.repo = repo;
+  recent.limit = kBaseCandidates;
+  Result<std::vector<wire::Publication>> fetched = pubs.List(recent);
+  std::optional<ObjectId> newest;
+  for (const wire::Publication& p : fetched.ok() ? *fetched : std::vector<wire::Publication>{}) {
+    std::optional<ObjectId> id = ObjectId::FromHex(p.snap);
+    if (!id || !ws.store().Has(*id)) continue;
+    known.insert(*id);
+    if (!newest) newest = id;
   }
-  if (!plan.refs.count(snap)) return plan;
-  plan.order = LeavesFirst({{ObjectKind::kSnap, snap}}, [&](const ObjectRef& r) {
-    std::vector<ObjectRef> kids;
-    for (const ObjectRef& k : plan.refs[r.id])
-      if (plan.refs.count(k.id)) kids.push_back(k);
-    return kids;
-  });
-  return plan;
+  if (known.empty()) return std::nullopt;
+  std::optional<ObjectId> at = snap;
+  for (int i = 0; at && i < kAncestorsSearched; i++) {
+    if (known.count(*at)) return at;
+    Result<std::string> bytes = ws.store().Read(*at);
+    Result<Snap> s = bytes.ok() ? DecodeSnap(*bytes) : Result<Snap>(bytes.status());
+    at = s.ok() ? s->parent : std::nullopt;
+  }
+  return last.ok() && *last && known.count(**last) ? *last : newest;
 }
 
 // Streams objects [begin, end) of the plan as one pack.
@@ -100,21 +85,6 @@ Result<wire::PackResult> UploadPack(const ObjectStore& store, ApiClient& api,
 }
 
 }  // namespace
-
-Result<wire::ObjectIdSet> AskMissing(ApiClient& api, const std::string& repo,
-                                     const std::vector<ObjectRef>& ids) {
-  wire::ObjectIdSet all;
-  for (size_t i = 0; i < ids.size(); i += kIdsPerRequest) {
-    wire::ObjectIdSet ask;
-    for (size_t j = i; j < std::min(ids.size(), i + kIdsPerRequest); j++)
-      ask.of(ids[j].kind).push_back(ids[j].id);
-    ASSIGN_OR_RETURN(wire::ObjectIdSet got, api.Missing(repo, ask));
-    for (ObjectKind k : {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap,
-                         ObjectKind::kChunkList})
-      all.of(k).insert(all.of(k).end(), got.of(k).begin(), got.of(k).end());
-  }
-  return all;
-}
 
 Result<MyLanes> FindMyLanes(ApiClient& api, const std::string& repo) {
   MyLanes mine;
@@ -149,8 +119,10 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
     // audit) the attempt.
     if (lane.empty()) lane = "default";
   }
-  ASSIGN_OR_RETURN(UploadPlan plan, Negotiate(ws.store(), api, repo, snap));
+  std::optional<ObjectId> base = FindBase(ws, api.url(), repo, snap);
+  ASSIGN_OR_RETURN(UploadPlan plan, Negotiate(ws.store(), api, repo, snap, base));
   PublishOutcome out;
+  out.negotiation_requests = plan.requests;
   Progress progress("Uploading", plan.order.size(), plan.bytes, opts.progress);
   for (size_t begin = 0; begin < plan.order.size();) {
     size_t end = begin;
@@ -177,6 +149,9 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
   req.client_version = CONVERGE_VERSION;
   req.host = HostName();
   ASSIGN_OR_RETURN(out.publication, api.Publish(repo, req));
+  // Only the next publish's speed depends on this record: not worth failing
+  // a publish that the server has already taken.
+  (void)PublicationIndex(ws.db()).SetPublishedSnap(api.url(), repo, snap);
   return out;
 }
 

@@ -1,9 +1,8 @@
 // publish: upload what the repo lacks of a snap, leaves first, in packs, then
-// record the publication. Negotiation walks the tree top down and stops at
-// every manifest the repo already has (the server accepts a manifest only
-// with everything under it, so having it means having its whole subtree):
-// re-publishing unchanged work costs a request or two and uploads nothing,
-// and an interrupted publish, re-run, uploads only what is still missing.
+// record the publication. Negotiation (negotiate.h) asks only about what
+// differs from a snap the repo already holds whole, or walks the tree and
+// stops at every manifest the repo has: re-publishing unchanged work uploads
+// nothing, and an interrupted publish, re-run, uploads only what is missing.
 #pragma once
 
 #include <string>
@@ -22,6 +21,7 @@ struct PublishOutcome {
   wire::Publication publication;
   uint64_t objects_uploaded = 0;
   uint64_t bytes_uploaded = 0;
+  size_t negotiation_requests = 0;  // "which of these do you lack?" round trips
 };
 
 Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::string& repo,
@@ -37,9 +37,5 @@ Result<MyLanes> FindMyLanes(ApiClient& api, const std::string& repo);
 // The lane to publish to when none is given: the user's only lane of the
 // repo, or "default" among several. Empty when the user has none.
 Result<std::string> DefaultLane(const MyLanes& mine, const std::string& repo);
-
-// The IDs of `ids` the repo lacks, asked in batches.
-Result<wire::ObjectIdSet> AskMissing(ApiClient& api, const std::string& repo,
-                                     const std::vector<ObjectRef>& ids);
 
 }  // namespace converge

@@ -48,14 +48,14 @@ void RegisterPublish(Cli& cli) {
     if (cli.globals.json) {
       PrintJson({{"publication", wire::ToJson(out->publication)},
                  {"objects_uploaded", out->objects_uploaded},
-                 {"bytes_uploaded", out->bytes_uploaded}});
+                 {"bytes_uploaded", out->bytes_uploaded},
+                 {"negotiation_requests", out->negotiation_requests}});
     } else {
       const wire::Publication& p = out->publication;
       std::cout << p.id << "\n";
       Note("Published snap " + p.snap.substr(0, 12) + " to " + repo + " (scope " + p.scope +
-           ", gate " + p.gate + ", lane " + p.lane + "): " +
-           std::to_string(out->objects_uploaded) + " objects, " +
-           HumanBytes(out->bytes_uploaded) + " uploaded");
+           ", gate " + p.gate + ", lane " + p.lane + "): " + std::to_string(out->objects_uploaded) +
+           " objects, " + HumanBytes(out->bytes_uploaded) + " uploaded");
     }
     return Status::Ok();
   });

@@ -10,6 +10,7 @@
 
 #include <regex>
 
+#include "client/publication_index.h"
 #include "support/people.h"
 #include "support/server.h"
 #include "support/tree_helpers.h"
@@ -152,17 +153,69 @@ TEST_F(ClientLoopTest, RepublishingUploadsNothingAndAnEditUploadsLittle) {
   Snap("one");
   json first = alice_.Json({"publish"}, alice_ws_);
   int total = first["objects_uploaded"];
+  EXPECT_GT(first["negotiation_requests"].get<int>(), 1) << "the first publish walks the tree";
   json again = alice_.Json({"publish"}, alice_ws_);
   EXPECT_EQ(again["objects_uploaded"], 0);
   EXPECT_EQ(again["bytes_uploaded"], 0);
+  EXPECT_EQ(again["negotiation_requests"], 1) << again;
   EXPECT_NE(again["publication"]["id"], first["publication"]["id"]);
 
   WriteFile(alice_ws_ / "src/lib/util.c", "int util(void) { return 2; }\n");
   Snap("two");
   json edit = alice_.Json({"publish"}, alice_ws_);
-  // The snap, the root, src, src/lib and the changed file: nothing else.
+  // The snap, the root, src, src/lib and the changed file: nothing else, found
+  // in one request by diffing against the snap published before.
   EXPECT_EQ(edit["objects_uploaded"], 5) << edit;
+  EXPECT_EQ(edit["negotiation_requests"], 1) << edit;
   EXPECT_LT(edit["objects_uploaded"].get<int>(), total);
+}
+
+TEST_F(ClientLoopTest, AFetchedPublicationIsABaseForTheNextPublish) {
+  std::string first = Snap("one");
+  ASSERT_EQ(alice_.Run({"publish"}, alice_ws_).exit_code, 0);
+  ASSERT_EQ(admin_.Run({"repo", "grant", "web", "bob", "--role", "publish"}).exit_code, 0);
+  ASSERT_EQ(admin_.Run({"lane", "add", "default", "bob", "--repo", "web"}).exit_code, 0);
+  fs::path bob_ws = NewWorkspace(bob_, "ws");
+  ASSERT_EQ(bob_.Run({"fetch"}, bob_ws).exit_code, 0);
+  RunResult r = bob_.Run({"restore", first, "--force"}, bob_ws);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  WriteFile(bob_ws / "src/main.c", "int main() { return 1; }\n");
+  std::string second = bob_.Json({"snap", "-m", "bob"}, bob_ws).value("id", "");
+  json pub = bob_.Json({"publish"}, bob_ws);
+  EXPECT_EQ(pub["negotiation_requests"], 1) << pub;
+  EXPECT_EQ(pub["objects_uploaded"], 4) << pub;  // snap, root, src, src/main.c
+
+  ASSERT_EQ(alice_.Run({"fetch"}, alice_ws_).exit_code, 0);
+  fs::path out = alice_.home->path() / "bobs";
+  r = alice_.Run({"restore", second, "--to", out.string()}, alice_ws_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(DescribeTree(out), DescribeTree(bob_ws));
+}
+
+// The workspace's record of what the repo holds can be wrong (edited, or a
+// server restored from an older backup): the repo's answer about the base's
+// root catches it, and negotiation walks the tree instead.
+TEST_F(ClientLoopTest, ABaseTheRepoDoesNotHoldFallsBackToTheWalk) {
+  WriteFile(alice_ws_ / "never-published.txt", "only here\n");
+  std::string local = Snap("local only");
+  {
+    Result<Db> db = Db::Open(alice_ws_ / ".converge" / "converge.db", DbRole::kWorkspace);
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    ASSERT_TRUE(
+        PublicationIndex(*db).SetPublishedSnap(url_, "web", *ObjectId::FromHex(local)).ok());
+  }
+  WriteFile(alice_ws_ / "src/main.c", "int main() { return 2; }\n");
+  std::string snap = Snap("on top");
+  json pub = alice_.Json({"publish"}, alice_ws_);
+  ASSERT_TRUE(pub.contains("publication")) << pub;
+  EXPECT_GT(pub["negotiation_requests"].get<int>(), 2) << pub;
+
+  fs::path bob_ws = NewWorkspace(bob_, "ws");
+  ASSERT_EQ(bob_.Run({"fetch"}, bob_ws).exit_code, 0);
+  fs::path out = bob_.home->path() / "out";
+  RunResult r = bob_.Run({"restore", snap, "--to", out.string()}, bob_ws);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(DescribeTree(out), DescribeTree(alice_ws_));
 }
 
 TEST_F(ClientLoopTest, AnInterruptedPublishFinishesWhenRunAgain) {

@@ -1,0 +1,212 @@
+#include "client/negotiate.h"
+
+#include <unordered_set>
+
+#include "store/closure.h"
+
+namespace converge {
+
+namespace {
+
+constexpr size_t kIdsPerRequest = 10000;
+
+// What may need uploading, and what each of those references.
+struct Candidates {
+  std::vector<ObjectRef> list;
+  std::unordered_map<ObjectId, std::vector<ObjectRef>> refs;
+
+  void Add(const ObjectRef& r, std::vector<ObjectRef> refs_of_r) {
+    if (refs.emplace(r.id, std::move(refs_of_r)).second) list.push_back(r);
+  }
+};
+
+ObjectRef RefOf(const Entry& e) {
+  if (e.type == EntryType::kDir) return {ObjectKind::kManifest, e.id};
+  return {e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id};
+}
+
+Result<Manifest> ReadManifest(const ObjectStore& store, const ObjectId& id) {
+  ASSIGN_OR_RETURN(std::string bytes, store.Read(id));
+  return DecodeManifest(bytes);
+}
+
+Result<ChunkList> ReadChunkList(const ObjectStore& store, const ObjectId& id) {
+  ASSIGN_OR_RETURN(std::string bytes, store.Read(id));
+  return DecodeChunkList(bytes);
+}
+
+// A chunk list and those of its chunks the base's version of the file lacks.
+Status AddChunkList(const ObjectStore& store, const ObjectId& id,
+                    const std::optional<ObjectId>& base, Candidates& out) {
+  ASSIGN_OR_RETURN(ChunkList now, ReadChunkList(store, id));
+  std::unordered_set<ObjectId> had;
+  if (base) {
+    ASSIGN_OR_RETURN(ChunkList was, ReadChunkList(store, *base));
+    for (const ChunkList::Chunk& ch : was.chunks) had.insert(ch.blob);
+  }
+  std::vector<ObjectRef> refs;
+  for (const ChunkList::Chunk& ch : now.chunks) {
+    refs.push_back({ObjectKind::kBlob, ch.blob});
+    if (!had.count(ch.blob)) out.Add({ObjectKind::kBlob, ch.blob}, {});
+  }
+  out.Add({ObjectKind::kChunkList, id}, std::move(refs));
+  return Status::Ok();
+}
+
+// The objects of `root`'s tree that differ from `base_root`'s at the same
+// path. Whatever is equal there is part of the base, so the repo holds it.
+Status DiffTrees(const ObjectStore& store, const ObjectId& root, const ObjectId& base_root,
+                 Candidates& out) {
+  std::vector<std::pair<ObjectId, std::optional<ObjectId>>> todo = {{root, base_root}};
+  while (!todo.empty()) {
+    auto [id, base] = todo.back();
+    todo.pop_back();
+    if ((base && *base == id) || out.refs.count(id)) continue;
+    ASSIGN_OR_RETURN(Manifest now, ReadManifest(store, id));
+    Manifest was;
+    if (base) {
+      ASSIGN_OR_RETURN(was, ReadManifest(store, *base));
+    }
+    std::vector<ObjectRef> refs;
+    size_t j = 0;
+    for (const Entry& e : now.entries) {
+      while (j < was.entries.size() && was.entries[j].name < e.name) j++;
+      const Entry* old =
+          j < was.entries.size() && was.entries[j].name == e.name ? &was.entries[j] : nullptr;
+      if (e.type == EntryType::kSymlink) continue;
+      ObjectRef r = RefOf(e);
+      refs.push_back(r);
+      bool same_kind = old && old->type == e.type && old->chunked == e.chunked;
+      if (same_kind && old->id == e.id) continue;
+      std::optional<ObjectId> old_id = same_kind ? std::optional<ObjectId>(old->id) : std::nullopt;
+      if (e.type == EntryType::kDir)
+        todo.push_back({e.id, old_id});
+      else if (e.chunked)
+        RETURN_IF_ERROR(AddChunkList(store, e.id, old_id, out));
+      else
+        out.Add(r, {});
+    }
+    out.Add({ObjectKind::kManifest, id}, std::move(refs));
+  }
+  return Status::Ok();
+}
+
+Result<Snap> ReadSnap(const ObjectStore& store, const ObjectId& id) {
+  ASSIGN_OR_RETURN(std::string bytes, store.Read(id));
+  return DecodeSnap(bytes);
+}
+
+// Fills plan.refs and plan.bytes with the objects the server reported
+// missing, each of which must have been asked about.
+Status TakeMissing(const ObjectStore& store, const wire::ObjectIdSet& missing,
+                   const Candidates& asked, UploadPlan& plan) {
+  for (ObjectKind kind :
+       {ObjectKind::kSnap, ObjectKind::kManifest, ObjectKind::kChunkList, ObjectKind::kBlob}) {
+    for (const ObjectId& id : missing.of(kind)) {
+      auto it = asked.refs.find(id);
+      if (it == asked.refs.end())
+        return Invalid("the server reported an object it was not asked about");
+      ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(id));
+      if (plan.refs.emplace(id, it->second).second) plan.bytes += size;
+    }
+  }
+  return Status::Ok();
+}
+
+// One request: the snap's differences from the base, and the base's root.
+// Nullopt when the repo turns out not to hold the base.
+Result<std::optional<UploadPlan>> AgainstBase(const ObjectStore& store, ApiClient& api,
+                                              const std::string& repo, const ObjectId& snap,
+                                              const ObjectId& base, size_t* requests) {
+  Candidates c;
+  Status diffed = [&]() -> Status {
+    ASSIGN_OR_RETURN(Snap now, ReadSnap(store, snap));
+    ASSIGN_OR_RETURN(Snap was, ReadSnap(store, base));
+    c.Add({ObjectKind::kSnap, snap}, {{ObjectKind::kManifest, now.root}});
+    return DiffTrees(store, now.root, was.root, c);
+  }();
+  if (!diffed.ok()) return std::optional<UploadPlan>();  // the walk reports what is wrong
+  ASSIGN_OR_RETURN(Snap was, ReadSnap(store, base));
+  std::vector<ObjectRef> ask = c.list;
+  ask.push_back({ObjectKind::kManifest, was.root});
+  UploadPlan plan;
+  ASSIGN_OR_RETURN(wire::ObjectIdSet missing, AskMissing(api, repo, ask));
+  *requests += (ask.size() + kIdsPerRequest - 1) / kIdsPerRequest;
+  for (const ObjectId& id : missing.of(ObjectKind::kManifest))
+    if (id == was.root) return std::optional<UploadPlan>();
+  RETURN_IF_ERROR(TakeMissing(store, missing, c, plan));
+  return std::optional<UploadPlan>(std::move(plan));
+}
+
+// Top-down walk: ask about one level of candidates at a time and descend only
+// into what is missing.
+Result<UploadPlan> Walk(const ObjectStore& store, ApiClient& api, const std::string& repo,
+                        const ObjectId& snap, size_t* requests) {
+  UploadPlan plan;
+  Candidates asked;
+  std::vector<ObjectRef> level = {{ObjectKind::kSnap, snap}};
+  while (!level.empty()) {
+    for (const ObjectRef& r : level) asked.refs.emplace(r.id, std::vector<ObjectRef>());
+    ASSIGN_OR_RETURN(wire::ObjectIdSet missing, AskMissing(api, repo, level));
+    *requests += (level.size() + kIdsPerRequest - 1) / kIdsPerRequest;
+    std::vector<ObjectRef> next;
+    for (ObjectKind kind : {ObjectKind::kSnap, ObjectKind::kManifest, ObjectKind::kChunkList}) {
+      for (const ObjectId& id : missing.of(kind)) {
+        auto it = asked.refs.find(id);
+        if (it == asked.refs.end())
+          return Invalid("the server reported an object it was not asked about");
+        ASSIGN_OR_RETURN(std::string bytes, store.Read(id));
+        ASSIGN_OR_RETURN(it->second, ReferencesOf(kind, bytes));
+        for (const ObjectRef& r : it->second)
+          if (!asked.refs.count(r.id)) {
+            asked.refs.emplace(r.id, std::vector<ObjectRef>());
+            next.push_back(r);
+          }
+      }
+    }
+    RETURN_IF_ERROR(TakeMissing(store, missing, asked, plan));
+    level = std::move(next);
+  }
+  return plan;
+}
+
+}  // namespace
+
+Result<wire::ObjectIdSet> AskMissing(ApiClient& api, const std::string& repo,
+                                     const std::vector<ObjectRef>& ids) {
+  wire::ObjectIdSet all;
+  for (size_t i = 0; i < ids.size(); i += kIdsPerRequest) {
+    wire::ObjectIdSet ask;
+    for (size_t j = i; j < std::min(ids.size(), i + kIdsPerRequest); j++)
+      ask.of(ids[j].kind).push_back(ids[j].id);
+    ASSIGN_OR_RETURN(wire::ObjectIdSet got, api.Missing(repo, ask));
+    for (ObjectKind k :
+         {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList})
+      all.of(k).insert(all.of(k).end(), got.of(k).begin(), got.of(k).end());
+  }
+  return all;
+}
+
+Result<UploadPlan> Negotiate(const ObjectStore& store, ApiClient& api, const std::string& repo,
+                             const ObjectId& snap, const std::optional<ObjectId>& base) {
+  size_t requests = 0;
+  std::optional<UploadPlan> found;
+  if (base) {
+    ASSIGN_OR_RETURN(found, AgainstBase(store, api, repo, snap, *base, &requests));
+  }
+  if (!found) {
+    ASSIGN_OR_RETURN(found, Walk(store, api, repo, snap, &requests));
+  }
+  UploadPlan plan = std::move(*found);
+  plan.requests = requests;
+  if (!plan.refs.count(snap)) return plan;
+  plan.order = LeavesFirst({{ObjectKind::kSnap, snap}}, [&](const ObjectRef& r) {
+    std::vector<ObjectRef> kids;
+    for (const ObjectRef& k : plan.refs[r.id])
+      if (plan.refs.count(k.id)) kids.push_back(k);
+    return kids;
+  });
+  return plan;
+}
+
+}  // namespace converge
