@@ -2,6 +2,7 @@
 
 #include <set>
 #include <string>
+#include <unordered_set>
 
 #include "base/json.h"
 #include "base/text.h"
@@ -144,6 +145,20 @@ Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind 
   if (!row) return std::optional<HeldObject>();
   return std::optional<HeldObject>(
       HeldObject{static_cast<uint64_t>(q.Int(0)), static_cast<uint64_t>(q.Int(1))});
+}
+
+Status ForEachHeld(Db& db, int64_t repo_id, const wire::ObjectIdSet& ids, const HeldVisitor& fn) {
+  ASSIGN_OR_RETURN(Db::Tx read, db.BeginRead());  // one snapshot, one lock round trip
+  for (ObjectKind kind :
+       {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
+    std::unordered_set<ObjectId> seen;
+    for (const ObjectId& id : ids.of(kind)) {
+      if (!seen.insert(id).second) continue;
+      ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(db, repo_id, kind, id));
+      RETURN_IF_ERROR(fn(kind, id, held));
+    }
+  }
+  return Status::Ok();
 }
 
 Result<uint64_t> LinkObjects(Db& db, int64_t repo_id, const std::vector<NewObject>& objects) {

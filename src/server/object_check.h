@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "net/wire.h"
 #include "store/db.h"
 #include "store/objects.h"
 
@@ -36,6 +37,12 @@ Result<uint64_t> CheckObject(ObjectKind kind, const ObjectId& id, std::string_vi
 // Whether repo `repo_id` holds (kind, id), and its sizes.
 Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind kind,
                                             const ObjectId& id);
+
+// Calls `fn` once for each distinct (kind, id) of `ids`, with what the repo
+// holds of it, all read in one snapshot; stops at the first error.
+using HeldVisitor = std::function<Status(ObjectKind kind, const ObjectId& id,
+                                         const std::optional<HeldObject>& held)>;
+Status ForEachHeld(Db& db, int64_t repo_id, const wire::ObjectIdSet& ids, const HeldVisitor& fn);
 
 struct NewObject {
   ObjectKind kind;

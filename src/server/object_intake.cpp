@@ -1,6 +1,5 @@
 #include "server/object_intake.h"
 
-#include <unordered_set>
 
 #include "base/text.h"
 #include "server/audit.h"
@@ -29,16 +28,12 @@ Result<wire::ObjectIdSet> ObjectIntake::Missing(const Caller& caller, std::strin
   Attempt attempt(*db, caller, "object.missing", std::string(repo));
   ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kPublish)));
   wire::ObjectIdSet out;
-  ASSIGN_OR_RETURN(Db::Tx read, db->BeginRead());  // one snapshot, one lock round trip
-  for (ObjectKind kind :
-       {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
-    std::unordered_set<ObjectId> seen;
-    for (const ObjectId& id : ids.of(kind)) {
-      if (!seen.insert(id).second) continue;
-      ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(*db, a.id, kind, id));
-      if (!held) out.of(kind).push_back(id);
-    }
-  }
+  RETURN_IF_ERROR(
+      ForEachHeld(*db, a.id, ids,
+                  [&](ObjectKind kind, const ObjectId& id, const std::optional<HeldObject>& held) {
+                    if (!held) out.of(kind).push_back(id);
+                    return Status::Ok();
+                  }));
   return out;
 }
 

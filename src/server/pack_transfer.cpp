@@ -1,7 +1,6 @@
 // ObjectIntake: packs in (one streamed body, many objects, one transaction)
 // and out (a streamed pack of exactly the objects asked for).
 #include <map>
-#include <unordered_set>
 
 #include "base/text.h"
 #include "net/pack.h"
@@ -139,19 +138,15 @@ Result<std::vector<ObjectIntake::Located>> ObjectIntake::PlanFetch(const Caller&
   Attempt attempt(*db, caller, "object.fetch", std::string(repo));
   ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
   std::vector<Located> plan;
-  ASSIGN_OR_RETURN(Db::Tx read, db->BeginRead());
-  for (ObjectKind kind :
-       {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
-    std::unordered_set<ObjectId> seen;
-    for (const ObjectId& id : ids.of(kind)) {
-      if (!seen.insert(id).second) continue;
-      ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(*db, a.id, kind, id));
-      if (!held)
-        return NotFound(std::string(KindName(kind)) + " " + id.hex() + " not found in repo " +
-                        Quote(a.name));
-      plan.push_back({kind, id, held->size});
-    }
-  }
+  RETURN_IF_ERROR(
+      ForEachHeld(*db, a.id, ids,
+                  [&](ObjectKind kind, const ObjectId& id, const std::optional<HeldObject>& held) {
+                    if (!held)
+                      return NotFound(std::string(KindName(kind)) + " " + id.hex() +
+                                      " not found in repo " + Quote(a.name));
+                    plan.push_back({kind, id, held->size});
+                    return Status::Ok();
+                  }));
   return plan;
 }
 
