@@ -1,6 +1,5 @@
 #include "server/object_intake.h"
 
-
 #include "base/text.h"
 #include "server/audit.h"
 #include "server/authz.h"
