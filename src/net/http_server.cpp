@@ -5,6 +5,9 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+
+#include "base/fs.h"
 #include "net/http_io.h"
 #include "net/http_log.h"
 #include "net/http_routes.h"
@@ -126,7 +129,8 @@ void HttpServer::Setup() {
   // TCP_NODELAY, inherited by accepted sockets: an answer's head and body are
   // written separately, and Nagle would hold the body for the client's
   // delayed ACK (40 ms an answer).
-  svr.set_socket_options([](int sock) {
+  svr.set_socket_options([this](int sock) {
+    listen_fd_ = sock;  // the last one created is the one bound: see Bind
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
@@ -207,6 +211,18 @@ Status HttpServer::Bind(const std::string& host, int port) {
                          ": the address is in use or not this machine's");
     port_ = port;
   }
+  // httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, fixed
+  // when Debian compiled the library). A burst of new connections larger than
+  // that while the accept thread is not running (a loaded machine) overflows
+  // it: the kernel drops SYNs (a 1 s retry) and answers others with SYN
+  // cookies, and a cookie connection whose first segments were dropped for
+  // the full queue is reset when its next segment (the request body) arrives,
+  // since only the first one can be checked against the cookie. The client
+  // then sees its first request fail ("Read", nothing in the access log).
+  // listen() again on the listening socket only resizes its queue.
+  if (listen_fd_ < 0) return Internal("no listening socket after binding " + host);
+  if (::listen(listen_fd_, SOMAXCONN) != 0)
+    return ErrnoStatus("cannot widen the listen queue on " + host, errno);
   return Status::Ok();
 }
 

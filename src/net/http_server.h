@@ -36,6 +36,7 @@ class HttpServer {
   Authority& a_;
   std::unique_ptr<httplib::Server> svr_;
   int port_ = 0;
+  int listen_fd_ = -1;  // the listening socket (httplib owns it)
 };
 
 }  // namespace converge

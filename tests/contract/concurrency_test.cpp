@@ -1,9 +1,16 @@
 // Contract: many clients at once. 16 threads upload overlapping object sets
 // (packs and single PUTs) and publish concurrently: no errors, every
 // publication present, every object whole afterwards.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <thread>
 
+#include "base/fs.h"
 #include "fixtures.h"
 
 namespace converge::testing {
@@ -124,6 +131,62 @@ TEST_F(ConcurrencyTest, SixteenClientsUploadAndPublishAtOnce) {
   EXPECT_EQ(got.size(), unique.size());
   for (const PackedObject& p : got) EXPECT_EQ(ObjectId::Of(p.bytes), p.id);
   EXPECT_TRUE(fs::is_empty(server().data_dir() / "tmp")) << "no temp file left behind";
+}
+
+// A burst of new connections larger than httplib's own listen backlog (5),
+// arriving while the server is not calling accept() (here: stopped), waits in
+// the kernel's queue and is served. With the backlog of 5, the connections
+// past the 6th get SYN cookies, their first segment is dropped for the full
+// queue and the second one is reset: under load, 1-3 of the 16 clients above
+// lost their first request that way. Deterministic: the handshake and the
+// queueing are the kernel's alone, whatever the stopped process does.
+TEST_F(ConcurrencyTest, ConnectionBurstWaitsWhileTheServerIsNotAccepting) {
+  constexpr int kConnections = 32;
+  ServerProcess busy;
+  std::vector<Fd> conns;
+  {
+    busy.Signal(SIGSTOP);
+    struct Resume {
+      ServerProcess& s;
+      ~Resume() { s.Signal(SIGCONT); }
+    } resume{busy};
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(busy.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < kConnections; i++) {
+      conns.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+      ASSERT_TRUE(conns.back().valid());
+      ::connect(conns.back().get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    }
+    for (int i = 0; i < kConnections; i++) {
+      int fd = conns[i].get();
+      // A bound, not a timing: queued connections are writable at once.
+      pollfd p{fd, POLLOUT, 0};
+      ASSERT_EQ(::poll(&p, 1, 10000), 1) << "connection " << i << " was not queued";
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      ASSERT_EQ(err, 0) << "connection " << i;
+      // Two segments, as httplib's client writes a request's head and body.
+      for (const std::string& part : {std::string("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"),
+                                      std::string("Connection: close\r\n\r\n")})
+        ASSERT_EQ(::send(fd, part.data(), part.size(), MSG_NOSIGNAL), ssize_t(part.size()));
+    }
+  }
+  for (int i = 0; i < kConnections; i++) {
+    int fd = conns[i].get();
+    std::string answer;
+    char buf[4096];
+    for (;;) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 30000) != 1) break;
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      answer.append(buf, static_cast<size_t>(n));
+    }
+    EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << "connection " << i << ": " << answer;
+  }
 }
 
 }  // namespace
