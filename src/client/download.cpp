@@ -13,7 +13,7 @@ namespace converge {
 
 namespace {
 
-constexpr size_t kIdsPerRequest = 10000;
+constexpr size_t kIdsPerFetchRequest = 10000;
 // A manifest, snap or chunk list is decoded in memory: anything bigger than
 // the server's own default limit for one (docs/server.md) is refused unread.
 constexpr uint64_t kMaxMetadataObject = 64u << 20;
@@ -244,10 +244,10 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
   Progress progress("Fetching", 0, 0, progress_on);
   while (!level.empty()) {
     std::vector<ObjectRef> next;
-    for (size_t i = 0; i < level.size(); i += kIdsPerRequest) {
+    for (size_t i = 0; i < level.size(); i += kIdsPerFetchRequest) {
       std::unordered_map<ObjectId, ObjectKind> wanted;
       wire::ObjectIdSet ask;
-      for (size_t j = i; j < std::min(level.size(), i + kIdsPerRequest); j++) {
+      for (size_t j = i; j < std::min(level.size(), i + kIdsPerFetchRequest); j++) {
         wanted[level[j].id] = level[j].kind;
         ask.of(level[j].kind).push_back(level[j].id);
       }

@@ -7,7 +7,7 @@ namespace converge {
 
 namespace {
 
-constexpr const char* kColumns =
+constexpr const char* kIndexColumns =
     "id, repo, snap, scope, gate, lane, publisher_id, publisher_handle, created_at, "
     "workspace_id, client_version, host, note";
 
@@ -48,10 +48,9 @@ Status VerifyPublicationId(const wire::Publication& p) {
 
 Status PublicationIndex::Add(const std::string& url, const wire::Publication& p) {
   RETURN_IF_ERROR(VerifyPublicationId(p));
-  ASSIGN_OR_RETURN(Stmt q,
-                   db_->Prepare(std::string("INSERT OR IGNORE INTO publications (") + kColumns +
-                                ", url, fetched_at) VALUES "
-                                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(Stmt q, db_->Prepare(std::string("INSERT OR IGNORE INTO publications (") +
+                                        kIndexColumns + ", url, fetched_at) VALUES "
+                                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   q.Bind(1, p.id).Bind(2, p.repo).Bind(3, p.snap).Bind(4, p.scope).Bind(5, p.gate);
   q.Bind(6, p.lane).Bind(7, p.publisher_id).Bind(8, p.publisher).Bind(9, p.created_at);
   q.Bind(10, p.workspace_id).Bind(11, p.client_version).Bind(12, p.host).Bind(13, p.note);
@@ -60,7 +59,7 @@ Status PublicationIndex::Add(const std::string& url, const wire::Publication& p)
 }
 
 Result<std::vector<wire::Publication>> PublicationIndex::List(const LocalPublicationFilter& f) {
-  std::string sql = std::string("SELECT ") + kColumns + " FROM publications WHERE 1=1";
+  std::string sql = std::string("SELECT ") + kIndexColumns + " FROM publications WHERE 1=1";
   std::vector<std::string> args;
   auto add = [&](const char* col, const std::string& v) {
     if (v.empty()) return;
@@ -97,8 +96,8 @@ Result<wire::Publication> PublicationIndex::Resolve(const std::string& prefix) {
   RETURN_IF_ERROR(ValidatePrefix(prefix, "publication"));
   ASSIGN_OR_RETURN(auto matches, FindPrefixMatches(*db_, "publications", "id", prefix));
   ASSIGN_OR_RETURN(std::string id, PickPrefixMatch(prefix, matches, "publication"));
-  ASSIGN_OR_RETURN(
-      Stmt q, db_->Prepare(std::string("SELECT ") + kColumns + " FROM publications WHERE id = ?"));
+  ASSIGN_OR_RETURN(Stmt q, db_->Prepare(std::string("SELECT ") + kIndexColumns +
+                                        " FROM publications WHERE id = ?"));
   q.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return NotFound("no publication " + id);

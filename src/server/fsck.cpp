@@ -17,10 +17,10 @@ namespace converge {
 
 namespace {
 
-constexpr uint64_t kMaxMetadataBytes = 256u << 20;
+constexpr uint64_t kMaxHeldMetadataBytes = 256u << 20;
 // While a server runs, a temp file younger than this may be an upload in progress.
 constexpr int64_t kRunningTempAge = 3600;
-const std::string kGenesis(64, '0');
+const std::string kAuditGenesis(64, '0');
 
 // Whether a server holds the data dir's lock right now. The probe holds a
 // shared lock for an instant only.
@@ -118,7 +118,7 @@ class DataDirCheck {
       for (const auto& [key, sizes] : held) {
         const auto& [kind, id] = key;
         if (kind == ObjectKind::kBlob || census_.damaged.count(id)) continue;
-        Result<std::string> bytes = store_.Read(id, kMaxMetadataBytes);
+        Result<std::string> bytes = store_.Read(id, kMaxHeldMetadataBytes);
         if (!bytes.ok()) continue;  // the object rows check reported it
         Result<uint64_t> content = CheckObject(kind, id, *bytes, lookup);
         if (!content.ok())
@@ -166,7 +166,7 @@ class DataDirCheck {
   // Recomputes every row's hash; names the first row where the chain breaks.
   Status CheckAuditChain() {
     ASSIGN_OR_RETURN(Stmt q, db_.Prepare(std::string(kAuditSelect) + " FROM audit ORDER BY seq"));
-    std::string prev = kGenesis;
+    std::string prev = kAuditGenesis;
     int64_t prev_seq = 0;
     for (;;) {
       ASSIGN_OR_RETURN(bool row, q.Step());

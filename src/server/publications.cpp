@@ -14,7 +14,7 @@ namespace converge {
 
 namespace {
 
-constexpr const char* kColumns =
+constexpr const char* kSelectPublications =
     "SELECT seq, id, snap, scope, gate, lane, publisher_id, publisher_handle, created_at, "
     "workspace_id, client_version, host, note FROM publications";
 
@@ -129,7 +129,7 @@ Result<wire::PublicationPage> Publications::List(const Caller& caller, std::stri
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   Attempt attempt(*db, caller, "publication.list", std::string(repo));
   ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
-  std::string sql = std::string(kColumns) + " WHERE repo_id = ? AND seq < ?";
+  std::string sql = std::string(kSelectPublications) + " WHERE repo_id = ? AND seq < ?";
   if (f.scope) sql += " AND scope = ?";
   if (f.lane) sql += " AND lane = ?";
   if (f.gate) sql += " AND gate = ?";
@@ -165,7 +165,7 @@ Result<wire::Publication> Publications::Get(const Caller& caller, std::string_vi
   Attempt attempt(*db, caller, "publication.read", std::string(repo), std::string(prefix));
   ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
   // Hex digits sort below 'g', so [prefix, prefix + "g") is every id it starts.
-  ASSIGN_OR_RETURN(Stmt q, db->Prepare(std::string(kColumns) +
+  ASSIGN_OR_RETURN(Stmt q, db->Prepare(std::string(kSelectPublications) +
                                        " WHERE repo_id = ? AND id >= ? AND id < ? LIMIT 2"));
   q.Bind(1, a.id).Bind(2, prefix).Bind(3, std::string(prefix) + "g");
   ASSIGN_OR_RETURN(bool row, q.Step());

@@ -23,7 +23,7 @@ std::string Short(const ObjectId& id) {
   return id.hex().substr(0, 12);
 }
 
-std::string JoinPath(const std::string& dir, const std::string& name) {
+std::string JoinFsckPath(const std::string& dir, const std::string& name) {
   return dir.empty() ? name : dir + "/" + name;
 }
 
@@ -217,7 +217,7 @@ Status ClosureCheck::Decode(const Visit& v, const std::string& bytes, Known& k,
     case ObjectKind::kManifest: {
       ASSIGN_OR_RETURN(Manifest m, DecodeManifest(bytes));
       for (const Entry& e : m.entries) {
-        std::string path = JoinPath(v.path, e.name);
+        std::string path = JoinFsckPath(v.path, e.name);
         if (e.type == EntryType::kDir)
           add(ObjectKind::kManifest, e.id, path, std::nullopt);
         else if (e.type == EntryType::kFile)

@@ -6,7 +6,7 @@ namespace converge {
 
 namespace {
 
-constexpr const char* kColumns = "id, root, created_at, message, workspace_id, parent, origin";
+constexpr const char* kSnapColumns = "id, root, created_at, message, workspace_id, parent, origin";
 
 Result<SnapRecord> RowToRecord(const Stmt& q) {
   SnapRecord r;
@@ -37,7 +37,7 @@ Status SnapIndex::Add(const ObjectId& id, const Snap& s, const std::string& orig
 }
 
 Result<std::vector<SnapRecord>> SnapIndex::List(bool include_fetched, int limit) {
-  std::string sql = std::string("SELECT ") + kColumns + " FROM snaps" +
+  std::string sql = std::string("SELECT ") + kSnapColumns + " FROM snaps" +
                     (include_fetched ? "" : " WHERE origin = 'local'") +
                     " ORDER BY seq DESC LIMIT ?";
   ASSIGN_OR_RETURN(Stmt q, db_->Prepare(sql));
@@ -59,7 +59,7 @@ Result<std::optional<SnapRecord>> SnapIndex::Newest() {
 }
 
 Result<SnapRecord> SnapIndex::Get(const ObjectId& id) {
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare(std::string("SELECT ") + kColumns +
+  ASSIGN_OR_RETURN(Stmt q, db_->Prepare(std::string("SELECT ") + kSnapColumns +
                                         " FROM snaps WHERE id = ?"));
   q.Bind(1, id.hex());
   ASSIGN_OR_RETURN(bool row, q.Step());

@@ -6,7 +6,7 @@ namespace converge {
 
 namespace {
 
-std::string Join(const std::string& dir, const std::string& name) {
+std::string JoinTreePath(const std::string& dir, const std::string& name) {
   return dir.empty() ? name : dir + "/" + name;
 }
 
@@ -20,7 +20,7 @@ Status ListAll(const TreeReader& r, const std::string& path, const Entry& e, cha
   ASSIGN_OR_RETURN(Manifest m, r.ReadManifest(e.id));
   if (m.entries.empty()) out.push_back({path + "/", change});
   for (const Entry& child : m.entries)
-    RETURN_IF_ERROR(ListAll(r, Join(path, child.name), child, change, out));
+    RETURN_IF_ERROR(ListAll(r, JoinTreePath(path, child.name), child, change, out));
   return Status::Ok();
 }
 
@@ -40,13 +40,13 @@ Status DiffManifests(const TreeReader& r, const std::string& dir, const ObjectId
     const Entry* ea = i < a.entries.size() ? &a.entries[i] : nullptr;
     const Entry* eb = j < b.entries.size() ? &b.entries[j] : nullptr;
     if (ea && (!eb || ea->name < eb->name)) {
-      RETURN_IF_ERROR(ListAll(r, Join(dir, ea->name), *ea, 'D', out));
+      RETURN_IF_ERROR(ListAll(r, JoinTreePath(dir, ea->name), *ea, 'D', out));
       i++;
     } else if (eb && (!ea || eb->name < ea->name)) {
-      RETURN_IF_ERROR(ListAll(r, Join(dir, eb->name), *eb, 'A', out));
+      RETURN_IF_ERROR(ListAll(r, JoinTreePath(dir, eb->name), *eb, 'A', out));
       j++;
     } else {
-      std::string path = Join(dir, ea->name);
+      std::string path = JoinTreePath(dir, ea->name);
       bool dir_a = ea->type == EntryType::kDir, dir_b = eb->type == EntryType::kDir;
       if (dir_a && dir_b) {
         RETURN_IF_ERROR(DiffManifests(r, path, ea->id, eb->id, out));
@@ -69,7 +69,7 @@ Status Walk(const TreeReader& r, const std::string& dir, const ObjectId& id,
             const std::function<Status(const std::string&, const Entry&)>& fn) {
   ASSIGN_OR_RETURN(Manifest m, r.ReadManifest(id));
   for (const Entry& e : m.entries) {
-    std::string path = Join(dir, e.name);
+    std::string path = JoinTreePath(dir, e.name);
     RETURN_IF_ERROR(fn(path, e));
     if (e.type == EntryType::kDir) RETURN_IF_ERROR(Walk(r, path, e.id, fn));
   }

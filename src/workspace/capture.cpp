@@ -32,7 +32,7 @@ struct FileJob {
   std::string rel;
 };
 
-std::string Join(const std::string& dir, const std::string& name) {
+std::string JoinCapturePath(const std::string& dir, const std::string& name) {
   return dir.empty() ? name : dir + "/" + name;
 }
 
@@ -118,7 +118,7 @@ class Walker {
 
   Status AddEntry(int dir, int dfd, const std::string& name, Listing& out) {
     Manifest& manifest = dirs[dir].manifest;
-    std::string rel = Join(dirs[dir].rel, name);
+    std::string rel = JoinCapturePath(dirs[dir].rel, name);
     struct stat st;
     if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) return Status::Ok();  // removed while we walked

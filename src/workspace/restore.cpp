@@ -18,7 +18,7 @@ namespace {
 
 constexpr size_t kChangesListed = 3;
 
-std::string Short(const ObjectId& id) {
+std::string ShortSnapId(const ObjectId& id) {
   return id.hex().substr(0, 12);
 }
 
@@ -78,7 +78,7 @@ Status CheckNoUncapturedWork(Workspace& ws, CapturedTree& work, const ObjectId& 
   return Conflict("the working tree has changes that no snap holds" +
                   (list.empty() ? std::string() : " (" + list + ")") +
                   ": run 'converge snap' to keep them, or 'converge restore --force " +
-                  Short(snap) + "' to discard them");
+                  ShortSnapId(snap) + "' to discard them");
 }
 
 std::string ClobberMessage(const TreeSync& check, const ObjectId& snap) {
@@ -86,9 +86,9 @@ std::string ClobberMessage(const TreeSync& check, const ObjectId& snap) {
   for (const std::string& p : check.clobbered()) list += (list.empty() ? "" : ", ") + Quote(p);
   if (check.clobbered_count() > check.clobbered().size())
     list += ", and " + std::to_string(check.clobbered_count() - check.clobbered().size()) + " more";
-  return "restoring snap " + Short(snap) + " would overwrite or remove paths that no snap " +
+  return "restoring snap " + ShortSnapId(snap) + " would overwrite or remove paths that no snap " +
          "holds (ignored or new: " + list + "): move them away, or run 'converge restore " +
-         "--force " + Short(snap) + "' to discard them";
+         "--force " + ShortSnapId(snap) + "' to discard them";
 }
 
 }  // namespace
@@ -161,8 +161,8 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
     meter.Done();
     if (!st.ok())
       return Status(st.code(), st.message() + "; the working tree is partly restored: fix " +
-                                   "that and run 'converge restore --force " + Short(snap_id) +
-                                   "' again");
+                                   "that and run 'converge restore --force " +
+                                   ShortSnapId(snap_id) + "' again");
     stats = sync.stats();
     stats.written += queue.written();
   }

@@ -16,7 +16,7 @@ namespace {
 using json = nlohmann::json;
 
 // Someone with a home directory of their own, logged in to the test server.
-struct Person {
+struct CliUser {
   std::string handle;
   std::string token;
   std::unique_ptr<TempDir> home = std::make_unique<TempDir>();
@@ -26,7 +26,7 @@ class AdminTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     server_ = std::make_unique<ServerProcess>();
-    admin_ = std::make_unique<Person>();
+    admin_ = std::make_unique<CliUser>();
     admin_->handle = "admin";
     admin_->token = server_->admin_token();
     Login(*admin_);
@@ -37,7 +37,7 @@ class AdminTest : public ::testing::Test {
   }
 
   static std::string Url() { return "http://127.0.0.1:" + std::to_string(server_->port()); }
-  static Person& Admin() { return *admin_; }
+  static CliUser& Admin() { return *admin_; }
 
   // Names never repeat across the tests sharing the server.
   static std::string Unique(const std::string& prefix) {
@@ -45,7 +45,7 @@ class AdminTest : public ::testing::Test {
     return prefix + std::to_string(++n);
   }
 
-  static RunOptions EnvOf(const Person& p, const fs::path& cwd = {}) {
+  static RunOptions EnvOf(const CliUser& p, const fs::path& cwd = {}) {
     RunOptions o;
     o.cwd = cwd.empty() ? p.home->path() : cwd;
     o.env = {{"HOME", p.home->path().string()},
@@ -55,20 +55,20 @@ class AdminTest : public ::testing::Test {
     return o;
   }
 
-  static void Login(const Person& p) {
+  static void Login(const CliUser& p) {
     RunOptions o = EnvOf(p);
     o.input = p.token + "\n";
     RunResult r = Converge({"login", "--url", Url()}, o);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
-  static RunResult Run(const Person& p, const std::vector<std::string>& args,
+  static RunResult Run(const CliUser& p, const std::vector<std::string>& args,
                        const fs::path& cwd = {}) {
     return Converge(args, EnvOf(p, cwd));
   }
 
   // Runs with --json, expects success and exactly one JSON document.
-  static json J(const Person& p, std::vector<std::string> args, const fs::path& cwd = {}) {
+  static json J(const CliUser& p, std::vector<std::string> args, const fs::path& cwd = {}) {
     args.push_back("--json");
     RunResult r = Run(p, args, cwd);
     EXPECT_EQ(r.exit_code, 0) << args[0] << " " << (args.size() > 1 ? args[1] : "") << ": "
@@ -79,7 +79,7 @@ class AdminTest : public ::testing::Test {
   }
 
   // Runs without --json, expects success; answers stdout.
-  static std::string Text(const Person& p, const std::vector<std::string>& args,
+  static std::string Text(const CliUser& p, const std::vector<std::string>& args,
                           const fs::path& cwd = {}) {
     RunResult r = Run(p, args, cwd);
     EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
@@ -87,8 +87,8 @@ class AdminTest : public ::testing::Test {
   }
 
   // A new user made by the admin with `user create`, logged in at home.
-  static Person NewPerson(const std::string& prefix) {
-    Person p;
+  static CliUser NewPerson(const std::string& prefix) {
+    CliUser p;
     p.handle = Unique(prefix);
     json made = J(Admin(), {"user", "create", p.handle});
     p.token = made.value("token", "");
@@ -96,7 +96,7 @@ class AdminTest : public ::testing::Test {
     return p;
   }
 
-  static std::string NewRepo(const Person& owner) {
+  static std::string NewRepo(const CliUser& owner) {
     std::string name = Unique("web");
     EXPECT_EQ(J(owner, {"repo", "create", name})["name"], name);
     return name;
@@ -122,11 +122,11 @@ class AdminTest : public ::testing::Test {
   }
 
   static std::unique_ptr<ServerProcess> server_;
-  static std::unique_ptr<Person> admin_;
+  static std::unique_ptr<CliUser> admin_;
 };
 
 std::unique_ptr<ServerProcess> AdminTest::server_;
-std::unique_ptr<Person> AdminTest::admin_;
+std::unique_ptr<CliUser> AdminTest::admin_;
 
 TEST_F(AdminTest, UserCreatePrintsTheTokenOnceAndUserListShowsEveryone) {
   std::string handle = Unique("alice");
@@ -158,7 +158,7 @@ TEST_F(AdminTest, UserCreatePrintsTheTokenOnceAndUserListShowsEveryone) {
   EXPECT_TRUE(Has(list, handle)) << list;
 
   // Only server admins manage users; a taken or bad handle is refused clearly.
-  Person alice{handle, token};
+  CliUser alice{handle, token};
   Login(alice);
   ExpectError(Run(alice, {"user", "list"}), "only server admins");
   ExpectError(Run(alice, {"user", "create", Unique("eve")}), "only server admins");
@@ -169,7 +169,7 @@ TEST_F(AdminTest, UserCreatePrintsTheTokenOnceAndUserListShowsEveryone) {
 }
 
 TEST_F(AdminTest, TokensCreateListRevoke) {
-  Person alice = NewPerson("alice");
+  CliUser alice = NewPerson("alice");
   json t = J(alice, {"token", "create", "--label", "laptop", "--expires-in-days", "30"});
   for (const char* key : {"id", "token", "label", "user", "created_at", "expires_at"})
     EXPECT_TRUE(t.contains(key)) << key << " missing in " << t;
@@ -219,7 +219,7 @@ TEST_F(AdminTest, TokensCreateListRevoke) {
 }
 
 TEST_F(AdminTest, ReposCreateListShowGrantRevoke) {
-  Person alice = NewPerson("alice"), bob = NewPerson("bob"), carol = NewPerson("carol");
+  CliUser alice = NewPerson("alice"), bob = NewPerson("bob"), carol = NewPerson("carol");
   std::string repo = NewRepo(Admin());
   json granted = J(Admin(), {"repo", "grant", repo, alice.handle, "--role", "publish"});
   EXPECT_EQ(granted, json({{"repo", repo}, {"handle", alice.handle}, {"role", "publish"}}));
@@ -278,7 +278,7 @@ TEST_F(AdminTest, ReposCreateListShowGrantRevoke) {
 }
 
 TEST_F(AdminTest, LanesAndScopesOfTheConfiguredRepo) {
-  Person alice = NewPerson("alice"), bob = NewPerson("bob");
+  CliUser alice = NewPerson("alice"), bob = NewPerson("bob");
   std::string repo = NewRepo(alice);
   J(alice, {"repo", "grant", repo, bob.handle, "--role", "read"});
 
@@ -318,7 +318,7 @@ TEST_F(AdminTest, LanesAndScopesOfTheConfiguredRepo) {
               "only admins of repo '" + repo + "'");
   ExpectError(Run(alice, {"lane", "create", "qa"}, ws), "already exists");
   ExpectError(Run(alice, {"lane", "add", "nope", bob.handle}, ws), "lane 'nope' not found");
-  Person carol = NewPerson("carol");
+  CliUser carol = NewPerson("carol");
   ExpectError(Run(alice, {"lane", "add", "qa", carol.handle}, ws), "grant one first");
   ExpectError(Run(carol, {"lane", "list", "--repo", repo}), "not found (or you have no access");
   ExpectError(Run(alice, {"lane", "list"}), "no repo given");
@@ -326,7 +326,7 @@ TEST_F(AdminTest, LanesAndScopesOfTheConfiguredRepo) {
 }
 
 TEST_F(AdminTest, GatesShowAndSet) {
-  Person alice = NewPerson("alice"), bob = NewPerson("bob");
+  CliUser alice = NewPerson("alice"), bob = NewPerson("bob");
   std::string repo = NewRepo(alice);
   J(alice, {"repo", "grant", repo, bob.handle, "--role", "publish"});
 
@@ -367,7 +367,7 @@ TEST_F(AdminTest, GatesShowAndSet) {
 }
 
 TEST_F(AdminTest, AuditShowsChangesAndRefusals) {
-  Person alice = NewPerson("alice"), bob = NewPerson("bob");
+  CliUser alice = NewPerson("alice"), bob = NewPerson("bob");
   std::string repo = NewRepo(alice);
   J(alice, {"repo", "grant", repo, bob.handle, "--role", "read"});
   J(alice, {"lane", "create", "qa", "--repo", repo});
@@ -413,7 +413,7 @@ TEST_F(AdminTest, AuditShowsChangesAndRefusals) {
 }
 
 TEST_F(AdminTest, WithoutALoginCommandsSayHowToLogIn) {
-  Person nobody;
+  CliUser nobody;
   RunResult r = Run(nobody, {"repo", "list", "--url", Url()});
   ExpectError(r, "converge login --url " + Url());
 }

@@ -181,7 +181,7 @@ const std::vector<IgnoreCase> kCases = {
     {"Utf8TwoQuestions", "caf??", "caf\xC3\xA9", kFile, true},
 };
 
-class IgnoreTableTest : public testing::TestWithParam<IgnoreCase> {};
+class IgnoreTableTest : public ::testing::TestWithParam<IgnoreCase> {};
 
 TEST_P(IgnoreTableTest, Matches) {
   const IgnoreCase& c = GetParam();
@@ -189,8 +189,8 @@ TEST_P(IgnoreTableTest, Matches) {
   EXPECT_EQ(rules.Ignored(c.path, c.is_dir), c.ignored);
 }
 
-INSTANTIATE_TEST_SUITE_P(IgnoreGitignore, IgnoreTableTest, testing::ValuesIn(kCases),
-                         [](const testing::TestParamInfo<IgnoreCase>& info) {
+INSTANTIATE_TEST_SUITE_P(IgnoreGitignore, IgnoreTableTest, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<IgnoreCase>& info) {
                            return std::string(info.param.name);
                          });
 
