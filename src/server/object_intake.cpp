@@ -7,12 +7,6 @@
 
 namespace converge {
 
-namespace {
-std::string Describe(ObjectKind kind, const ObjectId& id) {
-  return std::string(KindName(kind)) + " " + id.hex();
-}
-}  // namespace
-
 Status ObjectIntake::CheckCount(const wire::ObjectIdSet& ids) const {
   if (ids.size() > config_.max_ids_per_request)
     return TooLarge("the request names " + std::to_string(ids.size()) + " objects; the limit is " +

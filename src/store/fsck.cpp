@@ -74,10 +74,6 @@ size_t FsckReport::errors() const {
                                            [](const FsckProblem& p) { return !p.warning; }));
 }
 
-std::string Describe(ObjectKind kind, const ObjectId& id) {
-  return std::string(KindName(kind)) + " " + id.hex();
-}
-
 std::optional<uint64_t> ObjectCensus::SizeOf(const ObjectStore& store, const ObjectId& id) const {
   auto it = sizes.find(id);
   if (it != sizes.end()) return it->second;

@@ -72,8 +72,6 @@ Result<std::vector<TempFile>> ListTemps(const ObjectStore& store);
 void CheckTemps(const std::vector<TempFile>& temps, bool remove, int64_t remove_age_seconds,
                 const std::string& hint, FsckReport& report);
 
-std::string Describe(ObjectKind kind, const ObjectId& id);
-
 // Follows references from roots, checking each object once.
 class ClosureCheck {
  public:

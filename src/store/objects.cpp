@@ -116,6 +116,10 @@ std::optional<ObjectKind> KindFromName(std::string_view name) {
   return std::nullopt;
 }
 
+std::string Describe(ObjectKind kind, const ObjectId& id) {
+  return std::string(KindName(kind)) + " " + id.hex();
+}
+
 Status ValidateName(std::string_view name) {
   if (name.empty()) return Invalid("empty name in a manifest");
   if (name == "." || name == "..") return Invalid("name " + Quote(name) + " is not allowed");

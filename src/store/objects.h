@@ -22,6 +22,8 @@ enum class ObjectKind { kBlob, kManifest, kSnap, kChunkList };
 
 const char* KindName(ObjectKind kind);  // "blob", "manifest", "snap", "chunklist"
 std::optional<ObjectKind> KindFromName(std::string_view name);
+// "blob 3fa4…" (the full ID): how messages name an object.
+std::string Describe(ObjectKind kind, const ObjectId& id);
 
 // A name is never empty, ".", "..", and holds no '/' or NUL; it is valid UTF-8.
 Status ValidateName(std::string_view name);
