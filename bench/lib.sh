@@ -47,6 +47,10 @@ server_rss_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || 
 # CMD's stdout is kept in $BENCH_WORK/last.out.
 measure_cmd() {
   local t0 t1
+  # Writes still dirty from the step before (the other tool's) would be
+  # flushed inside this one: converge's server makes a pack durable with
+  # syncfs(2), which writes back every dirty page of the filesystem.
+  sync
   t0=$(now_ns)
   if ! /usr/bin/time -f "%M" -o "$BENCH_WORK/time.out" "$@" >"$BENCH_WORK/last.out" \
     2>"$BENCH_WORK/last.err"; then
