@@ -43,6 +43,8 @@ class TempEntry {
     name_.clear();
     return Status::Ok();
   }
+  // The entry is already under its final name: keep it.
+  void Keep() { name_.clear(); }
 
  private:
   int dirfd_;
@@ -144,11 +146,12 @@ Status RemoveAllAt(int dirfd, const std::string& name, const std::string& displa
   return Status::Ok();
 }
 
-Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e,
-                   const std::string& display) {
+Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e, const std::string& display,
+                   WriteMode mode) {
   RETURN_IF_ERROR(CheckEntryName(e, display));
   if (e.type != EntryType::kFile) return Internal("WriteFileAt on a non-file entry");
-  std::string tmp = TempName(kTempPrefix);
+  bool create = mode == WriteMode::kCreate;
+  std::string tmp = create ? e.name : TempName(kTempPrefix);
   int fd = ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                     e.executable ? 0777 : 0666);
   if (fd < 0) return ErrnoStatus("cannot create " + Quote(display), errno);
@@ -182,6 +185,10 @@ Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e,
     return Corrupt(context + ": its content has " + std::to_string(total) +
                    " bytes, the manifest says " + std::to_string(e.size));
   if (::close(out.release()) != 0) return ErrnoStatus("cannot write " + what, errno);
+  if (create) {
+    temp.Keep();
+    return Status::Ok();
+  }
   return temp.RenameTo(e.name, display);
 }
 
@@ -227,7 +234,7 @@ Status FileQueue::Flush() {
   std::atomic<uint64_t> done{0};
   Status st = ParallelFor(jobs_.size(), WorkerCount(), [&](size_t i) {
     const Job& j = jobs_[i];
-    RETURN_IF_ERROR(WriteFileAt(reader_, j.dir->get(), j.entry, j.display));
+    RETURN_IF_ERROR(WriteFileAt(reader_, j.dir->get(), j.entry, j.display, mode_));
     done++;
     if (progress_) progress_->Add(1, j.entry.size);
     return Status::Ok();

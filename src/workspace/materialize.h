@@ -2,8 +2,9 @@
 // descriptors only. Every name is re-validated and resolved relative to an
 // open directory (never a path with a '/'), every open refuses symlinks
 // (O_NOFOLLOW), and files and symlinks are made under a temp name and renamed
-// into place, so a restore cannot be steered outside its target by a symlink
-// that it or anyone else placed, and a reader never sees a half-written file.
+// into place (or, inside a directory no one sees yet, created with O_EXCL), so
+// a restore cannot be steered outside its target by a symlink that it or
+// anyone else placed, and a reader never sees a half-written file.
 #pragma once
 
 #include <cstdint>
@@ -44,7 +45,12 @@ Status RemoveAllAt(int dirfd, const std::string& name, const std::string& displa
 // there atomically. The content (a blob, or the blobs of a chunk list) is
 // verified while it streams and must add up to e.size; on any failure the
 // temp file is removed and nothing is replaced. Mode 0777 or 0666 & ~umask.
-Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e, const std::string& display);
+// kCreate instead makes the file under its own name (it must not exist): for
+// a directory no one else can see yet, where a rename would only cost a
+// second directory update per file (restore --to's staging directory).
+enum class WriteMode { kReplace, kCreate };
+Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e, const std::string& display,
+                   WriteMode mode = WriteMode::kReplace);
 // Makes the symlink entry `e` as e.name in `dirfd`, replacing a file or symlink.
 Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display);
 
@@ -57,7 +63,8 @@ Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::str
 // descriptors and memory stay bounded for any tree.
 class FileQueue {
  public:
-  FileQueue(const TreeReader& reader, Progress* progress) : reader_(reader), progress_(progress) {}
+  FileQueue(const TreeReader& reader, Progress* progress, WriteMode mode = WriteMode::kReplace)
+      : reader_(reader), progress_(progress), mode_(mode) {}
   Status Add(std::shared_ptr<Fd> dir, const Entry& e, std::string display);
   Status Flush();
   uint64_t written() const { return written_; }
@@ -70,6 +77,7 @@ class FileQueue {
   };
   const TreeReader& reader_;
   Progress* progress_;
+  WriteMode mode_;
   std::vector<Job> jobs_;
   size_t dirs_ = 0;  // distinct directories among jobs_
   uint64_t written_ = 0;

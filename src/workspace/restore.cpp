@@ -44,7 +44,9 @@ Status CheckTargetFree(int parentfd, const std::string& name, const std::string&
 Status MaterializeInto(const TreeReader& reader, std::shared_ptr<Fd> dir, const ObjectId& root,
                        bool progress, RestoreStats& stats) {
   Progress meter("Restoring", 0, 0, progress);
-  FileQueue queue(reader, &meter);
+  // `dir` is restore --to's staging directory: nothing else writes or reads
+  // there until it is renamed into place whole.
+  FileQueue queue(reader, &meter, WriteMode::kCreate);
   Materializer m(reader, queue, stats);
   Status st = m.Fill(dir, "", root);
   if (st.ok()) st = queue.Flush();
