@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "store/closure.h"
+#include "store/tree.h"
 
 namespace converge {
 
@@ -20,28 +21,35 @@ struct Candidates {
   }
 };
 
+// The IDs of `ids` the repo lacks, asked in batches counted in `*requests`.
+Result<wire::ObjectIdSet> AskMissing(ApiClient& api, const std::string& repo,
+                                     const std::vector<ObjectRef>& ids, size_t* requests) {
+  wire::ObjectIdSet all;
+  for (size_t i = 0; i < ids.size(); i += kIdsPerRequest) {
+    ++*requests;
+    wire::ObjectIdSet ask;
+    for (size_t j = i; j < std::min(ids.size(), i + kIdsPerRequest); j++)
+      ask.of(ids[j].kind).push_back(ids[j].id);
+    ASSIGN_OR_RETURN(wire::ObjectIdSet got, api.Missing(repo, ask));
+    for (ObjectKind k :
+         {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList})
+      all.of(k).insert(all.of(k).end(), got.of(k).begin(), got.of(k).end());
+  }
+  return all;
+}
+
 ObjectRef RefOf(const Entry& e) {
   if (e.type == EntryType::kDir) return {ObjectKind::kManifest, e.id};
   return {e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id};
 }
 
-Result<Manifest> ReadManifest(const ObjectStore& store, const ObjectId& id) {
-  ASSIGN_OR_RETURN(std::string bytes, store.Read(id));
-  return DecodeManifest(bytes);
-}
-
-Result<ChunkList> ReadChunkList(const ObjectStore& store, const ObjectId& id) {
-  ASSIGN_OR_RETURN(std::string bytes, store.Read(id));
-  return DecodeChunkList(bytes);
-}
-
 // A chunk list and those of its chunks the base's version of the file lacks.
-Status AddChunkList(const ObjectStore& store, const ObjectId& id,
+Status AddChunkList(const TreeReader& reader, const ObjectId& id,
                     const std::optional<ObjectId>& base, Candidates& out) {
-  ASSIGN_OR_RETURN(ChunkList now, ReadChunkList(store, id));
+  ASSIGN_OR_RETURN(ChunkList now, reader.ReadChunkList(id));
   std::unordered_set<ObjectId> had;
   if (base) {
-    ASSIGN_OR_RETURN(ChunkList was, ReadChunkList(store, *base));
+    ASSIGN_OR_RETURN(ChunkList was, reader.ReadChunkList(*base));
     for (const ChunkList::Chunk& ch : was.chunks) had.insert(ch.blob);
   }
   std::vector<ObjectRef> refs;
@@ -55,17 +63,17 @@ Status AddChunkList(const ObjectStore& store, const ObjectId& id,
 
 // The objects of `root`'s tree that differ from `base_root`'s at the same
 // path. Whatever is equal there is part of the base, so the repo holds it.
-Status DiffTrees(const ObjectStore& store, const ObjectId& root, const ObjectId& base_root,
-                 Candidates& out) {
+Status NewSinceBase(const TreeReader& reader, const ObjectId& root, const ObjectId& base_root,
+                    Candidates& out) {
   std::vector<std::pair<ObjectId, std::optional<ObjectId>>> todo = {{root, base_root}};
   while (!todo.empty()) {
     auto [id, base] = todo.back();
     todo.pop_back();
     if ((base && *base == id) || out.refs.count(id)) continue;
-    ASSIGN_OR_RETURN(Manifest now, ReadManifest(store, id));
+    ASSIGN_OR_RETURN(Manifest now, reader.ReadManifest(id));
     Manifest was;
     if (base) {
-      ASSIGN_OR_RETURN(was, ReadManifest(store, *base));
+      ASSIGN_OR_RETURN(was, reader.ReadManifest(*base));
     }
     std::vector<ObjectRef> refs;
     size_t j = 0;
@@ -82,18 +90,13 @@ Status DiffTrees(const ObjectStore& store, const ObjectId& root, const ObjectId&
       if (e.type == EntryType::kDir)
         todo.push_back({e.id, old_id});
       else if (e.chunked)
-        RETURN_IF_ERROR(AddChunkList(store, e.id, old_id, out));
+        RETURN_IF_ERROR(AddChunkList(reader, e.id, old_id, out));
       else
         out.Add(r, {});
     }
     out.Add({ObjectKind::kManifest, id}, std::move(refs));
   }
   return Status::Ok();
-}
-
-Result<Snap> ReadSnap(const ObjectStore& store, const ObjectId& id) {
-  ASSIGN_OR_RETURN(std::string bytes, store.Read(id));
-  return DecodeSnap(bytes);
 }
 
 // Fills plan.refs and plan.bytes with the objects the server reported
@@ -118,22 +121,23 @@ Status TakeMissing(const ObjectStore& store, const wire::ObjectIdSet& missing,
 Result<std::optional<UploadPlan>> AgainstBase(const ObjectStore& store, ApiClient& api,
                                               const std::string& repo, const ObjectId& snap,
                                               const ObjectId& base, size_t* requests) {
+  TreeReader reader(store);
   Candidates c;
+  ObjectId base_root;
   Status diffed = [&]() -> Status {
-    ASSIGN_OR_RETURN(Snap now, ReadSnap(store, snap));
-    ASSIGN_OR_RETURN(Snap was, ReadSnap(store, base));
+    ASSIGN_OR_RETURN(Snap now, reader.ReadSnap(snap));
+    ASSIGN_OR_RETURN(Snap was, reader.ReadSnap(base));
+    base_root = was.root;
     c.Add({ObjectKind::kSnap, snap}, {{ObjectKind::kManifest, now.root}});
-    return DiffTrees(store, now.root, was.root, c);
+    return NewSinceBase(reader, now.root, was.root, c);
   }();
   if (!diffed.ok()) return std::optional<UploadPlan>();  // the walk reports what is wrong
-  ASSIGN_OR_RETURN(Snap was, ReadSnap(store, base));
   std::vector<ObjectRef> ask = c.list;
-  ask.push_back({ObjectKind::kManifest, was.root});
+  ask.push_back({ObjectKind::kManifest, base_root});
   UploadPlan plan;
-  ASSIGN_OR_RETURN(wire::ObjectIdSet missing, AskMissing(api, repo, ask));
-  *requests += (ask.size() + kIdsPerRequest - 1) / kIdsPerRequest;
+  ASSIGN_OR_RETURN(wire::ObjectIdSet missing, AskMissing(api, repo, ask, requests));
   for (const ObjectId& id : missing.of(ObjectKind::kManifest))
-    if (id == was.root) return std::optional<UploadPlan>();
+    if (id == base_root) return std::optional<UploadPlan>();
   RETURN_IF_ERROR(TakeMissing(store, missing, c, plan));
   return std::optional<UploadPlan>(std::move(plan));
 }
@@ -147,8 +151,7 @@ Result<UploadPlan> Walk(const ObjectStore& store, ApiClient& api, const std::str
   std::vector<ObjectRef> level = {{ObjectKind::kSnap, snap}};
   while (!level.empty()) {
     for (const ObjectRef& r : level) asked.refs.emplace(r.id, std::vector<ObjectRef>());
-    ASSIGN_OR_RETURN(wire::ObjectIdSet missing, AskMissing(api, repo, level));
-    *requests += (level.size() + kIdsPerRequest - 1) / kIdsPerRequest;
+    ASSIGN_OR_RETURN(wire::ObjectIdSet missing, AskMissing(api, repo, level, requests));
     std::vector<ObjectRef> next;
     for (ObjectKind kind : {ObjectKind::kSnap, ObjectKind::kManifest, ObjectKind::kChunkList}) {
       for (const ObjectId& id : missing.of(kind)) {
@@ -171,21 +174,6 @@ Result<UploadPlan> Walk(const ObjectStore& store, ApiClient& api, const std::str
 }
 
 }  // namespace
-
-Result<wire::ObjectIdSet> AskMissing(ApiClient& api, const std::string& repo,
-                                     const std::vector<ObjectRef>& ids) {
-  wire::ObjectIdSet all;
-  for (size_t i = 0; i < ids.size(); i += kIdsPerRequest) {
-    wire::ObjectIdSet ask;
-    for (size_t j = i; j < std::min(ids.size(), i + kIdsPerRequest); j++)
-      ask.of(ids[j].kind).push_back(ids[j].id);
-    ASSIGN_OR_RETURN(wire::ObjectIdSet got, api.Missing(repo, ask));
-    for (ObjectKind k :
-         {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList})
-      all.of(k).insert(all.of(k).end(), got.of(k).begin(), got.of(k).end());
-  }
-  return all;
-}
 
 Result<UploadPlan> Negotiate(const ObjectStore& store, ApiClient& api, const std::string& repo,
                              const ObjectId& snap, const std::optional<ObjectId>& base) {

@@ -30,8 +30,4 @@ struct UploadPlan {
 Result<UploadPlan> Negotiate(const ObjectStore& store, ApiClient& api, const std::string& repo,
                              const ObjectId& snap, const std::optional<ObjectId>& base);
 
-// The IDs of `ids` the repo lacks, asked in batches.
-Result<wire::ObjectIdSet> AskMissing(ApiClient& api, const std::string& repo,
-                                     const std::vector<ObjectRef>& ids);
-
 }  // namespace converge

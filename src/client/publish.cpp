@@ -8,6 +8,7 @@
 #include "client/negotiate.h"
 #include "client/publication_index.h"
 #include "net/pack.h"
+#include "store/tree.h"
 
 namespace converge {
 
@@ -49,8 +50,7 @@ std::optional<ObjectId> FindBase(Workspace& ws, const std::string& url, const st
   std::optional<ObjectId> at = snap;
   for (int i = 0; at && i < kAncestorsSearched; i++) {
     if (known.count(*at)) return at;
-    Result<std::string> bytes = ws.store().Read(*at);
-    Result<Snap> s = bytes.ok() ? DecodeSnap(*bytes) : Result<Snap>(bytes.status());
+    Result<Snap> s = TreeReader(ws.store()).ReadSnap(*at);
     at = s.ok() ? s->parent : std::nullopt;
   }
   return last.ok() && *last && known.count(**last) ? *last : newest;
