@@ -37,6 +37,20 @@ std::string PublishedKey(const std::string& url, const std::string& repo) {
   return "published " + url + " " + repo;
 }
 
+// The workspace's key-value state table: nullopt when `key` has no value.
+Result<std::optional<std::string>> ReadState(Db& db, const std::string& key) {
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT value FROM state WHERE key = ?"));
+  q.Bind(1, key);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(q.Text(0));
+}
+
+Status WriteState(Db& db, const std::string& key, const std::string& value) {
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)"));
+  return q.Bind(1, key).Bind(2, value).Run();
+}
+
 }  // namespace
 
 Status VerifyPublicationId(const wire::Publication& p) {
@@ -48,9 +62,10 @@ Status VerifyPublicationId(const wire::Publication& p) {
 
 Status PublicationIndex::Add(const std::string& url, const wire::Publication& p) {
   RETURN_IF_ERROR(VerifyPublicationId(p));
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare(std::string("INSERT OR IGNORE INTO publications (") +
-                                        kIndexColumns + ", url, fetched_at) VALUES "
-                                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(
+      Stmt q, db_->Prepare(std::string("INSERT OR IGNORE INTO publications (") + kIndexColumns +
+                           ", url, fetched_at) VALUES "
+                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   q.Bind(1, p.id).Bind(2, p.repo).Bind(3, p.snap).Bind(4, p.scope).Bind(5, p.gate);
   q.Bind(6, p.lane).Bind(7, p.publisher_id).Bind(8, p.publisher).Bind(9, p.created_at);
   q.Bind(10, p.workspace_id).Bind(11, p.client_version).Bind(12, p.host).Bind(13, p.note);
@@ -106,12 +121,10 @@ Result<wire::Publication> PublicationIndex::Resolve(const std::string& prefix) {
 
 Result<std::vector<std::string>> PublicationIndex::KnownLanes(const std::string& url,
                                                               const std::string& repo) {
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("SELECT value FROM state WHERE key = ?"));
-  q.Bind(1, LanesKey(url, repo));
-  ASSIGN_OR_RETURN(bool row, q.Step());
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, ReadState(*db_, LanesKey(url, repo)));
   std::vector<std::string> lanes;
-  if (!row) return lanes;
-  std::string v = q.Text(0);
+  if (!stored) return lanes;
+  const std::string& v = *stored;
   for (size_t b = 0; b < v.size();) {
     size_t e = v.find('\n', b);
     if (e == std::string::npos) e = v.size();
@@ -125,25 +138,19 @@ Status PublicationIndex::SetKnownLanes(const std::string& url, const std::string
                                        const std::vector<std::string>& lanes) {
   std::string v;
   for (const std::string& l : lanes) v += l + "\n";
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)"));
-  q.Bind(1, LanesKey(url, repo)).Bind(2, v);
-  return q.Run();
+  return WriteState(*db_, LanesKey(url, repo), v);
 }
 
 Result<std::optional<ObjectId>> PublicationIndex::PublishedSnap(const std::string& url,
                                                                 const std::string& repo) {
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("SELECT value FROM state WHERE key = ?"));
-  q.Bind(1, PublishedKey(url, repo));
-  ASSIGN_OR_RETURN(bool row, q.Step());
-  if (!row) return std::optional<ObjectId>();
-  return ObjectId::FromHex(q.Text(0));
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, ReadState(*db_, PublishedKey(url, repo)));
+  if (!stored) return std::optional<ObjectId>();
+  return ObjectId::FromHex(*stored);
 }
 
 Status PublicationIndex::SetPublishedSnap(const std::string& url, const std::string& repo,
                                           const ObjectId& snap) {
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)"));
-  q.Bind(1, PublishedKey(url, repo)).Bind(2, snap.hex());
-  return q.Run();
+  return WriteState(*db_, PublishedKey(url, repo), snap.hex());
 }
 
 }  // namespace converge
