@@ -75,9 +75,8 @@ class Promises {
   Status Add(const ObjectId& id, ObjectKind kind, uint64_t size, ObjectKind namer) {
     auto [it, added] = Of(kind).emplace(id, Promise{size, namer});
     if (!added && it->second.size != size)
-      return Corrupt("the server sent objects that disagree on the size of " +
-                     std::string(KindName(kind)) + " " + id.hex() + " (" +
-                     std::to_string(it->second.size) + " and " + std::to_string(size) +
+      return Corrupt("the server sent objects that disagree on the size of " + Describe(kind, id) +
+                     " (" + std::to_string(it->second.size) + " and " + std::to_string(size) +
                      " bytes): refusing the transfer");
     return Status::Ok();
   }
@@ -96,8 +95,8 @@ class Promises {
 
 std::string SizeMismatch(ObjectKind kind, const ObjectId& id, uint64_t size, const Promise& p) {
   std::string namer = p.namer == ObjectKind::kChunkList ? "chunk list" : KindName(p.namer);
-  return "the server sent " + std::string(KindName(kind)) + " " + id.hex() + " of " +
-         std::to_string(size) + " bytes where its " + namer + " says " + std::to_string(p.size) +
+  return "the server sent " + Describe(kind, id) + " of " + std::to_string(size) +
+         " bytes where its " + namer + " says " + std::to_string(p.size) +
          ": refusing the transfer";
 }
 
@@ -122,7 +121,7 @@ class Receiver : public PackParser::Handler {
   Status Begin(ObjectKind kind, const ObjectId& id, uint64_t size) override {
     auto w = wanted_.find(id);
     if (w == wanted_.end() || w->second != kind || received.count(id))
-      return Corrupt("the server sent " + std::string(KindName(kind)) + " " + id.hex() +
+      return Corrupt("the server sent " + Describe(kind, id) +
                      ", which was not asked for: refusing the transfer");
     // Sizes are checked here, before a byte is read: a blob against what
     // named it (every blob asked for was named with its size), the others
@@ -259,7 +258,7 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
       RETURN_IF_ERROR(parser.Finish());
       for (const auto& [id, kind] : wanted)
         if (!rx.received.count(id))
-          return Corrupt("the server did not send " + std::string(KindName(kind)) + " " + id.hex() +
+          return Corrupt("the server did not send " + Describe(kind, id) +
                          " that it was asked for");
       stats.objects += rx.received.size();
       stats.bytes += rx.bytes;

@@ -48,8 +48,7 @@ class RefCheck {
   Result<std::optional<HeldObject>> Need(ObjectKind kind, const ObjectId& id) {
     ASSIGN_OR_RETURN(std::optional<HeldObject> h, held_(kind, id));
     if (!h) {
-      if (missing_.size() < kMaxNamed)
-        missing_.push_back(std::string(KindName(kind)) + " " + id.hex());
+      if (missing_.size() < kMaxNamed) missing_.push_back(Describe(kind, id));
       missing_total_++;
     }
     return h;

@@ -142,8 +142,7 @@ Result<std::vector<ObjectIntake::Located>> ObjectIntake::PlanFetch(const Caller&
       ForEachHeld(*db, a.id, ids,
                   [&](ObjectKind kind, const ObjectId& id, const std::optional<HeldObject>& held) {
                     if (!held)
-                      return NotFound(std::string(KindName(kind)) + " " + id.hex() +
-                                      " not found in repo " + Quote(a.name));
+                      return NotFound(Describe(kind, id) + " not found in repo " + Quote(a.name));
                     plan.push_back({kind, id, held->size});
                     return Status::Ok();
                   }));
