@@ -91,12 +91,13 @@ void Serve(Authority& a, const httplib::Request& req, httplib::Response& res, co
 void ServeBody(Authority& a, const httplib::Request& req, httplib::Response& res,
                const httplib::ContentReader& reader, uint64_t limit, const BodyHandler& fn);
 
-// Parses a JSON body into a wire type: kInvalid naming what is wrong.
+// Parses a JSON body into a wire type: kInvalid naming what is wrong,
+// including a field the type does not have.
 template <class T>
 Result<T> Decode(RequestBody& body) {
   ASSIGN_OR_RETURN(nlohmann::json j, body.Json());
   T out;
-  RETURN_IF_ERROR(wire::FromJson(j, out));
+  RETURN_IF_ERROR(wire::FromRequestJson(j, out));
   return out;
 }
 

@@ -86,11 +86,17 @@ json ToJson(const Token& v) {
           {"created_at", v.created_at},
           {"last_used_at", OptToJson(v.last_used_at)},
           {"expires_at", OptToJson(v.expires_at)},
-          {"revoked", v.revoked}};
+          {"revoked", v.revoked},
+          {"parent", OptToJson(v.parent)}};
 }
 json ToJson(const IssuedToken& v) {
-  return {{"id", v.id},     {"token", v.token},           {"label", v.label},
-          {"user", v.user}, {"created_at", v.created_at}, {"expires_at", OptToJson(v.expires_at)}};
+  return {{"id", v.id},
+          {"token", v.token},
+          {"label", v.label},
+          {"user", v.user},
+          {"created_at", v.created_at},
+          {"expires_at", OptToJson(v.expires_at)},
+          {"parent", OptToJson(v.parent)}};
 }
 json ToJson(const CreatedUser& v) {
   return {{"user", ToJson(v.user)}, {"token", v.token}, {"token_id", v.token_id}};
@@ -102,6 +108,11 @@ json ToJson(const NewTokenRequest& v) {
   json j = {{"label", v.label}};
   if (v.user) j["user"] = *v.user;
   if (v.expires_in_days) j["expires_in_days"] = *v.expires_in_days;
+  return j;
+}
+json ToJson(const NewRepoRequest& v) {
+  json j = {{"name", v.name}};
+  if (v.admin) j["admin"] = *v.admin;
   return j;
 }
 json ToJson(const Repo& v) {

@@ -4,7 +4,9 @@
 //
 // FromJson fails with kInvalid naming the field when a required field is
 // missing or has the wrong type; unknown fields are ignored, so an older
-// reader accepts a newer writer's records.
+// reader accepts a newer writer's records. FromRequestJson, for the request
+// bodies the server reads, refuses unknown fields too, naming them, so a
+// typo in a request is never silently ignored.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +54,8 @@ struct Token {
   std::optional<std::string> last_used_at;
   std::optional<std::string> expires_at;
   bool revoked = false;
+  // The token it was made with, when it is bound to it (docs/api.md, Tokens).
+  std::optional<std::string> parent;
 };
 
 // A token just made: the only time its secret is shown.
@@ -62,6 +66,7 @@ struct IssuedToken {
   std::string user;
   std::string created_at;
   std::optional<std::string> expires_at;
+  std::optional<std::string> parent;  // as in Token
 };
 
 struct CreatedUser {
@@ -79,6 +84,11 @@ struct NewTokenRequest {
   std::optional<std::string> user;  // default: the caller
   std::string label;
   std::optional<int64_t> expires_in_days;
+};
+
+struct NewRepoRequest {
+  std::string name;
+  std::optional<std::string> admin;  // the repo's first admin; default: the caller
 };
 
 struct Repo {
@@ -235,6 +245,7 @@ json ToJson(const IssuedToken& v);
 json ToJson(const CreatedUser& v);
 json ToJson(const NewUserRequest& v);
 json ToJson(const NewTokenRequest& v);
+json ToJson(const NewRepoRequest& v);
 json ToJson(const Repo& v);
 json ToJson(const Member& v);
 json ToJson(const Membership& v);
@@ -263,6 +274,7 @@ Status FromJson(const json& j, IssuedToken& out);
 Status FromJson(const json& j, CreatedUser& out);
 Status FromJson(const json& j, NewUserRequest& out);
 Status FromJson(const json& j, NewTokenRequest& out);
+Status FromJson(const json& j, NewRepoRequest& out);
 Status FromJson(const json& j, Repo& out);
 Status FromJson(const json& j, Member& out);
 Status FromJson(const json& j, Membership& out);
@@ -300,6 +312,21 @@ Status FromJson(const json& j, std::vector<T>& out) {
     out.push_back(std::move(x));
   }
   return Status::Ok();
+}
+
+// While one is alive, FromJson on this thread refuses unknown fields.
+class StrictReading {
+ public:
+  StrictReading();
+  ~StrictReading();
+  StrictReading(const StrictReading&) = delete;
+  StrictReading& operator=(const StrictReading&) = delete;
+};
+
+template <class T>
+Status FromRequestJson(const json& j, T& out) {
+  StrictReading strict;
+  return FromJson(j, out);
 }
 
 }  // namespace converge::wire

@@ -1,9 +1,14 @@
 // wire.h: FromJson, the strict half: every field checked for presence and type.
 #include "net/wire.h"
 
+#include "base/text.h"
+
 namespace converge::wire {
 
 namespace {
+
+// How many StrictReading objects are alive on this thread.
+thread_local int strict_depth = 0;
 
 // Reads fields of one JSON object, keeping the first error; every accessor
 // leaves `out` alone when the field is absent and optional.
@@ -13,7 +18,11 @@ class Fields {
     if (!j_.is_object()) status_ = Invalid(std::string(what) + " is not a JSON object");
   }
 
-  const Status& status() const { return status_; }
+  // The first error; under StrictReading also a field nobody asked for.
+  const Status& status() {
+    if (status_.ok() && strict_depth > 0) CheckKnown();
+    return status_;
+  }
 
   void Str(const char* key, std::string& out, bool required = true) {
     const json* v = Get(key, required);
@@ -92,6 +101,7 @@ class Fields {
 
  private:
   const json* Get(const char* key, bool required) {
+    known_.push_back(key);
     if (!status_.ok()) return nullptr;
     auto it = j_.find(key);
     if (it == j_.end()) {
@@ -104,12 +114,34 @@ class Fields {
     status_ = Invalid(std::string(what_) + " field \"" + key + "\" must be " + expected);
   }
 
+  void CheckKnown() {
+    for (const auto& [key, value] : j_.items()) {
+      bool known = false;
+      for (const char* k : known_) known = known || key == k;
+      if (known) continue;
+      std::string list;
+      for (const char* k : known_) list += std::string(list.empty() ? "" : ", ") + "\"" + k + "\"";
+      status_ =
+          Invalid(std::string(what_) + " has an unknown field " +
+                  Quote(std::string_view(key).substr(0, 80)) + " (known fields: " + list + ")");
+      return;
+    }
+  }
+
   const json& j_;
   const char* what_;
   Status status_;
+  std::vector<const char*> known_;  // every field asked for
 };
 
 }  // namespace
+
+StrictReading::StrictReading() {
+  strict_depth++;
+}
+StrictReading::~StrictReading() {
+  strict_depth--;
+}
 
 Status FromJson(const json& j, ApiError& out) {
   if (!j.is_object() || !j.contains("error")) return Invalid("not an error answer");
@@ -147,6 +179,7 @@ Status FromJson(const json& j, Token& out) {
   f.OptStr("last_used_at", out.last_used_at);
   f.OptStr("expires_at", out.expires_at);
   f.Bool("revoked", out.revoked);
+  f.OptStr("parent", out.parent);
   return f.status();
 }
 Status FromJson(const json& j, IssuedToken& out) {
@@ -157,6 +190,7 @@ Status FromJson(const json& j, IssuedToken& out) {
   f.Str("user", out.user);
   f.Str("created_at", out.created_at);
   f.OptStr("expires_at", out.expires_at);
+  f.OptStr("parent", out.parent);
   return f.status();
 }
 Status FromJson(const json& j, CreatedUser& out) {
@@ -177,6 +211,12 @@ Status FromJson(const json& j, NewTokenRequest& out) {
   f.OptStr("user", out.user);
   f.Str("label", out.label, false);
   f.OptInt("expires_in_days", out.expires_in_days);
+  return f.status();
+}
+Status FromJson(const json& j, NewRepoRequest& out) {
+  Fields f(j, "request");
+  f.Str("name", out.name);
+  f.OptStr("admin", out.admin);
   return f.status();
 }
 Status FromJson(const json& j, Repo& out) {

@@ -56,6 +56,38 @@ Result<uint64_t> SizeField(const json& j, const char* key, const char* what) {
   return v.get<uint64_t>();
 }
 
+// "YYYY-MM-DDTHH:MM:SS[.fraction]Z": RFC 3339 in UTC, as docs/objects.md
+// fixes a snap's created_at (a leap second, :60, is allowed as RFC 3339 does).
+bool IsRfc3339Utc(std::string_view t) {
+  auto digits = [&](size_t at, size_t n, int lo, int hi) {
+    if (at + n > t.size()) return -1;
+    int v = 0;
+    for (size_t i = at; i < at + n; i++) {
+      if (t[i] < '0' || t[i] > '9') return -1;
+      v = v * 10 + (t[i] - '0');
+    }
+    return v >= lo && v <= hi ? v : -1;
+  };
+  auto at = [&](size_t i, char c) { return i < t.size() && t[i] == c; };
+  int year = digits(0, 4, 0, 9999), month = digits(5, 2, 1, 12);
+  if (year < 0 || month < 0 || !at(4, '-') || !at(7, '-') || !at(10, 'T') || !at(13, ':') ||
+      !at(16, ':'))
+    return false;
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  int last = month == 2 && !leap ? 28 : kDays[month - 1];
+  if (digits(8, 2, 1, last) < 0 || digits(11, 2, 0, 23) < 0 || digits(14, 2, 0, 59) < 0 ||
+      digits(17, 2, 0, 60) < 0)
+    return false;
+  size_t i = 19;
+  if (at(i, '.')) {
+    size_t start = ++i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') i++;
+    if (i == start) return false;
+  }
+  return i + 1 == t.size() && t[i] == 'Z';
+}
+
 // Canonical bytes must round-trip exactly; anything else has a second spelling.
 Status CheckCanonical(std::string_view bytes, const std::string& reencoded, const char* what) {
   if (bytes != reencoded)
@@ -173,6 +205,9 @@ Result<Snap> DecodeSnap(std::string_view bytes) {
   Snap s;
   ASSIGN_OR_RETURN(s.root, IdField(j, "root", what));
   ASSIGN_OR_RETURN(s.created_at, StringField(j, "created_at", what));
+  if (!IsRfc3339Utc(s.created_at))
+    return Corrupt("snap: \"created_at\" " + Quote(s.created_at.substr(0, 80)) +
+                   " is not an RFC 3339 UTC time like 2026-11-25T10:00:00Z");
   ASSIGN_OR_RETURN(s.message, StringField(j, "message", what));
   ASSIGN_OR_RETURN(s.workspace_id, StringField(j, "workspace_id", what));
   if (!j["parent"].is_null()) {
