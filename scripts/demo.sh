@@ -44,9 +44,9 @@ alice_token=$(as admin "$bin" --json user create alice | sed -n 's/.*"token": "\
 bob_token=$(as admin "$bin" --json user create bob | sed -n 's/.*"token": "\(cvg_[^"]*\)".*/\1/p')
 echo "(alice and bob each got a token, shown once)"
 
-step "Alice creates a repo and gives bob read access"
+step "The admin creates a repo for alice; alice gives bob read access"
+as admin "$bin" repo create web --admin alice
 echo "$alice_token" | as alice "$bin" login --url "$url"
-as alice "$bin" repo create web
 as alice "$bin" repo grant web bob --role read
 
 step "Alice snaps a tree and publishes it"

@@ -34,19 +34,23 @@ void RegisterRepoCreate(Cli& cli, CLI::App* cmd) {
   struct RepoOpts {
     ServerFlags server;
     std::string name;
+    std::string admin;
   };
   auto o = std::make_shared<RepoOpts>();
   AddServerFlags(cmd, o->server);
   cmd->add_option("NAME", o->name, "The repo's name")->required();
+  cmd->add_option("--admin", o->admin, "Make this user the repo's first admin (default: you)")
+      ->type_name("HANDLE");
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(o->server));
-    Result<wire::Repo> repo = api.CreateRepo(o->name);
+    Result<wire::Repo> repo = api.CreateRepo(o->name, o->admin);
     if (!repo.ok()) return ExplainFailure(repo.status(), "create repo " + Quoted(o->name), "");
     if (cli.globals.json) {
       PrintJson(wire::ToJson(*repo));
     } else {
-      std::cout << "Created repo " << repo->name
-                << ": you are its admin; it has scope main, lane default and gate dev-intake\n";
+      std::string who = o->admin.empty() ? "you are its admin" : o->admin + " is its admin";
+      std::cout << "Created repo " << repo->name << ": " << who
+                << "; it has scope main, lane default (with its admin) and gate dev-intake\n";
     }
     return Status::Ok();
   });
@@ -156,7 +160,9 @@ void RegisterRepoRevoke(Cli& cli, CLI::App* cmd) {
 void RegisterRepo(Cli& cli) {
   CLI::App* repo = cli.Command("repo", "Create, list and show repos; grant and revoke roles");
   repo->require_subcommand(1);
-  RegisterRepoCreate(cli, cli.Command("create", "Create a repo (you become its admin)", repo));
+  RegisterRepoCreate(
+      cli, cli.Command("create", "Create a repo (server admins; you or --admin become its admin)",
+                       repo));
   RegisterRepoList(cli, cli.Command("list", "List the repos you can read", repo));
   RegisterRepoShow(cli, cli.Command("show", "Show a repo: members, lanes, scopes, gates", repo));
   RegisterRepoGrant(cli, cli.Command("grant", "Give a user a role on a repo (repo admins)", repo));

@@ -55,8 +55,10 @@ Result<wire::Token> ApiClient::RevokeToken(const std::string& id) {
   return Decode<wire::Token>(http_.Delete("/v1/tokens/" + HttpClient::Escape(id)));
 }
 
-Result<wire::Repo> ApiClient::CreateRepo(const std::string& name) {
-  return Decode<wire::Repo>(http_.Post("/v1/repos", {{"name", name}}));
+Result<wire::Repo> ApiClient::CreateRepo(const std::string& name, const std::string& admin) {
+  wire::NewRepoRequest req{name, std::nullopt};
+  if (!admin.empty()) req.admin = admin;
+  return Decode<wire::Repo>(http_.Post("/v1/repos", wire::ToJson(req)));
 }
 
 Result<std::vector<wire::Repo>> ApiClient::ListRepos() {

@@ -30,7 +30,8 @@ class ApiClient {
   Result<std::vector<wire::Token>> ListTokens(const std::string& user);
   Result<wire::Token> RevokeToken(const std::string& id);
 
-  Result<wire::Repo> CreateRepo(const std::string& name);
+  // Server admins: `admin` (empty: the caller) becomes the repo's first admin.
+  Result<wire::Repo> CreateRepo(const std::string& name, const std::string& admin = "");
   Result<std::vector<wire::Repo>> ListRepos();
   Result<wire::RepoDetails> ShowRepo(const std::string& repo);
   Result<wire::Membership> SetMember(const std::string& repo, const std::string& handle,

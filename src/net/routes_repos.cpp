@@ -1,4 +1,5 @@
 // Routes: /v1/repos and a repo's members, lanes, scopes and gate graph.
+#include "base/text.h"
 #include "net/http_io.h"
 #include "net/http_routes.h"
 
@@ -10,11 +11,16 @@ using httplib::Response;
 
 namespace {
 
-// A required string field of a small JSON body such as {"name": "x"}.
+// The one string field of a small JSON body such as {"name": "x"}; any other
+// field is refused, naming it, like every request body's.
 Result<std::string> StringField(RequestBody& body, const char* key) {
   ASSIGN_OR_RETURN(nlohmann::json j, body.Json());
   if (!j.is_object() || !j.contains(key) || !j[key].is_string())
     return Invalid(std::string("the request body needs a string field \"") + key + "\"");
+  for (const auto& [k, v] : j.items())
+    if (k != key)
+      return Invalid("request has an unknown field " + Quote(std::string_view(k).substr(0, 80)) +
+                     " (known fields: \"" + key + "\")");
   return j[key].get<std::string>();
 }
 
@@ -31,8 +37,8 @@ void RegisterRepoRoutes(httplib::Server& svr, Authority& a) {
   svr.Post(
       "/v1/repos", [&a, &reg, limit](const Request& req, Response& res, const ContentReader& r) {
         ServeBody(a, req, res, r, limit, [&](const Caller& c, RequestBody& body) -> Result<Reply> {
-          ASSIGN_OR_RETURN(std::string name, StringField(body, "name"));
-          return Answer(201, reg.CreateRepo(c, name));
+          ASSIGN_OR_RETURN(wire::NewRepoRequest in, Decode<wire::NewRepoRequest>(body));
+          return Answer(201, reg.CreateRepo(c, in));
         });
       });
 

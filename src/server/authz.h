@@ -24,12 +24,12 @@ struct RepoAccess {
 // The message a missing repo and a hidden one both get, word for word.
 std::string RepoNotFoundMessage(std::string_view repo);
 
-// The caller's role on repo `repo_id` (kAdmin for server admins).
-Result<Role> RoleOn(Db& db, const Caller& caller, int64_t repo_id);
-
 // Resolves `repo` for an attempt that needs `need`. A missing repo and one the
-// caller may not read are the same kNotFound; a readable repo with too low a
-// role is kPermission naming the role needed. Refusals mark the attempt.
+// caller may not read are the same kNotFound, reached by the same work and
+// both marked refused (so both are audited alike): neither the answer nor its
+// cost tells them apart. A readable repo with too low a role is kPermission
+// naming the role needed, also marked. A name no repo may have is kNotFound
+// without a mark. The caller's role is kAdmin for server admins.
 Result<RepoAccess> Authorize(Attempt& attempt, std::string_view repo, Role need);
 
 // kPermission (marking the attempt) unless the caller is a server admin.

@@ -2,7 +2,6 @@
 #include <map>
 
 #include "base/text.h"
-#include "server/auth.h"
 #include "server/clock.h"
 #include "server/names.h"
 #include "server/registry.h"
@@ -22,6 +21,20 @@ Result<std::vector<std::string>> LaneMembers(Db& db, int64_t repo_id, std::strin
     if (!row) return out;
     out.push_back(q.Text(0));
   }
+}
+
+// The id of `handle` when it has a role on the repo, else nullopt. A handle
+// nobody has, a user without a role and a server admin without one all get
+// nullopt: nothing here tells them apart (server admins' powers are their
+// own, not a membership).
+Result<std::optional<int64_t>> RepoMemberId(Db& db, const RepoAccess& repo,
+                                            std::string_view handle) {
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT u.id FROM repo_members m JOIN users u ON u.id = "
+                                      "m.user_id WHERE m.repo_id = ? AND u.handle = ?"));
+  q.Bind(1, repo.id).Bind(2, handle);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(q.Int(0));
 }
 
 std::string LaneTarget(std::string_view lane, std::string_view handle) {
@@ -133,16 +146,16 @@ Result<wire::Lane> Registry::AddLaneMember(const Caller& caller, std::string_vie
     ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
     ASSIGN_OR_RETURN(RepoAccess a, Authorize(attempt, repo, Role::kAdmin));
     ASSIGN_OR_RETURN(wire::Lane l, LoadLane(*db, a, lane));
-    ASSIGN_OR_RETURN(wire::User user, FindUser(*db, handle));
-    Caller as_user{user.id, user.handle, user.admin, "", ""};
-    ASSIGN_OR_RETURN(Role role, RoleOn(*db, as_user, a.id));
-    if (role == Role::kNone)
-      return Invalid(Quote(handle) + " has no role on repo " + Quote(a.name) +
-                     ": grant one first (converge repo grant " + a.name + " " + user.handle +
-                     " --role publish)");
+    ASSIGN_OR_RETURN(std::optional<int64_t> user, RepoMemberId(*db, a, handle));
+    if (!user) {
+      std::string who = ValidateHandle(handle).ok() ? std::string(handle) : "HANDLE";
+      return Invalid(Quote(handle) + " is not a member of repo " + Quote(a.name) +
+                     " (no role on it): grant one first (converge repo grant " + a.name + " " +
+                     who + " --role publish)");
+    }
     ASSIGN_OR_RETURN(Stmt q, db->Prepare("INSERT OR IGNORE INTO lane_members (repo_id, lane, "
                                          "user_id) VALUES (?, ?, ?)"));
-    RETURN_IF_ERROR(q.Bind(1, a.id).Bind(2, l.name).Bind(3, user.id).Run());
+    RETURN_IF_ERROR(q.Bind(1, a.id).Bind(2, l.name).Bind(3, *user).Run());
     bool added = db->Changes() > 0;
     RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok(added ? "" : "was a member already")));
     ASSIGN_OR_RETURN(wire::Lane out, LoadLane(*db, a, lane));
@@ -160,11 +173,16 @@ Result<wire::Lane> Registry::RemoveLaneMember(const Caller& caller, std::string_
     ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
     ASSIGN_OR_RETURN(RepoAccess a, Authorize(attempt, repo, Role::kAdmin));
     ASSIGN_OR_RETURN(wire::Lane l, LoadLane(*db, a, lane));
-    ASSIGN_OR_RETURN(wire::User user, FindUser(*db, handle));
-    ASSIGN_OR_RETURN(Stmt q, db->Prepare("DELETE FROM lane_members WHERE repo_id = ? AND lane = ? "
-                                         "AND user_id = ?"));
-    RETURN_IF_ERROR(q.Bind(1, a.id).Bind(2, l.name).Bind(3, user.id).Run());
-    bool removed = db->Changes() > 0;
+    // Anyone not in the lane, a handle nobody has included, is simply not
+    // removed: the same answer for all of them.
+    ASSIGN_OR_RETURN(std::optional<int64_t> user, RepoMemberId(*db, a, handle));
+    bool removed = false;
+    if (user) {
+      ASSIGN_OR_RETURN(Stmt q, db->Prepare("DELETE FROM lane_members WHERE repo_id = ? AND "
+                                           "lane = ? AND user_id = ?"));
+      RETURN_IF_ERROR(q.Bind(1, a.id).Bind(2, l.name).Bind(3, *user).Run());
+      removed = db->Changes() > 0;
+    }
     RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok(removed ? "" : "was not a member")));
     ASSIGN_OR_RETURN(wire::Lane out, LoadLane(*db, a, lane));
     RETURN_IF_ERROR(tx.Commit());

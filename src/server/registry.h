@@ -2,8 +2,9 @@
 // lanes and scopes (lanes.cpp) and its gate graph (gate_graph.cpp). Readers
 // may list; repo admins change; every change is audited in its transaction.
 //
-// A new repo gets the creator as admin, scope "main", lane "default" with the
-// creator in it, and the gate graph {dev-intake}.
+// Only server admins create repos. A new repo gets its first admin (the one
+// the request names, else the creator), scope "main", lane "default" with
+// that admin in it, and the gate graph {dev-intake}.
 #pragma once
 
 #include <optional>
@@ -21,7 +22,7 @@ class Registry {
  public:
   explicit Registry(DbPool& dbs) : dbs_(dbs) {}
 
-  Result<wire::Repo> CreateRepo(const Caller& caller, const std::string& name);
+  Result<wire::Repo> CreateRepo(const Caller& caller, const wire::NewRepoRequest& req);
   Result<std::vector<wire::Repo>> ListRepos(const Caller& caller);
   Result<wire::RepoDetails> GetRepo(const Caller& caller, std::string_view repo);
   Result<wire::Membership> SetMember(const Caller& caller, std::string_view repo,

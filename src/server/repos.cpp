@@ -50,10 +50,16 @@ Status KeepAnAdmin(Db& db, const RepoAccess& repo, int64_t user_id, std::string_
 
 }  // namespace
 
-Result<wire::Repo> Registry::CreateRepo(const Caller& caller, const std::string& name) {
+Result<wire::Repo> Registry::CreateRepo(const Caller& caller, const wire::NewRepoRequest& req) {
+  const std::string& name = req.name;
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   Attempt attempt(*db, caller, "repo.create", name, name);
   auto run = [&]() -> Result<wire::Repo> {
+    // Only server admins name repos: anyone else could tell a taken name (a
+    // repo they may not see) from a free one. Checked first, so every other
+    // caller gets this same answer whatever the name.
+    RETURN_IF_ERROR(RequireServerAdmin(
+        attempt, caller, "create repos: ask one to create it and make you its admin"));
     RETURN_IF_ERROR(ValidateRepoName(name));
     ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
     {
@@ -62,6 +68,10 @@ Result<wire::Repo> Registry::CreateRepo(const Caller& caller, const std::string&
       ASSIGN_OR_RETURN(bool taken, q.Step());
       if (taken) return Conflict("repository " + Quote(name) + " already exists");
     }
+    wire::User admin{caller.user_id, caller.handle, caller.admin, ""};
+    if (req.admin) {
+      ASSIGN_OR_RETURN(admin, FindUser(*db, *req.admin));
+    }
     std::string now = TimeNow();
     ASSIGN_OR_RETURN(
         Stmt ins, db->Prepare("INSERT INTO repos (name, created_at, created_by) VALUES (?, ?, ?)"));
@@ -69,17 +79,19 @@ Result<wire::Repo> Registry::CreateRepo(const Caller& caller, const std::string&
     int64_t id = db->LastInsertRowId();
     ASSIGN_OR_RETURN(Stmt member, db->Prepare("INSERT INTO repo_members (repo_id, user_id, role) "
                                               "VALUES (?, ?, 'admin')"));
-    RETURN_IF_ERROR(member.Bind(1, id).Bind(2, caller.user_id).Run());
+    RETURN_IF_ERROR(member.Bind(1, id).Bind(2, admin.id).Run());
     RETURN_IF_ERROR(InsertScope(*db, id, kFirstScope, now));
     RETURN_IF_ERROR(InsertLane(*db, id, kFirstLane, now));
     ASSIGN_OR_RETURN(Stmt lane_member, db->Prepare("INSERT INTO lane_members (repo_id, lane, "
                                                    "user_id) VALUES (?, ?, ?)"));
-    RETURN_IF_ERROR(lane_member.Bind(1, id).Bind(2, kFirstLane).Bind(3, caller.user_id).Run());
+    RETURN_IF_ERROR(lane_member.Bind(1, id).Bind(2, kFirstLane).Bind(3, admin.id).Run());
     wire::GateGraph graph{{wire::Gate{kFirstGate, {}, std::nullopt}}};
     RETURN_IF_ERROR(StoreGateGraph(*db, id, graph, caller.user_id));
     RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok("scope 'main', lane 'default', gate graph "
-                                                "{dev-intake}; creator is admin")));
+                                                "{dev-intake}; admin " +
+                                                Quote(admin.handle))));
     RETURN_IF_ERROR(tx.Commit());
+    // The caller's role, as in a listing: server admins are admins everywhere.
     return wire::Repo{name, now, caller.handle, RoleName(Role::kAdmin)};
   };
   return attempt.Done(run());

@@ -51,7 +51,7 @@ class AuditVerifyTest : public ::testing::Test {
     // Some history: users, tokens, a repo, a refusal.
     Api api(server_->port(), server_->admin_token());
     std::string alice = api.CreateUser("alice");
-    ASSERT_EQ(Api(server_->port(), alice).Post("/v1/repos", {{"name", "proj"}}).status, 201);
+    ASSERT_EQ(api.Post("/v1/repos", {{"name", "proj"}, {"admin", "alice"}}).status, 201);
     ASSERT_EQ(Api(server_->port(), alice).Get("/v1/users").status, 403);
     if (pin_first_) {
       // Trust on first use says so on stderr; later runs print only their verdict.

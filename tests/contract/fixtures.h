@@ -138,10 +138,11 @@ class ContractTest : public ::testing::Test {
   static std::string HandleOf(const std::string& token) {
     return As(token).Get("/v1/whoami").json()["user"]["handle"].get<std::string>();
   }
-  // A new repo created by `owner`; returns its name.
+  // A new repo with `owner` as its admin (server admins create repos);
+  // returns its name.
   static std::string NewRepo(const std::string& owner_token) {
     std::string name = Unique("repo");
-    Reply r = As(owner_token).Post("/v1/repos", {{"name", name}});
+    Reply r = Admin().Post("/v1/repos", {{"name", name}, {"admin", HandleOf(owner_token)}});
     EXPECT_EQ(r.status, 201) << r.body;
     return name;
   }

@@ -8,18 +8,20 @@ namespace {
 class ReposTest : public ContractTest {};
 
 TEST_F(ReposTest, CreateGivesTheDefaults) {
+  // A server admin creates the repo and names its first admin.
   std::string owner = NewUser("owner");
   std::string name = Unique("web");
-  Reply r = As(owner).Post("/v1/repos", {{"name", name}});
+  Reply r = Admin().Post("/v1/repos", {{"name", name}, {"admin", HandleOf(owner)}});
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.json()["name"], name);
-  EXPECT_EQ(r.json()["created_by"], HandleOf(owner));
+  EXPECT_EQ(r.json()["created_by"], "admin");
   EXPECT_EQ(r.json()["role"], "admin");
   EXPECT_TRUE(r.json()["created_at"].is_string());
 
   Reply show = As(owner).Get("/v1/repos/" + name);
   ASSERT_EQ(show.status, 200) << show.body;
   nlohmann::json j = show.json();
+  EXPECT_EQ(j["role"], "admin");
   EXPECT_EQ(j["members"],
             nlohmann::json::parse(R"([{"handle":")" + HandleOf(owner) + R"(","role":"admin"}])"));
   ASSERT_EQ(j["lanes"].size(), 1u);
@@ -30,10 +32,18 @@ TEST_F(ReposTest, CreateGivesTheDefaults) {
   EXPECT_EQ(j["gate_graph"],
             nlohmann::json::parse(R"({"gates":[{"id":"dev-intake","upstream":[]}]})"));
 
-  EXPECT_EQ(As(owner).Post("/v1/repos", {{"name", name}}).status, 409);
+  // Without "admin", the creating server admin is the repo's admin.
+  std::string own = Unique("web");
+  ASSERT_EQ(Admin().Post("/v1/repos", {{"name", own}}).status, 201);
+  EXPECT_EQ(Admin().Get("/v1/repos/" + own).json()["members"],
+            nlohmann::json::parse(R"([{"handle":"admin","role":"admin"}])"));
+
+  EXPECT_EQ(Admin().Post("/v1/repos", {{"name", name}}).status, 409);
   for (const char* bad : {"", "a/b", ".hidden", "-x", "a..b/..", "sp ace"})
-    EXPECT_EQ(As(owner).Post("/v1/repos", {{"name", bad}}).status, 400) << bad;
-  EXPECT_EQ(As(owner).Post("/v1/repos", {{"nom", "x"}}).status, 400);
+    EXPECT_EQ(Admin().Post("/v1/repos", {{"name", bad}}).status, 400) << bad;
+  EXPECT_EQ(Admin().Post("/v1/repos", {{"nom", "x"}}).status, 400);
+  Reply nobody = Admin().Post("/v1/repos", {{"name", Unique("web")}, {"admin", "nobody-here"}});
+  EXPECT_EQ(nobody.status, 404) << nobody.body;
   EXPECT_EQ(Anonymous().Post("/v1/repos", {{"name", Unique("web")}}).status, 401);
 }
 

@@ -96,9 +96,10 @@ class AdminTest : public ::testing::Test {
     return p;
   }
 
+  // Server admins create repos; `owner` becomes its admin.
   static std::string NewRepo(const CliUser& owner) {
     std::string name = Unique("web");
-    EXPECT_EQ(J(owner, {"repo", "create", name})["name"], name);
+    EXPECT_EQ(J(Admin(), {"repo", "create", name, "--admin", owner.handle})["name"], name);
     return name;
   }
 
