@@ -33,7 +33,8 @@ void RegisterTokenCreate(Cli& cli, CLI::App* cmd) {
       ->type_name("HANDLE");
   cmd->add_option("--label", o->label, "What the token is for, e.g. the machine")
       ->type_name("LABEL");
-  cmd->add_option("--expires-in-days", o->days, "Expire the token after N days (default: never)")
+  cmd->add_option("--expires-in-days", o->days,
+                  "Expire the token after N days (default: when the token you use does, or never)")
       ->type_name("N")
       ->check(CLI::PositiveNumber);
   cli.Run(cmd, [&cli, o]() -> Status {
@@ -52,6 +53,9 @@ void RegisterTokenCreate(Cli& cli, CLI::App* cmd) {
                 << (t->expires_at ? ", expires " + ShortTime(*t->expires_at) : "") << "\n"
                 << "token  " << t->token << "\n";
     }
+    if (t->parent)
+      Note("note: it is bound to the token you used (" + *t->parent +
+           "): it expires no later and is revoked with it");
     Note("note: the token is shown only this once; use it with 'converge login --url " + api.url() +
          "'");
     return Status::Ok();

@@ -69,9 +69,15 @@ Result<wire::User> InsertUser(Db& db, const std::string& handle, bool admin) {
   return wire::User{db.LastInsertRowId(), handle, admin, now};
 }
 
+// How long a new token lives, and the token it is bound to (if any).
+struct TokenTerms {
+  std::optional<std::string> expires_at;
+  std::optional<std::string> parent;
+};
+
 // A new token for `user`, inside the open transaction; the secret is in the answer only.
 Result<wire::IssuedToken> IssueToken(Db& db, const wire::User& user, const std::string& label,
-                                     std::optional<int64_t> days) {
+                                     const TokenTerms& terms = {}) {
   wire::IssuedToken t;
   t.id = RandomHex(kIdHex / 2);
   std::string secret_hex = RandomHex(kSecretHex / 2);
@@ -81,15 +87,21 @@ Result<wire::IssuedToken> IssueToken(Db& db, const wire::User& user, const std::
   t.label = label;
   t.user = user.handle;
   t.created_at = TimeNow();
-  if (days) t.expires_at = TimeFromNow(std::chrono::hours(24 * *days));
+  t.expires_at = terms.expires_at;
+  t.parent = terms.parent;
   ASSIGN_OR_RETURN(Stmt q, db.Prepare("INSERT INTO tokens (id, user_id, secret_hash, label, "
-                                      "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"));
+                                      "created_at, expires_at, parent_id) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?)"));
   q.Bind(1, t.id).Bind(2, user.id).BindBlob(3, HashSecret(secret, sizeof secret));
   q.Bind(4, t.label).Bind(5, t.created_at);
   if (t.expires_at)
     q.Bind(6, *t.expires_at);
   else
     q.BindNull(6);
+  if (t.parent)
+    q.Bind(7, *t.parent);
+  else
+    q.BindNull(7);
   RETURN_IF_ERROR(q.Run());
   sodium_memzero(secret, sizeof secret);
   return t;
@@ -97,7 +109,7 @@ Result<wire::IssuedToken> IssueToken(Db& db, const wire::User& user, const std::
 
 const char* kTokenColumns =
     "SELECT t.id, t.label, u.handle, t.created_at, t.last_used_at, t.expires_at, t.revoked_at, "
-    "t.user_id FROM tokens t JOIN users u ON u.id = t.user_id";
+    "t.user_id, t.parent_id FROM tokens t JOIN users u ON u.id = t.user_id";
 
 wire::Token TokenFrom(Stmt& q) {
   wire::Token t;
@@ -108,7 +120,29 @@ wire::Token TokenFrom(Stmt& q) {
   if (!q.IsNull(4)) t.last_used_at = q.Text(4);
   if (!q.IsNull(5)) t.expires_at = q.Text(5);
   t.revoked = !q.IsNull(6);
+  if (!q.IsNull(8)) t.parent = q.Text(8);
   return t;
+}
+
+// The terms of a token the caller makes for themselves with their token
+// `caller.token_id`: bound to it, so it expires no later (by default exactly
+// when it does) and is revoked with it. Inside the write transaction, so a
+// revocation of the parent is either seen here or sees the new token.
+Result<TokenTerms> BoundTerms(Db& db, const Caller& caller, std::optional<std::string> expires_at) {
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT expires_at, revoked_at FROM tokens WHERE id = ?"));
+  q.Bind(1, caller.token_id);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row || !q.IsNull(1))
+    return Unauthenticated("token " + caller.token_id + " was revoked: create a new one");
+  if (!q.IsNull(0)) {
+    std::string limit = q.Text(0);
+    if (!expires_at) expires_at = limit;
+    if (*expires_at > limit)
+      return Invalid("the token you are using (" + caller.token_id + ") expires at " + limit +
+                     ", and a token made with it may not outlive it: ask for fewer days, or "
+                     "leave out expires_in_days to have the new token expire with this one");
+  }
+  return TokenTerms{expires_at, caller.token_id};
 }
 
 }  // namespace
@@ -130,7 +164,7 @@ Result<bool> Identity::Bootstrap(const fs::path& token_file) {
   if (row && count.Int(0) > 0) return false;
   count = Stmt();
   ASSIGN_OR_RETURN(wire::User admin, InsertUser(*db, "admin", true));
-  ASSIGN_OR_RETURN(wire::IssuedToken token, IssueToken(*db, admin, "initial-admin-token", {}));
+  ASSIGN_OR_RETURN(wire::IssuedToken token, IssueToken(*db, admin, "initial-admin-token"));
   AuditRecord r;
   r.actor = "server";
   r.action = "user.create";
@@ -268,7 +302,7 @@ Result<wire::CreatedUser> Identity::CreateUser(const Caller& caller,
     if (FindUser(*db, req.handle).ok())
       return Conflict("user " + Quote(req.handle) + " already exists");
     ASSIGN_OR_RETURN(wire::User user, InsertUser(*db, req.handle, req.admin));
-    ASSIGN_OR_RETURN(wire::IssuedToken token, IssueToken(*db, user, "initial", {}));
+    ASSIGN_OR_RETURN(wire::IssuedToken token, IssueToken(*db, user, "initial"));
     RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok(req.admin ? "server admin" : "user")));
     AuditRecord t = attempt.Ok("first token of user " + Quote(user.handle));
     t.action = "token.create";
@@ -309,12 +343,20 @@ Result<wire::IssuedToken> Identity::CreateToken(const Caller& caller,
       return Invalid("expires_in_days must be from 1 to " + std::to_string(kMaxTokenDays));
     ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
     ASSIGN_OR_RETURN(wire::User user, FindUser(*db, handle));
-    ASSIGN_OR_RETURN(wire::IssuedToken token,
-                     IssueToken(*db, user, req.label, req.expires_in_days));
+    TokenTerms terms;
+    if (req.expires_in_days)
+      terms.expires_at = TimeFromNow(std::chrono::hours(24 * *req.expires_in_days));
+    // A token for yourself is bound to the one you made it with; one a
+    // server admin makes for someone else is not (docs/api.md, Tokens).
+    if (user.id == caller.user_id && !caller.token_id.empty()) {
+      ASSIGN_OR_RETURN(terms, BoundTerms(*db, caller, terms.expires_at));
+    }
+    ASSIGN_OR_RETURN(wire::IssuedToken token, IssueToken(*db, user, req.label, terms));
     attempt.set_target(token.id);
     RETURN_IF_ERROR(
         AppendAudit(*db, attempt.Ok("for user " + Quote(handle) + ", label " + Quote(req.label) +
-                                    (token.expires_at ? ", expires " + *token.expires_at : ""))));
+                                    (token.expires_at ? ", expires " + *token.expires_at : "") +
+                                    (token.parent ? ", bound to token " + *token.parent : ""))));
     RETURN_IF_ERROR(tx.Commit());
     return token;
   };
@@ -364,13 +406,23 @@ Result<wire::Token> Identity::RevokeToken(const Caller& caller, std::string_view
       token = TokenFrom(q);
     }
     std::string detail = "of user " + Quote(token.user);
+    std::string now = TimeNow();
     if (token.revoked) {
       detail += " (already revoked)";
     } else {
       ASSIGN_OR_RETURN(Stmt u, db->Prepare("UPDATE tokens SET revoked_at = ? WHERE id = ?"));
-      RETURN_IF_ERROR(u.Bind(1, TimeNow()).Bind(2, token_id).Run());
+      RETURN_IF_ERROR(u.Bind(1, now).Bind(2, token_id).Run());
       token.revoked = true;
     }
+    // Every token made with it, and made with those, goes with it.
+    ASSIGN_OR_RETURN(Stmt bound, db->Prepare("WITH RECURSIVE bound(id) AS (SELECT id FROM tokens "
+                                             "WHERE parent_id = ?1 UNION SELECT t.id FROM "
+                                             "tokens t JOIN bound b ON t.parent_id = b.id) "
+                                             "UPDATE tokens SET revoked_at = ?2 WHERE id IN "
+                                             "(SELECT id FROM bound) AND revoked_at IS NULL"));
+    RETURN_IF_ERROR(bound.Bind(1, token_id).Bind(2, now).Run());
+    if (int n = db->Changes(); n > 0)
+      detail += ", and " + std::to_string(n) + " token(s) made with it";
     RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok(detail)));
     RETURN_IF_ERROR(tx.Commit());
     return token;

@@ -183,6 +183,12 @@ CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
 CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head WHEN NEW.seq <= OLD.seq
   BEGIN SELECT RAISE(ABORT, 'the audit head only moves forward'); END;
 )sql",
+    // 3: a token a user makes with one of their own tokens is bound to it
+    // (server/auth.h): it never expires later and is revoked with it.
+    R"sql(
+ALTER TABLE tokens ADD COLUMN parent_id TEXT REFERENCES tokens(id);
+CREATE INDEX tokens_by_parent ON tokens(parent_id);
+)sql",
 };
 
 }  // namespace
