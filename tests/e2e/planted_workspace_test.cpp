@@ -55,10 +55,11 @@ bool Received(const FakeServer& server, const std::string& token) {
   return false;
 }
 
+// What `server` was sent, for a failure message (a token's first characters only).
 std::string Authorizations(const FakeServer& server) {
   std::string out;
   for (const FakeServer::Seen& r : server.requests())
-    out += r.method + " " + r.path + " [" + r.authorization + "]\n";
+    out += r.method + " " + r.path + " [" + r.authorization.substr(0, 16) + "...]\n";
   return out;
 }
 
