@@ -39,7 +39,9 @@ Status NoScheme(std::string_view url) {
 
 Result<std::string> CanonicalServerUrl(std::string_view url) {
   std::string s = LowerAscii(url.substr(0, std::min<size_t>(url.size(), 8)));
-  std::string scheme = s.rfind("https://", 0) == 0 ? "https" : s.rfind("http://", 0) == 0 ? "http" : "";
+  std::string scheme = s.rfind("https://", 0) == 0  ? "https"
+                       : s.rfind("http://", 0) == 0 ? "http"
+                                                    : "";
   if (scheme.empty()) return NoScheme(url);
   std::string_view rest = url.substr(scheme.size() + 3);
   while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);

@@ -63,8 +63,8 @@ Result<std::string> TokenFor(const std::string& url) {
   ASSIGN_OR_RETURN(Credentials creds, Credentials::Load());
   const StoredLogin* login = creds.Find(url);
   if (!login)
-    return Unauthenticated("not logged in to " + url + ": run 'converge login --url " + url +
-                           "'" + note);
+    return Unauthenticated("not logged in to " + url + ": run 'converge login --url " + url + "'" +
+                           note);
   return login->token;
 }
 

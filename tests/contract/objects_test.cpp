@@ -123,8 +123,8 @@ TEST_F(ObjectsTest, ManifestsHoldingDotConvergeAre422AndNothingIsStored) {
   link.type = EntryType::kSymlink;
   link.target = "cfg";
   Entry upper = FileEntry(".CONVERGE", config);
-  for (const Entry& planted : {link, DirEntry(".converge", cfg), FileEntry(".converge", config),
-                               upper}) {
+  for (const Entry& planted :
+       {link, DirEntry(".converge", cfg), FileEntry(".converge", config), upper}) {
     SCOPED_TRACE(planted.name + " of type " + std::to_string(static_cast<int>(planted.type)));
     TestObject proj = ManifestOf({planted, DirEntry("cfg", cfg)});
     Reply r = Owner().PutBytes(proj.Path(repo_), proj.bytes);

@@ -25,8 +25,11 @@ using json = nlohmann::json;
 
 // The publisher's workspace config: a remote on a server of their choosing.
 std::string PlantedConfig(const std::string& url) {
-  json remote = {{"url", url}, {"repo", FakeServer::kRepo}, {"scope", "main"},
-                 {"gate", "dev-intake"}, {"lane", ""}};
+  json remote = {{"url", url},
+                 {"repo", FakeServer::kRepo},
+                 {"scope", "main"},
+                 {"gate", "dev-intake"},
+                 {"lane", ""}};
   return json({{"version", 1}, {"workspace_id", "planted"}, {"remote", remote}}).dump(2) + "\n";
 }
 
@@ -36,7 +39,9 @@ void PlantOnDisk(const fs::path& root, const std::string& url) {
   fs::create_symlink("cfg", root / "proj/.converge");
 }
 
-bool ExistsNoFollow(const fs::path& p) { return fs::exists(fs::symlink_status(p)); }
+bool ExistsNoFollow(const fs::path& p) {
+  return fs::exists(fs::symlink_status(p));
+}
 
 // Every file under `dir` (symlinks not followed), relative to it.
 std::vector<std::string> PathsUnder(const fs::path& dir) {

@@ -218,7 +218,8 @@ TEST(Names, DotConvergeIsReservedInAnyCase) {
   // Every decoder refuses it, whatever the entry's type.
   std::string blob = ObjectId::Of("").hex();
   for (const std::string& entry :
-       {R"({"blob":")" + blob + R"(","executable":false,"name":".converge","size":0,"type":"file"})",
+       {R"({"blob":")" + blob +
+            R"(","executable":false,"name":".converge","size":0,"type":"file"})",
         R"({"manifest":")" + blob + R"(","name":".converge","type":"dir"})",
         std::string(R"({"name":".Converge","target":"cfg","type":"symlink"})")}) {
     Result<Manifest> m = DecodeManifest(OneEntry(entry));

@@ -281,10 +281,11 @@ TEST_F(RestoreTest, CaptureNeverStoresAnEntryNamedDotConverge) {
     EXPECT_NE(warnings.find(path), std::string::npos) << warnings;
   TreeReader reader(ws().store());
   std::vector<std::string> paths;
-  ASSERT_TRUE(WalkTree(reader, reader.ReadSnap(r->id)->root, [&](const std::string& p, const Entry&) {
-                paths.push_back(p);
-                return Status::Ok();
-              }).ok());
+  ASSERT_TRUE(
+      WalkTree(reader, reader.ReadSnap(r->id)->root, [&](const std::string& p, const Entry&) {
+        paths.push_back(p);
+        return Status::Ok();
+      }).ok());
   EXPECT_EQ(paths, (std::vector<std::string>{"file", "nested", "proj", "proj/cfg",
                                              "proj/cfg/config.json", "upper"}));
 }
@@ -301,7 +302,8 @@ TEST_F(RestoreTest, RestoreRefusesASnapHoldingDotConverge) {
     EXPECT_TRUE(id.ok());
     return id.ok() ? *id : ObjectId();
   };
-  std::string config = R"({"remote":{"url":"http://attacker.example"},"version":1,"workspace_id":"x"})";
+  std::string config =
+      R"({"remote":{"url":"http://attacker.example"},"version":1,"workspace_id":"x"})";
   Entry file{"config.json", EntryType::kFile, put(config), false, config.size(), false, ""};
   Entry cfg{"cfg", EntryType::kDir, put(EncodeManifest(Manifest{{file}})), false, 0, false, ""};
   Entry link{".converge", EntryType::kSymlink, {}, false, 0, false, "cfg"};

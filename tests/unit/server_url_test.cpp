@@ -19,7 +19,8 @@ TEST(ServerUrl, OneServerHasOneSpelling) {
     EXPECT_EQ(Canonical(same), "http://example.com:8080") << same;
   for (const char* same : {"http://example.com", "http://example.com:80", "Http://EXAMPLE.com:80/"})
     EXPECT_EQ(Canonical(same), "http://example.com") << same;
-  for (const char* same : {"https://example.com", "https://example.com:443/", "HTTPS://example.com"})
+  for (const char* same :
+       {"https://example.com", "https://example.com:443/", "HTTPS://example.com"})
     EXPECT_EQ(Canonical(same), "https://example.com") << same;
   EXPECT_EQ(Canonical("https://example.com:80"), "https://example.com:80");
   EXPECT_EQ(Canonical("http://example.com:443"), "http://example.com:443");
@@ -33,8 +34,8 @@ TEST(ServerUrl, AnythingButASchemeHostAndPortIsRefused) {
        {"", "example.com", "ftp://example.com", "http://", "http:///", "http://:8080",
         "http://example.com:", "http://example.com:0", "http://example.com:65536",
         "http://example.com:80a", "http://example.com/prefix", "http://user:pw@example.com",
-        "http://example.com?x=1", "http://example.com#top", "http://exa mple.com",
-        "http://[::1", "http://[]:80", "http://example.com:1234567"}) {
+        "http://example.com?x=1", "http://example.com#top", "http://exa mple.com", "http://[::1",
+        "http://[]:80", "http://example.com:1234567"}) {
     Result<std::string> c = CanonicalServerUrl(bad);
     EXPECT_FALSE(c.ok()) << bad << " -> " << (c.ok() ? *c : "");
     if (!c.ok()) {
