@@ -18,7 +18,9 @@ trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
-# Each user has a home of their own, so their logins do not mix.
+# Each user has a home of their own, so their logins do not mix; a token in
+# the caller's environment must not stand in for theirs.
+unset CONVERGE_TOKEN CONVERGE_URL
 as() {
   local who=$1
   shift

@@ -1,11 +1,13 @@
 // Stored logins: $XDG_CONFIG_HOME/converge/credentials.json (default
-// ~/.config/converge/), keyed by server URL, mode 0600 in a 0700 directory,
-// never inside a workspace. Tokens are never printed.
+// ~/.config/converge/), keyed by server URL (NormalizeUrl), mode 0600 in a
+// 0700 directory, never inside a workspace. Tokens are never printed. A stored
+// token is only ever sent to the server it is stored for (client/session.h).
 #pragma once
 
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/fs.h"
 
@@ -36,7 +38,14 @@ class Credentials {
   std::string last_url_;
 };
 
-// Drops trailing slashes so one server has one key.
+// The one spelling of a server URL, so one server has one key and a token is
+// matched to the server it was stored for: scheme and host in lower case, the
+// scheme's default port (80, 443) dropped, no trailing '/'. kInvalid unless
+// `url` is http(s)://HOST[:PORT] with an optional trailing '/' (no path, query,
+// fragment or user info: converge talks to a server's root).
+Result<std::string> CanonicalServerUrl(std::string_view url);
+// CanonicalServerUrl, or for text that is no server URL, the text without
+// trailing slashes (a key that matches nothing but itself).
 std::string NormalizeUrl(std::string url);
 
 }  // namespace converge

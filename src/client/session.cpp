@@ -15,21 +15,57 @@ std::string CaFile(const ServerFlags& flags) {
   return env ? env : "";
 }
 
+std::string EnvVar(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// CONVERGE_URL in canonical form ("" when unset).
+Result<std::string> EnvServerUrl() {
+  std::string env = EnvVar("CONVERGE_URL");
+  if (env.empty()) return env;
+  Result<std::string> url = CanonicalServerUrl(env);
+  if (!url.ok()) return url.status().With("CONVERGE_URL");
+  return url;
+}
+
 }  // namespace
 
 Result<std::string> ResolveServerUrl(const ServerFlags& flags, const Workspace* ws) {
-  if (!flags.url.empty()) {
-    if (flags.url.rfind("http://", 0) != 0 && flags.url.rfind("https://", 0) != 0)
-      return Invalid("server URL '" + flags.url + "' must start with http:// or https://");
-    return NormalizeUrl(flags.url);
+  if (!flags.url.empty()) return CanonicalServerUrl(flags.url);
+  if (ws && ws->config().remote && !ws->config().remote->url.empty()) {
+    Result<std::string> url = CanonicalServerUrl(ws->config().remote->url);
+    if (!url.ok())
+      return url.status().With("the workspace's remote (fix it with 'converge remote set')");
+    return url;
   }
-  if (ws && ws->config().remote && !ws->config().remote->url.empty())
-    return NormalizeUrl(ws->config().remote->url);
+  ASSIGN_OR_RETURN(std::string env_url, EnvServerUrl());
+  if (!env_url.empty()) return env_url;
   ASSIGN_OR_RETURN(Credentials creds, Credentials::Load());
   if (!creds.last_url().empty()) return creds.last_url();
   return Invalid("no server given: pass --url URL, set the workspace's remote with " +
                  std::string("'converge remote set --url URL --repo REPO', or log in with ") +
                  "'converge login --url URL'");
+}
+
+Result<std::string> TokenFor(const std::string& url) {
+  std::string env_token = EnvVar("CONVERGE_TOKEN");
+  std::string note = " (or set CONVERGE_URL and CONVERGE_TOKEN)";
+  if (!env_token.empty()) {
+    ASSIGN_OR_RETURN(std::string env_url, EnvServerUrl());
+    if (env_url.empty())
+      return Invalid("CONVERGE_TOKEN is set but CONVERGE_URL is not: set CONVERGE_URL to the " +
+                     std::string("server the token is for (converge sends CONVERGE_TOKEN to ") +
+                     "that server only), or unset CONVERGE_TOKEN");
+    if (env_url == url) return env_token;
+    note = " (CONVERGE_TOKEN is only ever sent to CONVERGE_URL, " + env_url + ")";
+  }
+  ASSIGN_OR_RETURN(Credentials creds, Credentials::Load());
+  const StoredLogin* login = creds.Find(url);
+  if (!login)
+    return Unauthenticated("not logged in to " + url + ": run 'converge login --url " + url + "'" +
+                           note);
+  return login->token;
 }
 
 Result<ApiClient> ConnectWithToken(const std::string& url, const std::string& token,
@@ -45,16 +81,7 @@ Result<ApiClient> ConnectWithToken(const std::string& url, const std::string& to
 Result<ApiClient> ConnectAuthenticated(const ServerFlags& flags, const Workspace* ws,
                                        int connect_timeout_s) {
   ASSIGN_OR_RETURN(std::string url, ResolveServerUrl(flags, ws));
-  const char* env = std::getenv("CONVERGE_TOKEN");
-  std::string token = env ? env : "";
-  if (token.empty()) {
-    ASSIGN_OR_RETURN(Credentials creds, Credentials::Load());
-    const StoredLogin* login = creds.Find(url);
-    if (!login)
-      return Unauthenticated("not logged in to " + url + ": run 'converge login --url " + url +
-                             "' (or set CONVERGE_TOKEN)");
-    token = login->token;
-  }
+  ASSIGN_OR_RETURN(std::string token, TokenFor(url));
   return ConnectWithToken(url, token, flags, connect_timeout_s);
 }
 

@@ -1,6 +1,12 @@
-// Finding the server and the credentials a command talks with: the server is
-// its --url, else the workspace's remote, else the most recent login; the
-// token is CONVERGE_TOKEN, else the stored login for that server.
+// Finding the server and the credentials a command talks with. The server is
+// its --url, else the workspace's remote, else CONVERGE_URL, else the most
+// recent login. A token is only ever sent to the server it is for: the stored
+// login for that server (keyed by its canonical URL), or CONVERGE_TOKEN when
+// CONVERGE_URL names that same server. CONVERGE_TOKEN without CONVERGE_URL is
+// an error. So a workspace whose remote names another server (a config
+// planted by a restored tree, say) cannot make the client send it a token
+// meant for a different one; URLs are compared in canonical form
+// (CanonicalServerUrl).
 #pragma once
 
 #include <optional>
@@ -17,8 +23,11 @@ struct ServerFlags {
   std::string ca_file;  // also CONVERGE_CA_FILE
 };
 
-// The server URL a command uses (no token needed).
+// The server URL a command uses (no token needed), in canonical form.
 Result<std::string> ResolveServerUrl(const ServerFlags& flags, const Workspace* ws);
+
+// The token for server `url` (canonical), by the rule above.
+Result<std::string> TokenFor(const std::string& url);
 
 // A client for that server, authenticated. `ws` may be null (outside a workspace).
 Result<ApiClient> ConnectAuthenticated(const ServerFlags& flags, const Workspace* ws,

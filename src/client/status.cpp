@@ -62,14 +62,15 @@ Status RemoteState(ApiClient& api, const Remote& remote, int per_lane, StatusRep
 
 Status OfflineState(Workspace& ws, const Remote& remote, int per_lane, StatusReport& r) {
   ASSIGN_OR_RETURN(Credentials creds, Credentials::Load());
-  if (const StoredLogin* login = creds.Find(remote.url)) r.user = login->user;
+  std::string url = NormalizeUrl(remote.url);  // as fetch recorded it
+  if (const StoredLogin* login = creds.Find(url)) r.user = login->user;
   r.lane = remote.lane;
   PublicationIndex index(ws.db());
   LocalPublicationFilter f;
-  f.url = remote.url;
+  f.url = url;
   f.repo = remote.repo;
   f.scope = remote.scope;
-  ASSIGN_OR_RETURN(f.lanes, index.KnownLanes(remote.url, remote.repo));
+  ASSIGN_OR_RETURN(f.lanes, index.KnownLanes(url, remote.repo));
   ASSIGN_OR_RETURN(std::vector<wire::Publication> pubs, index.List(f));
   Group(pubs, per_lane, r);
   return Status::Ok();

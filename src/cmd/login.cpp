@@ -43,7 +43,7 @@ void RegisterLogin(Cli& cli, CLI::App* cmd) {
   cmd->get_option("--url")->required();
   cmd->add_option("--token", *token, "The token (default: read from stdin)");
   cli.Run(cmd, [&cli, flags, token]() -> Status {
-    std::string url = NormalizeUrl(flags->url);
+    ASSIGN_OR_RETURN(std::string url, CanonicalServerUrl(flags->url));
     std::string secret = token->empty() ? ReadTokenFromStdin(url) : *token;
     if (secret.empty()) return Invalid("no token given: pass --token or type it on stdin");
     ASSIGN_OR_RETURN(ApiClient api, ConnectWithToken(url, secret, *flags));

@@ -2,6 +2,7 @@
 // publications fetched into this workspace (or, with --remote, the server's).
 #include <iostream>
 
+#include "client/credentials.h"
 #include "client/publication_index.h"
 #include "client/publish.h"
 #include "cmd/command.h"
@@ -52,7 +53,8 @@ Result<std::vector<wire::Publication>> FromWorkspace(Workspace& ws, const Public
   f.scope = o.scope;
   f.gate = o.gate;
   f.limit = o.limit;
-  if (ws.config().remote && ws.config().remote->repo == repo) f.url = ws.config().remote->url;
+  if (ws.config().remote && ws.config().remote->repo == repo)
+    f.url = NormalizeUrl(ws.config().remote->url);
   if (!o.lane.empty()) f.lanes = {o.lane};
   else if (!o.all_lanes && !f.url.empty()) {
     ASSIGN_OR_RETURN(f.lanes, index.KnownLanes(f.url, repo));

@@ -38,10 +38,8 @@ void RegisterRemote(Cli& cli) {
   set->add_option("--lane", r->lane, "Default lane (default: your only lane, else 'default')");
   cli.Run(set, [&cli, r]() -> Status {
     ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
-    if (r->url.rfind("http://", 0) != 0 && r->url.rfind("https://", 0) != 0)
-      return Invalid("server URL '" + r->url + "' must start with http:// or https://");
     Remote remote = *r;
-    remote.url = NormalizeUrl(remote.url);
+    ASSIGN_OR_RETURN(remote.url, CanonicalServerUrl(r->url));
     WorkspaceConfig config = ws.config();
     config.remote = remote;
     RETURN_IF_ERROR(ws.SaveConfig(config));

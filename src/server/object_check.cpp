@@ -14,7 +14,8 @@ namespace {
 constexpr size_t kMaxNamed = 20;  // IDs or names listed in one message
 
 // Names why a manifest failed to decode when the cause is an entry name, so
-// that case can be kInvalid (400) rather than kCorrupt.
+// that case can be kInvalid (400) rather than kCorrupt. A reserved name
+// (".converge") is well-formed but refused as content: it stays kCorrupt (422).
 std::vector<std::string> BadEntryNames(std::string_view bytes) {
   std::vector<std::string> bad;
   Result<nlohmann::json> j = ParseJson(bytes, 4);
@@ -24,7 +25,7 @@ std::vector<std::string> BadEntryNames(std::string_view bytes) {
   for (const nlohmann::json& e : (*j)["entries"]) {
     if (!e.is_object() || !e.contains("name") || !e["name"].is_string()) continue;
     const std::string& name = e["name"].get_ref<const std::string&>();
-    bool invalid = !ValidateName(name).ok();
+    bool invalid = !ValidateName(name).ok() && !IsReservedName(name);
     bool duplicate = !seen.insert(name).second;
     if ((invalid || duplicate) && bad.size() < kMaxNamed)
       bad.push_back(Quote(name) + (duplicate ? " (twice)" : ""));

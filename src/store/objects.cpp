@@ -160,7 +160,21 @@ Status ValidateName(std::string_view name) {
   if (name.find('\0') != std::string_view::npos)
     return Invalid("name " + Quote(name) + " contains a NUL byte");
   if (!IsValidUtf8(name)) return Invalid("name " + Quote(name) + " is not valid UTF-8");
+  if (IsReservedName(name))
+    return Invalid("name " + Quote(name) +
+                   " is reserved for a workspace's own directory: no snap may hold it");
   return Status::Ok();
+}
+
+bool IsReservedName(std::string_view name) {
+  constexpr std::string_view kReserved = ".converge";
+  if (name.size() != kReserved.size()) return false;
+  for (size_t i = 0; i < name.size(); i++) {
+    char c = name[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kReserved[i]) return false;
+  }
+  return true;
 }
 
 Status NormalizeManifest(Manifest& m) {

@@ -25,8 +25,18 @@ std::optional<ObjectKind> KindFromName(std::string_view name);
 // "blob 3fa4…" (the full ID): how messages name an object.
 std::string Describe(ObjectKind kind, const ObjectId& id);
 
-// A name is never empty, ".", "..", and holds no '/' or NUL; it is valid UTF-8.
+// A name is never empty, ".", "..", and holds no '/' or NUL; it is valid UTF-8;
+// and it is not reserved (IsReservedName). Every manifest read or written
+// (capture, the server's intake, the client's download, restore, fsck) goes
+// through this one check.
 Status ValidateName(std::string_view name);
+
+// ".converge" in any ASCII case: the name of a workspace's own directory. No
+// snap may hold an entry of that name, of any type at any depth: restored, a
+// directory or symlink of that name would make its parent look like a
+// workspace whose config (and so whose server) the snap's author chose. Case
+// is ignored because some filesystems do (vfat, exfat, ext4 casefold).
+bool IsReservedName(std::string_view name);
 
 enum class EntryType { kFile, kDir, kSymlink };
 

@@ -125,9 +125,18 @@ class Walker {
       return ErrnoStatus("stat '" + rel + "'", errno);
     }
     bool is_dir = S_ISDIR(st.st_mode);
+    // A workspace's own directory (the root's, or a nested workspace's).
     if (is_dir && name == Workspace::kMetaDir) return Status::Ok();
     if (Workspace::IsRestoreLeftover(name)) return Status::Ok();
     if (rules_.Ignored(rel, is_dir)) return Status::Ok();
+    // Anything else of that name (a symlink, a file, another case) is never
+    // captured either: no snap may hold one (ValidateName), so say so.
+    if (IsReservedName(name)) {
+      out.stats.warnings.push_back("skipped " + Quote(rel) + ": the name " +
+                                   std::string(Workspace::kMetaDir) +
+                                   " (in any case) is reserved for workspaces and never captured");
+      return Status::Ok();
+    }
     if (!IsValidUtf8(name))
       return Invalid("path " + Quote(rel) + " has a name that is not valid UTF-8, which " +
                      "converge cannot store: rename it or add it to .convergeignore");

@@ -3,7 +3,9 @@
 // Regular files (with their exec bit), directories (empty ones too) and
 // symlinks (never followed; the target is stored as is) are captured; FIFOs,
 // sockets and devices are skipped with a warning. Paths matched by
-// .convergeignore, and every .converge directory, are left out. Files whose
+// .convergeignore, and every .converge directory, are left out; any other
+// entry named .converge (in any case: a symlink, a file) is left out with a
+// warning, since no snap may hold that name (IsReservedName). Files whose
 // stat fields match the stat cache are not read; the others are read and
 // hashed on all cores, large ones split into chunks.
 #pragma once

@@ -250,13 +250,8 @@ Status Materializer::Fill(const std::shared_ptr<Fd>& dir, const std::string& rel
   ASSIGN_OR_RETURN(Manifest m, reader_.ReadManifest(id));
   for (const Entry& e : m.entries) {
     std::string path = JoinPath(rel, e.name);
+    // Refuses ".converge" of any type too (IsReservedName): it could plant a workspace.
     RETURN_IF_ERROR(CheckEntryName(e, path));
-    if (e.type == EntryType::kDir && e.name == Workspace::kMetaDir) {
-      // Capture never stores one; writing it could plant a workspace.
-      stats_.warnings.push_back("skipped " + Quote(path) +
-                                ": converge never writes a .converge directory");
-      continue;
-    }
     switch (e.type) {
       case EntryType::kFile:
         stats_.files++;

@@ -1,5 +1,6 @@
 // A workspace: a directory whose .converge/ holds config.json, the object
-// store and the SQLite database. Find() walks up from a directory like git.
+// store and the SQLite database. Find() walks up from a directory like git,
+// and trusts only a .converge that is a real directory of the user's.
 #pragma once
 
 #include <optional>
@@ -37,7 +38,11 @@ class Workspace {
 
   // Makes a new workspace in `dir` (created if missing). kConflict if one is there.
   static Result<Workspace> Init(const fs::path& dir);
-  // Opens the workspace containing `start`, looking upward.
+  // Opens the workspace containing `start`, looking upward for a directory
+  // holding .converge/config.json. A .converge that is a symlink, not a
+  // directory, or not owned by the current user (nor a config.json that is not
+  // a regular file of the user's) is refused with kPermission, never
+  // followed and never skipped: a restored tree could have planted it.
   static Result<Workspace> Find(const fs::path& start);
 
   const fs::path& root() const { return root_; }
@@ -53,7 +58,7 @@ class Workspace {
         store_(std::move(store)),
         db_(std::move(db)),
         config_(std::move(config)) {}
-  static Result<Workspace> Open(const fs::path& root);
+  static Result<Workspace> Open(const fs::path& root, const std::string& config_text);
 
   fs::path root_;
   ObjectStore store_;

@@ -257,6 +257,7 @@ TEST_F(AuditVerifyTest, AChangedKeyIsRefused) {
   std::string token = Trimmed(ReadFileOrDie(other / "data" / "initial-admin-token"));
   RunOptions env = admin_.Env();
   env.env["CONVERGE_TOKEN"] = token;
+  env.env["CONVERGE_URL"] = Url();
   RunResult r = Converge({"audit", "--verify", "--url", Url()}, env);
   ExpectError(r, "the server's audit key changed");
   // The operator vouches for the new key: it replaces the pin.

@@ -108,6 +108,48 @@ TEST_F(ObjectsTest, BadEntryNamesAre400) {
   EXPECT_NE(r.message().find("'same'"), std::string::npos) << r.body;
 }
 
+// Issue 11 item 1: restored, an entry named .converge (a symlink to a
+// directory holding a config.json, say) makes its parent look like a
+// workspace whose server the publisher chose. No manifest may hold one, of
+// any type, in any case: 422, nothing stored, one object at a time or packed.
+TEST_F(ObjectsTest, ManifestsHoldingDotConvergeAre422AndNothingIsStored) {
+  TestObject config =
+      Blob(R"({"remote":{"repo":"web","url":"http://attacker.example"},"version":1,)"
+           R"("workspace_id":"planted"})");
+  TestObject cfg = ManifestOf({FileEntry("config.json", config)});
+  Upload(Owner(), repo_, {config, cfg});
+  Entry link;
+  link.name = ".converge";
+  link.type = EntryType::kSymlink;
+  link.target = "cfg";
+  Entry upper = FileEntry(".CONVERGE", config);
+  for (const Entry& planted :
+       {link, DirEntry(".converge", cfg), FileEntry(".converge", config), upper}) {
+    SCOPED_TRACE(planted.name + " of type " + std::to_string(static_cast<int>(planted.type)));
+    TestObject proj = ManifestOf({planted, DirEntry("cfg", cfg)});
+    Reply r = Owner().PutBytes(proj.Path(repo_), proj.bytes);
+    EXPECT_EQ(r.status, 422) << r.body;
+    EXPECT_EQ(r.code(), "corrupt");
+    EXPECT_NE(r.message().find("'" + planted.name + "'"), std::string::npos) << r.body;
+    EXPECT_NE(r.message().find("reserved"), std::string::npos) << r.body;
+    EXPECT_TRUE(Lacks(proj));
+    EXPECT_FALSE(OnDisk(proj));
+
+    // The same in a pack, with the snap that would publish it.
+    TestObject root = ManifestOf({DirEntry("proj", proj)});
+    TestObject snap = SnapOf(root, "planted");
+    Reply packed =
+        Owner().PostBytes(Base() + "/objects/pack", PackOf({proj, root, snap}), kPackContentType);
+    EXPECT_EQ(packed.status, 422) << packed.body;
+    EXPECT_NE(packed.message().find("reserved"), std::string::npos) << packed.body;
+    for (const TestObject& o : {proj, root, snap}) {
+      EXPECT_TRUE(Lacks(o));
+      EXPECT_FALSE(OnDisk(o));
+    }
+    EXPECT_TRUE(TempsEmpty());
+  }
+}
+
 TEST_F(ObjectsTest, ManifestMustBeCanonicalAndSizesMustMatch) {
   TestObject a = Blob("12345");
   Upload(Owner(), repo_, {a});

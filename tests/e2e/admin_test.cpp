@@ -51,6 +51,7 @@ class AdminTest : public ::testing::Test {
     o.env = {{"HOME", p.home->path().string()},
              {"XDG_CONFIG_HOME", (p.home->path() / ".config").string()},
              {"CONVERGE_TOKEN", ""},
+             {"CONVERGE_URL", ""},
              {"CONVERGE_CA_FILE", ""}};
     return o;
   }
@@ -204,6 +205,7 @@ TEST_F(AdminTest, TokensCreateListRevoke) {
   // The new token works, until it is revoked.
   RunOptions with_token = EnvOf(alice);
   with_token.env["CONVERGE_TOKEN"] = secret;
+  with_token.env["CONVERGE_URL"] = Url();
   EXPECT_EQ(Converge({"whoami"}, with_token).exit_code, 0);
   ExpectError(Run(alice, {"token", "revoke", secret}), "pass only its id");
   json revoked = J(alice, {"token", "revoke", id});

@@ -279,6 +279,7 @@ TEST_F(ClientLoopTest, FailuresAreClearAndChangeNothing) {
   fs::path ws = alice_ws_;
   RunOptions with_token = alice_.Env(ws);
   with_token.env["CONVERGE_TOKEN"] = alice_.token;
+  with_token.env["CONVERGE_URL"] = "http://127.0.0.1:1";
   RunResult r = Converge({"publish", "--url", "http://127.0.0.1:1"}, with_token);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot reach the converge server at http://127.0.0.1:1"), std::string::npos)
@@ -305,9 +306,10 @@ TEST_F(ClientLoopTest, FailuresAreClearAndChangeNothing) {
     EXPECT_EQ(out.out.find(alice_.token), std::string::npos);
     EXPECT_EQ(out.err.find(alice_.token), std::string::npos);
   }
-  // CONVERGE_TOKEN overrides the stored login.
+  // CONVERGE_TOKEN overrides the stored login for CONVERGE_URL's server.
   RunOptions env = bob_.Env();
   env.env["CONVERGE_TOKEN"] = alice_.token;
+  env.env["CONVERGE_URL"] = url_;
   RunResult who = Converge({"whoami", "--json", "--url", url_}, env);
   EXPECT_EQ(json::parse(who.out)["user"]["handle"], "alice") << who.err;
   // The server log never holds a token.

@@ -113,6 +113,7 @@ class MaliciousServerTest : public ::testing::Test {
     o.env = {{"HOME", home_.string()},
              {"XDG_CONFIG_HOME", (home_ / ".config").string()},
              {"CONVERGE_TOKEN", "anything"},
+             {"CONVERGE_URL", server_.url()},
              {"CONVERGE_CA_FILE", ""}};
     return Converge(args, o);
   }
@@ -189,6 +190,12 @@ class MaliciousNamesTest : public MaliciousServerTest {
 
 TEST_F(MaliciousNamesTest, EntryNamesThatLeaveTheDirectoryAreRefused) {
   ExpectNamesRefused({"..", ".", (canary_ / "pwned").string(), "/etc/passwd", "a/b", "../canary"});
+}
+
+// Restored, a .converge (say a symlink to a directory holding a config.json)
+// would make its parent a workspace whose server the sender chose.
+TEST_F(MaliciousNamesTest, EntryNamesThatPlantAWorkspaceAreRefused) {
+  ExpectNamesRefused({".converge", ".CONVERGE"});
 }
 
 // Sent as raw bytes (ManifestBytes): a hostile server need not send UTF-8.

@@ -116,6 +116,11 @@ int FakeServer::fetches() const {
   return fetches_;
 }
 
+std::vector<FakeServer::Seen> FakeServer::requests() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return requests_;
+}
+
 std::string FakeServer::FramePack(const wire::ObjectIdSet& asked) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<PackItem> items;
@@ -180,8 +185,9 @@ void FakeServer::Routes() {
                                    return sink.write(body->data() + offset, stop - offset);
                                  });
       });
-  server_.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+  server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
+    requests_.push_back(Seen{req.method, req.path, req.get_header_value("Authorization")});
     if (!answer_) return httplib::Server::HandlerResponse::Unhandled;
     res.status = answer_->first;
     res.set_content(answer_->second, "application/json");

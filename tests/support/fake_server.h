@@ -59,10 +59,17 @@ class FakeServer {
   // Answers every request with `status` and `body` (JSON or not, raw bytes).
   void AnswerEverythingWith(int status, const std::string& body);
 
-  // Forgets every object, publication and override.
+  // Forgets every object, publication and override (not the requests seen).
   void Reset();
   // Fetch requests answered so far.
   int fetches() const;
+
+  // Every request received so far, with its Authorization header ("" when
+  // none): what a client sent this server.
+  struct Seen {
+    std::string method, path, authorization;
+  };
+  std::vector<Seen> requests() const;
 
  private:
   struct Stored {
@@ -83,6 +90,7 @@ class FakeServer {
   std::optional<std::pair<int, std::string>> answer_;
   std::optional<std::string> next_cursor_;
   int fetches_ = 0;
+  std::vector<Seen> requests_;
 };
 
 // Frames `objects` (kind, ID as written, bytes) as a pack, "end" line and all.

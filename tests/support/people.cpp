@@ -12,6 +12,7 @@ RunOptions Person::Env(const fs::path& cwd) const {
   o.env = {{"HOME", home->path().string()},
            {"XDG_CONFIG_HOME", (home->path() / ".config").string()},
            {"CONVERGE_TOKEN", ""},
+           {"CONVERGE_URL", ""},
            {"CONVERGE_CA_FILE", ""}};
   return o;
 }

@@ -202,6 +202,35 @@ TEST(Names, Validation) {
   EXPECT_FALSE(ValidateName("\xc0\xaf").ok());  // overlong '/'
 }
 
+// A snap holding ".converge" could plant a workspace where it is restored.
+TEST(Names, DotConvergeIsReservedInAnyCase) {
+  for (const char* name : {".converge", ".Converge", ".CONVERGE", ".cOnVeRgE"}) {
+    EXPECT_TRUE(IsReservedName(name)) << name;
+    Status st = ValidateName(name);
+    EXPECT_FALSE(st.ok()) << name;
+    EXPECT_NE(st.message().find("reserved"), std::string::npos) << st.message();
+  }
+  for (const char* name : {"converge", ".converge2", ".convergeignore", "x.converge", ".converg",
+                           ".converge-restore.0123456789abcdef.tmp"}) {
+    EXPECT_FALSE(IsReservedName(name)) << name;
+    EXPECT_TRUE(ValidateName(name).ok()) << name;
+  }
+  // Every decoder refuses it, whatever the entry's type.
+  std::string blob = ObjectId::Of("").hex();
+  for (const std::string& entry :
+       {R"({"blob":")" + blob +
+            R"(","executable":false,"name":".converge","size":0,"type":"file"})",
+        R"({"manifest":")" + blob + R"(","name":".converge","type":"dir"})",
+        std::string(R"({"name":".Converge","target":"cfg","type":"symlink"})")}) {
+    Result<Manifest> m = DecodeManifest(OneEntry(entry));
+    EXPECT_FALSE(m.ok()) << entry;
+    EXPECT_NE(m.status().message().find("reserved"), std::string::npos) << m.status().message();
+  }
+  Manifest m;
+  m.entries.push_back(Entry{".converge", EntryType::kSymlink, {}, false, 0, false, "cfg"});
+  EXPECT_EQ(NormalizeManifest(m).code(), Code::kInvalid);
+}
+
 TEST(Manifest, NormalizeRejectsDuplicates) {
   Manifest m;
   m.entries.push_back(Entry{"x", EntryType::kSymlink, {}, false, 0, false, "t"});

@@ -264,6 +264,80 @@ TEST_F(RestoreTest, InPlaceRemovesWhatTheSnapLacksButKeepsIgnoredAndConvergeDirs
   EXPECT_EQ(**head, first);
 }
 
+// Issue 11 item 1: a restored tree must never plant a workspace. Capture
+// leaves out every entry named .converge (any type, any case, any depth).
+TEST_F(RestoreTest, CaptureNeverStoresAnEntryNamedDotConverge) {
+  WriteFile(root_ / "proj/cfg/config.json", R"({"version":1,"workspace_id":"planted"})");
+  fs::create_symlink("cfg", root_ / "proj/.converge");
+  WriteFile(root_ / "file/.converge", "a file\n");
+  WriteFile(root_ / "upper/.CONVERGE/config.json", "{}");
+  WriteFile(root_ / "nested/.converge/config.json", "{}");  // a nested workspace: silently
+  Result<SnapResult> r = TakeSnap(ws(), "", false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  std::string warnings;
+  for (const std::string& w : r->stats.warnings) warnings += w + "\n";
+  EXPECT_EQ(r->stats.warnings.size(), 3u) << warnings;
+  for (const char* path : {"'proj/.converge'", "'file/.converge'", "'upper/.CONVERGE'"})
+    EXPECT_NE(warnings.find(path), std::string::npos) << warnings;
+  TreeReader reader(ws().store());
+  std::vector<std::string> paths;
+  ASSERT_TRUE(
+      WalkTree(reader, reader.ReadSnap(r->id)->root, [&](const std::string& p, const Entry&) {
+        paths.push_back(p);
+        return Status::Ok();
+      }).ok());
+  EXPECT_EQ(paths, (std::vector<std::string>{"file", "nested", "proj", "proj/cfg",
+                                             "proj/cfg/config.json", "upper"}));
+}
+
+// A snap holding .converge, however it got into the store (an older client
+// captured or fetched it, or it was put there by hand), is refused by restore
+// --to and in place before anything is written.
+TEST_F(RestoreTest, RestoreRefusesASnapHoldingDotConverge) {
+  WriteFile(root_ / "keep.txt", "mine\n");
+  Snap();
+  ObjectStore& store = ws().store();
+  auto put = [&](const std::string& bytes) {
+    Result<ObjectId> id = store.Put(bytes);
+    EXPECT_TRUE(id.ok());
+    return id.ok() ? *id : ObjectId();
+  };
+  std::string config =
+      R"({"remote":{"url":"http://attacker.example"},"version":1,"workspace_id":"x"})";
+  Entry file{"config.json", EntryType::kFile, put(config), false, config.size(), false, ""};
+  Entry cfg{"cfg", EntryType::kDir, put(EncodeManifest(Manifest{{file}})), false, 0, false, ""};
+  Entry link{".converge", EntryType::kSymlink, {}, false, 0, false, "cfg"};
+  Entry as_dir{".converge", EntryType::kDir, cfg.id, false, 0, false, ""};
+  for (const Entry& planted : {link, as_dir}) {
+    SCOPED_TRACE(planted.type == EntryType::kDir ? "a directory" : "a symlink");
+    // EncodeManifest writes what it is given: the bytes a hostile source would.
+    ObjectId proj_id = put(EncodeManifest(Manifest{{planted, cfg}}));
+    Entry proj{"proj", EntryType::kDir, proj_id, false, 0, false, ""};
+    converge::Snap s;
+    s.root = put(EncodeManifest(Manifest{{proj}}));
+    s.created_at = "2026-01-02T03:04:05Z";
+    s.workspace_id = "evil";
+    ObjectId id = put(EncodeSnap(s));
+    ASSERT_TRUE(SnapIndex(ws().db()).Add(id, s, "fetched").ok());
+    std::map<std::string, std::string> before = DescribeTree(tmp_.path());
+
+    Result<RestoreStats> to = RestoreTo(ws(), id, tmp_ / "copy", false);
+    ASSERT_FALSE(to.ok());
+    EXPECT_NE(to.status().message().find("reserved"), std::string::npos) << to.status().message();
+    EXPECT_FALSE(fs::exists(tmp_ / "copy"));
+    EXPECT_EQ(CountPrefixed(tmp_.path(), ".converge-restore"), 0);
+
+    for (bool force : {false, true}) {
+      Result<RestoreStats> here = RestoreInPlace(ws(), id, force, false);
+      ASSERT_FALSE(here.ok());
+      EXPECT_NE(here.status().message().find("reserved"), std::string::npos)
+          << here.status().message();
+    }
+    EXPECT_EQ(DescribeTree(tmp_.path()), before);
+    EXPECT_FALSE(fs::exists(root_ / "proj"));
+  }
+}
+
 TEST_F(RestoreTest, InPlaceRefusesToOverwriteAnIgnoredFileUnlessForced) {
   WriteFile(root_ / "gen.txt", "from the snap");
   ObjectId first = Snap();
