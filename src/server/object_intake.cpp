@@ -75,13 +75,17 @@ Result<wire::StoredObject> ObjectIntake::Put(const Caller& caller, std::string_v
 Result<ObjectIntake::Located> ObjectIntake::Locate(const Caller& caller, std::string_view repo,
                                                    ObjectKind kind, std::string_view id_text) {
   ASSIGN_OR_RETURN(ObjectId id, ParseObjectId(id_text));
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Attempt attempt(*db, caller, "object.read", std::string(repo), Describe(kind, id));
-  ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
-  ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(*db, a.id, kind, id));
-  if (!held) return NotFound(Describe(kind, id) + " not found in repo " + Quote(a.name));
-  // Re-hashed before the answer starts: a damaged object is an error status,
-  // never a 200 with wrong bytes (the stream checks again as it sends).
+  std::optional<HeldObject> held;
+  {
+    ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+    Attempt attempt(*db, caller, "object.read", std::string(repo), Describe(kind, id));
+    ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
+    ASSIGN_OR_RETURN(held, RepoHolds(*db, a.id, kind, id));
+    if (!held) return NotFound(Describe(kind, id) + " not found in repo " + Quote(a.name));
+  }
+  // Re-hashed (with no database connection held) before the answer starts: a
+  // damaged object is an error status, never a 200 with wrong bytes (and the
+  // stream checks again as it sends).
   Result<uint64_t> on_disk = store_.SizeOf(id);
   if (!on_disk.ok() || *on_disk != held->size || !store_.Verify(id).ok())
     return IoError(Describe(kind, id) + " is missing or damaged on the server: its operator " +
