@@ -23,11 +23,11 @@ namespace converge {
 
 namespace {
 
-using Key = DataDirDamage::Key;
+using RepairKey = DataDirDamage::Key;
 constexpr uint64_t kMaxRepairMetadataBytes = 256u << 20;
 constexpr size_t kIdsNamedInAuditRow = 20;
 
-std::string Named(const std::set<Key>& keys) {
+std::string DescribeKeys(const std::set<RepairKey>& keys) {
   std::string out;
   size_t n = 0;
   for (const auto& [kind, id] : keys) {
@@ -41,7 +41,7 @@ std::string Named(const std::set<Key>& keys) {
 struct RepoDrop {
   int64_t id = 0;
   std::string name;
-  std::set<Key> broken, dropped;
+  std::set<RepairKey> broken, dropped;
 };
 
 // Fills `r.dropped`: r.broken and, transitively, every held object naming one.
@@ -49,14 +49,14 @@ Status CloseUpwards(Db& db, const ObjectStore& store, const DataDirDamage& damag
   ASSIGN_OR_RETURN(Stmt q,
                    db.Prepare("SELECT kind, object_id FROM repo_objects WHERE repo_id = ?"));
   q.Bind(1, r.id);
-  std::vector<Key> held;
+  std::vector<RepairKey> held;
   for (;;) {
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
     std::optional<ObjectKind> kind = KindFromName(q.Text(0));
     std::optional<ObjectId> id = ObjectId::FromHex(q.Text(1));
     if (!kind || !id) continue;
-    Key key{*kind, *id};
+    RepairKey key{*kind, *id};
     if (damage.files.count(*id) || damage.rows.count(key)) r.broken.insert(key);
     held.push_back(key);
   }
@@ -64,8 +64,8 @@ Status CloseUpwards(Db& db, const ObjectStore& store, const DataDirDamage& damag
   if (more != damage.held.end()) r.broken.insert(more->second.begin(), more->second.end());
   if (r.broken.empty()) return Status::Ok();
   // Who names whom, among the objects the repo holds.
-  std::map<Key, std::vector<Key>> named_by;
-  for (const Key& k : held) {
+  std::map<RepairKey, std::vector<RepairKey>> named_by;
+  for (const RepairKey& k : held) {
     if (k.first == ObjectKind::kBlob || r.broken.count(k)) continue;
     Result<std::string> bytes = store.Read(k.second, kMaxRepairMetadataBytes);
     Result<std::vector<ObjectRef>> refs =
@@ -76,14 +76,14 @@ Status CloseUpwards(Db& db, const ObjectStore& store, const DataDirDamage& damag
     }
     for (const ObjectRef& ref : *refs) named_by[{ref.kind, ref.id}].push_back(k);
   }
-  std::vector<Key> todo(r.broken.begin(), r.broken.end());
+  std::vector<RepairKey> todo(r.broken.begin(), r.broken.end());
   r.dropped.insert(todo.begin(), todo.end());
   while (!todo.empty()) {
-    Key k = todo.back();
+    RepairKey k = todo.back();
     todo.pop_back();
     auto it = named_by.find(k);
     if (it == named_by.end()) continue;
-    for (const Key& parent : it->second)
+    for (const RepairKey& parent : it->second)
       if (r.dropped.insert(parent).second) todo.push_back(parent);
   }
   return Status::Ok();
@@ -111,7 +111,7 @@ Status DropRecords(Db& db, const std::vector<RepoDrop>& drops, const DataDirDama
     }
     std::string what = "dropped the records of " + std::to_string(r.dropped.size()) +
                        " objects of repo " + Quote(r.name) +
-                       " that it could not serve whole: " + Named(r.broken) +
+                       " that it could not serve whole: " + DescribeKeys(r.broken) +
                        " (damaged, missing, or naming what the repo lacks) and the " +
                        std::to_string(r.dropped.size() - r.broken.size()) + " objects above them";
     RETURN_IF_ERROR(AppendAudit(db, RepairRecord(r.name, what + "; the next upload of them "
