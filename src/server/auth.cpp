@@ -168,27 +168,30 @@ Status NoToken(std::string_view header) {
       "the Authorization header does not hold a converge token ('Bearer cvg_<id>_<secret>')");
 }
 
-Result<Caller> CheckToken(Db& db, const ParsedToken& token, const std::string& remote) {
+// `token` holds a value: requests without one never get here.
+Result<Caller> CheckToken(Db& db, const std::optional<ParsedToken>& token,
+                          const std::string& remote) {
   ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT t.user_id, t.secret_hash, t.expires_at, "
                                       "t.revoked_at, t.last_used_at, u.handle, u.admin "
                                       "FROM tokens t JOIN users u ON u.id = t.user_id "
                                       "WHERE t.id = ?"));
-  q.Bind(1, token.id);
+  q.Bind(1, token->id);
   ASSIGN_OR_RETURN(bool row, q.Step());
   std::string want = row ? q.Text(1) : std::string();
-  std::string got = HashSecret(token.secret, sizeof token.secret);
+  std::string got = HashSecret(token->secret, sizeof token->secret);
   bool match = want.size() == got.size() && sodium_memcmp(want.data(), got.data(), got.size()) == 0;
-  if (!match) return Unauthenticated("unknown token " + token.id + ": log in again");
+  if (!match) return Unauthenticated("unknown token " + token->id + ": log in again");
   std::string now = TimeNow();
-  if (!q.IsNull(3)) return Unauthenticated("token " + token.id + " was revoked: create a new one");
+  if (!q.IsNull(3)) return Unauthenticated("token " + token->id + " was revoked: create a new one");
   if (!q.IsNull(2) && q.Text(2) <= now)
-    return Unauthenticated("token " + token.id + " expired at " + q.Text(2) + ": create a new one");
-  Caller c{q.Int(0), q.Text(5), q.Int(6) != 0, token.id, remote};
+    return Unauthenticated("token " + token->id + " expired at " + q.Text(2) +
+                           ": create a new one");
+  Caller c{q.Int(0), q.Text(5), q.Int(6) != 0, token->id, remote};
   bool stale = q.IsNull(4) || q.Text(4) < TimeFromNow(-kLastUsedGranularity);
   q = Stmt();
   if (stale) {
     Result<Stmt> u = db.Prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?");
-    if (u.ok()) (void)u->Bind(1, now).Bind(2, token.id).Run();  // a hint: failure is harmless
+    if (u.ok()) (void)u->Bind(1, now).Bind(2, token->id).Run();  // a hint: failure is harmless
   }
   return c;
 }
@@ -231,7 +234,7 @@ Result<Caller> Identity::Authenticate(std::string_view header, const std::string
     return why;
   }
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Result<Caller> caller = CheckToken(*db, *token, remote);
+  Result<Caller> caller = CheckToken(*db, token, remote);
   if (caller.ok()) {
     throttle_.Succeed(remote);
     return caller;
