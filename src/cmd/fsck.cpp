@@ -248,11 +248,20 @@ Status PrintReport(const FsckReport& r, bool json, const std::string& what,
 
 }  // namespace
 
-Status FsckDataDir(const std::string& data_dir, bool json) {
+Status FsckDataDir(const std::string& data_dir, bool repair, bool json) {
+  if (repair) {
+    ASSIGN_OR_RETURN(FsckReport r, RepairDataDir(data_dir));
+    return PrintReport(r, json, "after the repair, data dir " + Quote(data_dir),
+                       "a publication whose snap is no longer held is whole again once a "
+                       "workspace that has the snap publishes it again (or uploads it); what "
+                       "else is listed needs a backup of the data dir");
+  }
   ASSIGN_OR_RETURN(FsckReport r, CheckDataDir(data_dir));
   return PrintReport(r, json, "data dir " + Quote(data_dir),
-                     "restore the damaged objects or database from a backup; clients that "
-                     "fetched the publications named above hold copies of their objects");
+                     "with the server stopped, 'converge serve --fsck --repair' sets damaged "
+                     "objects aside so that the next upload of them stores them again; or "
+                     "restore the damaged objects or database from a backup (clients that "
+                     "fetched the publications named above hold copies of their objects)");
 }
 
 void RegisterFsck(Cli& cli) {

@@ -23,6 +23,7 @@ struct ServeOpts {
   std::string log_level;
   std::string tls_cert, tls_key;
   bool fsck = false;
+  bool repair = false;
   bool verify_audit = false;
   std::string audit_key;
 };
@@ -108,8 +109,13 @@ void RegisterServe(Cli& cli) {
   cmd->add_option("--tls-cert", o->tls_cert, "PEM certificate (chain): serve HTTPS")
       ->type_name("FILE");
   cmd->add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert")->type_name("FILE");
-  cmd->add_flag("--fsck", o->fsck,
-                "Check the data dir for damage and exit (read-only: safe while a server runs)");
+  CLI::Option* fsck =
+      cmd->add_flag("--fsck", o->fsck,
+                    "Check the data dir for damage and exit (read-only: safe while a server runs)");
+  cmd->add_flag("--repair", o->repair,
+                "With --fsck, server stopped: move damaged objects aside and drop the records "
+                "of what cannot be served whole, so the next upload stores it again")
+      ->needs(fsck);
   cmd->add_flag("--verify-audit", o->verify_audit,
                 "Check the data dir's audit chain and its signed head, and exit (read-only: "
                 "safe while a server runs)");
@@ -118,7 +124,7 @@ void RegisterServe(Cli& cli) {
                   "or a file holding them; default DATA/audit-key.pub)")
       ->type_name("FILE|HEX");
   cli.Run(cmd, [o, &cli]() {
-    if (o->fsck) return FsckDataDir(o->data_dir, cli.globals.json);
+    if (o->fsck) return FsckDataDir(o->data_dir, o->repair, cli.globals.json);
     if (o->verify_audit)
       return VerifyAuditDataDirCommand(o->data_dir, o->audit_key, cli.globals.json);
     return Serve(*o);

@@ -184,27 +184,27 @@ Result<bool> Identity::Bootstrap(const fs::path& token_file) {
 
 namespace {
 
-// Who a failed authentication is recorded as: never the secret.
-struct AuthSubject {
-  std::string actor = "anonymous";
-  std::string token_id;
-};
+// The token in an "Authorization" header value ("Bearer TOKEN"), or nullopt
+// when the header is missing, empty or holds no converge token.
+std::optional<ParsedToken> BearerToken(std::string_view header) {
+  constexpr std::string_view kBearer = "bearer ";
+  if (header.size() <= kBearer.size()) return std::nullopt;
+  for (size_t i = 0; i < kBearer.size(); i++)
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kBearer[i]) return std::nullopt;
+  return ParseToken(header.substr(kBearer.size()));
+}
 
-Result<Caller> CheckToken(Db& db, std::string_view header, const std::string& remote,
-                          AuthSubject& subject) {
+Status NoToken(std::string_view header) {
   if (header.empty())
     return Unauthenticated(
         "no token: log in with 'converge login' or send 'Authorization: Bearer TOKEN'");
-  constexpr std::string_view kBearer = "bearer ";
-  bool bearer = header.size() > kBearer.size();
-  for (size_t i = 0; bearer && i < kBearer.size(); i++)
-    bearer = std::tolower(static_cast<unsigned char>(header[i])) == kBearer[i];
-  std::optional<ParsedToken> token;
-  if (bearer) token = ParseToken(header.substr(kBearer.size()));
-  if (!token)
-    return Unauthenticated(
-        "the Authorization header does not hold a converge token ('Bearer cvg_<id>_<secret>')");
-  subject = {"token:" + token->id, token->id};
+  return Unauthenticated(
+      "the Authorization header does not hold a converge token ('Bearer cvg_<id>_<secret>')");
+}
+
+// `token` holds a value: requests without one never get here.
+Result<Caller> CheckToken(Db& db, const std::optional<ParsedToken>& token,
+                          const std::string& remote) {
   ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT t.user_id, t.secret_hash, t.expires_at, "
                                       "t.revoked_at, t.last_used_at, u.handle, u.admin "
                                       "FROM tokens t JOIN users u ON u.id = t.user_id "
@@ -243,8 +243,8 @@ AuthThrottle::Settings ThrottleSettings(const ServerConfig& c) {
 }
 
 Status Throttled(const std::string& remote, int64_t seconds) {
-  return Unauthenticated("too many failed token attempts from " + remote + ": retry in " +
-                         std::to_string(seconds) + " s with a valid token");
+  return Unauthenticated("too many failed token attempts (or requests without one) from " + remote +
+                         ": retry in " + std::to_string(seconds) + " s with a valid token");
 }
 }  // namespace
 
@@ -258,31 +258,53 @@ Result<Caller> Identity::Authenticate(std::string_view header, const std::string
     if (retry_after) *retry_after = wait;
     return Throttled(remote, wait);
   }
+  std::optional<ParsedToken> token = BearerToken(header);
+  // No token to check and none to name: refused without touching the
+  // database, so a flood of these costs no audit row (and no fsync) each.
+  // They count towards the address's backoff all the same.
+  if (!token) {
+    Status why = NoToken(header);
+    CountFailure(remote, "anonymous", nullptr);
+    return why;
+  }
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  AuthSubject subject;
-  Result<Caller> caller = CheckToken(*db, header, remote, subject);
+  Result<Caller> caller = CheckToken(*db, token, remote);
   if (caller.ok()) {
     throttle_.Succeed(remote);
     return caller;
   }
   if (caller.status().code() != Code::kUnauthenticated) return caller;
+  // A token that failed is an attempt on a credential: its id goes in the
+  // log (never its secret), one row each until the address is blocked.
   AuditRecord r;
-  r.actor = subject.actor;
+  r.actor = "token:" + token->id;
   r.action = "auth.fail";
-  r.target = subject.token_id;
+  r.target = token->id;
   r.remote_addr = remote;
   (void)AppendRefusal(*db, r, caller.status());
-  // No token at all is a client not yet logged in, not a guess.
-  if (header.empty()) return caller;
-  AuthThrottle::Trip trip = throttle_.Fail(remote);
-  if (trip.tripped) {
-    r.action = "auth.throttle";
-    r.target = "";
-    r.detail = std::to_string(trip.failures) + " failed token attempts; further requests from " +
-               remote + " refused for " + std::to_string(trip.block.count()) + " s";
-    (void)AppendRefusal(*db, r, Throttled(remote, trip.block.count()));
-  }
+  CountFailure(remote, r.actor, &*db);
   return caller;
+}
+
+void Identity::CountFailure(const std::string& remote, const std::string& actor, Db* db) {
+  AuthThrottle::Trip trip = throttle_.Fail(remote);
+  if (!trip.tripped) return;
+  std::optional<DbPool::Lease> lease;
+  if (!db) {
+    Result<DbPool::Lease> acquired = dbs_.Acquire();
+    if (!acquired.ok()) return;  // the block holds; only its row is lost
+    lease.emplace(std::move(*acquired));
+    db = &**lease;
+  }
+  AuditRecord r;
+  r.actor = actor;
+  r.action = "auth.throttle";
+  r.remote_addr = remote;
+  r.detail = std::to_string(trip.failures) +
+             " requests without a valid token (none, malformed, unknown, expired or revoked); "
+             "further requests from " +
+             remote + " refused for " + std::to_string(trip.block.count()) + " s";
+  (void)AppendRefusal(*db, r, Throttled(remote, trip.block.count()));
 }
 
 Result<wire::Whoami> Identity::Whoami(const Caller& caller) {

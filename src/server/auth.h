@@ -3,10 +3,13 @@
 // A token is "cvg_<16 hex id>_<64 hex secret>"; the secret is 32 random bytes
 // from libsodium, shown once, and stored only as BLAKE2b-256 of those bytes,
 // compared in constant time. Missing, malformed, unknown, expired and revoked
-// tokens are all kUnauthenticated, and each such attempt is audited under the
-// token's id, never its secret. Repeated failures from one address are
-// refused for a while without a token check (see rate_limit.h);
-// the audit log gets one "auth.throttle" row per block, not one per refusal.
+// tokens are all kUnauthenticated. A token that fails (unknown, expired,
+// revoked) is audited under its id, never its secret; a request without one
+// (no header, an empty one, or one holding no converge token) is refused
+// without touching the database, so it costs no audit row and no fsync.
+// Both count as failures of their address: repeated ones are refused for a
+// while without a token check (see rate_limit.h), and the audit log gets one
+// "auth.throttle" row per block, not one per refusal.
 #pragma once
 
 #include <optional>
@@ -47,6 +50,10 @@ class Identity {
   Result<wire::Token> RevokeToken(const Caller& caller, std::string_view token_id);
 
  private:
+  // Counts a refusal against `remote`; when that starts a block, appends its
+  // one "auth.throttle" row (on `db`, or a connection of its own when null).
+  void CountFailure(const std::string& remote, const std::string& actor, Db* db);
+
   DbPool& dbs_;
   AuthThrottle throttle_;
 };

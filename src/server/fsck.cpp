@@ -37,11 +37,12 @@ using HeldMap = std::map<std::pair<ObjectKind, ObjectId>, HeldObject>;
 
 class DataDirCheck {
  public:
-  DataDirCheck(Db& db, const ObjectStore& store, FsckReport& report)
-      : db_(db), store_(store), report_(report) {}
+  DataDirCheck(Db& db, const ObjectStore& store, FsckReport& report, DataDirDamage& damage)
+      : db_(db), store_(store), report_(report), damage_(damage) {}
 
   Status Run() {
     ASSIGN_OR_RETURN(census_, TakeCensus(store_, report_));
+    damage_.files = census_.damaged;
     RETURN_IF_ERROR(CheckObjectRows());
     RETURN_IF_ERROR(CheckRepos());
     RETURN_IF_ERROR(CheckPublications());
@@ -62,7 +63,11 @@ class DataDirCheck {
         report_.Error("objects row " + Quote(subject), "malformed ID or kind");
         continue;
       }
-      if (census_.damaged.count(*id)) continue;  // reported by the census
+      DataDirDamage::Key key{*kind, *id};
+      if (census_.damaged.count(*id)) {  // reported by the census
+        damage_.rows.insert(key);
+        continue;
+      }
       uint64_t size = static_cast<uint64_t>(q.Int(2));
       std::optional<uint64_t> on_disk = census_.SizeOf(store_, *id);
       if (!on_disk)
@@ -74,6 +79,9 @@ class DataDirCheck {
       else if (*kind == ObjectKind::kBlob && static_cast<uint64_t>(q.Int(3)) != size)
         report_.Error(subject, "recorded with a content size of " + std::to_string(q.Int(3)) +
                                    " bytes, but a blob's is its size, " + std::to_string(size));
+      else
+        continue;
+      damage_.rows.insert(key);
     }
     return Status::Ok();
   }
@@ -128,6 +136,9 @@ class DataDirCheck {
           report_.Error(Describe(kind, id), "recorded with a content size of " +
                                                 std::to_string(sizes.content_size) +
                                                 " bytes, but it holds " + std::to_string(*content));
+        else
+          continue;
+        damage_.held[repos.Int(0)].insert(key);
       }
     }
     return Status::Ok();
@@ -194,12 +205,13 @@ class DataDirCheck {
   Db& db_;
   const ObjectStore& store_;
   FsckReport& report_;
+  DataDirDamage& damage_;
   ObjectCensus census_;
 };
 
 }  // namespace
 
-Result<FsckReport> CheckDataDir(const fs::path& dir) {
+Result<FsckReport> CheckDataDir(const fs::path& dir, DataDirDamage* damage) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     return NotFound("no data dir at " + Quote(dir.string()) + ": pass the server's --data-dir");
@@ -223,7 +235,8 @@ Result<FsckReport> CheckDataDir(const fs::path& dir) {
   // before it committed, so files listed afterwards include them all.
   RETURN_IF_ERROR(db.Exec("BEGIN"));
   Status st = db.Exec("SELECT count(*) FROM objects");
-  DataDirCheck check(db, store, report);
+  DataDirDamage found;
+  DataDirCheck check(db, store, report, damage ? *damage : found);
   if (st.ok()) st = check.Run();
   (void)db.Exec("COMMIT");
   RETURN_IF_ERROR(st);

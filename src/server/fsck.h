@@ -10,13 +10,43 @@
 // there); that every publication's snap is held by its repo and its ID
 // matches its content; and that the audit log's hash chain is unbroken,
 // naming the first row where it breaks.
+//
+// `serve --fsck --repair` (RepairDataDir) needs the server stopped (it takes
+// the data dir's lock). It moves damaged object files to DATA/damaged/ and,
+// in each repo, drops the records of every object that cannot be served whole
+// (its file damaged or missing, or it names an object the repo lacks) and of
+// everything that names one of those, up to the snaps: the repo then again
+// holds only whole trees, and a client's next publish of those snaps uploads
+// what went missing. Publications are never changed; one whose snap went is
+// reported until it is uploaded again. Each repo's drops and the quarantine
+// are audited ("object.repair"). It then checks the data dir again.
 #pragma once
+
+#include <map>
+#include <set>
+#include <unordered_set>
+#include <utility>
 
 #include "base/fs.h"
 #include "store/fsck.h"
 
 namespace converge {
 
-Result<FsckReport> CheckDataDir(const fs::path& dir);
+// What a check found that a repair can act on.
+struct DataDirDamage {
+  using Key = std::pair<ObjectKind, ObjectId>;
+  std::unordered_set<ObjectId> files;     // object files that are damaged or unreadable
+  std::set<Key> rows;                     // objects rows whose file is not there intact
+  std::map<int64_t, std::set<Key>> held;  // by repo id: held objects that fail their check
+
+  bool empty() const { return files.empty() && rows.empty() && held.empty(); }
+};
+
+// `damage`, when given, receives what --repair can act on.
+Result<FsckReport> CheckDataDir(const fs::path& dir, DataDirDamage* damage = nullptr);
+
+// Repairs what CheckDataDir finds (see above); the report is the check after
+// the repair, with what it did in `fixed`.
+Result<FsckReport> RepairDataDir(const fs::path& dir);
 
 }  // namespace converge

@@ -59,8 +59,9 @@ Result<wire::StoredObject> ObjectIntake::Put(const Caller& caller, std::string_v
       ASSIGN_OR_RETURN(sizes.content_size, CheckObject(kind, id, bytes, held));
     }
     wire::StoredObject out{id.hex(), KindName(kind), sizes.size, false};
-    ASSIGN_OR_RETURN(std::optional<HeldObject> had, RepoHolds(*db, a.id, kind, id));
-    if (had) return out;
+    // Installed whether or not this repo or another holds it already: the
+    // same work either way (no timing answer to "is this stored?"), and
+    // verified bytes replace a damaged copy.
     RETURN_IF_ERROR(store_.Install(std::move(writer)));
     ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
     ASSIGN_OR_RETURN(uint64_t added, LinkObjects(*db, a.id, {{kind, id, sizes}}));
@@ -74,17 +75,21 @@ Result<wire::StoredObject> ObjectIntake::Put(const Caller& caller, std::string_v
 Result<ObjectIntake::Located> ObjectIntake::Locate(const Caller& caller, std::string_view repo,
                                                    ObjectKind kind, std::string_view id_text) {
   ASSIGN_OR_RETURN(ObjectId id, ParseObjectId(id_text));
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Attempt attempt(*db, caller, "object.read", std::string(repo), Describe(kind, id));
-  ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
-  ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(*db, a.id, kind, id));
-  if (!held) return NotFound(Describe(kind, id) + " not found in repo " + Quote(a.name));
+  std::optional<HeldObject> held;
+  {
+    ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+    Attempt attempt(*db, caller, "object.read", std::string(repo), Describe(kind, id));
+    ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
+    ASSIGN_OR_RETURN(held, RepoHolds(*db, a.id, kind, id));
+    if (!held) return NotFound(Describe(kind, id) + " not found in repo " + Quote(a.name));
+  }
+  // Re-hashed (with no database connection held) before the answer starts: a
+  // damaged object is an error status, never a 200 with wrong bytes (and the
+  // stream checks again as it sends).
   Result<uint64_t> on_disk = store_.SizeOf(id);
-  if (!on_disk.ok() || *on_disk != held->size)
-    return IoError(Describe(kind, id) +
-                   " is recorded but missing or damaged in the object store: "
-                   "the server operator should check " +
-                   store_.PathOf(id).string());
+  if (!on_disk.ok() || *on_disk != held->size || !store_.Verify(id).ok())
+    return IoError(Describe(kind, id) + " is missing or damaged on the server: its operator " +
+                   "should run 'converge serve --fsck' (a correct upload of it repairs it)");
   return Located{kind, id, held->size};
 }
 

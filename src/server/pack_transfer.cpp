@@ -55,8 +55,9 @@ class PackReceiver : public PackParser::Handler {
       sizes.content_size = *content;
     }
     result_.objects++;
-    ASSIGN_OR_RETURN(std::optional<HeldObject> had, Holds(kind_, id_));
-    if (had) return Status::Ok();  // verified, and already the repo's: the temp goes
+    // Every verified object goes into the batch, whether this repo or another
+    // holds it already: the same write, sync and rename either way (no timing
+    // answer to "does another repo hold this?"), and a damaged copy is replaced.
     RETURN_IF_ERROR(batch_.Add(std::move(writer)));
     in_pack_[{kind_, id_}] = sizes;
     received_.push_back({kind_, id_, sizes});

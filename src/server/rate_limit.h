@@ -1,4 +1,5 @@
-// Backoff for failed token attempts, per remote address.
+// Backoff for requests without a valid token (failed or missing), per remote
+// address.
 //
 // Guessing tokens is hopeless (256-bit secrets), but every attempt costs a
 // database read and an audit row. After `limit` failures from one address

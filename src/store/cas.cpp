@@ -113,14 +113,10 @@ Result<ObjectWriter> ObjectStore::NewWriter() const {
 }
 
 Status ObjectStore::RenameIntoPlace(const fs::path& temp, const ObjectId& id) {
-  fs::path dest = PathOf(id);
-  struct stat have, mine;
-  if (::stat(dest.c_str(), &have) == 0 && ::stat(temp.c_str(), &mine) == 0 &&
-      have.st_size == mine.st_size) {
-    ::unlink(temp.c_str());  // already stored; objects are never rewritten
-    return Status::Ok();
-  }
-  if (::rename(temp.c_str(), dest.c_str()) != 0)
+  // The temp holds bytes verified to hash to `id`: it replaces whatever file
+  // is there, so a damaged copy (same size or not) is healed, and the work is
+  // the same whether or not the object was stored before.
+  if (::rename(temp.c_str(), PathOf(id).c_str()) != 0)
     return ErrnoStatus("store object " + id.hex(), errno);
   return Status::Ok();
 }
@@ -170,19 +166,27 @@ Status ObjectStore::Stream(const ObjectId& id,
   struct stat st;
   size_t want = ::fstat(fd->get(), &st) == 0 ? static_cast<size_t>(st.st_size) + 1 : kIoChunk;
   size_t cap = std::clamp<size_t>(want, 1, kIoChunk);
-  std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(cap);
+  // Each piece goes to the sink only once the next read shows it is not the
+  // last; the last goes only after the hash matched. So a sink never holds a
+  // whole damaged object, and a small one (one read) is verified before it
+  // sees a byte.
+  std::unique_ptr<char[]> cur = std::make_unique_for_overwrite<char[]>(cap), held;
+  size_t held_n = 0;
   Hasher h;
   for (;;) {
-    ASSIGN_OR_RETURN(size_t n, ReadSome(fd->get(), buf.get(), cap, "object " + id.hex()));
+    ASSIGN_OR_RETURN(size_t n, ReadSome(fd->get(), cur.get(), cap, "object " + id.hex()));
     if (n == 0) break;
     bytes_read_->fetch_add(n);
-    std::string_view piece(buf.get(), n);
-    h.Update(piece);
-    RETURN_IF_ERROR(sink(piece));
+    h.Update(std::string_view(cur.get(), n));
+    if (held_n > 0) RETURN_IF_ERROR(sink(std::string_view(held.get(), held_n)));
+    if (!held) held = std::make_unique_for_overwrite<char[]>(cap);
+    std::swap(cur, held);
+    held_n = n;
   }
   if (h.Finish() != id)
     return Corrupt("object " + id.hex() + " is corrupt: its bytes do not match its ID (" +
                    PathOf(id).string() + "); run 'converge fsck'");
+  if (held_n > 0) RETURN_IF_ERROR(sink(std::string_view(held.get(), held_n)));
   return Status::Ok();
 }
 
@@ -231,8 +235,7 @@ WriteBatch::~WriteBatch() {
 Status WriteBatch::Add(ObjectWriter&& w, ObjectKind kind) {
   ObjectWriter writer = std::move(w);
   if (!writer.id_) return Internal("batch add of an unfinished object writer");
-  if (ids_.count(*writer.id_) || store_->Has(*writer.id_)) return Status::Ok();  // temp dropped
-  ids_.insert(*writer.id_);
+  if (!ids_.insert(*writer.id_).second) return Status::Ok();  // in the batch already: temp dropped
   pending_.push_back({writer.temp_, *writer.id_, kind});
   writer.temp_.clear();
   return Status::Ok();

@@ -3,7 +3,10 @@
 // Layout under the store's root: objects/ab/abcdef... (one file per object,
 // sharded by the first two hex characters) and tmp/ (objects being written).
 // An object file is written to tmp/, made durable, then renamed into place, so
-// a reader sees a whole object or none; it is never rewritten. Every read
+// a reader sees a whole object or none; it is never modified in place. An
+// install renames over any file already there: its bytes were verified to
+// hash to the ID, so that heals a damaged copy (same size or not), and storing
+// an object costs the same whether or not it was stored before. Every read
 // re-hashes the bytes and a mismatch is kCorrupt naming the object.
 #pragma once
 
@@ -65,9 +68,12 @@ class ObjectStore {
   Result<uint64_t> SizeOf(const ObjectId& id) const;
 
   Result<ObjectWriter> NewWriter() const;
-  // Makes a finished writer's object durable and visible (fsync, rename, fsync dir).
+  // Makes a finished writer's object durable and visible (fsync, rename, fsync
+  // dir), replacing the file of a copy stored before.
   Status Install(ObjectWriter&& writer);
-  // Stores bytes durably; returns their ID.
+  // Stores bytes durably; returns their ID. Bytes whose object file exists
+  // are not written again (a damaged one stays: `converge fsck --fix` moves
+  // it aside, then this stores it anew).
   Result<ObjectId> Put(std::string_view bytes);
   // Stores bytes that must hash to `id`: kCorrupt, nothing stored, otherwise.
   Status PutExpected(const ObjectId& id, std::string_view bytes);
@@ -75,8 +81,10 @@ class ObjectStore {
   // Reads a whole object and verifies it; kTooLarge past `max_size`.
   Result<std::string> Read(const ObjectId& id, uint64_t max_size = 256u << 20) const;
   // Streams an object's bytes to `sink` in pieces and verifies the hash at the
-  // end. The sink sees bytes before they are verified: stage them, and keep
-  // them only when this returns ok.
+  // end. The sink sees bytes before they are verified (stage them, and keep
+  // them only when this returns ok), but never the last piece of an object
+  // that fails: a damaged object never reaches a sink whole, and one that
+  // fits in one read (up to 1 MiB) reaches it only verified.
   Status Stream(const ObjectId& id, const std::function<Status(std::string_view)>& sink) const;
   // Re-hashes an object without keeping its bytes.
   Status Verify(const ObjectId& id) const;
@@ -92,7 +100,7 @@ class ObjectStore {
  private:
   friend class WriteBatch;
   explicit ObjectStore(fs::path root);
-  // Renames a finished temp into place; an existing object of the same size wins.
+  // Renames a finished (verified) temp into place, over any existing file.
   Status RenameIntoPlace(const fs::path& temp, const ObjectId& id);
 
   fs::path root_;
@@ -112,7 +120,11 @@ class WriteBatch {
   WriteBatch(WriteBatch&&) noexcept = default;
   ~WriteBatch();
 
+  // Adds a finished writer's object; Commit installs it even when the store
+  // has it already (replacing that file, as ObjectStore::Install does). A
+  // second writer of an ID already in the batch is dropped.
   Status Add(ObjectWriter&& writer, ObjectKind kind = ObjectKind::kBlob);
+  // Adds bytes unless the store or the batch has them already.
   Result<ObjectId> Put(std::string_view bytes, ObjectKind kind = ObjectKind::kBlob);
   bool Contains(const ObjectId& id) const { return ids_.count(id) > 0; }
   bool HasOrPending(const ObjectId& id) const { return Contains(id) || store_->Has(id); }

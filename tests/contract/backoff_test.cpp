@@ -1,6 +1,7 @@
 // Contract: repeated bad tokens from one address are refused with 429 and
 // Retry-After, without a token check, for a growing time; other addresses
 // are unaffected; the audit log gets one row per block, not one per refusal.
+// Requests without a token count the same, and are not audited one by one.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -33,9 +34,11 @@ struct RawReply {
   std::string retry_after, text;
 };
 
-// GET `path` with `token` from the loopback address `from` (all of 127/8 is
-// this machine, so a second "client address" needs no network).
-RawReply GetFrom(const char* from, int port, const std::string& path, const std::string& token) {
+// GET `path` with `header_lines` ("Name: value\r\n" each, or "") from the
+// loopback address `from` (all of 127/8 is this machine, so a second "client
+// address" needs no network).
+RawReply GetWithHeaders(const char* from, int port, const std::string& path,
+                        const std::string& header_lines) {
   RawReply out;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in local{}, remote{};
@@ -50,8 +53,8 @@ RawReply GetFrom(const char* from, int port, const std::string& path, const std:
     ::close(fd);
     return out;
   }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
-                    "\r\nConnection: close\r\n\r\n";
+  std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: x\r\n" + header_lines + "Connection: close\r\n\r\n";
   (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   char buf[8192];
   for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.text.append(buf, n);
@@ -61,6 +64,10 @@ RawReply GetFrom(const char* from, int port, const std::string& path, const std:
   if (at != std::string::npos)
     out.retry_after = out.text.substr(at + 13, out.text.find("\r\n", at) - at - 13);
   return out;
+}
+
+RawReply GetFrom(const char* from, int port, const std::string& path, const std::string& token) {
+  return GetWithHeaders(from, port, path, "Authorization: Bearer " + token + "\r\n");
 }
 
 std::string BadToken(int i) {
@@ -148,6 +155,58 @@ TEST_F(BackoffTest, ASuccessForgetsEarlierFailures) {
     EXPECT_EQ(GetFrom(kAddr, port, "/v1/whoami", good).status, 200) << round;
   }
   EXPECT_EQ(CountAudit(Admin(), "auth.throttle", kAddr), 0);
+}
+
+// Issue 11, item 2: requests with no token at all (no header, an empty one,
+// one that holds no converge token) used to get 401 forever, each with a
+// signed, fsync'd audit row. Now they count towards the address's backoff
+// like bad tokens, and only the block is audited.
+TEST_F(BackoffTest, RequestsWithoutATokenAreThrottledNotAuditedOneByOne) {
+  const char* kAddr = "127.0.0.5";
+  int port = server().port();
+  const std::vector<std::string> kNoToken = {
+      "",                                       // no Authorization header
+      "Authorization: \r\n",                    // an empty one
+      "Authorization: Basic Zm9vOmJhcg==\r\n",  // not a bearer token
+      "Authorization: Bearer not-a-converge-token\r\n",
+  };
+  constexpr int kRequests = 8 * kLimit;
+  int unauthenticated = 0, throttled = 0;
+  std::string retry_after;
+  for (int i = 0; i < kRequests; i++) {
+    RawReply r = GetWithHeaders(kAddr, port, "/v1/whoami", kNoToken[i % kNoToken.size()]);
+    ASSERT_TRUE(r.status == 401 || r.status == 429) << i << ": " << r.text;
+    if (r.status == 401) unauthenticated++;
+    if (r.status == 429) {
+      throttled++;
+      if (retry_after.empty()) retry_after = r.retry_after;
+      EXPECT_NE(r.text.find("\"rate_limited\""), std::string::npos) << r.text;
+    }
+  }
+  // The first kLimit are refused one by one; then the address waits.
+  EXPECT_GE(unauthenticated, kLimit);
+  EXPECT_GT(throttled, 0) << "never answered 429";
+  EXPECT_FALSE(retry_after.empty()) << "a 429 without Retry-After";
+  // No row per refusal: one per block, and a block needs kLimit failures.
+  EXPECT_EQ(CountAudit(Admin(), "auth.fail", kAddr), 0);
+  int blocks = CountAudit(Admin(), "auth.throttle", kAddr);
+  EXPECT_GE(blocks, 1);
+  EXPECT_LE(blocks, kRequests / kLimit);
+}
+
+// A client without a token and nothing else: 401, then 429, never a row each.
+TEST_F(BackoffTest, NoAuthorizationHeaderAtAllIsThrottledToo) {
+  const char* kAddr = "127.0.0.6";
+  int port = server().port();
+  bool throttled = false;
+  for (int i = 0; i < 4 * kLimit && !throttled; i++)
+    throttled = GetWithHeaders(kAddr, port, "/v1/whoami", "").status == 429;
+  EXPECT_TRUE(throttled);
+  EXPECT_EQ(CountAudit(Admin(), "auth.fail", kAddr), 0);
+  // One block (two, should the machine be so slow that the first ran out).
+  int blocks = CountAudit(Admin(), "auth.throttle", kAddr);
+  EXPECT_GE(blocks, 1);
+  EXPECT_LE(blocks, 4);
 }
 
 }  // namespace

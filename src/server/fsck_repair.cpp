@@ -1,0 +1,218 @@
+// `converge serve --fsck --repair`: what it can do without the lost bytes.
+//
+// A damaged object cannot be rebuilt here; only a client that has it can send
+// it again. What the repair can do is make the data dir say the truth, so that
+// the next upload restores it: the damaged file goes aside (kept, not
+// deleted), and each repo stops claiming what it cannot serve whole. The
+// server assumes that a repo holding an object holds everything under it (a
+// client's upload walk stops at the first object the repo holds), so the
+// claim goes from the damaged object up through everything naming it; the
+// next publish of a snap above it then finds all of those missing and uploads
+// them, with the object itself.
+#include <map>
+#include <vector>
+
+#include "base/text.h"
+#include "server/audit.h"
+#include "server/audit_key.h"
+#include "server/data_dir.h"
+#include "server/fsck.h"
+#include "store/db.h"
+
+namespace converge {
+
+namespace {
+
+using RepairKey = DataDirDamage::Key;
+constexpr uint64_t kMaxRepairMetadataBytes = 256u << 20;
+constexpr size_t kIdsNamedInAuditRow = 20;
+
+std::string DescribeKeys(const std::set<RepairKey>& keys) {
+  std::string out;
+  size_t n = 0;
+  for (const auto& [kind, id] : keys) {
+    if (n++ == kIdsNamedInAuditRow) return out + ", ...";
+    out += (out.empty() ? "" : ", ") + Describe(kind, id);
+  }
+  return out;
+}
+
+// One repo's claims to drop: what is broken itself, then everything naming it.
+struct RepoDrop {
+  int64_t id = 0;
+  std::string name;
+  std::set<RepairKey> broken, dropped;
+};
+
+// Fills `r.dropped`: r.broken and, transitively, every held object naming one.
+Status CloseUpwards(Db& db, const ObjectStore& store, const DataDirDamage& damage, RepoDrop& r) {
+  ASSIGN_OR_RETURN(Stmt q,
+                   db.Prepare("SELECT kind, object_id FROM repo_objects WHERE repo_id = ?"));
+  q.Bind(1, r.id);
+  std::vector<RepairKey> held;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    std::optional<ObjectKind> kind = KindFromName(q.Text(0));
+    std::optional<ObjectId> id = ObjectId::FromHex(q.Text(1));
+    if (!kind || !id) continue;
+    RepairKey key{*kind, *id};
+    if (damage.files.count(*id) || damage.rows.count(key)) r.broken.insert(key);
+    held.push_back(key);
+  }
+  auto more = damage.held.find(r.id);
+  if (more != damage.held.end()) r.broken.insert(more->second.begin(), more->second.end());
+  if (r.broken.empty()) return Status::Ok();
+  // Who names whom, among the objects the repo holds.
+  std::map<RepairKey, std::vector<RepairKey>> named_by;
+  for (const RepairKey& k : held) {
+    if (k.first == ObjectKind::kBlob || r.broken.count(k)) continue;
+    Result<std::string> bytes = store.Read(k.second, kMaxRepairMetadataBytes);
+    Result<std::vector<ObjectRef>> refs =
+        bytes.ok() ? ReferencesOf(k.first, *bytes) : Result<std::vector<ObjectRef>>(bytes.status());
+    if (!refs.ok()) {
+      r.broken.insert(k);  // unreadable now: it cannot be served either
+      continue;
+    }
+    for (const ObjectRef& ref : *refs) named_by[{ref.kind, ref.id}].push_back(k);
+  }
+  std::vector<RepairKey> todo(r.broken.begin(), r.broken.end());
+  r.dropped.insert(todo.begin(), todo.end());
+  while (!todo.empty()) {
+    RepairKey k = todo.back();
+    todo.pop_back();
+    auto it = named_by.find(k);
+    if (it == named_by.end()) continue;
+    for (const RepairKey& parent : it->second)
+      if (r.dropped.insert(parent).second) todo.push_back(parent);
+  }
+  return Status::Ok();
+}
+
+AuditRecord RepairRecord(std::string repo, std::string detail) {
+  AuditRecord a;
+  a.actor = "server";
+  a.action = "object.repair";
+  a.repo = std::move(repo);
+  a.detail = std::move(detail);
+  return a;
+}
+
+// Drops the claims and objects rows, with their audit rows, in one transaction.
+Status DropRecords(Db& db, const std::vector<RepoDrop>& drops, const DataDirDamage& damage,
+                   const fs::path& aside, FsckReport& report) {
+  ASSIGN_OR_RETURN(Db::Tx tx, db.BeginWrite());
+  ASSIGN_OR_RETURN(Stmt del, db.Prepare("DELETE FROM repo_objects WHERE repo_id = ? AND "
+                                        "kind = ? AND object_id = ?"));
+  for (const RepoDrop& r : drops) {
+    for (const auto& [kind, id] : r.dropped) {
+      del.Reset();
+      RETURN_IF_ERROR(del.Bind(1, r.id).Bind(2, KindName(kind)).Bind(3, id.hex()).Run());
+    }
+    std::string what = "dropped the records of " + std::to_string(r.dropped.size()) +
+                       " objects of repo " + Quote(r.name) +
+                       " that it could not serve whole: " + DescribeKeys(r.broken) +
+                       " (damaged, missing, or naming what the repo lacks) and the " +
+                       std::to_string(r.dropped.size() - r.broken.size()) + " objects above them";
+    RETURN_IF_ERROR(AppendAudit(db, RepairRecord(r.name, what + "; the next upload of them "
+                                                                "stores them again")));
+    report.fixed.push_back(what + ": the next publish of a snap holding them uploads them again");
+  }
+  // An objects row no repo refers to any more, whose file is not there intact.
+  ASSIGN_OR_RETURN(Stmt row, db.Prepare("DELETE FROM objects WHERE id = ? AND kind = ? AND NOT "
+                                        "EXISTS (SELECT 1 FROM repo_objects WHERE "
+                                        "object_id = ? AND kind = ?)"));
+  for (const auto& [kind, id] : damage.rows) {
+    row.Reset();
+    std::string hex = id.hex();
+    RETURN_IF_ERROR(
+        row.Bind(1, hex).Bind(2, KindName(kind)).Bind(3, hex).Bind(4, KindName(kind)).Run());
+  }
+  if (!damage.files.empty()) {
+    std::string ids;
+    size_t n = 0;
+    for (const ObjectId& id : damage.files)
+      if (n++ < kIdsNamedInAuditRow) ids += (ids.empty() ? "" : ", ") + id.hex();
+    if (n > kIdsNamedInAuditRow) ids += ", ...";
+    RETURN_IF_ERROR(AppendAudit(
+        db, RepairRecord("", "moved " + std::to_string(damage.files.size()) +
+                                 " damaged object files to " + aside.string() + ": " + ids)));
+  }
+  return tx.Commit();
+}
+
+// Moves each damaged file to `aside` (never over another file there).
+Status MoveAside(const ObjectStore& store, const std::unordered_set<ObjectId>& files,
+                 const fs::path& aside, FsckReport& report) {
+  if (files.empty()) return Status::Ok();
+  RETURN_IF_ERROR(MakeDirs(aside, 0700));
+  for (const ObjectId& id : files) {
+    fs::path to = aside / id.hex();
+    std::error_code ec;
+    for (int n = 1; fs::exists(to, ec); n++) to = aside / (id.hex() + "." + std::to_string(n));
+    fs::rename(store.PathOf(id), to, ec);
+    if (ec) return IoError("move damaged object " + id.hex() + " aside: " + ec.message());
+    report.fixed.push_back("moved damaged object " + id.hex() + " to " + to.string());
+  }
+  return Status::Ok();
+}
+
+// Registers the data dir's audit key for the repair's rows, and forgets it.
+class SignerScope {
+ public:
+  explicit SignerScope(fs::path db_path) : db_path_(std::move(db_path)) {}
+  SignerScope(const SignerScope&) = delete;
+  SignerScope& operator=(const SignerScope&) = delete;
+  ~SignerScope() { UnregisterAuditSigner(db_path_); }
+
+ private:
+  fs::path db_path_;
+};
+
+}  // namespace
+
+Result<FsckReport> RepairDataDir(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir / "converge.db", ec))
+    return CheckDataDir(dir).status();  // names what is wrong with `dir`
+  // The server's own lock: nothing uploads while records and files change.
+  ASSIGN_OR_RETURN(DataDir data, DataDir::Open(dir));
+  DataDirDamage damage;
+  ASSIGN_OR_RETURN(FsckReport found, CheckDataDir(data.path(), &damage));
+  if (damage.empty()) return found;
+
+  ASSIGN_OR_RETURN(Db db, Db::Open(data.db_path(), DbRole::kServer));
+  Result<AuditKey> loaded = AuditKey::Load(data.path());
+  if (!loaded.ok())
+    return loaded.status().With(
+        "the repair records what it does in the audit log, signed with "
+        "the data dir's audit key");
+  auto key = std::make_shared<const AuditKey>(std::move(*loaded));
+  RETURN_IF_ERROR(AdoptAuditKey(db, *key).status());
+  RegisterAuditSigner(db.path(), key);
+  SignerScope signer(db.path());
+
+  std::vector<RepoDrop> drops;
+  {
+    ASSIGN_OR_RETURN(Stmt repos, db.Prepare("SELECT id, name FROM repos ORDER BY id"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, repos.Step());
+      if (!row) break;
+      RepoDrop r{repos.Int(0), repos.Text(1), {}, {}};
+      RETURN_IF_ERROR(CloseUpwards(db, data.store(), damage, r));
+      if (!r.dropped.empty()) drops.push_back(std::move(r));
+    }
+  }
+  // Records first: killed after this, the damaged files are still in place,
+  // where a correct upload replaces them and a second repair moves them.
+  fs::path aside = data.path() / "damaged";
+  FsckReport done;
+  RETURN_IF_ERROR(DropRecords(db, drops, damage, aside, done));
+  RETURN_IF_ERROR(MoveAside(data.store(), damage.files, aside, done));
+
+  ASSIGN_OR_RETURN(FsckReport after, CheckDataDir(data.path()));
+  after.fixed = std::move(done.fixed);
+  return after;
+}
+
+}  // namespace converge
