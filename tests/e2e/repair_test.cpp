@@ -23,7 +23,7 @@ TEST(RepairTest, RepairThenTheNextPublishHealsTheServer) {
   admin.Login();
   Person alice{"alice", admin.Json({"user", "create", "alice"}).value("token", ""), url};
   alice.Login();
-  ASSERT_EQ(alice.Run({"repo", "create", "web"}).exit_code, 0);
+  ASSERT_EQ(admin.Run({"repo", "create", "web", "--admin", "alice"}).exit_code, 0);
 
   fs::path ws = alice.home->path() / "ws";
   const std::string kContent = "the file whose object the disk damages\n" + std::string(4000, 'z');
