@@ -174,7 +174,7 @@ bool LimitedStream::ReadHead() {
   }
   // After a fault httplib gets the request line (or what came of it) and
   // then the end of the stream, so that it calls the error handler.
-  if (failed()) head_.resize(std::min(head_.size(), head_.find('\n') + 1));
+  if (failed() && head_.find('\n') != std::string::npos) head_.resize(head_.find('\n') + 1);
   phase_ = Phase::kHand;
   return true;
 }
