@@ -160,6 +160,7 @@ TEST(ConnectionsTest, PerAddressCapRefusesTheRestAndEveryCloseGivesItsPlaceBack)
   Conns held = OpenPartialHeads(port, 4, kOther);
   EXPECT_TRUE(HealthAnswered(port));
   held.clear();
+  ASSERT_TRUE(EventuallyCapHoldsExactly(port, kOther, 4));  // their places are back
 
   // Every way a connection from there ends: served and closed; served, then
   // idle until the keep-alive timeout; refused for bad framing; a head cut
