@@ -11,6 +11,7 @@
 #include "net/http_io.h"
 #include "net/http_log.h"
 #include "net/http_routes.h"
+#include "net/http_server_pool.h"
 #include "net/http_server_stream.h"
 
 namespace converge {

@@ -1,5 +1,5 @@
 // Unit: the per-address connection cap, shedding, and the pool's backlog
-// (net/http_server_conns.h, ElasticPool in net/http_server_stream.h).
+// (net/http_server_conns.h, net/http_server_pool.h).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "net/http_server_conns.h"
-#include "net/http_server_stream.h"
+#include "net/http_server_pool.h"
 
 namespace converge {
 namespace {
