@@ -4,7 +4,8 @@
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: every test again
 #      (the load test at its short size only);
 #   3. a ThreadSanitizer build of the server: its concurrency, restart, limits,
-#      stalled-client and backoff contract tests (where threads share state);
+#      stalled-client, connection-cap, framing and backoff contract tests
+#      (where threads share state);
 #   4. every libFuzzer target for 10 s on its seed corpus (scripts/fuzz.sh).
 # CONVERGE_SKIP_SANITIZERS=1 skips 2-4, CONVERGE_SKIP_FUZZ=1 skips 4 (quick
 # local loops only; CI runs everything).
@@ -39,7 +40,7 @@ if [ "${CONVERGE_SKIP_SANITIZERS:-0}" != 1 ]; then
   # A race makes the server exit at once (halt_on_error), which fails the test.
   (cd build-tsan &&
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --output-on-failure -j "$jobs" -R '^contract\.(Concurrency|Restart|Limits|Stalled|Backoff)')
+    ctest --output-on-failure -j "$jobs" -R '^contract\.(Concurrency|Restart|Limits|Stalled|Connections|Framing|Backoff)')
 
   [ "${CONVERGE_SKIP_FUZZ:-0}" = 1 ] || { step "fuzz (10 s a target)"; scripts/fuzz.sh 10; }
 fi

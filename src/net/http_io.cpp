@@ -92,8 +92,11 @@ void SendError(httplib::Response& res, const Status& st) {
 
 void CloseAfter(const httplib::Request& req, httplib::Response& res) {
   // httplib answers "Connection: close" when the request asked for it; the
-  // request object is the server's own, not a constant.
-  const_cast<httplib::Request&>(req).set_header("Connection", "close");
+  // request object is the server's own, not a constant. (Replacing, not
+  // adding: the first value is the one httplib looks at.)
+  httplib::Request& r = const_cast<httplib::Request&>(req);
+  r.headers.erase("Connection");
+  r.set_header("Connection", "close");
   if (res.content_provider_) return;
   // It ends a connection only when a content provider fails: send the body
   // from one that reports failure once everything is written.

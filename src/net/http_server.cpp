@@ -11,6 +11,7 @@
 #include "net/http_io.h"
 #include "net/http_log.h"
 #include "net/http_routes.h"
+#include "net/http_server_pool.h"
 #include "net/http_server_stream.h"
 
 namespace converge {
@@ -51,20 +52,49 @@ void AccessLog(const Request& req, const Response& res) {
   log = RequestLog();
 }
 
+// The answer to a request LimitedStream stopped (see ConnFault).
+void FaultBody(const ServerConfig& c, ConnFault fault, const std::string& detail,
+               Response& res) {
+  switch (fault) {
+    case ConnFault::kHeadTooLarge:
+      SendError(res, TooLarge("the request line and headers are larger than the limit of " +
+                              std::to_string(c.max_header_bytes) + " bytes"));
+      res.status = 431;
+      return;
+    case ConnFault::kHeadTimeout:
+      SendError(res, Invalid("the request line and headers did not arrive within " +
+                             std::to_string(c.read_timeout_seconds) + " s"));
+      res.status = 408;
+      return;
+    case ConnFault::kShed:
+      // Not SendError: this is load, not a server fault to log as an error.
+      res.set_header("Retry-After", "1");
+      SendJson(res, 503,
+               wire::ToJson(wire::ApiError{
+                   CodeName(Code::kUnavailable),
+                   "the server is serving its limit of " + std::to_string(c.max_connections) +
+                       " connections and closed this one, whose request head had not all "
+                       "arrived; try again"}));
+      return;
+    case ConnFault::kBadHead:
+    case ConnFault::kBadBody:
+    case ConnFault::kNone:
+      SendError(res, Invalid(detail));
+      return;
+  }
+}
+
 // JSON for errors httplib answers by itself (no route, malformed request),
-// and for a request head LimitedStream cut off.
+// and for a request LimitedStream stopped.
 void ErrorBody(const ServerConfig& c, const Request& req, Response& res) {
   ConnFault fault = CurrentConnFault();
   if (fault != ConnFault::kNone) {
     CurrentConnFault() = ConnFault::kNone;
-    bool large = fault == ConnFault::kHeadTooLarge;
     // The connection closes after this answer: say so.
-    const_cast<Request&>(req).set_header("Connection", "close");
-    SendError(res, large ? TooLarge("the request line and headers are larger than the limit of " +
-                                    std::to_string(c.max_header_bytes) + " bytes")
-                         : Invalid("the request line and headers did not arrive within " +
-                                   std::to_string(c.read_timeout_seconds) + " s"));
-    res.status = large ? 431 : 408;
+    Request& r = const_cast<Request&>(req);
+    r.headers.erase("Connection");
+    r.set_header("Connection", "close");
+    FaultBody(c, fault, CurrentConnFaultDetail(), res);
     return;
   }
   if (!res.body.empty() || res.content_length_ > 0 || res.is_chunked_content_provider_) return;
@@ -94,19 +124,27 @@ void ErrorBody(const ServerConfig& c, const Request& req, Response& res) {
 }  // namespace
 
 namespace {
-std::unique_ptr<httplib::Server> NewServer(const ServerConfig& c) {
-  if (c.tls_cert_file.empty()) {
+std::shared_ptr<ConnTable> NewConnTable(const ServerConfig& c) {
+  if (!c.tls_cert_file.empty()) return nullptr;
+  return std::make_shared<ConnTable>(c.max_connections_per_address);
+}
+
+std::unique_ptr<httplib::Server> NewServer(const ServerConfig& c, std::shared_ptr<ConnTable> conns) {
+  if (conns) {
     ConnLimits limits;
     limits.max_header_bytes = static_cast<size_t>(c.max_header_bytes);
     limits.read_timeout_seconds = c.read_timeout_seconds;
     limits.write_timeout_seconds = c.write_timeout_seconds;
-    return std::make_unique<LimitedServer>(limits);
+    return std::make_unique<LimitedServer>(limits, std::move(conns));
   }
   return std::make_unique<httplib::SSLServer>(c.tls_cert_file.c_str(), c.tls_key_file.c_str());
 }
 }  // namespace
 
-HttpServer::HttpServer(Authority& authority) : a_(authority), svr_(NewServer(authority.config())) {
+HttpServer::HttpServer(Authority& authority)
+    : a_(authority),
+      conns_(NewConnTable(authority.config())),
+      svr_(NewServer(authority.config(), conns_)) {
   Setup();
 }
 
@@ -122,7 +160,12 @@ void HttpServer::Setup() {
   unsigned threads = c.EffectiveThreads();
   // httplib owns the queue it gets from this factory (its API takes a raw pointer).
   size_t max_threads = std::max<size_t>(threads, c.max_connections);
-  svr.new_task_queue = [threads, max_threads] { return new ElasticPool(threads, max_threads); };
+  std::shared_ptr<ConnTable> conns = conns_;
+  svr.new_task_queue = [threads, max_threads, conns] {
+    std::function<void(size_t)> backlog;
+    if (conns) backlog = [conns](size_t waiting) { conns->SetBacklog(waiting); };
+    return new ElasticPool(threads, max_threads, std::move(backlog));
+  };
   // httplib's default adds SO_REUSEPORT, which lets a second server bind the
   // same port and silently take part of its connections: a port in use must
   // be an error at start instead.
@@ -148,6 +191,12 @@ void HttpServer::Setup() {
     return httplib::Server::HandlerResponse::Unhandled;
   });
   svr.set_logger(AccessLog);
+  // Range is removed before routing (http_server_head.h); httplib would still
+  // answer a HEAD with "Accept-Ranges: bytes".
+  svr.set_post_routing_handler([](const Request&, Response& res) {
+    res.headers.erase("Accept-Ranges");
+    res.set_header("Accept-Ranges", "none");
+  });
   svr.set_error_handler([&c](const Request& req, Response& res) { ErrorBody(c, req, res); });
   svr.set_exception_handler([](const Request& req, Response& res, std::exception_ptr ep) {
     std::string what = "unknown exception";

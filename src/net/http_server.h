@@ -16,6 +16,8 @@ class Server;
 
 namespace converge {
 
+class ConnTable;
+
 class HttpServer {
  public:
   explicit HttpServer(Authority& authority);
@@ -34,6 +36,7 @@ class HttpServer {
   void Setup();
 
   Authority& a_;
+  std::shared_ptr<ConnTable> conns_;  // plain HTTP only; before svr_, which uses it
   std::unique_ptr<httplib::Server> svr_;
   int port_ = 0;
   int listen_fd_ = -1;  // the listening socket (httplib owns it)

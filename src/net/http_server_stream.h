@@ -4,24 +4,32 @@
 // whole head, and its read timeout is per recv(): a client that dribbles a
 // header byte every few seconds, or sends header lines forever, holds a worker
 // thread indefinitely. LimitedServer serves each connection through a
-// LimitedStream, which counts the request head (request line and headers)
-// against max_header_bytes and gives it read_timeout_seconds in all to arrive.
-// A head over either limit ends the connection after one JSON answer (431 or
-// 408, see ConnFault); the error handler learns why from CurrentConnFault().
+// LimitedStream, which reads the whole request head (request line and
+// headers) before httplib sees any of it, against max_header_bytes and within
+// read_timeout_seconds in all, and checks its framing (http_server_head.h).
+// A head over either limit, or with bad framing, ends the connection after
+// one JSON answer (431, 408 or 400, see ConnFault); the error handler learns
+// why from CurrentConnFault(). The body is then handed on as framed: nothing
+// past its end, and a chunked one checked as it passes.
+//
+// Each connection is admitted by a ConnTable (http_server_conns.h): over the
+// per-address cap it is refused at once with 429; while it waits for a
+// request or its head it may be shed to free its thread (503 when it had
+// begun a head).
 #pragma once
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
-#include <vector>
+
+#include "net/http_server_conns.h"
+#include "net/http_server_head.h"
 
 namespace converge {
 
@@ -35,19 +43,34 @@ enum class ConnFault {
   kNone,
   kHeadTooLarge,  // 431
   kHeadTimeout,   // 408
+  kBadHead,       // 400: framing headers or line endings (CurrentConnFaultDetail says which)
+  kBadBody,       // 400: a chunked body's framing
+  kShed,          // 503: closed to free its thread while its head was incomplete
 };
 
-// Why the request on this thread's connection failed before reaching a route.
+// Why the request on this thread's connection failed before reaching a
+// route, and for kBadHead and kBadBody a sentence saying what was wrong.
 ConnFault& CurrentConnFault();
+std::string& CurrentConnFaultDetail();
 
 class LimitedStream : public httplib::Stream {
  public:
-  LimitedStream(int sock, const ConnLimits& limits) : sock_(sock), limits_(limits) {}
+  // `slot` (may be null) hears what the connection is doing and may ask it to close.
+  LimitedStream(int sock, const ConnLimits& limits, ConnTable::Slot* slot)
+      : sock_(sock), limits_(limits), slot_(slot) {}
 
-  // A new request starts: its head is counted and timed from now.
+  // A new request starts: its head is read, counted and timed from now.
   void BeginRequest();
   bool failed() const { return fault_ != ConnFault::kNone; }
   bool has_buffered() const { return pos_ < end_; }
+  // Whether the request's body was read to its end, so that the next bytes
+  // are the next request.
+  bool body_done() const;
+  // Waits, in slices, until the socket has something to read: >0 readable,
+  // 0 when `until` passed, the server stopped (`stop`) or the connection was
+  // asked to close, <0 error.
+  int WaitReadable(std::chrono::steady_clock::time_point until,
+                   const std::atomic<socket_t>* stop = nullptr) const;
 
   bool is_readable() const override;
   bool is_writable() const override;
@@ -58,20 +81,33 @@ class LimitedStream : public httplib::Stream {
   int socket() const override { return sock_; }
 
  private:
-  // Reads more into buf_: false on timeout, error or end of stream.
-  bool Fill();
-  // Ends the head with `fault`; reads then report end of stream, which makes
-  // httplib answer with its error handler instead of waiting for more.
-  ssize_t Fail(ConnFault fault);
+  enum class Phase {
+    kHead,  // the head is to be read
+    kHand,  // handing head_ to httplib
+    kBody,  // handing on the body
+  };
+  // Reads the head into head_ and checks it, then hands it (or, after a
+  // fault, its first line) to httplib. False when nothing at all arrived.
+  bool ReadHead();
+  ssize_t ReadBody(char* ptr, size_t size);
+  // Bytes from buf_, or from the socket when it is empty.
+  ssize_t ReadRaw(char* ptr, size_t size);
+  // Reads more into buf_: false on timeout, error, end of stream or shedding.
+  bool Fill(std::chrono::steady_clock::time_point until);
+  void Fail(ConnFault fault, std::string detail = "");
 
   int sock_;
   ConnLimits limits_;
+  ConnTable::Slot* slot_;
   char buf_[16 << 10];
   size_t pos_ = 0, end_ = 0;
-  bool in_head_ = false;
-  size_t head_bytes_ = 0;
-  uint32_t tail_ = 0;  // the last four head bytes, to find the blank line
+  Phase phase_ = Phase::kBody;
+  std::string head_;
+  size_t head_pos_ = 0;
   std::chrono::steady_clock::time_point head_deadline_;
+  BodyFraming framing_ = BodyFraming::kNone;
+  uint64_t body_left_ = 0;  // with kLength
+  ChunkedFraming chunked_;
   ConnFault fault_ = ConnFault::kNone;
 };
 
@@ -79,38 +115,18 @@ class LimitedStream : public httplib::Stream {
 // (HTTPS connections use httplib's own SSL stream and only its limits.)
 class LimitedServer : public httplib::Server {
  public:
-  explicit LimitedServer(const ConnLimits& limits) : limits_(limits) {}
+  LimitedServer(const ConnLimits& limits, std::shared_ptr<ConnTable> conns)
+      : limits_(limits), conns_(std::move(conns)) {}
 
  private:
   bool process_and_close_socket(int sock) override;
-  // Waits, at most the keep-alive timeout, for the next request's first byte.
-  bool WaitForRequest(const LimitedStream& strm) const;
+  // Serves the requests of one admitted connection.
+  bool Serve(int sock, ConnTable::Slot* slot);
+  // Answers 429 to a connection from `key`, which is over the per-address cap.
+  void Refuse(int sock, const std::string& key) const;
 
   ConnLimits limits_;
-};
-
-// httplib's task queue, one task per connection. httplib's own ThreadPool
-// has a fixed size, so that as many stalled clients as threads stop everyone
-// else until they time out; this one starts `base` threads and adds one
-// whenever a connection arrives with none idle, up to `max`. Past that,
-// connections wait their turn.
-class ElasticPool : public httplib::TaskQueue {
- public:
-  ElasticPool(size_t base, size_t max);
-  ~ElasticPool() override;
-  void enqueue(std::function<void()> fn) override;
-  void shutdown() override;
-
- private:
-  void Work();
-
-  size_t max_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> threads_;
-  size_t idle_ = 0;
-  bool shutdown_ = false;
+  std::shared_ptr<ConnTable> conns_;
 };
 
 }  // namespace converge

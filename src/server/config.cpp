@@ -69,6 +69,8 @@ Status Apply(const std::string& key, const json& v, ServerConfig& c) {
   }
   if (key == "threads") return NumberInto(v, key, 1, 1024, &c.threads);
   if (key == "max_connections") return NumberInto(v, key, 1, 4096, &c.max_connections);
+  if (key == "max_connections_per_address")
+    return NumberInto(v, key, 0, 4096, &c.max_connections_per_address);
   if (key == "max_object_bytes") return NumberInto(v, key, 1, kMax, &c.max_object_bytes);
   if (key == "max_metadata_bytes") return NumberInto(v, key, 1024, kMax, &c.max_metadata_bytes);
   if (key == "max_json_bytes") return NumberInto(v, key, 1024, kMax, &c.max_json_bytes);

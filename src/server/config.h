@@ -17,6 +17,7 @@ struct ServerConfig {
 
   unsigned threads = 0;                           // 0: twice the cores, at least 8
   unsigned max_connections = 256;                 // served at once (threads grow to it)
+  unsigned max_connections_per_address = 64;      // of those, from one address (0: no cap)
   uint64_t max_object_bytes = uint64_t{8} << 30;  // one blob
   uint64_t max_metadata_bytes = 64u << 20;        // one manifest, snap or chunk list
   uint64_t max_json_bytes = 16u << 20;            // one JSON request body

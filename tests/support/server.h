@@ -106,13 +106,17 @@ class Api {
   std::shared_ptr<httplib::Client> cli_;
 };
 
-// A plain TCP connection to the server, for requests sent in stages.
+// A plain TCP connection to the server, for requests sent in stages; from
+// `source` when given (another loopback address, e.g. "127.0.0.2", is
+// another client address to the server).
 class RawConnection {
  public:
-  explicit RawConnection(int port);
+  explicit RawConnection(int port, const std::string& source = "");
   ~RawConnection();
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;
+  bool connected() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
   bool Send(const std::string& bytes);
   // No more sending (shutdown SHUT_WR). httplib 0.11 then drops its answer:
   // it takes the half-close for a dead peer.
