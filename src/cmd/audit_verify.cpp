@@ -62,10 +62,11 @@ void PrintVerdict(const AuditVerdict& v, bool json) {
   if (json) return PrintJson(ToJson(v));
   // One problem is the error line itself; more are listed first.
   if (v.problem_count > 1)
-    for (const AuditProblem& p : v.problems) std::cout << "broken: " << p.message << "\n";
+    for (const AuditProblem& p : v.problems)
+      std::cout << "broken: " << ForTerminal(p.message) << "\n";
   if (!v.ok()) return;
   std::cout << "audit log OK: " << v.rows_checked << " rows checked; head row " << v.head.seq
-            << " (" << v.head.hash.substr(0, 16) << "...) signed by " << v.fingerprint << "\n";
+            << " (" << ForTerminal(v.head.hash.substr(0, 16)) << "...) signed by " << v.fingerprint << "\n";
 }
 
 // Prints the verdict; a broken log fails (exit 1) naming its first break.

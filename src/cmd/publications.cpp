@@ -5,6 +5,7 @@
 #include "client/publication_index.h"
 #include "client/publish.h"
 #include "cmd/command.h"
+#include "cmd/terminal.h"
 
 namespace converge {
 
@@ -86,9 +87,7 @@ void RegisterPublications(Cli& cli) {
     if (list->empty()) Note(o->remote ? "no publications" : "no publications fetched yet "
                                                             "(run 'converge fetch')");
     for (const wire::Publication& p : *list)
-      std::cout << p.id.substr(0, 12) << "  " << p.created_at << "  " << p.publisher << "  "
-                << p.scope << "/" << p.gate << "/" << p.lane << "  snap " << p.snap.substr(0, 12)
-                << (p.note.empty() ? "" : "  " + p.note) << "\n";
+      std::cout << PublicationLine(p, /*with_lane=*/true, /*with_note=*/true) << "\n";
     return Status::Ok();
   });
 }

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "client/credentials.h"
+#include "base/text.h"
 #include "cmd/command.h"
 
 namespace converge {
@@ -14,11 +15,12 @@ nlohmann::json RemoteJson(const Remote& r) {
 }
 
 void PrintRemote(const Remote& r) {
-  std::cout << "url    " << r.url << "\n"
-            << "repo   " << r.repo << "\n"
-            << "scope  " << r.scope << "\n"
-            << "gate   " << r.gate << "\n"
-            << "lane   " << (r.lane.empty() ? "(your only lane, else 'default')" : r.lane)
+  std::cout << "url    " << ForTerminal(r.url) << "\n"
+            << "repo   " << ForTerminal(r.repo) << "\n"
+            << "scope  " << ForTerminal(r.scope) << "\n"
+            << "gate   " << ForTerminal(r.gate) << "\n"
+            << "lane   "
+            << (r.lane.empty() ? "(your only lane, else 'default')" : ForTerminal(r.lane))
             << "\n";
 }
 
