@@ -2,10 +2,12 @@
 // publications fetched into this workspace (or, with --remote, the server's).
 #include <iostream>
 
+#include "base/text.h"
 #include "client/publication_index.h"
 #include "client/publish.h"
 #include "cmd/command.h"
 #include "cmd/terminal.h"
+#include "net/pager.h"
 
 namespace converge {
 
@@ -29,13 +31,17 @@ Result<std::vector<wire::Publication>> FromServer(Workspace& ws, const Publicati
   }
   if (lanes.empty()) lanes.push_back("");
   std::vector<wire::Publication> out;
+  // The newest page of each lane, all on one budget (the server names the lanes).
+  Pager pager(api.http(), "the publications of repo " + Quote(repo));
   for (const std::string& lane : lanes) {
     PublicationFilter f;
     f.scope = o.scope;
     f.gate = o.gate;
     f.lane = lane;
     f.limit = o.limit;
+    RETURN_IF_ERROR(pager.Restart());
     ASSIGN_OR_RETURN(wire::PublicationPage page, api.ListPublications(repo, f));
+    RETURN_IF_ERROR(pager.Advance(page.publications.size(), std::nullopt).status());
     out.insert(out.end(), page.publications.begin(), page.publications.end());
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {

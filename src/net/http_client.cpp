@@ -168,6 +168,7 @@ Result<json> HttpClient::Exchange(httplib::Request req) {
     return body.Add(data, len);
   };
   httplib::Result res = client_->send(req);
+  answer_bytes_ += body.text().size();
   if (body.too_large()) return AnswerTooLarge(what);
   if (!res) return TransportError(res.error(), what);
   if (!body.ok()) return StatusFromHttp(body.status(), body.text());

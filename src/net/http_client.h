@@ -36,6 +36,8 @@ class HttpClient {
   static Result<HttpClient> Connect(const std::string& url, const HttpOptions& opts);
 
   const std::string& url() const { return url_; }
+  // Bytes of JSON answers read so far (what a Pager counts).
+  uint64_t answer_bytes() const { return answer_bytes_; }
 
   Result<nlohmann::json> Get(const std::string& path);
   Result<nlohmann::json> Post(const std::string& path, const nlohmann::json& body);
@@ -72,6 +74,7 @@ class HttpClient {
 
   std::string url_;
   std::unique_ptr<httplib::Client> client_;
+  uint64_t answer_bytes_ = 0;
 };
 
 // The Status an error answer stands for (its JSON error body when there is one).
