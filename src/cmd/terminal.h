@@ -4,14 +4,15 @@
 // ForTerminal (base/text.h), which also shows a newline as "\x0a" so one field
 // cannot fake another line; and while a command runs, std::cout (unless it
 // prints --json, which PrintJson escapes itself) and std::cerr pass through a
-// TerminalGuard that escapes whatever a forgotten call site let through, so a
-// control byte, a C1 control or a bidi override never reaches the terminal.
+// TerminalGuard (base/terminal_stream.h) that escapes whatever a forgotten
+// call site let through, so a control byte, a C1 control or a bidi override
+// never reaches the terminal.
 #pragma once
 
 #include <memory>
-#include <streambuf>
 #include <string>
 
+#include "base/terminal_stream.h"
 #include "net/wire.h"
 
 namespace converge {
@@ -27,8 +28,7 @@ class TerminalGuard {
   void GuardStdout();
 
  private:
-  class Filter;
-  std::unique_ptr<Filter> err_, out_;
+  std::unique_ptr<TerminalStreamFilter> err_, out_;
 };
 
 // A publication as one line of `fetch`, `publications` and `status`:

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "base/json.h"
+#include "base/terminal_stream.h"
 #include "base/text.h"
 
 namespace converge {
@@ -145,6 +147,28 @@ TEST(TerminalText, KeepsNewlinesWhenAskedAndEscapesACharacterLeftCut) {
   EXPECT_EQ(lines.Feed("one\r\ntwo\n"), "one\\x0d\ntwo\n");
   EXPECT_EQ(lines.Feed("cut \xe2\x82"), "cut ");  // held: the rest may follow
   EXPECT_EQ(lines.Finish(), "\\xe2\\x82");        // it never did
+}
+
+// What a call site forgot to escape is escaped by the stream itself; lines
+// stay lines; the stream gets its own buffer back.
+TEST(TerminalStreamFilter, EscapesWhateverIsWrittenThroughIt) {
+  std::ostringstream out;
+  std::ostream& stream = out;
+  std::streambuf* own = stream.rdbuf();
+  {
+    TerminalStreamFilter filter(out);
+    out << "message: " << "\x1b[2Jall tests passed\x1b]52;c;ZXZpbA==\x07" << "\n";
+    out << "name: " << std::string("a\xe2\x80") << std::string("\xae" "b") << '\n';  // U+202E, cut
+    out << 'x' << '\x1b' << std::flush;
+    out << "cut at the end \xe6\x97";
+  }
+  EXPECT_EQ(stream.rdbuf(), own);
+  EXPECT_EQ(out.str(),
+            "message: \\x1b[2Jall tests passed\\x1b]52;c;ZXZpbA==\\x07\n"
+            "name: a\\u{202e}b\n"
+            "x\\x1bcut at the end \\xe6\\x97");
+  out << "\x1b";  // after the filter is gone: raw again
+  EXPECT_EQ(out.str().back(), '\x1b');
 }
 
 TEST(DumpForTerminal, NoRawControlAndTheSameValue) {
