@@ -261,6 +261,19 @@ TEST_F(TerminalServerTest, WhatAPublisherWroteReachesReadersEscaped) {
   ExpectSafeRun(admin_.Run({"audit", "--all"}), "audit --all");
 }
 
+// The operator's side: the server's log on a terminal shows what clients
+// sent (paths, names in error messages) escaped too.
+TEST_F(TerminalServerTest, TheServersLogEscapesWhatClientsSend) {
+  Api api(server_.port(), admin_.token);
+  Reply r = api.Get("/v1/repos/evil%E2%80%AEtxt%C2%9B%1B%5B2J/lanes");
+  EXPECT_EQ(r.status, 404) << r.body;
+  Reply bad = api.Post("/v1/repos", json{{"name", "x\x1b[2J" + kRlo}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  std::string log = server_.Log();
+  ExpectTerminalSafe(log, "the server's log");
+  EXPECT_NE(log.find("evil\\u{202e}txt\\u{9b}"), std::string::npos) << log;
+}
+
 // A hostile server sends raw escapes in every field of every answer.
 class TerminalFakeServerTest : public ::testing::Test {
  protected:
