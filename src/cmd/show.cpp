@@ -42,9 +42,11 @@ void RegisterShow(Cli& cli) {
               << sum.symlinks << " symlinks, " << HumanBytes(sum.bytes) << "\n\n";
     // The message line by line, like git log: each line escaped on its own.
     std::string_view message = snap.message;
+    if (!message.empty() && message.back() == '\n') message.remove_suffix(1);
     for (;;) {
       size_t nl = message.find('\n');
-      std::cout << "    " << ForTerminal(message.substr(0, nl)) << "\n";
+      std::string line = ForTerminal(message.substr(0, nl));
+      std::cout << (line.empty() ? "" : "    ") << line << "\n";
       if (nl == std::string_view::npos) break;
       message.remove_prefix(nl + 1);
     }
