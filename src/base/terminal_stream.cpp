@@ -29,6 +29,8 @@ TerminalStreamFilter::int_type TerminalStreamFilter::overflow(int_type c) {
   return xsputn(&ch, 1) == 1 ? c : traits_type::eof();
 }
 
-int TerminalStreamFilter::sync() { return inner_->pubsync(); }
+int TerminalStreamFilter::sync() {
+  return inner_->pubsync();
+}
 
 }  // namespace converge

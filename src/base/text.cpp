@@ -46,8 +46,7 @@ void AppendByteEscape(std::string& out, unsigned char c) {
 
 // Escapes `s` onto `out` and answers how many bytes it took: all of them, or
 // all but a character cut at the end when `hold_cut`.
-size_t AppendForTerminal(std::string& out, std::string_view s, bool keep_newlines,
-                         bool hold_cut) {
+size_t AppendForTerminal(std::string& out, std::string_view s, bool keep_newlines, bool hold_cut) {
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);

@@ -69,7 +69,8 @@ void PrintVerdict(const AuditVerdict& v, bool json) {
       std::cout << "broken: " << ForTerminal(p.message) << "\n";
   if (!v.ok()) return;
   std::cout << "audit log OK: " << v.rows_checked << " rows checked; head row " << v.head.seq
-            << " (" << ForTerminal(v.head.hash.substr(0, 16)) << "...) signed by " << v.fingerprint << "\n";
+            << " (" << ForTerminal(v.head.hash.substr(0, 16)) << "...) signed by " << v.fingerprint
+            << "\n";
 }
 
 // Prints the verdict; a broken log fails (exit 1) naming its first break.

@@ -31,8 +31,7 @@ void RegisterLaneCreate(Cli& cli, CLI::App* cmd) {
       PrintJson(wire::ToJson(*l));
     } else {
       std::cout << "Created lane " << ForTerminal(l->name) << " in repo " << ForTerminal(s.repo)
-                << " (add people with 'converge lane add " << ForTerminal(l->name)
-                << " HANDLE')\n";
+                << " (add people with 'converge lane add " << ForTerminal(l->name) << " HANDLE')\n";
     }
     return Status::Ok();
   });

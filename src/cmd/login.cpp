@@ -98,8 +98,8 @@ void RegisterWhoami(Cli& cli, CLI::App* cmd) {
       j["url"] = api.url();
       PrintJson(j);
     } else {
-      std::cout << ForTerminal(me.user.handle) << (me.user.admin ? " (server admin)" : "")
-                << " at " << ForTerminal(api.url()) << "\n";
+      std::cout << ForTerminal(me.user.handle) << (me.user.admin ? " (server admin)" : "") << " at "
+                << ForTerminal(api.url()) << "\n";
     }
     return Status::Ok();
   });

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "base/progress.h"
-#include "client/publish.h"
 #include "base/text.h"
+#include "client/publish.h"
 #include "cmd/command.h"
 #include "store/snap_index.h"
 #include "workspace/snapshot.h"

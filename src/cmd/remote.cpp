@@ -1,8 +1,8 @@
 // converge remote set|show: where this workspace publishes and fetches.
 #include <iostream>
 
-#include "client/credentials.h"
 #include "base/text.h"
+#include "client/credentials.h"
 #include "cmd/command.h"
 
 namespace converge {
@@ -20,8 +20,7 @@ void PrintRemote(const Remote& r) {
             << "scope  " << ForTerminal(r.scope) << "\n"
             << "gate   " << ForTerminal(r.gate) << "\n"
             << "lane   "
-            << (r.lane.empty() ? "(your only lane, else 'default')" : ForTerminal(r.lane))
-            << "\n";
+            << (r.lane.empty() ? "(your only lane, else 'default')" : ForTerminal(r.lane)) << "\n";
 }
 
 }  // namespace

@@ -122,8 +122,9 @@ void RegisterRepoGrant(Cli& cli, CLI::App* cmd) {
     if (cli.globals.json) {
       PrintJson(wire::ToJson(*m));
     } else {
-      std::cout << ForTerminal(m->handle) << " now has role " << ForTerminal(m->role.value_or("none"))
-                << " on repo " << ForTerminal(m->repo) << "\n";
+      std::cout << ForTerminal(m->handle) << " now has role "
+                << ForTerminal(m->role.value_or("none")) << " on repo " << ForTerminal(m->repo)
+                << "\n";
     }
     return Status::Ok();
   });

@@ -47,8 +47,7 @@ void RegisterRestore(Cli& cli) {
       return Status::Ok();
     }
     std::cout << "Restored snap " << id.hex().substr(0, 12) << " into " << ForTerminal(target)
-              << ": " << r.files
-              << " files, " << HumanBytes(r.bytes);
+              << ": " << r.files << " files, " << HumanBytes(r.bytes);
     if (in_place) std::cout << " (" << r.written << " written, " << r.removed << " removed)";
     std::cout << "\n";
     return Status::Ok();

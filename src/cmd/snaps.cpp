@@ -38,8 +38,8 @@ void RegisterSnaps(Cli& cli) {
     }
     for (const SnapRecord& r : list)
       std::cout << r.id.hex().substr(0, 12) << "  " << ForTerminal(r.snap.created_at) << "  "
-                << (r.origin == "local" ? "" : "(fetched) ") << ForTerminal(FirstLine(r.snap.message))
-                << "\n";
+                << (r.origin == "local" ? "" : "(fetched) ")
+                << ForTerminal(FirstLine(r.snap.message)) << "\n";
     return Status::Ok();
   });
 }

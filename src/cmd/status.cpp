@@ -2,8 +2,8 @@
 // changes, and recent publications visible to you by lane.
 #include <iostream>
 
-#include "client/status.h"
 #include "base/text.h"
+#include "client/status.h"
 #include "cmd/command.h"
 #include "cmd/terminal.h"
 

@@ -19,7 +19,7 @@ namespace converge {
 
 class TerminalGuard {
  public:
-  TerminalGuard();  // guards std::cerr
+  TerminalGuard();   // guards std::cerr
   ~TerminalGuard();  // flushes and restores both streams
   TerminalGuard(const TerminalGuard&) = delete;
   TerminalGuard& operator=(const TerminalGuard&) = delete;

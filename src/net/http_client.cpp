@@ -156,8 +156,10 @@ Status HttpClient::TransportError(httplib::Error err, const std::string& what) c
 
 Status HttpClient::AnswerTooLarge(const std::string& what) const {
   return TooLarge("the server's answer to " + what + " is larger than " +
-                  std::to_string(kMaxAnswerBytes >> 20) + " MiB, more than any converge server "
-                  "sends; is " + url_ + " (--url, or the workspace's remote) a converge server?");
+                  std::to_string(kMaxAnswerBytes >> 20) +
+                  " MiB, more than any converge server "
+                  "sends; is " +
+                  url_ + " (--url, or the workspace's remote) a converge server?");
 }
 
 Result<json> HttpClient::Exchange(httplib::Request req) {

@@ -6,7 +6,9 @@ namespace converge {
 
 namespace {
 
-std::string Count(uint64_t n) { return std::to_string(n); }
+std::string Count(uint64_t n) {
+  return std::to_string(n);
+}
 
 }  // namespace
 

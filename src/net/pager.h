@@ -21,8 +21,8 @@ namespace converge {
 class Pager {
  public:
   struct Limits {
-    uint64_t pages = 10'000;     // 10 million rows at the API's largest page
-    uint64_t items = 1'000'000;  // publications or audit rows held at once
+    uint64_t pages = 10'000;      // 10 million rows at the API's largest page
+    uint64_t items = 1'000'000;   // publications or audit rows held at once
     uint64_t bytes = 512u << 20;  // of JSON answers, summed
   };
   static constexpr size_t kMaxCursorBytes = 1024;

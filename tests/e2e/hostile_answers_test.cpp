@@ -50,31 +50,34 @@ class HostileAnswersTest : public ::testing::Test {
   // with its Content-Length when `sized`), counting what it got to send.
   void ServeHuge(const std::string& path, uint64_t total, bool sized, int status = 200) {
     auto doc = std::make_shared<std::string>(PaddedWhoami(0));
-    server_.Override(path, [this, doc, total, sized, status](const httplib::Request&,
-                                                             httplib::Response& res) {
-      res.status = status;
-      auto provide = [this, doc, total](size_t offset, httplib::DataSink& sink) {
-        if (offset >= total) {
-          sink.done();
-          return true;
-        }
-        // The document's head, then blanks up to its closing brace.
-        std::string piece;
-        if (offset < doc->size() - 1) piece = doc->substr(offset, doc->size() - 1 - offset);
-        else if (offset + 1 == total) piece = "}";
-        else piece.assign(std::min<uint64_t>(total - 1 - offset, 1 << 16), ' ');
-        if (!sink.write(piece.data(), piece.size())) return false;
-        sent_ += piece.size();
-        return true;
-      };
-      if (sized)
-        res.set_content_provider(total, "application/json",
-                                 [provide](size_t offset, size_t, httplib::DataSink& sink) {
-                                   return provide(offset, sink);
-                                 });
-      else
-        res.set_chunked_content_provider("application/json", provide);
-    });
+    server_.Override(
+        path, [this, doc, total, sized, status](const httplib::Request&, httplib::Response& res) {
+          res.status = status;
+          auto provide = [this, doc, total](size_t offset, httplib::DataSink& sink) {
+            if (offset >= total) {
+              sink.done();
+              return true;
+            }
+            // The document's head, then blanks up to its closing brace.
+            std::string piece;
+            if (offset < doc->size() - 1)
+              piece = doc->substr(offset, doc->size() - 1 - offset);
+            else if (offset + 1 == total)
+              piece = "}";
+            else
+              piece.assign(std::min<uint64_t>(total - 1 - offset, 1 << 16), ' ');
+            if (!sink.write(piece.data(), piece.size())) return false;
+            sent_ += piece.size();
+            return true;
+          };
+          if (sized)
+            res.set_content_provider(total, "application/json",
+                                     [provide](size_t offset, size_t, httplib::DataSink& sink) {
+                                       return provide(offset, sink);
+                                     });
+          else
+            res.set_chunked_content_provider("application/json", provide);
+        });
   }
 
   wire::Publication PublishedPublication() {
@@ -121,7 +124,8 @@ TEST_F(HostileAnswersTest, ACompressedAnswerIsCountedAsItInflates) {
   RunOptions sh;
   sh.input = head;
   RunResult gz = converge::testing::Run(
-      {"/bin/sh", "-c", "{ cat; head -c 104857600 /dev/zero | tr '\\000' ' '; printf '}'; } | gzip -1"},
+      {"/bin/sh", "-c",
+       "{ cat; head -c 104857600 /dev/zero | tr '\\000' ' '; printf '}'; } | gzip -1"},
       sh);
   ASSERT_EQ(gz.exit_code, 0) << gz.err;
   ASSERT_LT(gz.out.size(), 2 * kMiB);

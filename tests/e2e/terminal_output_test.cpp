@@ -18,10 +18,10 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::string kRlo = "\xe2\x80\xae";   // U+202E RIGHT-TO-LEFT OVERRIDE
-const std::string kLri = "\xe2\x81\xa6";   // U+2066 LEFT-TO-RIGHT ISOLATE
-const std::string kCsi = "\xc2\x9b";       // U+009B, the one-character CSI
-const std::string kNel = "\xc2\x85";       // U+0085 NEXT LINE
+const std::string kRlo = "\xe2\x80\xae";  // U+202E RIGHT-TO-LEFT OVERRIDE
+const std::string kLri = "\xe2\x81\xa6";  // U+2066 LEFT-TO-RIGHT ISOLATE
+const std::string kCsi = "\xc2\x9b";      // U+009B, the one-character CSI
+const std::string kNel = "\xc2\x85";      // U+0085 NEXT LINE
 // The message: clears the screen, homes the cursor, fakes a verdict
 // and writes the reader's clipboard (OSC 52); then a bidi override and a C1 CSI.
 const std::string kEscapes = "\x1b[2J\x1b[Hall tests passed\x1b]52;c;ZXZpbA==\x07";
@@ -72,9 +72,7 @@ json ParseOut(const RunResult& r, const std::string& what) {
 // A user with a HOME of their own and a workspace, no server needed.
 class TerminalLocalTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(Run({"init", ws_.string()}, top_.path()).exit_code, 0);
-  }
+  void SetUp() override { ASSERT_EQ(Run({"init", ws_.string()}, top_.path()).exit_code, 0); }
   RunResult Run(const std::vector<std::string>& args, const fs::path& cwd = {}) {
     RunOptions o;
     o.cwd = cwd.empty() ? ws_ : cwd;
@@ -200,8 +198,8 @@ TEST_F(TerminalServerTest, WhatAPublisherWroteReachesReadersEscaped) {
   ExpectSafeRun(pub, "publish");
   std::string desc = "the gate " + kRlo + "weiver" + kCsi + "0m\nsecond line";
   WriteFile(alice_ws / ".." / "gates.json",
-            json({{"gates", {{{"id", "dev-intake"}, {"upstream", json::array()},
-                              {"description", desc}}}}})
+            json({{"gates",
+                   {{{"id", "dev-intake"}, {"upstream", json::array()}, {"description", desc}}}}})
                 .dump());
   ExpectSafeRun(alice_.Run({"gates", "--set", (alice_ws / ".." / "gates.json").string()}, alice_ws),
                 "gates --set");
@@ -319,13 +317,16 @@ TEST_F(TerminalFakeServerTest, EveryFieldOfEveryAnswerIsEscaped) {
                                     {"last_used_at", t},
                                     {"expires_at", nullptr},
                                     {"revoked", false}}}));
-  json r = {{"name", Evil("web")}, {"created_at", t}, {"created_by", Evil("eve")},
+  json r = {{"name", Evil("web")},
+            {"created_at", t},
+            {"created_by", Evil("eve")},
             {"role", Evil("admin")}};
   Serve("/v1/repos", json::array({r}));
   json lane = {{"name", Evil("lane")}, {"created_at", t}, {"members", {Evil("m")}}};
   json scope = {{"name", Evil("scope")}, {"created_at", t}};
-  json graph = {{"gates", {{{"id", Evil("gate")}, {"upstream", {Evil("up")}},
-                            {"description", Evil("desc")}}}}};
+  json graph = {
+      {"gates",
+       {{{"id", Evil("gate")}, {"upstream", {Evil("up")}}, {"description", Evil("desc")}}}}};
   json details = r;
   details["members"] = {{{"handle", Evil("m")}, {"role", Evil("read")}}};
   details["lanes"] = {lane};
@@ -347,10 +348,16 @@ TEST_F(TerminalFakeServerTest, EveryFieldOfEveryAnswerIsEscaped) {
   Serve(repo + "/audit", wire::ToJson(wire::AuditPage{{e}, std::nullopt}));
   Serve("/v1/audit", wire::ToJson(wire::AuditPage{{e}, std::nullopt}));
 
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"whoami"}, {"user", "list"}, {"token", "list"},
-        {"repo", "list"}, {"repo", "show", FakeServer::kRepo}, {"lane", "list"},
-        {"scope", "list"}, {"gates"}, {"audit"}, {"audit", "--all"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"whoami"},
+                                               {"user", "list"},
+                                               {"token", "list"},
+                                               {"repo", "list"},
+                                               {"repo", "show", FakeServer::kRepo},
+                                               {"lane", "list"},
+                                               {"scope", "list"},
+                                               {"gates"},
+                                               {"audit"},
+                                               {"audit", "--all"}}) {
     std::string what = args[0] + (args.size() > 1 ? " " + args[1] : "");
     RunResult out = Run(args);
     ExpectSafeRun(out, what);
@@ -382,9 +389,11 @@ TEST_F(TerminalFakeServerTest, PublicationsFromAHostileServerAreEscaped) {
   ExpectSafeRun(fetch, "fetch");
   EXPECT_NE(fetch.out.find("mallory\\x1b[2J\\u{202e}\\u{9b}"), std::string::npos) << fetch.out;
   EXPECT_NE(fetch.out.find("\\x1b]52;c;ZXZpbA==\\x07"), std::string::npos) << fetch.out;
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"publications"}, {"publications", "--remote"}, {"status"},
-        {"snaps", "--all"}, {"show", snap.hex()}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"publications"},
+                                               {"publications", "--remote"},
+                                               {"status"},
+                                               {"snaps", "--all"},
+                                               {"show", snap.hex()}}) {
     RunResult r = Run(args);
     ExpectSafeRun(r, args[0]);
     EXPECT_NE(r.out.find("\\x1b[2J\\u{202e}\\u{9b}"), std::string::npos) << args[0] << r.out;
@@ -397,8 +406,8 @@ TEST_F(TerminalFakeServerTest, PublicationsFromAHostileServerAreEscaped) {
 
   // An error message with C1 and bidi controls (C0 ones were already blanked).
   server_.AnswerEverythingWith(
-      403, json({{"error", {{"code", "forbidden"}, {"message", "no " + kRlo + kCsi + "2J"}}}})
-               .dump());
+      403,
+      json({{"error", {{"code", "forbidden"}, {"message", "no " + kRlo + kCsi + "2J"}}}}).dump());
   RunResult refused = Run({"fetch"});
   EXPECT_EQ(refused.exit_code, 1);
   ExpectTerminalSafe(refused.err, "an error from the server");

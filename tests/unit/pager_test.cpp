@@ -42,9 +42,9 @@ TEST_F(PagerTest, RefusesAnyCursorSeenBeforeInTheListing) {
   Result<bool> again = pager.Advance(1, "2");
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), Code::kCorrupt);
-  EXPECT_EQ(again.status().message().rfind("the list does not advance: the server sent cursor '2'",
-                                           0),
-            0u)
+  EXPECT_EQ(
+      again.status().message().rfind("the list does not advance: the server sent cursor '2'", 0),
+      0u)
       << again.status().message();
   // "" is where every listing starts: it would start over.
   Pager restart(http, "the list");

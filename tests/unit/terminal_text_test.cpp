@@ -90,12 +90,14 @@ TEST(ForTerminal, BidiControlsAndLineSeparatorsAreShownVisibly) {
 }
 
 TEST(ForTerminal, BytesThatAreNotUtf8AreByteEscapes) {
-  EXPECT_EQ(ForTerminal("a\xff" "b"), "a\\xffb");
-  EXPECT_EQ(ForTerminal("\x80"), "\\x80");                  // a stray continuation byte
-  EXPECT_EQ(ForTerminal("\xe2\x82"), "\\xe2\\x82");         // cut short at the end
-  EXPECT_EQ(ForTerminal("\xe2\x82z"), "\\xe2\\x82z");       // cut short by a character
-  EXPECT_EQ(ForTerminal("\xc0\xaf"), "\\xc0\\xaf");         // overlong '/'
-  EXPECT_EQ(ForTerminal("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
+  EXPECT_EQ(ForTerminal("a\xff"
+                        "b"),
+            "a\\xffb");
+  EXPECT_EQ(ForTerminal("\x80"), "\\x80");                             // a stray continuation byte
+  EXPECT_EQ(ForTerminal("\xe2\x82"), "\\xe2\\x82");                    // cut short at the end
+  EXPECT_EQ(ForTerminal("\xe2\x82z"), "\\xe2\\x82z");                  // cut short by a character
+  EXPECT_EQ(ForTerminal("\xc0\xaf"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(ForTerminal("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
   EXPECT_EQ(ForTerminal("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // past U+10FFFF
   // A valid character right after an invalid byte survives.
   EXPECT_EQ(ForTerminal("\xff\xc3\xa9"), "\\xff\xc3\xa9");
@@ -111,7 +113,8 @@ TEST(ForTerminal, ValidTextPassesUnchanged) {
                         std::string("caf\xc3\xa9 \xe2\x82\xac \xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"),
                         std::string("\xf0\x9f\x98\x80 \xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9"
                                     "\xe2\x80\x8d\xf0\x9f\x91\xa7"),  // emoji, a ZWJ family
-                        std::string("\xef\xbb\xbf" "bom")}) {
+                        std::string("\xef\xbb\xbf"
+                                    "bom")}) {
     EXPECT_EQ(ForTerminal(s), s) << s;
   }
 }
@@ -157,8 +160,14 @@ TEST(TerminalStreamFilter, EscapesWhateverIsWrittenThroughIt) {
   std::streambuf* own = stream.rdbuf();
   {
     TerminalStreamFilter filter(out);
-    out << "message: " << "\x1b[2Jall tests passed\x1b]52;c;ZXZpbA==\x07" << "\n";
-    out << "name: " << std::string("a\xe2\x80") << std::string("\xae" "b") << '\n';  // U+202E, cut
+    out << "message: "
+        << "\x1b[2Jall tests passed\x1b]52;c;ZXZpbA==\x07"
+        << "\n";
+    out << "name: " << std::string("a\xe2\x80")
+        << std::string(
+               "\xae"
+               "b")
+        << '\n';  // U+202E, cut
     out << 'x' << '\x1b' << std::flush;
     out << "cut at the end \xe6\x97";
   }
