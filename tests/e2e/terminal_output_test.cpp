@@ -7,6 +7,9 @@
 // FakeServer that sends raw escapes in every field.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "base/text.h"
 #include "support/fake_server.h"
 #include "support/people.h"
@@ -267,7 +270,12 @@ TEST_F(TerminalServerTest, TheServersLogEscapesWhatClientsSend) {
   EXPECT_EQ(r.status, 404) << r.body;
   Reply bad = api.Post("/v1/repos", json{{"name", "x\x1b[2J" + kRlo}});
   EXPECT_EQ(bad.status, 400) << bad.body;
+  // The access line is written once the answer is out: wait for it.
   std::string log = server_.Log();
+  for (int i = 0; i < 300 && log.find("/lanes 404") == std::string::npos; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    log = server_.Log();
+  }
   ExpectTerminalSafe(log, "the server's log");
   EXPECT_NE(log.find("evil\\u{202e}txt\\u{9b}"), std::string::npos) << log;
 }
