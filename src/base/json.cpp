@@ -1,5 +1,9 @@
 #include "base/json.h"
 
+#include <cstdio>
+
+#include "base/text.h"
+
 namespace converge {
 
 void AppendJsonString(std::string& out, std::string_view s) {
@@ -77,6 +81,30 @@ Result<nlohmann::json> ParseJson(std::string_view text, int max_depth) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Invalid("malformed JSON");
   return j;
+}
+
+std::string DumpForTerminal(const nlohmann::json& j, int indent) {
+  std::string text = j.dump(indent);
+  std::string out;
+  out.reserve(text.size());
+  // dump() writes valid UTF-8 with every byte >= 0x80 inside a string, so a
+  // lead byte always starts a character and its escape stays inside the string.
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    uint32_t cp = c;
+    if (len == 2) cp = (c & 0x1Fu) << 6 | (text[i + 1] & 0x3Fu);
+    if (len == 3) cp = (c & 0x0Fu) << 12 | (text[i + 1] & 0x3Fu) << 6 | (text[i + 2] & 0x3Fu);
+    if (cp == 0x7F || (len > 1 && len < 4 && IsTerminalControl(cp))) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+      out += buf;
+    } else {
+      out.append(text, i, len);
+    }
+    i += len;
+  }
+  return out;
 }
 
 }  // namespace converge

@@ -21,4 +21,11 @@ int JsonDepth(std::string_view text);
 // to build hot objects (manifests) without building a json value first.
 void AppendJsonString(std::string& out, std::string_view s);
 
+// `j` as `--json` prints it: dump(indent), but with DEL and every code point
+// a terminal would act on or reorder text by (IsTerminalControl in
+// base/text.h: C1 and bidi controls, U+2028, U+2029) written as a \uXXXX
+// escape instead of raw (dump() escapes only C0). The document parses to
+// exactly the same value: strings stay byte for byte what they were.
+std::string DumpForTerminal(const nlohmann::json& j, int indent);
+
 }  // namespace converge

@@ -16,8 +16,41 @@ std::string NowRfc3339();
 std::string NowRfc3339Micros();
 int64_t NowUnixMillis();
 
-// A byte string shown safely in an error message: quoted, with control
-// characters and invalid UTF-8 escaped.
+// Text someone else wrote (a snap message, a file name, a publication note,
+// anything a server sends) made safe to show on a terminal: nothing in it can
+// move the cursor, clear the screen, set the clipboard or title (ESC, CSI,
+// OSC), reorder what is shown (bidi overrides) or break a line.
+//   - C0 controls (U+0000-U+001F, newline and tab included) and DEL: "\x1b";
+//   - bytes that are not UTF-8 (stray, truncated or overlong): "\xff" each;
+//   - C1 controls (U+0080-U+009F), the bidi controls U+061C, U+200E, U+200F,
+//     U+202A-U+202E, U+2066-U+2069, and the line and paragraph separators
+//     U+2028, U+2029: "\u{202e}".
+// Everything else passes unchanged: any other UTF-8 (Japanese, emoji with
+// their joiners) and the backslash itself, so the result of text that needs
+// no escaping is that text.
+std::string ForTerminal(std::string_view s);
+
+// Whether ForTerminal shows code point `cp` (at or past U+0080) as \u{...}.
+bool IsTerminalControl(uint32_t cp);
+
+// ForTerminal for a stream written in pieces (converge's stdout and stderr):
+// a UTF-8 character cut between two pieces is held until the next one.
+// `keep_newlines`: '\n' passes, for output that is already laid out in lines.
+class TerminalText {
+ public:
+  explicit TerminalText(bool keep_newlines) : keep_newlines_(keep_newlines) {}
+  // The escaped form of `piece`, less a character cut at its end.
+  std::string Feed(std::string_view piece);
+  // The bytes still held, escaped (an incomplete character is not UTF-8).
+  std::string Finish();
+
+ private:
+  bool keep_newlines_;
+  std::string held_;
+};
+
+// A byte string shown safely in an error message: quoted, escaped as
+// ForTerminal does.
 std::string Quote(std::string_view s);
 
 }  // namespace converge

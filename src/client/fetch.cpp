@@ -6,6 +6,7 @@
 #include "base/text.h"
 #include "client/publication_index.h"
 #include "client/publish.h"
+#include "net/pager.h"
 #include "store/snap_index.h"
 #include "store/tree.h"
 
@@ -15,22 +16,19 @@ namespace {
 
 constexpr int kPageSize = 1000;
 
-// Every publication matching the filter, all pages.
+// Every publication matching the filter, all pages, on `pager`'s budget.
 Result<std::vector<wire::Publication>> ListAll(ApiClient& api, const std::string& repo,
-                                               PublicationFilter filter) {
+                                               PublicationFilter filter, Pager& pager) {
   std::vector<wire::Publication> out;
   filter.limit = kPageSize;
+  RETURN_IF_ERROR(pager.Restart());
   for (;;) {
+    filter.before = pager.cursor();
     ASSIGN_OR_RETURN(wire::PublicationPage page, api.ListPublications(repo, filter));
     out.insert(out.end(), page.publications.begin(), page.publications.end());
-    if (!page.next || page.publications.empty()) break;
-    // A cursor that does not move would page forever (a broken or hostile server).
-    if (*page.next == filter.before)
-      return Corrupt("the server's publication listing does not advance (it sends cursor " +
-                     Quote(*page.next) + " again): refusing it; tell the server's operator");
-    filter.before = *page.next;
+    ASSIGN_OR_RETURN(bool more, pager.Advance(page.publications.size(), page.next));
+    if (!more) return out;
   }
-  return out;
 }
 
 // The publications to fetch and the lanes they were listed for.
@@ -49,11 +47,14 @@ Result<std::vector<wire::Publication>> Select(ApiClient& api, const std::string&
   }
   PublicationFilter filter;
   filter.scope = opts.scope;
-  if (lanes->empty()) return ListAll(api, repo, filter);
+  // One budget for every lane's listing: a server cannot multiply it by
+  // naming the user in endless lanes.
+  Pager pager(api.http(), "the publications of repo " + Quote(repo));
+  if (lanes->empty()) return ListAll(api, repo, filter, pager);
   std::vector<wire::Publication> out;
   for (const std::string& lane : *lanes) {
     filter.lane = lane;
-    ASSIGN_OR_RETURN(std::vector<wire::Publication> some, ListAll(api, repo, filter));
+    ASSIGN_OR_RETURN(std::vector<wire::Publication> some, ListAll(api, repo, filter, pager));
     out.insert(out.end(), some.begin(), some.end());
   }
   std::sort(out.begin(), out.end(), [](const wire::Publication& a, const wire::Publication& b) {

@@ -1,8 +1,10 @@
 #include "client/status.h"
 
+#include "base/text.h"
 #include "client/credentials.h"
 #include "client/publication_index.h"
 #include "client/publish.h"
+#include "net/pager.h"
 #include "workspace/capture.h"
 
 namespace converge {
@@ -50,10 +52,14 @@ Status RemoteState(ApiClient& api, const Remote& remote, int per_lane, StatusRep
   filter.limit = per_lane;
   std::vector<std::string> lanes = mine.lanes;
   if (lanes.empty()) lanes.push_back("");  // in no lane: show every lane
+  // The newest page of each lane, all on one budget (the server names the lanes).
+  Pager pager(api.http(), "the publications of repo " + Quote(remote.repo));
   for (const std::string& lane : lanes) {
     filter.lane = lane;
     if (lane.empty()) filter.limit = per_lane * 4;
+    RETURN_IF_ERROR(pager.Restart());
     ASSIGN_OR_RETURN(wire::PublicationPage page, api.ListPublications(remote.repo, filter));
+    RETURN_IF_ERROR(pager.Advance(page.publications.size(), std::nullopt).status());
     Group(page.publications, per_lane, r);
   }
   r.from_server = true;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <ostream>
 
+#include "base/text.h"
+
 namespace converge {
 
 namespace {
@@ -16,7 +18,18 @@ size_t Width(const std::string& s) {
 
 }  // namespace
 
-void PrintTable(const TableRow& header, const std::vector<TableRow>& rows, std::ostream& out) {
+void PrintTable(const TableRow& raw_header, const std::vector<TableRow>& raw_rows,
+                std::ostream& out) {
+  // Every cell may hold someone else's text (a handle, a label, a gate's
+  // description, an audit target): escaped before it is measured.
+  auto escape = [](const TableRow& r) {
+    TableRow e;
+    for (const std::string& cell : r) e.push_back(ForTerminal(cell));
+    return e;
+  };
+  TableRow header = escape(raw_header);
+  std::vector<TableRow> rows;
+  for (const TableRow& r : raw_rows) rows.push_back(escape(r));
   std::vector<size_t> widths(header.size(), 0);
   auto measure = [&](const TableRow& r) {
     for (size_t i = 0; i < r.size() && i < widths.size(); ++i)

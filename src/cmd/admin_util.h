@@ -14,7 +14,8 @@ namespace converge {
 using TableRow = std::vector<std::string>;
 
 // Prints `header` and `rows` as columns two spaces apart, like `gh` and `git`;
-// the last column is not padded, so lines carry no trailing blanks.
+// the last column is not padded, so lines carry no trailing blanks. Every
+// cell is escaped with ForTerminal: callers pass raw text.
 void PrintTable(const TableRow& header, const std::vector<TableRow>& rows, std::ostream& out);
 
 // A gate graph as a table: each gate, its upstream gates, its description.

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <iostream>
 
+#include "base/text.h"
 #include "cmd/admin_util.h"
 #include "cmd/audit_verify.h"
+#include "net/pager.h"
 
 namespace converge {
 
@@ -26,15 +28,15 @@ struct AuditOpts {
 // `repo` empty: the whole server's log.
 Result<wire::AuditPage> ReadLog(ApiClient& api, const std::string& repo, int limit) {
   wire::AuditPage out;
-  std::string before;
+  Pager pager(api.http(), repo.empty() ? "the audit log" : "the audit log of repo " + Quote(repo));
   while (static_cast<int>(out.entries.size()) < limit) {
     int want = std::min(kMaxPage, limit - static_cast<int>(out.entries.size()));
-    ASSIGN_OR_RETURN(wire::AuditPage page, api.Audit(repo, want, before));
+    ASSIGN_OR_RETURN(wire::AuditPage page, api.Audit(repo, want, pager.cursor()));
+    size_t got = page.entries.size();
     for (wire::AuditEntry& e : page.entries) out.entries.push_back(std::move(e));
     out.next = page.next;
-    // An empty page with a cursor would loop forever on a confused server.
-    if (!page.next || page.entries.empty()) break;
-    before = *page.next;
+    ASSIGN_OR_RETURN(bool more, pager.Advance(got, page.next));
+    if (!more) break;
   }
   if (static_cast<int>(out.entries.size()) > limit) out.entries.resize(limit);
   return out;

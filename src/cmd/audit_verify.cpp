@@ -1,10 +1,13 @@
 #include "cmd/audit_verify.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <iostream>
 
 #include "base/text.h"
 #include "client/audit_trust.h"
 #include "cmd/command.h"
+#include "net/pager.h"
 #include "server/audit_verify.h"
 
 namespace converge {
@@ -62,10 +65,12 @@ void PrintVerdict(const AuditVerdict& v, bool json) {
   if (json) return PrintJson(ToJson(v));
   // One problem is the error line itself; more are listed first.
   if (v.problem_count > 1)
-    for (const AuditProblem& p : v.problems) std::cout << "broken: " << p.message << "\n";
+    for (const AuditProblem& p : v.problems)
+      std::cout << "broken: " << ForTerminal(p.message) << "\n";
   if (!v.ok()) return;
   std::cout << "audit log OK: " << v.rows_checked << " rows checked; head row " << v.head.seq
-            << " (" << v.head.hash.substr(0, 16) << "...) signed by " << v.fingerprint << "\n";
+            << " (" << ForTerminal(v.head.hash.substr(0, 16)) << "...) signed by " << v.fingerprint
+            << "\n";
 }
 
 // Prints the verdict; a broken log fails (exit 1) naming its first break.
@@ -101,15 +106,21 @@ Status VerifyAuditLog(ApiClient& api, const std::string& key_flag, bool json) {
     seen = AuditCheckpoint{pin->verified_seq, pin->verified_hash};
   AuditChainVerifier check(head, trusted, seen);
   // Newest first from the head down: rows appended meanwhile are not ours.
-  std::string before = std::to_string(head.seq + 1);
+  // The log holds head.seq rows, no more, in full pages of kPage; the rows
+  // are checked and dropped, so the bytes need no cap.
+  Pager::Limits limits;
+  limits.items = static_cast<uint64_t>(std::max<int64_t>(head.seq, 0));
+  limits.pages += limits.items / kPage;
+  limits.bytes = UINT64_MAX;
+  Pager pager(api.http(), "the audit log", limits);
+  RETURN_IF_ERROR(pager.Restart(std::to_string(head.seq + 1)));
   for (;;) {
-    Result<wire::AuditPage> page_or = api.Audit("", kPage, before);
+    Result<wire::AuditPage> page_or = api.Audit("", kPage, pager.cursor());
     if (!page_or.ok()) return ExplainFailure(page_or.status(), what, "");
     wire::AuditPage& page = *page_or;
     for (const wire::AuditEntry& e : page.entries) check.Add(e);
-    // An empty page with a cursor would loop forever on a confused server.
-    if (!page.next || page.entries.empty()) break;
-    before = *page.next;
+    ASSIGN_OR_RETURN(bool more, pager.Advance(page.entries.size(), page.next));
+    if (!more) break;
   }
   AuditVerdict v = check.Finish();
 

@@ -6,8 +6,11 @@
 #include <exception>
 #include <iostream>
 
+#include "base/json.h"
 #include "base/progress.h"
 #include "base/random.h"
+#include "base/text.h"
+#include "cmd/terminal.h"
 
 namespace converge {
 
@@ -29,6 +32,7 @@ void Cli::Run(CLI::App* sub, std::function<Status()> fn) {
 }
 
 int Cli::Main(int argc, char** argv) {
+  TerminalGuard guard;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -38,12 +42,13 @@ int Cli::Main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "error: " << e.what() << "\n(run 'converge --help' for usage)\n";
+    std::cerr << "error: " << ForTerminal(e.what()) << "\n(run 'converge --help' for usage)\n";
     return 2;
   }
   Progress::SetQuiet(globals.json);  // --json output is for scripts: no meter
+  if (!globals.json) guard.GuardStdout();
   if (!globals.dir.empty() && ::chdir(globals.dir.c_str()) != 0) {
-    std::cerr << "error: cannot change to directory '" << globals.dir << "'\n";
+    std::cerr << "error: cannot change to directory " << Quote(globals.dir) << "\n";
     return 1;
   }
   if (!action_) return 2;
@@ -57,7 +62,8 @@ int Cli::Main(int argc, char** argv) {
                   " (this is a bug in converge; please report it)");
   }
   if (!st.ok()) {
-    std::cerr << "error: " << st.message() << "\n";
+    // Messages quote names, paths and servers' words: one escaped line.
+    std::cerr << "error: " << ForTerminal(st.message()) << "\n";
     return 1;
   }
   return 0;
@@ -77,11 +83,11 @@ int RunCommandLine(int argc, char** argv) {
 }
 
 void PrintJson(const nlohmann::json& j) {
-  std::cout << j.dump(2) << "\n";
+  std::cout << DumpForTerminal(j, 2) << "\n";
 }
 
 void Note(const std::string& line) {
-  std::cerr << line << "\n";
+  std::cerr << ForTerminal(line) << "\n";
 }
 
 Result<Workspace> OpenWorkspace() {

@@ -40,10 +40,14 @@ class Cli {
 
 int RunCommandLine(int argc, char** argv);
 
-// Output helpers: data to stdout, exactly one JSON document under --json.
+// Output helpers: data to stdout, exactly one JSON document under --json
+// (DumpForTerminal: no raw C1 or bidi control in it, the same value).
 void PrintJson(const nlohmann::json& j);
-// Progress and notes go to stderr, never to stdout.
+// Progress and notes go to stderr, never to stdout. A note is one line,
+// escaped whole with ForTerminal.
 void Note(const std::string& line);
+// Human output: every field someone else wrote goes through ForTerminal
+// (base/text.h); cmd/terminal.h says why and what guards the rest.
 
 // The workspace containing the current directory (after -C).
 Result<Workspace> OpenWorkspace();

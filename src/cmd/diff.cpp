@@ -2,6 +2,7 @@
 // a snap (default: the head) and the working tree.
 #include <iostream>
 
+#include "base/text.h"
 #include "cmd/command.h"
 #include "store/snap_index.h"
 #include "store/tree.h"
@@ -49,7 +50,7 @@ void RegisterDiff(Cli& cli) {
       PrintJson({{"changes", out}});
       return Status::Ok();
     }
-    for (const Change& c : changes) std::cout << c.change << "  " << c.path << "\n";
+    for (const Change& c : changes) std::cout << c.change << "  " << ForTerminal(c.path) << "\n";
     return Status::Ok();
   });
 }

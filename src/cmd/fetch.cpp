@@ -5,6 +5,7 @@
 #include "base/progress.h"
 #include "client/fetch.h"
 #include "cmd/command.h"
+#include "cmd/terminal.h"
 
 namespace converge {
 
@@ -36,9 +37,7 @@ void RegisterFetch(Cli& cli) {
       return Status::Ok();
     }
     for (const wire::Publication& p : out->publications)
-      std::cout << p.id.substr(0, 12) << "  " << p.created_at << "  " << p.publisher << "  "
-                << p.scope << "/" << p.gate << "/" << p.lane << "  snap " << p.snap.substr(0, 12)
-                << "\n";
+      std::cout << PublicationLine(p, /*with_lane=*/true, /*with_note=*/false) << "\n";
     Note("Fetched " + std::to_string(out->publications.size()) + " publications: " +
          std::to_string(out->objects_fetched) + " objects, " + HumanBytes(out->bytes_fetched));
     return Status::Ok();

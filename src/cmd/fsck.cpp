@@ -233,8 +233,9 @@ Status PrintReport(const FsckReport& r, bool json, const std::string& what,
     PrintJson(ReportToJson(r));
   } else {
     for (const FsckProblem& p : r.problems)
-      std::cout << (p.warning ? "warning: " : "damage: ") << p.subject << ": " << p.problem << "\n";
-    for (const std::string& f : r.fixed) std::cout << "fixed: " << f << "\n";
+      std::cout << (p.warning ? "warning: " : "damage: ") << ForTerminal(p.subject) << ": "
+                << ForTerminal(p.problem) << "\n";
+    for (const std::string& f : r.fixed) std::cout << "fixed: " << ForTerminal(f) << "\n";
     std::cout << "Checked " << r.objects_checked << " objects (" << HumanBytes(r.bytes_checked)
               << "): " << (r.ok() ? "no damage" : std::to_string(r.errors()) + " problems");
     size_t warnings = r.problems.size() - r.errors();

@@ -1,6 +1,7 @@
 // converge init [DIR]: make a workspace.
 #include <iostream>
 
+#include "base/text.h"
 #include "cmd/command.h"
 
 namespace converge {
@@ -14,7 +15,8 @@ void RegisterInit(Cli& cli) {
     if (cli.globals.json) {
       PrintJson({{"root", ws.root().string()}, {"workspace_id", ws.config().workspace_id}});
     } else {
-      std::cout << "Initialized empty converge workspace in " << ws.meta().string() << "\n";
+      std::cout << "Initialized empty converge workspace in " << ForTerminal(ws.meta().string())
+                << "\n";
     }
     return Status::Ok();
   });

@@ -2,6 +2,7 @@
 // repo and who is in them.
 #include <iostream>
 
+#include "base/text.h"
 #include "cmd/admin_util.h"
 
 namespace converge {
@@ -14,8 +15,8 @@ struct LaneOpts {
 };
 
 void PrintLane(const wire::Lane& l, const std::string& repo) {
-  std::cout << "lane " << l.name << " of repo " << repo << ": members "
-            << JoinOr(l.members, "(none)") << "\n";
+  std::cout << "lane " << ForTerminal(l.name) << " of repo " << ForTerminal(repo) << ": members "
+            << ForTerminal(JoinOr(l.members, "(none)")) << "\n";
 }
 
 void RegisterLaneCreate(Cli& cli, CLI::App* cmd) {
@@ -29,8 +30,8 @@ void RegisterLaneCreate(Cli& cli, CLI::App* cmd) {
     if (cli.globals.json) {
       PrintJson(wire::ToJson(*l));
     } else {
-      std::cout << "Created lane " << l->name << " in repo " << s.repo
-                << " (add people with 'converge lane add " << l->name << " HANDLE')\n";
+      std::cout << "Created lane " << ForTerminal(l->name) << " in repo " << ForTerminal(s.repo)
+                << " (add people with 'converge lane add " << ForTerminal(l->name) << " HANDLE')\n";
     }
     return Status::Ok();
   });

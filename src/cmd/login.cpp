@@ -20,7 +20,7 @@ std::string ReadTokenFromStdin(const std::string& url) {
   bool tty = ::isatty(STDIN_FILENO);
   termios saved{};
   if (tty) {
-    std::cerr << "Token for " << url << ": " << std::flush;
+    std::cerr << "Token for " << ForTerminal(url) << ": " << std::flush;
     ::tcgetattr(STDIN_FILENO, &saved);
     termios quiet = saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
@@ -60,7 +60,7 @@ void RegisterLogin(Cli& cli, CLI::App* cmd) {
     if (cli.globals.json) {
       PrintJson({{"url", url}, {"user", wire::ToJson(me->user)}});
     } else {
-      std::cout << "Logged in to " << url << " as " << me->user.handle
+      std::cout << "Logged in to " << ForTerminal(url) << " as " << ForTerminal(me->user.handle)
                 << (me->user.admin ? " (server admin)" : "") << "\n";
     }
     return Status::Ok();
@@ -80,7 +80,7 @@ void RegisterLogout(Cli& cli, CLI::App* cmd) {
     if (cli.globals.json) {
       PrintJson({{"url", url}, {"removed", removed}});
     } else {
-      std::cout << (removed ? "Logged out of " : "Not logged in to ") << url << "\n";
+      std::cout << (removed ? "Logged out of " : "Not logged in to ") << ForTerminal(url) << "\n";
     }
     return Status::Ok();
   });
@@ -98,8 +98,8 @@ void RegisterWhoami(Cli& cli, CLI::App* cmd) {
       j["url"] = api.url();
       PrintJson(j);
     } else {
-      std::cout << me.user.handle << (me.user.admin ? " (server admin)" : "") << " at "
-                << api.url() << "\n";
+      std::cout << ForTerminal(me.user.handle) << (me.user.admin ? " (server admin)" : "") << " at "
+                << ForTerminal(api.url()) << "\n";
     }
     return Status::Ok();
   });

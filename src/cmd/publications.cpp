@@ -2,10 +2,13 @@
 // publications fetched into this workspace (or, with --remote, the server's).
 #include <iostream>
 
+#include "base/text.h"
 #include "client/credentials.h"
 #include "client/publication_index.h"
 #include "client/publish.h"
 #include "cmd/command.h"
+#include "cmd/terminal.h"
+#include "net/pager.h"
 
 namespace converge {
 
@@ -29,13 +32,17 @@ Result<std::vector<wire::Publication>> FromServer(Workspace& ws, const Publicati
   }
   if (lanes.empty()) lanes.push_back("");
   std::vector<wire::Publication> out;
+  // The newest page of each lane, all on one budget (the server names the lanes).
+  Pager pager(api.http(), "the publications of repo " + Quote(repo));
   for (const std::string& lane : lanes) {
     PublicationFilter f;
     f.scope = o.scope;
     f.gate = o.gate;
     f.lane = lane;
     f.limit = o.limit;
+    RETURN_IF_ERROR(pager.Restart());
     ASSIGN_OR_RETURN(wire::PublicationPage page, api.ListPublications(repo, f));
+    RETURN_IF_ERROR(pager.Advance(page.publications.size(), std::nullopt).status());
     out.insert(out.end(), page.publications.begin(), page.publications.end());
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
@@ -88,9 +95,7 @@ void RegisterPublications(Cli& cli) {
     if (list->empty()) Note(o->remote ? "no publications" : "no publications fetched yet "
                                                             "(run 'converge fetch')");
     for (const wire::Publication& p : *list)
-      std::cout << p.id.substr(0, 12) << "  " << p.created_at << "  " << p.publisher << "  "
-                << p.scope << "/" << p.gate << "/" << p.lane << "  snap " << p.snap.substr(0, 12)
-                << (p.note.empty() ? "" : "  " + p.note) << "\n";
+      std::cout << PublicationLine(p, /*with_lane=*/true, /*with_note=*/true) << "\n";
     return Status::Ok();
   });
 }

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "base/progress.h"
+#include "base/text.h"
 #include "client/publish.h"
 #include "cmd/command.h"
 #include "store/snap_index.h"
@@ -52,7 +53,7 @@ void RegisterPublish(Cli& cli) {
                  {"negotiation_requests", out->negotiation_requests}});
     } else {
       const wire::Publication& p = out->publication;
-      std::cout << p.id << "\n";
+      std::cout << ForTerminal(p.id) << "\n";
       Note("Published snap " + p.snap.substr(0, 12) + " to " + repo + " (scope " + p.scope +
            ", gate " + p.gate + ", lane " + p.lane + "): " + std::to_string(out->objects_uploaded) +
            " objects, " + HumanBytes(out->bytes_uploaded) + " uploaded");

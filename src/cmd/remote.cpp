@@ -1,6 +1,7 @@
 // converge remote set|show: where this workspace publishes and fetches.
 #include <iostream>
 
+#include "base/text.h"
 #include "client/credentials.h"
 #include "cmd/command.h"
 
@@ -14,12 +15,12 @@ nlohmann::json RemoteJson(const Remote& r) {
 }
 
 void PrintRemote(const Remote& r) {
-  std::cout << "url    " << r.url << "\n"
-            << "repo   " << r.repo << "\n"
-            << "scope  " << r.scope << "\n"
-            << "gate   " << r.gate << "\n"
-            << "lane   " << (r.lane.empty() ? "(your only lane, else 'default')" : r.lane)
-            << "\n";
+  std::cout << "url    " << ForTerminal(r.url) << "\n"
+            << "repo   " << ForTerminal(r.repo) << "\n"
+            << "scope  " << ForTerminal(r.scope) << "\n"
+            << "gate   " << ForTerminal(r.gate) << "\n"
+            << "lane   "
+            << (r.lane.empty() ? "(your only lane, else 'default')" : ForTerminal(r.lane)) << "\n";
 }
 
 }  // namespace

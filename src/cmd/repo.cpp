@@ -2,6 +2,7 @@
 // them.
 #include <iostream>
 
+#include "base/text.h"
 #include "cmd/admin_util.h"
 
 namespace converge {
@@ -9,13 +10,14 @@ namespace converge {
 namespace {
 
 std::string Quoted(const std::string& name) {
-  return "'" + name + "'";
+  return Quote(name);
 }
 
 void PrintDetails(const wire::RepoDetails& d) {
-  std::cout << "repo     " << d.repo.name << "\n"
-            << "created  " << ShortTime(d.repo.created_at) << " by " << d.repo.created_by << "\n"
-            << "role     " << d.repo.role << " (yours)\n";
+  std::cout << "repo     " << ForTerminal(d.repo.name) << "\n"
+            << "created  " << ForTerminal(ShortTime(d.repo.created_at)) << " by "
+            << ForTerminal(d.repo.created_by) << "\n"
+            << "role     " << ForTerminal(d.repo.role) << " (yours)\n";
   std::cout << "\nmembers\n";
   std::vector<TableRow> rows;
   for (const wire::Member& m : d.members) rows.push_back({"  " + m.handle, m.role});
@@ -25,7 +27,7 @@ void PrintDetails(const wire::RepoDetails& d) {
   for (const wire::Lane& l : d.lanes) rows.push_back({"  " + l.name, JoinOr(l.members, "-")});
   PrintTable({"  LANE", "MEMBERS"}, rows, std::cout);
   std::cout << "\nscopes\n";
-  for (const wire::Scope& s : d.scopes) std::cout << "  " << s.name << "\n";
+  for (const wire::Scope& s : d.scopes) std::cout << "  " << ForTerminal(s.name) << "\n";
   std::cout << "\ngates\n";
   PrintGateGraph(d.gate_graph, "  ", std::cout);
 }
@@ -48,9 +50,11 @@ void RegisterRepoCreate(Cli& cli, CLI::App* cmd) {
     if (cli.globals.json) {
       PrintJson(wire::ToJson(*repo));
     } else {
-      std::string who = o->admin.empty() ? "you are its admin" : o->admin + " is its admin";
-      std::cout << "Created repo " << repo->name << ": " << who
-                << "; it has scope main, lane default (with its admin) and gate dev-intake\n";
+      std::string who =
+          o->admin.empty() ? "you are its admin" : ForTerminal(o->admin) + " is its admin";
+      std::cout << "Created repo " << ForTerminal(repo->name) << ": " << who
+                << "; it has scope main, lane default (with its admin) and gate dev-intake
+";
     }
     return Status::Ok();
   });
@@ -124,8 +128,9 @@ void RegisterRepoGrant(Cli& cli, CLI::App* cmd) {
     if (cli.globals.json) {
       PrintJson(wire::ToJson(*m));
     } else {
-      std::cout << m->handle << " now has role " << m->role.value_or("none") << " on repo "
-                << m->repo << "\n";
+      std::cout << ForTerminal(m->handle) << " now has role "
+                << ForTerminal(m->role.value_or("none")) << " on repo " << ForTerminal(m->repo)
+                << "\n";
     }
     return Status::Ok();
   });
@@ -149,7 +154,8 @@ void RegisterRepoRevoke(Cli& cli, CLI::App* cmd) {
     if (cli.globals.json) {
       PrintJson(wire::ToJson(*m));
     } else {
-      std::cout << m->handle << " no longer has a role on repo " << m->repo << "\n";
+      std::cout << ForTerminal(m->handle) << " no longer has a role on repo "
+                << ForTerminal(m->repo) << "\n";
     }
     return Status::Ok();
   });

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "base/progress.h"
+#include "base/text.h"
 #include "cmd/command.h"
 #include "workspace/restore.h"
 #include "workspace/snapshot.h"
@@ -45,8 +46,8 @@ void RegisterRestore(Cli& cli) {
                  {"warnings", r.warnings}});
       return Status::Ok();
     }
-    std::cout << "Restored snap " << id.hex().substr(0, 12) << " into " << target << ": " << r.files
-              << " files, " << HumanBytes(r.bytes);
+    std::cout << "Restored snap " << id.hex().substr(0, 12) << " into " << ForTerminal(target)
+              << ": " << r.files << " files, " << HumanBytes(r.bytes);
     if (in_place) std::cout << " (" << r.written << " written, " << r.removed << " removed)";
     std::cout << "\n";
     return Status::Ok();

@@ -2,6 +2,7 @@
 // configured repo.
 #include <iostream>
 
+#include "base/text.h"
 #include "cmd/admin_util.h"
 
 namespace converge {
@@ -24,7 +25,8 @@ void RegisterScopeCreate(Cli& cli, CLI::App* cmd) {
     if (cli.globals.json)
       PrintJson(wire::ToJson(*scope));
     else
-      std::cout << "Created scope " << scope->name << " in repo " << s.repo << "\n";
+      std::cout << "Created scope " << ForTerminal(scope->name) << " in repo "
+                << ForTerminal(s.repo) << "\n";
     return Status::Ok();
   });
 }

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "base/progress.h"
+#include "base/text.h"
 #include "cmd/command.h"
 #include "store/snap_index.h"
 #include "store/tree.h"
@@ -35,11 +36,20 @@ void RegisterShow(Cli& cli) {
     std::cout << "snap       " << snap_id.hex() << "\n"
               << "root       " << snap.root.hex() << "\n"
               << "parent     " << (snap.parent ? snap.parent->hex() : "(none)") << "\n"
-              << "created    " << snap.created_at << "\n"
-              << "workspace  " << snap.workspace_id << "\n"
+              << "created    " << ForTerminal(snap.created_at) << "\n"
+              << "workspace  " << ForTerminal(snap.workspace_id) << "\n"
               << "contents   " << sum.files << " files, " << sum.dirs << " directories, "
-              << sum.symlinks << " symlinks, " << HumanBytes(sum.bytes) << "\n\n"
-              << "    " << snap.message << "\n";
+              << sum.symlinks << " symlinks, " << HumanBytes(sum.bytes) << "\n\n";
+    // The message line by line, like git log: each line escaped on its own.
+    std::string_view message = snap.message;
+    if (!message.empty() && message.back() == '\n') message.remove_suffix(1);
+    for (;;) {
+      size_t nl = message.find('\n');
+      std::string line = ForTerminal(message.substr(0, nl));
+      std::cout << (line.empty() ? "" : "    ") << line << "\n";
+      if (nl == std::string_view::npos) break;
+      message.remove_prefix(nl + 1);
+    }
     return Status::Ok();
   });
 }

@@ -1,6 +1,7 @@
 // converge snaps: list snaps, newest first.
 #include <iostream>
 
+#include "base/text.h"
 #include "cmd/command.h"
 #include "store/snap_index.h"
 
@@ -36,9 +37,9 @@ void RegisterSnaps(Cli& cli) {
       return Status::Ok();
     }
     for (const SnapRecord& r : list)
-      std::cout << r.id.hex().substr(0, 12) << "  " << r.snap.created_at << "  "
-                << (r.origin == "local" ? "" : "(fetched) ") << FirstLine(r.snap.message)
-                << "\n";
+      std::cout << r.id.hex().substr(0, 12) << "  " << ForTerminal(r.snap.created_at) << "  "
+                << (r.origin == "local" ? "" : "(fetched) ")
+                << ForTerminal(FirstLine(r.snap.message)) << "\n";
     return Status::Ok();
   });
 }

@@ -2,8 +2,10 @@
 // changes, and recent publications visible to you by lane.
 #include <iostream>
 
+#include "base/text.h"
 #include "client/status.h"
 #include "cmd/command.h"
+#include "cmd/terminal.h"
 
 namespace converge {
 
@@ -38,42 +40,44 @@ nlohmann::json ToJson(const StatusReport& r) {
 
 void PrintText(const StatusReport& r) {
   if (r.remote) {
-    std::cout << "remote     " << r.remote->url << " (" << (r.reachable ? "reachable" :
-                                                             "unreachable") << ")\n"
-              << "repo       " << r.remote->repo << "\n"
-              << "user       " << (r.user.empty() ? "(not logged in)" : r.user) << "\n"
-              << "scope      " << r.remote->scope << "\n"
-              << "gate       " << r.remote->gate << "\n"
-              << "lane       " << (r.lane.empty() ? "(none)" : r.lane) << "\n";
+    std::cout << "remote     " << ForTerminal(r.remote->url) << " ("
+              << (r.reachable ? "reachable" : "unreachable") << ")\n"
+              << "repo       " << ForTerminal(r.remote->repo) << "\n"
+              << "user       " << (r.user.empty() ? "(not logged in)" : ForTerminal(r.user)) << "\n"
+              << "scope      " << ForTerminal(r.remote->scope) << "\n"
+              << "gate       " << ForTerminal(r.remote->gate) << "\n"
+              << "lane       " << (r.lane.empty() ? "(none)" : ForTerminal(r.lane)) << "\n";
   } else {
     std::cout << "remote     (none: 'converge remote set --url URL --repo REPO')\n";
   }
-  std::cout << "workspace  " << r.workspace_id << "\n";
-  if (r.snap)
-    std::cout << "snap       " << r.snap->id.hex().substr(0, 12) << "  " << r.snap->snap.created_at
-              << "  " << r.snap->snap.message << "\n";
-  else
+  std::cout << "workspace  " << ForTerminal(r.workspace_id) << "\n";
+  if (r.snap) {
+    const std::string& m = r.snap->snap.message;
+    std::cout << "snap       " << r.snap->id.hex().substr(0, 12) << "  "
+              << ForTerminal(r.snap->snap.created_at) << "  "
+              << ForTerminal(m.substr(0, m.find('\n'))) << "\n";
+  } else {
     std::cout << "snap       (none yet)\n";
+  }
   if (r.dirty) {
     std::cout << "changes    " << r.changes.size() << " not in any snap ('converge snap' keeps "
               << "them):\n";
     for (size_t i = 0; i < r.changes.size() && i < 10; i++)
-      std::cout << "             " << r.changes[i].change << "  " << r.changes[i].path << "\n";
+      std::cout << "             " << r.changes[i].change << "  " << ForTerminal(r.changes[i].path)
+                << "\n";
     if (r.changes.size() > 10) std::cout << "             ...\n";
   } else {
     std::cout << "changes    none: the working tree matches the snap\n";
   }
   if (!r.server_error.empty())
-    std::cout << "server     " << r.server_error << "\n"
+    std::cout << "server     " << ForTerminal(r.server_error) << "\n"
               << "           (showing publications fetched before)\n";
   if (!r.remote) return;
   if (r.by_lane.empty()) std::cout << "publications  none visible yet\n";
   for (const auto& [lane, list] : r.by_lane) {
-    std::cout << "publications in lane " << lane << ":\n";
+    std::cout << "publications in lane " << ForTerminal(lane) << ":\n";
     for (const wire::Publication& p : list)
-      std::cout << "  " << p.id.substr(0, 12) << "  " << p.created_at << "  " << p.publisher
-                << "  " << p.scope << "/" << p.gate << "  snap " << p.snap.substr(0, 12)
-                << (p.note.empty() ? "" : "  " + p.note) << "\n";
+      std::cout << "  " << PublicationLine(p, /*with_lane=*/false, /*with_note=*/true) << "\n";
   }
 }
 

@@ -48,10 +48,11 @@ void RegisterTokenCreate(Cli& cli, CLI::App* cmd) {
     if (cli.globals.json) {
       PrintJson(wire::ToJson(*t));
     } else {
-      std::cout << "Created token " << t->id << " for " << t->user
-                << (t->label.empty() ? "" : " (" + t->label + ")")
-                << (t->expires_at ? ", expires " + ShortTime(*t->expires_at) : "") << "\n"
-                << "token  " << t->token << "\n";
+      std::cout << "Created token " << ForTerminal(t->id) << " for " << ForTerminal(t->user)
+                << (t->label.empty() ? "" : " (" + ForTerminal(t->label) + ")")
+                << (t->expires_at ? ", expires " + ForTerminal(ShortTime(*t->expires_at)) : "")
+                << "\n"
+                << "token  " << ForTerminal(t->token) << "\n";
     }
     if (t->parent)
       Note("note: it is bound to the token you used (" + *t->parent +
@@ -113,8 +114,8 @@ void RegisterTokenRevoke(Cli& cli, CLI::App* cmd) {
     if (cli.globals.json) {
       PrintJson(wire::ToJson(*t));
     } else {
-      std::cout << "Revoked token " << t->id << " of " << t->user
-                << (t->label.empty() ? "" : " (" + t->label + ")") << "\n";
+      std::cout << "Revoked token " << ForTerminal(t->id) << " of " << ForTerminal(t->user)
+                << (t->label.empty() ? "" : " (" + ForTerminal(t->label) + ")") << "\n";
     }
     return Status::Ok();
   });

@@ -2,6 +2,7 @@
 // admins only).
 #include <iostream>
 
+#include "base/text.h"
 #include "cmd/admin_util.h"
 
 namespace converge {
@@ -25,9 +26,9 @@ void RegisterUserCreate(Cli& cli, CLI::App* cmd) {
     if (cli.globals.json) {
       PrintJson(wire::ToJson(*made));
     } else {
-      std::cout << "Created user " << made->user.handle << " (id " << made->user.id
+      std::cout << "Created user " << ForTerminal(made->user.handle) << " (id " << made->user.id
                 << (made->user.admin ? ", server admin" : "") << ")\n"
-                << "token  " << made->token << "\n";
+                << "token  " << ForTerminal(made->token) << "\n";
     }
     Note("note: the token is shown only this once; " + made->user.handle +
          " logs in with 'converge login --url " + api.url() + "' and pastes it");

@@ -58,6 +58,37 @@ std::string Describe(const std::string& method, const std::string& path) {
   return method + " " + path;
 }
 
+// An answer's body held in memory, never more than HttpClient::kMaxAnswerBytes
+// of it: a declared Content-Length past the cap is refused before a byte is
+// read, and bytes past it stop the transfer (httplib then drops the connection).
+class BoundedBody {
+ public:
+  // For the response handler: false refuses the answer.
+  bool Start(const httplib::Response& r) {
+    status_ = r.status;
+    if (r.has_header("Content-Length") &&
+        r.get_header_value<uint64_t>("Content-Length") > HttpClient::kMaxAnswerBytes)
+      too_large_ = true;
+    return !too_large_;
+  }
+  // For the content receiver: false stops the transfer.
+  bool Add(const char* data, size_t len) {
+    if (len > HttpClient::kMaxAnswerBytes - text_.size()) too_large_ = true;
+    if (too_large_) return false;
+    text_.append(data, len);
+    return true;
+  }
+  int status() const { return status_; }
+  bool ok() const { return status_ >= 200 && status_ < 300; }
+  bool too_large() const { return too_large_; }
+  const std::string& text() const { return text_; }
+
+ private:
+  int status_ = 0;
+  bool too_large_ = false;
+  std::string text_;
+};
+
 }  // namespace
 
 Status StatusFromHttp(int http_status, const std::string& body) {
@@ -123,110 +154,125 @@ Status HttpClient::TransportError(httplib::Error err, const std::string& what) c
   }
 }
 
-Result<json> HttpClient::Answer(const httplib::Result& res, const std::string& what) const {
+Status HttpClient::AnswerTooLarge(const std::string& what) const {
+  return TooLarge("the server's answer to " + what + " is larger than " +
+                  std::to_string(kMaxAnswerBytes >> 20) +
+                  " MiB, more than any converge server "
+                  "sends; is " +
+                  url_ + " (--url, or the workspace's remote) a converge server?");
+}
+
+Result<json> HttpClient::Exchange(httplib::Request req) {
+  std::string what = Describe(req.method, req.path);
+  BoundedBody body;
+  req.response_handler = [&](const httplib::Response& r) { return body.Start(r); };
+  req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
+    return body.Add(data, len);
+  };
+  httplib::Result res = client_->send(req);
+  answer_bytes_ += body.text().size();
+  if (body.too_large()) return AnswerTooLarge(what);
   if (!res) return TransportError(res.error(), what);
-  if (res->status < 200 || res->status >= 300) return StatusFromHttp(res->status, res->body);
-  if (res->body.empty()) return json::object();
-  Result<json> j = ParseJson(res->body, 64);
+  if (!body.ok()) return StatusFromHttp(body.status(), body.text());
+  if (body.text().empty()) return json::object();
+  Result<json> j = ParseJson(body.text(), 64);
   if (!j.ok()) return Invalid("the server at " + url_ + " sent malformed JSON for " + what);
   return j;
 }
 
+namespace {
+
+httplib::Request MakeRequest(const char* method, const std::string& path) {
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  return req;
+}
+
+httplib::Request WithBody(httplib::Request req, std::string body, const std::string& type) {
+  req.body = std::move(body);
+  req.set_header("Content-Type", type);
+  return req;
+}
+
+}  // namespace
+
 Result<json> HttpClient::Get(const std::string& path) {
-  return Answer(client_->Get(path), Describe("GET", path));
+  return Exchange(MakeRequest("GET", path));
 }
 
 Result<json> HttpClient::Post(const std::string& path, const json& body) {
-  return Answer(client_->Post(path, body.dump(), "application/json"), Describe("POST", path));
+  return Exchange(WithBody(MakeRequest("POST", path), body.dump(), "application/json"));
 }
 
 Result<json> HttpClient::Put(const std::string& path, const json& body) {
-  return Answer(client_->Put(path, body.dump(), "application/json"), Describe("PUT", path));
+  return Exchange(WithBody(MakeRequest("PUT", path), body.dump(), "application/json"));
 }
 
 Result<json> HttpClient::Delete(const std::string& path) {
-  return Answer(client_->Delete(path), Describe("DELETE", path));
+  return Exchange(MakeRequest("DELETE", path));
 }
 
 Result<json> HttpClient::PutBytes(const std::string& path, std::string_view bytes,
                                   const std::string& content_type) {
-  return Answer(client_->Put(path, bytes.data(), bytes.size(), content_type),
-                Describe("PUT", path));
+  return Exchange(WithBody(MakeRequest("PUT", path), std::string(bytes), content_type));
 }
 
 Status HttpClient::PostForStream(const std::string& path, const json& body,
                                  const std::function<Status(std::string_view)>& sink) {
-  httplib::Request req;
-  req.method = "POST";
-  req.path = path;
-  req.body = body.dump();
-  req.set_header("Content-Type", "application/json");
-  int status = 0;
-  std::string error_body;
+  httplib::Request req = WithBody(MakeRequest("POST", path), body.dump(), "application/json");
+  return Stream(std::move(req), sink);
+}
+
+Status HttpClient::GetStream(const std::string& path,
+                             const std::function<Status(std::string_view)>& sink) {
+  return Stream(MakeRequest("GET", path), sink);
+}
+
+Status HttpClient::Stream(httplib::Request req,
+                          const std::function<Status(std::string_view)>& sink) {
+  std::string what = Describe(req.method, req.path);
+  bool streaming = false;  // a 2xx answer streams to `sink`
+  BoundedBody error;       // any other is read (boundedly) for its JSON error
   Status sink_status;
   req.response_handler = [&](const httplib::Response& r) {
-    status = r.status;
-    return true;
+    streaming = r.status >= 200 && r.status < 300;
+    return streaming || error.Start(r);
   };
   req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
-    if (status < 200 || status >= 300) {
-      if (error_body.size() < (1 << 20)) error_body.append(data, len);
-      return true;
-    }
+    if (!streaming) return error.Add(data, len);
     sink_status = sink(std::string_view(data, len));
     return sink_status.ok();
   };
   httplib::Result res = client_->send(req);
   if (!sink_status.ok()) return sink_status;
-  if (!res) return TransportError(res.error(), Describe("POST", path));
-  if (status < 200 || status >= 300) return StatusFromHttp(status, error_body);
-  return Status::Ok();
-}
-
-Status HttpClient::GetStream(const std::string& path,
-                             const std::function<Status(std::string_view)>& sink) {
-  int status = 0;
-  std::string error_body;
-  Status sink_status;
-  httplib::Result res = client_->Get(
-      path,
-      [&](const httplib::Response& r) {
-        status = r.status;
-        return true;
-      },
-      [&](const char* data, size_t len) {
-        if (status < 200 || status >= 300) {
-          if (error_body.size() < (1 << 20)) error_body.append(data, len);
-          return true;
-        }
-        sink_status = sink(std::string_view(data, len));
-        return sink_status.ok();
-      });
-  if (!sink_status.ok()) return sink_status;
-  if (!res) return TransportError(res.error(), Describe("GET", path));
-  if (status < 200 || status >= 300) return StatusFromHttp(status, error_body);
+  if (error.too_large()) return AnswerTooLarge(what);
+  if (!res) return TransportError(res.error(), what);
+  if (!streaming) return StatusFromHttp(error.status(), error.text());
   return Status::Ok();
 }
 
 Result<json> HttpClient::PostStreamed(
     const std::string& path, const std::string& content_type,
     const std::function<Status(const Writer&, bool* done)>& producer) {
+  // What httplib's Post(path, ContentProviderWithoutLength, type) builds,
+  // built here so that the answer goes through Exchange's bounded reader.
+  httplib::Request req = MakeRequest("POST", path);
+  req.set_header("Content-Type", content_type);
+  req.set_header("Transfer-Encoding", "chunked");
   Status produce_status;
-  httplib::Result res = client_->Post(
-      path,
-      [&](size_t, httplib::DataSink& sink) {
-        bool done = false;
-        Writer write = [&](std::string_view bytes) {
-          return sink.write(bytes.data(), bytes.size());
-        };
-        produce_status = producer(write, &done);
-        if (!produce_status.ok()) return false;
-        if (done) sink.done();
-        return true;
-      },
-      content_type);
+  req.is_chunked_content_provider_ = true;
+  req.content_provider_ = [&](size_t, size_t, httplib::DataSink& sink) {
+    bool done = false;
+    Writer write = [&](std::string_view bytes) { return sink.write(bytes.data(), bytes.size()); };
+    produce_status = producer(write, &done);
+    if (!produce_status.ok()) return false;
+    if (done) sink.done();
+    return true;
+  };
+  Result<json> answer = Exchange(std::move(req));
   if (!produce_status.ok()) return produce_status;
-  return Answer(res, Describe("POST", path));
+  return answer;
 }
 
 std::string HttpClient::Escape(std::string_view segment) {

@@ -1,7 +1,10 @@
 // An HTTP(S) client for one converge server: JSON calls, and streaming
 // uploads and downloads whose memory stays flat. Every failure comes back as
 // a Status: the server's JSON error keeps its code and message; a transport
-// failure is kUnavailable naming the server and what to check.
+// failure is kUnavailable naming the server and what to check. No answer can
+// make the client hold more than kMaxAnswerBytes of it: a body held in memory
+// (a JSON answer, an error) is counted as it arrives (after decompression)
+// and the transfer is dropped past the cap, with a kTooLarge error.
 #pragma once
 
 #include <httplib.h>
@@ -25,10 +28,16 @@ struct HttpOptions {
 
 class HttpClient {
  public:
+  // The most of one answer the client holds in memory: far above any honest
+  // answer (a page of 1000 publications or audit rows is under 1 MiB).
+  static constexpr size_t kMaxAnswerBytes = 8u << 20;
+
   // `url` is "http://host:port" or "https://host:port" (a trailing '/' is dropped).
   static Result<HttpClient> Connect(const std::string& url, const HttpOptions& opts);
 
   const std::string& url() const { return url_; }
+  // Bytes of JSON answers read so far (what a Pager counts).
+  uint64_t answer_bytes() const { return answer_bytes_; }
 
   Result<nlohmann::json> Get(const std::string& path);
   Result<nlohmann::json> Post(const std::string& path, const nlohmann::json& body);
@@ -57,10 +66,15 @@ class HttpClient {
   HttpClient(std::string url, std::unique_ptr<httplib::Client> client)
       : url_(std::move(url)), client_(std::move(client)) {}
   Status TransportError(httplib::Error err, const std::string& what) const;
-  Result<nlohmann::json> Answer(const httplib::Result& res, const std::string& what) const;
+  Status AnswerTooLarge(const std::string& what) const;
+  // Sends `req` and reads its answer as JSON, at most kMaxAnswerBytes of it.
+  Result<nlohmann::json> Exchange(httplib::Request req);
+  // Sends `req` and streams a 2xx answer's body to `sink`.
+  Status Stream(httplib::Request req, const std::function<Status(std::string_view)>& sink);
 
   std::string url_;
   std::unique_ptr<httplib::Client> client_;
+  uint64_t answer_bytes_ = 0;
 };
 
 // The Status an error answer stands for (its JSON error body when there is one).

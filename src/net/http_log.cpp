@@ -42,7 +42,9 @@ bool LogEnabled(LogLevel level) {
 
 void LogLine(LogLevel level, std::string_view text) {
   if (!LogEnabled(level)) return;
-  std::string line = TimeNow() + " " + Name(level) + " " + std::string(text) + "\n";
+  // An operator reads this on a terminal: whatever a client got into the
+  // text (a path, a name in an error) is escaped, one line stays one line.
+  std::string line = TimeNow() + " " + Name(level) + " " + ForTerminal(text) + "\n";
   // One write(2) per line: the kernel keeps it whole against other threads.
   size_t off = 0;
   while (off < line.size()) {

@@ -13,7 +13,8 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 LogLevel LogLevelFromName(std::string_view name);
 void SetLogLevel(LogLevel level);
 bool LogEnabled(LogLevel level);
-// Writes "<time> <level> <text>\n" when `level` is enabled.
+// Writes "<time> <level> <text>\n" when `level` is enabled, `text` escaped
+// with ForTerminal (base/text.h).
 void LogLine(LogLevel level, std::string_view text);
 
 // `s` with control bytes, spaces and invalid UTF-8 escaped: safe as one field

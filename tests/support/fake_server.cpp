@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "base/json.h"
 #include "net/pack.h"
 
@@ -27,9 +29,15 @@ std::string Frame(const std::vector<PackItem>& objects, bool with_end) {
 
 FakeServer::FakeServer() {
   Routes();
+  // Else each answer's body waits for the client's delayed ACK (40 ms).
+  server_.set_tcp_nodelay(true);
   port_ = server_.bind_to_any_port("127.0.0.1");
   EXPECT_GT(port_, 0) << "the fake server cannot bind a loopback port";
   thread_ = std::thread([this] { server_.listen_after_bind(); });
+  // httplib's stop() does nothing before the server runs: a FakeServer
+  // destroyed at once would otherwise wait forever for its thread.
+  for (int i = 0; i < 10000 && !server_.is_running(); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 FakeServer::~FakeServer() {
@@ -101,8 +109,21 @@ void FakeServer::AnswerEverythingWith(int status, const std::string& body) {
   answer_ = {status, body};
 }
 
+void FakeServer::Override(const std::string& path, Handler handler) {
+  std::lock_guard<std::mutex> lock(mu_);
+  overrides_[path] = std::move(handler);
+}
+
+int FakeServer::requests(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = request_counts_.find(path);
+  return it == request_counts_.end() ? 0 : it->second;
+}
+
 void FakeServer::Reset() {
   std::lock_guard<std::mutex> lock(mu_);
+  overrides_.clear();
+  request_counts_.clear();
   objects_.clear();
   publications_.clear();
   pack_maker_ = nullptr;
@@ -186,15 +207,27 @@ void FakeServer::Routes() {
                                  });
       });
   server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    Handler handler;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      requests_.push_back(Seen{req.method, req.path, req.get_header_value("Authorization")});
+      request_counts_[req.path]++;
+      auto it = overrides_.find(req.path);
+      if (it != overrides_.end()) handler = it->second;
+    }
+    if (handler) {
+      handler(req, res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     std::lock_guard<std::mutex> lock(mu_);
-    requests_.push_back(Seen{req.method, req.path, req.get_header_value("Authorization")});
     if (!answer_) return httplib::Server::HandlerResponse::Unhandled;
     res.status = answer_->first;
     res.set_content(answer_->second, "application/json");
     return httplib::Server::HandlerResponse::Handled;
   });
   server_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) Error(res, res.status, "not_found", "the fake server has no such route");
+    if (res.body.empty() && !res.content_provider_)  // not an answer streamed on purpose
+      Error(res, res.status, "not_found", "the fake server has no such route");
   });
 }
 

@@ -59,7 +59,14 @@ class FakeServer {
   // Answers every request with `status` and `body` (JSON or not, raw bytes).
   void AnswerEverythingWith(int status, const std::string& body);
 
-  // Forgets every object, publication and override (not the requests seen).
+  // Answers every request for `path` (the path alone, without the query)
+  // with `handler`, ahead of the routes above; and counts those requests.
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  void Override(const std::string& path, Handler handler);
+  int requests(const std::string& path) const;
+
+  // Forgets every object, publication, override and request count (not
+  // the list requests() returns).
   void Reset();
   // Fetch requests answered so far.
   int fetches() const;
@@ -89,6 +96,8 @@ class FakeServer {
   std::optional<size_t> cut_after_;
   std::optional<std::pair<int, std::string>> answer_;
   std::optional<std::string> next_cursor_;
+  std::map<std::string, Handler> overrides_;
+  std::map<std::string, int> request_counts_;
   int fetches_ = 0;
   std::vector<Seen> requests_;
 };
