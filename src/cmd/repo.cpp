@@ -53,8 +53,7 @@ void RegisterRepoCreate(Cli& cli, CLI::App* cmd) {
       std::string who =
           o->admin.empty() ? "you are its admin" : ForTerminal(o->admin) + " is its admin";
       std::cout << "Created repo " << ForTerminal(repo->name) << ": " << who
-                << "; it has scope main, lane default (with its admin) and gate dev-intake
-";
+                << "; it has scope main, lane default (with its admin) and gate dev-intake\n";
     }
     return Status::Ok();
   });

@@ -295,6 +295,7 @@ class TerminalFakeServerTest : public ::testing::Test {
     o.env = {{"HOME", home_.string()},
              {"XDG_CONFIG_HOME", (home_ / ".config").string()},
              {"CONVERGE_TOKEN", "anything"},
+             {"CONVERGE_URL", server_.url()},
              {"CONVERGE_CA_FILE", ""}};
     return Converge(args, o);
   }
