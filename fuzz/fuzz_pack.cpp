@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "net/pack.h"
+#include "api/pack.h"
 
 using namespace converge;
 

@@ -19,6 +19,9 @@ jobs=$(nproc)
 unity=-DCONVERGE_UNITY_BATCH=0
 step() { echo "== $1 (at ${SECONDS}s)"; }
 
+step "layer check (docs/architecture.md)"
+scripts/check-layers.sh
+
 step "build (RelWithDebInfo)"
 scripts/build.sh build RelWithDebInfo "$unity"
 step "tests"

@@ -6,7 +6,7 @@
 
 #include "base/progress.h"
 #include "client/fetch.h"
-#include "net/pack.h"
+#include "api/pack.h"
 #include "store/closure.h"
 
 namespace converge {

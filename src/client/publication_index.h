@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "net/wire.h"
+#include "api/wire.h"
 #include "store/db.h"
 
 namespace converge {

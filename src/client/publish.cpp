@@ -7,7 +7,7 @@
 #include "base/progress.h"
 #include "client/negotiate.h"
 #include "client/publication_index.h"
-#include "net/pack.h"
+#include "api/pack.h"
 #include "store/tree.h"
 
 namespace converge {

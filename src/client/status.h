@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "client/session.h"
-#include "net/wire.h"
+#include "api/wire.h"
 #include "store/snap_index.h"
 #include "store/tree.h"
 #include "workspace/workspace.h"

@@ -8,7 +8,7 @@
 #include "base/text.h"
 #include "client/credentials.h"
 #include "cmd/command.h"
-#include "net/wire.h"
+#include "api/wire.h"
 
 namespace converge {
 

@@ -8,7 +8,7 @@
 #include "cmd/audit_verify.h"
 #include "cmd/command.h"
 #include "net/http_log.h"
-#include "net/http_server.h"
+#include "server/http_server.h"
 #include "server/authority.h"
 
 namespace converge {

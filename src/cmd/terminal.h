@@ -13,7 +13,7 @@
 #include <string>
 
 #include "base/terminal_stream.h"
-#include "net/wire.h"
+#include "api/wire.h"
 
 namespace converge {
 

@@ -1,6 +1,6 @@
 #include "net/api_client.h"
 
-#include "net/pack.h"
+#include "api/pack.h"
 
 namespace converge {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "net/http_client.h"
-#include "net/wire.h"
+#include "api/wire.h"
 
 namespace converge {
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "base/text.h"
-#include "server/clock.h"
+#include "base/clock.h"
 
 namespace converge {
 

@@ -13,7 +13,7 @@
 
 #include "base/status.h"
 #include "net/http_log.h"
-#include "net/wire.h"
+#include "api/wire.h"
 
 namespace converge {
 

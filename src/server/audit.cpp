@@ -1,7 +1,7 @@
 #include "server/audit.h"
 
 #include "server/authz.h"
-#include "server/clock.h"
+#include "base/clock.h"
 #include "store/hash.h"
 
 namespace converge {

@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "net/wire.h"
+#include "api/wire.h"
 #include "server/audit_key.h"
 #include "server/caller.h"
 #include "server/db_pool.h"

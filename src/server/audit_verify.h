@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "base/fs.h"
-#include "net/wire.h"
+#include "api/wire.h"
 #include "server/audit_key.h"
 
 namespace converge {

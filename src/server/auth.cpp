@@ -9,7 +9,7 @@
 #include "base/text.h"
 #include "server/audit.h"
 #include "server/authz.h"
-#include "server/clock.h"
+#include "base/clock.h"
 #include "server/names.h"
 
 namespace converge {

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "net/wire.h"
+#include "api/wire.h"
 #include "server/caller.h"
 #include "server/config.h"
 #include "server/db_pool.h"

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "base/text.h"
-#include "net/wire.h"
+#include "api/wire.h"
 #include "server/audit.h"
 #include "server/object_check.h"
 #include "server/publications.h"

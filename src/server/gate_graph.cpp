@@ -4,7 +4,7 @@
 
 #include "base/json.h"
 #include "base/text.h"
-#include "server/clock.h"
+#include "base/clock.h"
 #include "server/names.h"
 #include "server/registry.h"
 

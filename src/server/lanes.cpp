@@ -2,7 +2,7 @@
 #include <map>
 
 #include "base/text.h"
-#include "server/clock.h"
+#include "base/clock.h"
 #include "server/names.h"
 #include "server/registry.h"
 

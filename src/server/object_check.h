@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "net/wire.h"
+#include "api/wire.h"
 #include "store/db.h"
 #include "store/objects.h"
 

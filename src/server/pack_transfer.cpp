@@ -3,7 +3,7 @@
 #include <map>
 
 #include "base/text.h"
-#include "net/pack.h"
+#include "api/pack.h"
 #include "server/audit.h"
 #include "server/authz.h"
 #include "server/object_check.h"

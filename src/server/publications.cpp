@@ -4,7 +4,7 @@
 #include "base/text.h"
 #include "server/audit.h"
 #include "server/authz.h"
-#include "server/clock.h"
+#include "base/clock.h"
 #include "server/names.h"
 #include "server/object_check.h"
 #include "server/registry.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "net/wire.h"
+#include "api/wire.h"
 #include "server/caller.h"
 #include "server/db_pool.h"
 

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "net/wire.h"
+#include "api/wire.h"
 #include "server/authz.h"
 #include "server/db_pool.h"
 

@@ -1,7 +1,7 @@
 // Registry: repos and their members.
 #include "base/text.h"
 #include "server/auth.h"
-#include "server/clock.h"
+#include "base/clock.h"
 #include "server/names.h"
 #include "server/registry.h"
 

@@ -1,7 +1,7 @@
 // Contract: the audit log records every state change and every refusal, in a
 // hash chain, readable by repo admins (their repo) and server admins (all).
 #include "fixtures.h"
-#include "net/wire.h"
+#include "api/wire.h"
 
 namespace converge::testing {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "net/pack.h"
+#include "api/pack.h"
 #include "store/objects.h"
 #include "support/server.h"
 

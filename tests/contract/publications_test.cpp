@@ -1,6 +1,6 @@
 // Contract: publications (create, list with filters and pages, get by prefix).
 #include "fixtures.h"
-#include "net/wire.h"
+#include "api/wire.h"
 #include "store/db.h"
 
 namespace converge::testing {

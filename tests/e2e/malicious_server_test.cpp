@@ -13,7 +13,7 @@
 #include <map>
 
 #include "base/text.h"
-#include "net/pack.h"
+#include "api/pack.h"
 #include "store/snap_index.h"
 #include "support/fake_server.h"
 #include "support/people.h"

@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "base/json.h"
-#include "net/pack.h"
+#include "api/pack.h"
 
 namespace converge::testing {
 

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "net/wire.h"
+#include "api/wire.h"
 #include "store/objects.h"
 
 namespace converge::testing {

@@ -2,7 +2,7 @@
 // truncation and limits are clear errors.
 #include <gtest/gtest.h>
 
-#include "net/pack.h"
+#include "api/pack.h"
 
 namespace converge {
 namespace {

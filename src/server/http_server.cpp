@@ -1,4 +1,4 @@
-#include "net/http_server.h"
+#include "server/http_server.h"
 
 #include <httplib.h>
 #include <netinet/in.h>
@@ -8,9 +8,9 @@
 #include <cerrno>
 
 #include "base/fs.h"
-#include "net/http_io.h"
+#include "server/http_io.h"
 #include "net/http_log.h"
-#include "net/http_routes.h"
+#include "server/http_routes.h"
 #include "net/http_server_pool.h"
 #include "net/http_server_stream.h"
 

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "base/status.h"
-#include "net/wire.h"
+#include "api/wire.h"
 #include "server/authority.h"
 
 namespace converge {

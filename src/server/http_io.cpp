@@ -1,10 +1,10 @@
-#include "net/http_io.h"
+#include "server/http_io.h"
 
 #include <charconv>
 
 #include "base/json.h"
 #include "net/http_log.h"
-#include "net/wire.h"
+#include "api/wire.h"
 
 namespace converge {
 

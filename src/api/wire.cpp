@@ -1,5 +1,5 @@
 // wire.h: ToJson, and the canonical forms that ids and audit hashes are computed over.
-#include "net/wire.h"
+#include "api/wire.h"
 
 namespace converge::wire {
 

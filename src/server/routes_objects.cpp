@@ -1,8 +1,8 @@
 // Routes: a repo's objects one at a time, objects/missing, and packs both ways.
-#include "net/http_io.h"
+#include "server/http_io.h"
 #include "net/http_log.h"
-#include "net/http_routes.h"
-#include "net/pack.h"
+#include "server/http_routes.h"
+#include "api/pack.h"
 
 namespace converge {
 

@@ -1,5 +1,5 @@
 // wire.h: FromJson, the strict half: every field checked for presence and type.
-#include "net/wire.h"
+#include "api/wire.h"
 
 #include "base/text.h"
 

@@ -1,4 +1,4 @@
-#include "net/pack.h"
+#include "api/pack.h"
 
 #include <charconv>
 
