@@ -5,7 +5,9 @@
 // sockets and devices are skipped with a warning. Paths matched by
 // .convergeignore, and every .converge directory, are left out. Files whose
 // stat fields match the stat cache are not read; the others are read and
-// hashed on all cores, large ones split into chunks.
+// hashed on all cores, large ones split into chunks. A directory nested more
+// than kMaxTreeDepth levels deep (store/tree_depth.h) is refused (kInvalid,
+// naming it) before anything is stored: no snap holds a tree that deep.
 #pragma once
 
 #include <cstdint>

@@ -8,6 +8,7 @@
 
 #include "base/text.h"
 #include "store/snap_index.h"
+#include "store/tree_depth.h"
 #include "workspace/capture.h"
 #include "workspace/snapshot.h"
 #include "workspace/tree_sync.h"
@@ -20,6 +21,14 @@ constexpr size_t kChangesListed = 3;
 
 std::string ShortSnapId(const ObjectId& id) {
   return id.hex().substr(0, 12);
+}
+
+// The whole tree is measured before anything is written: a tree deeper than
+// kMaxTreeDepth is refused with the working tree, or the target, untouched.
+Status CheckRestorable(const TreeReader& reader, const ObjectId& id, const Snap& snap) {
+  Status st = TreeDepth(reader).Check(snap.root, "snap " + ShortSnapId(id));
+  if (st.ok()) return st;
+  return Status(st.code(), st.message() + "; nothing was restored");
 }
 
 // `dir` may be restored into: it does not exist, or is an empty directory
@@ -99,6 +108,7 @@ Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap_id, const fs:
                                bool progress) {
   TreeReader reader(ws.store());
   ASSIGN_OR_RETURN(Snap snap, reader.ReadSnap(snap_id));
+  RETURN_IF_ERROR(CheckRestorable(reader, snap_id, snap));
   std::string display = dir.string();
   fs::path target = fs::absolute(dir).lexically_normal();
   if (!target.has_filename()) target = target.parent_path();  // "out/"
@@ -137,7 +147,9 @@ Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap_id, const fs:
 
 Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool force,
                                     bool progress) {
-  ASSIGN_OR_RETURN(Snap snap, TreeReader(ws.store()).ReadSnap(snap_id));
+  TreeReader snap_reader(ws.store());
+  ASSIGN_OR_RETURN(Snap snap, snap_reader.ReadSnap(snap_id));
+  RETURN_IF_ERROR(CheckRestorable(snap_reader, snap_id, snap));
   CaptureOptions opts;
   opts.store = false;
   opts.progress = progress;

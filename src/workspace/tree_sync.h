@@ -20,6 +20,8 @@
 
 namespace converge {
 
+class DirCursor;
+
 class TreeSync {
  public:
   // `queue` null: the check pass. `force`: destroying uncaptured content is
@@ -29,6 +31,10 @@ class TreeSync {
 
   // Makes directory `dir` (at workspace path `rel`) match manifest `want`;
   // `have` is the manifest capture saw there, if it captured the directory.
+  // Every walk (the sync itself, pruning, looking for uncaptured content in
+  // the way) goes depth first with an explicit stack and one directory open
+  // at a time; the snap's tree stops at kMaxTreeDepth (restore measures it
+  // before either pass), what is on disk may be of any depth.
   Status Sync(const std::shared_ptr<Fd>& dir, const std::string& rel, const ObjectId& want,
               const std::optional<ObjectId>& have);
 
@@ -44,13 +50,20 @@ class TreeSync {
 
  private:
   struct Slot;
+  struct Frame;
+  struct Descend;
   bool apply() const { return queue_ != nullptr; }
+  Result<std::unique_ptr<Frame>> OpenFrame(const DirCursor& at, const std::string& rel,
+                                           const ObjectId& want_id,
+                                           const std::optional<ObjectId>& have_id);
+  // Syncs one name; for a directory both sides have, sets `down` instead.
   Status SyncEntry(const std::shared_ptr<Fd>& dir, const std::string& name, const std::string& path,
-                   const Slot& s);
+                   const Slot& s, std::optional<Descend>* down);
   Status WriteLeaf(const std::shared_ptr<Fd>& dir, const std::string& path, const Entry& want);
   Status NewDir(const std::shared_ptr<Fd>& dir, const std::string& path, const Entry& want);
   Status Prune(int dirfd, const std::string& name, const std::string& path, const Entry& have,
                const struct stat& st);
+  Status RemoveIfEmpty(int dirfd, const std::string& name, const std::string& path);
   Status Clear(int dirfd, const std::string& name, const std::string& path, const Entry* have,
                const struct stat& st);
   Status FindUncaptured(int dirfd, const std::string& name, const std::string& path,
@@ -58,6 +71,7 @@ class TreeSync {
   Result<bool> SameAsWanted(int dirfd, const std::string& name, const std::string& path,
                             const Entry& want, const struct stat& st);
   void Clobber(const std::string& path);
+  void Clobber(const DirCursor& at, const std::string& name);
 
   const TreeReader& reader_;
   FileQueue* queue_;
