@@ -38,6 +38,7 @@ void RegisterRemote(Cli& cli) {
   set->add_option("--lane", r->lane, "Default lane (default: your only lane, else 'default')");
   cli.Run(set, [&cli, r]() -> Status {
     ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
+    ASSIGN_OR_RETURN(WorkspaceLock lock, LockWorkspace(cli, ws, "converge remote set"));
     if (r->url.rfind("http://", 0) != 0 && r->url.rfind("https://", 0) != 0)
       return Invalid("server URL '" + r->url + "' must start with http:// or https://");
     Remote remote = *r;
