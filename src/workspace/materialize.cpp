@@ -271,9 +271,16 @@ Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::str
     return NotFound(context + ": object " + id.hex() +
                     " is not in this workspace's store, so the snap cannot be restored");
   };
-  auto check_blob = [&](const ObjectId& id, uint64_t size, const char* namer) {
+  auto check_blob = [&](const ObjectId& id, uint64_t size, const char* namer) -> Status {
     if (!reader.store().Has(id)) return missing(id);
-    return CheckBlobSize(reader, id, size, namer, context);
+    RETURN_IF_ERROR(CheckBlobSize(reader, id, size, namer, context));
+    // Damaged bytes would otherwise be found only while writing, with part
+    // of the tree already changed.
+    Status intact = reader.store().Verify(id);
+    if (intact.ok() || intact.code() != Code::kCorrupt) return intact.With(context);
+    return Corrupt(context + ": object " + id.hex() + " is damaged in this workspace's store " +
+                   "(its bytes do not match its ID), so the snap cannot be restored: run " +
+                   "'converge fsck'");
   };
   if (!e.chunked) return check_blob(e.id, e.size, "manifest");
   Result<ChunkList> list = reader.ReadChunkList(e.id);

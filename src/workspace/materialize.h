@@ -56,8 +56,9 @@ Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e, const st
 // Makes the symlink entry `e` as e.name in `dirfd`, replacing a file or symlink.
 Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display);
 
-// Checks that every object a file entry needs is in the store, without
-// reading content: catches a missing blob before anything is changed.
+// Checks that every object a file entry needs is in the store with the size
+// its manifest or chunk list says, and intact (re-hashed): catches a missing
+// or damaged blob before anything is changed.
 Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::string& display);
 
 // File writes queued and run on all cores. Each job holds its directory open;

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 
+#include "base/progress.h"
 #include "base/text.h"
 #include "store/snap_index.h"
 #include "store/tree_depth.h"
@@ -29,6 +31,19 @@ Status CheckRestorable(const TreeReader& reader, const ObjectId& id, const Snap&
   Status st = TreeDepth(reader).Check(snap.root, "snap " + ShortSnapId(id));
   if (st.ok()) return st;
   return Status(st.code(), st.message() + "; nothing was restored");
+}
+
+// A full disk is the likeliest failure once writing has begun: refuse up
+// front when the files to write do not fit (quotas and other writers can
+// still fill it meanwhile).
+Status CheckFreeSpace(int dirfd, uint64_t bytes, const ObjectId& snap) {
+  struct statvfs vfs;
+  if (::fstatvfs(dirfd, &vfs) != 0) return Status::Ok();  // unknown: writing will tell
+  uint64_t free = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (bytes <= free) return Status::Ok();
+  return IoError("restoring snap " + ShortSnapId(snap) + " writes " + HumanBytes(bytes) +
+                 " but the disk holding the working tree has " + HumanBytes(free) +
+                 " free: free some space and run it again (nothing was changed)");
 }
 
 // `dir` may be restored into: it does not exist, or is an empty directory
@@ -166,6 +181,7 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
     TreeSync check(reader, nullptr, force);
     RETURN_IF_ERROR(check.Sync(root, "", snap.root, work.root));
     if (check.clobbered_count() > 0) return Conflict(ClobberMessage(check, snap_id));
+    RETURN_IF_ERROR(CheckFreeSpace(fd, check.bytes_to_write(), snap_id));
 
     Progress meter("Restoring", check.files_to_write(), check.bytes_to_write(), progress);
     FileQueue queue(reader, &meter);

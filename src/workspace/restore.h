@@ -29,14 +29,14 @@ Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap, const fs::pa
 // A tree that already matches `snap` is left alone.
 //
 // Nothing is changed until the whole snap has been checked: its depth (at
-// most kMaxTreeDepth), every name, every object it needs present with the
-// size its manifest says, and nothing uncaptured in the way. What can still
-// stop it half way is what cannot be known before writing: a full disk or an
-// I/O error, an object's bytes damaged since (they are verified as they
-// stream), or another program changing the tree meanwhile (other converge
-// commands wait for the workspace lock). The error then says that the tree
-// is partly restored and that running the restore again with --force
-// finishes it. Paths the snap lacks are
+// most kMaxTreeDepth), every name, every object it needs present, intact
+// (re-hashed) and of the size its manifest says, nothing uncaptured in the
+// way, and room on the disk for the files it writes. What can still stop it
+// half way is what cannot be known before writing: an I/O error, the disk
+// filling up meanwhile (a quota, another writer), or another program
+// changing the tree (other converge commands wait for the workspace lock).
+// The error then says that the tree is partly restored and that running the
+// restore again with --force finishes it. Paths the snap lacks are
 // removed when capture would have stored them; ignored paths, FIFOs and the
 // like stay. A .converge directory is never touched.
 Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap, bool force, bool progress);

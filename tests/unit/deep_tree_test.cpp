@@ -298,5 +298,27 @@ TEST_F(DeepTreeTest, InPlaceClearsADeepRestoreLeftoverInTheTree) {
   EXPECT_FALSE(fs::exists(leftover));
 }
 
+
+// Restore in place validates the whole tree before it touches the working
+// tree: the depth (above), and every object it will write, re-hashed.
+TEST_F(DeepTreeTest, InPlaceRefusesADamagedObjectBeforeChangingAnything) {
+  WriteFile(root_ / "a.txt", "one\n");
+  WriteFile(root_ / "sub/b.txt", "two\n");
+  ObjectId first = Snap();
+  WriteFile(root_ / "a.txt", "one, edited\n");
+  WriteFile(root_ / "sub/b.txt", "two, edited\n");
+  Snap();
+  auto before = DescribeTree(root_);
+  ObjectId damaged = ObjectId::Of("two\n");
+  testing::FlipByte(ws().store().PathOf(damaged), 1);
+  Result<RestoreStats> r = RestoreInPlace(ws(), first, false, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorrupt);
+  EXPECT_NE(r.status().message().find(damaged.hex()), std::string::npos) << r.status().message();
+  EXPECT_EQ(r.status().message().find("partly restored"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(DescribeTree(root_), before) << "a.txt is not rewritten while b.txt cannot be";
+}
+
 }  // namespace
 }  // namespace converge
