@@ -26,18 +26,23 @@ Status NotADirectory(const std::string& path) {
 Result<DirCursor> DirCursor::At(std::shared_ptr<Fd> top, std::string display) {
   DirCursor c;
   c.display_ = std::move(display);
-  struct stat st;
-  if (::fstat(top->get(), &st) != 0)
-    return ErrnoStatus("cannot stat " + Quote(c.display_.empty() ? "." : c.display_), errno);
-  c.levels_.push_back({"", st.st_dev, st.st_ino});
+  c.levels_.push_back({});
   c.cur_ = std::move(top);
   return c;
 }
 
 Status DirCursor::Push(Fd fd, const std::string& name) {
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("cannot stat " + Quote(PathOf(name)), errno);
-  levels_.push_back({name, st.st_dev, st.st_ino});
+  Level& parent = levels_.back();
+  if (levels_.size() <= kHeldLevels) {
+    parent.held = cur_;
+  } else {
+    struct stat st;
+    if (::fstat(cur_->get(), &st) != 0) return ErrnoStatus("cannot stat " + Quote(Path()), errno);
+    parent.dev = st.st_dev;
+    parent.ino = st.st_ino;
+    parent.fd = cur_;
+  }
+  levels_.push_back({name, {}, {}, 0, 0});
   cur_ = std::make_shared<Fd>(std::move(fd));
   return Status::Ok();
 }
@@ -60,18 +65,23 @@ Status DirCursor::MakeAndEnter(const std::string& name) {
 
 Status DirCursor::Leave() {
   if (levels_.size() < 2) return Internal("DirCursor::Leave at the top");
-  const Level& parent = levels_[levels_.size() - 2];
-  std::string where = Path();
-  int raw = ::openat(fd(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (raw < 0) return ErrnoStatus("cannot go back up from " + Quote(where), errno);
-  Fd up(raw);
-  struct stat st;
-  if (::fstat(raw, &st) != 0) return ErrnoStatus("cannot go back up from " + Quote(where), errno);
-  if (st.st_dev != parent.dev || st.st_ino != parent.ino)
-    return Conflict(Quote(where) + " was moved while converge was working in it: " +
-                    "converge stopped there; run the command again once nothing else moves it");
+  Level& parent = levels_[levels_.size() - 2];
+  std::shared_ptr<Fd> up = parent.held ? std::move(parent.held) : parent.fd.lock();
+  if (!up) {
+    std::string where = Path();
+    int raw = ::openat(fd(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (raw < 0) return ErrnoStatus("cannot go back up from " + Quote(where), errno);
+    up = std::make_shared<Fd>(raw);
+    struct stat st;
+    if (::fstat(raw, &st) != 0) return ErrnoStatus("cannot go back up from " + Quote(where), errno);
+    if (st.st_dev != parent.dev || st.st_ino != parent.ino)
+      return Conflict(Quote(where) + " was moved while converge was working in it: " +
+                      "converge stopped there; run the command again once nothing else moves it");
+  }
+  parent.held.reset();
+  parent.fd.reset();
   levels_.pop_back();
-  cur_ = std::make_shared<Fd>(std::move(up));
+  cur_ = std::move(up);
   return Status::Ok();
 }
 

@@ -2,9 +2,12 @@
 // open, not one per level: a walk of a tree of any depth needs a bounded
 // number of descriptors and no recursion.
 //
-// Down is openat(name, O_NOFOLLOW): a symlink is never followed. Back up is
+// Down is openat(name, O_NOFOLLOW): a symlink is never followed. The first
+// kHeldLevels levels stay open (real trees are that shallow: going back up
+// costs nothing); below them, back up reuses the parent's descriptor when
+// someone still holds it (queued file writes do), and is otherwise
 // openat(".."), checked to be the very directory (device and inode) the walk
-// came down from; if anyone moved a directory meanwhile, Leave fails with
+// came down from: if anyone moved a directory meanwhile, Leave fails with
 // kConflict instead of carrying on somewhere else.
 #pragma once
 
@@ -44,8 +47,14 @@ class DirCursor {
   std::string PathOf(const std::string& child) const;
 
  private:
+  static constexpr size_t kHeldLevels = 32;
   struct Level {
     std::string name;
+    // While the cursor is below it: its descriptor, kept (the first
+    // kHeldLevels levels), or else found again while anyone keeps it open,
+    // or else through "..", checked against its device and inode.
+    std::shared_ptr<Fd> held;
+    std::weak_ptr<Fd> fd;
     dev_t dev = 0;
     ino_t ino = 0;
   };

@@ -26,7 +26,7 @@ std::string ShortSnapId(const ObjectId& id) {
 }
 
 // The whole tree is measured before anything is written: a tree deeper than
-// kMaxTreeDepth is refused with the working tree, or the target, untouched.
+// kMaxTreeDepth is refused with the working tree untouched.
 Status CheckRestorable(const TreeReader& reader, const ObjectId& id, const Snap& snap) {
   Status st = TreeDepth(reader).Check(snap.root, "snap " + ShortSnapId(id));
   if (st.ok()) return st;
@@ -123,7 +123,8 @@ Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap_id, const fs:
                                bool progress) {
   TreeReader reader(ws.store());
   ASSIGN_OR_RETURN(Snap snap, reader.ReadSnap(snap_id));
-  RETURN_IF_ERROR(CheckRestorable(reader, snap_id, snap));
+  // No measuring first: the materializer stops at the depth limit, and the
+  // staging directory goes as on any failure.
   std::string display = dir.string();
   fs::path target = fs::absolute(dir).lexically_normal();
   if (!target.has_filename()) target = target.parent_path();  // "out/"
@@ -181,6 +182,7 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
     TreeSync check(reader, nullptr, force);
     RETURN_IF_ERROR(check.Sync(root, "", snap.root, work.root));
     if (check.clobbered_count() > 0) return Conflict(ClobberMessage(check, snap_id));
+    RETURN_IF_ERROR(check.CheckObjects());
     RETURN_IF_ERROR(CheckFreeSpace(fd, check.bytes_to_write(), snap_id));
 
     Progress meter("Restoring", check.files_to_write(), check.bytes_to_write(), progress);

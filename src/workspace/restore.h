@@ -13,10 +13,10 @@
 namespace converge {
 
 // Materializes `snap` into `dir`, which must not exist or be an empty
-// directory (kConflict otherwise). A tree deeper than kMaxTreeDepth is
-// refused before anything is made. The tree is built in a hidden staging
+// directory (kConflict otherwise). The tree is built in a hidden staging
 // directory beside `dir` and renamed onto it at the end, so a failure (a
-// corrupt object, a full disk) leaves no `dir` and no staging directory.
+// corrupt object, a full disk, a tree deeper than kMaxTreeDepth) leaves no
+// `dir` and no staging directory.
 Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap, const fs::path& dir,
                                bool progress);
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <map>
 
+#include "base/parallel.h"
 #include "base/text.h"
 #include "store/tree_depth.h"
 #include "workspace/dir_cursor.h"
@@ -170,7 +171,8 @@ Status TreeSync::WriteLeaf(const std::shared_ptr<Fd>& dir, const std::string& pa
     if (want.type != EntryType::kFile) return Status::Ok();
     files_to_write_++;
     bytes_to_write_ += want.size;
-    return CheckFileObjects(reader_, want, path);
+    to_check_.push_back({want, path});
+    return Status::Ok();
   }
   if (want.type == EntryType::kFile) return queue_->Add(dir, want, path);
   RETURN_IF_ERROR(WriteSymlinkAt(dir->get(), want, path));
@@ -185,7 +187,8 @@ Status TreeSync::NewDir(const std::shared_ptr<Fd>& dir, const std::string& path,
       if (e.type != EntryType::kFile) return Status::Ok();
       files_to_write_++;
       bytes_to_write_ += e.size;
-      return CheckFileObjects(reader_, e, JoinPath(path, sub));
+      to_check_.push_back({e, JoinPath(path, sub)});
+      return Status::Ok();
     });
   }
   ASSIGN_OR_RETURN(Fd sub, MakeDirAt(dir->get(), want.name, path));
@@ -348,6 +351,16 @@ Result<bool> TreeSync::SameAsWanted(int dirfd, const std::string& name, const st
   Result<FileContent> c = CaptureFile(dirfd, name, path, 0, hash_only);
   if (!c.ok()) return false;  // unreadable: treat as different, so it is reported
   return c->stat.id == want.id && c->stat.chunked == want.chunked;
+}
+
+Status TreeSync::CheckObjects() {
+  // On all cores: each object is read and hashed whole.
+  Status st = ParallelFor(to_check_.size(), WorkerCount(), [&](size_t i) {
+    return CheckFileObjects(reader_, to_check_[i].first, to_check_[i].second);
+  });
+  to_check_.clear();
+  to_check_.shrink_to_fit();
+  return st;
 }
 
 void TreeSync::Clobber(const std::string& path) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "workspace/materialize.h"
@@ -42,6 +43,9 @@ class TreeSync {
   // and how many there are in all.
   const std::vector<std::string>& clobbered() const { return clobbered_; }
   uint64_t clobbered_count() const { return clobbered_count_; }
+  // Check pass, after Sync: that every object the files to write need is in
+  // the store, of the right size and intact (CheckFileObjects, on all cores).
+  Status CheckObjects();
   // Check pass: the files the apply pass will write and their bytes.
   uint64_t files_to_write() const { return files_to_write_; }
   uint64_t bytes_to_write() const { return bytes_to_write_; }
@@ -79,6 +83,7 @@ class TreeSync {
   std::vector<std::string> clobbered_;
   uint64_t clobbered_count_ = 0;
   uint64_t files_to_write_ = 0, bytes_to_write_ = 0;
+  std::vector<std::pair<Entry, std::string>> to_check_;  // file entries and their paths
   RestoreStats stats_;
 };
 
