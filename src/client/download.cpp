@@ -8,6 +8,7 @@
 #include "client/fetch.h"
 #include "api/pack.h"
 #include "store/closure.h"
+#include "store/tree_depth.h"
 
 namespace converge {
 
@@ -92,6 +93,15 @@ class Promises {
   }
   std::unordered_map<ObjectId, Promise> blobs_, lists_;
 };
+
+// `snap`: which one, when it is known.
+Status TooDeepFromServer(const std::optional<ObjectId>& snap, const std::string& depth) {
+  std::string which = snap ? "snap " + snap->hex() : std::string("a snap");
+  return Corrupt("the server sent " + which + ", whose tree nests directories " + depth +
+                 " deep, past converge's limit of " + std::to_string(kMaxTreeDepth) +
+                 ": refusing the transfer (nothing from it was stored; the server or its data " +
+                 "is broken or hostile: tell its operator)");
+}
 
 std::string SizeMismatch(ObjectKind kind, const ObjectId& id, uint64_t size, const Promise& p) {
   std::string namer = p.namer == ObjectKind::kChunkList ? "chunk list" : KindName(p.namer);
@@ -228,6 +238,35 @@ Status CheckStored(const ObjectStore& store, const ObjectRef& r, const Promises&
   return Status::Ok();
 }
 
+// Refuses the transfer when a snap's tree is deeper than kMaxTreeDepth,
+// measured over what was fetched (`held`) and what the store already had.
+Status CheckDepths(const ObjectStore& store, const std::vector<ObjectId>& snaps,
+                   const std::unordered_map<ObjectId, Held>& held) {
+  TreeReader reader(store);
+  TreeDepth depth([&](const ObjectId& id) -> Result<std::vector<std::pair<std::string, ObjectId>>> {
+    std::vector<std::pair<std::string, ObjectId>> out;
+    auto h = held.find(id);
+    if (h == held.end()) {
+      ASSIGN_OR_RETURN(Manifest m, reader.ReadManifest(id));
+      for (const Entry& e : m.entries)
+        if (e.type == EntryType::kDir) out.emplace_back(e.name, e.id);
+      return out;
+    }
+    for (const ObjectRef& r : h->second.refs)
+      if (r.kind == ObjectKind::kManifest) out.emplace_back("", r.id);
+    return out;
+  });
+  for (const ObjectId& s : snaps) {
+    auto h = held.find(s);
+    if (h == held.end()) continue;  // already here before this fetch
+    for (const ObjectRef& root : h->second.refs) {
+      ASSIGN_OR_RETURN(uint64_t d, depth.Of(root.id));
+      if (d > kMaxTreeDepth) return TooDeepFromServer(s, std::to_string(d) + " levels");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const std::string& repo,
@@ -241,7 +280,16 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
   for (const ObjectId& s : snaps)
     if (!store.Has(s) && queued.insert(s).second) level.push_back({ObjectKind::kSnap, s});
   Progress progress("Fetching", 0, 0, progress_on);
-  while (!level.empty()) {
+  // Round r asks for what is r references below a snap: a manifest first
+  // met in round r is r - 1 levels deep at least. A server that keeps
+  // sending deeper ones is refused here, before thousands of round trips.
+  for (uint64_t round = 0; !level.empty(); round++) {
+    if (round > kMaxTreeDepth + 1)
+      for (const ObjectRef& r : level)
+        if (r.kind == ObjectKind::kManifest)
+          return TooDeepFromServer(
+              snaps.size() == 1 ? std::optional<ObjectId>(snaps.front()) : std::nullopt,
+              "more than " + std::to_string(kMaxTreeDepth) + " levels");
     std::vector<ObjectRef> next;
     for (size_t i = 0; i < level.size(); i += kIdsPerFetchRequest) {
       std::unordered_map<ObjectId, ObjectKind> wanted;
@@ -278,6 +326,7 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
     level = std::move(next);
   }
   progress.Done();
+  RETURN_IF_ERROR(CheckDepths(store, snaps, held));
   // Blobs first; then the rest leaves first, so every visible object's
   // references are visible too, even if this stops half way.
   RETURN_IF_ERROR(blobs.Commit());

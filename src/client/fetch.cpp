@@ -84,6 +84,7 @@ Result<FetchOutcome> FetchPublications(Workspace& ws, ApiClient& api, const std:
   out.bytes_fetched = got.bytes;
 
   // Record last, in one transaction, once every object is stored.
+  ASSIGN_OR_RETURN(WorkspaceLock lock, WorkspaceLock::Acquire(ws, "converge fetch", opts.lock));
   TreeReader reader(ws.store());
   SnapIndex snap_index(ws.db());
   PublicationIndex pubs(ws.db());

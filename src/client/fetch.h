@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "net/api_client.h"
+#include "workspace/lock.h"
 #include "workspace/workspace.h"
 
 namespace converge {
@@ -19,6 +20,9 @@ struct FetchOptions {
   bool all_lanes = false;
   std::string publication;  // one publication (ID or 4+ prefix) instead of a listing
   bool progress = false;
+  // The workspace lock is held while the fetched publications are recorded
+  // (the download itself only adds objects, which is safe beside anything).
+  LockOptions lock;
 };
 
 struct FetchOutcome {

@@ -4,6 +4,7 @@
 
 #include "store/closure.h"
 #include "store/tree.h"
+#include "store/tree_depth.h"
 
 namespace converge {
 
@@ -149,7 +150,15 @@ Result<UploadPlan> Walk(const ObjectStore& store, ApiClient& api, const std::str
   UploadPlan plan;
   Candidates asked;
   std::vector<ObjectRef> level = {{ObjectKind::kSnap, snap}};
-  while (!level.empty()) {
+  for (uint64_t round = 0; !level.empty(); round++) {
+    // A manifest first met in round r is at least r - 1 levels deep: past the
+    // limit, the server would refuse it anyway, after all those round trips.
+    if (round > kMaxTreeDepth + 1)
+      for (const ObjectRef& r : level)
+        if (r.kind == ObjectKind::kManifest)
+          return Corrupt("snap " + snap.hex() + " nests directories more than " +
+                         std::to_string(kMaxTreeDepth) + " levels deep, past converge's limit: " +
+                         "servers refuse such a tree (capture no longer makes one)");
     for (const ObjectRef& r : level) asked.refs.emplace(r.id, std::vector<ObjectRef>());
     ASSIGN_OR_RETURN(wire::ObjectIdSet missing, AskMissing(api, repo, level, requests));
     std::vector<ObjectRef> next;

@@ -150,8 +150,10 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
   req.host = HostName();
   ASSIGN_OR_RETURN(out.publication, api.Publish(repo, req));
   // Only the next publish's speed depends on this record: not worth failing
-  // a publish that the server has already taken.
-  (void)PublicationIndex(ws.db()).SetPublishedSnap(api.url(), repo, snap);
+  // a publish that the server has already taken (nor, with --no-wait, worth
+  // waiting for another command to record it).
+  Result<WorkspaceLock> lock = WorkspaceLock::Acquire(ws, "converge publish", opts.lock);
+  if (lock.ok()) (void)PublicationIndex(ws.db()).SetPublishedSnap(api.url(), repo, snap);
   return out;
 }
 

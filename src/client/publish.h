@@ -8,6 +8,7 @@
 #include <string>
 
 #include "net/api_client.h"
+#include "workspace/lock.h"
 #include "workspace/workspace.h"
 
 namespace converge {
@@ -15,6 +16,8 @@ namespace converge {
 struct PublishOptions {
   std::string scope, gate, lane, note;
   bool progress = false;
+  // Held only to record what was published (the upload changes nothing here).
+  LockOptions lock;
 };
 
 struct PublishOutcome {

@@ -19,6 +19,9 @@ Cli::Cli() : app("converge: local-first snapshots and a central authority for pu
   app.set_version_flag("--version", std::string("converge ") + CONVERGE_VERSION);
   app.add_option("-C", globals.dir, "Run as if converge was started in DIR")->type_name("DIR");
   app.add_flag("--json", globals.json, "Print exactly one JSON document on stdout");
+  app.add_flag("--no-wait", globals.no_wait,
+               "Fail at once, instead of waiting, when another converge command is changing "
+               "the workspace");
 }
 
 CLI::App* Cli::Command(const std::string& name, const std::string& description, CLI::App* parent) {
@@ -92,6 +95,17 @@ void Note(const std::string& line) {
 
 Result<Workspace> OpenWorkspace() {
   return Workspace::Find(fs::current_path());
+}
+
+LockOptions LockPolicy(const Cli& cli) {
+  LockOptions o;
+  o.wait = !cli.globals.no_wait;
+  o.on_wait = [](const std::string& line) { Note(line); };
+  return o;
+}
+
+Result<WorkspaceLock> LockWorkspace(const Cli& cli, const Workspace& ws, const std::string& command) {
+  return WorkspaceLock::Acquire(ws, command, LockPolicy(cli));
 }
 
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags) {

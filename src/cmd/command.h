@@ -10,13 +10,15 @@
 
 #include "base/status.h"
 #include "client/session.h"
+#include "workspace/lock.h"
 #include "workspace/workspace.h"
 
 namespace converge {
 
 struct Globals {
-  std::string dir;    // -C DIR
-  bool json = false;  // --json
+  std::string dir;       // -C DIR
+  bool json = false;     // --json
+  bool no_wait = false;  // --no-wait: fail instead of waiting for the workspace lock
 };
 
 class Cli {
@@ -51,6 +53,12 @@ void Note(const std::string& line);
 
 // The workspace containing the current directory (after -C).
 Result<Workspace> OpenWorkspace();
+
+// How this run takes the workspace lock (workspace/lock.h): waits, saying so
+// on stderr, unless --no-wait.
+LockOptions LockPolicy(const Cli& cli);
+// Takes the workspace lock for the rest of the command.
+Result<WorkspaceLock> LockWorkspace(const Cli& cli, const Workspace& ws, const std::string& command);
 
 // Adds --url and --ca-file to a command that talks to a server.
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags);

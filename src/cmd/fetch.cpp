@@ -28,6 +28,7 @@ void RegisterFetch(Cli& cli) {
     ASSIGN_OR_RETURN(std::string repo, ResolveRepo(o->repo, &ws));
     ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(o->server, &ws));
     o->fetch.progress = !cli.globals.json;
+    o->fetch.lock = LockPolicy(cli);
     Result<FetchOutcome> out = FetchPublications(ws, api, repo, o->fetch);
     if (!out.ok()) return ExplainFailure(out.status(), "", repo);
     if (cli.globals.json) {

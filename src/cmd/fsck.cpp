@@ -8,7 +8,11 @@
 // it. --fix does what loses nothing: removes old temp files, moves damaged
 // objects aside, and drops stat cache entries that name missing objects (so
 // the next snap reads those files again and stores their content anew).
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <ctime>
 #include <iostream>
@@ -18,6 +22,7 @@
 #include "cmd/command.h"
 #include "server/fsck.h"
 #include "store/fsck.h"
+#include "workspace/materialize.h"
 
 namespace converge {
 
@@ -112,9 +117,7 @@ struct WorkspaceFsck {
     for (const fs::path& p : found) {
       auto [files, age] = NewestWrite(p);
       if (fix && age >= kTempRemoveAge) {
-        std::error_code rec;
-        fs::remove_all(p, rec);
-        if (!rec) {
+        if (RemoveLeftover(p).ok()) {
           report.fixed.push_back("removed the leftover of an interrupted restore " + p.string());
           continue;
         }
@@ -124,6 +127,16 @@ struct WorkspaceFsck {
                                   std::to_string(age) + " s ago): 'converge fsck --fix' " +
                                   "removes it once it is an hour old");
     }
+  }
+
+  // Never follows a symlink, and works at any depth (a restore killed by the
+  // crash of older converge versions could leave thousands of levels).
+  static Status RemoveLeftover(const fs::path& p) {
+    int fd = ::open(p.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open " + Quote(p.parent_path().string()), errno);
+    Fd parent(fd);
+    uint64_t removed = 0;
+    return RemoveAllAt(fd, p.filename().string(), p.string(), &removed);
   }
 
   static bool IsRestoreLeftover(const std::string& name) {
@@ -273,6 +286,11 @@ void RegisterFsck(Cli& cli) {
                 "entries (loses nothing)");
   cli.Run(cmd, [&cli, fix]() -> Status {
     ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
+    // Checking only reads; --fix removes and moves files other commands use.
+    std::optional<WorkspaceLock> lock;
+    if (*fix) {
+      ASSIGN_OR_RETURN(lock, LockWorkspace(cli, ws, "converge fsck --fix"));
+    }
     WorkspaceFsck check{ws, *fix, {}, {}, nullptr, {}};
     RETURN_IF_ERROR(check.Run());
     std::string hint =

@@ -43,6 +43,7 @@ void RegisterPublish(Cli& cli) {
     opts.lane = !o->lane.empty() ? o->lane : remote ? remote->lane : "";
     opts.note = o->note;
     opts.progress = !cli.globals.json;
+    opts.lock = LockPolicy(cli);
     ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(o->server, &ws));
     Result<PublishOutcome> out = PublishSnap(ws, api, repo, snap, opts);
     if (!out.ok()) return ExplainFailure(out.status(), "", repo);

@@ -39,6 +39,7 @@ void RegisterRemote(Cli& cli) {
   set->add_option("--lane", r->lane, "Default lane (default: your only lane, else 'default')");
   cli.Run(set, [&cli, r]() -> Status {
     ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
+    ASSIGN_OR_RETURN(WorkspaceLock lock, LockWorkspace(cli, ws, "converge remote set"));
     Remote remote = *r;
     ASSIGN_OR_RETURN(remote.url, CanonicalServerUrl(r->url));
     WorkspaceConfig config = ws.config();

@@ -26,9 +26,14 @@ void RegisterRestore(Cli& cli) {
       ->excludes(to);
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
+    bool in_place = o->to.empty();
+    // In place changes the working tree and the head; --to only reads the workspace.
+    std::optional<WorkspaceLock> lock;
+    if (in_place) {
+      ASSIGN_OR_RETURN(lock, LockWorkspace(cli, ws, "converge restore"));
+    }
     ASSIGN_OR_RETURN(ObjectId id, ResolveSnapArg(ws, o->id));
     bool progress = !cli.globals.json;
-    bool in_place = o->to.empty();
     ASSIGN_OR_RETURN(RestoreStats r, in_place ? RestoreInPlace(ws, id, o->force, progress)
                                               : RestoreTo(ws, id, o->to, progress));
     for (const auto& w : r.warnings) Note("warning: " + w);

@@ -72,6 +72,7 @@ Status Serve(const ServeOpts& o) {
   if (authority->bootstrapped())
     Note("initial admin token written to " + authority->data_dir().token_file().string());
   for (const std::string& note : authority->audit_notes()) Note(note);
+  for (const std::string& note : authority->depth_notes()) Note(note);
   Note("audit log signed with key " + authority->audit_key().public_key().Fingerprint());
 
   std::thread waiter([&server, stop_signals] {

@@ -13,6 +13,7 @@ void RegisterSnap(Cli& cli) {
   cmd->add_option("-m,--message", *message, "Describe the snap");
   cli.Run(cmd, [&cli, message]() -> Status {
     ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
+    ASSIGN_OR_RETURN(WorkspaceLock lock, LockWorkspace(cli, ws, "converge snap"));
     ASSIGN_OR_RETURN(SnapResult r, TakeSnap(ws, *message, !cli.globals.json));
     for (const auto& w : r.stats.warnings) Note("warning: " + w);
     if (cli.globals.json) {

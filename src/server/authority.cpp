@@ -1,5 +1,7 @@
 #include "server/authority.h"
 
+#include "server/depths.h"
+
 namespace converge {
 
 Authority::Authority(const ServerConfig& config, DataDir data)
@@ -16,7 +18,10 @@ Result<std::unique_ptr<Authority>> Authority::Open(const ServerConfig& config) {
   ASSIGN_OR_RETURN(DataDir data, DataDir::Open(config.data_dir));
   std::unique_ptr<Authority> a(new Authority(config, std::move(data)));
   // Opening one connection creates and migrates the database before any request.
-  RETURN_IF_ERROR(a->dbs_.Acquire().status());
+  {
+    ASSIGN_OR_RETURN(DbPool::Lease db, a->dbs_.Acquire());
+    ASSIGN_OR_RETURN(a->depth_notes_, MeasureStoredDepths(*db, a->data_.store()));
+  }
   RETURN_IF_ERROR(a->LoadAuditKey());
   ASSIGN_OR_RETURN(a->bootstrapped_, a->identity_.Bootstrap(a->data_.token_file()));
   return a;

@@ -36,6 +36,8 @@ class Authority {
   // ("" or a note for the operator: a new key, a first signed head).
   const AuditKey& audit_key() const { return *audit_key_; }
   const std::vector<std::string>& audit_notes() const { return audit_notes_; }
+  // What measuring trees stored before depths were recorded did (server/depths.h).
+  const std::vector<std::string>& depth_notes() const { return depth_notes_; }
 
   Identity& identity() { return identity_; }
   Registry& registry() { return registry_; }
@@ -57,6 +59,7 @@ class Authority {
   bool bootstrapped_ = false;
   std::shared_ptr<const AuditKey> audit_key_;
   std::vector<std::string> audit_notes_;
+  std::vector<std::string> depth_notes_;
   Identity identity_;
   Registry registry_;
   ObjectIntake objects_;

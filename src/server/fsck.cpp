@@ -87,7 +87,7 @@ class DataDirCheck {
   }
 
   Result<HeldMap> LoadHeld(int64_t repo_id, const std::string& repo) {
-    ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT r.kind, r.object_id, o.size, o.content_size "
+    ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT r.kind, r.object_id, o.size, o.content_size, o.depth "
                                          "FROM repo_objects r LEFT JOIN objects o ON "
                                          "o.id = r.object_id AND o.kind = r.kind "
                                          "WHERE r.repo_id = ?"));
@@ -103,7 +103,12 @@ class DataDirCheck {
                       "holds " + q.Text(0) + " " + q.Text(1) + ", which has no objects row");
         continue;
       }
-      held[{*kind, *id}] = {static_cast<uint64_t>(q.Int(2)), static_cast<uint64_t>(q.Int(3))};
+      HeldObject& h = held[{*kind, *id}];
+      h = {static_cast<uint64_t>(q.Int(2)), static_cast<uint64_t>(q.Int(3))};
+      if (q.IsNull(4))
+        h.depth.reset();
+      else
+        h.depth = static_cast<uint64_t>(q.Int(4));
     }
     return held;
   }
@@ -128,7 +133,8 @@ class DataDirCheck {
         if (kind == ObjectKind::kBlob || census_.damaged.count(id)) continue;
         Result<std::string> bytes = store_.Read(id, kMaxHeldMetadataBytes);
         if (!bytes.ok()) continue;  // the object rows check reported it
-        Result<uint64_t> content = CheckObject(kind, id, *bytes, lookup);
+        uint64_t depth = 0;
+        Result<uint64_t> content = CheckObject(kind, id, *bytes, lookup, &depth);
         if (!content.ok())
           report_.Error(Describe(kind, id),
                         "in repo " + Quote(name) + ": " + content.status().message());
@@ -136,8 +142,13 @@ class DataDirCheck {
           report_.Error(Describe(kind, id), "recorded with a content size of " +
                                                 std::to_string(sizes.content_size) +
                                                 " bytes, but it holds " + std::to_string(*content));
-        else
-          continue;
+        else if (sizes.depth != depth)
+          report_.Error(Describe(kind, id),
+                        "recorded with a tree depth of " +
+                            (sizes.depth ? std::to_string(*sizes.depth) : std::string("none")) +
+                            ", but its tree is " + std::to_string(depth) + " deep");
+        if (content.ok() && *content == sizes.content_size)
+          continue;  // bytes intact (a wrong recorded depth is not damage to set aside)
         damage_.held[repos.Int(0)].insert(key);
       }
     }

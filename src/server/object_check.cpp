@@ -1,11 +1,13 @@
 #include "server/object_check.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <unordered_set>
 
 #include "base/json.h"
 #include "base/text.h"
+#include "store/tree_depth.h"
 
 namespace converge {
 
@@ -57,11 +59,34 @@ class RefCheck {
   void SizeMismatch(const std::string& message) {
     if (mismatch_.empty()) mismatch_ = message;
   }
+  // A held manifest that names another one `level` deep below it.
+  void Deeper(const HeldObject& h, const ObjectId& id) {
+    if (!h.depth) {
+      if (unmeasured_.empty()) unmeasured_ = id.hex();
+      return;
+    }
+    depth_ = std::max(depth_, *h.depth + 1);
+  }
+  // A snap: its root's depth.
+  void Root(const HeldObject& h, const ObjectId& id) {
+    Deeper(h, id);
+    if (h.depth) depth_ = *h.depth;
+  }
+  uint64_t depth() const { return depth_; }
+
   Status Verdict() const {
     if (missing_total_ > 0)
       return Corrupt(what_ + " references objects this repo does not have: " +
                      JoinList(missing_, missing_total_) + " (upload them first)");
     if (!mismatch_.empty()) return Corrupt(what_ + ": " + mismatch_);
+    if (!unmeasured_.empty())
+      return Corrupt(what_ + " references manifest " + unmeasured_ + ", whose depth the server " +
+                     "could not measure (its file is missing or damaged): the server's " +
+                     "operator should run 'converge serve --fsck'");
+    if (depth_ > kMaxTreeDepth)
+      return Corrupt(what_ + " nests directories " + std::to_string(depth_) +
+                     " levels deep, past the limit of " + std::to_string(kMaxTreeDepth) +
+                     " levels: converge refuses such a tree (docs/objects.md)");
     return Status::Ok();
   }
 
@@ -71,9 +96,12 @@ class RefCheck {
   std::vector<std::string> missing_;
   size_t missing_total_ = 0;
   std::string mismatch_;
+  std::string unmeasured_;
+  uint64_t depth_ = 0;
 };
 
-Status CheckManifest(const ObjectId& id, std::string_view bytes, const HeldLookup& held) {
+Status CheckManifest(const ObjectId& id, std::string_view bytes, const HeldLookup& held,
+                     uint64_t* depth) {
   std::string what = "manifest " + id.hex();
   Result<Manifest> m = DecodeManifest(bytes);
   if (!m.ok()) {
@@ -90,30 +118,37 @@ Status CheckManifest(const ObjectId& id, std::string_view bytes, const HeldLooku
                           ? ObjectKind::kManifest
                           : (e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob);
     ASSIGN_OR_RETURN(std::optional<HeldObject> h, check.Need(kind, e.id));
+    if (h && e.type == EntryType::kDir) check.Deeper(*h, e.id);
     if (h && e.type == EntryType::kFile && h->content_size != e.size)
       check.SizeMismatch("file " + Quote(e.name) + " says " + std::to_string(e.size) +
                          " bytes but " + KindName(kind) + " " + e.id.hex() + " holds " +
                          std::to_string(h->content_size));
   }
+  *depth = check.depth();
   return check.Verdict();
 }
 
 }  // namespace
 
 Result<uint64_t> CheckObject(ObjectKind kind, const ObjectId& id, std::string_view bytes,
-                             const HeldLookup& held) {
+                             const HeldLookup& held, uint64_t* depth) {
+  uint64_t ignored = 0;
+  if (!depth) depth = &ignored;
+  *depth = 0;
   switch (kind) {
     case ObjectKind::kBlob:
       return static_cast<uint64_t>(bytes.size());
     case ObjectKind::kManifest:
-      RETURN_IF_ERROR(CheckManifest(id, bytes, held));
+      RETURN_IF_ERROR(CheckManifest(id, bytes, held, depth));
       return uint64_t{0};
     case ObjectKind::kSnap: {
       std::string what = "snap " + id.hex();
       Result<Snap> s = DecodeSnap(bytes);
       if (!s.ok()) return Corrupt(what + ": " + s.status().message());
       RefCheck check(held, what);
-      RETURN_IF_ERROR(check.Need(ObjectKind::kManifest, s->root).status());
+      ASSIGN_OR_RETURN(std::optional<HeldObject> root, check.Need(ObjectKind::kManifest, s->root));
+      if (root) check.Root(*root, s->root);
+      *depth = check.depth();
       RETURN_IF_ERROR(check.Verdict());
       return uint64_t{0};
     }
@@ -137,14 +172,18 @@ Result<uint64_t> CheckObject(ObjectKind kind, const ObjectId& id, std::string_vi
 
 Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind kind,
                                             const ObjectId& id) {
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT o.size, o.content_size FROM repo_objects r JOIN "
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT o.size, o.content_size, o.depth FROM repo_objects r JOIN "
                                       "objects o ON o.id = r.object_id AND o.kind = r.kind "
                                       "WHERE r.repo_id = ? AND r.kind = ? AND r.object_id = ?"));
   q.Bind(1, repo_id).Bind(2, KindName(kind)).Bind(3, id.hex());
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return std::optional<HeldObject>();
-  return std::optional<HeldObject>(
-      HeldObject{static_cast<uint64_t>(q.Int(0)), static_cast<uint64_t>(q.Int(1))});
+  HeldObject h{static_cast<uint64_t>(q.Int(0)), static_cast<uint64_t>(q.Int(1))};
+  if (q.IsNull(2))
+    h.depth.reset();
+  else
+    h.depth = static_cast<uint64_t>(q.Int(2));
+  return std::optional<HeldObject>(h);
 }
 
 Status ForEachHeld(Db& db, int64_t repo_id, const wire::ObjectIdSet& ids, const HeldVisitor& fn) {
@@ -162,8 +201,10 @@ Status ForEachHeld(Db& db, int64_t repo_id, const wire::ObjectIdSet& ids, const 
 }
 
 Result<uint64_t> LinkObjects(Db& db, int64_t repo_id, const std::vector<NewObject>& objects) {
-  ASSIGN_OR_RETURN(Stmt obj, db.Prepare("INSERT OR IGNORE INTO objects (id, kind, size, "
-                                        "content_size) VALUES (?, ?, ?, ?)"));
+  // A row recorded before depths were gets its depth now.
+  ASSIGN_OR_RETURN(Stmt obj, db.Prepare("INSERT INTO objects (id, kind, size, content_size, depth) "
+                                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id, kind) DO UPDATE "
+                                        "SET depth = excluded.depth WHERE depth IS NULL"));
   ASSIGN_OR_RETURN(Stmt link, db.Prepare("INSERT OR IGNORE INTO repo_objects (repo_id, kind, "
                                          "object_id) VALUES (?, ?, ?)"));
   uint64_t added = 0;
@@ -172,7 +213,8 @@ Result<uint64_t> LinkObjects(Db& db, int64_t repo_id, const std::vector<NewObjec
     obj.Reset();
     obj.Bind(1, hex).Bind(2, KindName(o.kind));
     obj.Bind(3, static_cast<int64_t>(o.sizes.size))
-        .Bind(4, static_cast<int64_t>(o.sizes.content_size));
+        .Bind(4, static_cast<int64_t>(o.sizes.content_size))
+        .Bind(5, static_cast<int64_t>(o.sizes.depth.value_or(0)));
     RETURN_IF_ERROR(obj.Run());
     link.Reset();
     RETURN_IF_ERROR(link.Bind(1, repo_id).Bind(2, KindName(o.kind)).Bind(3, hex).Run());

@@ -56,7 +56,9 @@ Result<wire::StoredObject> ObjectIntake::Put(const Caller& caller, std::string_v
       HeldLookup held = [&](ObjectKind k, const ObjectId& ref) {
         return RepoHolds(*db, a.id, k, ref);
       };
-      ASSIGN_OR_RETURN(sizes.content_size, CheckObject(kind, id, bytes, held));
+      uint64_t depth = 0;
+      ASSIGN_OR_RETURN(sizes.content_size, CheckObject(kind, id, bytes, held, &depth));
+      sizes.depth = depth;
     }
     wire::StoredObject out{id.hex(), KindName(kind), sizes.size, false};
     // Installed whether or not this repo or another holds it already: the

@@ -49,7 +49,7 @@ class ObjectIntake {
   // The object's bytes in pieces; kCorrupt at the end if they do not hash to `id`.
   Status Stream(const ObjectId& id, const Sink& sink) const { return store_.Stream(id, sink); }
 
-  // Takes a pack (src/net/pack.h). Objects verified before a failure are kept;
+  // Takes a pack (src/api/pack.h). Objects verified before a failure are kept;
   // the one being received when it failed never is.
   Result<wire::PackResult> PutPack(const Caller& caller, std::string_view repo, const Body& body);
   // Resolves a fetch: every requested object, or kNotFound naming the first the

@@ -50,9 +50,11 @@ class PackReceiver : public PackParser::Handler {
     ASSIGN_OR_RETURN(Db::Tx read, db_.BeginRead());
     if (kind_ != ObjectKind::kBlob) {
       HeldLookup held = [&](ObjectKind k, const ObjectId& ref) { return Holds(k, ref); };
-      Result<uint64_t> content = CheckObject(kind_, id_, bytes_, held);
+      uint64_t depth = 0;
+      Result<uint64_t> content = CheckObject(kind_, id_, bytes_, held, &depth);
       if (!content.ok()) return Context(content.status());
       sizes.content_size = *content;
+      sizes.depth = depth;
     }
     result_.objects++;
     // Every verified object goes into the batch, whether this repo or another

@@ -9,6 +9,7 @@
 #include "server/object_check.h"
 #include "server/registry.h"
 #include "store/hash.h"
+#include "store/tree_depth.h"
 
 namespace converge {
 
@@ -40,6 +41,14 @@ Status CheckTarget(Db& db, Attempt& attempt, const RepoAccess& a, const Caller& 
   if (!held)
     return Corrupt("snap " + snap.hex() + " is not in repo " + Quote(a.name) +
                    ": upload it (and what it references) first");
+  // Intake refuses a tree deeper than the limit; a snap stored before it
+  // did is refused here, so no reader is ever handed one.
+  if (!held->depth || *held->depth > kMaxTreeDepth)
+    return Corrupt("snap " + snap.hex() + " nests directories " +
+                   (held->depth ? std::to_string(*held->depth) + " levels deep"
+                                : std::string("to a depth the server could not measure")) +
+                   ", past the limit of " + std::to_string(kMaxTreeDepth) +
+                   " levels: it cannot be published (docs/objects.md)");
   ASSIGN_OR_RETURN(bool scope, ScopeExists(db, a.id, req.scope));
   if (!scope)
     return NotFound("scope " + Quote(req.scope) + " not found in repo " + Quote(a.name) +

@@ -193,31 +193,34 @@ void ClosureCheck::CheckSize(const Visit& v, const Known& k) {
 Status ClosureCheck::Decode(const Visit& v, const std::string& bytes, Known& k,
                             std::vector<Visit>& kids) {
   auto add = [&](ObjectKind kind, const ObjectId& child, const std::string& path,
-                 std::optional<uint64_t> size) {
+                 std::optional<uint64_t> size, uint64_t level) {
     k.refs.push_back({kind, child});
-    kids.push_back({{kind, child}, path, size, false});
+    kids.push_back({{kind, child}, path, size, false, level});
   };
   switch (v.ref.kind) {
     case ObjectKind::kSnap: {
       ASSIGN_OR_RETURN(Snap s, DecodeSnap(bytes));
-      add(ObjectKind::kManifest, s.root, v.path, std::nullopt);
+      add(ObjectKind::kManifest, s.root, v.path, std::nullopt, 0);
       snaps_[v.ref.id] = std::move(s);
       return Status::Ok();
     }
     case ObjectKind::kChunkList: {
       ASSIGN_OR_RETURN(ChunkList c, DecodeChunkList(bytes));
       k.size = c.size;
-      for (const ChunkList::Chunk& ch : c.chunks) add(ObjectKind::kBlob, ch.blob, v.path, ch.size);
+      for (const ChunkList::Chunk& ch : c.chunks)
+        add(ObjectKind::kBlob, ch.blob, v.path, ch.size, 0);
       return Status::Ok();
     }
     case ObjectKind::kManifest: {
       ASSIGN_OR_RETURN(Manifest m, DecodeManifest(bytes));
       for (const Entry& e : m.entries) {
         std::string path = JoinFsckPath(v.path, e.name);
-        if (e.type == EntryType::kDir)
-          add(ObjectKind::kManifest, e.id, path, std::nullopt);
+        if (e.type == EntryType::kDir && v.level >= kMaxTreeDepth)
+          k.cut = true;  // the depth check of the root reports it
+        else if (e.type == EntryType::kDir)
+          add(ObjectKind::kManifest, e.id, path, std::nullopt, v.level + 1);
         else if (e.type == EntryType::kFile)
-          add(e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id, path, e.size);
+          add(e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id, path, e.size, 0);
       }
       return Status::Ok();
     }
@@ -259,7 +262,7 @@ ClosureCheck::Known ClosureCheck::Examine(const Visit& v, std::vector<Visit>& st
   }
   k.done = false;
   k.intact = true;
-  stack.push_back({v.ref, v.path, v.size, true});
+  stack.push_back({v.ref, v.path, v.size, true, v.level});
   stack.insert(stack.end(), std::make_move_iterator(kids.begin()),
                std::make_move_iterator(kids.end()));
   return k;
@@ -269,7 +272,7 @@ bool ClosureCheck::Check(ObjectKind kind, const ObjectId& id, const std::string&
   label_ = label;
   root_name_ = std::string(KindName(kind)) + " " + Short(id);
   std::vector<Visit> stack;
-  stack.push_back({{kind, id}, "", std::nullopt, false});
+  stack.push_back({{kind, id}, "", std::nullopt, false, 0});
   while (!stack.empty()) {
     Visit v = std::move(stack.back());
     stack.pop_back();
@@ -282,6 +285,9 @@ bool ClosureCheck::Check(ObjectKind kind, const ObjectId& id, const std::string&
       }
       k->refs.clear();
       k->done = true;
+      // Known only for this place in the tree: met again higher up, it is
+      // walked again, below the limit.
+      if (k->cut) known_[KindIndex(v.ref.kind)].erase(v.ref.id);
       continue;
     }
     if (const Known* k = Find(v.ref)) {
@@ -293,7 +299,13 @@ bool ClosureCheck::Check(ObjectKind kind, const ObjectId& id, const std::string&
     known_[KindIndex(v.ref.kind)][v.ref.id] = std::move(k);
   }
   const Known* root = Find({kind, id});
-  return root && root->intact;
+  if (!root || !root->intact) return false;
+  const Snap* snap = kind == ObjectKind::kSnap ? SnapOf(id) : nullptr;
+  if (kind != ObjectKind::kManifest && !snap) return true;
+  Status deep = depth_.Check(snap ? snap->root : id, "its tree");
+  if (deep.ok()) return true;
+  report_.Error(root_name_, deep.message() + "; it cannot be restored (needed by " + label + ")");
+  return false;
 }
 
 }  // namespace converge

@@ -18,6 +18,7 @@
 
 #include "store/cas.h"
 #include "store/objects.h"
+#include "store/tree_depth.h"
 
 namespace converge {
 
@@ -72,11 +73,13 @@ Result<std::vector<TempFile>> ListTemps(const ObjectStore& store);
 void CheckTemps(const std::vector<TempFile>& temps, bool remove, int64_t remove_age_seconds,
                 const std::string& hint, FsckReport& report);
 
-// Follows references from roots, checking each object once.
+// Follows references from roots, checking each object once. A tree deeper
+// than kMaxTreeDepth is an error (nothing can restore it); the walk does not
+// go past the limit, so its memory stays bounded.
 class ClosureCheck {
  public:
   ClosureCheck(const ObjectStore& store, const ObjectCensus& census, FsckReport& report)
-      : store_(store), census_(census), report_(report) {}
+      : store_(store), census_(census), report_(report), reader_(store), depth_(reader_) {}
 
   // Checks (kind, id) and everything under it. `label` says what needs the
   // root, for problems ("the head", "publication 1a2b..."). False when
@@ -95,12 +98,14 @@ class ClosureCheck {
     std::string path;              // below the root ("" for the root and a snap's tree)
     std::optional<uint64_t> size;  // what the entry naming a file says it holds
     bool finish = false;           // second visit: everything under it is done
+    uint64_t level = 0;            // a manifest's depth below its snap's root
   };
   struct Known {
     bool done = false;             // everything under it was checked too
     bool intact = false;           // it and, once done, everything under it
     std::optional<uint64_t> size;  // content size: blob bytes, chunk list total
     std::vector<ObjectRef> refs;   // until done
+    bool cut = false;              // at the depth limit: not walked below, not kept
   };
 
   // Reads and decodes one object, pushing its references after a finish mark.
@@ -118,6 +123,8 @@ class ClosureCheck {
   FsckReport& report_;
   std::unordered_map<ObjectId, Known> known_[4];  // by kind
   std::unordered_map<ObjectId, Snap> snaps_;
+  TreeReader reader_;
+  TreeDepth depth_;
 };
 
 }  // namespace converge

@@ -189,6 +189,14 @@ CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head WHEN NEW.seq <= OL
 ALTER TABLE tokens ADD COLUMN parent_id TEXT REFERENCES tokens(id);
 CREATE INDEX tokens_by_parent ON tokens(parent_id);
 )sql",
+    // 4: how deep each stored tree nests directories (store/tree_depth.h), so
+    // intake and publication enforce the limit without walking trees. Rows
+    // from before are measured when the server starts (server/depths.h).
+    R"sql(
+ALTER TABLE objects ADD COLUMN depth INTEGER;  -- a manifest's tree depth, a snap's root's; 0 for blobs and chunk lists; NULL: not measured yet
+UPDATE objects SET depth = 0 WHERE kind IN ('blob', 'chunklist');
+CREATE INDEX objects_unmeasured ON objects(kind) WHERE depth IS NULL;
+)sql",
 };
 
 }  // namespace

@@ -31,7 +31,8 @@ class TreeReader {
 };
 
 // Calls fn for every entry under the manifest `root`, depth first, parents
-// before children, with its '/'-separated path.
+// before children, with its '/'-separated path. Iterative; a tree deeper than
+// kMaxTreeDepth (store/tree_depth.h) is kCorrupt when the walk reaches past it.
 Status WalkTree(const TreeReader& reader, const ObjectId& root,
                 const std::function<Status(const std::string& path, const Entry& e)>& fn);
 
@@ -44,6 +45,7 @@ struct Change {
 // Path-level changes from tree `from` to tree `to`, sorted by path. Files and
 // symlinks are listed; an added or deleted directory lists what is under it,
 // or itself when empty. Identical subtrees are skipped without being read.
+// Iterative; kCorrupt when either tree nests past kMaxTreeDepth where they differ.
 Result<std::vector<Change>> DiffTrees(const TreeReader& reader, const ObjectId& from,
                                       const ObjectId& to);
 

@@ -12,6 +12,7 @@
 #include "base/text.h"
 #include "store/objects.h"
 #include "store/stat_cache.h"
+#include "store/tree_depth.h"
 #include "workspace/file_content.h"
 #include "workspace/ignore.h"
 
@@ -24,6 +25,7 @@ struct DirNode {
   int parent = -1;
   size_t slot = 0;  // this directory's entry in its parent
   Manifest manifest;
+  uint64_t level = 0;  // directories above it, below the root
 };
 
 struct FileJob {
@@ -143,8 +145,14 @@ class Walker {
     Entry e;
     e.name = name;
     if (is_dir) {
+      uint64_t level = dirs[dir].level + 1;
+      if (level > kMaxTreeDepth)
+        return Invalid("directory " + QuoteLongPath(rel) + " is nested " + std::to_string(level) +
+                       " levels deep, past converge's limit of " + std::to_string(kMaxTreeDepth) +
+                       ": converge cannot store a tree that deep; move that part of the tree " +
+                       "higher up, or leave it out with .convergeignore");
       e.type = EntryType::kDir;
-      out.subdirs.push_back(DirNode{rel, dir, manifest.entries.size(), {}});
+      out.subdirs.push_back(DirNode{rel, dir, manifest.entries.size(), {}, level});
       out.stats.dirs++;
     } else if (S_ISREG(st.st_mode)) {
       AddFile(dir, rel, st, e, out);

@@ -7,7 +7,9 @@
 // entry named .converge (in any case: a symlink, a file) is left out with a
 // warning, since no snap may hold that name (IsReservedName). Files whose
 // stat fields match the stat cache are not read; the others are read and
-// hashed on all cores, large ones split into chunks.
+// hashed on all cores, large ones split into chunks. A directory nested more
+// than kMaxTreeDepth levels deep (store/tree_depth.h) is refused (kInvalid,
+// naming it) before anything is stored: no snap holds a tree that deep.
 #pragma once
 
 #include <cstdint>

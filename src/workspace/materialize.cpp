@@ -10,6 +10,8 @@
 
 #include "base/parallel.h"
 #include "base/text.h"
+#include "store/tree_depth.h"
+#include "workspace/dir_cursor.h"
 #include "workspace/workspace.h"
 
 namespace converge {
@@ -122,6 +124,68 @@ Result<std::vector<std::string>> ListDirAt(int dirfd, const std::string& display
   return names;
 }
 
+namespace {
+
+Status RefuseMetaDir(const std::string& display) {
+  return Conflict("converge will not remove " + Quote(display) +
+                  ": it is a workspace's .converge directory; move it away first");
+}
+
+// Removes what the cursor's directory holds but its subdirectories, which
+// it returns; refuses (changing nothing more) at a .converge directory.
+Result<std::vector<std::string>> RemoveLeavesIn(const DirCursor& at, uint64_t* removed) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(at.fd(), at.Path()));
+  std::vector<std::string> subdirs;
+  for (std::string& n : names) {
+    struct stat st;
+    if (::fstatat(at.fd(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;
+      return ErrnoStatus("cannot remove " + Quote(at.PathOf(n)), errno);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (n == Workspace::kMetaDir) return RefuseMetaDir(at.PathOf(n));
+      subdirs.push_back(std::move(n));
+      continue;
+    }
+    if (::unlinkat(at.fd(), n.c_str(), 0) != 0 && errno != ENOENT)
+      return ErrnoStatus("cannot remove " + Quote(at.PathOf(n)), errno);
+    ++*removed;
+  }
+  return subdirs;
+}
+
+// Empties directory `name` of `dirfd`, depth first, with a stack of the
+// subdirectories still to remove at each level and one open directory: a
+// tree of any depth is removed whole.
+Status RemoveBelow(int dirfd, const std::string& name, const std::string& display,
+                   uint64_t* removed) {
+  ASSIGN_OR_RETURN(Fd top, OpenDirAt(dirfd, name, display));
+  ASSIGN_OR_RETURN(DirCursor at, DirCursor::At(std::make_shared<Fd>(std::move(top)), display));
+  std::vector<std::vector<std::string>> pending;
+  ASSIGN_OR_RETURN(std::vector<std::string> first, RemoveLeavesIn(at, removed));
+  pending.push_back(std::move(first));
+  for (;;) {
+    std::vector<std::string>& subdirs = pending.back();
+    if (!subdirs.empty()) {
+      std::string sub = std::move(subdirs.back());
+      subdirs.pop_back();
+      RETURN_IF_ERROR(at.Enter(sub));
+      ASSIGN_OR_RETURN(std::vector<std::string> below, RemoveLeavesIn(at, removed));
+      pending.push_back(std::move(below));
+      continue;
+    }
+    pending.pop_back();
+    if (pending.empty()) return Status::Ok();
+    std::string done = at.name(), path = at.Path();
+    RETURN_IF_ERROR(at.Leave());
+    if (::unlinkat(at.fd(), done.c_str(), AT_REMOVEDIR) != 0)
+      return ErrnoStatus("cannot remove directory " + Quote(path), errno);
+    ++*removed;
+  }
+}
+
+}  // namespace
+
 Status RemoveAllAt(int dirfd, const std::string& name, const std::string& display,
                    uint64_t* removed) {
   struct stat st;
@@ -129,19 +193,16 @@ Status RemoveAllAt(int dirfd, const std::string& name, const std::string& displa
     if (errno == ENOENT) return Status::Ok();
     return ErrnoStatus("cannot remove " + Quote(display), errno);
   }
-  if (S_ISDIR(st.st_mode)) {
-    if (name == Workspace::kMetaDir)
-      return Conflict("converge will not remove " + Quote(display) +
-                      ": it is a workspace's .converge directory; move it away first");
-    ASSIGN_OR_RETURN(Fd sub, OpenDirAt(dirfd, name, display));
-    ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(sub.get(), display));
-    for (const std::string& n : names)
-      RETURN_IF_ERROR(RemoveAllAt(sub.get(), n, JoinPath(display, n), removed));
-    if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0)
-      return ErrnoStatus("cannot remove directory " + Quote(display), errno);
-  } else if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
-    return ErrnoStatus("cannot remove " + Quote(display), errno);
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT)
+      return ErrnoStatus("cannot remove " + Quote(display), errno);
+    ++*removed;
+    return Status::Ok();
   }
+  if (name == Workspace::kMetaDir) return RefuseMetaDir(display);
+  RETURN_IF_ERROR(RemoveBelow(dirfd, name, display, removed));
+  if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0)
+    return ErrnoStatus("cannot remove directory " + Quote(display), errno);
   ++*removed;
   return Status::Ok();
 }
@@ -210,9 +271,16 @@ Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::str
     return NotFound(context + ": object " + id.hex() +
                     " is not in this workspace's store, so the snap cannot be restored");
   };
-  auto check_blob = [&](const ObjectId& id, uint64_t size, const char* namer) {
+  auto check_blob = [&](const ObjectId& id, uint64_t size, const char* namer) -> Status {
     if (!reader.store().Has(id)) return missing(id);
-    return CheckBlobSize(reader, id, size, namer, context);
+    RETURN_IF_ERROR(CheckBlobSize(reader, id, size, namer, context));
+    // Damaged bytes would otherwise be found only while writing, with part
+    // of the tree already changed.
+    Status intact = reader.store().Verify(id);
+    if (intact.ok() || intact.code() != Code::kCorrupt) return intact.With(context);
+    return Corrupt(context + ": object " + id.hex() + " is damaged in this workspace's store " +
+                   "(its bytes do not match its ID), so the snap cannot be restored: run " +
+                   "'converge fsck'");
   };
   if (!e.chunked) return check_blob(e.id, e.size, "manifest");
   Result<ChunkList> list = reader.ReadChunkList(e.id);
@@ -247,26 +315,46 @@ Status FileQueue::Flush() {
 
 Status Materializer::Fill(const std::shared_ptr<Fd>& dir, const std::string& rel,
                           const ObjectId& id) {
-  ASSIGN_OR_RETURN(Manifest m, reader_.ReadManifest(id));
-  for (const Entry& e : m.entries) {
-    std::string path = JoinPath(rel, e.name);
+  // Depth first with an explicit stack of manifests and one open directory
+  // (DirCursor): no recursion and no descriptor per level, whatever the depth.
+  struct Frame {
+    Manifest m;
+    size_t next = 0;
+    std::string rel;
+  };
+  ASSIGN_OR_RETURN(DirCursor at, DirCursor::At(dir, rel));
+  std::vector<Frame> stack;
+  ASSIGN_OR_RETURN(Manifest top, reader_.ReadManifest(id));
+  stack.push_back({std::move(top), 0, rel});
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next == f.m.entries.size()) {
+      stack.pop_back();
+      if (!stack.empty()) RETURN_IF_ERROR(at.Leave());
+      continue;
+    }
+    const Entry& e = f.m.entries[f.next++];
+    std::string path = JoinPath(f.rel, e.name);
     // Refuses ".converge" of any type too (IsReservedName): it could plant a workspace.
     RETURN_IF_ERROR(CheckEntryName(e, path));
     switch (e.type) {
       case EntryType::kFile:
         stats_.files++;
         stats_.bytes += e.size;
-        RETURN_IF_ERROR(queue_.Add(dir, e, path));
+        RETURN_IF_ERROR(queue_.Add(at.dir(), e, path));
         break;
       case EntryType::kSymlink:
         stats_.symlinks++;
-        RETURN_IF_ERROR(WriteSymlinkAt(dir->get(), e, path));
+        RETURN_IF_ERROR(WriteSymlinkAt(at.fd(), e, path));
         stats_.written++;
         break;
       case EntryType::kDir: {
+        // Callers measure the whole tree first; this only keeps the stack bounded.
+        RETURN_IF_ERROR(CheckLevel(stack.size(), path));
         stats_.dirs++;
-        ASSIGN_OR_RETURN(Fd sub, MakeDirAt(dir->get(), e.name, path));
-        RETURN_IF_ERROR(Fill(std::make_shared<Fd>(std::move(sub)), path, e.id));
+        ASSIGN_OR_RETURN(Manifest sub, reader_.ReadManifest(e.id));
+        RETURN_IF_ERROR(at.MakeAndEnter(e.name));
+        stack.push_back({std::move(sub), 0, std::move(path)});  // `f` and `e` are not used after
         break;
       }
     }

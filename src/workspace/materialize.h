@@ -38,6 +38,8 @@ Result<std::vector<std::string>> ListDirAt(int dirfd, const std::string& display
 // Removes `name` from `dirfd` and, for a directory, everything under it,
 // never following a symlink. Adds the number of paths removed to `*removed`.
 // Refuses (kConflict) to remove a .converge directory: that is a workspace.
+// Iterative, with one directory open at a time (DirCursor): any depth works,
+// a restore leftover of 30,000 nested directories included.
 Status RemoveAllAt(int dirfd, const std::string& name, const std::string& display,
                    uint64_t* removed);
 
@@ -54,8 +56,9 @@ Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e, const st
 // Makes the symlink entry `e` as e.name in `dirfd`, replacing a file or symlink.
 Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display);
 
-// Checks that every object a file entry needs is in the store, without
-// reading content: catches a missing blob before anything is changed.
+// Checks that every object a file entry needs is in the store with the size
+// its manifest or chunk list says, and intact (re-hashed): catches a missing
+// or damaged blob before anything is changed.
 Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::string& display);
 
 // File writes queued and run on all cores. Each job holds its directory open;
@@ -83,7 +86,11 @@ class FileQueue {
   uint64_t written_ = 0;
 };
 
-// Writes whole manifests into empty directories.
+// Writes whole manifests into empty directories: depth first with an
+// explicit stack and one directory open at a time (workspace/dir_cursor.h),
+// so neither the call stack nor the descriptors grow with the depth. It stops
+// (kCorrupt) past kMaxTreeDepth, having written what came before: callers
+// measure the whole tree first (TreeDepth) so that it never gets that far.
 class Materializer {
  public:
   Materializer(const TreeReader& reader, FileQueue& queue, RestoreStats& stats)

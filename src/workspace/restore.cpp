@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 
+#include "base/progress.h"
 #include "base/text.h"
 #include "store/snap_index.h"
+#include "store/tree_depth.h"
 #include "workspace/capture.h"
 #include "workspace/snapshot.h"
 #include "workspace/tree_sync.h"
@@ -20,6 +23,27 @@ constexpr size_t kChangesListed = 3;
 
 std::string ShortSnapId(const ObjectId& id) {
   return id.hex().substr(0, 12);
+}
+
+// The whole tree is measured before anything is written: a tree deeper than
+// kMaxTreeDepth is refused with the working tree untouched.
+Status CheckRestorable(const TreeReader& reader, const ObjectId& id, const Snap& snap) {
+  Status st = TreeDepth(reader).Check(snap.root, "snap " + ShortSnapId(id));
+  if (st.ok()) return st;
+  return Status(st.code(), st.message() + "; nothing was restored");
+}
+
+// A full disk is the likeliest failure once writing has begun: refuse up
+// front when the files to write do not fit (quotas and other writers can
+// still fill it meanwhile).
+Status CheckFreeSpace(int dirfd, uint64_t bytes, const ObjectId& snap) {
+  struct statvfs vfs;
+  if (::fstatvfs(dirfd, &vfs) != 0) return Status::Ok();  // unknown: writing will tell
+  uint64_t free = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (bytes <= free) return Status::Ok();
+  return IoError("restoring snap " + ShortSnapId(snap) + " writes " + HumanBytes(bytes) +
+                 " but the disk holding the working tree has " + HumanBytes(free) +
+                 " free: free some space and run it again (nothing was changed)");
 }
 
 // `dir` may be restored into: it does not exist, or is an empty directory
@@ -99,6 +123,8 @@ Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap_id, const fs:
                                bool progress) {
   TreeReader reader(ws.store());
   ASSIGN_OR_RETURN(Snap snap, reader.ReadSnap(snap_id));
+  // No measuring first: the materializer stops at the depth limit, and the
+  // staging directory goes as on any failure.
   std::string display = dir.string();
   fs::path target = fs::absolute(dir).lexically_normal();
   if (!target.has_filename()) target = target.parent_path();  // "out/"
@@ -137,7 +163,9 @@ Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap_id, const fs:
 
 Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool force,
                                     bool progress) {
-  ASSIGN_OR_RETURN(Snap snap, TreeReader(ws.store()).ReadSnap(snap_id));
+  TreeReader snap_reader(ws.store());
+  ASSIGN_OR_RETURN(Snap snap, snap_reader.ReadSnap(snap_id));
+  RETURN_IF_ERROR(CheckRestorable(snap_reader, snap_id, snap));
   CaptureOptions opts;
   opts.store = false;
   opts.progress = progress;
@@ -154,6 +182,8 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
     TreeSync check(reader, nullptr, force);
     RETURN_IF_ERROR(check.Sync(root, "", snap.root, work.root));
     if (check.clobbered_count() > 0) return Conflict(ClobberMessage(check, snap_id));
+    RETURN_IF_ERROR(check.CheckObjects());
+    RETURN_IF_ERROR(CheckFreeSpace(fd, check.bytes_to_write(), snap_id));
 
     Progress meter("Restoring", check.files_to_write(), check.bytes_to_write(), progress);
     FileQueue queue(reader, &meter);

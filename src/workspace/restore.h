@@ -15,7 +15,8 @@ namespace converge {
 // Materializes `snap` into `dir`, which must not exist or be an empty
 // directory (kConflict otherwise). The tree is built in a hidden staging
 // directory beside `dir` and renamed onto it at the end, so a failure (a
-// corrupt object, a full disk) leaves no `dir` and no staging directory.
+// corrupt object, a full disk, a tree deeper than kMaxTreeDepth) leaves no
+// `dir` and no staging directory.
 Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap, const fs::path& dir,
                                bool progress);
 
@@ -25,7 +26,17 @@ Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap, const fs::pa
 // differs from the head snap (it has changes no snap holds; without a head,
 // any content at all), or when the restore would overwrite or remove content
 // capture leaves out (an ignored file in the way of one the snap holds).
-// A tree that already matches `snap` is left alone. Paths the snap lacks are
+// A tree that already matches `snap` is left alone.
+//
+// Nothing is changed until the whole snap has been checked: its depth (at
+// most kMaxTreeDepth), every name, every object it needs present, intact
+// (re-hashed) and of the size its manifest says, nothing uncaptured in the
+// way, and room on the disk for the files it writes. What can still stop it
+// half way is what cannot be known before writing: an I/O error, the disk
+// filling up meanwhile (a quota, another writer), or another program
+// changing the tree (other converge commands wait for the workspace lock).
+// The error then says that the tree is partly restored and that running the
+// restore again with --force finishes it. Paths the snap lacks are
 // removed when capture would have stored them; ignored paths, FIFOs and the
 // like stay. A .converge directory is never touched.
 Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap, bool force, bool progress);

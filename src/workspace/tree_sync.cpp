@@ -7,7 +7,10 @@
 #include <cerrno>
 #include <map>
 
+#include "base/parallel.h"
 #include "base/text.h"
+#include "store/tree_depth.h"
+#include "workspace/dir_cursor.h"
 #include "workspace/file_content.h"
 #include "workspace/workspace.h"
 
@@ -55,27 +58,74 @@ struct TreeSync::Slot {
   struct stat st {};
 };
 
+// A directory being synced: its manifests, and its names in order. Slots
+// point into the manifests, so a frame never moves (the stack holds pointers).
+struct TreeSync::Frame {
+  Manifest want, have;
+  std::map<std::string, Slot> slots;
+  std::map<std::string, Slot>::const_iterator next;
+  std::string rel;
+};
+
+// A directory both the snap and the tree have, to sync after its parent's
+// entry: where SyncEntry would recurse.
+struct TreeSync::Descend {
+  ObjectId want;
+  std::optional<ObjectId> have;
+};
+
+Result<std::unique_ptr<TreeSync::Frame>> TreeSync::OpenFrame(const DirCursor& at,
+                                                             const std::string& rel,
+                                                             const ObjectId& want_id,
+                                                             const std::optional<ObjectId>& have_id) {
+  auto f = std::make_unique<Frame>();
+  f->rel = rel;
+  ASSIGN_OR_RETURN(f->want, reader_.ReadManifest(want_id));
+  if (have_id) {
+    ASSIGN_OR_RETURN(f->have, reader_.ReadManifest(*have_id));
+  }
+  for (const Entry& e : f->want.entries) f->slots[e.name].want = &e;
+  for (const Entry& e : f->have.entries) f->slots[e.name].have = &e;
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(at.fd(), rel.empty() ? "." : rel));
+  for (const std::string& n : names) {
+    Slot& s = f->slots[n];
+    ASSIGN_OR_RETURN(s.exists, StatAt(at.fd(), n, JoinPath(rel, n), &s.st));
+  }
+  f->next = f->slots.begin();
+  return f;
+}
+
 Status TreeSync::Sync(const std::shared_ptr<Fd>& dir, const std::string& rel,
                       const ObjectId& want_id, const std::optional<ObjectId>& have_id) {
-  ASSIGN_OR_RETURN(Manifest want, reader_.ReadManifest(want_id));
-  Manifest have;
-  if (have_id) {
-    ASSIGN_OR_RETURN(have, reader_.ReadManifest(*have_id));
+  // Depth first with an explicit stack and one directory open at a time: the
+  // snap's depth is bounded (restore measures it first), the stack and the
+  // descriptors are not spent per level either way.
+  ASSIGN_OR_RETURN(DirCursor at, DirCursor::At(dir, rel));
+  std::vector<std::unique_ptr<Frame>> stack;
+  ASSIGN_OR_RETURN(std::unique_ptr<Frame> top, OpenFrame(at, rel, want_id, have_id));
+  stack.push_back(std::move(top));
+  while (!stack.empty()) {
+    Frame& f = *stack.back();
+    if (f.next == f.slots.end()) {
+      stack.pop_back();
+      if (!stack.empty()) RETURN_IF_ERROR(at.Leave());
+      continue;
+    }
+    const auto& [name, slot] = *f.next++;
+    std::string path = JoinPath(f.rel, name);
+    std::optional<Descend> down;
+    RETURN_IF_ERROR(SyncEntry(at.dir(), name, path, slot, &down));
+    if (!down) continue;
+    RETURN_IF_ERROR(CheckLevel(stack.size(), path));
+    RETURN_IF_ERROR(at.Enter(name));
+    ASSIGN_OR_RETURN(std::unique_ptr<Frame> sub, OpenFrame(at, path, down->want, down->have));
+    stack.push_back(std::move(sub));
   }
-  std::map<std::string, Slot> slots;
-  for (const Entry& e : want.entries) slots[e.name].want = &e;
-  for (const Entry& e : have.entries) slots[e.name].have = &e;
-  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(dir->get(), rel.empty() ? "." : rel));
-  for (const std::string& n : names) {
-    Slot& s = slots[n];
-    ASSIGN_OR_RETURN(s.exists, StatAt(dir->get(), n, JoinPath(rel, n), &s.st));
-  }
-  for (const auto& [name, s] : slots) RETURN_IF_ERROR(SyncEntry(dir, name, JoinPath(rel, name), s));
   return Status::Ok();
 }
 
 Status TreeSync::SyncEntry(const std::shared_ptr<Fd>& dir, const std::string& name,
-                           const std::string& path, const Slot& s) {
+                           const std::string& path, const Slot& s, std::optional<Descend>* down) {
   bool is_dir = s.exists && S_ISDIR(s.st.st_mode);
   bool wants_dir = s.want && s.want->type == EntryType::kDir;
   if (name == Workspace::kMetaDir && (is_dir || wants_dir)) {
@@ -95,10 +145,10 @@ Status TreeSync::SyncEntry(const std::shared_ptr<Fd>& dir, const std::string& na
   if (s.exists && s.have && SameEntry(*s.have, want)) return Status::Ok();
   if (wants_dir) {
     if (is_dir) {
-      ASSIGN_OR_RETURN(Fd sub, OpenDirAt(dir->get(), name, path));
       std::optional<ObjectId> have_id;
       if (s.have && s.have->type == EntryType::kDir) have_id = s.have->id;
-      return Sync(std::make_shared<Fd>(std::move(sub)), path, want.id, have_id);
+      *down = Descend{want.id, have_id};
+      return Status::Ok();
     }
     // A file or symlink where the snap has a directory: remove it, never descend through it.
     if (s.exists) RETURN_IF_ERROR(Clear(dir->get(), name, path, s.have, s.st));
@@ -121,7 +171,8 @@ Status TreeSync::WriteLeaf(const std::shared_ptr<Fd>& dir, const std::string& pa
     if (want.type != EntryType::kFile) return Status::Ok();
     files_to_write_++;
     bytes_to_write_ += want.size;
-    return CheckFileObjects(reader_, want, path);
+    to_check_.push_back({want, path});
+    return Status::Ok();
   }
   if (want.type == EntryType::kFile) return queue_->Add(dir, want, path);
   RETURN_IF_ERROR(WriteSymlinkAt(dir->get(), want, path));
@@ -136,7 +187,8 @@ Status TreeSync::NewDir(const std::shared_ptr<Fd>& dir, const std::string& path,
       if (e.type != EntryType::kFile) return Status::Ok();
       files_to_write_++;
       bytes_to_write_ += e.size;
-      return CheckFileObjects(reader_, e, JoinPath(path, sub));
+      to_check_.push_back({e, JoinPath(path, sub)});
+      return Status::Ok();
     });
   }
   ASSIGN_OR_RETURN(Fd sub, MakeDirAt(dir->get(), want.name, path));
@@ -162,17 +214,57 @@ Status TreeSync::Prune(int dirfd, const std::string& name, const std::string& pa
     return Status::Ok();
   }
   if (!is_dir) return Status::Ok();
-  ASSIGN_OR_RETURN(Manifest m, reader_.ReadManifest(have.id));
-  ASSIGN_OR_RETURN(Fd sub, OpenDirAt(dirfd, name, path));
-  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(sub.get(), path));
-  for (const std::string& n : names) {
-    const Entry* h = FindEntry(m, n);
-    if (!h) continue;  // not captured (ignored, say): it stays
-    struct stat cst;
-    ASSIGN_OR_RETURN(bool exists, StatAt(sub.get(), n, JoinPath(path, n), &cst));
-    if (exists) RETURN_IF_ERROR(Prune(sub.get(), n, JoinPath(path, n), *h, cst));
+  // Depth first over what capture saw, one directory open at a time: each
+  // directory goes once what capture saw in it is gone.
+  struct Frame {
+    Manifest m;
+    std::vector<std::string> names;
+    size_t next = 0;
+  };
+  {
+    ASSIGN_OR_RETURN(Fd top_fd, OpenDirAt(dirfd, name, path));
+    ASSIGN_OR_RETURN(DirCursor at, DirCursor::At(std::make_shared<Fd>(std::move(top_fd)), path));
+    std::vector<Frame> stack;
+    ASSIGN_OR_RETURN(Manifest top, reader_.ReadManifest(have.id));
+    ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(at.fd(), path));
+    stack.push_back({std::move(top), std::move(names), 0});
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      if (f.next < f.names.size()) {
+        const std::string& n = f.names[f.next++];
+        const Entry* h = FindEntry(f.m, n);
+        if (!h) continue;  // not captured (ignored, say): it stays
+        struct stat cst;
+        ASSIGN_OR_RETURN(bool exists, StatAt(at.fd(), n, at.PathOf(n), &cst));
+        if (!exists) continue;
+        bool child_dir = S_ISDIR(cst.st_mode);
+        if (h->type != EntryType::kDir) {
+          if (child_dir) continue;
+          if (::unlinkat(at.fd(), n.c_str(), 0) != 0 && errno != ENOENT)
+            return ErrnoStatus("cannot remove " + Quote(at.PathOf(n)), errno);
+          stats_.removed++;
+          continue;
+        }
+        if (!child_dir) continue;
+        ASSIGN_OR_RETURN(Manifest m, reader_.ReadManifest(h->id));
+        RETURN_IF_ERROR(CheckLevel(stack.size(), at.PathOf(n)));
+        RETURN_IF_ERROR(at.Enter(n));  // `f` and `n` are not used after
+        ASSIGN_OR_RETURN(std::vector<std::string> below, ListDirAt(at.fd(), at.Path()));
+        stack.push_back({std::move(m), std::move(below), 0});
+        continue;
+      }
+      stack.pop_back();
+      if (stack.empty()) break;
+      std::string done = at.name(), done_path = at.Path();
+      RETURN_IF_ERROR(at.Leave());
+      RETURN_IF_ERROR(RemoveIfEmpty(at.fd(), done, done_path));
+    }
   }
-  // A directory still holding uncaptured content stays, as in git.
+  return RemoveIfEmpty(dirfd, name, path);
+}
+
+// A directory still holding uncaptured content stays, as in git.
+Status TreeSync::RemoveIfEmpty(int dirfd, const std::string& name, const std::string& path) {
   if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) == 0) {
     stats_.removed++;
   } else if (errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT) {
@@ -193,23 +285,51 @@ Status TreeSync::FindUncaptured(int dirfd, const std::string& name, const std::s
     if (!have && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) Clobber(path);
     return Status::Ok();
   }
-  if (name == Workspace::kMetaDir)
-    return Conflict("cannot restore: " + Quote(path) +
+  auto converge_dir = [](const std::string& where) {
+    return Conflict("cannot restore: " + Quote(where) +
                     " is in the way of the snap's content, and converge never removes a " +
                     ".converge directory; move it away first");
-  bool captured = have && have->type == EntryType::kDir;
-  Manifest m;
-  if (captured) {
-    ASSIGN_OR_RETURN(m, reader_.ReadManifest(have->id));
-  }
-  ASSIGN_OR_RETURN(Fd sub, OpenDirAt(dirfd, name, path));
-  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(sub.get(), path));
-  for (const std::string& n : names) {
+  };
+  if (name == Workspace::kMetaDir) return converge_dir(path);
+  // What is on disk here may be deeper than any snap (an ignored build tree,
+  // say): depth first, iteratively, one directory open at a time.
+  struct Frame {
+    std::optional<Manifest> captured;
+    std::vector<std::string> names;
+    size_t next = 0;
+  };
+  auto captured_of = [&](const Entry* h) -> Result<std::optional<Manifest>> {
+    if (!h || h->type != EntryType::kDir) return std::optional<Manifest>();
+    ASSIGN_OR_RETURN(Manifest m, reader_.ReadManifest(h->id));
+    return std::optional<Manifest>(std::move(m));
+  };
+  ASSIGN_OR_RETURN(Fd top_fd, OpenDirAt(dirfd, name, path));
+  ASSIGN_OR_RETURN(DirCursor at, DirCursor::At(std::make_shared<Fd>(std::move(top_fd)), path));
+  std::vector<Frame> stack;
+  ASSIGN_OR_RETURN(std::optional<Manifest> top, captured_of(have));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(at.fd(), path));
+  stack.push_back({std::move(top), std::move(names), 0});
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next == f.names.size()) {
+      stack.pop_back();
+      if (!stack.empty()) RETURN_IF_ERROR(at.Leave());
+      continue;
+    }
+    const std::string& n = f.names[f.next++];
     struct stat cst;
-    std::string child = JoinPath(path, n);
-    ASSIGN_OR_RETURN(bool exists, StatAt(sub.get(), n, child, &cst));
+    ASSIGN_OR_RETURN(bool exists, StatAt(at.fd(), n, at.PathOf(n), &cst));
     if (!exists) continue;
-    RETURN_IF_ERROR(FindUncaptured(sub.get(), n, child, captured ? FindEntry(m, n) : nullptr, cst));
+    const Entry* h = f.captured ? FindEntry(*f.captured, n) : nullptr;
+    if (!S_ISDIR(cst.st_mode)) {
+      if (!h && (S_ISREG(cst.st_mode) || S_ISLNK(cst.st_mode))) Clobber(at, n);
+      continue;
+    }
+    if (n == Workspace::kMetaDir) return converge_dir(at.PathOf(n));
+    ASSIGN_OR_RETURN(std::optional<Manifest> below, captured_of(h));
+    RETURN_IF_ERROR(at.Enter(n));  // `f` and `n` are not used after
+    ASSIGN_OR_RETURN(std::vector<std::string> below_names, ListDirAt(at.fd(), at.Path()));
+    stack.push_back({std::move(below), std::move(below_names), 0});
   }
   return Status::Ok();
 }
@@ -233,10 +353,27 @@ Result<bool> TreeSync::SameAsWanted(int dirfd, const std::string& name, const st
   return c->stat.id == want.id && c->stat.chunked == want.chunked;
 }
 
+Status TreeSync::CheckObjects() {
+  // On all cores: each object is read and hashed whole.
+  Status st = ParallelFor(to_check_.size(), WorkerCount(), [&](size_t i) {
+    return CheckFileObjects(reader_, to_check_[i].first, to_check_[i].second);
+  });
+  to_check_.clear();
+  to_check_.shrink_to_fit();
+  return st;
+}
+
 void TreeSync::Clobber(const std::string& path) {
   if (force_) return;
   clobbered_count_++;
   if (clobbered_.size() < kClobbersListed) clobbered_.push_back(path);
+}
+
+void TreeSync::Clobber(const DirCursor& at, const std::string& name) {
+  if (force_) return;
+  clobbered_count_++;
+  // Only the first few are listed: a path is built for those only.
+  if (clobbered_.size() < kClobbersListed) clobbered_.push_back(at.PathOf(name));
 }
 
 }  // namespace converge

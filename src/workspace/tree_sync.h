@@ -14,11 +14,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "workspace/materialize.h"
 
 namespace converge {
+
+class DirCursor;
 
 class TreeSync {
  public:
@@ -29,6 +32,10 @@ class TreeSync {
 
   // Makes directory `dir` (at workspace path `rel`) match manifest `want`;
   // `have` is the manifest capture saw there, if it captured the directory.
+  // Every walk (the sync itself, pruning, looking for uncaptured content in
+  // the way) goes depth first with an explicit stack and one directory open
+  // at a time; the snap's tree stops at kMaxTreeDepth (restore measures it
+  // before either pass), what is on disk may be of any depth.
   Status Sync(const std::shared_ptr<Fd>& dir, const std::string& rel, const ObjectId& want,
               const std::optional<ObjectId>& have);
 
@@ -36,6 +43,9 @@ class TreeSync {
   // and how many there are in all.
   const std::vector<std::string>& clobbered() const { return clobbered_; }
   uint64_t clobbered_count() const { return clobbered_count_; }
+  // Check pass, after Sync: that every object the files to write need is in
+  // the store, of the right size and intact (CheckFileObjects, on all cores).
+  Status CheckObjects();
   // Check pass: the files the apply pass will write and their bytes.
   uint64_t files_to_write() const { return files_to_write_; }
   uint64_t bytes_to_write() const { return bytes_to_write_; }
@@ -44,13 +54,20 @@ class TreeSync {
 
  private:
   struct Slot;
+  struct Frame;
+  struct Descend;
   bool apply() const { return queue_ != nullptr; }
+  Result<std::unique_ptr<Frame>> OpenFrame(const DirCursor& at, const std::string& rel,
+                                           const ObjectId& want_id,
+                                           const std::optional<ObjectId>& have_id);
+  // Syncs one name; for a directory both sides have, sets `down` instead.
   Status SyncEntry(const std::shared_ptr<Fd>& dir, const std::string& name, const std::string& path,
-                   const Slot& s);
+                   const Slot& s, std::optional<Descend>* down);
   Status WriteLeaf(const std::shared_ptr<Fd>& dir, const std::string& path, const Entry& want);
   Status NewDir(const std::shared_ptr<Fd>& dir, const std::string& path, const Entry& want);
   Status Prune(int dirfd, const std::string& name, const std::string& path, const Entry& have,
                const struct stat& st);
+  Status RemoveIfEmpty(int dirfd, const std::string& name, const std::string& path);
   Status Clear(int dirfd, const std::string& name, const std::string& path, const Entry* have,
                const struct stat& st);
   Status FindUncaptured(int dirfd, const std::string& name, const std::string& path,
@@ -58,6 +75,7 @@ class TreeSync {
   Result<bool> SameAsWanted(int dirfd, const std::string& name, const std::string& path,
                             const Entry& want, const struct stat& st);
   void Clobber(const std::string& path);
+  void Clobber(const DirCursor& at, const std::string& name);
 
   const TreeReader& reader_;
   FileQueue* queue_;
@@ -65,6 +83,7 @@ class TreeSync {
   std::vector<std::string> clobbered_;
   uint64_t clobbered_count_ = 0;
   uint64_t files_to_write_ = 0, bytes_to_write_ = 0;
+  std::vector<std::pair<Entry, std::string>> to_check_;  // file entries and their paths
   RestoreStats stats_;
 };
 

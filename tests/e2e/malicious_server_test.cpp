@@ -26,14 +26,15 @@ namespace {
 using json = nlohmann::json;
 
 // Every path under `root`, .converge included, with its type, mode and
-// content, never following a symlink; but the workspace database, which
-// every command may touch.
+// content, never following a symlink; but the workspace database and lock,
+// which every command may touch.
 std::map<std::string, std::string> Everything(const fs::path& root) {
   std::map<std::string, std::string> out;
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
        ++it) {
     const fs::path& p = it->path();
     if (p.filename().string().rfind("converge.db", 0) == 0) continue;
+    if (p.filename() == "lock" && p.parent_path().filename() == ".converge") continue;
     struct stat st;
     if (::lstat(p.c_str(), &st) != 0) continue;
     std::string what = std::to_string(st.st_mode & 07777) + " ";
