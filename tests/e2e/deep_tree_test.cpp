@@ -46,11 +46,14 @@ class DeepTreeE2eTest : public ::testing::Test {
     o.env = {{"HOME", home_.string()},
              {"XDG_CONFIG_HOME", (home_ / ".config").string()},
              {"CONVERGE_TOKEN", "anything"},
+             {"CONVERGE_URL", server_url_},  // CONVERGE_TOKEN goes only there
              {"CONVERGE_CA_FILE", ""}};
     return Converge(args, o);
   }
 
   json Snaps() { return json::parse(Run({"snaps", "--all", "--json"}).out, nullptr, false); }
+
+  std::string server_url_;  // the fake server's, in tests that have one
 
   TempDir top_;
   fs::path home_ = top_ / "home";
@@ -82,6 +85,7 @@ TEST_F(DeepTreeE2eTest, SnapRefusesATreePastTheLimitNamingIt) {
 class HostileDepthTest : public DeepTreeE2eTest {
  protected:
   void SetUp() override {
+    server_url_ = server_.url();
     DeepTreeE2eTest::SetUp();
     ASSERT_EQ(Run({"remote", "set", "--url", server_.url(), "--repo", FakeServer::kRepo}).exit_code,
               0);
