@@ -48,11 +48,7 @@ class AdminTest : public ::testing::Test {
   static RunOptions EnvOf(const CliUser& p, const fs::path& cwd = {}) {
     RunOptions o;
     o.cwd = cwd.empty() ? p.home->path() : cwd;
-    o.env = {{"HOME", p.home->path().string()},
-             {"XDG_CONFIG_HOME", (p.home->path() / ".config").string()},
-             {"CONVERGE_TOKEN", ""},
-             {"CONVERGE_URL", ""},
-             {"CONVERGE_CA_FILE", ""}};
+    o.env = ClientEnv(p.home->path());
     return o;
   }
 

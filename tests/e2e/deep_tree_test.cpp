@@ -43,11 +43,7 @@ class DeepTreeE2eTest : public ::testing::Test {
   RunResult Run(const std::vector<std::string>& args, const fs::path& cwd = {}) {
     RunOptions o;
     o.cwd = cwd.empty() ? ws_ : cwd;
-    o.env = {{"HOME", home_.string()},
-             {"XDG_CONFIG_HOME", (home_ / ".config").string()},
-             {"CONVERGE_TOKEN", "anything"},
-             {"CONVERGE_URL", server_url_},  // CONVERGE_TOKEN goes only there
-             {"CONVERGE_CA_FILE", ""}};
+    o.env = ClientEnv(home_, server_url_, "anything");
     return Converge(args, o);
   }
 

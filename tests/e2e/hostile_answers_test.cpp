@@ -39,11 +39,7 @@ class HostileAnswersTest : public ::testing::Test {
   RunResult Run(const std::vector<std::string>& args, const fs::path& cwd = {}) {
     RunOptions o;
     o.cwd = cwd.empty() ? ws_ : cwd;
-    o.env = {{"HOME", home_.string()},
-             {"XDG_CONFIG_HOME", (home_ / ".config").string()},
-             {"CONVERGE_TOKEN", "anything"},
-             {"CONVERGE_URL", server_.url()},
-             {"CONVERGE_CA_FILE", ""}};
+    o.env = ClientEnv(home_, server_.url(), "anything");
     return Converge(args, o);
   }
 

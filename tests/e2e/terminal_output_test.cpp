@@ -79,10 +79,7 @@ class TerminalLocalTest : public ::testing::Test {
   RunResult Run(const std::vector<std::string>& args, const fs::path& cwd = {}) {
     RunOptions o;
     o.cwd = cwd.empty() ? ws_ : cwd;
-    o.env = {{"HOME", top_.path().string()},
-             {"XDG_CONFIG_HOME", (top_ / ".config").string()},
-             {"CONVERGE_TOKEN", ""},
-             {"CONVERGE_CA_FILE", ""}};
+    o.env = ClientEnv(top_.path());
     return Converge(args, o);
   }
   json Json(std::vector<std::string> args) {
@@ -292,11 +289,7 @@ class TerminalFakeServerTest : public ::testing::Test {
   RunResult Run(const std::vector<std::string>& args, const fs::path& cwd = {}) {
     RunOptions o;
     o.cwd = cwd.empty() ? ws_ : cwd;
-    o.env = {{"HOME", home_.string()},
-             {"XDG_CONFIG_HOME", (home_ / ".config").string()},
-             {"CONVERGE_TOKEN", "anything"},
-             {"CONVERGE_URL", server_.url()},
-             {"CONVERGE_CA_FILE", ""}};
+    o.env = ClientEnv(home_, server_.url(), "anything");
     return Converge(args, o);
   }
   void Serve(const std::string& path, const json& body) {

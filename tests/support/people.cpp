@@ -9,11 +9,7 @@ namespace converge::testing {
 RunOptions Person::Env(const fs::path& cwd) const {
   RunOptions o;
   o.cwd = cwd.empty() ? home->path() : cwd;
-  o.env = {{"HOME", home->path().string()},
-           {"XDG_CONFIG_HOME", (home->path() / ".config").string()},
-           {"CONVERGE_TOKEN", ""},
-           {"CONVERGE_URL", ""},
-           {"CONVERGE_CA_FILE", ""}};
+  o.env = ClientEnv(home->path());
   return o;
 }
 

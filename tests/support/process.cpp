@@ -192,4 +192,13 @@ int FreePort() {
   return port;
 }
 
+std::map<std::string, std::string> ClientEnv(const fs::path& home, const std::string& url,
+                                             const std::string& token) {
+  return {{"HOME", home.string()},
+          {"XDG_CONFIG_HOME", (home / ".config").string()},
+          {"CONVERGE_TOKEN", url.empty() ? "" : token},
+          {"CONVERGE_URL", url},
+          {"CONVERGE_CA_FILE", ""}};
+}
+
 }  // namespace converge::testing

@@ -33,6 +33,13 @@ std::string ConvergeBin();
 // Runs `converge ARGS...` with the given options.
 RunResult Converge(const std::vector<std::string>& args, const RunOptions& opts = {});
 
+// The environment of a converge client whose home is `home` (config, stored
+// logins and key pins under it; no CA file), sending `token` to the server at
+// `url` only (CONVERGE_TOKEN goes only to CONVERGE_URL). With no url, neither
+// variable is set, whatever the test's own environment holds.
+std::map<std::string, std::string> ClientEnv(const fs::path& home, const std::string& url = "",
+                                             const std::string& token = "");
+
 // A fresh directory under $TMPDIR, removed with everything in it on destruction.
 class TempDir {
  public:
