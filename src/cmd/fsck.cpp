@@ -1,228 +1,17 @@
-// converge fsck [--fix]: check the workspace's store and records; and the
-// report printing that `converge serve --fsck` shares.
-//
-// Every object is re-hashed; every snap the workspace records (its snaps, the
-// head, the snaps of fetched publications) must be whole: every object under
-// it present, intact, of the right kind, with matching file sizes. The stat
-// cache may only name objects that are there, or the next snap would trust
-// it. --fix does what loses nothing: removes old temp files, moves damaged
-// objects aside, and drops stat cache entries that name missing objects (so
-// the next snap reads those files again and stores their content anew).
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-
-#include <ctime>
+// converge fsck [--fix]: checks (and fixes) the workspace through
+// workspace/fsck.h; and the report printing that `converge serve --fsck`
+// shares.
 #include <iostream>
 
 #include "base/progress.h"
 #include "base/text.h"
 #include "cmd/command.h"
 #include "server/fsck.h"
-#include "store/fsck.h"
-#include "workspace/materialize.h"
+#include "workspace/fsck.h"
 
 namespace converge {
 
 namespace {
-
-// A temp file younger than this may belong to a converge command still
-// running in this workspace (a long capture keeps finished temps until it
-// commits them all), so --fix leaves it.
-constexpr int64_t kTempRemoveAge = 3600;
-
-std::string Short(const std::string& hex) {
-  return hex.substr(0, 12);
-}
-
-struct WorkspaceFsck {
-  Workspace& ws;
-  bool fix;
-  FsckReport report;
-  ObjectCensus census;
-  std::unique_ptr<ClosureCheck> closure;
-  std::vector<std::string> stale_cache;  // paths whose cached IDs are not whole in the store
-
-  Status Run() {
-    ASSIGN_OR_RETURN(census, TakeCensus(ws.store(), report));
-    closure = std::make_unique<ClosureCheck>(ws.store(), census, report);
-    ASSIGN_OR_RETURN(std::vector<TempFile> temps, ListTemps(ws.store()));
-    CheckTemps(temps, fix, kTempRemoveAge,
-               "'converge fsck --fix' removes it once it is an hour old", report);
-    CheckRestoreLeftovers();
-    // One read transaction: a consistent view even while another command writes.
-    RETURN_IF_ERROR(ws.db().Exec("BEGIN"));
-    Status st = CheckRecords();
-    (void)ws.db().Exec("COMMIT");
-    RETURN_IF_ERROR(st);
-    if (!fix) return Status::Ok();
-    RETURN_IF_ERROR(DropStaleCacheEntries());
-    return MoveDamagedAside();
-  }
-
-  Status CheckRecords() {
-    ASSIGN_OR_RETURN(Stmt snaps, ws.db().Prepare("SELECT id, root FROM snaps ORDER BY seq"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, snaps.Step());
-      if (!row) break;
-      RETURN_IF_ERROR(CheckSnap(snaps.Text(0), "the snaps table", snaps.Text(1)));
-    }
-    ASSIGN_OR_RETURN(Stmt head, ws.db().Prepare("SELECT value FROM state WHERE key = 'head'"));
-    ASSIGN_OR_RETURN(bool has_head, head.Step());
-    if (has_head) RETURN_IF_ERROR(CheckSnap(head.Text(0), "the head", ""));
-    ASSIGN_OR_RETURN(Stmt pubs, ws.db().Prepare("SELECT id, snap FROM publications ORDER BY seq"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, pubs.Step());
-      if (!row) break;
-      RETURN_IF_ERROR(CheckSnap(pubs.Text(1), "fetched publication " + Short(pubs.Text(0)), ""));
-    }
-    return CheckStatCache();
-  }
-
-  // `root`: the root the record says the snap has ("" when it says none).
-  Status CheckSnap(const std::string& hex, const std::string& label, const std::string& root) {
-    std::optional<ObjectId> id = ObjectId::FromHex(hex);
-    if (!id) {
-      report.Error(label, "names a malformed snap ID " + Quote(hex));
-      return Status::Ok();
-    }
-    closure->Check(ObjectKind::kSnap, *id, label);
-    const Snap* snap = closure->SnapOf(*id);
-    if (snap && !root.empty() && snap->root.hex() != root)
-      report.Error("snap " + hex, label + " records its root as " + root + ", but the snap names " +
-                                      snap->root.hex());
-    return Status::Ok();
-  }
-
-  // A killed `restore` leaves `.converge-restore.*.tmp` files in the working
-  // tree (in place) or a staging directory beside DIR (--to): looked for in
-  // the tree and beside the workspace, where `--to ../out` puts them.
-  void CheckRestoreLeftovers() {
-    std::vector<fs::path> found;
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(ws.root(), ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      std::error_code fec;
-      std::string name = it->path().filename().string();
-      bool leftover = IsRestoreLeftover(name);
-      if (leftover) found.push_back(it->path());
-      if ((leftover || name == Workspace::kMetaDir) && it->is_directory(fec))
-        it.disable_recursion_pending();
-    }
-    std::error_code pec;
-    for (const auto& e : fs::directory_iterator(ws.root().parent_path(), pec))
-      if (IsRestoreLeftover(e.path().filename().string())) found.push_back(e.path());
-    for (const fs::path& p : found) {
-      auto [files, age] = NewestWrite(p);
-      if (fix && age >= kTempRemoveAge) {
-        if (RemoveLeftover(p).ok()) {
-          report.fixed.push_back("removed the leftover of an interrupted restore " + p.string());
-          continue;
-        }
-      }
-      report.Warn(p.string(), "left by an interrupted 'converge restore' (" +
-                                  std::to_string(files) + " files, last written " +
-                                  std::to_string(age) + " s ago): 'converge fsck --fix' " +
-                                  "removes it once it is an hour old");
-    }
-  }
-
-  // Never follows a symlink, and works at any depth (a restore killed by the
-  // crash of older converge versions could leave thousands of levels).
-  static Status RemoveLeftover(const fs::path& p) {
-    int fd = ::open(p.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus("open " + Quote(p.parent_path().string()), errno);
-    Fd parent(fd);
-    uint64_t removed = 0;
-    return RemoveAllAt(fd, p.filename().string(), p.string(), &removed);
-  }
-
-  static bool IsRestoreLeftover(const std::string& name) {
-    const std::string prefix = ".converge-restore.", suffix = ".tmp";
-    return name.size() > prefix.size() + suffix.size() && name.rfind(prefix, 0) == 0 &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  }
-
-  // The files under `p` (or 1 for a file) and the age in seconds of the
-  // newest write to it or anything under it: a restore still running keeps it young.
-  static std::pair<uint64_t, int64_t> NewestWrite(const fs::path& p) {
-    int64_t newest = 0;
-    auto note = [&](const fs::path& q) {
-      struct stat st;
-      if (::lstat(q.c_str(), &st) == 0) newest = std::max<int64_t>(newest, st.st_mtime);
-    };
-    note(p);
-    uint64_t files = 0;
-    std::error_code ec;
-    if (fs::symlink_status(p, ec).type() != fs::file_type::directory)
-      files = 1;
-    else
-      for (auto it = fs::recursive_directory_iterator(p, ec);
-           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        std::error_code fec;
-        if (!it->is_directory(fec)) files++;
-        note(it->path());
-      }
-    return {files, static_cast<int64_t>(::time(nullptr)) - newest};
-  }
-
-  // Whether (kind, id) and everything under it is there, without reporting.
-  bool Whole(ObjectKind kind, const ObjectId& id) {
-    if (std::optional<bool> known = closure->WasIntact(kind, id)) return *known;
-    FsckReport quiet;
-    return ClosureCheck(ws.store(), census, quiet).Check(kind, id, "");
-  }
-
-  Status CheckStatCache() {
-    ASSIGN_OR_RETURN(Stmt q, ws.db().Prepare("SELECT path, id, chunked FROM stat_cache"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      std::string path = q.Text(0);
-      ObjectKind kind = q.Int(2) ? ObjectKind::kChunkList : ObjectKind::kBlob;
-      std::optional<ObjectId> id = ObjectId::FromHex(q.Text(1));
-      if (id && Whole(kind, *id)) continue;
-      stale_cache.push_back(path);
-      if (!fix)
-        report.Warn("stat cache entry " + Quote(path),
-                    "names " + std::string(KindName(kind)) + " " + q.Text(1) +
-                        ", which is missing or damaged: run 'converge fsck --fix' before the " +
-                        "next snap, so that it reads the file again");
-    }
-    return Status::Ok();
-  }
-
-  Status DropStaleCacheEntries() {
-    if (stale_cache.empty()) return Status::Ok();
-    ASSIGN_OR_RETURN(Db::Tx tx, ws.db().BeginWrite());
-    ASSIGN_OR_RETURN(Stmt del, ws.db().Prepare("DELETE FROM stat_cache WHERE path = ?"));
-    for (const std::string& path : stale_cache) {
-      del.Reset();
-      RETURN_IF_ERROR(del.Bind(1, path).Run());
-      report.fixed.push_back("dropped the stat cache entry of " + Quote(path) +
-                             ": the next snap reads the file again");
-    }
-    return tx.Commit();
-  }
-
-  // A damaged object file is worthless and, left in place, keeps a later
-  // snap or fetch from storing a good copy.
-  Status MoveDamagedAside() {
-    if (census.damaged.empty()) return Status::Ok();
-    fs::path aside = ws.meta() / "damaged";
-    RETURN_IF_ERROR(MakeDirs(aside, 0700));
-    for (const ObjectId& id : census.damaged) {
-      std::error_code ec;
-      fs::rename(ws.store().PathOf(id), aside / id.hex(), ec);
-      if (ec) return IoError("move damaged object " + id.hex() + " aside: " + ec.message());
-      report.fixed.push_back("moved damaged object " + id.hex() + " to " +
-                             (aside / id.hex()).string());
-    }
-    return Status::Ok();
-  }
-};
 
 nlohmann::json ReportToJson(const FsckReport& r) {
   nlohmann::json problems = nlohmann::json::array();
@@ -291,8 +80,7 @@ void RegisterFsck(Cli& cli) {
     if (*fix) {
       ASSIGN_OR_RETURN(lock, LockWorkspace(cli, ws, "converge fsck --fix"));
     }
-    WorkspaceFsck check{ws, *fix, {}, {}, nullptr, {}};
-    RETURN_IF_ERROR(check.Run());
+    ASSIGN_OR_RETURN(FsckReport report, *fix ? FixWorkspace(ws) : CheckWorkspace(ws));
     std::string hint =
         "snaps that were published can be fetched again into a fresh workspace "
         "('converge init' elsewhere, then 'converge fetch'), or restored from another "
@@ -301,7 +89,7 @@ void RegisterFsck(Cli& cli) {
       hint +=
           "; 'converge fsck --fix' moves damaged objects aside, so that files still in "
           "the working tree are stored again by the next 'converge snap'";
-    return PrintReport(check.report, cli.globals.json, "the workspace store", hint);
+    return PrintReport(report, cli.globals.json, "the workspace store", hint);
   });
 }
 

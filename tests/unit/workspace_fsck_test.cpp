@@ -1,0 +1,177 @@
+// The workspace fsck (workspace/fsck.h) in-process: a clean workspace, a
+// damaged and a missing object, stale stat cache entries, and --fix removing
+// old temp files and restore leftovers while it leaves young ones.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <fstream>
+
+#include "base/random.h"
+#include "store/hash.h"
+#include "support/process.h"
+#include "workspace/fsck.h"
+#include "workspace/snapshot.h"
+
+namespace converge {
+namespace {
+
+using testing::TempDir;
+
+class WorkspaceFsckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    InitCrypto();
+    Result<Workspace> made = Workspace::Init(tmp_ / "ws");
+    ASSERT_TRUE(made.ok()) << made.status().message();
+    ws_.emplace(std::move(*made));
+    Write("a.txt", "alpha\n");
+    Write("src/main.c", "int main() { return 0; }\n");
+    Result<SnapResult> snap = TakeSnap(ws(), "first", false);
+    ASSERT_TRUE(snap.ok()) << snap.status().message();
+    // The blob of a.txt: storing the same bytes again names the same object.
+    Result<ObjectId> id = ws().store().Put("alpha\n");
+    ASSERT_TRUE(id.ok()) << id.status().message();
+    blob_ = *id;
+  }
+  Workspace& ws() { return *ws_; }
+
+  void Write(const std::string& rel, const std::string& text) {
+    fs::path p = ws().root() / rel;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+  }
+
+  // Makes `p` look last written two hours ago.
+  static void Age(const fs::path& p) {
+    struct timeval old[2];
+    old[0].tv_sec = old[1].tv_sec = ::time(nullptr) - 7200;
+    old[0].tv_usec = old[1].tv_usec = 0;
+    ASSERT_EQ(::lutimes(p.c_str(), old), 0) << p;
+  }
+
+  static FsckReport Check(Workspace& ws) {
+    Result<FsckReport> r = CheckWorkspace(ws);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : FsckReport();
+  }
+  static FsckReport Fix(Workspace& ws) {
+    Result<FsckReport> r = FixWorkspace(ws);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : FsckReport();
+  }
+
+  TempDir tmp_;
+  std::optional<Workspace> ws_;
+  ObjectId blob_;
+};
+
+std::string WsDump(const FsckReport& r) {
+  std::string out;
+  for (const FsckProblem& p : r.problems)
+    out += (p.warning ? "warning: " : "error: ") + p.subject + ": " + p.problem + "\n";
+  for (const std::string& f : r.fixed) out += "fixed: " + f + "\n";
+  return out;
+}
+
+bool WsHas(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+TEST_F(WorkspaceFsckTest, CleanWorkspacePasses) {
+  FsckReport r = Check(ws());
+  EXPECT_TRUE(r.ok()) << WsDump(r);
+  EXPECT_TRUE(r.problems.empty()) << WsDump(r);
+  EXPECT_TRUE(r.fixed.empty()) << WsDump(r);
+  // Two blobs, two manifests, one snap.
+  EXPECT_EQ(r.objects_checked, 5u);
+  FsckReport fixed = Fix(ws());
+  EXPECT_TRUE(fixed.ok()) << WsDump(fixed);
+  EXPECT_TRUE(fixed.problems.empty() && fixed.fixed.empty()) << WsDump(fixed);
+}
+
+TEST_F(WorkspaceFsckTest, DamagedObjectIsReportedAndFixMovesItAside) {
+  fs::path file = ws().store().PathOf(blob_);
+  ::chmod(file.c_str(), 0644);
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(2);
+    f.put('X');
+  }
+  FsckReport r = Check(ws());
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(WsHas(WsDump(r), "error: object " + blob_.hex())) << WsDump(r);
+  EXPECT_TRUE(fs::exists(file)) << "checking alone changes nothing";
+
+  FsckReport fixed = Fix(ws());
+  EXPECT_FALSE(fixed.ok()) << "the snap still lacks the blob";
+  fs::path aside = ws().meta() / "damaged" / blob_.hex();
+  EXPECT_TRUE(WsHas(WsDump(fixed), "fixed: moved damaged object " + blob_.hex() + " to " +
+                                       aside.string()))
+      << WsDump(fixed);
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_TRUE(fs::exists(aside));
+}
+
+TEST_F(WorkspaceFsckTest, MissingObjectNamesTheSnapAndTheStatCacheEntry) {
+  ASSERT_TRUE(fs::remove(ws().store().PathOf(blob_)));
+  FsckReport r = Check(ws());
+  EXPECT_FALSE(r.ok());
+  std::string dump = WsDump(r);
+  EXPECT_TRUE(WsHas(dump, "error: blob " + blob_.hex() + ": missing; needed by 'a.txt'")) << dump;
+  EXPECT_TRUE(WsHas(dump, "warning: stat cache entry 'a.txt': names blob " + blob_.hex() +
+                              ", which is missing or damaged"))
+      << dump;
+
+  FsckReport fixed = Fix(ws());
+  EXPECT_TRUE(WsHas(WsDump(fixed), "fixed: dropped the stat cache entry of 'a.txt'"))
+      << WsDump(fixed);
+  EXPECT_FALSE(WsHas(WsDump(fixed), "warning: stat cache entry")) << WsDump(fixed);
+  FsckReport again = Check(ws());
+  EXPECT_FALSE(WsHas(WsDump(again), "stat cache entry")) << WsDump(again);
+  EXPECT_FALSE(again.ok()) << "the recorded snap still lacks the blob";
+}
+
+TEST_F(WorkspaceFsckTest, FixRemovesOldTempFilesOnly) {
+  fs::path old_temp = ws().store().root() / "tmp" / "old.tmp";
+  fs::path young_temp = ws().store().root() / "tmp" / "young.tmp";
+  std::ofstream(old_temp) << "partial";
+  std::ofstream(young_temp) << "partial";
+  Age(old_temp);
+  FsckReport r = Check(ws());
+  EXPECT_TRUE(r.ok()) << "a temp file is a warning, not damage";
+  EXPECT_EQ(r.problems.size(), 2u) << WsDump(r);
+
+  FsckReport fixed = Fix(ws());
+  EXPECT_FALSE(fs::exists(old_temp));
+  EXPECT_TRUE(fs::exists(young_temp)) << "it may belong to a command still running";
+  EXPECT_EQ(fixed.fixed.size(), 1u) << WsDump(fixed);
+  EXPECT_EQ(fixed.problems.size(), 1u) << WsDump(fixed);
+}
+
+TEST_F(WorkspaceFsckTest, FixRemovesAnOldRestoreLeftover) {
+  fs::path leftover = ws().root() / ".converge-restore.abc123.tmp";
+  fs::path young = ws().root() / "src" / ".converge-restore.def456.tmp";
+  fs::create_directories(leftover / "deep");
+  std::ofstream(leftover / "deep" / "f") << "x";
+  std::ofstream(young) << "y";
+  Age(leftover / "deep" / "f");
+  Age(leftover / "deep");
+  Age(leftover);
+  FsckReport r = Check(ws());
+  EXPECT_TRUE(r.ok()) << WsDump(r);
+  EXPECT_TRUE(WsHas(WsDump(r), "warning: " + leftover.string() +
+                                   ": left by an interrupted 'converge restore' (1 files"))
+      << WsDump(r);
+  EXPECT_TRUE(WsHas(WsDump(r), "warning: " + young.string())) << WsDump(r);
+
+  FsckReport fixed = Fix(ws());
+  EXPECT_FALSE(fs::exists(leftover));
+  EXPECT_TRUE(fs::exists(young));
+  EXPECT_TRUE(WsHas(WsDump(fixed), "fixed: removed the leftover of an interrupted restore " +
+                                       leftover.string()))
+      << WsDump(fixed);
+}
+
+}  // namespace
+}  // namespace converge
