@@ -28,6 +28,28 @@ Result<StatCache> StatCache::Load(Db& db) {
   return cache;
 }
 
+Result<std::vector<StatCacheRow>> StatCache::ListRows(Db& db) {
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT path, id, chunked FROM stat_cache"));
+  std::vector<StatCacheRow> rows;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    rows.push_back({q.Text(0), q.Text(1), q.Int(2) != 0});
+  }
+  return rows;
+}
+
+Status StatCache::Drop(Db& db, const std::vector<std::string>& paths) {
+  if (paths.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(Db::Tx tx, db.BeginWrite());
+  ASSIGN_OR_RETURN(Stmt del, db.Prepare("DELETE FROM stat_cache WHERE path = ?"));
+  for (const std::string& path : paths) {
+    del.Reset();
+    RETURN_IF_ERROR(del.Bind(1, path).Run());
+  }
+  return tx.Commit();
+}
+
 const StatEntry* StatCache::Find(const std::string& path) const {
   auto it = entries_.find(path);
   return it == entries_.end() ? nullptr : &it->second.entry;

@@ -32,8 +32,22 @@ struct StatEntry {
   }
 };
 
+// One stat cache row as stored, its ID unchecked: fsck reports a malformed
+// one, where Load skips it.
+struct StatCacheRow {
+  std::string path;
+  std::string id_hex;
+  bool chunked = false;
+};
+
 class StatCache {
  public:
+  // Every row, unchecked, in the table's order (for fsck).
+  static Result<std::vector<StatCacheRow>> ListRows(Db& db);
+  // Drops the entries of `paths` in one write transaction (waiting for the
+  // write lock up to the busy timeout); a database error drops none.
+  static Status Drop(Db& db, const std::vector<std::string>& paths);
+
   // Loads every entry, keyed by workspace-relative '/'-separated path.
   static Result<StatCache> Load(Db& db);
 

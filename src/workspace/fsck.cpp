@@ -1,6 +1,9 @@
-// The workspace fsck (workspace/fsck.h). The records are read here with
-// SQL of their own rather than through SnapIndex and StatCache: those fail
-// on a malformed ID, while fsck must report it and go on.
+// The workspace fsck (workspace/fsck.h). The snaps, the head and the fetched
+// publications are read here with SQL of their own rather than through
+// SnapIndex and PublicationIndex: SnapIndex fails on (or, for the head,
+// hides) a malformed ID, where fsck must report it and go on, and
+// PublicationIndex is in client/, above this layer. The stat cache is read
+// unchecked through StatCache::ListRows for the same reason.
 #include "workspace/fsck.h"
 
 #include <fcntl.h>
@@ -13,6 +16,7 @@
 
 #include "base/fs.h"
 #include "base/text.h"
+#include "store/stat_cache.h"
 #include "workspace/materialize.h"
 
 namespace converge {
@@ -167,18 +171,15 @@ struct WorkspaceChecker {
   }
 
   Status CheckStatCache() {
-    ASSIGN_OR_RETURN(Stmt q, ws.db().Prepare("SELECT path, id, chunked FROM stat_cache"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      std::string path = q.Text(0);
-      ObjectKind kind = q.Int(2) ? ObjectKind::kChunkList : ObjectKind::kBlob;
-      std::optional<ObjectId> id = ObjectId::FromHex(q.Text(1));
+    ASSIGN_OR_RETURN(std::vector<StatCacheRow> rows, StatCache::ListRows(ws.db()));
+    for (const StatCacheRow& row : rows) {
+      ObjectKind kind = row.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob;
+      std::optional<ObjectId> id = ObjectId::FromHex(row.id_hex);
       if (id && Whole(kind, *id)) continue;
-      stale_cache.push_back(path);
+      stale_cache.push_back(row.path);
       if (!fix)
-        report.Warn("stat cache entry " + Quote(path),
-                    "names " + std::string(KindName(kind)) + " " + q.Text(1) +
+        report.Warn("stat cache entry " + Quote(row.path),
+                    "names " + std::string(KindName(kind)) + " " + row.id_hex +
                         ", which is missing or damaged: run 'converge fsck --fix' before the " +
                         "next snap, so that it reads the file again");
     }
@@ -186,16 +187,11 @@ struct WorkspaceChecker {
   }
 
   Status DropStaleCacheEntries() {
-    if (stale_cache.empty()) return Status::Ok();
-    ASSIGN_OR_RETURN(Db::Tx tx, ws.db().BeginWrite());
-    ASSIGN_OR_RETURN(Stmt del, ws.db().Prepare("DELETE FROM stat_cache WHERE path = ?"));
-    for (const std::string& path : stale_cache) {
-      del.Reset();
-      RETURN_IF_ERROR(del.Bind(1, path).Run());
+    RETURN_IF_ERROR(StatCache::Drop(ws.db(), stale_cache));
+    for (const std::string& path : stale_cache)
       report.fixed.push_back("dropped the stat cache entry of " + Quote(path) +
                              ": the next snap reads the file again");
-    }
-    return tx.Commit();
+    return Status::Ok();
   }
 
   // A damaged object file is worthless and, left in place, keeps a later
