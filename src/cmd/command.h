@@ -85,8 +85,5 @@ void RegisterScope(Cli& cli);
 void RegisterGates(Cli& cli);
 void RegisterAudit(Cli& cli);
 void RegisterFsck(Cli& cli);
-// `converge serve --fsck [--repair]`: checks (and repairs) a data dir and
-// prints the report (cmd/fsck.cpp).
-Status FsckDataDir(const std::string& data_dir, bool repair, bool json);
 
 }  // namespace converge

@@ -7,6 +7,7 @@
 
 #include "cmd/audit_verify.h"
 #include "cmd/command.h"
+#include "cmd/fsck_report.h"
 #include "net/http_log.h"
 #include "server/http_server.h"
 #include "server/authority.h"
