@@ -173,5 +173,20 @@ TEST_F(WorkspaceFsckTest, FixRemovesAnOldRestoreLeftover) {
       << WsDump(fixed);
 }
 
+// A malformed ID in a record is reported, and the check goes on: why the
+// fsck reads the records unchecked rather than through SnapIndex/StatCache.
+TEST_F(WorkspaceFsckTest, MalformedIdsInRecordsAreReportedNotFatal) {
+  ASSERT_TRUE(ws().db().Exec("UPDATE state SET value = 'zzzz' WHERE key = 'head'").ok());
+  ASSERT_TRUE(ws().db().Exec("UPDATE stat_cache SET id = 'nothex' WHERE path = 'a.txt'").ok());
+  FsckReport r = Check(ws());
+  EXPECT_FALSE(r.ok());
+  std::string dump = WsDump(r);
+  EXPECT_TRUE(WsHas(dump, "error: the head: names a malformed snap ID 'zzzz'")) << dump;
+  EXPECT_TRUE(WsHas(dump, "warning: stat cache entry 'a.txt': names blob nothex")) << dump;
+  FsckReport fixed = Fix(ws());
+  EXPECT_TRUE(WsHas(WsDump(fixed), "fixed: dropped the stat cache entry of 'a.txt'"))
+      << WsDump(fixed);
+}
+
 }  // namespace
 }  // namespace converge
