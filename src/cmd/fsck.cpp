@@ -22,6 +22,7 @@
 #include "cmd/command.h"
 #include "server/fsck.h"
 #include "store/fsck.h"
+#include "store/workspace_state.h"
 #include "workspace/materialize.h"
 
 namespace converge {
@@ -69,9 +70,9 @@ struct WorkspaceFsck {
       if (!row) break;
       RETURN_IF_ERROR(CheckSnap(snaps.Text(0), "the snaps table", snaps.Text(1)));
     }
-    ASSIGN_OR_RETURN(Stmt head, ws.db().Prepare("SELECT value FROM state WHERE key = 'head'"));
-    ASSIGN_OR_RETURN(bool has_head, head.Step());
-    if (has_head) RETURN_IF_ERROR(CheckSnap(head.Text(0), "the head", ""));
+    ASSIGN_OR_RETURN(std::optional<std::string> head,
+                     WorkspaceState(ws.db()).Get(WorkspaceState::kHead));
+    if (head) RETURN_IF_ERROR(CheckSnap(*head, "the head", ""));
     ASSIGN_OR_RETURN(Stmt pubs, ws.db().Prepare("SELECT id, snap FROM publications ORDER BY seq"));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, pubs.Step());
