@@ -43,11 +43,10 @@ Result<Held> Decode(ObjectKind kind, std::string_view bytes) {
   if (kind == ObjectKind::kManifest) {
     ASSIGN_OR_RETURN(Manifest m, DecodeManifest(bytes));
     for (const Entry& e : m.entries) {
-      if (e.type == EntryType::kDir) h.refs.push_back({ObjectKind::kManifest, e.id});
-      if (e.type != EntryType::kFile) continue;
-      ObjectRef r{e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id};
-      h.refs.push_back(r);
-      h.promises.push_back({r, e.size});
+      std::optional<ObjectRef> r = EntryRef(e);
+      if (!r) continue;  // a symlink
+      h.refs.push_back(*r);
+      if (e.type == EntryType::kFile) h.promises.push_back({*r, e.size});
     }
   } else if (kind == ObjectKind::kChunkList) {
     ASSIGN_OR_RETURN(ChunkList c, DecodeChunkList(bytes));

@@ -39,11 +39,6 @@ Result<wire::ObjectIdSet> AskMissing(ApiClient& api, const std::string& repo,
   return all;
 }
 
-ObjectRef RefOf(const Entry& e) {
-  if (e.type == EntryType::kDir) return {ObjectKind::kManifest, e.id};
-  return {e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id};
-}
-
 // A chunk list and those of its chunks the base's version of the file lacks.
 Status AddChunkList(const TreeReader& reader, const ObjectId& id,
                     const std::optional<ObjectId>& base, Candidates& out) {
@@ -82,8 +77,9 @@ Status NewSinceBase(const TreeReader& reader, const ObjectId& root, const Object
       while (j < was.entries.size() && was.entries[j].name < e.name) j++;
       const Entry* old =
           j < was.entries.size() && was.entries[j].name == e.name ? &was.entries[j] : nullptr;
-      if (e.type == EntryType::kSymlink) continue;
-      ObjectRef r = RefOf(e);
+      std::optional<ObjectRef> ref = EntryRef(e);
+      if (!ref) continue;  // a symlink
+      ObjectRef r = *ref;
       refs.push_back(r);
       bool same_kind = old && old->type == e.type && old->chunked == e.chunked;
       if (same_kind && old->id == e.id) continue;

@@ -2,6 +2,7 @@
 
 #include "base/text.h"
 #include "store/snap_index.h"
+#include "store/workspace_state.h"
 
 namespace converge {
 
@@ -35,20 +36,6 @@ std::string LanesKey(const std::string& url, const std::string& repo) {
 
 std::string PublishedKey(const std::string& url, const std::string& repo) {
   return "published " + url + " " + repo;
-}
-
-// The workspace's key-value state table: nullopt when `key` has no value.
-Result<std::optional<std::string>> ReadState(Db& db, const std::string& key) {
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT value FROM state WHERE key = ?"));
-  q.Bind(1, key);
-  ASSIGN_OR_RETURN(bool row, q.Step());
-  if (!row) return std::optional<std::string>();
-  return std::optional<std::string>(q.Text(0));
-}
-
-Status WriteState(Db& db, const std::string& key, const std::string& value) {
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)"));
-  return q.Bind(1, key).Bind(2, value).Run();
 }
 
 }  // namespace
@@ -121,7 +108,7 @@ Result<wire::Publication> PublicationIndex::Resolve(const std::string& prefix) {
 
 Result<std::vector<std::string>> PublicationIndex::KnownLanes(const std::string& url,
                                                               const std::string& repo) {
-  ASSIGN_OR_RETURN(std::optional<std::string> stored, ReadState(*db_, LanesKey(url, repo)));
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, WorkspaceState(*db_).Get(LanesKey(url, repo)));
   std::vector<std::string> lanes;
   if (!stored) return lanes;
   const std::string& v = *stored;
@@ -138,19 +125,19 @@ Status PublicationIndex::SetKnownLanes(const std::string& url, const std::string
                                        const std::vector<std::string>& lanes) {
   std::string v;
   for (const std::string& l : lanes) v += l + "\n";
-  return WriteState(*db_, LanesKey(url, repo), v);
+  return WorkspaceState(*db_).Set(LanesKey(url, repo), v);
 }
 
 Result<std::optional<ObjectId>> PublicationIndex::PublishedSnap(const std::string& url,
                                                                 const std::string& repo) {
-  ASSIGN_OR_RETURN(std::optional<std::string> stored, ReadState(*db_, PublishedKey(url, repo)));
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, WorkspaceState(*db_).Get(PublishedKey(url, repo)));
   if (!stored) return std::optional<ObjectId>();
   return ObjectId::FromHex(*stored);
 }
 
 Status PublicationIndex::SetPublishedSnap(const std::string& url, const std::string& repo,
                                           const ObjectId& snap) {
-  return WriteState(*db_, PublishedKey(url, repo), snap.hex());
+  return WorkspaceState(*db_).Set(PublishedKey(url, repo), snap.hex());
 }
 
 }  // namespace converge

@@ -8,6 +8,7 @@
 #include "client/negotiate.h"
 #include "client/publication_index.h"
 #include "api/pack.h"
+#include "store/defaults.h"
 #include "store/tree.h"
 
 namespace converge {
@@ -100,7 +101,7 @@ Result<MyLanes> FindMyLanes(ApiClient& api, const std::string& repo) {
 Result<std::string> DefaultLane(const MyLanes& mine, const std::string& repo) {
   if (mine.lanes.size() == 1) return mine.lanes.front();
   for (const std::string& l : mine.lanes)
-    if (l == "default") return l;
+    if (l == kDefaultLane) return l;
   if (mine.lanes.empty()) return std::string();
   std::string list;
   for (const std::string& l : mine.lanes) list += (list.empty() ? "" : ", ") + l;
@@ -117,7 +118,7 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
     ASSIGN_OR_RETURN(lane, DefaultLane(mine, repo));
     // In no lane: ask for the default one and let the server judge (and
     // audit) the attempt.
-    if (lane.empty()) lane = "default";
+    if (lane.empty()) lane = kDefaultLane;
   }
   std::optional<ObjectId> base = FindBase(ws, api.url(), repo, snap);
   ASSIGN_OR_RETURN(UploadPlan plan, Negotiate(ws.store(), api, repo, snap, base));

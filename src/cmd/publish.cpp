@@ -6,6 +6,7 @@
 #include "base/text.h"
 #include "client/publish.h"
 #include "cmd/command.h"
+#include "store/defaults.h"
 #include "store/snap_index.h"
 #include "workspace/snapshot.h"
 
@@ -21,8 +22,8 @@ void RegisterPublish(Cli& cli) {
   cmd->add_option("id", o->snap, "Snap ID or unique prefix");
   AddServerFlags(cmd, o->server);
   cmd->add_option("--repo", o->repo, "Repo (default: the workspace's remote)");
-  cmd->add_option("--scope", o->scope, "Scope (default: the remote's, else main)");
-  cmd->add_option("--gate", o->gate, "Gate (default: the remote's, else dev-intake)");
+  cmd->add_option("--scope", o->scope, std::string("Scope (default: the remote's, else ") + kDefaultScope + ")");
+  cmd->add_option("--gate", o->gate, std::string("Gate (default: the remote's, else ") + kDefaultGate + ")");
   cmd->add_option("--lane", o->lane, "Lane (default: the remote's, else your only lane)");
   cmd->add_option("-m,--note", o->note, "A note for the publication");
   cli.Run(cmd, [&cli, o]() -> Status {
@@ -38,8 +39,8 @@ void RegisterPublish(Cli& cli) {
     ASSIGN_OR_RETURN(std::string repo, ResolveRepo(o->repo, &ws));
     const std::optional<Remote>& remote = ws.config().remote;
     PublishOptions opts;
-    opts.scope = !o->scope.empty() ? o->scope : remote ? remote->scope : "main";
-    opts.gate = !o->gate.empty() ? o->gate : remote ? remote->gate : "dev-intake";
+    opts.scope = !o->scope.empty() ? o->scope : remote ? remote->scope : kDefaultScope;
+    opts.gate = !o->gate.empty() ? o->gate : remote ? remote->gate : kDefaultGate;
     opts.lane = !o->lane.empty() ? o->lane : remote ? remote->lane : "";
     opts.note = o->note;
     opts.progress = !cli.globals.json;

@@ -4,6 +4,7 @@
 #include "base/text.h"
 #include "client/credentials.h"
 #include "cmd/command.h"
+#include "store/defaults.h"
 
 namespace converge {
 
@@ -34,9 +35,9 @@ void RegisterRemote(Cli& cli) {
                               remote);
   set->add_option("--url", r->url, "Server URL")->required();
   set->add_option("--repo", r->repo, "Repo on that server")->required();
-  set->add_option("--scope", r->scope, "Default scope (default: main)");
-  set->add_option("--gate", r->gate, "Default gate (default: dev-intake)");
-  set->add_option("--lane", r->lane, "Default lane (default: your only lane, else 'default')");
+  set->add_option("--scope", r->scope, std::string("Default scope (default: ") + kDefaultScope + ")");
+  set->add_option("--gate", r->gate, std::string("Default gate (default: ") + kDefaultGate + ")");
+  set->add_option("--lane", r->lane, std::string("Default lane (default: your only lane, else '") + kDefaultLane + "')");
   cli.Run(set, [&cli, r]() -> Status {
     ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
     ASSIGN_OR_RETURN(WorkspaceLock lock, LockWorkspace(cli, ws, "converge remote set"));

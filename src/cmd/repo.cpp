@@ -4,6 +4,7 @@
 
 #include "base/text.h"
 #include "cmd/admin_util.h"
+#include "store/defaults.h"
 
 namespace converge {
 
@@ -53,7 +54,8 @@ void RegisterRepoCreate(Cli& cli, CLI::App* cmd) {
       std::string who =
           o->admin.empty() ? "you are its admin" : ForTerminal(o->admin) + " is its admin";
       std::cout << "Created repo " << ForTerminal(repo->name) << ": " << who
-                << "; it has scope main, lane default (with its admin) and gate dev-intake\n";
+                << "; it has scope " << kDefaultScope << ", lane " << kDefaultLane
+                << " (with its admin) and gate " << kDefaultGate << "\n";
     }
     return Status::Ok();
   });

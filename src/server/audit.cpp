@@ -8,8 +8,6 @@ namespace converge {
 
 namespace {
 
-const std::string kGenesis(64, '0');
-
 Status WriteHead(Db& db, const AuditKey& key, int64_t seq, const std::string& hash) {
   ASSIGN_OR_RETURN(Stmt q, db.Prepare("INSERT INTO audit_head (id, seq, hash, public_key, "
                                       "signature) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO "
@@ -89,7 +87,7 @@ Status AppendAudit(Db& db, const AuditRecord& r) {
   // The new row links to the signed head, not to whatever row is last: rows
   // removed behind the server's back then stay a visible gap in the chain.
   wire::AuditEntry e;
-  e.prev_hash = kGenesis;
+  e.prev_hash = kAuditGenesis;
   ASSIGN_OR_RETURN(std::optional<wire::AuditHead> head, ReadHead(db));
   if (head) {
     e.seq = head->seq;

@@ -45,6 +45,8 @@ Status AppendAudit(Db& db, const AuditRecord& record);
 // rest), so every reader of the audit table decodes rows the same way.
 extern const char* const kAuditSelect;
 wire::AuditEntry AuditEntryFromRow(const Stmt& q);
+// The first row's prev_hash: 64 zeros, where every chain starts.
+inline const std::string kAuditGenesis(64, '0');
 // BLAKE2b-256(prev_hash || AuditHashInput(e)), hex: what `e.hash` must be.
 std::string AuditRowHash(const wire::AuditEntry& e);
 // The signed head; nullopt while the log has none.

@@ -10,8 +10,6 @@ namespace converge {
 
 namespace {
 
-const std::string kVerifyGenesis(64, '0');
-
 std::string Rows(int64_t first, int64_t last) {
   if (first == last) return "audit row " + std::to_string(first) + " is";
   return "audit rows " + std::to_string(first) + " to " + std::to_string(last) + " are";
@@ -92,7 +90,7 @@ AuditVerdict AuditChainVerifier::Finish() {
   if (expect_seq_ > 0)
     Problem(1, Rows(1, expect_seq_) + " missing: the log starts at row " +
                    std::to_string(expect_seq_ + 1) + "; rows were removed");
-  else if (expect_hash_ != kVerifyGenesis)
+  else if (expect_hash_ != kAuditGenesis)
     Problem(1, "audit row 1: its prev_hash is not the start of the chain (64 zeros)" +
                    std::string(kAltered));
   std::stable_sort(problems_.begin(), problems_.end(),

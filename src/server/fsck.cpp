@@ -20,7 +20,6 @@ namespace {
 constexpr uint64_t kMaxHeldMetadataBytes = 256u << 20;
 // While a server runs, a temp file younger than this may be an upload in progress.
 constexpr int64_t kRunningTempAge = 3600;
-const std::string kAuditGenesis(64, '0');
 
 // Whether a server holds the data dir's lock right now. The probe holds a
 // shared lock for an instant only.

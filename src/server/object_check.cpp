@@ -113,10 +113,9 @@ Status CheckManifest(const ObjectId& id, std::string_view bytes, const HeldLooku
   }
   RefCheck check(held, what);
   for (const Entry& e : m->entries) {
-    if (e.type == EntryType::kSymlink) continue;
-    ObjectKind kind = e.type == EntryType::kDir
-                          ? ObjectKind::kManifest
-                          : (e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob);
+    std::optional<ObjectRef> ref = EntryRef(e);
+    if (!ref) continue;  // a symlink
+    ObjectKind kind = ref->kind;
     ASSIGN_OR_RETURN(std::optional<HeldObject> h, check.Need(kind, e.id));
     if (h && e.type == EntryType::kDir) check.Deeper(*h, e.id);
     if (h && e.type == EntryType::kFile && h->content_size != e.size)

@@ -4,14 +4,12 @@
 #include "base/clock.h"
 #include "server/names.h"
 #include "server/registry.h"
+#include "store/defaults.h"
+#include "server/registry.h"
 
 namespace converge {
 
 namespace {
-
-constexpr const char* kFirstScope = "main";
-constexpr const char* kFirstLane = "default";
-constexpr const char* kFirstGate = "dev-intake";
 
 Result<std::vector<wire::Member>> LoadMembers(Db& db, int64_t repo_id) {
   ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT u.handle, m.role FROM repo_members m JOIN users u "
@@ -80,16 +78,16 @@ Result<wire::Repo> Registry::CreateRepo(const Caller& caller, const wire::NewRep
     ASSIGN_OR_RETURN(Stmt member, db->Prepare("INSERT INTO repo_members (repo_id, user_id, role) "
                                               "VALUES (?, ?, 'admin')"));
     RETURN_IF_ERROR(member.Bind(1, id).Bind(2, admin.id).Run());
-    RETURN_IF_ERROR(InsertScope(*db, id, kFirstScope, now));
-    RETURN_IF_ERROR(InsertLane(*db, id, kFirstLane, now));
+    RETURN_IF_ERROR(InsertScope(*db, id, kDefaultScope, now));
+    RETURN_IF_ERROR(InsertLane(*db, id, kDefaultLane, now));
     ASSIGN_OR_RETURN(Stmt lane_member, db->Prepare("INSERT INTO lane_members (repo_id, lane, "
                                                    "user_id) VALUES (?, ?, ?)"));
-    RETURN_IF_ERROR(lane_member.Bind(1, id).Bind(2, kFirstLane).Bind(3, admin.id).Run());
-    wire::GateGraph graph{{wire::Gate{kFirstGate, {}, std::nullopt}}};
+    RETURN_IF_ERROR(lane_member.Bind(1, id).Bind(2, kDefaultLane).Bind(3, admin.id).Run());
+    wire::GateGraph graph{{wire::Gate{kDefaultGate, {}, std::nullopt}}};
     RETURN_IF_ERROR(StoreGateGraph(*db, id, graph, caller.user_id));
-    RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok("scope 'main', lane 'default', gate graph "
-                                                "{dev-intake}; admin " +
-                                                Quote(admin.handle))));
+    RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok(std::string("scope '") + kDefaultScope + "', lane '" +
+                                                kDefaultLane + "', gate graph {" + kDefaultGate +
+                                                "}; admin " + Quote(admin.handle))));
     RETURN_IF_ERROR(tx.Commit());
     // The caller's role, as in a listing: server admins are admins everywhere.
     return wire::Repo{name, now, caller.handle, RoleName(Role::kAdmin)};

@@ -214,13 +214,16 @@ Status ClosureCheck::Decode(const Visit& v, const std::string& bytes, Known& k,
     case ObjectKind::kManifest: {
       ASSIGN_OR_RETURN(Manifest m, DecodeManifest(bytes));
       for (const Entry& e : m.entries) {
+        std::optional<ObjectRef> r = EntryRef(e);
+        if (!r) continue;  // a symlink
         std::string path = JoinFsckPath(v.path, e.name);
-        if (e.type == EntryType::kDir && v.level >= kMaxTreeDepth)
+        bool dir = e.type == EntryType::kDir;
+        if (dir && v.level >= kMaxTreeDepth)
           k.cut = true;  // the depth check of the root reports it
-        else if (e.type == EntryType::kDir)
-          add(ObjectKind::kManifest, e.id, path, std::nullopt, v.level + 1);
-        else if (e.type == EntryType::kFile)
-          add(e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id, path, e.size, 0);
+        else if (dir)
+          add(r->kind, r->id, path, std::nullopt, v.level + 1);
+        else
+          add(r->kind, r->id, path, e.size, 0);
       }
       return Status::Ok();
     }

@@ -270,6 +270,18 @@ Result<ChunkList> DecodeChunkList(std::string_view bytes) {
   return c;
 }
 
+std::optional<ObjectRef> EntryRef(const Entry& e) {
+  switch (e.type) {
+    case EntryType::kDir:
+      return ObjectRef{ObjectKind::kManifest, e.id};
+    case EntryType::kFile:
+      return ObjectRef{e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id};
+    case EntryType::kSymlink:
+      break;
+  }
+  return std::nullopt;
+}
+
 Result<std::vector<ObjectRef>> ReferencesOf(ObjectKind kind, std::string_view bytes) {
   std::vector<ObjectRef> refs;
   switch (kind) {
@@ -277,11 +289,8 @@ Result<std::vector<ObjectRef>> ReferencesOf(ObjectKind kind, std::string_view by
       break;
     case ObjectKind::kManifest: {
       ASSIGN_OR_RETURN(Manifest m, DecodeManifest(bytes));
-      for (const Entry& e : m.entries) {
-        if (e.type == EntryType::kDir) refs.push_back({ObjectKind::kManifest, e.id});
-        if (e.type == EntryType::kFile)
-          refs.push_back({e.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.id});
-      }
+      for (const Entry& e : m.entries)
+        if (std::optional<ObjectRef> r = EntryRef(e)) refs.push_back(*r);
       break;
     }
     case ObjectKind::kSnap: {

@@ -94,6 +94,10 @@ struct ObjectRef {
   bool operator==(const ObjectRef&) const = default;
 };
 
+// The object a manifest entry references: a dir's manifest, a file's blob
+// (its chunk list when `chunked`); nullopt for a symlink, which names none.
+std::optional<ObjectRef> EntryRef(const Entry& e);
+
 // The objects an object names directly (a blob names none). `bytes` must
 // already have been decoded successfully once, or this fails the same way.
 Result<std::vector<ObjectRef>> ReferencesOf(ObjectKind kind, std::string_view bytes);

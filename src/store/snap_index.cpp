@@ -1,6 +1,7 @@
 #include "store/snap_index.h"
 
 #include "base/hex.h"
+#include "store/workspace_state.h"
 
 namespace converge {
 
@@ -75,17 +76,14 @@ Result<ObjectId> SnapIndex::Resolve(const std::string& prefix) {
 }
 
 Result<std::optional<ObjectId>> SnapIndex::Head() {
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("SELECT value FROM state WHERE key = 'head'"));
-  ASSIGN_OR_RETURN(bool row, q.Step());
-  if (!row) return std::optional<ObjectId>();
-  return ObjectId::FromHex(q.Text(0));
+  ASSIGN_OR_RETURN(std::optional<std::string> hex,
+                   WorkspaceState(*db_).Get(WorkspaceState::kHead));
+  if (!hex) return std::optional<ObjectId>();
+  return ObjectId::FromHex(*hex);
 }
 
 Status SnapIndex::SetHead(const ObjectId& id) {
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("INSERT OR REPLACE INTO state (key, value) "
-                                        "VALUES ('head', ?)"));
-  q.Bind(1, id.hex());
-  return q.Run();
+  return WorkspaceState(*db_).Set(WorkspaceState::kHead, id.hex());
 }
 
 Status ValidatePrefix(const std::string& prefix, const std::string& what) {

@@ -13,10 +13,12 @@
 #include <cerrno>
 #include <ctime>
 #include <memory>
+#include <optional>
 
 #include "base/fs.h"
 #include "base/text.h"
 #include "store/stat_cache.h"
+#include "store/workspace_state.h"
 #include "workspace/materialize.h"
 
 namespace converge {
@@ -64,9 +66,9 @@ struct WorkspaceChecker {
       if (!row) break;
       RETURN_IF_ERROR(CheckSnap(snaps.Text(0), "the snaps table", snaps.Text(1)));
     }
-    ASSIGN_OR_RETURN(Stmt head, ws.db().Prepare("SELECT value FROM state WHERE key = 'head'"));
-    ASSIGN_OR_RETURN(bool has_head, head.Step());
-    if (has_head) RETURN_IF_ERROR(CheckSnap(head.Text(0), "the head", ""));
+    ASSIGN_OR_RETURN(std::optional<std::string> head,
+                     WorkspaceState(ws.db()).Get(WorkspaceState::kHead));
+    if (head) RETURN_IF_ERROR(CheckSnap(*head, "the head", ""));
     ASSIGN_OR_RETURN(Stmt pubs, ws.db().Prepare("SELECT id, snap FROM publications ORDER BY seq"));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, pubs.Step());

@@ -42,8 +42,8 @@ Result<WorkspaceConfig> DecodeConfig(const std::string& text, const fs::path& pa
     Remote remote;
     remote.url = r.value("url", "");
     remote.repo = r.value("repo", "");
-    remote.scope = r.value("scope", "main");
-    remote.gate = r.value("gate", "dev-intake");
+    remote.scope = r.value("scope", kDefaultScope);
+    remote.gate = r.value("gate", kDefaultGate);
     remote.lane = r.value("lane", "");
     c.remote = remote;
   }

@@ -10,6 +10,8 @@
 #include "base/fs.h"
 #include "store/cas.h"
 #include "store/db.h"
+#include "store/defaults.h"
+#include "store/db.h"
 
 namespace converge {
 
@@ -17,9 +19,9 @@ namespace converge {
 struct Remote {
   std::string url;
   std::string repo;
-  std::string scope = "main";
-  std::string gate = "dev-intake";
-  std::string lane;  // empty: the user's only lane, or "default"
+  std::string scope = kDefaultScope;
+  std::string gate = kDefaultGate;
+  std::string lane;  // empty: the user's only lane, or kDefaultLane
 };
 
 struct WorkspaceConfig {

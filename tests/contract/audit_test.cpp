@@ -76,6 +76,13 @@ TEST_F(AuditTest, StateChangesAndRefusalsAreRecorded) {
   for (const auto& e : log) {
     EXPECT_EQ(e["repo"], repo);
     EXPECT_EQ(e["remote_addr"], "127.0.0.1");
+    // What a new repo starts with (store/defaults.h), as the log has always said it.
+    if (e["action"] == "repo.create") {
+      EXPECT_EQ(e["detail"].get<std::string>().rfind(
+                    "scope 'main', lane 'default', gate graph {dev-intake}; admin ", 0),
+                0u)
+          << e["detail"];
+    }
     if (e["action"] == "publication.create" && e["outcome"] == "ok") {
       EXPECT_EQ(e["target"], pub.json()["id"]);
       EXPECT_EQ(e["actor"], o);

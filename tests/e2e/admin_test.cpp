@@ -220,6 +220,12 @@ TEST_F(AdminTest, TokensCreateListRevoke) {
 TEST_F(AdminTest, ReposCreateListShowGrantRevoke) {
   CliUser alice = NewPerson("alice"), bob = NewPerson("bob"), carol = NewPerson("carol");
   std::string repo = NewRepo(Admin());
+  // The text form names what a new repo starts with (store/defaults.h).
+  std::string other = Unique("web");
+  EXPECT_EQ(Text(Admin(), {"repo", "create", other}),
+            "Created repo " + other +
+                ": you are its admin; it has scope main, lane default (with its admin) and gate "
+                "dev-intake\n");
   json granted = J(Admin(), {"repo", "grant", repo, alice.handle, "--role", "publish"});
   EXPECT_EQ(granted, json({{"repo", repo}, {"handle", alice.handle}, {"role", "publish"}}));
   J(Admin(), {"repo", "grant", repo, bob.handle, "--role", "read"});

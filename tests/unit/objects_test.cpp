@@ -277,5 +277,20 @@ TEST(ChunkList, SizesMustAddUp) {
   EXPECT_FALSE(DecodeChunkList(EncodeChunkList(c)).ok());
 }
 
+// One mapping from a manifest entry to what it references, used by
+// ReferencesOf, both fscks, intake, negotiation and download.
+TEST(EntryRef, DirFileChunkedSymlink) {
+  Entry e;
+  e.id = ObjectId::Of("x");
+  e.type = EntryType::kDir;
+  EXPECT_EQ(EntryRef(e), (ObjectRef{ObjectKind::kManifest, e.id}));
+  e.type = EntryType::kFile;
+  EXPECT_EQ(EntryRef(e), (ObjectRef{ObjectKind::kBlob, e.id}));
+  e.chunked = true;
+  EXPECT_EQ(EntryRef(e), (ObjectRef{ObjectKind::kChunkList, e.id}));
+  e.type = EntryType::kSymlink;
+  EXPECT_EQ(EntryRef(e), std::nullopt);
+}
+
 }  // namespace
 }  // namespace converge

@@ -8,6 +8,7 @@
 #include "store/db.h"
 #include "store/snap_index.h"
 #include "store/stat_cache.h"
+#include "store/workspace_state.h"
 #include "support/process.h"
 
 namespace converge {
@@ -213,6 +214,24 @@ TEST(SnapIndex, ResolveListHead) {
   EXPECT_FALSE(index.Head()->has_value());
   ASSERT_TRUE(index.SetHead(ids[1]).ok());
   EXPECT_EQ(**index.Head(), ids[1]);
+}
+
+// The head SnapIndex keeps is the "head" key of the one state table, so
+// `converge fsck` (which reads it raw) and SnapIndex agree on where it is.
+TEST(WorkspaceState, HeadIsTheStateTablesHeadKey) {
+  TempDir dir;
+  auto db = Db::Open(dir.path() / "x.db", DbRole::kWorkspace);
+  WorkspaceState state(*db);
+  EXPECT_FALSE(state.Get(WorkspaceState::kHead)->has_value());
+  ObjectId id = ObjectId::Of("a snap");
+  ASSERT_TRUE(SnapIndex(*db).SetHead(id).ok());
+  EXPECT_EQ(**state.Get(WorkspaceState::kHead), id.hex());
+  ASSERT_TRUE(state.Set("lanes u r", "x").ok());
+  ASSERT_TRUE(state.Set("lanes u r", "y").ok());  // replaces
+  EXPECT_EQ(**state.Get("lanes u r"), "y");
+  ASSERT_TRUE(state.Set(WorkspaceState::kHead, "not hex").ok());
+  EXPECT_EQ(**state.Get(WorkspaceState::kHead), "not hex");  // raw, for fsck to judge
+  EXPECT_FALSE(SnapIndex(*db).Head()->has_value());
 }
 
 }  // namespace
