@@ -42,19 +42,10 @@ class ClientLoopTest : public ::testing::Test {
   }
 
   Person MakePerson(const std::string& handle, const std::string& token) {
-    Person p;
-    p.handle = handle;
-    p.token = token;
-    p.url = url_;
-    return p;
+    return converge::testing::MakePerson(handle, token, url_);
   }
 
-  Person NewUser(const std::string& handle) {
-    json made = admin_.Json({"user", "create", handle});
-    Person p = MakePerson(handle, made.value("token", ""));
-    p.Login();
-    return p;
-  }
+  Person NewUser(const std::string& handle) { return converge::testing::NewUser(admin_, handle); }
 
   // Subdirectories, an executable, a symlink, an empty file, an empty
   // directory and a 5 MB binary (stored as a chunk list).

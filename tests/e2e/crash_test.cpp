@@ -137,11 +137,7 @@ class CrashTest : public ::testing::Test {
   }
 
   Person MakePerson(const std::string& handle, const std::string& token) {
-    Person p;
-    p.handle = handle;
-    p.token = token;
-    p.url = url_;
-    return p;
+    return converge::testing::MakePerson(handle, token, url_);
   }
 
   // A user who may publish to proj, in lane default.

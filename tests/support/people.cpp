@@ -33,6 +33,21 @@ nlohmann::json Person::Json(std::vector<std::string> args, const fs::path& cwd) 
   return j.is_discarded() ? nlohmann::json() : j;
 }
 
+Person MakePerson(const std::string& handle, const std::string& token, const std::string& url) {
+  Person p;
+  p.handle = handle;
+  p.token = token;
+  p.url = url;
+  return p;
+}
+
+Person NewUser(const Person& admin, const std::string& handle) {
+  nlohmann::json made = admin.Json({"user", "create", handle});
+  Person p = MakePerson(handle, made.value("token", ""), admin.url);
+  p.Login();
+  return p;
+}
+
 void ExpectError(const RunResult& r, const std::string& needle) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;

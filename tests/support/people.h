@@ -27,6 +27,11 @@ struct Person {
   nlohmann::json Json(std::vector<std::string> args, const fs::path& cwd = {}) const;
 };
 
+// A person of the server at `url`, with a home of their own (not logged in).
+Person MakePerson(const std::string& handle, const std::string& token, const std::string& url);
+// `admin` creates the user `handle`; returns them logged in with its first token.
+Person NewUser(const Person& admin, const std::string& handle);
+
 // Exit 1 and exactly one "error: ..." line on stderr that holds `needle` and
 // no bare HTTP status.
 void ExpectError(const RunResult& r, const std::string& needle);
