@@ -7,6 +7,7 @@
 
 #include <atomic>
 
+#include "support/fake_client.h"
 #include "support/fake_server.h"
 #include "support/people.h"
 #include "support/process.h"
@@ -27,22 +28,8 @@ std::string PaddedWhoami(size_t pad) {
   return doc + std::string(pad, ' ') + "}";
 }
 
-class HostileAnswersTest : public ::testing::Test {
+class HostileAnswersTest : public FakeServerClientTest {
  protected:
-  void SetUp() override {
-    fs::create_directories(home_);
-    ASSERT_EQ(Run({"init", ws_.string()}, home_).exit_code, 0);
-    ASSERT_EQ(Run({"remote", "set", "--url", server_.url(), "--repo", FakeServer::kRepo}).exit_code,
-              0);
-  }
-
-  RunResult Run(const std::vector<std::string>& args, const fs::path& cwd = {}) {
-    RunOptions o;
-    o.cwd = cwd.empty() ? ws_ : cwd;
-    o.env = ClientEnv(home_, server_.url(), "anything");
-    return Converge(args, o);
-  }
-
   // Serves `path` with `total` bytes of PaddedWhoami, streamed (chunked, or
   // with its Content-Length when `sized`), counting what it got to send.
   void ServeHuge(const std::string& path, uint64_t total, bool sized, int status = 200) {
@@ -82,10 +69,6 @@ class HostileAnswersTest : public ::testing::Test {
     return FakeServer::MakePublication(ObjectId::Of(snap_bytes));
   }
 
-  TempDir top_;
-  fs::path home_ = top_ / "home";
-  fs::path ws_ = top_ / "ws";
-  FakeServer server_;
   std::atomic<uint64_t> sent_{0};
 };
 

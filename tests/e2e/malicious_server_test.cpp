@@ -15,6 +15,7 @@
 #include "base/text.h"
 #include "api/pack.h"
 #include "store/snap_index.h"
+#include "support/fake_client.h"
 #include "support/fake_server.h"
 #include "support/people.h"
 #include "support/process.h"
@@ -98,21 +99,11 @@ std::string WithoutEnd(const std::string& pack) {
   return pack.substr(0, pack.size() - kPackEnd.size());
 }
 
-class MaliciousServerTest : public ::testing::Test {
+class MaliciousServerTest : public FakeServerClientTest {
  protected:
   void SetUp() override {
-    fs::create_directories(home_);
     WriteFile(canary_ / "keep.txt", "canary\n");
-    ASSERT_EQ(Run({"init", ws_.string()}, home_).exit_code, 0);
-    ASSERT_EQ(Run({"remote", "set", "--url", server_.url(), "--repo", FakeServer::kRepo}).exit_code,
-              0);
-  }
-
-  RunResult Run(const std::vector<std::string>& args, const fs::path& cwd = {}) {
-    RunOptions o;
-    o.cwd = cwd.empty() ? ws_ : cwd;
-    o.env = ClientEnv(home_, server_.url(), "anything");
-    return Converge(args, o);
+    FakeServerClientTest::SetUp();
   }
 
   ObjectId Blob(const std::string& content) { return server_.Put(ObjectKind::kBlob, content); }
@@ -160,11 +151,7 @@ class MaliciousServerTest : public ::testing::Test {
     ExpectRefused(Publish(Tree(entries)), needle);
   }
 
-  TempDir top_;
-  fs::path home_ = top_ / "home";
-  fs::path ws_ = top_ / "ws";
   fs::path canary_ = top_ / "canary";
-  FakeServer server_;
 };
 
 class MaliciousNamesTest : public MaliciousServerTest {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "base/text.h"
+#include "support/fake_client.h"
 #include "support/fake_server.h"
 #include "support/people.h"
 #include "support/process.h"
@@ -269,20 +270,8 @@ TEST_F(TerminalServerTest, TheServersLogEscapesWhatClientsSend) {
 }
 
 // A hostile server sends raw escapes in every field of every answer.
-class TerminalFakeServerTest : public ::testing::Test {
+class TerminalFakeServerTest : public FakeServerClientTest {
  protected:
-  void SetUp() override {
-    fs::create_directories(home_);
-    ASSERT_EQ(Run({"init", ws_.string()}, home_).exit_code, 0);
-    ASSERT_EQ(Run({"remote", "set", "--url", server_.url(), "--repo", FakeServer::kRepo}).exit_code,
-              0);
-  }
-  RunResult Run(const std::vector<std::string>& args, const fs::path& cwd = {}) {
-    RunOptions o;
-    o.cwd = cwd.empty() ? ws_ : cwd;
-    o.env = ClientEnv(home_, server_.url(), "anything");
-    return Converge(args, o);
-  }
   void Serve(const std::string& path, const json& body) {
     std::string text = body.dump();
     server_.Override(path, [text](const httplib::Request&, httplib::Response& res) {
@@ -291,10 +280,6 @@ class TerminalFakeServerTest : public ::testing::Test {
   }
   static std::string Evil(const std::string& what) { return what + "\x1b[2J" + kRlo + kCsi; }
 
-  TempDir top_;
-  fs::path home_ = top_ / "home";
-  fs::path ws_ = top_ / "ws";
-  FakeServer server_;
 };
 
 TEST_F(TerminalFakeServerTest, EveryFieldOfEveryAnswerIsEscaped) {
