@@ -17,13 +17,8 @@
 namespace converge::testing {
 namespace {
 
-class DamageTest : public ContractTest {
+class DamageTest : public OwnedRepoTest {
  protected:
-  void SetUp() override {
-    owner_ = NewUser("owner");
-    repo_ = NewRepo(owner_);
-  }
-  Api Owner() { return As(owner_); }
   std::string Base(const std::string& repo) { return "/v1/repos/" + repo; }
 
   static fs::path FileOf(const TestObject& o) {
@@ -58,7 +53,6 @@ class DamageTest : public ContractTest {
     return NewRepo(*token);
   }
 
-  std::string owner_, repo_;
 };
 
 // Item 10: content some other repo already holds takes the same path as new

@@ -20,20 +20,8 @@ std::vector<TestObject> Chain(size_t n, const std::string& seed) {
   return chain;
 }
 
-class DepthTest : public ContractTest {
+class DepthTest : public OwnedRepoTest {
  protected:
-  void SetUp() override {
-    owner_ = NewUser("owner");
-    repo_ = NewRepo(owner_);
-  }
-  Api Owner() { return As(owner_); }
-  std::string Base() { return "/v1/repos/" + repo_; }
-  bool Lacks(const TestObject& o) {
-    std::string key = std::string(KindName(o.kind)) + "s";
-    Reply r = Owner().Post(Base() + "/objects/missing", {{key, {o.hex()}}});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.json()[key].size() == 1;
-  }
   Reply Publish(const TestObject& snap) {
     return Owner().Post(Base() + "/publications", {{"snap", snap.hex()},
                                                    {"scope", "main"},
@@ -41,7 +29,6 @@ class DepthTest : public ContractTest {
                                                    {"lane", "default"}});
   }
 
-  std::string owner_, repo_;
 };
 
 TEST_F(DepthTest, ATreeAtTheLimitIsTakenAndOnePastItIs422) {

@@ -161,4 +161,24 @@ class ContractTest : public ::testing::Test {
   static std::unique_ptr<ServerProcess> server_;
 };
 
+// A ContractTest with a fresh user, owner_, who administers a fresh repo, repo_.
+class OwnedRepoTest : public ContractTest {
+ protected:
+  void SetUp() override {
+    owner_ = NewUser("owner");
+    repo_ = NewRepo(owner_);
+  }
+  Api Owner() { return As(owner_); }
+  std::string Base() { return "/v1/repos/" + repo_; }
+  // Whether the repo lacks (kind, id), by objects/missing.
+  bool Lacks(const TestObject& o) {
+    std::string key = std::string(KindName(o.kind)) + "s";
+    Reply r = Owner().Post(Base() + "/objects/missing", {{key, {o.hex()}}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json()[key].size() == 1;
+  }
+
+  std::string owner_, repo_;
+};
+
 }  // namespace converge::testing

@@ -7,27 +7,13 @@
 namespace converge::testing {
 namespace {
 
-class ObjectsTest : public ContractTest {
+class ObjectsTest : public OwnedRepoTest {
  protected:
-  void SetUp() override {
-    owner_ = NewUser("owner");
-    repo_ = NewRepo(owner_);
-  }
-  Api Owner() { return As(owner_); }
-  std::string Base() { return "/v1/repos/" + repo_; }
-  // Whether the repo lacks (kind, id), by objects/missing.
-  bool Lacks(const TestObject& o) {
-    std::string key = std::string(KindName(o.kind)) + "s";
-    Reply r = Owner().Post(Base() + "/objects/missing", {{key, {o.hex()}}});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.json()[key].size() == 1;
-  }
   bool OnDisk(const TestObject& o) {
     return fs::exists(server().data_dir() / "objects" / o.hex().substr(0, 2) / o.hex());
   }
   bool TempsEmpty() { return fs::is_empty(server().data_dir() / "tmp"); }
 
-  std::string owner_, repo_;
 };
 
 TEST_F(ObjectsTest, BlobRoundTrip) {

@@ -6,13 +6,8 @@
 namespace converge::testing {
 namespace {
 
-class StrictInputTest : public ContractTest {
+class StrictInputTest : public OwnedRepoTest {
  protected:
-  void SetUp() override {
-    owner_ = NewUser("owner");
-    repo_ = NewRepo(owner_);
-  }
-  std::string Base() { return "/v1/repos/" + repo_; }
   // 400 "invalid" whose message names `field`.
   static void ExpectRefused(const Reply& r, const std::string& field, const std::string& what) {
     EXPECT_EQ(r.status, 400) << what << ": " << r.body;
@@ -20,7 +15,6 @@ class StrictInputTest : public ContractTest {
     EXPECT_NE(r.message().find("unknown field '" + field + "'"), std::string::npos)
         << what << ": " << r.body;
   }
-  std::string owner_, repo_;
 };
 
 TEST_F(StrictInputTest, UnknownFieldsInRequestBodiesAre400) {
