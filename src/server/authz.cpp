@@ -2,6 +2,7 @@
 
 #include "base/text.h"
 #include "server/names.h"
+#include "store/records/registry.h"
 
 namespace converge {
 
@@ -37,18 +38,14 @@ Result<RepoAccess> Authorize(Attempt& attempt, std::string_view repo, Role need)
   // One query whether or not the repo exists, and the same refusal (with its
   // audit row) for a missing repo and a hidden one: the two cost the same
   // work, so neither the answer nor its timing tells them apart.
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT r.id, r.name, r.created_at, u.handle, m.role "
-                                      "FROM repos r JOIN users u ON u.id = r.created_by "
-                                      "LEFT JOIN repo_members m ON m.repo_id = r.id AND "
-                                      "m.user_id = ? WHERE r.name = ?"));
-  q.Bind(1, caller.user_id).Bind(2, repo);
-  ASSIGN_OR_RETURN(bool row, q.Step());
+  ASSIGN_OR_RETURN(std::optional<RepoAccessRow> row, RepoRecords(db).Access(repo, caller.user_id));
   if (!row) return attempt.Refuse(NotFound(RepoNotFoundMessage(repo)));
-  RepoAccess a{q.Int(0), q.Text(1), q.Text(2), q.Text(3), Role::kNone};
+  RepoAccess a{row->repo.id, std::move(row->repo.name), std::move(row->repo.created_at),
+               std::move(row->repo.created_by), Role::kNone};
   if (caller.admin)
     a.role = Role::kAdmin;
-  else if (!q.IsNull(4))
-    a.role = RoleFromName(q.Text(4)).value_or(Role::kNone);
+  else if (row->role)
+    a.role = RoleFromName(*row->role).value_or(Role::kNone);
   if (a.role == Role::kNone) return attempt.Refuse(NotFound(RepoNotFoundMessage(repo)));
   if (a.role >= need) return a;
   std::string name = Quote(a.name);

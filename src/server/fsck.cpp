@@ -12,6 +12,7 @@
 #include "server/object_check.h"
 #include "server/publications.h"
 #include "store/db.h"
+#include "store/records/registry.h"
 
 namespace converge {
 
@@ -115,12 +116,10 @@ class DataDirCheck {
   // Every object a repo holds names only objects the repo holds: by
   // induction, every held snap's whole tree is in the repo.
   Status CheckRepos() {
-    ASSIGN_OR_RETURN(Stmt repos, db_.Prepare("SELECT id, name FROM repos ORDER BY id"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, repos.Step());
-      if (!row) break;
-      std::string name = repos.Text(1);
-      ASSIGN_OR_RETURN(HeldMap held, LoadHeld(repos.Int(0), name));
+    ASSIGN_OR_RETURN(std::vector<RepoRow> repos, RepoRecords(db_).ListIds());
+    for (const RepoRow& repo : repos) {
+      const std::string& name = repo.name;
+      ASSIGN_OR_RETURN(HeldMap held, LoadHeld(repo.id, name));
       HeldLookup lookup = [&](ObjectKind k,
                               const ObjectId& id) -> Result<std::optional<HeldObject>> {
         auto it = held.find({k, id});
@@ -148,7 +147,7 @@ class DataDirCheck {
                             ", but its tree is " + std::to_string(depth) + " deep");
         if (content.ok() && *content == sizes.content_size)
           continue;  // bytes intact (a wrong recorded depth is not damage to set aside)
-        damage_.held[repos.Int(0)].insert(key);
+        damage_.held[repo.id].insert(key);
       }
     }
     return Status::Ok();

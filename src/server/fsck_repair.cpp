@@ -18,6 +18,7 @@
 #include "server/data_dir.h"
 #include "server/fsck.h"
 #include "store/db.h"
+#include "store/records/registry.h"
 
 namespace converge {
 
@@ -194,11 +195,9 @@ Result<FsckReport> RepairDataDir(const fs::path& dir) {
 
   std::vector<RepoDrop> drops;
   {
-    ASSIGN_OR_RETURN(Stmt repos, db.Prepare("SELECT id, name FROM repos ORDER BY id"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, repos.Step());
-      if (!row) break;
-      RepoDrop r{repos.Int(0), repos.Text(1), {}, {}};
+    ASSIGN_OR_RETURN(std::vector<RepoRow> repos, RepoRecords(db).ListIds());
+    for (const RepoRow& repo : repos) {
+      RepoDrop r{repo.id, repo.name, {}, {}};
       RETURN_IF_ERROR(CloseUpwards(db, data.store(), damage, r));
       if (!r.dropped.empty()) drops.push_back(std::move(r));
     }

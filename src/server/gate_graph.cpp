@@ -1,4 +1,6 @@
-// Registry: the gate graph, a DAG of gates stored as canonical JSON.
+// The gate graph registry: a DAG of gates stored as canonical JSON.
+#include "server/gate_graph.h"
+
 #include <map>
 #include <set>
 
@@ -6,7 +8,8 @@
 #include "base/text.h"
 #include "base/clock.h"
 #include "server/names.h"
-#include "server/registry.h"
+#include "server/repo_ops.h"
+#include "store/records/registry.h"
 
 namespace converge {
 
@@ -62,11 +65,9 @@ Status ValidateGateGraph(const wire::GateGraph& graph) {
 }
 
 Result<wire::GateGraph> LoadGateGraph(Db& db, int64_t repo_id) {
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT graph FROM gate_graphs WHERE repo_id = ?"));
-  q.Bind(1, repo_id);
-  ASSIGN_OR_RETURN(bool row, q.Step());
-  if (!row) return Internal("repo #" + std::to_string(repo_id) + " has no gate graph");
-  ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(q.Text(0)));
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, GateGraphRecords(db).Load(repo_id));
+  if (!stored) return Internal("repo #" + std::to_string(repo_id) + " has no gate graph");
+  ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(*stored));
   wire::GateGraph graph;
   Status st = wire::FromJson(j, graph);
   if (!st.ok())
@@ -75,41 +76,29 @@ Result<wire::GateGraph> LoadGateGraph(Db& db, int64_t repo_id) {
 }
 
 Status StoreGateGraph(Db& db, int64_t repo_id, const wire::GateGraph& graph, int64_t user_id) {
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("INSERT INTO gate_graphs (repo_id, graph, updated_at, "
-                                      "updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (repo_id) DO "
-                                      "UPDATE SET graph = excluded.graph, updated_at = "
-                                      "excluded.updated_at, updated_by = excluded.updated_by"));
-  return q.Bind(1, repo_id)
-      .Bind(2, wire::ToJson(graph).dump())
-      .Bind(3, TimeNow())
-      .Bind(4, user_id)
-      .Run();
+  return GateGraphRecords(db).Store(repo_id, wire::ToJson(graph).dump(), TimeNow(), user_id);
 }
 
-Result<wire::GateGraph> Registry::GetGateGraph(const Caller& caller, std::string_view repo) {
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Attempt attempt(*db, caller, "gate_graph.read", std::string(repo));
-  ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
-  return LoadGateGraph(*db, a.id);
+Result<wire::GateGraph> GateGraphRegistry::GetGateGraph(const Caller& caller,
+                                                        std::string_view repo) {
+  return ReadRepo(dbs_, caller, "gate_graph.read", repo,
+                  [](Db& db, const RepoAccess& a) { return LoadGateGraph(db, a.id); });
 }
 
-Result<wire::GateGraph> Registry::SetGateGraph(const Caller& caller, std::string_view repo,
-                                               const wire::GateGraph& graph) {
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Attempt attempt(*db, caller, "gate_graph.set", std::string(repo), "gate graph");
-  auto run = [&]() -> Result<wire::GateGraph> {
-    ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
-    ASSIGN_OR_RETURN(RepoAccess a, Authorize(attempt, repo, Role::kAdmin));
-    RETURN_IF_ERROR(ValidateGateGraph(graph));
-    RETURN_IF_ERROR(StoreGateGraph(*db, a.id, graph, caller.user_id));
-    std::string ids;
-    for (const wire::Gate& g : graph.gates) ids += (ids.empty() ? "" : ", ") + g.id;
-    if (ids.size() > 1000) ids = ids.substr(0, 1000) + "...";  // the log keeps a summary
-    RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok("gates: " + ids)));
-    RETURN_IF_ERROR(tx.Commit());
-    return graph;
-  };
-  return attempt.Done(run());
+Result<wire::GateGraph> GateGraphRegistry::SetGateGraph(const Caller& caller,
+                                                        std::string_view repo,
+                                                        const wire::GateGraph& graph) {
+  return ChangeRepo(
+      dbs_, caller, "gate_graph.set", repo, "gate graph",
+      [&](Db& db, Attempt& attempt, const RepoAccess& a) -> Result<wire::GateGraph> {
+        RETURN_IF_ERROR(ValidateGateGraph(graph));
+        RETURN_IF_ERROR(StoreGateGraph(db, a.id, graph, caller.user_id));
+        std::string ids;
+        for (const wire::Gate& g : graph.gates) ids += (ids.empty() ? "" : ", ") + g.id;
+        if (ids.size() > 1000) ids = ids.substr(0, 1000) + "...";  // the log keeps a summary
+        RETURN_IF_ERROR(AppendAudit(db, attempt.Ok("gates: " + ids)));
+        return graph;
+      });
 }
 
 }  // namespace converge

@@ -1,54 +1,62 @@
-// Registry: repos and their members.
+// The repo registry: repos and their members.
+#include "server/repos.h"
+
+#include "base/clock.h"
 #include "base/text.h"
 #include "server/auth.h"
-#include "base/clock.h"
+#include "server/gate_graph.h"
+#include "server/lanes.h"
 #include "server/names.h"
-#include "server/registry.h"
+#include "server/repo_ops.h"
 #include "store/defaults.h"
-#include "server/registry.h"
+#include "store/records/registry.h"
 
 namespace converge {
 
 namespace {
 
-Result<std::vector<wire::Member>> LoadMembers(Db& db, int64_t repo_id) {
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT u.handle, m.role FROM repo_members m JOIN users u "
-                                      "ON u.id = m.user_id WHERE m.repo_id = ? ORDER BY u.handle"));
-  q.Bind(1, repo_id);
-  std::vector<wire::Member> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return out;
-    out.push_back({q.Text(0), q.Text(1)});
-  }
-}
-
 Result<Role> MemberRole(Db& db, int64_t repo_id, int64_t user_id) {
-  ASSIGN_OR_RETURN(Stmt q,
-                   db.Prepare("SELECT role FROM repo_members WHERE repo_id = ? AND user_id = ?"));
-  q.Bind(1, repo_id).Bind(2, user_id);
-  ASSIGN_OR_RETURN(bool row, q.Step());
-  if (!row) return Role::kNone;
-  return RoleFromName(q.Text(0)).value_or(Role::kNone);
+  ASSIGN_OR_RETURN(std::optional<std::string> role, RepoRecords(db).RoleOf(repo_id, user_id));
+  if (!role) return Role::kNone;
+  return RoleFromName(*role).value_or(Role::kNone);
 }
 
 // kConflict when `user_id` is the repo's only admin: a repo never loses its last one.
 Status KeepAnAdmin(Db& db, const RepoAccess& repo, int64_t user_id, std::string_view handle) {
   ASSIGN_OR_RETURN(Role role, MemberRole(db, repo.id, user_id));
   if (role != Role::kAdmin) return Status::Ok();
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT COUNT(*) FROM repo_members WHERE repo_id = ? AND "
-                                      "role = 'admin'"));
-  q.Bind(1, repo.id);
-  ASSIGN_OR_RETURN(bool row, q.Step());
-  if (row && q.Int(0) <= 1)
+  ASSIGN_OR_RETURN(int64_t admins, RepoRecords(db).CountAdmins(repo.id));
+  if (admins <= 1)
     return Conflict(Quote(handle) + " is the last admin of repo " + Quote(repo.name) +
                     ": make someone else an admin first");
   return Status::Ok();
 }
 
+// Inside the open transaction: the new repo's records, with `admin` its first
+// admin and the one member of its default lane.
+Result<int64_t> MakeRepo(Db& db, const std::string& name, const std::string& now,
+                         const Caller& caller, const wire::NewRepoRequest& req,
+                         wire::User& admin) {
+  // The name first: a taken one is kConflict whatever else the request says.
+  ASSIGN_OR_RETURN(int64_t id, RepoRecords(db).Create(name, now, caller.user_id));
+  admin = {caller.user_id, caller.handle, caller.admin, ""};
+  if (req.admin) {
+    ASSIGN_OR_RETURN(admin, FindUser(db, *req.admin));
+  }
+  RETURN_IF_ERROR(RepoRecords(db).SetRole(id, admin.id, RoleName(Role::kAdmin)));
+  LaneRecords lanes(db);
+  RETURN_IF_ERROR(lanes.CreateScope(id, kDefaultScope, now));
+  RETURN_IF_ERROR(lanes.Create(id, kDefaultLane, now));
+  RETURN_IF_ERROR(lanes.AddMember(id, kDefaultLane, admin.id).status());
+  wire::GateGraph graph{{wire::Gate{kDefaultGate, {}, std::nullopt}}};
+  RETURN_IF_ERROR(StoreGateGraph(db, id, graph, caller.user_id));
+  return id;
+}
+
 }  // namespace
 
-Result<wire::Repo> Registry::CreateRepo(const Caller& caller, const wire::NewRepoRequest& req) {
+Result<wire::Repo> RepoRegistry::CreateRepo(const Caller& caller,
+                                            const wire::NewRepoRequest& req) {
   const std::string& name = req.name;
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   Attempt attempt(*db, caller, "repo.create", name, name);
@@ -60,31 +68,9 @@ Result<wire::Repo> Registry::CreateRepo(const Caller& caller, const wire::NewRep
         attempt, caller, "create repos: ask one to create it and make you its admin"));
     RETURN_IF_ERROR(ValidateRepoName(name));
     ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
-    {
-      ASSIGN_OR_RETURN(Stmt q, db->Prepare("SELECT 1 FROM repos WHERE name = ?"));
-      q.Bind(1, name);
-      ASSIGN_OR_RETURN(bool taken, q.Step());
-      if (taken) return Conflict("repository " + Quote(name) + " already exists");
-    }
-    wire::User admin{caller.user_id, caller.handle, caller.admin, ""};
-    if (req.admin) {
-      ASSIGN_OR_RETURN(admin, FindUser(*db, *req.admin));
-    }
     std::string now = TimeNow();
-    ASSIGN_OR_RETURN(
-        Stmt ins, db->Prepare("INSERT INTO repos (name, created_at, created_by) VALUES (?, ?, ?)"));
-    RETURN_IF_ERROR(ins.Bind(1, name).Bind(2, now).Bind(3, caller.user_id).Run());
-    int64_t id = db->LastInsertRowId();
-    ASSIGN_OR_RETURN(Stmt member, db->Prepare("INSERT INTO repo_members (repo_id, user_id, role) "
-                                              "VALUES (?, ?, 'admin')"));
-    RETURN_IF_ERROR(member.Bind(1, id).Bind(2, admin.id).Run());
-    RETURN_IF_ERROR(InsertScope(*db, id, kDefaultScope, now));
-    RETURN_IF_ERROR(InsertLane(*db, id, kDefaultLane, now));
-    ASSIGN_OR_RETURN(Stmt lane_member, db->Prepare("INSERT INTO lane_members (repo_id, lane, "
-                                                   "user_id) VALUES (?, ?, ?)"));
-    RETURN_IF_ERROR(lane_member.Bind(1, id).Bind(2, kDefaultLane).Bind(3, admin.id).Run());
-    wire::GateGraph graph{{wire::Gate{kDefaultGate, {}, std::nullopt}}};
-    RETURN_IF_ERROR(StoreGateGraph(*db, id, graph, caller.user_id));
+    wire::User admin;
+    RETURN_IF_ERROR(MakeRepo(*db, name, now, caller, req, admin).status());
     RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok(std::string("scope '") + kDefaultScope + "', lane '" +
                                                 kDefaultLane + "', gate graph {" + kDefaultGate +
                                                 "}; admin " + Quote(admin.handle))));
@@ -95,93 +81,68 @@ Result<wire::Repo> Registry::CreateRepo(const Caller& caller, const wire::NewRep
   return attempt.Done(run());
 }
 
-Result<std::vector<wire::Repo>> Registry::ListRepos(const Caller& caller) {
+Result<std::vector<wire::Repo>> RepoRegistry::ListRepos(const Caller& caller) {
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  std::string sql =
-      caller.admin
-          ? "SELECT r.name, r.created_at, u.handle, 'admin' FROM repos r JOIN users u ON u.id = "
-            "r.created_by ORDER BY r.name"
-          : "SELECT r.name, r.created_at, u.handle, m.role FROM repos r JOIN users u ON u.id = "
-            "r.created_by JOIN repo_members m ON m.repo_id = r.id AND m.user_id = ? ORDER BY "
-            "r.name";
-  ASSIGN_OR_RETURN(Stmt q, db->Prepare(sql));
-  if (!caller.admin) q.Bind(1, caller.user_id);
+  RepoRecords repos(*db);
+  ASSIGN_OR_RETURN(std::vector<RepoListingRow> rows,
+                   caller.admin ? repos.ListAll() : repos.ListFor(caller.user_id));
   std::vector<wire::Repo> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return out;
-    out.push_back({q.Text(0), q.Text(1), q.Text(2), q.Text(3)});
-  }
+  for (RepoListingRow& r : rows)
+    out.push_back({std::move(r.name), std::move(r.created_at), std::move(r.created_by),
+                   std::move(r.role)});
+  return out;
 }
 
-Result<wire::RepoDetails> Registry::GetRepo(const Caller& caller, std::string_view repo) {
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Attempt attempt(*db, caller, "repo.read", std::string(repo));
-  ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
-  wire::RepoDetails d;
-  d.repo = {a.name, a.created_at, a.created_by, RoleName(a.role)};
-  // One read transaction, so the parts agree with each other.
-  RETURN_IF_ERROR(db->Exec("BEGIN"));
-  auto load = [&]() -> Status {
-    ASSIGN_OR_RETURN(d.members, LoadMembers(*db, a.id));
-    ASSIGN_OR_RETURN(d.lanes, LoadLanes(*db, a.id));
-    ASSIGN_OR_RETURN(d.scopes, LoadScopes(*db, a.id));
-    ASSIGN_OR_RETURN(d.gate_graph, LoadGateGraph(*db, a.id));
-    return Status::Ok();
-  };
-  Status st = load();
-  (void)db->Exec("COMMIT");
-  RETURN_IF_ERROR(st);
-  return d;
+Result<wire::RepoDetails> RepoRegistry::GetRepo(const Caller& caller, std::string_view repo) {
+  return ReadRepo(dbs_, caller, "repo.read", repo,
+                  [](Db& db, const RepoAccess& a) -> Result<wire::RepoDetails> {
+                    wire::RepoDetails d;
+                    d.repo = {a.name, a.created_at, a.created_by, RoleName(a.role)};
+                    // One read transaction, so the parts agree with each other.
+                    ASSIGN_OR_RETURN(Db::Tx read, db.BeginRead());
+                    ASSIGN_OR_RETURN(std::vector<MemberRow> members,
+                                     RepoRecords(db).Members(a.id));
+                    for (MemberRow& m : members)
+                      d.members.push_back({std::move(m.handle), std::move(m.role)});
+                    ASSIGN_OR_RETURN(d.lanes, LoadLanes(db, a.id));
+                    ASSIGN_OR_RETURN(d.scopes, LoadScopes(db, a.id));
+                    ASSIGN_OR_RETURN(d.gate_graph, LoadGateGraph(db, a.id));
+                    return d;
+                  });
 }
 
-Result<wire::Membership> Registry::SetMember(const Caller& caller, std::string_view repo,
-                                             std::string_view handle, std::string_view role_name) {
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Attempt attempt(*db, caller, "member.set", std::string(repo), std::string(handle));
-  auto run = [&]() -> Result<wire::Membership> {
-    ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
-    ASSIGN_OR_RETURN(RepoAccess a, Authorize(attempt, repo, Role::kAdmin));
-    std::optional<Role> role = RoleFromName(role_name);
-    if (!role)
-      return Invalid("role " + Quote(role_name) + " is not one of 'read', 'publish', 'admin'");
-    ASSIGN_OR_RETURN(wire::User user, FindUser(*db, handle));
-    ASSIGN_OR_RETURN(Role before, MemberRole(*db, a.id, user.id));
-    if (*role != Role::kAdmin) RETURN_IF_ERROR(KeepAnAdmin(*db, a, user.id, handle));
-    ASSIGN_OR_RETURN(Stmt q, db->Prepare("INSERT INTO repo_members (repo_id, user_id, role) "
-                                         "VALUES (?, ?, ?) ON CONFLICT (repo_id, user_id) "
-                                         "DO UPDATE SET role = excluded.role"));
-    RETURN_IF_ERROR(q.Bind(1, a.id).Bind(2, user.id).Bind(3, RoleName(*role)).Run());
-    RETURN_IF_ERROR(AppendAudit(
-        *db, attempt.Ok(std::string("role ") + RoleName(before) + " -> " + RoleName(*role))));
-    RETURN_IF_ERROR(tx.Commit());
-    return wire::Membership{a.name, user.handle, RoleName(*role)};
-  };
-  return attempt.Done(run());
+Result<wire::Membership> RepoRegistry::SetMember(const Caller& caller, std::string_view repo,
+                                                 std::string_view handle,
+                                                 std::string_view role_name) {
+  return ChangeRepo(
+      dbs_, caller, "member.set", repo, std::string(handle),
+      [&](Db& db, Attempt& attempt, const RepoAccess& a) -> Result<wire::Membership> {
+        std::optional<Role> role = RoleFromName(role_name);
+        if (!role)
+          return Invalid("role " + Quote(role_name) + " is not one of 'read', 'publish', 'admin'");
+        ASSIGN_OR_RETURN(wire::User user, FindUser(db, handle));
+        ASSIGN_OR_RETURN(Role before, MemberRole(db, a.id, user.id));
+        if (*role != Role::kAdmin) RETURN_IF_ERROR(KeepAnAdmin(db, a, user.id, handle));
+        RETURN_IF_ERROR(RepoRecords(db).SetRole(a.id, user.id, RoleName(*role)));
+        RETURN_IF_ERROR(AppendAudit(
+            db, attempt.Ok(std::string("role ") + RoleName(before) + " -> " + RoleName(*role))));
+        return wire::Membership{a.name, user.handle, RoleName(*role)};
+      });
 }
 
-Result<wire::Membership> Registry::RemoveMember(const Caller& caller, std::string_view repo,
-                                                std::string_view handle) {
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Attempt attempt(*db, caller, "member.remove", std::string(repo), std::string(handle));
-  auto run = [&]() -> Result<wire::Membership> {
-    ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
-    ASSIGN_OR_RETURN(RepoAccess a, Authorize(attempt, repo, Role::kAdmin));
-    ASSIGN_OR_RETURN(wire::User user, FindUser(*db, handle));
-    ASSIGN_OR_RETURN(Role before, MemberRole(*db, a.id, user.id));
-    RETURN_IF_ERROR(KeepAnAdmin(*db, a, user.id, handle));
-    // Lane membership needs a role on the repo: it goes with it.
-    for (const char* sql : {"DELETE FROM lane_members WHERE repo_id = ? AND user_id = ?",
-                            "DELETE FROM repo_members WHERE repo_id = ? AND user_id = ?"}) {
-      ASSIGN_OR_RETURN(Stmt q, db->Prepare(sql));
-      RETURN_IF_ERROR(q.Bind(1, a.id).Bind(2, user.id).Run());
-    }
-    RETURN_IF_ERROR(AppendAudit(*db, attempt.Ok(std::string("role ") + RoleName(before) +
-                                                " -> none, and out of every lane")));
-    RETURN_IF_ERROR(tx.Commit());
-    return wire::Membership{a.name, user.handle, std::nullopt};
-  };
-  return attempt.Done(run());
+Result<wire::Membership> RepoRegistry::RemoveMember(const Caller& caller, std::string_view repo,
+                                                    std::string_view handle) {
+  return ChangeRepo(
+      dbs_, caller, "member.remove", repo, std::string(handle),
+      [&](Db& db, Attempt& attempt, const RepoAccess& a) -> Result<wire::Membership> {
+        ASSIGN_OR_RETURN(wire::User user, FindUser(db, handle));
+        ASSIGN_OR_RETURN(Role before, MemberRole(db, a.id, user.id));
+        RETURN_IF_ERROR(KeepAnAdmin(db, a, user.id, handle));
+        RETURN_IF_ERROR(RepoRecords(db).RemoveMember(a.id, user.id));
+        RETURN_IF_ERROR(AppendAudit(db, attempt.Ok(std::string("role ") + RoleName(before) +
+                                                   " -> none, and out of every lane")));
+        return wire::Membership{a.name, user.handle, std::nullopt};
+      });
 }
 
 }  // namespace converge
