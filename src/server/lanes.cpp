@@ -26,18 +26,26 @@ Result<wire::Lane> AuditLaneChange(Db& db, Attempt& attempt, const RepoAccess& a
   return LoadLane(db, a, lane);
 }
 
-// Validates `name` as a `what` name, makes it with insert(now) and writes
-// the audit row; returns when it was made. kConflict names the repo.
-template <class F>
-Result<std::string> CreateNamed(Db& db, Attempt& attempt, const RepoAccess& a,
-                                const std::string& name, const char* what, F insert) {
-  RETURN_IF_ERROR(ValidateRefName(name, what));
-  std::string now = TimeNow();
-  Status made = insert(now);
-  if (made.code() == Code::kConflict) return Conflict(made.message() + " in repo " + Quote(a.name));
-  RETURN_IF_ERROR(made);
-  RETURN_IF_ERROR(AppendAudit(db, attempt.Ok()));
-  return now;
+// An admin's "create NAME" (a lane or a scope, `what`): validates the name,
+// makes it with insert(db, repo_id, name, now) and writes the audit row;
+// returns a T with its name and creation time. kConflict names the repo.
+template <class T, class F>
+Result<T> CreateNamed(DbPool& dbs, const Caller& caller, const char* action,
+                      std::string_view repo, const std::string& name, const char* what,
+                      F insert) {
+  return ChangeRepo(dbs, caller, action, repo, name,
+                    [&](Db& db, Attempt& attempt, const RepoAccess& a) -> Result<T> {
+                      RETURN_IF_ERROR(ValidateRefName(name, what));
+                      T out;
+                      out.name = name;
+                      out.created_at = TimeNow();
+                      Status made = insert(db, a.id, name, out.created_at);
+                      if (made.code() == Code::kConflict)
+                        return Conflict(made.message() + " in repo " + Quote(a.name));
+                      RETURN_IF_ERROR(made);
+                      RETURN_IF_ERROR(AppendAudit(db, attempt.Ok()));
+                      return out;
+                    });
 }
 
 }  // namespace
@@ -76,14 +84,11 @@ Result<std::vector<wire::Lane>> LaneRegistry::ListLanes(const Caller& caller,
 
 Result<wire::Lane> LaneRegistry::CreateLane(const Caller& caller, std::string_view repo,
                                             const std::string& name) {
-  return ChangeRepo(dbs_, caller, "lane.create", repo, name,
-                    [&](Db& db, Attempt& attempt, const RepoAccess& a) -> Result<wire::Lane> {
-                      ASSIGN_OR_RETURN(std::string now,
-                                       CreateNamed(db, attempt, a, name, "lane", [&](auto& at) {
-                                         return LaneRecords(db).Create(a.id, name, at);
-                                       }));
-                      return wire::Lane{name, now, {}};
-                    });
+  return CreateNamed<wire::Lane>(
+      dbs_, caller, "lane.create", repo, name, "lane",
+      [](Db& db, int64_t repo_id, const std::string& lane, const std::string& now) {
+        return LaneRecords(db).Create(repo_id, lane, now);
+      });
 }
 
 Result<wire::Lane> LaneRegistry::AddLaneMember(const Caller& caller, std::string_view repo,
@@ -133,14 +138,11 @@ Result<std::vector<wire::Scope>> LaneRegistry::ListScopes(const Caller& caller,
 
 Result<wire::Scope> LaneRegistry::CreateScope(const Caller& caller, std::string_view repo,
                                               const std::string& name) {
-  return ChangeRepo(dbs_, caller, "scope.create", repo, name,
-                    [&](Db& db, Attempt& attempt, const RepoAccess& a) -> Result<wire::Scope> {
-                      ASSIGN_OR_RETURN(std::string now,
-                                       CreateNamed(db, attempt, a, name, "scope", [&](auto& at) {
-                                         return LaneRecords(db).CreateScope(a.id, name, at);
-                                       }));
-                      return wire::Scope{name, now};
-                    });
+  return CreateNamed<wire::Scope>(
+      dbs_, caller, "scope.create", repo, name, "scope",
+      [](Db& db, int64_t repo_id, const std::string& scope, const std::string& now) {
+        return LaneRecords(db).CreateScope(repo_id, scope, now);
+      });
 }
 
 }  // namespace converge

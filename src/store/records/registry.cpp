@@ -31,6 +31,19 @@ RepoListingRow ListingFrom(const Stmt& q) {
   return {q.Text(0), q.Text(1), q.Text(2), q.Text(3)};
 }
 
+// Inserts a row of `table` (lanes or scopes: the same columns, keyed by repo
+// and name); kConflict "WHAT 'NAME' already exists" when the repo has it.
+Status InsertNamed(Db& db, const std::string& table, const char* what, int64_t repo_id,
+                   std::string_view name, std::string_view created_at) {
+  ASSIGN_OR_RETURN(Stmt q, db.Prepare("INSERT INTO " + table + " (repo_id, name, created_at) "
+                                      "VALUES (?, ?, ?) ON CONFLICT (repo_id, name) DO NOTHING "
+                                      "RETURNING name"));
+  q.Bind(1, repo_id).Bind(2, name).Bind(3, created_at);
+  ASSIGN_OR_RETURN(bool made, ChangedRow(q));
+  if (!made) return Conflict(std::string(what) + " " + Quote(name) + " already exists");
+  return Status::Ok();
+}
+
 }  // namespace
 
 // ---- repos, repo_members ----
@@ -132,13 +145,7 @@ Status RepoRecords::RemoveMember(int64_t repo_id, int64_t user_id) {
 // ---- lanes, lane_members, scopes ----
 
 Status LaneRecords::Create(int64_t repo_id, std::string_view name, std::string_view created_at) {
-  ASSIGN_OR_RETURN(Stmt q, db_.Prepare("INSERT INTO lanes (repo_id, name, created_at) VALUES "
-                                       "(?, ?, ?) ON CONFLICT (repo_id, name) DO NOTHING "
-                                       "RETURNING name"));
-  q.Bind(1, repo_id).Bind(2, name).Bind(3, created_at);
-  ASSIGN_OR_RETURN(bool made, ChangedRow(q));
-  if (!made) return Conflict("lane " + Quote(name) + " already exists");
-  return Status::Ok();
+  return InsertNamed(db_, "lanes", "lane", repo_id, name, created_at);
 }
 
 Result<std::vector<LaneRow>> LaneRecords::List(int64_t repo_id) {
@@ -201,13 +208,7 @@ Result<bool> LaneRecords::RemoveMember(int64_t repo_id, std::string_view lane, i
 
 Status LaneRecords::CreateScope(int64_t repo_id, std::string_view name,
                                 std::string_view created_at) {
-  ASSIGN_OR_RETURN(Stmt q, db_.Prepare("INSERT INTO scopes (repo_id, name, created_at) VALUES "
-                                       "(?, ?, ?) ON CONFLICT (repo_id, name) DO NOTHING "
-                                       "RETURNING name"));
-  q.Bind(1, repo_id).Bind(2, name).Bind(3, created_at);
-  ASSIGN_OR_RETURN(bool made, ChangedRow(q));
-  if (!made) return Conflict("scope " + Quote(name) + " already exists");
-  return Status::Ok();
+  return InsertNamed(db_, "scopes", "scope", repo_id, name, created_at);
 }
 
 Result<std::vector<ScopeRow>> LaneRecords::ListScopes(int64_t repo_id) {
