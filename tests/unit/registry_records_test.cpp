@@ -156,11 +156,14 @@ TEST_F(RegistryRecordsTest, RemoveMemberTakesThemOutOfEveryLane) {
   }
   ASSERT_TRUE(repos.RemoveMember(r, bob_).ok());
   EXPECT_FALSE(repos.RoleOf(r, bob_)->has_value());
-  for (const LaneRow& l : *lanes.List(r)) EXPECT_TRUE(l.members.empty()) << l.name;
+  auto emptied = lanes.List(r);  // kept: a range-for over *List() would dangle
+  ASSERT_TRUE(emptied.ok());
+  for (const LaneRow& l : *emptied) EXPECT_TRUE(l.members.empty()) << l.name;
   // Only that repo: bob keeps his role and lanes in the other.
   EXPECT_TRUE(repos.RoleOf(other, bob_)->has_value());
-  for (const LaneRow& l : *lanes.List(other))
-    EXPECT_EQ(l.members, std::vector<std::string>{"bob"}) << l.name;
+  auto kept = lanes.List(other);
+  ASSERT_TRUE(kept.ok());
+  for (const LaneRow& l : *kept) EXPECT_EQ(l.members, std::vector<std::string>{"bob"}) << l.name;
   // Removing someone without a role is not an error.
   EXPECT_TRUE(repos.RemoveMember(r, carol_).ok());
 }
