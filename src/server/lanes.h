@@ -4,7 +4,8 @@
 // Audit, as for repos.h: a change writes one "ok" row in its transaction; an
 // attempt refused by authorization writes one row, "refused: not_found" (a
 // missing repo and one the caller may not read alike) or "refused:
-// forbidden"; other failures and successful reads write nothing.
+// forbidden"; a name no repo may have gets the same kNotFound, not logged;
+// other failures and successful reads write nothing.
 #pragma once
 
 #include <string>

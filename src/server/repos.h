@@ -1,11 +1,12 @@
 // The repo registry: repos and their members (repos.cpp). Records in
 // store/records/registry.h; authorization through server/authz.h.
 //
-// Audit: every change writes one row (outcome "ok") in its own transaction;
-// an attempt refused by authorization writes one row with outcome
+// Audit: every change writes one row (outcome "ok") in the transaction of
+// the change; an attempt refused by authorization writes one row with outcome
 // "refused: forbidden" or "refused: not_found" (a repo the caller may not
-// read is refused exactly like a missing one). Other failures (bad input, a
-// conflict) are answered but not logged. Reads that succeed are not logged.
+// read is refused exactly like a missing one; a name no repo may have gets
+// the same kNotFound, not logged). Other failures (bad input, a conflict)
+// are answered but not logged. Reads that succeed are not logged.
 #pragma once
 
 #include <string_view>
@@ -41,8 +42,8 @@ class RepoRegistry {
 
   // Needs: read. Returns the repo, its members, lanes, scopes and gate graph,
   // read in one transaction. Errors: kNotFound (missing or hidden repo),
-  // kCorrupt (the stored gate graph does not parse). Audit: "repo.read",
-  // refused only (not_found).
+  // kCorrupt (the stored gate graph does not parse), kInternal (the repo has
+  // no gate graph). Audit: "repo.read", refused only (not_found).
   Result<wire::RepoDetails> GetRepo(const Caller& caller, std::string_view repo);
 
   // Needs: admin of the repo. Gives user `handle` the role `role` ("read",
