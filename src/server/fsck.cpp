@@ -154,19 +154,26 @@ class DataDirCheck {
   }
 
   Status CheckPublications() {
+    std::map<int64_t, std::string> repo_names;
+    {
+      ASSIGN_OR_RETURN(std::vector<RepoRow> repos, RepoRecords(db_).ListIds());
+      for (RepoRow& r : repos) repo_names[r.id] = std::move(r.name);
+    }
     ASSIGN_OR_RETURN(
         Stmt q, db_.Prepare("SELECT p.seq, p.id, p.snap, p.scope, p.gate, p.lane, "
                             "p.publisher_id, p.publisher_handle, p.created_at, p.workspace_id, "
-                            "p.client_version, p.host, p.note, r.name, p.repo_id FROM "
-                            "publications p LEFT JOIN repos r ON r.id = p.repo_id ORDER BY p.seq"));
+                            "p.client_version, p.host, p.note, p.repo_id FROM "
+                            "publications p ORDER BY p.seq"));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
-      wire::Publication p = PublicationFromRow(q, q.Text(13));
+      auto repo = repo_names.find(q.Int(13));
+      wire::Publication p =
+          PublicationFromRow(q, repo == repo_names.end() ? std::string() : repo->second);
       std::string subject = "publication " + p.id;
-      if (q.IsNull(13)) {
+      if (repo == repo_names.end()) {
         report_.Error(subject,
-                      "belongs to repo #" + std::to_string(q.Int(14)) + ", which does not exist");
+                      "belongs to repo #" + std::to_string(q.Int(13)) + ", which does not exist");
         continue;
       }
       if (ObjectId::Of(wire::PublicationIdInput(p)).hex() != p.id)
@@ -174,7 +181,7 @@ class DataDirCheck {
       std::optional<ObjectId> snap = ObjectId::FromHex(p.snap);
       std::optional<HeldObject> held;
       if (snap) {
-        ASSIGN_OR_RETURN(held, RepoHolds(db_, q.Int(14), ObjectKind::kSnap, *snap));
+        ASSIGN_OR_RETURN(held, RepoHolds(db_, q.Int(13), ObjectKind::kSnap, *snap));
       }
       if (!held)
         report_.Error(subject,

@@ -3,7 +3,10 @@
 // change or a refusal writes to the audit log (action, outcome, detail).
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "server/authority.h"
+#include "server/fsck.h"
 #include "support/process.h"
 
 namespace converge {
@@ -126,6 +129,35 @@ TEST_F(RegistryPromisesTest, RefusalsAreAuditedAndHideTheRepo) {
   EXPECT_EQ(reg().CreateLane(admin_, "r", "../x").status().code(), Code::kInvalid);
   EXPECT_EQ(reg().SetMember(admin_, "r", "bob", "owner").status().code(), Code::kInvalid);
   EXPECT_EQ(Audit().size(), before);
+}
+
+// The server fsck names each publication's repo from the registry records,
+// and one whose repo row is gone (possible only by editing the database).
+TEST_F(RegistryPromisesTest, FsckNamesThePublicationsRepo) {
+  auto db = Db::Open(authority_->data_dir().db_path(), DbRole::kServer);
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  ASSERT_TRUE(db->Exec("PRAGMA foreign_keys=OFF").ok());
+  std::string snap(64, 'a');
+  for (auto [id, repo_id] : {std::pair<char, int64_t>{'1', 1}, {'2', 99}}) {
+    auto q = db->Prepare(
+        "INSERT INTO publications (id, repo_id, snap, scope, gate, lane, publisher_id, "
+        "publisher_handle, created_at, workspace_id, client_version, host, note) VALUES "
+        "(?, ?, ?, 'main', 'dev-intake', 'default', 1, 'admin', '2024-05-01T12:00:00Z', 'w', "
+        "'v', 'h', '')");
+    ASSERT_TRUE(q.ok());
+    ASSERT_TRUE(q->Bind(1, std::string(64, id)).Bind(2, repo_id).Bind(3, snap).Run().ok());
+  }
+  auto report = CheckDataDir(authority_->data_dir().path());
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  std::map<std::string, std::string> problems;
+  for (const FsckProblem& p : report->problems)
+    if (!p.warning) problems[p.subject] += p.problem + "\n";
+  EXPECT_NE(problems["publication " + std::string(64, '1')].find(
+                "names snap " + snap + ", which repo 'r' does not hold"),
+            std::string::npos)
+      << problems["publication " + std::string(64, '1')];
+  EXPECT_EQ(problems["publication " + std::string(64, '2')],
+            "belongs to repo #99, which does not exist\n");
 }
 
 }  // namespace
