@@ -16,6 +16,7 @@
 #include "base/fs.h"
 #include "api/wire.h"
 #include "server/audit_key.h"
+#include "store/db.h"
 
 namespace converge {
 
@@ -70,7 +71,22 @@ std::string DescribeAuditRow(const wire::AuditEntry& e);
 
 nlohmann::json ToJson(const AuditVerdict& v);
 
-// `converge serve --verify-audit`: the same checks on a data dir, through a
+// The data dir's own public key: DATA/audit-key.pub, else the key pair's.
+// Errors: kNotFound (or the file's error) when the data dir has neither,
+// saying so.
+Result<AuditPublicKey> DataDirAuditKey(const fs::path& dir);
+
+// The checks above on the log in `db` (a server database), against `key`:
+// the signed head, then every row it covers. Run it inside a read
+// transaction of the caller's, so the head and its rows are one snapshot. A
+// log with rows but no head is one problem; an empty one none. Errors: the
+// database's; a database without the audit_head table says to start a
+// converge serve on it once. Problems are in the verdict, not the status.
+// The one audit-chain checker of the server: `serve --verify-audit` and
+// `serve --fsck` (server/fsck.h) both use it.
+Result<AuditVerdict> VerifyAuditLog(Db& db, const AuditPublicKey& key);
+
+// `converge serve --verify-audit`: VerifyAuditLog on a data dir, through a
 // read-only connection (safe beside a running server), against the data
 // dir's own public key, or `key` when the operator gives one.
 Result<AuditVerdict> VerifyAuditDataDir(const fs::path& dir,
