@@ -1,9 +1,8 @@
 #include "server/audit.h"
 
-#include "server/authz.h"
 #include "base/clock.h"
+#include "server/authz.h"
 #include "store/hash.h"
-#include "store/records/audit.h"
 
 namespace converge {
 
@@ -13,34 +12,17 @@ wire::AuditEntry EntryFromRow(const AuditRow& r) {
   wire::AuditEntry e;
   e.seq = r.seq;
   e.at = r.at;
-  e.actor_id = r.actor_id;
-  e.actor = r.actor_handle;
-  e.action = r.action;
-  e.repo = r.repo;
-  e.target = r.target;
-  e.outcome = r.outcome;
-  e.detail = r.detail;
-  e.remote_addr = r.remote_addr;
+  e.actor_id = r.facts.actor_id;
+  e.actor = r.facts.actor;
+  e.action = r.facts.action;
+  e.repo = r.facts.repo;
+  e.target = r.facts.target;
+  e.outcome = r.facts.outcome;
+  e.detail = r.facts.detail;
+  e.remote_addr = r.facts.remote_addr;
   e.prev_hash = r.prev_hash;
   e.hash = r.hash;
   return e;
-}
-
-AuditRow RowFromEntry(const wire::AuditEntry& e) {
-  AuditRow r;
-  r.seq = e.seq;
-  r.at = e.at;
-  r.actor_id = e.actor_id;
-  r.actor_handle = e.actor;
-  r.action = e.action;
-  r.repo = e.repo;
-  r.target = e.target;
-  r.outcome = e.outcome;
-  r.detail = e.detail;
-  r.remote_addr = e.remote_addr;
-  r.prev_hash = e.prev_hash;
-  r.hash = e.hash;
-  return r;
 }
 
 Status WriteHead(Db& db, const AuditKey& key, int64_t seq, const std::string& hash) {
@@ -50,7 +32,7 @@ Status WriteHead(Db& db, const AuditKey& key, int64_t seq, const std::string& ha
 
 // A page of rows, newest first; `repo` nullopt for the whole log.
 Result<wire::AuditPage> ReadAuditPage(Db& db, const std::optional<std::string>& repo, int limit,
-                             std::optional<int64_t> before) {
+                                      std::optional<int64_t> before) {
   // One row more than asked for says whether there is a next page.
   ASSIGN_OR_RETURN(std::vector<AuditRow> rows,
                    AuditRecords(db).Page(repo, before.value_or(INT64_MAX), int64_t{limit} + 1));
@@ -87,7 +69,7 @@ Status AppendAudit(Db& db, const AuditRecord& r) {
                     ": only converge serve writes the audit log");
   // The new row links to the signed head, not to whatever row is last: rows
   // removed behind the server's back then stay a visible gap in the chain.
-  wire::AuditEntry e;
+  AuditRow e;
   e.prev_hash = kAuditGenesis;
   ASSIGN_OR_RETURN(std::optional<wire::AuditHead> head, ReadHead(db));
   if (head) {
@@ -104,16 +86,9 @@ Status AppendAudit(Db& db, const AuditRecord& r) {
   }
   e.seq += 1;
   e.at = TimeNow();
-  e.actor = r.actor;
-  e.actor_id = r.actor_id;
-  e.action = r.action;
-  e.repo = r.repo;
-  e.target = r.target;
-  e.outcome = r.outcome;
-  e.detail = r.detail;
-  e.remote_addr = r.remote_addr;
-  e.hash = AuditRowHash(e);
-  RETURN_IF_ERROR(rows.Insert(RowFromEntry(e)));
+  e.facts = r;
+  e.hash = AuditRowHash(EntryFromRow(e));
+  RETURN_IF_ERROR(rows.Insert(e));
   return WriteHead(db, *key, e.seq, e.hash);
 }
 

@@ -26,19 +26,14 @@
 #include "server/audit_key.h"
 #include "server/caller.h"
 #include "server/db_pool.h"
+#include "store/records/audit.h"
 
 namespace converge {
 
-struct AuditRecord {
-  std::optional<int64_t> actor_id;
-  std::string actor;  // a handle, "anonymous", or "token:<id>" for a failed token
-  std::string action;
-  std::string repo;
-  std::string target;
-  std::string outcome = "ok";  // or "refused: <code>"
-  std::string detail;
-  std::string remote_addr;
-};
+// What one audit row says (store/records/audit.h): the actor, the action,
+// its repo and target, the outcome ("ok" or "refused: <code>"), a detail and
+// the caller's address. AppendAudit adds the seq, the time and the hashes.
+using AuditRecord = AuditFacts;
 
 // The record of `caller` doing `action` (outcome "ok").
 AuditRecord RecordBy(const Caller& caller, std::string action, std::string repo, std::string target,

@@ -16,7 +16,9 @@ namespace converge {
 
 namespace {
 
-wire::User WireUser(const UserRow& u) { return wire::User{u.id, u.handle, u.admin, u.created_at}; }
+wire::User WireUser(const UserRow& u) {
+  return wire::User{u.id, u.handle, u.admin, u.created_at};
+}
 
 Result<wire::User> InsertUser(Db& db, const std::string& handle, bool admin) {
   ASSIGN_OR_RETURN(UserRow u, UserRecords(db).Insert(handle, admin, TimeNow()));

@@ -4,8 +4,8 @@
 
 #include <sodium.h>
 
-#include <chrono>
 #include <cctype>
+#include <chrono>
 
 #include "base/clock.h"
 #include "base/hex.h"
@@ -119,7 +119,8 @@ Result<Caller> CheckToken(Db& db, const ParsedToken& token, const std::string& r
   bool match = want.size() == got.size() && sodium_memcmp(want.data(), got.data(), got.size()) == 0;
   if (!match) return Unauthenticated("unknown token " + token.id + ": log in again");
   std::string now = TimeNow();
-  if (row->revoked_at) return Unauthenticated("token " + token.id + " was revoked: create a new one");
+  if (row->revoked_at)
+    return Unauthenticated("token " + token.id + " was revoked: create a new one");
   if (row->expires_at && *row->expires_at <= now)
     return Unauthenticated("token " + token.id + " expired at " + *row->expires_at +
                            ": create a new one");

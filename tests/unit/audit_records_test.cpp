@@ -10,6 +10,7 @@
 #include "store/db.h"
 #include "store/records/audit.h"
 #include "support/process.h"
+#include "support/server_db.h"
 
 namespace converge {
 namespace {
@@ -20,30 +21,19 @@ AuditRow SomeRow(int64_t seq, std::string prev_hash) {
   AuditRow r;
   r.seq = seq;
   r.at = "2026-01-01T00:00:0" + std::to_string(seq) + "Z";
-  if (seq % 2) r.actor_id = seq;
-  r.actor_handle = "alice";
-  r.action = "repo.create";
-  r.repo = seq % 2 ? "web" : "api";
-  r.target = "t" + std::to_string(seq);
-  r.outcome = "ok";
-  r.detail = "row " + std::to_string(seq);
-  r.remote_addr = "127.0.0.1";
+  if (seq % 2) r.facts.actor_id = seq;
+  r.facts.actor = "alice";
+  r.facts.action = "repo.create";
+  r.facts.repo = seq % 2 ? "web" : "api";
+  r.facts.target = "t" + std::to_string(seq);
+  r.facts.detail = "row " + std::to_string(seq);
+  r.facts.remote_addr = "127.0.0.1";
   r.prev_hash = std::move(prev_hash);
   r.hash = std::string(63, 'a') + std::to_string(seq);
   return r;
 }
 
-class AuditRecordsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    Result<Db> db = Db::Open(dir_ / "converge.db", DbRole::kServer);
-    ASSERT_TRUE(db.ok()) << db.status().message();
-    db_.emplace(std::move(*db));
-  }
-
-  TempDir dir_;
-  std::optional<Db> db_;
-};
+using AuditRecordsTest = testing::ServerDbTest;
 
 TEST_F(AuditRecordsTest, RowsGoInAsGivenAndComeOutNewestFirst) {
   AuditRecords audit(*db_);
@@ -66,9 +56,9 @@ TEST_F(AuditRecordsTest, RowsGoInAsGivenAndComeOutNewestFirst) {
   ASSERT_EQ(page.size(), 2u);
   EXPECT_EQ(page[0].seq, 4);
   EXPECT_EQ(page[1].seq, 3);
-  EXPECT_EQ(page[0].actor_id, std::nullopt);
-  EXPECT_EQ(page[1].actor_id, 3);
-  EXPECT_EQ(page[1].detail, "row 3");
+  EXPECT_EQ(page[0].facts.actor_id, std::nullopt);
+  EXPECT_EQ(page[1].facts.actor_id, 3);
+  EXPECT_EQ(page[1].facts.detail, "row 3");
   std::vector<AuditRow> web = *audit.Page(std::string("web"), INT64_MAX, 10);
   ASSERT_EQ(web.size(), 3u);
   EXPECT_EQ(web[0].seq, 5);
@@ -110,7 +100,7 @@ TEST_F(AuditRecordsTest, TriggersStillRefuseUpdateAndDelete) {
   EXPECT_FALSE(db_->Exec("DELETE FROM audit WHERE seq = 1").ok());
   std::vector<AuditRow> rows = *audit.Page(std::nullopt, INT64_MAX, 10);
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].detail, "row 1");
+  EXPECT_EQ(rows[0].facts.detail, "row 1");
 }
 
 // AppendAudit through the records: each row links to the one before, and

@@ -3,21 +3,13 @@
 
 #include "store/db.h"
 #include "store/records/identity.h"
-#include "support/process.h"
+#include "support/server_db.h"
 
 namespace converge {
 namespace {
 
-using testing::TempDir;
-
-class IdentityRecordsTest : public ::testing::Test {
+class IdentityRecordsTest : public testing::ServerDbTest {
  protected:
-  void SetUp() override {
-    Result<Db> db = Db::Open(dir_ / "converge.db", DbRole::kServer);
-    ASSERT_TRUE(db.ok()) << db.status().message();
-    db_.emplace(std::move(*db));
-  }
-
   UserRow AddUser(const std::string& handle, bool admin = false) {
     Result<UserRow> u = UserRecords(*db_).Insert(handle, admin, "2026-01-01T00:00:00Z");
     EXPECT_TRUE(u.ok()) << u.status().message();
@@ -43,9 +35,6 @@ class IdentityRecordsTest : public ::testing::Test {
     EXPECT_TRUE(t.ok()) << t.status().message();
     return t.ok() ? *t : std::nullopt;
   }
-
-  TempDir dir_;
-  std::optional<Db> db_;
 };
 
 TEST_F(IdentityRecordsTest, UsersCreateAndLookUp) {

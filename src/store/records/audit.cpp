@@ -12,14 +12,14 @@ AuditRow AuditRowFrom(const Stmt& q) {
   AuditRow r;
   r.seq = q.Int(0);
   r.at = q.Text(1);
-  if (!q.IsNull(2)) r.actor_id = q.Int(2);
-  r.actor_handle = q.Text(3);
-  r.action = q.Text(4);
-  r.repo = q.Text(5);
-  r.target = q.Text(6);
-  r.outcome = q.Text(7);
-  r.detail = q.Text(8);
-  r.remote_addr = q.Text(9);
+  if (!q.IsNull(2)) r.facts.actor_id = q.Int(2);
+  r.facts.actor = q.Text(3);
+  r.facts.action = q.Text(4);
+  r.facts.repo = q.Text(5);
+  r.facts.target = q.Text(6);
+  r.facts.outcome = q.Text(7);
+  r.facts.detail = q.Text(8);
+  r.facts.remote_addr = q.Text(9);
   r.prev_hash = q.Text(10);
   r.hash = q.Text(11);
   return r;
@@ -57,13 +57,14 @@ Status AuditRecords::Insert(const AuditRow& r) {
                    db_.Prepare("INSERT INTO audit (seq, at, actor_id, actor_handle, action, repo, "
                                "target, outcome, detail, remote_addr, prev_hash, hash) "
                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  const AuditFacts& f = r.facts;
   q.Bind(1, r.seq).Bind(2, r.at);
-  if (r.actor_id)
-    q.Bind(3, *r.actor_id);
+  if (f.actor_id)
+    q.Bind(3, *f.actor_id);
   else
     q.BindNull(3);
-  q.Bind(4, r.actor_handle).Bind(5, r.action).Bind(6, r.repo).Bind(7, r.target);
-  q.Bind(8, r.outcome).Bind(9, r.detail).Bind(10, r.remote_addr);
+  q.Bind(4, f.actor).Bind(5, f.action).Bind(6, f.repo).Bind(7, f.target);
+  q.Bind(8, f.outcome).Bind(9, f.detail).Bind(10, f.remote_addr);
   q.Bind(11, r.prev_hash).Bind(12, r.hash);
   return q.Run();
 }
@@ -88,8 +89,8 @@ Result<std::vector<AuditRow>> AuditRecords::Page(const std::optional<std::string
 
 Status AuditRecords::ForEachNewestFirst(int64_t from_seq,
                                         const std::function<Status(const AuditRow&)>& fn) {
-  ASSIGN_OR_RETURN(Stmt q, db_.Prepare(std::string(kAuditRowColumns) +
-                                       " WHERE seq <= ? ORDER BY seq DESC"));
+  ASSIGN_OR_RETURN(
+      Stmt q, db_.Prepare(std::string(kAuditRowColumns) + " WHERE seq <= ? ORDER BY seq DESC"));
   q.Bind(1, from_seq);
   for (;;) {
     ASSIGN_OR_RETURN(bool row, q.Step());

@@ -23,18 +23,24 @@
 
 namespace converge {
 
-// One row of `audit`, as stored.
-struct AuditRow {
-  int64_t seq = 0;
-  std::string at;
+// What a row says: who did what to what, and how it went. The service fills
+// it in (server/audit.h calls it AuditRecord); the chain adds the rest.
+struct AuditFacts {
   std::optional<int64_t> actor_id;
-  std::string actor_handle;
+  std::string actor;  // a handle, "anonymous", "server", or "token:<id>" for a failed token
   std::string action;
   std::string repo;
   std::string target;
-  std::string outcome;
+  std::string outcome = "ok";  // or "refused: <code>"
   std::string detail;
   std::string remote_addr;
+};
+
+// One row of `audit`, as stored (the column actor_handle is facts.actor).
+struct AuditRow {
+  int64_t seq = 0;
+  std::string at;
+  AuditFacts facts;
   std::string prev_hash;
   std::string hash;
 };

@@ -6,7 +6,9 @@ namespace {
 
 constexpr const char* kUserColumns = "SELECT id, handle, admin, created_at FROM users";
 
-UserRow UserRowFrom(const Stmt& q) { return UserRow{q.Int(0), q.Text(1), q.Int(2) != 0, q.Text(3)}; }
+UserRow UserRowFrom(const Stmt& q) {
+  return UserRow{q.Int(0), q.Text(1), q.Int(2) != 0, q.Text(3)};
+}
 
 Result<std::optional<UserRow>> OneUserRow(Stmt& q) {
   ASSIGN_OR_RETURN(bool row, q.Step());
