@@ -42,17 +42,24 @@ struct AuditVerdict {
   static constexpr size_t kMaxProblems = 20;
 };
 
+// The one audit-chain checker: fed rows, it never fails; what it finds is
+// in the verdict. Needs no database, so the client (rows from the API) and
+// the server (rows from SQLite) run the same checks.
 class AuditChainVerifier {
  public:
   // `head` as the server signed it; `key` the one the reader trusts;
-  // `seen` a row from an earlier successful verification, if any.
+  // `seen` a row from an earlier successful verification, if any. Checks the
+  // head's signature (and that it is not behind `seen`) at once.
   AuditChainVerifier(wire::AuditHead head, const AuditPublicKey& key,
                      std::optional<AuditCheckpoint> seen);
 
-  // Feed rows with seq <= head().seq, newest first.
   const wire::AuditHead& head() const { return verdict_.head; }
+  // Feed rows with seq <= head().seq, newest first: each row's hash against
+  // its content and against the link from the row after it, gaps, rows out
+  // of order, and `seen` still there unchanged.
   void Add(const wire::AuditEntry& e);
-  // After the last row (seq 1, or wherever the log ends).
+  // Once, after the last row (seq 1, or wherever the log ends): rows missing
+  // below it, and row 1 starting from kAuditGenesis. Problems earliest first.
   AuditVerdict Finish();
 
  private:
@@ -88,7 +95,9 @@ Result<AuditVerdict> VerifyAuditLog(Db& db, const AuditPublicKey& key);
 
 // `converge serve --verify-audit`: VerifyAuditLog on a data dir, through a
 // read-only connection (safe beside a running server), against the data
-// dir's own public key, or `key` when the operator gives one.
+// dir's own public key, or `key` when the operator gives one. Errors: those
+// of DataDirAuditKey and VerifyAuditLog; kNotFound when the data dir has no
+// converge.db.
 Result<AuditVerdict> VerifyAuditDataDir(const fs::path& dir,
                                         const std::optional<AuditPublicKey>& key);
 
