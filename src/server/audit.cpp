@@ -1,70 +1,53 @@
 #include "server/audit.h"
 
-#include "server/authz.h"
 #include "base/clock.h"
+#include "server/authz.h"
 #include "store/hash.h"
 
 namespace converge {
 
 namespace {
 
-Status WriteHead(Db& db, const AuditKey& key, int64_t seq, const std::string& hash) {
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("INSERT INTO audit_head (id, seq, hash, public_key, "
-                                      "signature) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO "
-                                      "UPDATE SET seq = excluded.seq, hash = excluded.hash, "
-                                      "public_key = excluded.public_key, "
-                                      "signature = excluded.signature"));
-  q.Bind(1, seq).Bind(2, hash).Bind(3, key.public_key().hex());
-  q.Bind(4, key.Sign(AuditHeadMessage(seq, hash)));
-  return q.Run();
+wire::AuditEntry EntryFromRow(const AuditRow& r) {
+  wire::AuditEntry e;
+  e.seq = r.seq;
+  e.at = r.at;
+  e.actor_id = r.facts.actor_id;
+  e.actor = r.facts.actor;
+  e.action = r.facts.action;
+  e.repo = r.facts.repo;
+  e.target = r.facts.target;
+  e.outcome = r.facts.outcome;
+  e.detail = r.facts.detail;
+  e.remote_addr = r.facts.remote_addr;
+  e.prev_hash = r.prev_hash;
+  e.hash = r.hash;
+  return e;
 }
 
-// A page of rows, newest first; `repo` null for the whole log.
-Result<wire::AuditPage> Page(Db& db, const std::string* repo, int limit,
-                             std::optional<int64_t> before) {
-  std::string sql = std::string(kAuditSelect) + " FROM audit WHERE seq < ?";
-  if (repo) sql += " AND repo = ?";
-  sql += " ORDER BY seq DESC LIMIT ?";
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare(sql));
-  int i = 1;
-  q.Bind(i++, before.value_or(INT64_MAX));
-  if (repo) q.Bind(i++, *repo);
-  q.Bind(i++, int64_t{limit} + 1);
+Status WriteHead(Db& db, const AuditKey& key, int64_t seq, const std::string& hash) {
+  return AuditRecords(db).SetHead(
+      {seq, hash, key.public_key().hex(), key.Sign(AuditHeadMessage(seq, hash))});
+}
+
+// A page of rows, newest first; `repo` nullopt for the whole log.
+Result<wire::AuditPage> ReadAuditPage(Db& db, const std::optional<std::string>& repo, int limit,
+                                      std::optional<int64_t> before) {
+  // One row more than asked for says whether there is a next page.
+  ASSIGN_OR_RETURN(std::vector<AuditRow> rows,
+                   AuditRecords(db).Page(repo, before.value_or(INT64_MAX), int64_t{limit} + 1));
   wire::AuditPage page;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) break;
+  for (const AuditRow& r : rows) {
     if (static_cast<int>(page.entries.size()) == limit) {
       page.next = std::to_string(page.entries.back().seq);
       break;
     }
-    page.entries.push_back(AuditEntryFromRow(q));
+    page.entries.push_back(EntryFromRow(r));
   }
   return page;
 }
 
 }  // namespace
-
-const char* const kAuditSelect =
-    "SELECT seq, at, actor_id, actor_handle, action, repo, target, outcome, detail, "
-    "remote_addr, prev_hash, hash";
-
-wire::AuditEntry AuditEntryFromRow(const Stmt& q) {
-  wire::AuditEntry e;
-  e.seq = q.Int(0);
-  e.at = q.Text(1);
-  if (!q.IsNull(2)) e.actor_id = q.Int(2);
-  e.actor = q.Text(3);
-  e.action = q.Text(4);
-  e.repo = q.Text(5);
-  e.target = q.Text(6);
-  e.outcome = q.Text(7);
-  e.detail = q.Text(8);
-  e.remote_addr = q.Text(9);
-  e.prev_hash = q.Text(10);
-  e.hash = q.Text(11);
-  return e;
-}
 
 AuditRecord RecordBy(const Caller& caller, std::string action, std::string repo, std::string target,
                      std::string detail) {
@@ -86,47 +69,26 @@ Status AppendAudit(Db& db, const AuditRecord& r) {
                     ": only converge serve writes the audit log");
   // The new row links to the signed head, not to whatever row is last: rows
   // removed behind the server's back then stay a visible gap in the chain.
-  wire::AuditEntry e;
+  AuditRow e;
   e.prev_hash = kAuditGenesis;
   ASSIGN_OR_RETURN(std::optional<wire::AuditHead> head, ReadHead(db));
   if (head) {
     e.seq = head->seq;
     e.prev_hash = head->hash;
   }
-  {
-    ASSIGN_OR_RETURN(Stmt last,
-                     db.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
-    ASSIGN_OR_RETURN(bool row, last.Step());
-    if (row && last.Int(0) > e.seq) {
-      // Rows past the head: written by hand (or by a converge that had no
-      // head yet). Never reuse their numbers.
-      if (!head) e.prev_hash = last.Text(1);
-      e.seq = last.Int(0);
-    }
+  AuditRecords rows(db);
+  ASSIGN_OR_RETURN(std::optional<AuditLink> last, rows.Newest());
+  if (last && last->seq > e.seq) {
+    // Rows past the head: written by hand (or by a converge that had no
+    // head yet). Never reuse their numbers.
+    if (!head) e.prev_hash = last->hash;
+    e.seq = last->seq;
   }
   e.seq += 1;
   e.at = TimeNow();
-  e.actor = r.actor;
-  e.actor_id = r.actor_id;
-  e.action = r.action;
-  e.repo = r.repo;
-  e.target = r.target;
-  e.outcome = r.outcome;
-  e.detail = r.detail;
-  e.remote_addr = r.remote_addr;
-  e.hash = AuditRowHash(e);
-  ASSIGN_OR_RETURN(Stmt q,
-                   db.Prepare("INSERT INTO audit (seq, at, actor_id, actor_handle, action, repo, "
-                              "target, outcome, detail, remote_addr, prev_hash, hash) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  q.Bind(1, e.seq).Bind(2, e.at);
-  if (e.actor_id)
-    q.Bind(3, *e.actor_id);
-  else
-    q.BindNull(3);
-  q.Bind(4, e.actor).Bind(5, e.action).Bind(6, e.repo).Bind(7, e.target).Bind(8, e.outcome);
-  q.Bind(9, e.detail).Bind(10, e.remote_addr).Bind(11, e.prev_hash).Bind(12, e.hash);
-  RETURN_IF_ERROR(q.Run());
+  e.facts = r;
+  e.hash = AuditRowHash(EntryFromRow(e));
+  RETURN_IF_ERROR(rows.Insert(e));
   return WriteHead(db, *key, e.seq, e.hash);
 }
 
@@ -138,16 +100,10 @@ std::string AuditRowHash(const wire::AuditEntry& e) {
 }
 
 Result<std::optional<wire::AuditHead>> ReadHead(Db& db) {
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT seq, hash, public_key, signature FROM audit_head "
-                                      "WHERE id = 1"));
-  ASSIGN_OR_RETURN(bool row, q.Step());
+  ASSIGN_OR_RETURN(std::optional<AuditHeadRow> row, AuditRecords(db).Head());
   if (!row) return std::optional<wire::AuditHead>();
-  wire::AuditHead h;
-  h.seq = q.Int(0);
-  h.hash = q.Text(1);
-  h.public_key = q.Text(2);
-  h.signature = q.Text(3);
-  return std::optional<wire::AuditHead>(std::move(h));
+  return std::optional<wire::AuditHead>(
+      wire::AuditHead{row->seq, row->hash, row->public_key, row->signature});
 }
 
 Result<std::string> AdoptAuditKey(Db& db, const AuditKey& key) {
@@ -161,13 +117,10 @@ Result<std::string> AdoptAuditKey(Db& db, const AuditKey& key) {
                     ", but the data dir's audit key is " + key.public_key().Fingerprint() +
                     ": restore the original audit-key file from a backup of the data dir");
   }
-  ASSIGN_OR_RETURN(Stmt last, db.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
-  ASSIGN_OR_RETURN(bool row, last.Step());
-  if (!row) return std::string();  // an empty log: the first append signs
-  int64_t seq = last.Int(0);
-  std::string hash = last.Text(1);
-  last = Stmt();
-  RETURN_IF_ERROR(WriteHead(db, key, seq, hash));
+  ASSIGN_OR_RETURN(std::optional<AuditLink> last, AuditRecords(db).Newest());
+  if (!last) return std::string();  // an empty log: the first append signs
+  int64_t seq = last->seq;
+  RETURN_IF_ERROR(WriteHead(db, key, seq, last->hash));
   RETURN_IF_ERROR(tx.Commit());
   return "signed the audit log's head (row " + std::to_string(seq) +
          "): a converge without signed heads wrote the rows before it";
@@ -175,14 +128,8 @@ Result<std::string> AdoptAuditKey(Db& db, const AuditKey& key) {
 
 Status ForEachAuditRow(Db& db, int64_t from_seq,
                        const std::function<Status(const wire::AuditEntry&)>& fn) {
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare(std::string(kAuditSelect) +
-                                      " FROM audit WHERE seq <= ? ORDER BY seq DESC"));
-  q.Bind(1, from_seq);
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return Status::Ok();
-    RETURN_IF_ERROR(fn(AuditEntryFromRow(q)));
-  }
+  return AuditRecords(db).ForEachNewestFirst(
+      from_seq, [&](const AuditRow& r) { return fn(EntryFromRow(r)); });
 }
 
 Status AppendRefusal(Db& db, AuditRecord record, const Status& failure) {
@@ -217,7 +164,7 @@ Result<wire::AuditPage> AuditLog::ListRepo(const Caller& caller, std::string_vie
   Attempt attempt(*db, caller, "audit.read", std::string(repo));
   Result<RepoAccess> access = Authorize(attempt, repo, Role::kAdmin);
   if (!access.ok()) return attempt.Done(access.status());
-  return Page(*db, &access->name, limit, before);
+  return ReadAuditPage(*db, access->name, limit, before);
 }
 
 Result<wire::AuditPage> AuditLog::ListAll(const Caller& caller, int limit,
@@ -225,7 +172,7 @@ Result<wire::AuditPage> AuditLog::ListAll(const Caller& caller, int limit,
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   Attempt attempt(*db, caller, "audit.read");
   RETURN_IF_ERROR(attempt.Done(RequireServerAdmin(attempt, caller, "read the whole audit log")));
-  return Page(*db, nullptr, limit, before);
+  return ReadAuditPage(*db, std::nullopt, limit, before);
 }
 
 }  // namespace converge

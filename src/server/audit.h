@@ -8,7 +8,12 @@
 // data dir's Ed25519 key (server/audit_key.h) into the one-row audit_head
 // table, in the same transaction: removing rows from the end, or rewriting
 // the chain, leaves a head that no longer matches or a signature that fails.
-// server/audit_verify.h checks all of it.
+// server/audit_verify.h checks all of it. The rows are
+// store/records/audit.h's; the chain, the signing and who may read are here.
+//
+// Appends are serialized by the write transaction they run in (SQLite's
+// BEGIN IMMEDIATE): no two can read the same head. Errors of every call
+// include the database's (kIo, kCorrupt; store/db.h).
 #pragma once
 
 #include <cstdint>
@@ -21,44 +26,42 @@
 #include "server/audit_key.h"
 #include "server/caller.h"
 #include "server/db_pool.h"
+#include "store/records/audit.h"
 
 namespace converge {
 
-struct AuditRecord {
-  std::optional<int64_t> actor_id;
-  std::string actor;  // a handle, "anonymous", or "token:<id>" for a failed token
-  std::string action;
-  std::string repo;
-  std::string target;
-  std::string outcome = "ok";  // or "refused: <code>"
-  std::string detail;
-  std::string remote_addr;
-};
+// What one audit row says (store/records/audit.h): the actor, the action,
+// its repo and target, the outcome ("ok" or "refused: <code>"), a detail and
+// the caller's address. AppendAudit adds the seq, the time and the hashes.
+using AuditRecord = AuditFacts;
 
+// The record of `caller` doing `action` (outcome "ok").
 AuditRecord RecordBy(const Caller& caller, std::string action, std::string repo, std::string target,
                      std::string detail = "");
 
-// Appends a row inside the write transaction open on `db`, and signs the new
-// head with the key registered for `db` (RegisterAuditSigner).
+// Appends a row inside the write transaction open on `db`, linked to the
+// signed head (or to rows past it, never reusing a seq), and signs the new
+// head with the key registered for `db` (RegisterAuditSigner). Errors:
+// kInternal when no key is registered (only converge serve writes the log).
 Status AppendAudit(Db& db, const AuditRecord& record);
-// The columns AuditEntryFromRow reads, as "SELECT ..." (append FROM and the
-// rest), so every reader of the audit table decodes rows the same way.
-extern const char* const kAuditSelect;
-wire::AuditEntry AuditEntryFromRow(const Stmt& q);
 // The first row's prev_hash: 64 zeros, where every chain starts.
 inline const std::string kAuditGenesis(64, '0');
 // BLAKE2b-256(prev_hash || AuditHashInput(e)), hex: what `e.hash` must be.
 std::string AuditRowHash(const wire::AuditEntry& e);
-// The signed head; nullopt while the log has none.
+// The signed head; nullopt while the log has none. Errors: the database's
+// (a database from before signed heads has no audit_head table).
 Result<std::optional<wire::AuditHead>> ReadHead(Db& db);
-// At start: fails (kConflict) when the head was signed by another key than
-// `key`; signs the newest row when a log has rows but no head (made by a
-// converge before signed heads) and says so in the returned note.
+// At start, in a write transaction of its own: fails (kConflict) when the
+// head was signed by another key than `key`; signs the newest row when a log
+// has rows but no head (made by a converge before signed heads) and says so
+// in the returned note ("" otherwise). Not audited.
 Result<std::string> AdoptAuditKey(Db& db, const AuditKey& key);
-// Calls `fn` on every row with seq <= from_seq, newest first, one at a time.
+// Calls `fn` on every row with seq <= from_seq, newest first, one at a time;
+// stops at and returns the first error `fn` returns.
 Status ForEachAuditRow(Db& db, int64_t from_seq,
                        const std::function<Status(const wire::AuditEntry&)>& fn);
-// Appends a refusal of `failure` in a transaction of its own.
+// Appends a refusal of `failure` (outcome "refused: <code>", its message as
+// the detail unless `record` has one) in a write transaction of its own.
 Status AppendRefusal(Db& db, AuditRecord record, const Status& failure);
 
 // One attempted action. Authorization marks it refused; Done() then records
@@ -74,13 +77,16 @@ class Attempt {
   Db& db() { return db_; }
   const Caller* caller() const { return &caller_; }
   const AuditRecord& record() const { return record_; }
-  // The success row for this attempt, with `detail`.
+  // The success row for this attempt, with `detail`, for AppendAudit.
   AuditRecord Ok(std::string detail = "") const;
   void set_target(std::string target) { record_.target = std::move(target); }
 
   // Marks the attempt refused and returns `why`.
   Status Refuse(Status why);
 
+  // Returns `s`; when it failed after Refuse, first appends the refusal
+  // (AppendRefusal; a failure to log it is dropped, the refusal stands).
+  // Failures that were not refusals (bad input, the database) are not logged.
   Status Done(Status s);
   template <class T>
   Result<T> Done(Result<T> r) {
@@ -99,15 +105,26 @@ class Attempt {
 class AuditLog {
  public:
   explicit AuditLog(DbPool& dbs) : dbs_(dbs) {}
+  // The key Key() hands out; Authority::Open sets it once, before requests.
   void set_key(std::shared_ptr<const AuditKey> key) { key_ = std::move(key); }
 
-  // `before`: a seq cursor from a previous page's "next".
+  // A page of `repo`'s rows, newest first: at most `limit` (the route keeps
+  // it in range) with seq < `before` (a previous page's "next"), and "next"
+  // when there are more. Needs the repo's admin role, or a server admin.
+  // Errors: kNotFound (audited, "audit.read") for a missing repo and for one
+  // the caller may not read, alike (not audited for a name no repo may
+  // have); kPermission (audited) for a lower role.
+  // A success is not audited.
   Result<wire::AuditPage> ListRepo(const Caller& caller, std::string_view repo, int limit,
                                    std::optional<int64_t> before);
+  // The same over the whole log. Needs a server admin. Errors: kPermission
+  // (audited, "audit.read").
   Result<wire::AuditPage> ListAll(const Caller& caller, int limit, std::optional<int64_t> before);
-  // The public key: anyone signed in may have it.
+  // The public key and its fingerprint: anyone signed in may have it. Errors:
+  // kUnavailable before Authority::Open loaded the key. Not audited.
   Result<wire::AuditKeyInfo> Key() const;
-  // The signed head: server admins, like the whole log.
+  // The signed head. Needs a server admin, like the whole log. Errors:
+  // kPermission (audited, "audit.read"); kNotFound while the log is empty.
   Result<wire::AuditHead> Head(const Caller& caller);
 
  private:

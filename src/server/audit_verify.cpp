@@ -5,6 +5,7 @@
 #include "base/text.h"
 #include "server/audit.h"
 #include "store/db.h"
+#include "store/records/audit.h"
 
 namespace converge {
 
@@ -112,49 +113,56 @@ nlohmann::json ToJson(const AuditVerdict& v) {
           {"problem_count", v.problem_count}};
 }
 
-Result<AuditVerdict> VerifyAuditDataDir(const fs::path& dir,
-                                        const std::optional<AuditPublicKey>& given) {
-  std::optional<AuditPublicKey> key = given;
-  if (!key) {
-    Result<std::string> pub = ReadFile(AuditKey::PublicPath(dir));
-    if (pub.ok()) key = AuditPublicKey::FromHex(*pub);
-    if (!key) {
-      Result<AuditKey> pair = AuditKey::Load(dir);
-      if (!pair.ok())
-        return pair.status().With("no audit key in data dir " + Quote(dir.string()) +
-                                  " (has converge serve run on it?)");
-      key = pair->public_key();
-    }
+Result<AuditPublicKey> DataDirAuditKey(const fs::path& dir) {
+  Result<std::string> pub = ReadFile(AuditKey::PublicPath(dir));
+  if (pub.ok()) {
+    if (std::optional<AuditPublicKey> key = AuditPublicKey::FromHex(*pub)) return *key;
   }
-  ASSIGN_OR_RETURN(Db db, Db::OpenReadOnly(dir / "converge.db"));
-  // One read transaction: the head and the rows it covers from one snapshot,
-  // even while a server appends.
-  RETURN_IF_ERROR(db.Exec("BEGIN"));
+  Result<AuditKey> pair = AuditKey::Load(dir);
+  if (!pair.ok())
+    return pair.status().With("no audit key in data dir " + Quote(dir.string()) +
+                              " (has converge serve run on it?)");
+  return pair->public_key();
+}
+
+Result<AuditVerdict> VerifyAuditLog(Db& db, const AuditPublicKey& key) {
   Result<std::optional<wire::AuditHead>> head = ReadHead(db);
   if (!head.ok())
-    return head.status().With("data dir " + Quote(dir.string()) +
+    return head.status().With("data dir " + Quote(db.path().parent_path().string()) +
                               " has no signed audit head: start this converge serve on it once "
                               "to upgrade it");
   if (!*head) {
     // No head: fine for an empty log, a problem for any other.
-    ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT COUNT(*) FROM audit"));
-    ASSIGN_OR_RETURN(bool row, q.Step());
+    ASSIGN_OR_RETURN(int64_t rows, AuditRecords(db).Count());
     AuditVerdict v;
-    v.fingerprint = key->Fingerprint();
-    if (row && q.Int(0) > 0) {
+    v.fingerprint = key.Fingerprint();
+    if (rows > 0) {
       v.problem_count = 1;
-      v.problems.push_back({1, "the audit log has " + std::to_string(q.Int(0)) +
+      v.problems.push_back({1, "the audit log has " + std::to_string(rows) +
                                    " rows but no signed head: it was removed, or no converge "
                                    "serve with signed heads has run on this data dir yet"});
     }
     return v;
   }
-  AuditChainVerifier check(**head, *key, std::nullopt);
+  AuditChainVerifier check(**head, key, std::nullopt);
   RETURN_IF_ERROR(ForEachAuditRow(db, (*head)->seq, [&](const wire::AuditEntry& e) {
     check.Add(e);
     return Status::Ok();
   }));
-  AuditVerdict v = check.Finish();
+  return check.Finish();
+}
+
+Result<AuditVerdict> VerifyAuditDataDir(const fs::path& dir,
+                                        const std::optional<AuditPublicKey>& given) {
+  std::optional<AuditPublicKey> key = given;
+  if (!key) {
+    ASSIGN_OR_RETURN(key, DataDirAuditKey(dir));
+  }
+  ASSIGN_OR_RETURN(Db db, Db::OpenReadOnly(dir / "converge.db"));
+  // One read transaction: the head and the rows it covers from one snapshot,
+  // even while a server appends.
+  RETURN_IF_ERROR(db.Exec("BEGIN"));
+  Result<AuditVerdict> v = VerifyAuditLog(db, *key);
   (void)db.Exec("COMMIT");
   return v;
 }

@@ -16,6 +16,7 @@
 #include "base/fs.h"
 #include "api/wire.h"
 #include "server/audit_key.h"
+#include "store/db.h"
 
 namespace converge {
 
@@ -41,17 +42,24 @@ struct AuditVerdict {
   static constexpr size_t kMaxProblems = 20;
 };
 
+// The one audit-chain checker: fed rows, it never fails; what it finds is
+// in the verdict. Needs no database, so the client (rows from the API) and
+// the server (rows from SQLite) run the same checks.
 class AuditChainVerifier {
  public:
   // `head` as the server signed it; `key` the one the reader trusts;
-  // `seen` a row from an earlier successful verification, if any.
+  // `seen` a row from an earlier successful verification, if any. Checks the
+  // head's signature (and that it is not behind `seen`) at once.
   AuditChainVerifier(wire::AuditHead head, const AuditPublicKey& key,
                      std::optional<AuditCheckpoint> seen);
 
-  // Feed rows with seq <= head().seq, newest first.
   const wire::AuditHead& head() const { return verdict_.head; }
+  // Feed rows with seq <= head().seq, newest first: each row's hash against
+  // its content and against the link from the row after it, gaps, rows out
+  // of order, and `seen` still there unchanged.
   void Add(const wire::AuditEntry& e);
-  // After the last row (seq 1, or wherever the log ends).
+  // Once, after the last row (seq 1, or wherever the log ends): rows missing
+  // below it, and row 1 starting from kAuditGenesis. Problems earliest first.
   AuditVerdict Finish();
 
  private:
@@ -70,9 +78,26 @@ std::string DescribeAuditRow(const wire::AuditEntry& e);
 
 nlohmann::json ToJson(const AuditVerdict& v);
 
-// `converge serve --verify-audit`: the same checks on a data dir, through a
+// The data dir's own public key: DATA/audit-key.pub, else the key pair's.
+// Errors: kNotFound (or the file's error) when the data dir has neither,
+// saying so.
+Result<AuditPublicKey> DataDirAuditKey(const fs::path& dir);
+
+// The checks above on the log in `db` (a server database), against `key`:
+// the signed head, then every row it covers. Run it inside a read
+// transaction of the caller's, so the head and its rows are one snapshot. A
+// log with rows but no head is one problem; an empty one none. Errors: the
+// database's; a database without the audit_head table says to start a
+// converge serve on it once. Problems are in the verdict, not the status.
+// The one audit-chain checker of the server: `serve --verify-audit` and
+// `serve --fsck` (server/fsck.h) both use it.
+Result<AuditVerdict> VerifyAuditLog(Db& db, const AuditPublicKey& key);
+
+// `converge serve --verify-audit`: VerifyAuditLog on a data dir, through a
 // read-only connection (safe beside a running server), against the data
-// dir's own public key, or `key` when the operator gives one.
+// dir's own public key, or `key` when the operator gives one. Errors: those
+// of DataDirAuditKey and VerifyAuditLog; kNotFound when the data dir has no
+// converge.db.
 Result<AuditVerdict> VerifyAuditDataDir(const fs::path& dir,
                                         const std::optional<AuditPublicKey>& key);
 

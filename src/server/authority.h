@@ -2,6 +2,12 @@
 // answer for identity, registries, objects, publications and the audit log.
 // The HTTP layer (net/http_server.h) only translates requests into calls on
 // these, each taking the authenticated Caller and returning Result<...>.
+// Each service's header states, per call, the role it needs, what it
+// returns, its error codes and what it writes to the audit log: identity in
+// server/auth.h, registries in server/registry.h, objects in
+// server/object_intake.h, publications in server/publications.h, the audit
+// log in server/audit.h. The services share the Authority's connection pool;
+// they are safe to call from many threads at once.
 #pragma once
 
 #include <memory>
@@ -21,8 +27,14 @@ namespace converge {
 
 class Authority {
  public:
-  // Opens (creating on first start) the data dir of `config` and, on an empty
-  // database, makes the admin user and its one-time token file.
+  // Opens (creating on first start) the data dir of `config`: takes its lock,
+  // creates and migrates the database, measures trees stored before depths
+  // were recorded, loads (or makes) the audit key and registers it as the
+  // database's signer, and, on an empty database, makes the admin user and
+  // its one-time token file (audited, see Identity::Bootstrap). Errors:
+  // kConflict when another converge serve holds the data dir, or when the
+  // audit log's head is signed by another key than the data dir's; kIo for
+  // the files; the database's (a database from a newer converge says so).
   static Result<std::unique_ptr<Authority>> Open(const ServerConfig& config);
 
   Authority(const Authority&) = delete;

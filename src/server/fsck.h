@@ -8,8 +8,9 @@
 // every object a repo holds decodes as its kind and names only objects the
 // same repo holds, with matching sizes (so a held snap's whole tree is
 // there); that every publication's snap is held by its repo and its ID
-// matches its content; and that the audit log's hash chain is unbroken,
-// naming the first row where it breaks.
+// matches its content; and the audit log, by the one checker that
+// `serve --verify-audit` uses (server/audit_verify.h: the signed head against
+// the data dir's key, every row's hash and link), naming each row.
 //
 // `serve --fsck --repair` (RepairDataDir) needs the server stopped (it takes
 // the data dir's lock). It moves damaged object files to DATA/damaged/ and,

@@ -1,0 +1,178 @@
+// The audit records (store/records/audit.h) on a real server database, the
+// append (server/audit.h) that chains and signs through them, and the one
+// chain checker (server/audit_verify.h) that `serve --fsck` now shares.
+#include <gtest/gtest.h>
+
+#include "server/audit.h"
+#include "server/audit_verify.h"
+#include "server/authority.h"
+#include "server/fsck.h"
+#include "store/db.h"
+#include "store/records/audit.h"
+#include "support/process.h"
+#include "support/server_db.h"
+
+namespace converge {
+namespace {
+
+using testing::TempDir;
+
+AuditRow SomeRow(int64_t seq, std::string prev_hash) {
+  AuditRow r;
+  r.seq = seq;
+  r.at = "2026-01-01T00:00:0" + std::to_string(seq) + "Z";
+  if (seq % 2) r.facts.actor_id = seq;
+  r.facts.actor = "alice";
+  r.facts.action = "repo.create";
+  r.facts.repo = seq % 2 ? "web" : "api";
+  r.facts.target = "t" + std::to_string(seq);
+  r.facts.detail = "row " + std::to_string(seq);
+  r.facts.remote_addr = "127.0.0.1";
+  r.prev_hash = std::move(prev_hash);
+  r.hash = std::string(63, 'a') + std::to_string(seq);
+  return r;
+}
+
+using AuditRecordsTest = testing::ServerDbTest;
+
+TEST_F(AuditRecordsTest, RowsGoInAsGivenAndComeOutNewestFirst) {
+  AuditRecords audit(*db_);
+  EXPECT_FALSE(audit.Newest()->has_value());
+  EXPECT_EQ(*audit.Count(), 0);
+  std::string prev = kAuditGenesis;
+  for (int64_t seq = 1; seq <= 5; seq++) {
+    AuditRow r = SomeRow(seq, prev);
+    ASSERT_TRUE(audit.Insert(r).ok());
+    prev = r.hash;
+  }
+  EXPECT_EQ(audit.Insert(SomeRow(3, prev)).code(), Code::kConflict);  // seq taken
+  EXPECT_EQ(*audit.Count(), 5);
+  std::optional<AuditLink> newest = *audit.Newest();
+  ASSERT_TRUE(newest);
+  EXPECT_EQ(newest->seq, 5);
+  EXPECT_EQ(newest->hash, SomeRow(5, "").hash);
+
+  std::vector<AuditRow> page = *audit.Page(std::nullopt, 5, 2);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].seq, 4);
+  EXPECT_EQ(page[1].seq, 3);
+  EXPECT_EQ(page[0].facts.actor_id, std::nullopt);
+  EXPECT_EQ(page[1].facts.actor_id, 3);
+  EXPECT_EQ(page[1].facts.detail, "row 3");
+  std::vector<AuditRow> web = *audit.Page(std::string("web"), INT64_MAX, 10);
+  ASSERT_EQ(web.size(), 3u);
+  EXPECT_EQ(web[0].seq, 5);
+  EXPECT_EQ(web[2].seq, 1);
+  EXPECT_EQ(web[2].prev_hash, kAuditGenesis);
+
+  std::vector<int64_t> seen;
+  ASSERT_TRUE(audit
+                  .ForEachNewestFirst(4,
+                                      [&](const AuditRow& r) {
+                                        seen.push_back(r.seq);
+                                        return r.seq == 2 ? Invalid("stop") : Status::Ok();
+                                      })
+                  .code() == Code::kInvalid);
+  EXPECT_EQ(seen, (std::vector<int64_t>{4, 3, 2}));
+}
+
+TEST_F(AuditRecordsTest, HeadMovesOnlyForward) {
+  AuditRecords audit(*db_);
+  EXPECT_FALSE(audit.Head()->has_value());
+  ASSERT_TRUE(audit.SetHead({2, "h2", "pk", "sig2"}).ok());
+  ASSERT_TRUE(audit.SetHead({3, "h3", "pk", "sig3"}).ok());
+  std::optional<AuditHeadRow> head = *audit.Head();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->seq, 3);
+  EXPECT_EQ(head->hash, "h3");
+  EXPECT_EQ(head->signature, "sig3");
+  // The schema's trigger: a head never goes back, nor is it removed.
+  EXPECT_EQ(audit.SetHead({3, "other", "pk", "sig"}).code(), Code::kConflict);
+  EXPECT_EQ(audit.SetHead({1, "h1", "pk", "sig1"}).code(), Code::kConflict);
+  EXPECT_FALSE(db_->Exec("DELETE FROM audit_head").ok());
+  EXPECT_EQ((*audit.Head())->hash, "h3");
+}
+
+TEST_F(AuditRecordsTest, TriggersStillRefuseUpdateAndDelete) {
+  AuditRecords audit(*db_);
+  ASSERT_TRUE(audit.Insert(SomeRow(1, kAuditGenesis)).ok());
+  EXPECT_FALSE(db_->Exec("UPDATE audit SET detail = 'edited' WHERE seq = 1").ok());
+  EXPECT_FALSE(db_->Exec("DELETE FROM audit WHERE seq = 1").ok());
+  std::vector<AuditRow> rows = *audit.Page(std::nullopt, INT64_MAX, 10);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].facts.detail, "row 1");
+}
+
+// AppendAudit through the records: each row links to the one before, and
+// the head it signs covers the newest; the shared checker agrees.
+TEST_F(AuditRecordsTest, AppendKeepsTheChainAndTheSignedHead) {
+  bool created = false;
+  Result<AuditKey> key = AuditKey::LoadOrCreate(dir_.path(), &created);
+  ASSERT_TRUE(key.ok()) << key.status().message();
+  auto shared = std::make_shared<const AuditKey>(std::move(*key));
+  RegisterAuditSigner(db_->path(), shared);
+  for (int i = 0; i < 3; i++) {
+    Result<Db::Tx> tx = db_->BeginWrite();
+    ASSERT_TRUE(tx.ok());
+    AuditRecord r;
+    r.actor = "alice";
+    r.action = "test.append";
+    r.detail = "append " + std::to_string(i);
+    ASSERT_TRUE(AppendAudit(*db_, r).ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  UnregisterAuditSigner(db_->path());
+
+  AuditRecords audit(*db_);
+  std::vector<AuditRow> rows = *audit.Page(std::nullopt, INT64_MAX, 10);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[2].prev_hash, kAuditGenesis);
+  EXPECT_EQ(rows[1].prev_hash, rows[2].hash);
+  EXPECT_EQ(rows[0].prev_hash, rows[1].hash);
+  std::optional<AuditHeadRow> head = *audit.Head();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->seq, 3);
+  EXPECT_EQ(head->hash, rows[0].hash);
+  EXPECT_EQ(head->public_key, shared->public_key().hex());
+  EXPECT_TRUE(shared->public_key().Verify(AuditHeadMessage(3, head->hash), head->signature));
+
+  Result<AuditVerdict> verdict = VerifyAuditLog(*db_, shared->public_key());
+  ASSERT_TRUE(verdict.ok()) << verdict.status().message();
+  EXPECT_TRUE(verdict->ok());
+  EXPECT_EQ(verdict->rows_checked, 3);
+}
+
+// `serve --fsck` checks the audit log with the same checker as
+// `--verify-audit`: rows removed from the end (behind the triggers' back)
+// leave the chain that remains intact, which the old oldest-first walk in
+// server/fsck.cpp passed; the signed head names them.
+TEST(DataDirFsck, NamesAuditRowsRemovedFromTheEnd) {
+  TempDir dir;
+  ServerConfig config;
+  config.data_dir = dir / "data";
+  {
+    Result<std::unique_ptr<Authority>> a = Authority::Open(config);
+    ASSERT_TRUE(a.ok()) << a.status().message();  // bootstrap: two audit rows
+    (*a)->Close();
+  }
+  Result<FsckReport> clean = CheckDataDir(config.data_dir);
+  ASSERT_TRUE(clean.ok()) << clean.status().message();
+  EXPECT_TRUE(clean->ok());
+  {
+    Result<Db> db = Db::Open(config.data_dir / "converge.db", DbRole::kServer);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->Exec("DROP TRIGGER audit_no_delete").ok());
+    ASSERT_TRUE(db->Exec("DELETE FROM audit WHERE seq = 2").ok());
+  }
+  Result<FsckReport> report = CheckDataDir(config.data_dir);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  ASSERT_FALSE(report->ok());
+  bool named = false;
+  for (const FsckProblem& p : report->problems)
+    named = named || (p.subject == "audit log" &&
+                      p.problem.find("audit row 2 is missing") != std::string::npos);
+  EXPECT_TRUE(named);
+}
+
+}  // namespace
+}  // namespace converge
