@@ -2,9 +2,9 @@
 
 #include <charconv>
 
+#include "api/wire.h"
 #include "base/json.h"
 #include "net/http_log.h"
-#include "api/wire.h"
 
 namespace converge {
 

@@ -36,7 +36,7 @@ RequestLog& CurrentRequestLog();
 
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 // {"error": {"code", "message"}} with the mapped status; 5xx are also logged.
-// A full disk (an kIo status that says so) is 507 "insufficient_storage",
+// A full disk (a kIo status that says so) is 507 "insufficient_storage",
 // its detail (server paths) logged and not sent.
 void SendError(httplib::Response& res, const Status& st);
 // Ends the connection right after this response (its request body was not

@@ -114,7 +114,8 @@ std::shared_ptr<ConnTable> NewConnTable(const HttpServerOptions& c) {
   return std::make_shared<ConnTable>(c.max_connections_per_address);
 }
 
-std::unique_ptr<httplib::Server> NewServer(const HttpServerOptions& c, std::shared_ptr<ConnTable> conns) {
+std::unique_ptr<httplib::Server> NewServer(const HttpServerOptions& c,
+                                           std::shared_ptr<ConnTable> conns) {
   if (conns) {
     ConnLimits limits;
     limits.max_header_bytes = static_cast<size_t>(c.max_header_bytes);

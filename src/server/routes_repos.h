@@ -1,7 +1,8 @@
 // The repo routes of docs/api.md ("Routes"): repos, their members, lanes,
 // scopes and gate graph.
 //
-//   POST   /v1/repos                                  server admin (anyone else: the same 403 whatever the name)
+//   POST   /v1/repos                                  server admin (anyone else: the
+//                                                     same 403 whatever the name)
 //   GET    /v1/repos                                  any user: only the repos they may read
 //   GET    /v1/repos/{repo}                           reader
 //   PUT    /v1/repos/{repo}/members/{handle}          repo admin

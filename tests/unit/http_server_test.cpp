@@ -33,8 +33,10 @@ class GenericHttpServerTest : public ::testing::Test {
                             const httplib::ContentReader& reader) {
         RequestBody body(req, reader, 8);
         Result<nlohmann::json> j = body.Json();
-        if (!j.ok()) SendError(res, j.status());
-        else SendJson(res, 200, *j);
+        if (!j.ok())
+          SendError(res, j.status());
+        else
+          SendJson(res, 200, *j);
         body.Finish(res);
       });
     };
@@ -74,8 +76,8 @@ TEST_F(GenericHttpServerTest, AnUnknownRouteIsAJson404) {
 }
 
 TEST_F(GenericHttpServerTest, TheBodyLimitItIsHandedIsA413BeforeTheBody) {
-  std::string got = Ask(
-      "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n");
+  std::string got =
+      Ask("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n");
   EXPECT_EQ(got.rfind("HTTP/1.1 413", 0), 0u) << got;
   EXPECT_EQ(got.find("100 Continue"), std::string::npos) << got;
   EXPECT_NE(got.find("the limit for this request is 8"), std::string::npos) << got;
@@ -83,8 +85,8 @@ TEST_F(GenericHttpServerTest, TheBodyLimitItIsHandedIsA413BeforeTheBody) {
 }
 
 TEST_F(GenericHttpServerTest, AMalformedHeadIsA400AndCloses) {
-  std::string got = Ask(
-      "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}");
+  std::string got =
+      Ask("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}");
   EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << got;
   EXPECT_NE(got.find(R"("code":"invalid")"), std::string::npos) << got;
   EXPECT_NE(got.find("Connection: close"), std::string::npos) << got;
