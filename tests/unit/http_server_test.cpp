@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <initializer_list>
 #include <string>
 #include <thread>
 
@@ -60,36 +61,36 @@ class GenericHttpServerTest : public ::testing::Test {
   std::thread runner_;
 };
 
+// `got` is an answer with `status` that holds each of `parts`.
+void ExpectAnswer(const std::string& got, const std::string& status,
+                  std::initializer_list<const char*> parts) {
+  EXPECT_EQ(got.rfind("HTTP/1.1 " + status, 0), 0u) << got;
+  for (const char* part : parts)
+    EXPECT_NE(got.find(part), std::string::npos) << part << "\n" << got;
+}
+
 TEST_F(GenericHttpServerTest, ServesTheRoutesItIsHanded) {
-  std::string got = Ask("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
-  EXPECT_NE(got.find(R"({"hello":"world"})"), std::string::npos) << got;
-  EXPECT_NE(got.find("Accept-Ranges: none"), std::string::npos) << got;
+  ExpectAnswer(Ask("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), "200",
+               {R"({"hello":"world"})", "Accept-Ranges: none"});
 }
 
 TEST_F(GenericHttpServerTest, AnUnknownRouteIsAJson404) {
-  std::string got =
-      Ask("DELETE /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-  EXPECT_EQ(got.rfind("HTTP/1.1 404", 0), 0u) << got;
-  EXPECT_NE(got.find(R"("code":"not_found")"), std::string::npos) << got;
-  EXPECT_NE(got.find("no such route: DELETE /nope"), std::string::npos) << got;
+  ExpectAnswer(
+      Ask("DELETE /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+      "404", {R"("code":"not_found")", "no such route: DELETE /nope"});
 }
 
 TEST_F(GenericHttpServerTest, TheBodyLimitItIsHandedIsA413BeforeTheBody) {
   std::string got =
       Ask("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n");
-  EXPECT_EQ(got.rfind("HTTP/1.1 413", 0), 0u) << got;
+  ExpectAnswer(got, "413", {"the limit for this request is 8", "Connection: close"});
   EXPECT_EQ(got.find("100 Continue"), std::string::npos) << got;
-  EXPECT_NE(got.find("the limit for this request is 8"), std::string::npos) << got;
-  EXPECT_NE(got.find("Connection: close"), std::string::npos) << got;
 }
 
 TEST_F(GenericHttpServerTest, AMalformedHeadIsA400AndCloses) {
-  std::string got =
-      Ask("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}");
-  EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << got;
-  EXPECT_NE(got.find(R"("code":"invalid")"), std::string::npos) << got;
-  EXPECT_NE(got.find("Connection: close"), std::string::npos) << got;
+  ExpectAnswer(
+      Ask("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"),
+      "400", {R"("code":"invalid")", "Connection: close"});
 }
 
 }  // namespace
