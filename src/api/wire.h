@@ -265,35 +265,6 @@ json ToJson(const AuditPage& v);
 json ToJson(const AuditKeyInfo& v);
 json ToJson(const AuditHead& v);
 
-Status FromJson(const json& j, ApiError& out);
-Status FromJson(const json& j, Health& out);
-Status FromJson(const json& j, User& out);
-Status FromJson(const json& j, Whoami& out);
-Status FromJson(const json& j, Token& out);
-Status FromJson(const json& j, IssuedToken& out);
-Status FromJson(const json& j, CreatedUser& out);
-Status FromJson(const json& j, NewUserRequest& out);
-Status FromJson(const json& j, NewTokenRequest& out);
-Status FromJson(const json& j, NewRepoRequest& out);
-Status FromJson(const json& j, Repo& out);
-Status FromJson(const json& j, Member& out);
-Status FromJson(const json& j, Membership& out);
-Status FromJson(const json& j, Lane& out);
-Status FromJson(const json& j, Scope& out);
-Status FromJson(const json& j, Gate& out);
-Status FromJson(const json& j, GateGraph& out);
-Status FromJson(const json& j, RepoDetails& out);
-Status FromJson(const json& j, ObjectIdSet& out);
-Status FromJson(const json& j, StoredObject& out);
-Status FromJson(const json& j, PackResult& out);
-Status FromJson(const json& j, PublishRequest& out);
-Status FromJson(const json& j, Publication& out);
-Status FromJson(const json& j, PublicationPage& out);
-Status FromJson(const json& j, AuditEntry& out);
-Status FromJson(const json& j, AuditPage& out);
-Status FromJson(const json& j, AuditKeyInfo& out);
-Status FromJson(const json& j, AuditHead& out);
-
 // Lists: [T, ...].
 template <class T>
 json ToJson(const std::vector<T>& v) {
@@ -302,31 +273,7 @@ json ToJson(const std::vector<T>& v) {
   return a;
 }
 
-template <class T>
-Status FromJson(const json& j, std::vector<T>& out) {
-  if (!j.is_array()) return Invalid("expected a JSON array");
-  out.clear();
-  for (const json& e : j) {
-    T x;
-    RETURN_IF_ERROR(FromJson(e, x));
-    out.push_back(std::move(x));
-  }
-  return Status::Ok();
-}
-
-// While one is alive, FromJson on this thread refuses unknown fields.
-class StrictReading {
- public:
-  StrictReading();
-  ~StrictReading();
-  StrictReading(const StrictReading&) = delete;
-  StrictReading& operator=(const StrictReading&) = delete;
-};
-
-template <class T>
-Status FromRequestJson(const json& j, T& out) {
-  StrictReading strict;
-  return FromJson(j, out);
-}
-
 }  // namespace converge::wire
+
+// FromJson and FromRequestJson, the reading half (wire_parse.cpp).
+#include "api/wire_parse.h"  // IWYU pragma: export

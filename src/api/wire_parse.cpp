@@ -1,5 +1,5 @@
-// wire.h: FromJson, the strict half: every field checked for presence and type.
-#include "api/wire.h"
+// FromJson, the strict half of wire.h: every field checked for presence and type.
+#include "api/wire_parse.h"
 
 #include "base/text.h"
 

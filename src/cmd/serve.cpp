@@ -9,8 +9,9 @@
 #include "cmd/command.h"
 #include "cmd/fsck_report.h"
 #include "net/http_log.h"
-#include "server/http_server.h"
+#include "net/http_server.h"
 #include "server/authority.h"
+#include "server/http_routes.h"
 
 namespace converge {
 
@@ -63,7 +64,7 @@ Status Serve(const ServeOpts& o) {
   ::umask(077);                // tokens, records and objects are the server's alone
 
   ASSIGN_OR_RETURN(std::unique_ptr<Authority> authority, Authority::Open(config));
-  HttpServer server(*authority);
+  HttpServer server(HttpOptionsFor(authority->config()), AuthorityRoutes(*authority));
   RETURN_IF_ERROR(server.Bind(config.host, config.port));
   std::string host =
       config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host;

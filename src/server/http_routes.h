@@ -1,17 +1,21 @@
-// The route groups of the HTTP API (docs/api.md), one file each. Every
-// handler authenticates through Serve/ServeBody and calls the authority.
+// The authority's HTTP face: everything net/http_server.h serves for it.
+// The routes are those of docs/api.md ("Routes"), one file per group
+// (routes_identity.h, routes_repos.h, routes_objects.h,
+// routes_publications.h), plus GET /healthz (anyone: status and version).
 #pragma once
 
-#include <httplib.h>
-
+#include "net/http_server.h"
 #include "server/authority.h"
+#include "server/config.h"
 
 namespace converge {
 
-void RegisterIdentityRoutes(httplib::Server& svr, Authority& a);  // whoami, users, tokens
-void RegisterRepoRoutes(httplib::Server& svr,
-                        Authority& a);  // repos, members, lanes, scopes, gates
-void RegisterObjectRoutes(httplib::Server& svr, Authority& a);       // objects, packs
-void RegisterPublicationRoutes(httplib::Server& svr, Authority& a);  // publications, audit
+// The HTTP settings of `c` (threads: EffectiveThreads()).
+HttpServerOptions HttpOptionsFor(const ServerConfig& c);
+
+// The authority's routes, and each one's body limit (max_object_bytes for a
+// blob, max_metadata_bytes for another object, none for a pack, else
+// max_json_bytes). `a` must outlive the server they are given to.
+HttpRoutes AuthorityRoutes(Authority& a);
 
 }  // namespace converge

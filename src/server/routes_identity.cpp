@@ -1,6 +1,6 @@
-// Routes: /v1/whoami, /v1/users, /v1/tokens.
+#include "server/routes_identity.h"
+
 #include "server/http_io.h"
-#include "server/http_routes.h"
 
 namespace converge {
 

@@ -1,8 +1,8 @@
-// Routes: a repo's objects one at a time, objects/missing, and packs both ways.
-#include "server/http_io.h"
-#include "net/http_log.h"
-#include "server/http_routes.h"
+#include "server/routes_objects.h"
+
 #include "api/pack.h"
+#include "net/http_log.h"
+#include "server/http_io.h"
 
 namespace converge {
 

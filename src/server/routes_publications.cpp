@@ -1,6 +1,6 @@
-// Routes: a repo's publications, and the audit log.
+#include "server/routes_publications.h"
+
 #include "server/http_io.h"
-#include "server/http_routes.h"
 
 namespace converge {
 

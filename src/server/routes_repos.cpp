@@ -1,7 +1,7 @@
-// Routes: /v1/repos and a repo's members, lanes, scopes and gate graph.
+#include "server/routes_repos.h"
+
 #include "base/text.h"
 #include "server/http_io.h"
-#include "server/http_routes.h"
 
 namespace converge {
 

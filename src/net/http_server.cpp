@@ -1,4 +1,4 @@
-#include "server/http_server.h"
+#include "net/http_server.h"
 
 #include <httplib.h>
 #include <netinet/in.h>
@@ -7,10 +7,9 @@
 
 #include <cerrno>
 
-#include "base/fs.h"
-#include "server/http_io.h"
+#include "api/wire.h"
+#include "net/http_io.h"
 #include "net/http_log.h"
-#include "server/http_routes.h"
 #include "net/http_server_pool.h"
 #include "net/http_server_stream.h"
 
@@ -21,20 +20,6 @@ using httplib::Request;
 using httplib::Response;
 
 namespace {
-
-// The body limit of a route, known from its method and path alone, so that a
-// client sending "Expect: 100-continue" learns of a 413 before sending a byte.
-uint64_t BodyLimitFor(const ServerConfig& c, const Request& req) {
-  const std::string& p = req.path;
-  if (req.method == "PUT" && p.find("/blobs/") != std::string::npos) return c.max_object_bytes;
-  if (req.method == "PUT" &&
-      (p.find("/manifests/") != std::string::npos || p.find("/snaps/") != std::string::npos ||
-       p.find("/chunklists/") != std::string::npos))
-    return c.max_metadata_bytes;
-  if (req.method == "POST" && p.size() >= 13 && p.compare(p.size() - 13, 13, "/objects/pack") == 0)
-    return UINT64_MAX;
-  return c.max_json_bytes;
-}
 
 void AccessLog(const Request& req, const Response& res) {
   RequestLog& log = CurrentRequestLog();
@@ -53,7 +38,7 @@ void AccessLog(const Request& req, const Response& res) {
 }
 
 // The answer to a request LimitedStream stopped (see ConnFault).
-void FaultBody(const ServerConfig& c, ConnFault fault, const std::string& detail,
+void FaultBody(const HttpServerOptions& c, ConnFault fault, const std::string& detail,
                Response& res) {
   switch (fault) {
     case ConnFault::kHeadTooLarge:
@@ -86,7 +71,7 @@ void FaultBody(const ServerConfig& c, ConnFault fault, const std::string& detail
 
 // JSON for errors httplib answers by itself (no route, malformed request),
 // and for a request LimitedStream stopped.
-void ErrorBody(const ServerConfig& c, const Request& req, Response& res) {
+void ErrorBody(const HttpServerOptions& c, const Request& req, Response& res) {
   ConnFault fault = CurrentConnFault();
   if (fault != ConnFault::kNone) {
     CurrentConnFault() = ConnFault::kNone;
@@ -124,12 +109,13 @@ void ErrorBody(const ServerConfig& c, const Request& req, Response& res) {
 }  // namespace
 
 namespace {
-std::shared_ptr<ConnTable> NewConnTable(const ServerConfig& c) {
+std::shared_ptr<ConnTable> NewConnTable(const HttpServerOptions& c) {
   if (!c.tls_cert_file.empty()) return nullptr;
   return std::make_shared<ConnTable>(c.max_connections_per_address);
 }
 
-std::unique_ptr<httplib::Server> NewServer(const ServerConfig& c, std::shared_ptr<ConnTable> conns) {
+std::unique_ptr<httplib::Server> NewServer(const HttpServerOptions& c,
+                                           std::shared_ptr<ConnTable> conns) {
   if (conns) {
     ConnLimits limits;
     limits.max_header_bytes = static_cast<size_t>(c.max_header_bytes);
@@ -141,23 +127,24 @@ std::unique_ptr<httplib::Server> NewServer(const ServerConfig& c, std::shared_pt
 }
 }  // namespace
 
-HttpServer::HttpServer(Authority& authority)
-    : a_(authority),
-      conns_(NewConnTable(authority.config())),
-      svr_(NewServer(authority.config(), conns_)) {
+HttpServer::HttpServer(const HttpServerOptions& options, HttpRoutes routes)
+    : options_(options),
+      routes_(std::move(routes)),
+      conns_(NewConnTable(options_)),
+      svr_(NewServer(options_, conns_)) {
   Setup();
 }
 
 bool HttpServer::tls() const {
-  return !a_.config().tls_cert_file.empty();
+  return !options_.tls_cert_file.empty();
 }
 
 HttpServer::~HttpServer() = default;
 
 void HttpServer::Setup() {
-  const ServerConfig& c = a_.config();
+  const HttpServerOptions& c = options_;
   httplib::Server& svr = *svr_;
-  unsigned threads = c.EffectiveThreads();
+  unsigned threads = c.threads;
   // httplib owns the queue it gets from this factory (its API takes a raw pointer).
   size_t max_threads = std::max<size_t>(threads, c.max_connections);
   std::shared_ptr<ConnTable> conns = conns_;
@@ -210,9 +197,8 @@ void HttpServer::Setup() {
         res, Internal("internal error while serving " + req.method + " " + req.path + ": " + what));
     CloseAfter(req, res);  // the request body may be half read
   });
-  const ServerConfig* config = &c;
-  svr.set_expect_100_continue_handler([config](const Request& req, Response& res) {
-    uint64_t limit = BodyLimitFor(*config, req);
+  svr.set_expect_100_continue_handler([this](const Request& req, Response& res) {
+    uint64_t limit = routes_.body_limit ? routes_.body_limit(req) : UINT64_MAX;
     std::string len = req.get_header_value("Content-Length");
     if (!len.empty() && std::strtoull(len.c_str(), nullptr, 10) > limit) {
       SendError(res, TooLarge("the request body is " + len +
@@ -223,13 +209,7 @@ void HttpServer::Setup() {
     return 100;
   });
 
-  svr.Get("/healthz", [](const Request&, Response& res) {
-    SendJson(res, 200, wire::ToJson(wire::Health{"ok", CONVERGE_VERSION}));
-  });
-  RegisterIdentityRoutes(svr, a_);
-  RegisterRepoRoutes(svr, a_);
-  RegisterObjectRoutes(svr, a_);
-  RegisterPublicationRoutes(svr, a_);
+  if (routes_.add) routes_.add(svr);
 
   // Last, so they match only what nothing else did: answer 404 without
   // letting httplib buffer an unknown route's body in memory.
@@ -245,7 +225,7 @@ void HttpServer::Setup() {
 }
 
 Status HttpServer::Bind(const std::string& host, int port) {
-  const ServerConfig& c = a_.config();
+  const HttpServerOptions& c = options_;
   if (c.tls_cert_file.empty() != c.tls_key_file.empty())
     return Invalid("HTTPS needs both tls_cert_file and tls_key_file");
   if (!svr_->is_valid())
