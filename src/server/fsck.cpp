@@ -12,6 +12,7 @@
 #include "server/object_check.h"
 #include "server/publications.h"
 #include "store/db.h"
+#include "store/publication.h"
 
 namespace converge {
 
@@ -163,7 +164,7 @@ class DataDirCheck {
     for (;;) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
-      wire::Publication p = PublicationFromRow(q, q.Text(13));
+      wire::Publication p = PublicationFromRow(q, 1, q.Text(13));
       std::string subject = "publication " + p.id;
       if (q.IsNull(13)) {
         report_.Error(subject,

@@ -8,7 +8,7 @@
 
 #include "base/random.h"
 #include "store/chunker.h"
-#include "store/snap_index.h"
+#include "workspace/snap_index.h"
 #include "store/tree.h"
 #include "support/process.h"
 #include "support/tree_helpers.h"
