@@ -63,6 +63,12 @@ const std::vector<ObjectId>& ObjectIdSet::of(ObjectKind kind) const {
 std::string PublicationIdInput(const Publication& p) {
   return PublicationBody(p).dump();
 }
+Status VerifyPublicationId(const Publication& p) {
+  if (ObjectId::Of(PublicationIdInput(p)).hex() != p.id)
+    return Corrupt("publication " + p.id + " does not match its content: the server sent " +
+                   "an altered record; refusing it");
+  return Status::Ok();
+}
 std::string AuditHashInput(const AuditEntry& e) {
   return AuditBody(e).dump();
 }

@@ -18,6 +18,7 @@
 #include "base/status.h"
 #include "store/hash.h"
 #include "store/objects.h"
+#include "store/publication.h"
 
 namespace converge::wire {
 
@@ -173,24 +174,14 @@ struct PublishRequest {
   std::string host;
 };
 
-struct Publication {
-  std::string id;  // BLAKE2b-256 of the canonical JSON of the rest
-  std::string repo;
-  std::string snap;
-  std::string scope;
-  std::string gate;
-  std::string lane;
-  std::string publisher;
-  int64_t publisher_id = 0;
-  std::string created_at;
-  std::string workspace_id;
-  std::string client_version;
-  std::string host;
-  std::string note;
-};
+// The publication record is the store's (store/publication.h); its JSON is here.
+using Publication = converge::Publication;
 
 // The publication's canonical JSON without "id", whose hash is its id.
 std::string PublicationIdInput(const Publication& p);
+// Ok when p.id is the hash of PublicationIdInput(p); kCorrupt (naming it as
+// an altered record a server sent) otherwise.
+Status VerifyPublicationId(const Publication& p);
 
 struct PublicationPage {
   std::vector<Publication> publications;

@@ -4,10 +4,10 @@
 #include <unordered_set>
 
 #include "base/text.h"
-#include "client/publication_index.h"
+#include "workspace/publication_index.h"
 #include "client/publish.h"
 #include "net/pager.h"
-#include "store/snap_index.h"
+#include "workspace/snap_index.h"
 #include "store/tree.h"
 
 namespace converge {
@@ -72,7 +72,7 @@ Result<FetchOutcome> FetchPublications(Workspace& ws, ApiClient& api, const std:
   std::vector<ObjectId> snaps;
   std::unordered_set<ObjectId> seen;
   for (const wire::Publication& p : out.publications) {
-    RETURN_IF_ERROR(VerifyPublicationId(p));
+    RETURN_IF_ERROR(wire::VerifyPublicationId(p));  // before it is recorded
     if (p.repo != repo)
       return Corrupt("the server answered with a publication of repo '" + p.repo + "'");
     auto id = ObjectId::FromHex(p.snap);

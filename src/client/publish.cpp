@@ -6,7 +6,7 @@
 
 #include "base/progress.h"
 #include "client/negotiate.h"
-#include "client/publication_index.h"
+#include "workspace/publication_index.h"
 #include "api/pack.h"
 #include "store/defaults.h"
 #include "store/tree.h"

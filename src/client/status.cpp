@@ -2,7 +2,7 @@
 
 #include "base/text.h"
 #include "client/credentials.h"
-#include "client/publication_index.h"
+#include "workspace/publication_index.h"
 #include "client/publish.h"
 #include "net/pager.h"
 #include "workspace/capture.h"

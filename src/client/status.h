@@ -10,7 +10,7 @@
 
 #include "client/session.h"
 #include "api/wire.h"
-#include "store/snap_index.h"
+#include "workspace/snap_index.h"
 #include "store/tree.h"
 #include "workspace/workspace.h"
 

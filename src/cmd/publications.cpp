@@ -4,7 +4,7 @@
 
 #include "base/text.h"
 #include "client/credentials.h"
-#include "client/publication_index.h"
+#include "workspace/publication_index.h"
 #include "client/publish.h"
 #include "cmd/command.h"
 #include "cmd/terminal.h"

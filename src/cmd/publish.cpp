@@ -7,7 +7,7 @@
 #include "client/publish.h"
 #include "cmd/command.h"
 #include "store/defaults.h"
-#include "store/snap_index.h"
+#include "workspace/snap_index.h"
 #include "workspace/snapshot.h"
 
 namespace converge {

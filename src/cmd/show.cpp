@@ -4,7 +4,7 @@
 #include "base/progress.h"
 #include "base/text.h"
 #include "cmd/command.h"
-#include "store/snap_index.h"
+#include "workspace/snap_index.h"
 #include "store/tree.h"
 #include "workspace/snapshot.h"
 

@@ -3,7 +3,7 @@
 
 #include "base/text.h"
 #include "cmd/command.h"
-#include "store/snap_index.h"
+#include "workspace/snap_index.h"
 
 namespace converge {
 

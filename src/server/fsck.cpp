@@ -12,6 +12,7 @@
 #include "server/object_check.h"
 #include "server/publications.h"
 #include "store/db.h"
+#include "store/publication.h"
 #include "store/records/registry.h"
 
 namespace converge {
@@ -169,7 +170,7 @@ class DataDirCheck {
       if (!row) break;
       auto repo = repo_names.find(q.Int(13));
       wire::Publication p =
-          PublicationFromRow(q, repo == repo_names.end() ? std::string() : repo->second);
+          PublicationFromRow(q, 1, repo == repo_names.end() ? std::string() : repo->second);
       std::string subject = "publication " + p.id;
       if (repo == repo_names.end()) {
         report_.Error(subject,

@@ -9,15 +9,13 @@
 #include "server/object_check.h"
 #include "server/registry.h"
 #include "store/hash.h"
+#include "store/id_prefix.h"
+#include "store/publication_records.h"
 #include "store/tree_depth.h"
 
 namespace converge {
 
 namespace {
-
-constexpr const char* kSelectPublications =
-    "SELECT seq, id, snap, scope, gate, lane, publisher_id, publisher_handle, created_at, "
-    "workspace_id, client_version, host, note FROM publications";
 
 Status ValidateRequest(const wire::PublishRequest& r) {
   RETURN_IF_ERROR(ValidateText(r.note, "the note", 64 << 10, true));
@@ -59,31 +57,7 @@ Status CheckTarget(Db& db, Attempt& attempt, const RepoAccess& a, const Caller& 
   return NotFound("gate " + Quote(req.gate) + " is not in the gate graph of repo " + Quote(a.name));
 }
 
-Result<bool> IdTaken(Db& db, const std::string& id) {
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT 1 FROM publications WHERE id = ?"));
-  q.Bind(1, id);
-  return q.Step();
-}
-
 }  // namespace
-
-wire::Publication PublicationFromRow(const Stmt& q, const std::string& repo) {
-  wire::Publication p;
-  p.id = q.Text(1);
-  p.repo = repo;
-  p.snap = q.Text(2);
-  p.scope = q.Text(3);
-  p.gate = q.Text(4);
-  p.lane = q.Text(5);
-  p.publisher_id = q.Int(6);
-  p.publisher = q.Text(7);
-  p.created_at = q.Text(8);
-  p.workspace_id = q.Text(9);
-  p.client_version = q.Text(10);
-  p.host = q.Text(11);
-  p.note = q.Text(12);
-  return p;
-}
 
 Result<wire::Publication> Publications::Create(const Caller& caller, std::string_view repo,
                                                const wire::PublishRequest& req) {
@@ -111,18 +85,10 @@ Result<wire::Publication> Publications::Create(const Caller& caller, std::string
     for (;;) {
       p.created_at = TimeNow();
       p.id = ObjectId::Of(wire::PublicationIdInput(p)).hex();
-      ASSIGN_OR_RETURN(bool taken, IdTaken(*db, p.id));
+      ASSIGN_OR_RETURN(bool taken, PublicationRecords(*db).IdTaken(p.id));
       if (!taken) break;
     }
-    ASSIGN_OR_RETURN(Stmt q,
-                     db->Prepare("INSERT INTO publications (id, repo_id, snap, scope, gate, lane, "
-                                 "publisher_id, publisher_handle, created_at, workspace_id, "
-                                 "client_version, host, note) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    q.Bind(1, p.id).Bind(2, a.id).Bind(3, p.snap).Bind(4, p.scope).Bind(5, p.gate);
-    q.Bind(6, p.lane).Bind(7, p.publisher_id).Bind(8, p.publisher).Bind(9, p.created_at);
-    q.Bind(10, p.workspace_id).Bind(11, p.client_version).Bind(12, p.host).Bind(13, p.note);
-    RETURN_IF_ERROR(q.Run());
+    RETURN_IF_ERROR(PublicationRecords(*db).Insert(a.id, p));
     attempt.set_target(p.id);
     RETURN_IF_ERROR(
         AppendAudit(*db, attempt.Ok("snap " + p.snap + " to scope " + Quote(p.scope) + ", gate " +
@@ -138,54 +104,30 @@ Result<wire::PublicationPage> Publications::List(const Caller& caller, std::stri
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   Attempt attempt(*db, caller, "publication.list", std::string(repo));
   ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
-  std::string sql = std::string(kSelectPublications) + " WHERE repo_id = ? AND seq < ?";
-  if (f.scope) sql += " AND scope = ?";
-  if (f.lane) sql += " AND lane = ?";
-  if (f.gate) sql += " AND gate = ?";
-  sql += " ORDER BY seq DESC LIMIT ?";
-  ASSIGN_OR_RETURN(Stmt q, db->Prepare(sql));
-  int i = 1;
-  q.Bind(i++, a.id);
-  q.Bind(i++, f.before.value_or(INT64_MAX));
-  for (const auto* v : {&f.scope, &f.lane, &f.gate})
-    if (*v) q.Bind(i++, **v);
-  q.Bind(i++, int64_t{f.limit} + 1);
+  PublicationRowFilter rows_filter{f.scope, f.lane, f.gate, f.before, f.limit + 1};
+  ASSIGN_OR_RETURN(std::vector<PublicationRow> rows,
+                   PublicationRecords(*db).List(a.id, a.name, rows_filter));
   wire::PublicationPage page;
   int64_t last_seq = 0;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) break;
+  for (PublicationRow& row : rows) {
     if (static_cast<int>(page.publications.size()) == f.limit) {
       page.next = std::to_string(last_seq);
       break;
     }
-    last_seq = q.Int(0);
-    page.publications.push_back(PublicationFromRow(q, a.name));
+    last_seq = row.seq;
+    page.publications.push_back(std::move(row.publication));
   }
   return page;
 }
 
 Result<wire::Publication> Publications::Get(const Caller& caller, std::string_view repo,
                                             std::string_view prefix) {
-  if (prefix.size() < 4 || prefix.size() > ObjectId::kHexLen || !IsLowerHex(prefix))
-    return Invalid(Quote(prefix.substr(0, 80)) +
-                   " is not a publication id (4 to 64 lowercase hex digits)");
+  // A malformed prefix is 400 before anything is looked up (or audited).
+  RETURN_IF_ERROR(ValidateIdPrefix(prefix, "publication"));
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   Attempt attempt(*db, caller, "publication.read", std::string(repo), std::string(prefix));
   ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
-  // Hex digits sort below 'g', so [prefix, prefix + "g") is every id it starts.
-  ASSIGN_OR_RETURN(Stmt q, db->Prepare(std::string(kSelectPublications) +
-                                       " WHERE repo_id = ? AND id >= ? AND id < ? LIMIT 2"));
-  q.Bind(1, a.id).Bind(2, prefix).Bind(3, std::string(prefix) + "g");
-  ASSIGN_OR_RETURN(bool row, q.Step());
-  if (!row)
-    return NotFound("publication " + std::string(prefix) + " not found in repo " + Quote(a.name));
-  wire::Publication p = PublicationFromRow(q, a.name);
-  ASSIGN_OR_RETURN(bool more, q.Step());
-  if (more)
-    return Conflict("publication id prefix " + std::string(prefix) + " is ambiguous in repo " +
-                    Quote(a.name) + ": give more digits");
-  return p;
+  return PublicationRecords(*db).Get(a.id, a.name, prefix);
 }
 
 }  // namespace converge

@@ -17,11 +17,6 @@
 
 namespace converge {
 
-// A publications row selected as "seq, id, snap, scope, gate, lane,
-// publisher_id, publisher_handle, created_at, workspace_id, client_version,
-// host, note" (columns 0-12), as a wire record of `repo`.
-wire::Publication PublicationFromRow(const Stmt& q, const std::string& repo);
-
 struct PublicationQuery {
   std::optional<std::string> scope, lane, gate;
   int limit = 100;
@@ -32,12 +27,25 @@ class Publications {
  public:
   explicit Publications(DbPool& dbs) : dbs_(dbs) {}
 
+  // Records a publication of `req` in `repo`. Role: publish, and membership
+  // of the lane (server admins need neither). Needs: the snap (and its
+  // closure) uploaded to the repo, the scope and gate to exist. Returns the
+  // record, its id the hash of its content. Errors: kInvalid (malformed snap
+  // ID, note or fields), kNotFound (repo not visible, lane, scope or gate
+  // missing), kPermission (role or lane), kCorrupt (snap not in the repo, or
+  // too deep), the database's. Audit: "publication.create", ok or refused.
   Result<wire::Publication> Create(const Caller& caller, std::string_view repo,
                                    const wire::PublishRequest& req);
-  // Newest first.
+  // One page of the repo's publications matching `filter`, newest first, with
+  // `next` set when there are more. Role: read. Errors: kNotFound (repo not
+  // visible), the database's. Audit: "publication.list" only when refused.
   Result<wire::PublicationPage> List(const Caller& caller, std::string_view repo,
                                      const PublicationQuery& filter);
-  // By full id or a unique prefix of at least 4 hex digits (kConflict when ambiguous).
+  // By full id or a unique prefix of 4 to 64 lowercase hex digits
+  // (store/id_prefix.h). Role: read. Errors: kInvalid (malformed prefix,
+  // checked first), kNotFound (repo not visible, or no such publication in
+  // it), kConflict (ambiguous prefix: 409), the database's. Audit:
+  // "publication.read" only when refused.
   Result<wire::Publication> Get(const Caller& caller, std::string_view repo,
                                 std::string_view id_or_prefix);
 

@@ -3,10 +3,9 @@
 #include <cerrno>
 #include <utility>
 
-namespace converge {
+#include "store/schema.h"
 
-// Declared in schema.cpp: the migrations of each role, oldest first.
-const char* const* Migrations(DbRole role, int* count);
+namespace converge {
 
 namespace {
 constexpr size_t kIdlePerSql = 4;

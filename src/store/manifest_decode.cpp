@@ -1,9 +1,11 @@
-// DecodeManifest: reads the canonical bytes directly instead of through a
+// DecodeManifest (store/manifest_decode.h): reads the canonical bytes directly instead of through a
 // JSON document. Manifests are decoded on every hop (the server's check of a
 // publish, fetch, diff, restore), and the canonical form leaves exactly one
 // spelling to accept, so the parser just follows it: keys in their fixed
 // order, no whitespace, strings escaped as EncodeManifest escapes them.
 // A unit test holds it to an nlohmann-based reference on mutated inputs.
+#include "store/manifest_decode.h"
+
 #include "base/text.h"
 #include "store/objects.h"
 

@@ -15,6 +15,7 @@
 
 #include "base/status.h"
 #include "store/hash.h"
+#include "store/manifest_decode.h"
 
 namespace converge {
 
@@ -60,7 +61,7 @@ struct Manifest {
 // Sorts entries and checks every name; fails on duplicates.
 Status NormalizeManifest(Manifest& m);
 std::string EncodeManifest(const Manifest& m);
-Result<Manifest> DecodeManifest(std::string_view bytes);
+// DecodeManifest: store/manifest_decode.h (included above).
 
 struct Snap {
   ObjectId root;

@@ -1,6 +1,6 @@
-// The database schema of each role, as migrations applied in order. Never edit
-// a released migration: append a new one. PRAGMA user_version counts them.
-#include "store/db.h"
+// The migrations of each role (store/schema.h). Never edit a released
+// migration: append a new one. PRAGMA user_version counts them.
+#include "store/schema.h"
 
 namespace converge {
 

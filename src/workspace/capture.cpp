@@ -11,7 +11,7 @@
 #include "base/progress.h"
 #include "base/text.h"
 #include "store/objects.h"
-#include "store/stat_cache.h"
+#include "workspace/stat_cache.h"
 #include "store/tree_depth.h"
 #include "workspace/file_content.h"
 #include "workspace/ignore.h"

@@ -12,7 +12,7 @@
 #include <unordered_set>
 
 #include "store/cas.h"
-#include "store/stat_cache.h"
+#include "workspace/stat_cache.h"
 
 namespace converge {
 

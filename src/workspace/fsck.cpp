@@ -1,9 +1,9 @@
-// The workspace fsck (workspace/fsck.h). The snaps, the head and the fetched
-// publications are read here with SQL of their own rather than through
-// SnapIndex and PublicationIndex: SnapIndex fails on (or, for the head,
-// hides) a malformed ID, where fsck must report it and go on, and
-// PublicationIndex is in client/, above this layer. The stat cache is read
-// unchecked through StatCache::ListRows for the same reason.
+// The workspace fsck (workspace/fsck.h). The snaps, the fetched publications
+// and the stat cache are read through their records classes' unchecked
+// listings (SnapIndex::ListUnchecked, PublicationIndex::ListUnchecked,
+// StatCache::ListRows), and the head raw from WorkspaceState: the checked
+// readers fail on (or, for the head, hide) a malformed ID, where fsck must
+// report it and go on.
 #include "workspace/fsck.h"
 
 #include <fcntl.h>
@@ -17,8 +17,10 @@
 
 #include "base/fs.h"
 #include "base/text.h"
-#include "store/stat_cache.h"
-#include "store/workspace_state.h"
+#include "workspace/publication_index.h"
+#include "workspace/snap_index.h"
+#include "workspace/stat_cache.h"
+#include "workspace/workspace_state.h"
 #include "workspace/materialize.h"
 
 namespace converge {
@@ -60,21 +62,17 @@ struct WorkspaceChecker {
   }
 
   Status CheckRecords() {
-    ASSIGN_OR_RETURN(Stmt snaps, ws.db().Prepare("SELECT id, root FROM snaps ORDER BY seq"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, snaps.Step());
-      if (!row) break;
-      RETURN_IF_ERROR(CheckSnap(snaps.Text(0), "the snaps table", snaps.Text(1)));
-    }
+    ASSIGN_OR_RETURN(std::vector<SnapRow> snaps, SnapIndex(ws.db()).ListUnchecked());
+    for (const SnapRow& snap : snaps)
+      RETURN_IF_ERROR(CheckSnap(snap.id_hex, "the snaps table", snap.root_hex));
     ASSIGN_OR_RETURN(std::optional<std::string> head,
                      WorkspaceState(ws.db()).Get(WorkspaceState::kHead));
     if (head) RETURN_IF_ERROR(CheckSnap(*head, "the head", ""));
-    ASSIGN_OR_RETURN(Stmt pubs, ws.db().Prepare("SELECT id, snap FROM publications ORDER BY seq"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, pubs.Step());
-      if (!row) break;
-      RETURN_IF_ERROR(CheckSnap(pubs.Text(1), "fetched publication " + ShortSnapLabel(pubs.Text(0)), ""));
-    }
+    ASSIGN_OR_RETURN(std::vector<FetchedPublicationRow> pubs,
+                     PublicationIndex(ws.db()).ListUnchecked());
+    for (const FetchedPublicationRow& pub : pubs)
+      RETURN_IF_ERROR(
+          CheckSnap(pub.snap_hex, "fetched publication " + ShortSnapLabel(pub.id), ""));
     return CheckStatCache();
   }
 
@@ -93,9 +91,11 @@ struct WorkspaceChecker {
     return Status::Ok();
   }
 
-  // A killed `restore` leaves `.converge-restore.*.tmp` files in the working
-  // tree (in place) or a staging directory beside DIR (--to): looked for in
-  // the tree and beside the workspace, where `--to ../out` puts them.
+  // A killed `restore` leaves `.converge-restore.<16 hex>.tmp` files in the
+  // working tree (in place) or a staging directory beside DIR (--to): looked
+  // for in the tree and beside the workspace, where `--to ../out` puts them.
+  // Only names restore makes (Workspace::IsRestoreLeftover, the rule snap
+  // and restore use too): a user's file of a similar name is theirs.
   void CheckRestoreLeftovers() {
     std::vector<fs::path> found;
     std::error_code ec;
@@ -103,14 +103,14 @@ struct WorkspaceChecker {
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       std::error_code fec;
       std::string name = it->path().filename().string();
-      bool leftover = IsRestoreLeftover(name);
+      bool leftover = Workspace::IsRestoreLeftover(name);
       if (leftover) found.push_back(it->path());
       if ((leftover || name == Workspace::kMetaDir) && it->is_directory(fec))
         it.disable_recursion_pending();
     }
     std::error_code pec;
     for (const auto& e : fs::directory_iterator(ws.root().parent_path(), pec))
-      if (IsRestoreLeftover(e.path().filename().string())) found.push_back(e.path());
+      if (Workspace::IsRestoreLeftover(e.path().filename().string())) found.push_back(e.path());
     for (const fs::path& p : found) {
       auto [files, age] = NewestWrite(p);
       if (fix && age >= kTempRemoveAge) {
@@ -134,12 +134,6 @@ struct WorkspaceChecker {
     Fd parent(fd);
     uint64_t removed = 0;
     return RemoveAllAt(fd, p.filename().string(), p.string(), &removed);
-  }
-
-  static bool IsRestoreLeftover(const std::string& name) {
-    const std::string prefix = ".converge-restore.", suffix = ".tmp";
-    return name.size() > prefix.size() + suffix.size() && name.rfind(prefix, 0) == 0 &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
   }
 
   // The files under `p` (or 1 for a file) and the age in seconds of the

@@ -9,7 +9,7 @@
 
 #include "base/progress.h"
 #include "base/text.h"
-#include "store/snap_index.h"
+#include "workspace/snap_index.h"
 #include "store/tree_depth.h"
 #include "workspace/capture.h"
 #include "workspace/snapshot.h"

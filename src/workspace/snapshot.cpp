@@ -1,7 +1,8 @@
 #include "workspace/snapshot.h"
 
 #include "base/text.h"
-#include "store/snap_index.h"
+#include "workspace/publication_index.h"
+#include "workspace/snap_index.h"
 #include "store/tree.h"
 
 namespace converge {
@@ -32,16 +33,13 @@ Result<ObjectId> ResolveSnapArg(Workspace& ws, const std::string& arg) {
   Result<ObjectId> snap = SnapIndex(ws.db()).Resolve(arg);
   if (snap.ok() || snap.status().code() != Code::kNotFound) return snap;
   // Not a snap: a fetched publication names one.
-  ASSIGN_OR_RETURN(auto matches, FindPrefixMatches(ws.db(), "publications", "id", arg));
-  if (matches.empty())
+  Result<Publication> pub = PublicationIndex(ws.db()).Resolve(arg);
+  if (pub.status().code() == Code::kNotFound)
     return NotFound("no snap matches '" + arg + "', nor does any fetched publication (see " +
                     "'converge snaps --all' and 'converge publications')");
-  ASSIGN_OR_RETURN(std::string pub, PickPrefixMatch(arg, matches, "publication"));
-  ASSIGN_OR_RETURN(Stmt q, ws.db().Prepare("SELECT snap FROM publications WHERE id = ?"));
-  q.Bind(1, pub);
-  ASSIGN_OR_RETURN(bool row, q.Step());
-  auto id = row ? ObjectId::FromHex(q.Text(0)) : std::nullopt;
-  if (!id) return Corrupt("publication " + pub + " has no valid snap in the workspace database");
+  if (!pub.ok()) return pub.status();
+  std::optional<ObjectId> id = ObjectId::FromHex(pub->snap);
+  if (!id) return Corrupt("publication " + pub->id + " has no valid snap in the workspace database");
   return *id;
 }
 

@@ -10,7 +10,7 @@
 
 #include <regex>
 
-#include "client/publication_index.h"
+#include "workspace/publication_index.h"
 #include "support/people.h"
 #include "support/server.h"
 #include "support/tree_helpers.h"

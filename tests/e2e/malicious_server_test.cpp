@@ -14,7 +14,7 @@
 
 #include "base/text.h"
 #include "api/pack.h"
-#include "store/snap_index.h"
+#include "workspace/snap_index.h"
 #include "support/fake_client.h"
 #include "support/fake_server.h"
 #include "support/people.h"

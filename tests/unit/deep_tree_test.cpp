@@ -10,7 +10,7 @@
 
 #include "base/random.h"
 #include "store/fsck.h"
-#include "store/snap_index.h"
+#include "workspace/snap_index.h"
 #include "store/tree_depth.h"
 #include "support/process.h"
 #include "support/tree_helpers.h"

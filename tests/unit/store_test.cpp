@@ -1,4 +1,5 @@
-// The CAS, the database layer, the stat cache and snap prefix resolution.
+// The CAS, the database layer, the stat cache and the snap index (prefix
+// resolution itself: records_test.cpp).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -6,9 +7,9 @@
 
 #include "store/cas.h"
 #include "store/db.h"
-#include "store/snap_index.h"
-#include "store/stat_cache.h"
-#include "store/workspace_state.h"
+#include "workspace/snap_index.h"
+#include "workspace/stat_cache.h"
+#include "workspace/workspace_state.h"
 #include "support/process.h"
 
 namespace converge {
@@ -174,19 +175,6 @@ TEST(StatCache, RacyEntryNeverMatches) {
   StatEntry e;
   e.racy = true;
   EXPECT_FALSE(e.Matches(e));
-}
-
-TEST(Prefix, Resolution) {
-  EXPECT_EQ(*PickPrefixMatch("abcd", {"abcdef"}, "snap"), "abcdef");
-  EXPECT_EQ(PickPrefixMatch("abcd", {}, "snap").status().code(), Code::kNotFound);
-  auto amb = PickPrefixMatch("abcd", {"abcd01", "abcd02"}, "snap");
-  EXPECT_EQ(amb.status().code(), Code::kInvalid);
-  EXPECT_NE(amb.status().message().find("abcd01"), std::string::npos);
-  EXPECT_NE(amb.status().message().find("abcd02"), std::string::npos);
-  EXPECT_FALSE(ValidatePrefix("abc", "snap").ok());
-  EXPECT_FALSE(ValidatePrefix("ABCD", "snap").ok());
-  EXPECT_FALSE(ValidatePrefix("abcg", "snap").ok());
-  EXPECT_TRUE(ValidatePrefix("abcd", "snap").ok());
 }
 
 TEST(SnapIndex, ResolveListHead) {

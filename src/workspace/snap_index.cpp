@@ -1,7 +1,7 @@
-#include "store/snap_index.h"
+#include "workspace/snap_index.h"
 
 #include "base/hex.h"
-#include "store/workspace_state.h"
+#include "workspace/workspace_state.h"
 
 namespace converge {
 
@@ -27,9 +27,9 @@ Result<SnapRecord> RowToRecord(const Stmt& q) {
 }  // namespace
 
 Status SnapIndex::Add(const ObjectId& id, const Snap& s, const std::string& origin) {
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("INSERT OR IGNORE INTO snaps (id, root, created_at, "
-                                        "message, workspace_id, parent, origin) "
-                                        "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("INSERT INTO snaps (id, root, created_at, message, "
+                                        "workspace_id, parent, origin) VALUES "
+                                        "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"));
   q.Bind(1, id.hex()).Bind(2, s.root.hex()).Bind(3, s.created_at).Bind(4, s.message);
   q.Bind(5, s.workspace_id).Bind(7, origin);
   if (s.parent) q.Bind(6, s.parent->hex());
@@ -40,9 +40,9 @@ Status SnapIndex::Add(const ObjectId& id, const Snap& s, const std::string& orig
 Result<std::vector<SnapRecord>> SnapIndex::List(bool include_fetched, int limit) {
   std::string sql = std::string("SELECT ") + kSnapColumns + " FROM snaps" +
                     (include_fetched ? "" : " WHERE origin = 'local'") +
-                    " ORDER BY seq DESC LIMIT ?";
+                    " ORDER BY seq DESC" + (limit >= 0 ? " LIMIT ?" : "");
   ASSIGN_OR_RETURN(Stmt q, db_->Prepare(sql));
-  q.Bind(1, int64_t{limit});
+  if (limit >= 0) q.Bind(1, int64_t{limit});
   std::vector<SnapRecord> out;
   for (;;) {
     ASSIGN_OR_RETURN(bool row, q.Step());
@@ -69,10 +69,21 @@ Result<SnapRecord> SnapIndex::Get(const ObjectId& id) {
 }
 
 Result<ObjectId> SnapIndex::Resolve(const std::string& prefix) {
-  RETURN_IF_ERROR(ValidatePrefix(prefix, "snap"));
-  ASSIGN_OR_RETURN(auto matches, FindPrefixMatches(*db_, "snaps", "id", prefix));
-  ASSIGN_OR_RETURN(std::string hex, PickPrefixMatch(prefix, matches, "snap"));
-  return *ObjectId::FromHex(hex);
+  ASSIGN_OR_RETURN(std::string hex, ResolveIdPrefix(*db_, {.table = "snaps", .what = "snap"}, prefix));
+  std::optional<ObjectId> id = ObjectId::FromHex(hex);
+  if (!id) return Corrupt("snap record with a malformed ID in the workspace database");
+  return *id;
+}
+
+Result<std::vector<SnapRow>> SnapIndex::ListUnchecked() {
+  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("SELECT id, root FROM snaps ORDER BY seq"));
+  std::vector<SnapRow> rows;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    rows.push_back({q.Text(0), q.Text(1)});
+  }
+  return rows;
 }
 
 Result<std::optional<ObjectId>> SnapIndex::Head() {
@@ -84,41 +95,6 @@ Result<std::optional<ObjectId>> SnapIndex::Head() {
 
 Status SnapIndex::SetHead(const ObjectId& id) {
   return WorkspaceState(*db_).Set(WorkspaceState::kHead, id.hex());
-}
-
-Status ValidatePrefix(const std::string& prefix, const std::string& what) {
-  if (prefix.size() < 4 || prefix.size() > 64 || !IsLowerHex(prefix))
-    return Invalid("'" + prefix + "' is not a " + what +
-                   " ID: give at least 4 lowercase hex characters of one");
-  return Status::Ok();
-}
-
-Result<std::vector<std::string>> FindPrefixMatches(Db& db, const std::string& table,
-                                                   const std::string& column,
-                                                   const std::string& prefix) {
-  // A range scan on the indexed column: prefix <= id < prefix + '~' ('~' sorts after hex digits).
-  ASSIGN_OR_RETURN(Stmt q, db.Prepare("SELECT " + column + " FROM " + table + " WHERE " +
-                                      column + " >= ? AND " + column + " < ? ORDER BY " +
-                                      column + " LIMIT 10"));
-  q.Bind(1, prefix).Bind(2, prefix + "~");
-  std::vector<std::string> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) break;
-    out.push_back(q.Text(0));
-  }
-  return out;
-}
-
-Result<std::string> PickPrefixMatch(const std::string& prefix,
-                                    const std::vector<std::string>& matches,
-                                    const std::string& what) {
-  if (matches.empty()) return NotFound("no " + what + " matches '" + prefix + "'");
-  if (matches.size() == 1) return matches.front();
-  std::string list;
-  for (const auto& m : matches) list += (list.empty() ? "" : ", ") + m;
-  return Invalid(what + " ID '" + prefix + "' is ambiguous: it could be " + list +
-                 (matches.size() >= 10 ? " and more" : "") + "; give more characters");
 }
 
 }  // namespace converge

@@ -3,6 +3,8 @@
 // inode, mode) are unchanged is not read again. An entry recorded "racy" (the
 // file changed within the filesystem's timestamp granule of being hashed, so a
 // later same-granule write would leave mtime unchanged) is always re-read.
+// The only file with SQL against the workspace's `stat_cache` table
+// (store/schema.cpp); the static methods take a Db, as does Save.
 #pragma once
 
 #include <cstdint>
@@ -42,13 +44,15 @@ struct StatCacheRow {
 
 class StatCache {
  public:
-  // Every row, unchecked, in the table's order (for fsck).
+  // Every row, unchecked, in the table's order (for fsck). Errors: the
+  // database's.
   static Result<std::vector<StatCacheRow>> ListRows(Db& db);
   // Drops the entries of `paths` in one write transaction (waiting for the
   // write lock up to the busy timeout); a database error drops none.
   static Status Drop(Db& db, const std::vector<std::string>& paths);
 
-  // Loads every entry, keyed by workspace-relative '/'-separated path.
+  // Loads every entry, keyed by workspace-relative '/'-separated path; a row
+  // with a malformed ID is skipped (it costs a re-read). Errors: the database's.
   static Result<StatCache> Load(Db& db);
 
   const StatEntry* Find(const std::string& path) const;
@@ -59,7 +63,8 @@ class StatCache {
   // Records a new or changed entry for `path` (one thread only).
   void Put(const std::string& path, const StatEntry& e);
   // In one transaction: writes the entries Put since Load and drops those of
-  // paths neither Put nor reused (files that are gone).
+  // paths neither Put nor reused (files that are gone). Errors: the
+  // database's (then nothing is written and the Puts stay pending).
   Status Save(Db& db);
 
  private:

@@ -1,4 +1,4 @@
-#include "store/stat_cache.h"
+#include "workspace/stat_cache.h"
 
 namespace converge {
 
@@ -77,9 +77,13 @@ Status StatCache::Save(Db& db) {
     RETURN_IF_ERROR(del.Run());
     del.Reset();
   }
-  ASSIGN_OR_RETURN(Stmt put, db.Prepare("INSERT OR REPLACE INTO stat_cache (path, size, "
-                                        "mtime_ns, ctime_ns, ino, mode, id, chunked, racy) "
-                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(
+      Stmt put,
+      db.Prepare("INSERT INTO stat_cache (path, size, mtime_ns, ctime_ns, ino, mode, id, chunked, "
+                 "racy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+                 "size = excluded.size, mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, "
+                 "ino = excluded.ino, mode = excluded.mode, id = excluded.id, "
+                 "chunked = excluded.chunked, racy = excluded.racy"));
   for (const auto& [path, e] : changed_) {
     put.Bind(1, path)
         .Bind(2, static_cast<int64_t>(e.size))

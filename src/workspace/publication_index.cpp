@@ -1,33 +1,16 @@
-#include "client/publication_index.h"
+#include "workspace/publication_index.h"
 
 #include "base/text.h"
-#include "store/snap_index.h"
-#include "store/workspace_state.h"
+#include "store/id_prefix.h"
+#include "workspace/workspace_state.h"
 
 namespace converge {
 
 namespace {
 
-constexpr const char* kIndexColumns =
-    "id, repo, snap, scope, gate, lane, publisher_id, publisher_handle, created_at, "
-    "workspace_id, client_version, host, note";
-
-wire::Publication FromRow(const Stmt& q) {
-  wire::Publication p;
-  p.id = q.Text(0);
-  p.repo = q.Text(1);
-  p.snap = q.Text(2);
-  p.scope = q.Text(3);
-  p.gate = q.Text(4);
-  p.lane = q.Text(5);
-  p.publisher_id = q.Int(6);
-  p.publisher = q.Text(7);
-  p.created_at = q.Text(8);
-  p.workspace_id = q.Text(9);
-  p.client_version = q.Text(10);
-  p.host = q.Text(11);
-  p.note = q.Text(12);
-  return p;
+// The workspace stores the repo's name beside the shared columns.
+std::string SelectFetched() {
+  return std::string("SELECT repo, ") + kPublicationColumns + " FROM publications";
 }
 
 std::string LanesKey(const std::string& url, const std::string& repo) {
@@ -40,28 +23,20 @@ std::string PublishedKey(const std::string& url, const std::string& repo) {
 
 }  // namespace
 
-Status VerifyPublicationId(const wire::Publication& p) {
-  if (ObjectId::Of(wire::PublicationIdInput(p)).hex() != p.id)
-    return Corrupt("publication " + p.id + " does not match its content: the server sent " +
-                   "an altered record; refusing it");
-  return Status::Ok();
-}
-
-Status PublicationIndex::Add(const std::string& url, const wire::Publication& p) {
-  RETURN_IF_ERROR(VerifyPublicationId(p));
+Status PublicationIndex::Add(const std::string& url, const Publication& p) {
   ASSIGN_OR_RETURN(
-      Stmt q, db_->Prepare(std::string("INSERT OR IGNORE INTO publications (") + kIndexColumns +
-                           ", url, fetched_at) VALUES "
-                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  q.Bind(1, p.id).Bind(2, p.repo).Bind(3, p.snap).Bind(4, p.scope).Bind(5, p.gate);
+      Stmt q, db_->Prepare(std::string("INSERT INTO publications (repo, ") + kPublicationColumns +
+                           ", url, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                           "?) ON CONFLICT (id) DO NOTHING"));
+  q.Bind(1, p.repo).Bind(2, p.id).Bind(3, p.snap).Bind(4, p.scope).Bind(5, p.gate);
   q.Bind(6, p.lane).Bind(7, p.publisher_id).Bind(8, p.publisher).Bind(9, p.created_at);
   q.Bind(10, p.workspace_id).Bind(11, p.client_version).Bind(12, p.host).Bind(13, p.note);
   q.Bind(14, url).Bind(15, NowRfc3339());
   return q.Run();
 }
 
-Result<std::vector<wire::Publication>> PublicationIndex::List(const LocalPublicationFilter& f) {
-  std::string sql = std::string("SELECT ") + kIndexColumns + " FROM publications WHERE 1=1";
+Result<std::vector<Publication>> PublicationIndex::List(const LocalPublicationFilter& f) {
+  std::string sql = SelectFetched() + " WHERE 1=1";
   std::vector<std::string> args;
   auto add = [&](const char* col, const std::string& v) {
     if (v.empty()) return;
@@ -80,30 +55,40 @@ Result<std::vector<wire::Publication>> PublicationIndex::List(const LocalPublica
     }
     sql += ")";
   }
-  sql += " ORDER BY created_at DESC, seq DESC LIMIT ?";
+  sql += " ORDER BY created_at DESC, seq DESC";
+  if (f.limit >= 0) sql += " LIMIT ?";
   ASSIGN_OR_RETURN(Stmt q, db_->Prepare(sql));
   int i = 1;
   for (const std::string& a : args) q.Bind(i++, a);
-  q.Bind(i, int64_t{f.limit});
-  std::vector<wire::Publication> out;
+  if (f.limit >= 0) q.Bind(i, int64_t{f.limit});
+  std::vector<Publication> out;
   for (;;) {
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
-    out.push_back(FromRow(q));
+    out.push_back(PublicationFromRow(q, 1, q.Text(0)));
   }
   return out;
 }
 
-Result<wire::Publication> PublicationIndex::Resolve(const std::string& prefix) {
-  RETURN_IF_ERROR(ValidatePrefix(prefix, "publication"));
-  ASSIGN_OR_RETURN(auto matches, FindPrefixMatches(*db_, "publications", "id", prefix));
-  ASSIGN_OR_RETURN(std::string id, PickPrefixMatch(prefix, matches, "publication"));
-  ASSIGN_OR_RETURN(Stmt q, db_->Prepare(std::string("SELECT ") + kIndexColumns +
-                                        " FROM publications WHERE id = ?"));
+Result<Publication> PublicationIndex::Resolve(const std::string& prefix) {
+  ASSIGN_OR_RETURN(std::string id,
+                   ResolveIdPrefix(*db_, {.table = "publications", .what = "publication"}, prefix));
+  ASSIGN_OR_RETURN(Stmt q, db_->Prepare(SelectFetched() + " WHERE id = ?"));
   q.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return NotFound("no publication " + id);
-  return FromRow(q);
+  return PublicationFromRow(q, 1, q.Text(0));
+}
+
+Result<std::vector<FetchedPublicationRow>> PublicationIndex::ListUnchecked() {
+  ASSIGN_OR_RETURN(Stmt q, db_->Prepare("SELECT id, snap FROM publications ORDER BY seq"));
+  std::vector<FetchedPublicationRow> rows;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    rows.push_back({q.Text(0), q.Text(1)});
+  }
+  return rows;
 }
 
 Result<std::vector<std::string>> PublicationIndex::KnownLanes(const std::string& url,

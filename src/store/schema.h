@@ -1,0 +1,17 @@
+// The database schema of each role (workspace, server), as migrations applied
+// in order by Db::Open (store/db.h). Migrations are append-only: never edit,
+// reorder or renumber a released one; PRAGMA user_version counts those applied.
+// Every table has one records class that writes SQL against it
+// (docs/architecture.md, "Where each table lives").
+#pragma once
+
+#include "store/db.h"
+
+namespace converge {
+
+// The SQL scripts of `role`'s migrations, oldest first; sets `*count` to
+// how many there are. Needs: a non-null `count`. Never fails; the strings are
+// static.
+const char* const* Migrations(DbRole role, int* count);
+
+}  // namespace converge
