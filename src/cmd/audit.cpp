@@ -77,17 +77,10 @@ void RegisterAudit(Cli& cli) {
       repo = *r;
     }
     ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(o->repo.server, ws ? &*ws : nullptr));
-    Result<wire::AuditPage> log = ReadAuditLog(api, repo, o->limit);
-    if (!log.ok()) {
-      // A server-admin refusal names what was refused; a repo one says only "this".
-      std::string what = repo.empty() ? "" : "read the audit log of repo '" + repo + "'";
-      return ExplainFailure(log.status(), what, repo);
-    }
-    if (cli.globals.json)
-      PrintJson(wire::ToJson(*log));
-    else
-      PrintLog(*log, repo.empty());
-    return Status::Ok();
+    // A server-admin refusal names what was refused; a repo one says only "this".
+    std::string what = repo.empty() ? "" : "read the audit log of repo '" + repo + "'";
+    return PrintOutcome(cli, ReadAuditLog(api, repo, o->limit), what, repo,
+                        [&](const wire::AuditPage& log) { PrintLog(log, repo.empty()); });
   });
 }
 
