@@ -75,8 +75,8 @@ Status RecordAuditVerification(AuditPins& pins, const std::string& url,
                                bool ok);
 
 struct AuditVerifyOptions {
-  std::string key;                 // --key: empty, 64 hex characters, or a file
-  int page_size = kMaxAuditPage;   // rows per request
+  std::string key;                // --key: empty, 64 hex characters, or a file
+  int page_size = kMaxAuditPage;  // rows per request
   fs::path pins_file = AuditPins::Path();
   std::function<void(const std::string&)> note = [](const std::string&) {};
 };
@@ -159,8 +159,8 @@ auto VerifyServerAuditLog(ApiClient& api, const AuditVerifyOptions& o)
   if (pin && pin->public_key == trusted.hex() && pin->verified_seq > 0)
     seen = Checkpoint{pin->verified_seq, pin->verified_hash};
   Checker check(*head, trusted, seen);
-  RETURN_IF_ERROR(
-      ReadAuditLogDown(api, head->seq, o.page_size, [&](const wire::AuditEntry& e) { check.Add(e); }));
+  RETURN_IF_ERROR(ReadAuditLogDown(api, head->seq, o.page_size,
+                                   [&](const wire::AuditEntry& e) { check.Add(e); }));
   auto verdict = check.Finish();
   RETURN_IF_ERROR(RecordAuditVerification(pins, api.url(), trusted.hex(), *head, verdict.ok()));
   return verdict;

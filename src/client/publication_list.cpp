@@ -10,8 +10,9 @@
 
 namespace converge {
 
-Result<std::vector<wire::Publication>> ListServerPublications(
-    ApiClient& api, const std::string& repo, const PublicationListOptions& o) {
+Result<std::vector<wire::Publication>> ListServerPublications(ApiClient& api,
+                                                              const std::string& repo,
+                                                              const PublicationListOptions& o) {
   std::vector<std::string> lanes;
   if (!o.lane.empty()) {
     lanes = {o.lane};
@@ -41,8 +42,9 @@ Result<std::vector<wire::Publication>> ListServerPublications(
   return out;
 }
 
-Result<std::vector<wire::Publication>> ListFetchedPublications(
-    Workspace& ws, const std::string& repo, const PublicationListOptions& o) {
+Result<std::vector<wire::Publication>> ListFetchedPublications(Workspace& ws,
+                                                               const std::string& repo,
+                                                               const PublicationListOptions& o) {
   PublicationIndex index(ws.db());
   LocalPublicationFilter f;
   f.repo = repo;

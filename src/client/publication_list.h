@@ -22,14 +22,16 @@ struct PublicationListOptions {
 // caller is in none), all on one Pager budget, merged newest first and cut
 // to `limit`. Errors: the API's (kNotFound for a repo the caller may not
 // read), or the pager's.
-Result<std::vector<wire::Publication>> ListServerPublications(
-    ApiClient& api, const std::string& repo, const PublicationListOptions& o);
+Result<std::vector<wire::Publication>> ListServerPublications(ApiClient& api,
+                                                              const std::string& repo,
+                                                              const PublicationListOptions& o);
 
 // From the workspace's record of fetched publications: those of `repo`,
 // newest first, at most `limit`; when `repo` is the remote's, only those
 // fetched from the remote, and (without `lane` or all_lanes) only the lanes
 // the last fetch listed. Errors: the database's.
-Result<std::vector<wire::Publication>> ListFetchedPublications(
-    Workspace& ws, const std::string& repo, const PublicationListOptions& o);
+Result<std::vector<wire::Publication>> ListFetchedPublications(Workspace& ws,
+                                                               const std::string& repo,
+                                                               const PublicationListOptions& o);
 
 }  // namespace converge

@@ -5,9 +5,9 @@
 #include <iostream>
 
 #include "base/text.h"
+#include "client/audit_log.h"
 #include "cmd/admin_util.h"
 #include "cmd/audit_verify.h"
-#include "client/audit_log.h"
 
 namespace converge {
 

@@ -42,8 +42,9 @@ Status VerifyAuditLog(ApiClient& api, const std::string& key_flag, bool json) {
   AuditVerifyOptions o;
   o.key = key_flag;
   o.note = Note;
-  ASSIGN_OR_RETURN(AuditVerdict v,
-                   (VerifyServerAuditLog<AuditPublicKey, AuditChainVerifier, AuditCheckpoint>(api, o)));
+  ASSIGN_OR_RETURN(
+      AuditVerdict v,
+      (VerifyServerAuditLog<AuditPublicKey, AuditChainVerifier, AuditCheckpoint>(api, o)));
   return Report(v, json);
 }
 

@@ -20,13 +20,13 @@ void RegisterLaneCreate(Cli& cli, CLI::App* cmd) {
   cmd->add_option("NAME", o->lane, "The lane's name")->required();
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(RepoSession s, ConnectToRepo(o->repo));
-    return PrintOutcome(
-        cli, s.api.CreateLane(s.repo, o->lane), "create lane '" + o->lane + "'", s.repo,
-        [&](const wire::Lane& l) {
-          std::cout << "Created lane " << ForTerminal(l.name) << " in repo " << ForTerminal(s.repo)
-                    << " (add people with 'converge lane add " << ForTerminal(l.name)
-                    << " HANDLE')\n";
-        });
+    return PrintOutcome(cli, s.api.CreateLane(s.repo, o->lane), "create lane '" + o->lane + "'",
+                        s.repo, [&](const wire::Lane& l) {
+                          std::cout << "Created lane " << ForTerminal(l.name) << " in repo "
+                                    << ForTerminal(s.repo)
+                                    << " (add people with 'converge lane add "
+                                    << ForTerminal(l.name) << " HANDLE')\n";
+                        });
   });
 }
 

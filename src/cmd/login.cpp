@@ -5,11 +5,11 @@
 
 #include <iostream>
 
+#include "api/wire.h"
 #include "base/text.h"
 #include "client/credentials.h"
 #include "client/login.h"
 #include "cmd/command.h"
-#include "api/wire.h"
 
 namespace converge {
 
@@ -60,8 +60,9 @@ void RegisterLogin(Cli& cli, CLI::App* cmd) {
 
 void RegisterLogout(Cli& cli, CLI::App* cmd) {
   auto flags = std::make_shared<ServerFlags>();
-  cmd->add_option("--url", flags->url, "Server to forget (default: the workspace's remote, "
-                                       "else the last login)");
+  cmd->add_option("--url", flags->url,
+                  "Server to forget (default: the workspace's remote, "
+                  "else the last login)");
   cli.Run(cmd, [&cli, flags]() -> Status {
     std::optional<Workspace> ws = FindWorkspaceIfAny();
     ASSIGN_OR_RETURN(std::string url, ResolveServerUrl(*flags, ws ? &*ws : nullptr));
@@ -97,8 +98,9 @@ void RegisterWhoami(Cli& cli, CLI::App* cmd) {
 }  // namespace
 
 void RegisterLogin(Cli& cli) {
-  RegisterLogin(cli, cli.Command("login", "Store a token for a server (read from stdin when "
-                                          "--token is not given)"));
+  RegisterLogin(cli, cli.Command("login",
+                                 "Store a token for a server (read from stdin when "
+                                 "--token is not given)"));
   RegisterLogout(cli, cli.Command("logout", "Forget the stored token for a server"));
   RegisterWhoami(cli, cli.Command("whoami", "Show who the server knows you as"));
 }

@@ -39,8 +39,10 @@ void RegisterPublications(Cli& cli) {
       PrintJson(wire::ToJson(*list));
       return Status::Ok();
     }
-    if (list->empty()) Note(o->remote ? "no publications" : "no publications fetched yet "
-                                                            "(run 'converge fetch')");
+    if (list->empty())
+      Note(o->remote ? "no publications"
+                     : "no publications fetched yet "
+                       "(run 'converge fetch')");
     for (const wire::Publication& p : *list)
       std::cout << PublicationLine(p, /*with_lane=*/true, /*with_note=*/true) << "\n";
     return Status::Ok();

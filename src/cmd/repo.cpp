@@ -42,15 +42,16 @@ void RegisterRepoCreate(Cli& cli, CLI::App* cmd) {
       ->type_name("HANDLE");
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(o->server));
-    return PrintOutcome(
-        cli, api.CreateRepo(o->repo, o->admin), "create repo " + Quote(o->repo), "",
-        [&](const wire::Repo& repo) {
-          std::string who =
-              o->admin.empty() ? "you are its admin" : ForTerminal(o->admin) + " is its admin";
-          std::cout << "Created repo " << ForTerminal(repo.name) << ": " << who << "; it has scope "
-                    << kDefaultScope << ", lane " << kDefaultLane << " (with its admin) and gate "
-                    << kDefaultGate << "\n";
-        });
+    return PrintOutcome(cli, api.CreateRepo(o->repo, o->admin), "create repo " + Quote(o->repo), "",
+                        [&](const wire::Repo& repo) {
+                          std::string who = o->admin.empty()
+                                                ? "you are its admin"
+                                                : ForTerminal(o->admin) + " is its admin";
+                          std::cout << "Created repo " << ForTerminal(repo.name) << ": " << who
+                                    << "; it has scope " << kDefaultScope << ", lane "
+                                    << kDefaultLane << " (with its admin) and gate " << kDefaultGate
+                                    << "\n";
+                        });
   });
 }
 
@@ -61,7 +62,8 @@ void RegisterRepoList(Cli& cli, CLI::App* cmd) {
     ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(*server));
     Result<std::vector<wire::Repo>> repos = api.ListRepos();
     if (repos.ok() && repos->empty() && !cli.globals.json) {
-      Note("no repos you can read on " + api.url() + " (create one with 'converge repo create NAME')");
+      Note("no repos you can read on " + api.url() +
+           " (create one with 'converge repo create NAME')");
       return Status::Ok();
     }
     return PrintListing(cli, repos, "list repos", "", {"NAME", "ROLE", "CREATED", "BY"},
@@ -83,8 +85,7 @@ void RegisterRepoShow(Cli& cli, CLI::App* cmd) {
           "no repo given: name one ('converge repo show NAME') or run inside a "
           "workspace with a remote");
     ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(o->server, ws ? &*ws : nullptr));
-    return PrintOutcome(cli, api.ShowRepo(*repo), "show repo " + Quote(*repo), *repo,
-                        PrintDetails);
+    return PrintOutcome(cli, api.ShowRepo(*repo), "show repo " + Quote(*repo), *repo, PrintDetails);
   });
 }
 

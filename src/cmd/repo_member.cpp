@@ -22,8 +22,8 @@ void RegisterRepoMember(Cli& cli, CLI::App* cmd, bool grant) {
         ->check(CLI::IsMember({"read", "publish", "admin"}));
   cli.Run(cmd, [&cli, o, grant]() -> Status {
     ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(o->server));
-    Result<wire::Membership> m = grant ? api.SetMember(o->repo, o->handle, o->role)
-                                       : api.RemoveMember(o->repo, o->handle);
+    Result<wire::Membership> m =
+        grant ? api.SetMember(o->repo, o->handle, o->role) : api.RemoveMember(o->repo, o->handle);
     std::string what = grant ? "grant " + o->handle + " a role on repo " + Quote(o->repo)
                              : "remove " + o->handle + " from repo " + Quote(o->repo);
     return PrintOutcome(cli, m, what, o->repo, [&](const wire::Membership& got) {

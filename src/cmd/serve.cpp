@@ -1,11 +1,11 @@
 // converge serve: run the central authority over HTTP until SIGINT/SIGTERM.
 // The start-up and the run are server/serve.h's.
+#include "server/serve.h"
 #include "base/text.h"
 #include "cmd/audit_verify.h"
 #include "cmd/command.h"
 #include "cmd/fsck_report.h"
 #include "server/fsck.h"
-#include "server/serve.h"
 
 namespace converge {
 
@@ -45,7 +45,8 @@ void RegisterServe(Cli& cli) {
       ->type_name("HOST:PORT");
   cmd->add_option("--data-dir", o->serve.data_dir, "Data directory (default ./converge-data)")
       ->type_name("DIR");
-  cmd->add_option("--config", o->serve.config, "Settings file (default DATA/server.json if present)")
+  cmd->add_option("--config", o->serve.config,
+                  "Settings file (default DATA/server.json if present)")
       ->type_name("FILE");
   cmd->add_option("--threads", o->serve.threads, "Worker threads (default: 2 per core, at least 8)")
       ->type_name("N");
@@ -53,7 +54,8 @@ void RegisterServe(Cli& cli) {
       ->type_name("LEVEL");
   cmd->add_option("--tls-cert", o->serve.tls_cert, "PEM certificate (chain): serve HTTPS")
       ->type_name("FILE");
-  cmd->add_option("--tls-key", o->serve.tls_key, "PEM private key of --tls-cert")->type_name("FILE");
+  cmd->add_option("--tls-key", o->serve.tls_key, "PEM private key of --tls-cert")
+      ->type_name("FILE");
   CLI::Option* fsck =
       cmd->add_flag("--fsck", o->fsck,
                     "Check the data dir for damage and exit (read-only: safe while a server runs)");

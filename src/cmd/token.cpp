@@ -14,6 +14,11 @@ bool LooksLikeWholeToken(const std::string& s) {
   return s.rfind("cvg_", 0) == 0 && s.size() > 21;
 }
 
+// " (label)", or nothing for a token without one.
+std::string LabelSuffix(const std::string& label) {
+  return label.empty() ? "" : " (" + ForTerminal(label) + ")";
+}
+
 std::string TokenState(const wire::Token& t) {
   if (t.revoked) return "revoked";
   // RFC 3339 UTC times of one format compare as strings.
@@ -26,11 +31,6 @@ struct TokenOpts {
   std::string user, label, id;
   int64_t days = 0;
 };
-
-// " (label)" when the token has one.
-std::string LabelSuffix(const std::string& label) {
-  return label.empty() ? "" : " (" + ForTerminal(label) + ")";
-}
 
 void RegisterTokenCreate(Cli& cli, CLI::App* cmd) {
   auto o = std::make_shared<TokenOpts>();
@@ -45,10 +45,8 @@ void RegisterTokenCreate(Cli& cli, CLI::App* cmd) {
       ->check(CLI::PositiveNumber);
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(o->server));
-    wire::NewTokenRequest req;
-    if (!o->user.empty()) req.user = o->user;
-    req.label = o->label;
-    if (o->days > 0) req.expires_in_days = o->days;
+    wire::NewTokenRequest req{o->user.empty() ? std::nullopt : std::optional(o->user), o->label,
+                              o->days > 0 ? std::optional(o->days) : std::nullopt};
     Result<wire::IssuedToken> t = api.CreateToken(req);
     RETURN_IF_ERROR(PrintOutcome(cli, t, "", "", [](const wire::IssuedToken& made) {
       std::cout << "Created token " << ForTerminal(made.id) << " for " << ForTerminal(made.user)
@@ -75,14 +73,17 @@ void RegisterTokenList(Cli& cli, CLI::App* cmd) {
       ->type_name("HANDLE");
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(o->server));
-    return PrintListing(
-        cli, api.ListTokens(o->user), "", "",
-        {"ID", "USER", "LABEL", "CREATED", "LAST USED", "EXPIRES", "STATE"},
-        [](const wire::Token& t) -> TableRow {
-          return {t.id, t.user, t.label.empty() ? "-" : t.label, ShortTime(t.created_at),
-                  t.last_used_at ? ShortTime(*t.last_used_at) : "never",
-                  t.expires_at ? ShortTime(*t.expires_at) : "never", TokenState(t)};
-        });
+    return PrintListing(cli, api.ListTokens(o->user), "", "",
+                        {"ID", "USER", "LABEL", "CREATED", "LAST USED", "EXPIRES", "STATE"},
+                        [](const wire::Token& t) -> TableRow {
+                          return {t.id,
+                                  t.user,
+                                  t.label.empty() ? "-" : t.label,
+                                  ShortTime(t.created_at),
+                                  t.last_used_at ? ShortTime(*t.last_used_at) : "never",
+                                  t.expires_at ? ShortTime(*t.expires_at) : "never",
+                                  TokenState(t)};
+                        });
   });
 }
 

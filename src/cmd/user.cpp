@@ -43,8 +43,8 @@ void RegisterUserList(Cli& cli, CLI::App* cmd) {
     ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(*server));
     return PrintListing(cli, api.ListUsers(), "", "", {"ID", "HANDLE", "KIND", "CREATED"},
                         [](const wire::User& u) -> TableRow {
-                          return {std::to_string(u.id), u.handle,
-                                  u.admin ? "server admin" : "user", ShortTime(u.created_at)};
+                          return {std::to_string(u.id), u.handle, u.admin ? "server admin" : "user",
+                                  ShortTime(u.created_at)};
                         });
   });
 }

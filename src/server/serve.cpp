@@ -50,10 +50,9 @@ Status RunServer(const ServerConfig& config, const std::function<void(const std:
   RETURN_IF_ERROR(server.Bind(config.host, config.port));
   std::string host =
       config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host;
-  note("converge serve listening on " + std::string(server.tls() ? "https://" : "http://") +
-       host + ":" + std::to_string(server.port()) +
-       " (data: " + authority->data_dir().path().string() + ", " +
-       std::to_string(config.EffectiveThreads()) + " threads)");
+  note("converge serve listening on " + std::string(server.tls() ? "https://" : "http://") + host +
+       ":" + std::to_string(server.port()) + " (data: " + authority->data_dir().path().string() +
+       ", " + std::to_string(config.EffectiveThreads()) + " threads)");
   if (authority->bootstrapped())
     note("initial admin token written to " + authority->data_dir().token_file().string());
   for (const std::string& line : authority->audit_notes()) note(line);

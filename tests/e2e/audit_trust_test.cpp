@@ -38,9 +38,7 @@ class AuditTrustTest : public ::testing::Test {
     ApiClient api = Connect();
     return VerifyServerAuditLog<AuditPublicKey, AuditChainVerifier, AuditCheckpoint>(api, o);
   }
-  nlohmann::json Pin() {
-    return nlohmann::json::parse(ReadFileOrDie(pins_))["servers"][url_];
-  }
+  nlohmann::json Pin() { return nlohmann::json::parse(ReadFileOrDie(pins_))["servers"][url_]; }
   void PinOtherKey() {
     Result<AuditPins> pins = AuditPins::Load(pins_);
     ASSERT_TRUE(pins.ok());

@@ -20,8 +20,10 @@ class LoginLibraryTest : public ::testing::Test {
     ::setenv("XDG_CONFIG_HOME", config_.path().c_str(), 1);
   }
   void TearDown() override {
-    if (saved_) ::setenv("XDG_CONFIG_HOME", saved_->c_str(), 1);
-    else ::unsetenv("XDG_CONFIG_HOME");
+    if (saved_)
+      ::setenv("XDG_CONFIG_HOME", saved_->c_str(), 1);
+    else
+      ::unsetenv("XDG_CONFIG_HOME");
   }
 
   ServerProcess server_;
