@@ -21,6 +21,7 @@ step() { echo "== $1 (at ${SECONDS}s)"; }
 
 step "layer check (docs/architecture.md)"
 scripts/check-layers.sh
+scripts/check-thin-commands.sh
 
 step "build (RelWithDebInfo)"
 scripts/build.sh build RelWithDebInfo "$unity"

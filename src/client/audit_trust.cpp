@@ -17,8 +17,12 @@ fs::path AuditPins::Path() {
 }
 
 Result<AuditPins> AuditPins::Load() {
+  return Load(Path());
+}
+
+Result<AuditPins> AuditPins::Load(const fs::path& path) {
   AuditPins pins;
-  fs::path path = Path();
+  pins.path_ = path;
   Result<std::string> text = ReadFile(path);
   if (!text.ok()) {
     if (text.status().code() == Code::kNotFound) return pins;
@@ -55,10 +59,9 @@ Status AuditPins::Save() const {
     }
     servers[url] = s;
   }
-  fs::path path = Path();
-  RETURN_IF_ERROR(MakeDirs(path.parent_path(), 0700));
+  RETURN_IF_ERROR(MakeDirs(path_.parent_path(), 0700));
   json j = {{"version", 1}, {"servers", servers}};
-  return WriteFileAtomic(path, j.dump(2) + "\n", 0600);
+  return WriteFileAtomic(path_, j.dump(2) + "\n", 0600);
 }
 
 const AuditPin* AuditPins::Find(const std::string& url) const {
@@ -68,6 +71,21 @@ const AuditPin* AuditPins::Find(const std::string& url) const {
 
 void AuditPins::Set(const std::string& url, const AuditPin& pin) {
   servers_[NormalizeUrl(url)] = pin;
+}
+
+Status RecordAuditVerification(AuditPins& pins, const std::string& url,
+                               const std::string& trusted_hex, const wire::AuditHead& head,
+                               bool ok) {
+  const AuditPin* pin = pins.Find(url);
+  bool same_key = pin && pin->public_key == trusted_hex;
+  AuditPin updated = same_key ? *pin : AuditPin{trusted_hex, NowRfc3339(), 0, "", ""};
+  if (ok) {
+    updated.verified_seq = head.seq;
+    updated.verified_hash = head.hash;
+    updated.verified_at = NowRfc3339();
+  }
+  pins.Set(url, updated);
+  return pins.Save();
 }
 
 }  // namespace converge

@@ -9,7 +9,9 @@
 #include "workspace/publication_index.h"
 #include "api/pack.h"
 #include "store/defaults.h"
+#include "workspace/snap_index.h"
 #include "store/tree.h"
+#include "workspace/snapshot.h"
 
 namespace converge {
 
@@ -107,6 +109,19 @@ Result<std::string> DefaultLane(const MyLanes& mine, const std::string& repo) {
   for (const std::string& l : mine.lanes) list += (list.empty() ? "" : ", ") + l;
   return Invalid("you are in several lanes of repo '" + repo + "' (" + list +
                  "): choose one with --lane, or set it with 'converge remote set --lane'");
+}
+
+void FillPublishDefaults(PublishOptions& opts, const std::optional<Remote>& remote) {
+  if (opts.scope.empty()) opts.scope = remote ? remote->scope : kDefaultScope;
+  if (opts.gate.empty()) opts.gate = remote ? remote->gate : kDefaultGate;
+  if (opts.lane.empty() && remote) opts.lane = remote->lane;
+}
+
+Result<ObjectId> SnapToPublish(Workspace& ws, const std::string& arg) {
+  if (!arg.empty()) return ResolveSnapArg(ws, arg);
+  ASSIGN_OR_RETURN(std::optional<SnapRecord> newest, SnapIndex(ws.db()).Newest());
+  if (!newest) return NotFound("no snaps to publish yet: run 'converge snap' first");
+  return newest->id;
 }
 
 Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::string& repo,

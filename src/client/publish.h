@@ -27,6 +27,17 @@ struct PublishOutcome {
   size_t negotiation_requests = 0;  // "which of these do you lack?" round trips
 };
 
+// Fills what the flags left empty of `opts`: scope and gate from the
+// workspace's remote, else kDefaultScope and kDefaultGate (store/defaults.h);
+// lane from the remote, else left empty (PublishSnap then picks the caller's
+// only lane, or kDefaultLane). Cannot fail.
+void FillPublishDefaults(PublishOptions& opts, const std::optional<Remote>& remote);
+
+// The snap `arg` names (an ID or unique prefix), or the newest one when it is
+// empty. Errors: kNotFound (no snaps yet, or none matches), kInvalid (an
+// ambiguous or malformed prefix), the database's.
+Result<ObjectId> SnapToPublish(Workspace& ws, const std::string& arg);
+
 Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::string& repo,
                                    const ObjectId& snap, const PublishOptions& opts);
 

@@ -3,7 +3,7 @@
 // server for a repo-scoped command.
 #pragma once
 
-#include <iosfwd>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -45,5 +45,34 @@ Result<RepoSession> ConnectToRepo(const RepoFlags& flags);
 
 // A client for commands that are not about one repo (user, token, audit --all).
 Result<ApiClient> ConnectToServer(const ServerFlags& flags);
+
+// `converge repo grant` (grant) or `repo revoke` as `cmd` (cmd/repo_member.cpp).
+void RegisterRepoMember(Cli& cli, CLI::App* cmd, bool grant);
+
+// The end of most admin commands: a failed call explained (ExplainFailure
+// with `what` and `repo`, either may be empty), else its value printed, as
+// its wire JSON under --json, else by `human`.
+template <class T, class Human>
+Status PrintOutcome(const Cli& cli, const Result<T>& r, const std::string& what,
+                    const std::string& repo, Human human) {
+  if (!r.ok()) return ExplainFailure(r.status(), what, repo);
+  if (cli.globals.json)
+    PrintJson(wire::ToJson(*r));
+  else
+    human(*r);
+  return Status::Ok();
+}
+
+// A listing: as PrintOutcome, printed as a table of `header` with the row
+// `to_row` makes of each item.
+template <class T, class ToRow>
+Status PrintListing(const Cli& cli, const Result<std::vector<T>>& r, const std::string& what,
+                    const std::string& repo, const TableRow& header, ToRow to_row) {
+  return PrintOutcome(cli, r, what, repo, [&](const std::vector<T>& items) {
+    std::vector<TableRow> rows;
+    for (const T& item : items) rows.push_back(to_row(item));
+    PrintTable(header, rows, std::cout);
+  });
+}
 
 }  // namespace converge

@@ -2,19 +2,16 @@
 // of state changes and refusals, newest first (repo admins for a repo's log,
 // server admins for the whole one). --verify checks the whole chain and its
 // signed head instead (cmd/audit_verify.cpp).
-#include <algorithm>
 #include <iostream>
 
 #include "base/text.h"
+#include "client/audit_log.h"
 #include "cmd/admin_util.h"
 #include "cmd/audit_verify.h"
-#include "net/pager.h"
 
 namespace converge {
 
 namespace {
-
-constexpr int kMaxPage = 1000;  // the API's largest ?limit=
 
 struct AuditOpts {
   RepoFlags repo;
@@ -23,24 +20,6 @@ struct AuditOpts {
   bool verify = false;
   std::string key;
 };
-
-// Up to `limit` entries, following the API's `next` cursor page by page.
-// `repo` empty: the whole server's log.
-Result<wire::AuditPage> ReadLog(ApiClient& api, const std::string& repo, int limit) {
-  wire::AuditPage out;
-  Pager pager(api.http(), repo.empty() ? "the audit log" : "the audit log of repo " + Quote(repo));
-  while (static_cast<int>(out.entries.size()) < limit) {
-    int want = std::min(kMaxPage, limit - static_cast<int>(out.entries.size()));
-    ASSIGN_OR_RETURN(wire::AuditPage page, api.Audit(repo, want, pager.cursor()));
-    size_t got = page.entries.size();
-    for (wire::AuditEntry& e : page.entries) out.entries.push_back(std::move(e));
-    out.next = page.next;
-    ASSIGN_OR_RETURN(bool more, pager.Advance(got, page.next));
-    if (!more) break;
-  }
-  if (static_cast<int>(out.entries.size()) > limit) out.entries.resize(limit);
-  return out;
-}
 
 void PrintLog(const wire::AuditPage& log, bool with_repo) {
   std::vector<TableRow> rows;
@@ -98,17 +77,10 @@ void RegisterAudit(Cli& cli) {
       repo = *r;
     }
     ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(o->repo.server, ws ? &*ws : nullptr));
-    Result<wire::AuditPage> log = ReadLog(api, repo, o->limit);
-    if (!log.ok()) {
-      // A server-admin refusal names what was refused; a repo one says only "this".
-      std::string what = repo.empty() ? "" : "read the audit log of repo '" + repo + "'";
-      return ExplainFailure(log.status(), what, repo);
-    }
-    if (cli.globals.json)
-      PrintJson(wire::ToJson(*log));
-    else
-      PrintLog(*log, repo.empty());
-    return Status::Ok();
+    // A server-admin refusal names what was refused; a repo one says only "this".
+    std::string what = repo.empty() ? "" : "read the audit log of repo '" + repo + "'";
+    return PrintOutcome(cli, ReadAuditLog(api, repo, o->limit), what, repo,
+                        [&](const wire::AuditPage& log) { PrintLog(log, repo.empty()); });
   });
 }
 

@@ -7,7 +7,6 @@
 #include "base/progress.h"
 #include "base/text.h"
 #include "cmd/command.h"
-#include "server/fsck.h"
 
 namespace converge {
 
@@ -31,7 +30,7 @@ nlohmann::json ReportToJson(const FsckReport& r) {
 }  // namespace
 
 Status PrintFsckReport(const FsckReport& r, bool json, const std::string& what,
-                   const std::string& hint) {
+                       const std::string& hint) {
   if (json) {
     PrintJson(ReportToJson(r));
   } else {
@@ -48,22 +47,6 @@ Status PrintFsckReport(const FsckReport& r, bool json, const std::string& what,
   if (r.ok()) return Status::Ok();
   return Corrupt(what + " is damaged (" + std::to_string(r.errors()) + " problems" +
                  (json ? "" : " listed above") + "): " + hint);
-}
-
-Status FsckDataDir(const std::string& data_dir, bool repair, bool json) {
-  if (repair) {
-    ASSIGN_OR_RETURN(FsckReport r, RepairDataDir(data_dir));
-    return PrintFsckReport(r, json, "after the repair, data dir " + Quote(data_dir),
-                       "a publication whose snap is no longer held is whole again once a "
-                       "workspace that has the snap publishes it again (or uploads it); what "
-                       "else is listed needs a backup of the data dir");
-  }
-  ASSIGN_OR_RETURN(FsckReport r, CheckDataDir(data_dir));
-  return PrintFsckReport(r, json, "data dir " + Quote(data_dir),
-                     "with the server stopped, 'converge serve --fsck --repair' sets damaged "
-                     "objects aside so that the next upload of them stores them again; or "
-                     "restore the damaged objects or database from a backup (clients that "
-                     "fetched the publications named above hold copies of their objects)");
 }
 
 }  // namespace converge

@@ -15,10 +15,4 @@ namespace converge {
 Status PrintFsckReport(const FsckReport& r, bool json, const std::string& what,
                        const std::string& hint);
 
-// `converge serve --fsck [--repair]`: checks (and, with `repair`, repairs:
-// the server must be stopped) the data dir through server/fsck.h and prints
-// the report. Errors: those of CheckDataDir / RepairDataDir, or kCorrupt
-// when damage was found (after the repair, when repairing).
-Status FsckDataDir(const std::string& data_dir, bool repair, bool json);
-
 }  // namespace converge

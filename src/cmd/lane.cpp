@@ -14,26 +14,19 @@ struct LaneOpts {
   std::string lane, handle;
 };
 
-void PrintLane(const wire::Lane& l, const std::string& repo) {
-  std::cout << "lane " << ForTerminal(l.name) << " of repo " << ForTerminal(repo) << ": members "
-            << ForTerminal(JoinOr(l.members, "(none)")) << "\n";
-}
-
 void RegisterLaneCreate(Cli& cli, CLI::App* cmd) {
   auto o = std::make_shared<LaneOpts>();
   AddRepoFlags(cmd, o->repo);
   cmd->add_option("NAME", o->lane, "The lane's name")->required();
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(RepoSession s, ConnectToRepo(o->repo));
-    Result<wire::Lane> l = s.api.CreateLane(s.repo, o->lane);
-    if (!l.ok()) return ExplainFailure(l.status(), "create lane '" + o->lane + "'", s.repo);
-    if (cli.globals.json) {
-      PrintJson(wire::ToJson(*l));
-    } else {
-      std::cout << "Created lane " << ForTerminal(l->name) << " in repo " << ForTerminal(s.repo)
-                << " (add people with 'converge lane add " << ForTerminal(l->name) << " HANDLE')\n";
-    }
-    return Status::Ok();
+    return PrintOutcome(cli, s.api.CreateLane(s.repo, o->lane), "create lane '" + o->lane + "'",
+                        s.repo, [&](const wire::Lane& l) {
+                          std::cout << "Created lane " << ForTerminal(l.name) << " in repo "
+                                    << ForTerminal(s.repo)
+                                    << " (add people with 'converge lane add "
+                                    << ForTerminal(l.name) << " HANDLE')\n";
+                        });
   });
 }
 
@@ -47,16 +40,12 @@ void RegisterLaneMember(Cli& cli, CLI::App* cmd, bool add) {
     ASSIGN_OR_RETURN(RepoSession s, ConnectToRepo(o->repo));
     Result<wire::Lane> l = add ? s.api.AddLaneMember(s.repo, o->lane, o->handle)
                                : s.api.RemoveLaneMember(s.repo, o->lane, o->handle);
-    if (!l.ok()) {
-      std::string what = add ? "add " + o->handle + " to lane '" + o->lane + "'"
-                             : "remove " + o->handle + " from lane '" + o->lane + "'";
-      return ExplainFailure(l.status(), what, s.repo);
-    }
-    if (cli.globals.json)
-      PrintJson(wire::ToJson(*l));
-    else
-      PrintLane(*l, s.repo);
-    return Status::Ok();
+    std::string what = add ? "add " + o->handle + " to lane '" + o->lane + "'"
+                           : "remove " + o->handle + " from lane '" + o->lane + "'";
+    return PrintOutcome(cli, l, what, s.repo, [&](const wire::Lane& lane) {
+      std::cout << "lane " << ForTerminal(lane.name) << " of repo " << ForTerminal(s.repo)
+                << ": members " << ForTerminal(JoinOr(lane.members, "(none)")) << "\n";
+    });
   });
 }
 
@@ -65,17 +54,10 @@ void RegisterLaneList(Cli& cli, CLI::App* cmd) {
   AddRepoFlags(cmd, *o);
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(RepoSession s, ConnectToRepo(*o));
-    Result<std::vector<wire::Lane>> lanes = s.api.ListLanes(s.repo);
-    if (!lanes.ok()) return ExplainFailure(lanes.status(), "list lanes", s.repo);
-    if (cli.globals.json) {
-      PrintJson(wire::ToJson(*lanes));
-      return Status::Ok();
-    }
-    std::vector<TableRow> rows;
-    for (const wire::Lane& l : *lanes)
-      rows.push_back({l.name, JoinOr(l.members, "-"), ShortTime(l.created_at)});
-    PrintTable({"LANE", "MEMBERS", "CREATED"}, rows, std::cout);
-    return Status::Ok();
+    return PrintListing(cli, s.api.ListLanes(s.repo), "list lanes", s.repo,
+                        {"LANE", "MEMBERS", "CREATED"}, [](const wire::Lane& l) -> TableRow {
+                          return {l.name, JoinOr(l.members, "-"), ShortTime(l.created_at)};
+                        });
   });
 }
 

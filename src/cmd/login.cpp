@@ -5,10 +5,11 @@
 
 #include <iostream>
 
+#include "api/wire.h"
 #include "base/text.h"
 #include "client/credentials.h"
+#include "client/login.h"
 #include "cmd/command.h"
-#include "api/wire.h"
 
 namespace converge {
 
@@ -46,22 +47,12 @@ void RegisterLogin(Cli& cli, CLI::App* cmd) {
     ASSIGN_OR_RETURN(std::string url, CanonicalServerUrl(flags->url));
     std::string secret = token->empty() ? ReadTokenFromStdin(url) : *token;
     if (secret.empty()) return Invalid("no token given: pass --token or type it on stdin");
-    ASSIGN_OR_RETURN(ApiClient api, ConnectWithToken(url, secret, *flags));
-    Result<wire::Whoami> me = api.Whoami();
-    if (!me.ok()) {
-      if (me.status().code() == Code::kUnauthenticated)
-        return Unauthenticated("the server at " + url + " refused that token (" +
-                               me.status().message() + "); nothing was stored");
-      return me.status();
-    }
-    ASSIGN_OR_RETURN(Credentials creds, Credentials::Load());
-    creds.Set(url, StoredLogin{secret, me->user.handle, NowRfc3339()});
-    RETURN_IF_ERROR(creds.Save());
+    ASSIGN_OR_RETURN(wire::Whoami me, LogIn(url, secret, *flags));
     if (cli.globals.json) {
-      PrintJson({{"url", url}, {"user", wire::ToJson(me->user)}});
+      PrintJson({{"url", url}, {"user", wire::ToJson(me.user)}});
     } else {
-      std::cout << "Logged in to " << ForTerminal(url) << " as " << ForTerminal(me->user.handle)
-                << (me->user.admin ? " (server admin)" : "") << "\n";
+      std::cout << "Logged in to " << ForTerminal(url) << " as " << ForTerminal(me.user.handle)
+                << (me.user.admin ? " (server admin)" : "") << "\n";
     }
     return Status::Ok();
   });
@@ -69,14 +60,13 @@ void RegisterLogin(Cli& cli, CLI::App* cmd) {
 
 void RegisterLogout(Cli& cli, CLI::App* cmd) {
   auto flags = std::make_shared<ServerFlags>();
-  cmd->add_option("--url", flags->url, "Server to forget (default: the workspace's remote, "
-                                       "else the last login)");
+  cmd->add_option("--url", flags->url,
+                  "Server to forget (default: the workspace's remote, "
+                  "else the last login)");
   cli.Run(cmd, [&cli, flags]() -> Status {
     std::optional<Workspace> ws = FindWorkspaceIfAny();
     ASSIGN_OR_RETURN(std::string url, ResolveServerUrl(*flags, ws ? &*ws : nullptr));
-    ASSIGN_OR_RETURN(Credentials creds, Credentials::Load());
-    bool removed = creds.Remove(url);
-    if (removed) RETURN_IF_ERROR(creds.Save());
+    ASSIGN_OR_RETURN(bool removed, LogOut(url));
     if (cli.globals.json) {
       PrintJson({{"url", url}, {"removed", removed}});
     } else {
@@ -108,8 +98,9 @@ void RegisterWhoami(Cli& cli, CLI::App* cmd) {
 }  // namespace
 
 void RegisterLogin(Cli& cli) {
-  RegisterLogin(cli, cli.Command("login", "Store a token for a server (read from stdin when "
-                                          "--token is not given)"));
+  RegisterLogin(cli, cli.Command("login",
+                                 "Store a token for a server (read from stdin when "
+                                 "--token is not given)"));
   RegisterLogout(cli, cli.Command("logout", "Forget the stored token for a server"));
   RegisterWhoami(cli, cli.Command("whoami", "Show who the server knows you as"));
 }

@@ -7,42 +7,32 @@
 #include "client/publish.h"
 #include "cmd/command.h"
 #include "store/defaults.h"
-#include "workspace/snap_index.h"
-#include "workspace/snapshot.h"
 
 namespace converge {
 
 void RegisterPublish(Cli& cli) {
   struct PublishOpts {
     ServerFlags server;
-    std::string snap, repo, scope, gate, lane, note;
+    std::string snap, repo;
+    PublishOptions publish;
   };
   auto o = std::make_shared<PublishOpts>();
   CLI::App* cmd = cli.Command("publish", "Upload a snap (default: the newest) and publish it");
   cmd->add_option("id", o->snap, "Snap ID or unique prefix");
   AddServerFlags(cmd, o->server);
   cmd->add_option("--repo", o->repo, "Repo (default: the workspace's remote)");
-  cmd->add_option("--scope", o->scope, std::string("Scope (default: the remote's, else ") + kDefaultScope + ")");
-  cmd->add_option("--gate", o->gate, std::string("Gate (default: the remote's, else ") + kDefaultGate + ")");
-  cmd->add_option("--lane", o->lane, "Lane (default: the remote's, else your only lane)");
-  cmd->add_option("-m,--note", o->note, "A note for the publication");
+  cmd->add_option("--scope", o->publish.scope,
+                  std::string("Scope (default: the remote's, else ") + kDefaultScope + ")");
+  cmd->add_option("--gate", o->publish.gate,
+                  std::string("Gate (default: the remote's, else ") + kDefaultGate + ")");
+  cmd->add_option("--lane", o->publish.lane, "Lane (default: the remote's, else your only lane)");
+  cmd->add_option("-m,--note", o->publish.note, "A note for the publication");
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
-    ObjectId snap;
-    if (o->snap.empty()) {
-      ASSIGN_OR_RETURN(std::optional<SnapRecord> newest, SnapIndex(ws.db()).Newest());
-      if (!newest) return NotFound("no snaps to publish yet: run 'converge snap' first");
-      snap = newest->id;
-    } else {
-      ASSIGN_OR_RETURN(snap, ResolveSnapArg(ws, o->snap));
-    }
+    ASSIGN_OR_RETURN(ObjectId snap, SnapToPublish(ws, o->snap));
     ASSIGN_OR_RETURN(std::string repo, ResolveRepo(o->repo, &ws));
-    const std::optional<Remote>& remote = ws.config().remote;
-    PublishOptions opts;
-    opts.scope = !o->scope.empty() ? o->scope : remote ? remote->scope : kDefaultScope;
-    opts.gate = !o->gate.empty() ? o->gate : remote ? remote->gate : kDefaultGate;
-    opts.lane = !o->lane.empty() ? o->lane : remote ? remote->lane : "";
-    opts.note = o->note;
+    PublishOptions opts = o->publish;
+    FillPublishDefaults(opts, ws.config().remote);
     opts.progress = !cli.globals.json;
     opts.lock = LockPolicy(cli);
     ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(o->server, &ws));

@@ -19,15 +19,11 @@ void RegisterScopeCreate(Cli& cli, CLI::App* cmd) {
   cmd->add_option("NAME", o->name, "The scope's name, e.g. release/1.0")->required();
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(RepoSession s, ConnectToRepo(o->repo));
-    Result<wire::Scope> scope = s.api.CreateScope(s.repo, o->name);
-    if (!scope.ok())
-      return ExplainFailure(scope.status(), "create scope '" + o->name + "'", s.repo);
-    if (cli.globals.json)
-      PrintJson(wire::ToJson(*scope));
-    else
-      std::cout << "Created scope " << ForTerminal(scope->name) << " in repo "
-                << ForTerminal(s.repo) << "\n";
-    return Status::Ok();
+    return PrintOutcome(cli, s.api.CreateScope(s.repo, o->name), "create scope '" + o->name + "'",
+                        s.repo, [&](const wire::Scope& scope) {
+                          std::cout << "Created scope " << ForTerminal(scope.name) << " in repo "
+                                    << ForTerminal(s.repo) << "\n";
+                        });
   });
 }
 
@@ -36,16 +32,10 @@ void RegisterScopeList(Cli& cli, CLI::App* cmd) {
   AddRepoFlags(cmd, *o);
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(RepoSession s, ConnectToRepo(*o));
-    Result<std::vector<wire::Scope>> scopes = s.api.ListScopes(s.repo);
-    if (!scopes.ok()) return ExplainFailure(scopes.status(), "list scopes", s.repo);
-    if (cli.globals.json) {
-      PrintJson(wire::ToJson(*scopes));
-      return Status::Ok();
-    }
-    std::vector<TableRow> rows;
-    for (const wire::Scope& sc : *scopes) rows.push_back({sc.name, ShortTime(sc.created_at)});
-    PrintTable({"SCOPE", "CREATED"}, rows, std::cout);
-    return Status::Ok();
+    return PrintListing(cli, s.api.ListScopes(s.repo), "list scopes", s.repo, {"SCOPE", "CREATED"},
+                        [](const wire::Scope& sc) -> TableRow {
+                          return {sc.name, ShortTime(sc.created_at)};
+                        });
   });
 }
 

@@ -14,6 +14,11 @@ bool LooksLikeWholeToken(const std::string& s) {
   return s.rfind("cvg_", 0) == 0 && s.size() > 21;
 }
 
+// " (label)", or nothing for a token without one.
+std::string LabelSuffix(const std::string& label) {
+  return label.empty() ? "" : " (" + ForTerminal(label) + ")";
+}
+
 std::string TokenState(const wire::Token& t) {
   if (t.revoked) return "revoked";
   // RFC 3339 UTC times of one format compare as strings.
@@ -21,12 +26,13 @@ std::string TokenState(const wire::Token& t) {
   return "active";
 }
 
+struct TokenOpts {
+  ServerFlags server;
+  std::string user, label, id;
+  int64_t days = 0;
+};
+
 void RegisterTokenCreate(Cli& cli, CLI::App* cmd) {
-  struct TokenOpts {
-    ServerFlags server;
-    std::string user, label;
-    int64_t days = 0;
-  };
   auto o = std::make_shared<TokenOpts>();
   AddServerFlags(cmd, o->server);
   cmd->add_option("--user", o->user, "Whose token (default: yours; others' need a server admin)")
@@ -39,21 +45,16 @@ void RegisterTokenCreate(Cli& cli, CLI::App* cmd) {
       ->check(CLI::PositiveNumber);
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(o->server));
-    wire::NewTokenRequest req;
-    if (!o->user.empty()) req.user = o->user;
-    req.label = o->label;
-    if (o->days > 0) req.expires_in_days = o->days;
+    wire::NewTokenRequest req{o->user.empty() ? std::nullopt : std::optional(o->user), o->label,
+                              o->days > 0 ? std::optional(o->days) : std::nullopt};
     Result<wire::IssuedToken> t = api.CreateToken(req);
-    if (!t.ok()) return ExplainFailure(t.status(), "", "");
-    if (cli.globals.json) {
-      PrintJson(wire::ToJson(*t));
-    } else {
-      std::cout << "Created token " << ForTerminal(t->id) << " for " << ForTerminal(t->user)
-                << (t->label.empty() ? "" : " (" + ForTerminal(t->label) + ")")
-                << (t->expires_at ? ", expires " + ForTerminal(ShortTime(*t->expires_at)) : "")
+    RETURN_IF_ERROR(PrintOutcome(cli, t, "", "", [](const wire::IssuedToken& made) {
+      std::cout << "Created token " << ForTerminal(made.id) << " for " << ForTerminal(made.user)
+                << LabelSuffix(made.label)
+                << (made.expires_at ? ", expires " + ForTerminal(ShortTime(*made.expires_at)) : "")
                 << "\n"
-                << "token  " << ForTerminal(t->token) << "\n";
-    }
+                << "token  " << ForTerminal(made.token) << "\n";
+    }));
     if (t->parent)
       Note("note: it is bound to the token you used (" + *t->parent +
            "): it expires no later and is revoked with it");
@@ -64,10 +65,6 @@ void RegisterTokenCreate(Cli& cli, CLI::App* cmd) {
 }
 
 void RegisterTokenList(Cli& cli, CLI::App* cmd) {
-  struct TokenOpts {
-    ServerFlags server;
-    std::string user;
-  };
   auto o = std::make_shared<TokenOpts>();
   AddServerFlags(cmd, o->server);
   cmd->add_option("--user", o->user,
@@ -76,28 +73,21 @@ void RegisterTokenList(Cli& cli, CLI::App* cmd) {
       ->type_name("HANDLE");
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(o->server));
-    Result<std::vector<wire::Token>> tokens = api.ListTokens(o->user);
-    if (!tokens.ok()) return ExplainFailure(tokens.status(), "", "");
-    if (cli.globals.json) {
-      PrintJson(wire::ToJson(*tokens));
-      return Status::Ok();
-    }
-    std::vector<TableRow> rows;
-    for (const wire::Token& t : *tokens)
-      rows.push_back({t.id, t.user, t.label.empty() ? "-" : t.label, ShortTime(t.created_at),
-                      t.last_used_at ? ShortTime(*t.last_used_at) : "never",
-                      t.expires_at ? ShortTime(*t.expires_at) : "never", TokenState(t)});
-    PrintTable({"ID", "USER", "LABEL", "CREATED", "LAST USED", "EXPIRES", "STATE"}, rows,
-               std::cout);
-    return Status::Ok();
+    return PrintListing(cli, api.ListTokens(o->user), "", "",
+                        {"ID", "USER", "LABEL", "CREATED", "LAST USED", "EXPIRES", "STATE"},
+                        [](const wire::Token& t) -> TableRow {
+                          return {t.id,
+                                  t.user,
+                                  t.label.empty() ? "-" : t.label,
+                                  ShortTime(t.created_at),
+                                  t.last_used_at ? ShortTime(*t.last_used_at) : "never",
+                                  t.expires_at ? ShortTime(*t.expires_at) : "never",
+                                  TokenState(t)};
+                        });
   });
 }
 
 void RegisterTokenRevoke(Cli& cli, CLI::App* cmd) {
-  struct TokenOpts {
-    ServerFlags server;
-    std::string id;
-  };
   auto o = std::make_shared<TokenOpts>();
   AddServerFlags(cmd, o->server);
   cmd->add_option("TOKEN_ID", o->id, "The token's id (16 hex digits, from 'converge token list')")
@@ -109,15 +99,10 @@ void RegisterTokenRevoke(Cli& cli, CLI::App* cmd) {
           "that is a whole token, secret included; pass only its id (the 16 hex "
           "digits after 'cvg_', as 'converge token list' shows)");
     ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(o->server));
-    Result<wire::Token> t = api.RevokeToken(o->id);
-    if (!t.ok()) return ExplainFailure(t.status(), "", "");
-    if (cli.globals.json) {
-      PrintJson(wire::ToJson(*t));
-    } else {
-      std::cout << "Revoked token " << ForTerminal(t->id) << " of " << ForTerminal(t->user)
-                << (t->label.empty() ? "" : " (" + ForTerminal(t->label) + ")") << "\n";
-    }
-    return Status::Ok();
+    return PrintOutcome(cli, api.RevokeToken(o->id), "", "", [](const wire::Token& t) {
+      std::cout << "Revoked token " << ForTerminal(t.id) << " of " << ForTerminal(t.user)
+                << LabelSuffix(t.label) << "\n";
+    });
   });
 }
 

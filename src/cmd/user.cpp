@@ -41,18 +41,11 @@ void RegisterUserList(Cli& cli, CLI::App* cmd) {
   AddServerFlags(cmd, *server);
   cli.Run(cmd, [&cli, server]() -> Status {
     ASSIGN_OR_RETURN(ApiClient api, ConnectToServer(*server));
-    Result<std::vector<wire::User>> users = api.ListUsers();
-    if (!users.ok()) return ExplainFailure(users.status(), "", "");
-    if (cli.globals.json) {
-      PrintJson(wire::ToJson(*users));
-      return Status::Ok();
-    }
-    std::vector<TableRow> rows;
-    for (const wire::User& u : *users)
-      rows.push_back({std::to_string(u.id), u.handle, u.admin ? "server admin" : "user",
-                      ShortTime(u.created_at)});
-    PrintTable({"ID", "HANDLE", "KIND", "CREATED"}, rows, std::cout);
-    return Status::Ok();
+    return PrintListing(cli, api.ListUsers(), "", "", {"ID", "HANDLE", "KIND", "CREATED"},
+                        [](const wire::User& u) -> TableRow {
+                          return {std::to_string(u.id), u.handle, u.admin ? "server admin" : "user",
+                                  ShortTime(u.created_at)};
+                        });
   });
 }
 

@@ -1,0 +1,80 @@
+#include "server/serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "net/http_log.h"
+#include "server/authority.h"
+#include "net/http_server.h"
+#include "server/http_routes.h"
+
+namespace converge {
+
+Result<ServerConfig> BuildServerConfig(const ServeFlags& o) {
+  ServerConfig c;
+  c.data_dir = o.data_dir;
+  // Precedence: defaults < config file < flags.
+  fs::path file = o.config.empty() ? fs::path(o.data_dir) / "server.json" : fs::path(o.config);
+  std::error_code ec;
+  if (!o.config.empty() || fs::exists(file, ec)) RETURN_IF_ERROR(LoadConfigFile(file, c));
+  if (!o.listen.empty()) RETURN_IF_ERROR(ParseListen(o.listen, &c.host, &c.port));
+  if (o.threads > 0) c.threads = o.threads;
+  if (!o.tls_cert.empty()) c.tls_cert_file = o.tls_cert;
+  if (!o.tls_key.empty()) c.tls_key_file = o.tls_key;
+  if (!o.log_level.empty()) {
+    if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" &&
+        o.log_level != "error")
+      return Invalid("--log-level must be debug, info, warn or error");
+    c.log_level = o.log_level;
+  }
+  return c;
+}
+
+Status RunServer(const ServerConfig& config, const std::function<void(const std::string&)>& note) {
+  SetLogLevel(LogLevelFromName(config.log_level));
+  // Signals go to one waiting thread rather than interrupting whichever
+  // thread they hit: block them before any thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // a client hanging up is an error value, not a death
+  ::umask(077);                // tokens, records and objects are the server's alone
+
+  ASSIGN_OR_RETURN(std::unique_ptr<Authority> authority, Authority::Open(config));
+  HttpServer server(HttpOptionsFor(authority->config()), AuthorityRoutes(*authority));
+  RETURN_IF_ERROR(server.Bind(config.host, config.port));
+  std::string host =
+      config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host;
+  note("converge serve listening on " + std::string(server.tls() ? "https://" : "http://") + host +
+       ":" + std::to_string(server.port()) + " (data: " + authority->data_dir().path().string() +
+       ", " + std::to_string(config.EffectiveThreads()) + " threads)");
+  if (authority->bootstrapped())
+    note("initial admin token written to " + authority->data_dir().token_file().string());
+  for (const std::string& line : authority->audit_notes()) note(line);
+  for (const std::string& line : authority->depth_notes()) note(line);
+  note("audit log signed with key " + authority->audit_key().public_key().Fingerprint());
+
+  std::thread waiter([&server, stop_signals] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    LogLine(LogLevel::kWarn, std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                                 ": finishing requests in flight, then stopping");
+    server.Stop();
+  });
+  Status st = server.Run();
+  // If serving ended on its own, wake the waiter the way a signal would.
+  server.Stop();
+  ::kill(::getpid(), SIGTERM);
+  waiter.join();
+  authority->Close();
+  LogLine(LogLevel::kWarn, "converge serve stopped");
+  return st;
+}
+
+}  // namespace converge
