@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "store/object_receiver.h"
 #include "store/objects.h"
 
 namespace converge {
@@ -31,15 +32,12 @@ struct PackLimits {
 
 // A push parser: feed it the body in pieces of any size; it calls the
 // handler for each object's start, bytes and end. A handler error stops it.
+// The handler is a store ObjectSink, so store/object_receiver.h's
+// ObjectReceiver (what both the server and the client receive packs with)
+// plugs in directly without store/ knowing the pack's framing.
 class PackParser {
  public:
-  class Handler {
-   public:
-    virtual ~Handler() = default;
-    virtual Status Begin(ObjectKind kind, const ObjectId& id, uint64_t size) = 0;
-    virtual Status Data(std::string_view bytes) = 0;
-    virtual Status End() = 0;
-  };
+  using Handler = ObjectSink;
 
   PackParser(Handler& handler, PackLimits limits = {}) : handler_(handler), limits_(limits) {}
 

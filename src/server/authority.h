@@ -14,6 +14,7 @@
 #include "server/data_dir.h"
 #include "server/db_pool.h"
 #include "server/object_intake.h"
+#include "server/object_sender.h"
 #include "server/publications.h"
 #include "server/registry.h"
 
@@ -42,6 +43,7 @@ class Authority {
   Identity& identity() { return identity_; }
   Registry& registry() { return registry_; }
   ObjectIntake& objects() { return objects_; }
+  ObjectSender& sender() { return sender_; }
   Publications& publications() { return publications_; }
   AuditLog& audit() { return audit_; }
 
@@ -63,6 +65,7 @@ class Authority {
   Identity identity_;
   Registry registry_;
   ObjectIntake objects_;
+  ObjectSender sender_;
   Publications publications_;
   AuditLog audit_;
 };
