@@ -115,7 +115,8 @@ class DownloadRole : public ObjectReceiver::Role {
     // named it (every blob asked for was named with its size), the others
     // against the metadata limit (by the receiver).
     const Promise* promised = kind == ObjectKind::kBlob ? promises_.Find(kind, id) : nullptr;
-    if (promised && promised->size != size) return Corrupt(SizeMismatch(kind, id, size, *promised));
+    if (promised && !KeepsSize(promised->size, size))
+      return Corrupt(SizeMismatch(kind, id, size, *promised));
     if (kind == ObjectKind::kBlob && !promised)
       return Internal("blob " + id.hex() + " was asked for without an expected size");
     return Status::Ok();
@@ -164,7 +165,7 @@ class DownloadRole : public ObjectReceiver::Role {
 Status KeepPromises(const ObjectId& id, Held& h, Promises& promises) {
   if (h.kind == ObjectKind::kChunkList) {
     const Promise* file = promises.Find(ObjectKind::kChunkList, id);
-    if (file && file->size != h.total)
+    if (file && !KeepsSize(file->size, h.total))
       return Corrupt("the server sent chunklist " + id.hex() + " adding up to " +
                      std::to_string(h.total) + " bytes where its manifest says " +
                      std::to_string(file->size) + ": refusing the transfer");
@@ -182,7 +183,7 @@ Status CheckStored(const ObjectStore& store, const ObjectRef& r, const Promises&
   const Promise* p = r.kind == ObjectKind::kBlob ? promises.Find(r.kind, r.id) : nullptr;
   if (!p) return Status::Ok();
   ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(r.id));
-  if (size != p->size)
+  if (!KeepsSize(p->size, size))
     return Corrupt("the server sent a " + std::string(KindName(p->namer)) + " naming blob " +
                    r.id.hex() + " with " + std::to_string(p->size) + " bytes, but it has " +
                    std::to_string(size) + ": refusing the transfer");

@@ -185,7 +185,7 @@ std::string ClosureCheck::Where(const Visit& v) const {
 }
 
 void ClosureCheck::CheckSize(const Visit& v, const Known& k) {
-  if (!v.size || !k.size || *v.size == *k.size) return;
+  if (!k.size || KeepsSize(v.size, *k.size)) return;
   report_.Error(Describe(v.ref.kind, v.ref.id), "holds " + std::to_string(*k.size) +
                                                     " bytes, but " + Where(v) + " is " +
                                                     std::to_string(*v.size) + " bytes long");

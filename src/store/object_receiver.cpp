@@ -18,10 +18,10 @@ Status ObjectReceiver::Begin(ObjectKind kind, const ObjectId& id, uint64_t size)
   buf_.clear();
   RETURN_IF_ERROR(role_.Accept(kind, id, size));
   if (kind != ObjectKind::kBlob && size > max_metadata_)
-    return role_.Refused(Refusal::kTooLarge, kind, id, size,
-                         TooLarge(Describe(kind, id) + " is " + std::to_string(size) +
-                                  " bytes, over the limit of " + std::to_string(max_metadata_) +
-                                  " bytes for a manifest, snap or chunk list"));
+    return role_.Refused(
+        Refusal::kTooLarge, kind, id, size,
+        TooLarge(Describe(kind, id) + " is " + std::to_string(size) + " bytes, over the limit of " +
+                 std::to_string(max_metadata_) + " bytes for a manifest, snap or chunk list"));
   kind_ = kind;
   id_ = id;
   size_ = size;

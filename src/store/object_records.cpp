@@ -44,9 +44,10 @@ Result<std::optional<HeldObject>> ObjectRecords::Held(int64_t repo_id, ObjectKin
 }
 
 Result<uint64_t> ObjectRecords::Link(int64_t repo_id, const std::vector<NewObject>& objects) {
-  ASSIGN_OR_RETURN(Stmt obj, db_.Prepare("INSERT INTO objects (id, kind, size, content_size, depth) "
-                                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id, kind) DO UPDATE "
-                                         "SET depth = excluded.depth WHERE objects.depth IS NULL"));
+  ASSIGN_OR_RETURN(Stmt obj,
+                   db_.Prepare("INSERT INTO objects (id, kind, size, content_size, depth) "
+                               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id, kind) DO UPDATE "
+                               "SET depth = excluded.depth WHERE objects.depth IS NULL"));
   // RETURNING yields a row only for a link that was not there before.
   ASSIGN_OR_RETURN(Stmt link, db_.Prepare("INSERT INTO repo_objects (repo_id, kind, object_id) "
                                           "VALUES (?, ?, ?) ON CONFLICT (repo_id, kind, object_id) "

@@ -47,8 +47,8 @@ Result<std::vector<ObjectRef>> ReferencesOf(ObjectKind kind, std::string_view by
   return refs;
 }
 
-bool KeepsSize(const NamedRef& ref, uint64_t content_size) {
-  return !ref.size || *ref.size == content_size;
+bool KeepsSize(const std::optional<uint64_t>& promised, uint64_t content_size) {
+  return !promised || *promised == content_size;
 }
 
 Result<RefReport> CheckRefs(ObjectKind kind, const ObjectFacts& facts, const HeldLookup& held) {
@@ -60,7 +60,7 @@ Result<RefReport> CheckRefs(ObjectKind kind, const ObjectFacts& facts, const Hel
       r.missing_total++;
       continue;
     }
-    if (!KeepsSize(n, h->content_size) && !r.mismatch) {
+    if (!KeepsSize(n.size, h->content_size) && !r.mismatch) {
       r.mismatch = n;
       r.mismatch_holds = h->content_size;
     }

@@ -80,9 +80,10 @@ struct RefReport {
   bool ok() const { return missing_total == 0 && !mismatch && !unmeasured; }
 };
 
-// Whether the object `ref` names, holding `content_size` bytes of file,
-// keeps the size `ref` promises (true when it promises none).
-bool KeepsSize(const NamedRef& ref, uint64_t content_size);
+// Whether a named object holding `content_size` bytes of file keeps the size
+// `promised` for it (NamedRef::size; true when none is promised). CheckRefs
+// and the fsck of a store (store/fsck.h) compare sizes only through this.
+bool KeepsSize(const std::optional<uint64_t>& promised, uint64_t content_size);
 
 // Looks up every reference of an object of `kind` whose RefsAndSizes are
 // `facts`, once each, in order. Returns the lookup's error, if any, else the

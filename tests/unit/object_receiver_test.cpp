@@ -42,7 +42,8 @@ std::string PackOf(const std::vector<std::pair<ObjectKind, std::string>>& object
 }
 
 size_t TempFiles(const ObjectStore& store) {
-  auto temps = std::distance(fs::directory_iterator(store.root() / "tmp"), fs::directory_iterator());
+  auto temps =
+      std::distance(fs::directory_iterator(store.root() / "tmp"), fs::directory_iterator());
   return static_cast<size_t>(temps);
 }
 

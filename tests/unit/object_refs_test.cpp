@@ -121,9 +121,9 @@ TEST(RefsAndSizes, NonCanonicalBytesAreCorrupt) {
 
 TEST(CheckRefs, EveryReferenceHeldWithItsSizeIsOkAndGivesTheDepth) {
   ObjectId blob = IdOf("b"), list = IdOf("l"), sub = IdOf("m");
-  auto f = RefsAndSizes(ObjectKind::kManifest, ManifestOf({File("a", blob, 1),
-                                                           File("big", list, 9000, true),
-                                                           Dir("d", sub)}));
+  auto f =
+      RefsAndSizes(ObjectKind::kManifest,
+                   ManifestOf({File("a", blob, 1), File("big", list, 9000, true), Dir("d", sub)}));
   ASSERT_TRUE(f.ok());
   Holdings h;
   h.held[{ObjectKind::kBlob, blob}] = {1, 1, 0};
@@ -204,8 +204,8 @@ TEST(ObjectRecords, LinkHoldUnlinkDrop) {
   {
     auto tx = db->BeginWrite();
     ASSERT_TRUE(tx.ok());
-    auto added = records.Link(1, {{ObjectKind::kBlob, a, {1, 1, 0}},
-                                  {ObjectKind::kManifest, m, {40, 0, 3}}});
+    auto added = records.Link(
+        1, {{ObjectKind::kBlob, a, {1, 1, 0}}, {ObjectKind::kManifest, m, {40, 0, 3}}});
     ASSERT_TRUE(added.ok()) << added.status().message();
     EXPECT_EQ(*added, 2u);
     auto again = records.Link(1, {{ObjectKind::kBlob, a, {1, 1, 0}}});
@@ -225,11 +225,14 @@ TEST(ObjectRecords, LinkHoldUnlinkDrop) {
   EXPECT_EQ(*count, 2u);
 
   size_t rows = 0;
-  ASSERT_TRUE(records.ForEachHeld(1, [&](const ObjectRow& r) {
-    EXPECT_TRUE(r.kind && r.id && r.sizes);
-    rows++;
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(records
+                  .ForEachHeld(1,
+                               [&](const ObjectRow& r) {
+                                 EXPECT_TRUE(r.kind && r.id && r.sizes);
+                                 rows++;
+                                 return Status::Ok();
+                               })
+                  .ok());
   EXPECT_EQ(rows, 2u);
 
   ASSERT_TRUE(records.Unlink(1, ObjectKind::kBlob, a).ok());
