@@ -10,10 +10,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "base/status.h"
+#include "store/cas.h"
 #include "store/object_receiver.h"
 #include "store/objects.h"
 
@@ -24,6 +26,15 @@ inline constexpr std::string_view kPackEnd = "end\n";
 inline constexpr const char* kPackContentType = "application/x-converge-pack";
 
 std::string PackObjectHeader(ObjectKind kind, const ObjectId& id, uint64_t size);
+
+// Writes one object of a pack to `sink`: its header and its `size` bytes read
+// from `store` (the one writer of a pack's objects, for the client's upload
+// and the server's fetch answer). Fails with the store's error (kNotFound,
+// kIo; kCorrupt when the bytes do not hash to `id`), the sink's, or kCorrupt
+// when the file holds more or fewer than `size` bytes (recorded elsewhere),
+// which would break the framing.
+Status WritePackObject(const ObjectStore& store, ObjectKind kind, const ObjectId& id, uint64_t size,
+                       const std::function<Status(std::string_view)>& sink);
 
 struct PackLimits {
   uint64_t max_object_size = uint64_t{8} << 30;

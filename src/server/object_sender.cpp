@@ -50,18 +50,8 @@ Result<std::vector<ObjectSender::Located>> ObjectSender::PlanFetch(const Caller&
 
 Status ObjectSender::WritePack(const std::vector<Located>& plan, const Sink& sink) const {
   RETURN_IF_ERROR(sink(kPackMagic));
-  for (const Located& o : plan) {
-    RETURN_IF_ERROR(sink(PackObjectHeader(o.kind, o.id, o.size)));
-    uint64_t sent = 0;
-    RETURN_IF_ERROR(store_.Stream(o.id, [&](std::string_view piece) -> Status {
-      sent += piece.size();
-      if (sent > o.size)
-        return Corrupt("object " + o.id.hex() + " is larger on disk than recorded");
-      return sink(piece);
-    }));
-    if (sent != o.size)
-      return Corrupt("object " + o.id.hex() + " is shorter on disk than recorded");
-  }
+  for (const Located& o : plan)
+    RETURN_IF_ERROR(WritePackObject(store_, o.kind, o.id, o.size, sink));
   return sink(kPackEnd);
 }
 
