@@ -2,6 +2,7 @@
 // accepts is canonical, non-empty, without empty chunks, and its chunk sizes
 // add up to its size (counted without wrapping around).
 #include "fuzz_check.h"
+#include "store/object_refs.h"
 #include "store/objects.h"
 
 using namespace converge;

@@ -2,6 +2,7 @@
 // accepts is canonical (EncodeManifest gives back the same bytes), sorted,
 // validly named, and ReferencesOf agrees with its entries.
 #include "fuzz_check.h"
+#include "store/object_refs.h"
 #include "store/objects.h"
 
 using namespace converge;

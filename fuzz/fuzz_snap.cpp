@@ -1,6 +1,7 @@
 // DecodeSnap on arbitrary bytes: it never crashes, and whatever it accepts
 // is canonical (EncodeSnap gives back the same bytes) and names its root.
 #include "fuzz_check.h"
+#include "store/object_refs.h"
 #include "store/objects.h"
 
 using namespace converge;

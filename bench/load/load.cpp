@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/random.h"
+#include "client/download.h"
 #include "client/fetch.h"
 #include "client/publish.h"
 #include "load_server.h"

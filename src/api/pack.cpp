@@ -13,6 +13,19 @@ std::string PackObjectHeader(ObjectKind kind, const ObjectId& id, uint64_t size)
   return std::string(KindName(kind)) + " " + id.hex() + " " + std::to_string(size) + "\n";
 }
 
+Status WritePackObject(const ObjectStore& store, ObjectKind kind, const ObjectId& id, uint64_t size,
+                       const std::function<Status(std::string_view)>& sink) {
+  RETURN_IF_ERROR(sink(PackObjectHeader(kind, id, size)));
+  uint64_t sent = 0;
+  RETURN_IF_ERROR(store.Stream(id, [&](std::string_view piece) -> Status {
+    sent += piece.size();
+    if (sent > size) return Corrupt("object " + id.hex() + " is larger on disk than recorded");
+    return sink(piece);
+  }));
+  if (sent != size) return Corrupt("object " + id.hex() + " is shorter on disk than recorded");
+  return Status::Ok();
+}
+
 Status PackParser::ParseHeader(const std::string& line) {
   if (line == "end") {
     state_ = State::kDone;

@@ -10,10 +10,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "base/status.h"
+#include "store/cas.h"
+#include "store/object_receiver.h"
 #include "store/objects.h"
 
 namespace converge {
@@ -24,6 +27,15 @@ inline constexpr const char* kPackContentType = "application/x-converge-pack";
 
 std::string PackObjectHeader(ObjectKind kind, const ObjectId& id, uint64_t size);
 
+// Writes one object of a pack to `sink`: its header and its `size` bytes read
+// from `store` (the one writer of a pack's objects, for the client's upload
+// and the server's fetch answer). Fails with the store's error (kNotFound,
+// kIo; kCorrupt when the bytes do not hash to `id`), the sink's, or kCorrupt
+// when the file holds more or fewer than `size` bytes (recorded elsewhere),
+// which would break the framing.
+Status WritePackObject(const ObjectStore& store, ObjectKind kind, const ObjectId& id, uint64_t size,
+                       const std::function<Status(std::string_view)>& sink);
+
 struct PackLimits {
   uint64_t max_object_size = uint64_t{8} << 30;
   uint64_t max_objects = 1000000;
@@ -31,15 +43,12 @@ struct PackLimits {
 
 // A push parser: feed it the body in pieces of any size; it calls the
 // handler for each object's start, bytes and end. A handler error stops it.
+// The handler is a store ObjectSink, so store/object_receiver.h's
+// ObjectReceiver (what both the server and the client receive packs with)
+// plugs in directly without store/ knowing the pack's framing.
 class PackParser {
  public:
-  class Handler {
-   public:
-    virtual ~Handler() = default;
-    virtual Status Begin(ObjectKind kind, const ObjectId& id, uint64_t size) = 0;
-    virtual Status Data(std::string_view bytes) = 0;
-    virtual Status End() = 0;
-  };
+  using Handler = ObjectSink;
 
   PackParser(Handler& handler, PackLimits limits = {}) : handler_(handler), limits_(limits) {}
 

@@ -1,13 +1,15 @@
-// DownloadSnaps (declared in fetch.h): the closure of some snaps, fetched top
+// DownloadSnaps (client/download.h): the closure of some snaps, fetched top
 // down one tree level per request, each object verified as it arrives.
 #include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "base/progress.h"
-#include "client/fetch.h"
+#include "client/download.h"
 #include "api/pack.h"
 #include "store/closure.h"
+#include "store/object_receiver.h"
+#include "store/object_refs.h"
 #include "store/tree_depth.h"
 
 namespace converge {
@@ -20,43 +22,25 @@ constexpr size_t kIdsPerFetchRequest = 10000;
 constexpr uint64_t kMaxMetadataObject = 64u << 20;
 constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
 
-// What a fetched snap, manifest or chunk list promises about an object it
-// names: a blob's bytes, or the file size a chunk list adds up to.
-struct Named {
-  ObjectRef ref;
-  uint64_t size;
-};
-
 // A fetched snap, manifest or chunk list, verified and written to a temp
 // file; it becomes visible only once everything under it is stored. Only its
 // references stay in memory, so memory does not grow with the tree.
 struct Held {
   ObjectKind kind;
   std::vector<ObjectRef> refs;
-  std::vector<Named> promises;  // dropped once recorded
+  std::vector<NamedRef> promises;  // references with a size; dropped once recorded
+  uint64_t total = 0;              // a chunk list's: the file size it adds up to
   std::optional<ObjectWriter> file;
 };
 
 // Decodes `bytes` once for both what it references and what it promises.
 Result<Held> Decode(ObjectKind kind, std::string_view bytes) {
-  Held h{kind, {}, {}, std::nullopt};
-  if (kind == ObjectKind::kManifest) {
-    ASSIGN_OR_RETURN(Manifest m, DecodeManifest(bytes));
-    for (const Entry& e : m.entries) {
-      std::optional<ObjectRef> r = EntryRef(e);
-      if (!r) continue;  // a symlink
-      h.refs.push_back(*r);
-      if (e.type == EntryType::kFile) h.promises.push_back({*r, e.size});
-    }
-  } else if (kind == ObjectKind::kChunkList) {
-    ASSIGN_OR_RETURN(ChunkList c, DecodeChunkList(bytes));
-    h.promises.push_back({{ObjectKind::kChunkList, ObjectId()}, c.size});  // its own total
-    for (const auto& ch : c.chunks) {
-      h.refs.push_back({ObjectKind::kBlob, ch.blob});
-      h.promises.push_back({{ObjectKind::kBlob, ch.blob}, ch.size});
-    }
-  } else {
-    ASSIGN_OR_RETURN(h.refs, ReferencesOf(kind, bytes));
+  ASSIGN_OR_RETURN(ObjectFacts f, RefsAndSizes(kind, bytes));
+  Held h{kind, {}, {}, f.content_size, std::nullopt};
+  h.refs.reserve(f.refs.size());
+  for (NamedRef& n : f.refs) {
+    h.refs.push_back(n.ref);
+    if (n.size) h.promises.push_back(std::move(n));
   }
   return h;
 }
@@ -109,116 +93,85 @@ std::string SizeMismatch(ObjectKind kind, const ObjectId& id, uint64_t size, con
          ": refusing the transfer";
 }
 
-// Receives one pack: blobs stream to temp files and join `blobs`; manifests,
-// snaps and chunk lists are kept in memory, decoded, until everything under
-// them is stored.
-class Receiver : public PackParser::Handler {
+// The client's role in receiving one pack (store/object_receiver.h): only
+// what was asked for, each blob of the size its namer promised; blobs join
+// `blobs`; manifests, snaps and chunk lists are decoded and kept, with their
+// temp files, until everything under them is stored.
+class DownloadRole : public ObjectReceiver::Role {
  public:
-  Receiver(ObjectStore& store, WriteBatch& blobs,
-           const std::unordered_map<ObjectId, ObjectKind>& wanted, const Promises& promises,
-           std::unordered_map<ObjectId, Held>& held, Progress& progress)
-      : store_(store),
-        blobs_(blobs),
-        wanted_(wanted),
-        promises_(promises),
-        held_(held),
-        progress_(progress) {}
+  DownloadRole(WriteBatch& blobs, const std::unordered_map<ObjectId, ObjectKind>& wanted,
+               const Promises& promises, std::unordered_map<ObjectId, Held>& held,
+               Progress& progress)
+      : blobs_(blobs), wanted_(wanted), promises_(promises), held_(held), progress_(progress) {}
 
   std::unordered_set<ObjectId> received;
-  uint64_t bytes = 0;
 
-  Status Begin(ObjectKind kind, const ObjectId& id, uint64_t size) override {
+  Status Accept(ObjectKind kind, const ObjectId& id, uint64_t size) override {
     auto w = wanted_.find(id);
     if (w == wanted_.end() || w->second != kind || received.count(id))
       return Corrupt("the server sent " + Describe(kind, id) +
                      ", which was not asked for: refusing the transfer");
     // Sizes are checked here, before a byte is read: a blob against what
     // named it (every blob asked for was named with its size), the others
-    // against the metadata limit.
+    // against the metadata limit (by the receiver).
     const Promise* promised = kind == ObjectKind::kBlob ? promises_.Find(kind, id) : nullptr;
-    if (promised && promised->size != size) return Corrupt(SizeMismatch(kind, id, size, *promised));
-    if (kind == ObjectKind::kBlob && !promised)  // every blob asked for was named with a size
+    if (promised && !KeepsSize(promised->size, size))
+      return Corrupt(SizeMismatch(kind, id, size, *promised));
+    if (kind == ObjectKind::kBlob && !promised)
       return Internal("blob " + id.hex() + " was asked for without an expected size");
-    if (kind != ObjectKind::kBlob && size > kMaxMetadataObject)
+    return Status::Ok();
+  }
+
+  Status Refused(ObjectReceiver::Refusal refusal, ObjectKind kind, const ObjectId& id,
+                 uint64_t size, const Status& why) override {
+    if (refusal == ObjectReceiver::Refusal::kTooLarge)
       return TooLarge("the server sent a " + std::string(KindName(kind)) + " of " +
                       std::to_string(size) + " bytes, over the limit of " +
                       std::to_string(kMaxMetadataObject) + " bytes for a snap, manifest or " +
                       "chunk list: refusing the transfer (the server or its data is broken; " +
                       "tell its operator)");
-    kind_ = kind;
-    id_ = id;
-    size_ = size;
-    buf_.clear();
-    if (kind == ObjectKind::kBlob) {
-      ASSIGN_OR_RETURN(ObjectWriter w2, store_.NewWriter());
-      writer_.emplace(std::move(w2));
-    }
-    return Status::Ok();
+    if (kind == ObjectKind::kBlob)
+      return Corrupt("the server sent a corrupt object: " + why.message());
+    return Corrupt("the server sent a corrupt " + std::string(KindName(kind)) + ": " + id.hex() +
+                   " does not match its content; nothing from it was stored");
   }
 
-  Status Data(std::string_view piece) override {
-    bytes += piece.size();
-    progress_.Add(0, piece.size());
-    if (writer_) return writer_->Append(piece);
-    buf_.append(piece);
-    return Status::Ok();
-  }
+  void Received(size_t n) override { progress_.Add(0, n); }
 
-  Status End() override {
+  Status Take(ReceivedObject&& o) override {
     progress_.Add(1, 0);
-    received.insert(id_);
-    if (writer_) {
-      ObjectWriter w = std::move(*writer_);
-      writer_.reset();
-      Result<ObjectId> got = w.Finish(id_);
-      if (!got.ok()) return Corrupt("the server sent a corrupt object: " + got.status().message());
-      return blobs_.Add(std::move(w));
-    }
-    if (ObjectId::Of(buf_) != id_)
-      return Corrupt("the server sent a corrupt " + std::string(KindName(kind_)) + ": " +
-                     id_.hex() + " does not match its content; nothing from it was stored");
-    Result<Held> h = Decode(kind_, buf_);
+    received.insert(o.id);
+    if (o.kind == ObjectKind::kBlob) return blobs_.Add(std::move(o.file));
+    Result<Held> h = Decode(o.kind, o.bytes);
     if (!h.ok())
-      return Corrupt("the server sent an invalid " + std::string(KindName(kind_)) + " " +
-                     id_.hex() + ": " + h.status().message());
-    ASSIGN_OR_RETURN(ObjectWriter w, store_.NewWriter());
-    RETURN_IF_ERROR(w.Append(buf_));
-    RETURN_IF_ERROR(w.Finish(id_).status());
-    h->file.emplace(std::move(w));
-    held_.emplace(id_, std::move(*h));  // `received` refuses a second copy
-    buf_.clear();
+      return Corrupt("the server sent an invalid " + std::string(KindName(o.kind)) + " " +
+                     o.id.hex() + ": " + h.status().message());
+    h->file.emplace(std::move(o.file));
+    held_.emplace(o.id, std::move(*h));  // `received` refuses a second copy
     return Status::Ok();
   }
 
  private:
-  ObjectStore& store_;
   WriteBatch& blobs_;
   const std::unordered_map<ObjectId, ObjectKind>& wanted_;
   const Promises& promises_;
   std::unordered_map<ObjectId, Held>& held_;
   Progress& progress_;
-  ObjectKind kind_ = ObjectKind::kBlob;
-  ObjectId id_;
-  uint64_t size_ = 0;
-  std::string buf_;
-  std::optional<ObjectWriter> writer_;
 };
 
 // Checks `h` (`id`) against what named it, and records what the objects it
 // names must be: a chunk list must add up to the size of the file naming it,
 // a blob must have the size its manifest entry or chunk list gives.
 Status KeepPromises(const ObjectId& id, Held& h, Promises& promises) {
-  for (const Named& n : h.promises) {
-    if (n.ref.kind == ObjectKind::kChunkList && h.kind == ObjectKind::kChunkList) {
-      const Promise* file = promises.Find(ObjectKind::kChunkList, id);
-      if (file && file->size != n.size)
-        return Corrupt("the server sent chunklist " + id.hex() + " adding up to " +
-                       std::to_string(n.size) + " bytes where its manifest says " +
-                       std::to_string(file->size) + ": refusing the transfer");
-      continue;
-    }
-    RETURN_IF_ERROR(promises.Add(n.ref.id, n.ref.kind, n.size, h.kind));
+  if (h.kind == ObjectKind::kChunkList) {
+    const Promise* file = promises.Find(ObjectKind::kChunkList, id);
+    if (file && !KeepsSize(file->size, h.total))
+      return Corrupt("the server sent chunklist " + id.hex() + " adding up to " +
+                     std::to_string(h.total) + " bytes where its manifest says " +
+                     std::to_string(file->size) + ": refusing the transfer");
   }
+  for (const NamedRef& n : h.promises)
+    RETURN_IF_ERROR(promises.Add(n.ref.id, n.ref.kind, *n.size, h.kind));
   h.promises.clear();
   h.promises.shrink_to_fit();
   return Status::Ok();
@@ -230,7 +183,7 @@ Status CheckStored(const ObjectStore& store, const ObjectRef& r, const Promises&
   const Promise* p = r.kind == ObjectKind::kBlob ? promises.Find(r.kind, r.id) : nullptr;
   if (!p) return Status::Ok();
   ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(r.id));
-  if (size != p->size)
+  if (!KeepsSize(p->size, size))
     return Corrupt("the server sent a " + std::string(KindName(p->namer)) + " naming blob " +
                    r.id.hex() + " with " + std::to_string(p->size) + " bytes, but it has " +
                    std::to_string(size) + ": refusing the transfer");
@@ -297,10 +250,11 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
         wanted[level[j].id] = level[j].kind;
         ask.of(level[j].kind).push_back(level[j].id);
       }
-      Receiver rx(store, blobs, wanted, promises, held, progress);
-      // The receiver checks every size itself, before the object's bytes,
-      // with a message naming the kind: the parser's own limit is lifted.
-      PackParser parser(rx, PackLimits{kNoLimit});
+      DownloadRole rx(blobs, wanted, promises, held, progress);
+      ObjectReceiver receiver(store, rx, kMaxMetadataObject);
+      // The receiver and its role check every size, before the object's
+      // bytes, with a message naming the kind: the parser's own limit is lifted.
+      PackParser parser(receiver, PackLimits{kNoLimit});
       RETURN_IF_ERROR(api.FetchPack(repo, ask, [&](std::string_view p) { return parser.Feed(p); }));
       RETURN_IF_ERROR(parser.Finish());
       for (const auto& [id, kind] : wanted)
@@ -308,7 +262,7 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
           return Corrupt("the server did not send " + Describe(kind, id) +
                          " that it was asked for");
       stats.objects += rx.received.size();
-      stats.bytes += rx.bytes;
+      stats.bytes += receiver.bytes();
       for (const auto& [id, kind] : wanted) {
         auto h = held.find(id);
         if (h == held.end()) continue;

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "base/text.h"
+#include "client/download.h"
 #include "workspace/publication_index.h"
 #include "client/publish.h"
 #include "net/pager.h"

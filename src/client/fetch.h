@@ -35,11 +35,4 @@ struct FetchOutcome {
 Result<FetchOutcome> FetchPublications(Workspace& ws, ApiClient& api, const std::string& repo,
                                        const FetchOptions& opts);
 
-// Downloads the whole closure of `snaps` that the store lacks (used by fetch).
-struct DownloadStats {
-  uint64_t objects = 0, bytes = 0;
-};
-Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const std::string& repo,
-                                    const std::vector<ObjectId>& snaps, bool progress);
-
 }  // namespace converge

@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "store/closure.h"
+#include "store/object_refs.h"
 #include "store/tree.h"
 #include "store/tree_depth.h"
 

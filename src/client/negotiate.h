@@ -27,6 +27,14 @@ struct UploadPlan {
   size_t requests = 0;  // negotiation round trips
 };
 
+// The objects of `snap` (held whole in `store`) that repo `repo` lacks, and
+// their upload order, asked of the server through `api` (`base`: a snap the
+// repo is believed to hold, or none). Needs the publish role on the repo
+// (the server answers kNotFound or kPermission otherwise). Fails with the
+// transport's errors, kInvalid when the server reports an object it was not
+// asked about, kCorrupt when the snap nests deeper than kMaxTreeDepth (or an
+// object of it does not decode), or the store's kNotFound/kIo for an object
+// of the snap the store lacks.
 Result<UploadPlan> Negotiate(const ObjectStore& store, ApiClient& api, const std::string& repo,
                              const ObjectId& snap, const std::optional<ObjectId>& base);
 

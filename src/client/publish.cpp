@@ -80,8 +80,7 @@ Result<wire::PackResult> UploadPack(const ObjectStore& store, ApiClient& api,
     }
     const ObjectRef& ref = objs[next++];
     ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(ref.id));
-    RETURN_IF_ERROR(put(PackObjectHeader(ref.kind, ref.id, size)));
-    RETURN_IF_ERROR(store.Stream(ref.id, put));
+    RETURN_IF_ERROR(WritePackObject(store, ref.kind, ref.id, size, put));
     progress.Add(1, size);
     return Status::Ok();
   });

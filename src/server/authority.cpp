@@ -11,6 +11,7 @@ Authority::Authority(const ServerConfig& config, DataDir data)
       identity_(dbs_, config_),
       registry_(dbs_),
       objects_(dbs_, data_.store(), config_),
+      sender_(dbs_, data_.store(), config_),
       publications_(dbs_),
       audit_(dbs_) {}
 

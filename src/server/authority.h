@@ -20,6 +20,7 @@
 #include "server/data_dir.h"
 #include "server/db_pool.h"
 #include "server/object_intake.h"
+#include "server/object_sender.h"
 #include "server/publications.h"
 #include "server/registry.h"
 
@@ -54,6 +55,7 @@ class Authority {
   Identity& identity() { return identity_; }
   Registry& registry() { return registry_; }
   ObjectIntake& objects() { return objects_; }
+  ObjectSender& sender() { return sender_; }
   Publications& publications() { return publications_; }
   AuditLog& audit() { return audit_; }
 
@@ -75,6 +77,7 @@ class Authority {
   Identity identity_;
   Registry registry_;
   ObjectIntake objects_;
+  ObjectSender sender_;
   Publications publications_;
   AuditLog audit_;
 };

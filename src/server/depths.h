@@ -13,7 +13,11 @@
 
 namespace converge {
 
-// Returns notes for the operator (how many were measured, which could not be).
+// Run by Authority::Open before any request (no caller, no role, nothing
+// audited: it only fills in a derived column). Returns notes for the
+// operator (how many were measured, which could not be); an object that
+// cannot be measured is a note, not an error. Fails only with the
+// database's errors (kIo), when nothing is recorded.
 Result<std::vector<std::string>> MeasureStoredDepths(Db& db, const ObjectStore& store);
 
 }  // namespace converge

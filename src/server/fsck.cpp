@@ -12,6 +12,7 @@
 #include "server/object_check.h"
 #include "server/publications.h"
 #include "store/db.h"
+#include "store/object_records.h"
 #include "store/publication.h"
 #include "store/records/registry.h"
 
@@ -53,64 +54,49 @@ class DataDirCheck {
  private:
   // Every row's file is there with the recorded size.
   Status CheckObjectRows() {
-    ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT id, kind, size, content_size FROM objects"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      std::string subject = q.Text(1) + " " + q.Text(0);
-      std::optional<ObjectId> id = ObjectId::FromHex(q.Text(0));
-      std::optional<ObjectKind> kind = KindFromName(q.Text(1));
-      if (!id || !kind) {
-        report_.Error("objects row " + Quote(subject), "malformed ID or kind");
-        continue;
-      }
-      DataDirDamage::Key key{*kind, *id};
-      if (census_.damaged.count(*id)) {  // reported by the census
-        damage_.rows.insert(key);
-        continue;
-      }
-      uint64_t size = static_cast<uint64_t>(q.Int(2));
-      std::optional<uint64_t> on_disk = census_.SizeOf(store_, *id);
-      if (!on_disk)
-        report_.Error(subject, "recorded as stored, but its file is missing (" +
-                                   store_.PathOf(*id).string() + ")");
-      else if (*on_disk != size)
-        report_.Error(subject, "recorded as " + std::to_string(size) + " bytes, but its file " +
-                                   "holds " + std::to_string(*on_disk));
-      else if (*kind == ObjectKind::kBlob && static_cast<uint64_t>(q.Int(3)) != size)
-        report_.Error(subject, "recorded with a content size of " + std::to_string(q.Int(3)) +
-                                   " bytes, but a blob's is its size, " + std::to_string(size));
-      else
-        continue;
-      damage_.rows.insert(key);
+    return ObjectRecords(db_).ForEachObject([&](const ObjectRow& row) {
+      CheckObjectRow(row);
+      return Status::Ok();
+    });
+  }
+
+  void CheckObjectRow(const ObjectRow& row) {
+    std::string subject = row.kind_text + " " + row.id_text;
+    if (!row.id || !row.kind) {
+      report_.Error("objects row " + Quote(subject), "malformed ID or kind");
+      return;
     }
-    return Status::Ok();
+    DataDirDamage::Key key{*row.kind, *row.id};
+    if (census_.damaged.count(*row.id)) {  // reported by the census
+      damage_.rows.insert(key);
+      return;
+    }
+    uint64_t size = row.sizes->size, content = row.sizes->content_size;
+    std::optional<uint64_t> on_disk = census_.SizeOf(store_, *row.id);
+    if (!on_disk)
+      report_.Error(subject, "recorded as stored, but its file is missing (" +
+                                 store_.PathOf(*row.id).string() + ")");
+    else if (*on_disk != size)
+      report_.Error(subject, "recorded as " + std::to_string(size) + " bytes, but its file " +
+                                 "holds " + std::to_string(*on_disk));
+    else if (*row.kind == ObjectKind::kBlob && content != size)
+      report_.Error(subject, "recorded with a content size of " + std::to_string(content) +
+                                 " bytes, but a blob's is its size, " + std::to_string(size));
+    else
+      return;
+    damage_.rows.insert(key);
   }
 
   Result<HeldMap> LoadHeld(int64_t repo_id, const std::string& repo) {
-    ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT r.kind, r.object_id, o.size, o.content_size, o.depth "
-                                         "FROM repo_objects r LEFT JOIN objects o ON "
-                                         "o.id = r.object_id AND o.kind = r.kind "
-                                         "WHERE r.repo_id = ?"));
-    q.Bind(1, repo_id);
     HeldMap held;
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      std::optional<ObjectKind> kind = KindFromName(q.Text(0));
-      std::optional<ObjectId> id = ObjectId::FromHex(q.Text(1));
-      if (!kind || !id || q.IsNull(2)) {
-        report_.Error("repo " + Quote(repo),
-                      "holds " + q.Text(0) + " " + q.Text(1) + ", which has no objects row");
-        continue;
-      }
-      HeldObject& h = held[{*kind, *id}];
-      h = {static_cast<uint64_t>(q.Int(2)), static_cast<uint64_t>(q.Int(3))};
-      if (q.IsNull(4))
-        h.depth.reset();
+    RETURN_IF_ERROR(ObjectRecords(db_).ForEachHeld(repo_id, [&](const ObjectRow& row) {
+      if (!row.kind || !row.id || !row.sizes)
+        report_.Error("repo " + Quote(repo), "holds " + row.kind_text + " " + row.id_text +
+                                                 ", which has no objects row");
       else
-        h.depth = static_cast<uint64_t>(q.Int(4));
-    }
+        held[{*row.kind, *row.id}] = *row.sizes;
+      return Status::Ok();
+    }));
     return held;
   }
 
@@ -238,13 +224,13 @@ Result<FsckReport> CheckDataDir(const fs::path& dir, DataDirDamage* damage) {
   FsckReport report;
   // The snapshot starts here: every object row in it had its file installed
   // before it committed, so files listed afterwards include them all.
-  RETURN_IF_ERROR(db.Exec("BEGIN"));
-  Status st = db.Exec("SELECT count(*) FROM objects");
-  DataDirDamage found;
-  DataDirCheck check(db, store, report, damage ? *damage : found);
-  if (st.ok()) st = check.Run();
-  (void)db.Exec("COMMIT");
-  RETURN_IF_ERROR(st);
+  {
+    ASSIGN_OR_RETURN(Db::Tx read, db.BeginRead());  // ends (rolled back) with this block
+    RETURN_IF_ERROR(ObjectRecords(db).Count().status());
+    DataDirDamage found;
+    DataDirCheck check(db, store, report, damage ? *damage : found);
+    RETURN_IF_ERROR(check.Run());
+  }
 
   bool running = ServerRunning(dir);
   ASSIGN_OR_RETURN(std::vector<TempFile> temps, ListTemps(store));

@@ -43,11 +43,18 @@ struct DataDirDamage {
   bool empty() const { return files.empty() && rows.empty() && held.empty(); }
 };
 
-// `damage`, when given, receives what --repair can act on.
+// For the operator (`serve --fsck`; no caller or role, nothing audited).
+// `damage`, when given, receives what --repair can act on. Returns the
+// findings; fails with kNotFound when `dir` is not a data dir, kConflict
+// when its schema version is not this build's, or kIo when the check itself
+// cannot run.
 Result<FsckReport> CheckDataDir(const fs::path& dir, DataDirDamage* damage = nullptr);
 
 // Repairs what CheckDataDir finds (see above); the report is the check after
-// the repair, with what it did in `fixed`.
+// the repair, with what it did in `fixed`. Audits each repo's drops and the
+// quarantine as "object.repair" by "server". Fails with CheckDataDir's
+// errors, kConflict while a server holds the data dir's lock, an audit key
+// that cannot be loaded (its error, with context), or kIo.
 Result<FsckReport> RepairDataDir(const fs::path& dir);
 
 }  // namespace converge

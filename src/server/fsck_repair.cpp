@@ -18,6 +18,8 @@
 #include "server/data_dir.h"
 #include "server/fsck.h"
 #include "store/db.h"
+#include "store/object_records.h"
+#include "store/object_refs.h"
 #include "store/records/registry.h"
 
 namespace converge {
@@ -47,20 +49,14 @@ struct RepoDrop {
 
 // Fills `r.dropped`: r.broken and, transitively, every held object naming one.
 Status CloseUpwards(Db& db, const ObjectStore& store, const DataDirDamage& damage, RepoDrop& r) {
-  ASSIGN_OR_RETURN(Stmt q,
-                   db.Prepare("SELECT kind, object_id FROM repo_objects WHERE repo_id = ?"));
-  q.Bind(1, r.id);
   std::vector<RepairKey> held;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) break;
-    std::optional<ObjectKind> kind = KindFromName(q.Text(0));
-    std::optional<ObjectId> id = ObjectId::FromHex(q.Text(1));
-    if (!kind || !id) continue;
-    RepairKey key{*kind, *id};
-    if (damage.files.count(*id) || damage.rows.count(key)) r.broken.insert(key);
+  RETURN_IF_ERROR(ObjectRecords(db).ForEachHeld(r.id, [&](const ObjectRow& row) {
+    if (!row.kind || !row.id) return Status::Ok();
+    RepairKey key{*row.kind, *row.id};
+    if (damage.files.count(*row.id) || damage.rows.count(key)) r.broken.insert(key);
     held.push_back(key);
-  }
+    return Status::Ok();
+  }));
   auto more = damage.held.find(r.id);
   if (more != damage.held.end()) r.broken.insert(more->second.begin(), more->second.end());
   if (r.broken.empty()) return Status::Ok();
@@ -103,13 +99,9 @@ AuditRecord RepairRecord(std::string repo, std::string detail) {
 Status DropRecords(Db& db, const std::vector<RepoDrop>& drops, const DataDirDamage& damage,
                    const fs::path& aside, FsckReport& report) {
   ASSIGN_OR_RETURN(Db::Tx tx, db.BeginWrite());
-  ASSIGN_OR_RETURN(Stmt del, db.Prepare("DELETE FROM repo_objects WHERE repo_id = ? AND "
-                                        "kind = ? AND object_id = ?"));
+  ObjectRecords records(db);
   for (const RepoDrop& r : drops) {
-    for (const auto& [kind, id] : r.dropped) {
-      del.Reset();
-      RETURN_IF_ERROR(del.Bind(1, r.id).Bind(2, KindName(kind)).Bind(3, id.hex()).Run());
-    }
+    for (const auto& [kind, id] : r.dropped) RETURN_IF_ERROR(records.Unlink(r.id, kind, id));
     std::string what = "dropped the records of " + std::to_string(r.dropped.size()) +
                        " objects of repo " + Quote(r.name) +
                        " that it could not serve whole: " + DescribeKeys(r.broken) +
@@ -120,15 +112,7 @@ Status DropRecords(Db& db, const std::vector<RepoDrop>& drops, const DataDirDama
     report.fixed.push_back(what + ": the next publish of a snap holding them uploads them again");
   }
   // An objects row no repo refers to any more, whose file is not there intact.
-  ASSIGN_OR_RETURN(Stmt row, db.Prepare("DELETE FROM objects WHERE id = ? AND kind = ? AND NOT "
-                                        "EXISTS (SELECT 1 FROM repo_objects WHERE "
-                                        "object_id = ? AND kind = ?)"));
-  for (const auto& [kind, id] : damage.rows) {
-    row.Reset();
-    std::string hex = id.hex();
-    RETURN_IF_ERROR(
-        row.Bind(1, hex).Bind(2, KindName(kind)).Bind(3, hex).Bind(4, KindName(kind)).Run());
-  }
+  for (const auto& [kind, id] : damage.rows) RETURN_IF_ERROR(records.DropIfUnheld(kind, id));
   if (!damage.files.empty()) {
     std::string ids;
     size_t n = 0;

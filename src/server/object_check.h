@@ -19,48 +19,40 @@
 #include "base/status.h"
 #include "api/wire.h"
 #include "store/db.h"
+#include "store/object_records.h"
+#include "store/object_refs.h"
 #include "store/objects.h"
 
 namespace converge {
 
-struct HeldObject {
-  uint64_t size = 0;          // bytes of the object
-  uint64_t content_size = 0;  // bytes of the file it holds: a blob's size, a chunk list's total
-  // A manifest's tree depth, a snap's root's; 0 for blobs and chunk lists.
-  // Nullopt: recorded before depths were, and not measurable (damaged).
-  std::optional<uint64_t> depth = 0;
-};
-
-using HeldLookup =
-    std::function<Result<std::optional<HeldObject>>(ObjectKind kind, const ObjectId& id)>;
-
-// Checks the bytes of a manifest, snap or chunk list (`id` for messages). A bad
-// or duplicate entry name is kInvalid naming the names; a non-canonical
-// object, a missing reference (all of them are named), a size that does not
-// match or a tree deeper than kMaxTreeDepth is kCorrupt. Returns the object's
-// content_size, and its depth in `*depth` when given.
+// The server's wording of the one object check (store/object_refs.h's
+// RefsAndSizes and CheckRefs), with `held` saying what the repo holds (and,
+// for a pack, what came earlier in it). Checks the bytes of an object of
+// `kind` (`id` for messages). A bad or duplicate entry name is kInvalid
+// naming the names; a non-canonical object, a missing reference (up to 20
+// are named), a size that does not match, a named manifest of unknown depth
+// or a tree deeper than kMaxTreeDepth is kCorrupt; an error of `held` is
+// returned as is. Returns the object's content_size, and its depth in
+// `*depth` when given. Writes nothing, audits nothing.
 Result<uint64_t> CheckObject(ObjectKind kind, const ObjectId& id, std::string_view bytes,
                              const HeldLookup& held, uint64_t* depth = nullptr);
 
-// Whether repo `repo_id` holds (kind, id), and its sizes.
+// Whether repo `repo_id` holds (kind, id), and its sizes (ObjectRecords::Held;
+// kept here for the services that ask it).
 Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind kind,
                                             const ObjectId& id);
 
 // Calls `fn` once for each distinct (kind, id) of `ids`, with what the repo
-// holds of it, all read in one snapshot; stops at the first error.
+// holds of it, all read in one snapshot; stops at the first error (fn's or
+// the database's kIo). Like RepoHolds, checks no role and audits nothing:
+// the service calling it has authorized the caller.
 using HeldVisitor = std::function<Status(ObjectKind kind, const ObjectId& id,
                                          const std::optional<HeldObject>& held)>;
 Status ForEachHeld(Db& db, int64_t repo_id, const wire::ObjectIdSet& ids, const HeldVisitor& fn);
 
-struct NewObject {
-  ObjectKind kind;
-  ObjectId id;
-  HeldObject sizes;
-};
-
-// Inside an open write transaction: records the objects (already installed in
-// the CAS) as held by the repo. Returns how many the repo did not hold before.
-Result<uint64_t> LinkObjects(Db& db, int64_t repo_id, const std::vector<NewObject>& objects);
+// Ok when a request names at most `limit` object IDs (the server's
+// max_ids_per_request); kTooLarge saying to split it otherwise.
+Status CheckIdCount(const wire::ObjectIdSet& ids, uint64_t limit);
 
 // Parses a 64-hex object ID from a request: kInvalid naming the text otherwise.
 Result<ObjectId> ParseObjectId(std::string_view text);

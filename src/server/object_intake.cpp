@@ -4,19 +4,14 @@
 #include "server/audit.h"
 #include "server/authz.h"
 #include "server/object_check.h"
+#include "server/pack_transfer.h"
+#include "store/object_records.h"
 
 namespace converge {
 
-Status ObjectIntake::CheckCount(const wire::ObjectIdSet& ids) const {
-  if (ids.size() > config_.max_ids_per_request)
-    return TooLarge("the request names " + std::to_string(ids.size()) + " objects; the limit is " +
-                    std::to_string(config_.max_ids_per_request) + " per request: split it");
-  return Status::Ok();
-}
-
 Result<wire::ObjectIdSet> ObjectIntake::Missing(const Caller& caller, std::string_view repo,
                                                 const wire::ObjectIdSet& ids) {
-  RETURN_IF_ERROR(CheckCount(ids));
+  RETURN_IF_ERROR(CheckIdCount(ids, config_.max_ids_per_request));
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   Attempt attempt(*db, caller, "object.missing", std::string(repo));
   ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kPublish)));
@@ -66,7 +61,7 @@ Result<wire::StoredObject> ObjectIntake::Put(const Caller& caller, std::string_v
     // verified bytes replace a damaged copy.
     RETURN_IF_ERROR(store_.Install(std::move(writer)));
     ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
-    ASSIGN_OR_RETURN(uint64_t added, LinkObjects(*db, a.id, {{kind, id, sizes}}));
+    ASSIGN_OR_RETURN(uint64_t added, ObjectRecords(*db).Link(a.id, {{kind, id, sizes}}));
     RETURN_IF_ERROR(tx.Commit());
     out.stored = added > 0;
     return out;
@@ -74,25 +69,15 @@ Result<wire::StoredObject> ObjectIntake::Put(const Caller& caller, std::string_v
   return attempt.Done(run());
 }
 
-Result<ObjectIntake::Located> ObjectIntake::Locate(const Caller& caller, std::string_view repo,
-                                                   ObjectKind kind, std::string_view id_text) {
-  ASSIGN_OR_RETURN(ObjectId id, ParseObjectId(id_text));
-  std::optional<HeldObject> held;
-  {
-    ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-    Attempt attempt(*db, caller, "object.read", std::string(repo), Describe(kind, id));
-    ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
-    ASSIGN_OR_RETURN(held, RepoHolds(*db, a.id, kind, id));
-    if (!held) return NotFound(Describe(kind, id) + " not found in repo " + Quote(a.name));
-  }
-  // Re-hashed (with no database connection held) before the answer starts: a
-  // damaged object is an error status, never a 200 with wrong bytes (and the
-  // stream checks again as it sends).
-  Result<uint64_t> on_disk = store_.SizeOf(id);
-  if (!on_disk.ok() || *on_disk != held->size || !store_.Verify(id).ok())
-    return IoError(Describe(kind, id) + " is missing or damaged on the server: its operator " +
-                   "should run 'converge serve --fsck' (a correct upload of it repairs it)");
-  return Located{kind, id, held->size};
+Result<wire::PackResult> ObjectIntake::PutPack(const Caller& caller, std::string_view repo,
+                                               const Body& body) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "object.upload", std::string(repo), "pack");
+  auto run = [&]() -> Result<wire::PackResult> {
+    ASSIGN_OR_RETURN(RepoAccess a, Authorize(attempt, repo, Role::kPublish));
+    return ReceivePack(*db, store_, a.id, config_, body);
+  };
+  return attempt.Done(run());
 }
 
 }  // namespace converge

@@ -1,17 +1,21 @@
-// Object intake and distribution for a repo: one object at a time (PUT/GET),
-// the missing-objects question, and packs both ways (pack_transfer.cpp).
+// Object intake for a repo: the missing-objects question, one object at a
+// time (PUT) and packs (POST .../objects/pack, server/pack_transfer.h).
+// Sending objects out is server/object_sender.h.
 //
 // Bodies stream through a temp file in the CAS (memory stays flat for any
-// size); the bytes must hash to their ID or nothing is kept. An object becomes
-// visible only whole (temp + rename) and belongs to the repo only once its
-// membership row commits, after the file is durable. Uploads need the publish
-// role; reads need read. All answers come from the repo's own set, so nothing
-// reveals what another repo holds.
+// size); the bytes must hash to their ID or nothing is kept. A manifest, snap
+// or chunk list is checked by server/object_check.h against what the repo
+// holds. An object becomes visible only whole (temp + rename) and belongs to
+// the repo only once its membership row (store/object_records.h) commits,
+// after the file is durable. Every call needs the publish role on the repo: a
+// caller without it gets kNotFound for a repo they may not read (as for one
+// that does not exist) or kPermission, and the refusal is audited under the
+// call's action. All answers come from the repo's own set, so nothing reveals
+// what another repo holds.
 #pragma once
 
 #include <functional>
 #include <string_view>
-#include <vector>
 
 #include "api/wire.h"
 #include "server/caller.h"
@@ -31,37 +35,26 @@ class ObjectIntake {
   ObjectIntake(DbPool& dbs, ObjectStore& store, const ServerConfig& config)
       : dbs_(dbs), store_(store), config_(config) {}
 
-  // The IDs of `ids` the repo does not hold.
+  // The IDs of `ids` the repo does not hold. kTooLarge for more IDs than
+  // max_ids_per_request. Audits a refusal ("object.missing").
   Result<wire::ObjectIdSet> Missing(const Caller& caller, std::string_view repo,
                                     const wire::ObjectIdSet& ids);
 
+  // Stores one object of `kind` whose ID is `id` (64 hex digits, else
+  // kInvalid) from `body`. kTooLarge past max_object_bytes (a blob) or
+  // max_metadata_bytes (the others); kCorrupt when the bytes do not hash to
+  // the ID; CheckObject's kInvalid or kCorrupt for a manifest, snap or chunk
+  // list. `stored` says whether the repo did not hold it before. Audits
+  // "object.upload" on refusal.
   Result<wire::StoredObject> Put(const Caller& caller, std::string_view repo, ObjectKind kind,
                                  std::string_view id, const Body& body);
 
-  struct Located {
-    ObjectKind kind;
-    ObjectId id;
-    uint64_t size = 0;
-  };
-  // An object the repo holds, ready to Stream; kNotFound otherwise.
-  Result<Located> Locate(const Caller& caller, std::string_view repo, ObjectKind kind,
-                         std::string_view id);
-  // The object's bytes in pieces; kCorrupt at the end if they do not hash to `id`.
-  Status Stream(const ObjectId& id, const Sink& sink) const { return store_.Stream(id, sink); }
-
-  // Takes a pack (src/api/pack.h). Objects verified before a failure are kept;
-  // the one being received when it failed never is.
+  // Takes a pack (api/pack.h) through server/pack_transfer.h's ReceivePack:
+  // its errors, with how many objects before the failure were verified and
+  // kept. Audits "object.upload" (target "pack") on refusal.
   Result<wire::PackResult> PutPack(const Caller& caller, std::string_view repo, const Body& body);
-  // Resolves a fetch: every requested object, or kNotFound naming the first the
-  // repo lacks. Duplicates are sent once.
-  Result<std::vector<Located>> PlanFetch(const Caller& caller, std::string_view repo,
-                                         const wire::ObjectIdSet& ids);
-  // Writes the whole pack for a plan to `sink`.
-  Status WritePack(const std::vector<Located>& plan, const Sink& sink) const;
 
  private:
-  Status CheckCount(const wire::ObjectIdSet& ids) const;
-
   DbPool& dbs_;
   ObjectStore& store_;
   const ServerConfig& config_;

@@ -1,57 +1,49 @@
-// ObjectIntake: packs in (one streamed body, many objects, one transaction)
-// and out (a streamed pack of exactly the objects asked for).
-#include <map>
+#include "server/pack_transfer.h"
 
-#include "base/text.h"
+#include <map>
+#include <vector>
+
 #include "api/pack.h"
-#include "server/audit.h"
-#include "server/authz.h"
 #include "server/object_check.h"
-#include "server/object_intake.h"
+#include "store/object_receiver.h"
+#include "store/object_records.h"
 
 namespace converge {
 
 namespace {
 
-// Receives a pack's objects into a WriteBatch: each verified as it ends, its
-// references checked against the repo and the objects before it in the pack.
-class PackReceiver : public PackParser::Handler {
+// The server's role: each verified object's references checked against the
+// repo and the objects before it in the pack, then into a WriteBatch.
+class IntakeRole : public ObjectReceiver::Role {
  public:
-  PackReceiver(Db& db, ObjectStore& store, int64_t repo_id, const ServerConfig& config)
-      : db_(db), store_(store), batch_(store), repo_id_(repo_id), config_(config) {}
+  IntakeRole(Db& db, ObjectStore& store, int64_t repo_id, uint64_t max_metadata)
+      : db_(db), batch_(store), repo_id_(repo_id), max_metadata_(max_metadata) {}
 
-  Status Begin(ObjectKind kind, const ObjectId& id, uint64_t size) override {
+  Status Accept(ObjectKind kind, const ObjectId& id, uint64_t) override {
     kind_ = kind;
     id_ = id;
-    bytes_.clear();
-    if (kind != ObjectKind::kBlob && size > config_.max_metadata_bytes)
-      return Context(TooLarge("it is " + std::to_string(size) + " bytes; the limit for a " +
-                              KindName(kind) + " is " +
-                              std::to_string(config_.max_metadata_bytes)));
-    ASSIGN_OR_RETURN(ObjectWriter w, store_.NewWriter());
-    writer_.emplace(std::move(w));
     return Status::Ok();
   }
 
-  Status Data(std::string_view piece) override {
-    if (kind_ != ObjectKind::kBlob) bytes_.append(piece);
-    result_.bytes += piece.size();
-    return writer_->Append(piece);
+  Status Refused(ObjectReceiver::Refusal refusal, ObjectKind kind, const ObjectId&, uint64_t size,
+                 const Status& why) override {
+    if (refusal == ObjectReceiver::Refusal::kTooLarge)
+      return Context(TooLarge("it is " + std::to_string(size) + " bytes; the limit for a " +
+                              KindName(kind) + " is " + std::to_string(max_metadata_)));
+    return Context(why);
   }
 
-  Status End() override {
-    ObjectWriter writer = std::move(*writer_);
-    writer_.reset();
-    Result<ObjectId> got = writer.Finish(id_);
-    if (!got.ok()) return Context(got.status());
-    HeldObject sizes{writer.size(), writer.size()};
+  void Received(size_t n) override { result_.bytes += n; }
+
+  Status Take(ReceivedObject&& o) override {
+    HeldObject sizes{o.size, o.size};
     // A manifest's entries are looked up one by one: one read snapshot for
     // all of them, not a lock round trip each.
     ASSIGN_OR_RETURN(Db::Tx read, db_.BeginRead());
-    if (kind_ != ObjectKind::kBlob) {
+    if (o.kind != ObjectKind::kBlob) {
       HeldLookup held = [&](ObjectKind k, const ObjectId& ref) { return Holds(k, ref); };
       uint64_t depth = 0;
-      Result<uint64_t> content = CheckObject(kind_, id_, bytes_, held, &depth);
+      Result<uint64_t> content = CheckObject(o.kind, o.id, o.bytes, held, &depth);
       if (!content.ok()) return Context(content.status());
       sizes.content_size = *content;
       sizes.depth = depth;
@@ -60,9 +52,9 @@ class PackReceiver : public PackParser::Handler {
     // Every verified object goes into the batch, whether this repo or another
     // holds it already: the same write, sync and rename either way (no timing
     // answer to "does another repo hold this?"), and a damaged copy is replaced.
-    RETURN_IF_ERROR(batch_.Add(std::move(writer)));
-    in_pack_[{kind_, id_}] = sizes;
-    received_.push_back({kind_, id_, sizes});
+    RETURN_IF_ERROR(batch_.Add(std::move(o.file)));
+    in_pack_[{o.kind, o.id}] = sizes;
+    received_.push_back({o.kind, o.id, sizes});
     return Status::Ok();
   }
 
@@ -72,7 +64,7 @@ class PackReceiver : public PackParser::Handler {
     if (received_.empty()) return Status::Ok();
     RETURN_IF_ERROR(batch_.Commit());
     ASSIGN_OR_RETURN(Db::Tx tx, db_.BeginWrite());
-    ASSIGN_OR_RETURN(uint64_t added, LinkObjects(db_, repo_id_, received_));
+    ASSIGN_OR_RETURN(uint64_t added, ObjectRecords(db_).Link(repo_id_, received_));
     RETURN_IF_ERROR(tx.Commit());
     result_.stored += added;
     received_.clear();
@@ -85,7 +77,7 @@ class PackReceiver : public PackParser::Handler {
   Result<std::optional<HeldObject>> Holds(ObjectKind kind, const ObjectId& id) {
     auto it = in_pack_.find({kind, id});
     if (it != in_pack_.end()) return std::optional<HeldObject>(it->second);
-    return RepoHolds(db_, repo_id_, kind, id);
+    return ObjectRecords(db_).Held(repo_id_, kind, id);
   }
 
   Status Context(const Status& s) const {
@@ -94,14 +86,11 @@ class PackReceiver : public PackParser::Handler {
   }
 
   Db& db_;
-  ObjectStore& store_;
   WriteBatch batch_;
   int64_t repo_id_;
-  const ServerConfig& config_;
+  uint64_t max_metadata_;
   ObjectKind kind_ = ObjectKind::kBlob;
   ObjectId id_;
-  std::string bytes_;
-  std::optional<ObjectWriter> writer_;
   std::map<std::pair<ObjectKind, ObjectId>, HeldObject> in_pack_;
   std::vector<NewObject> received_;
   wire::PackResult result_;
@@ -109,64 +98,23 @@ class PackReceiver : public PackParser::Handler {
 
 }  // namespace
 
-Result<wire::PackResult> ObjectIntake::PutPack(const Caller& caller, std::string_view repo,
-                                               const Body& body) {
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Attempt attempt(*db, caller, "object.upload", std::string(repo), "pack");
-  auto run = [&]() -> Result<wire::PackResult> {
-    ASSIGN_OR_RETURN(RepoAccess a, Authorize(attempt, repo, Role::kPublish));
-    PackReceiver receiver(*db, store_, a.id, config_);
-    PackParser parser(receiver, PackLimits{config_.max_object_bytes, config_.max_ids_per_request});
-    Status st = body([&](std::string_view piece) { return parser.Feed(piece); });
-    if (st.ok()) st = parser.Finish();
-    Status committed = receiver.Commit();
-    if (!st.ok()) {
-      uint64_t kept = receiver.result().objects;
-      if (kept > 0 && committed.ok())
-        return Status(st.code(), st.message() + " (the " + std::to_string(kept) +
-                                     " objects before it were verified and kept)");
-      return st;
-    }
-    RETURN_IF_ERROR(committed);
-    return receiver.result();
-  };
-  return attempt.Done(run());
-}
-
-Result<std::vector<ObjectIntake::Located>> ObjectIntake::PlanFetch(const Caller& caller,
-                                                                   std::string_view repo,
-                                                                   const wire::ObjectIdSet& ids) {
-  RETURN_IF_ERROR(CheckCount(ids));
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Attempt attempt(*db, caller, "object.fetch", std::string(repo));
-  ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
-  std::vector<Located> plan;
-  RETURN_IF_ERROR(
-      ForEachHeld(*db, a.id, ids,
-                  [&](ObjectKind kind, const ObjectId& id, const std::optional<HeldObject>& held) {
-                    if (!held)
-                      return NotFound(Describe(kind, id) + " not found in repo " + Quote(a.name));
-                    plan.push_back({kind, id, held->size});
-                    return Status::Ok();
-                  }));
-  return plan;
-}
-
-Status ObjectIntake::WritePack(const std::vector<Located>& plan, const Sink& sink) const {
-  RETURN_IF_ERROR(sink(kPackMagic));
-  for (const Located& o : plan) {
-    RETURN_IF_ERROR(sink(PackObjectHeader(o.kind, o.id, o.size)));
-    uint64_t sent = 0;
-    RETURN_IF_ERROR(store_.Stream(o.id, [&](std::string_view piece) -> Status {
-      sent += piece.size();
-      if (sent > o.size)
-        return Corrupt("object " + o.id.hex() + " is larger on disk than recorded");
-      return sink(piece);
-    }));
-    if (sent != o.size)
-      return Corrupt("object " + o.id.hex() + " is shorter on disk than recorded");
+Result<wire::PackResult> ReceivePack(Db& db, ObjectStore& store, int64_t repo_id,
+                                     const ServerConfig& config, const ObjectIntake::Body& body) {
+  IntakeRole role(db, store, repo_id, config.max_metadata_bytes);
+  ObjectReceiver receiver(store, role, config.max_metadata_bytes);
+  PackParser parser(receiver, PackLimits{config.max_object_bytes, config.max_ids_per_request});
+  Status st = body([&](std::string_view piece) { return parser.Feed(piece); });
+  if (st.ok()) st = parser.Finish();
+  Status committed = role.Commit();
+  if (!st.ok()) {
+    uint64_t kept = role.result().objects;
+    if (kept > 0 && committed.ok())
+      return Status(st.code(), st.message() + " (the " + std::to_string(kept) +
+                                   " objects before it were verified and kept)");
+    return st;
   }
-  return sink(kPackEnd);
+  RETURN_IF_ERROR(committed);
+  return role.result();
 }
 
 }  // namespace converge

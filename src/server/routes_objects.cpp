@@ -14,7 +14,7 @@ using httplib::Response;
 namespace {
 
 // Sends pieces to the client, counting them for the access log.
-ObjectIntake::Sink ToClient(DataSink& sink) {
+ObjectSender::Sink ToClient(DataSink& sink) {
   return [&sink](std::string_view piece) -> Status {
     CurrentRequestLog().streamed += piece.size();
     if (!sink.write(piece.data(), piece.size())) return Unavailable("the client stopped reading");
@@ -39,6 +39,7 @@ ObjectKind KindOf(const std::string& name) {
 void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
   const ServerConfig& config = a.config();
   ObjectIntake& objects = a.objects();
+  ObjectSender& sender = a.sender();
 
   svr.Post(R"(/v1/repos/([^/]+)/objects/missing)",
            [&a, &objects, &config](const Request& req, Response& res, const ContentReader& r) {
@@ -61,10 +62,10 @@ void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
     });
   });
 
-  svr.Get(one, [&a, &objects](const Request& req, Response& res) {
+  svr.Get(one, [&a, &sender](const Request& req, Response& res) {
     Serve(a, req, res, [&](const Caller& c) -> Result<Reply> {
-      ASSIGN_OR_RETURN(ObjectIntake::Located o,
-                       objects.Locate(c, req.matches[1].str(), KindOf(req.matches[2].str()),
+      ASSIGN_OR_RETURN(ObjectSender::Located o,
+                       sender.Locate(c, req.matches[1].str(), KindOf(req.matches[2].str()),
                                       req.matches[3].str()));
       // Content-addressed bytes never change.
       res.set_header("ETag", "\"" + o.id.hex() + "\"");
@@ -73,7 +74,7 @@ void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
         res.set_content("", "application/octet-stream");
         return StreamedReply();
       }
-      ObjectIntake* store = &objects;
+      const ObjectSender* store = &sender;
       res.set_content_provider(
           o.size, "application/octet-stream", [store, o](size_t offset, size_t, DataSink& sink) {
             if (offset != 0) return false;  // the first call sends everything
@@ -92,14 +93,14 @@ void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
            });
 
   svr.Post(R"(/v1/repos/([^/]+)/objects/fetch)",
-           [&a, &objects, &config](const Request& req, Response& res, const ContentReader& r) {
+           [&a, &sender, &config](const Request& req, Response& res, const ContentReader& r) {
              ServeBody(
                  a, req, res, r, config.max_json_bytes,
                  [&](const Caller& c, RequestBody& body) -> Result<Reply> {
                    ASSIGN_OR_RETURN(wire::ObjectIdSet ids, Decode<wire::ObjectIdSet>(body));
-                   ASSIGN_OR_RETURN(std::vector<ObjectIntake::Located> plan,
-                                    objects.PlanFetch(c, req.matches[1].str(), ids));
-                   ObjectIntake* store = &objects;
+                   ASSIGN_OR_RETURN(std::vector<ObjectSender::Located> plan,
+                                    sender.PlanFetch(c, req.matches[1].str(), ids));
+                   const ObjectSender* store = &sender;
                    res.set_chunked_content_provider(
                        kPackContentType, [store, plan = std::move(plan)](size_t, DataSink& sink) {
                          if (!Report(store->WritePack(plan, ToClient(sink)), "sending a pack"))

@@ -8,6 +8,7 @@
 
 #include "base/parallel.h"
 #include "base/text.h"
+#include "store/object_refs.h"
 
 namespace converge {
 
@@ -184,7 +185,7 @@ std::string ClosureCheck::Where(const Visit& v) const {
 }
 
 void ClosureCheck::CheckSize(const Visit& v, const Known& k) {
-  if (!v.size || !k.size || *v.size == *k.size) return;
+  if (!k.size || KeepsSize(v.size, *k.size)) return;
   report_.Error(Describe(v.ref.kind, v.ref.id), "holds " + std::to_string(*k.size) +
                                                     " bytes, but " + Where(v) + " is " +
                                                     std::to_string(*v.size) + " bytes long");
@@ -192,45 +193,28 @@ void ClosureCheck::CheckSize(const Visit& v, const Known& k) {
 
 Status ClosureCheck::Decode(const Visit& v, const std::string& bytes, Known& k,
                             std::vector<Visit>& kids) {
-  auto add = [&](ObjectKind kind, const ObjectId& child, const std::string& path,
-                 std::optional<uint64_t> size, uint64_t level) {
-    k.refs.push_back({kind, child});
-    kids.push_back({{kind, child}, path, size, false, level});
-  };
-  switch (v.ref.kind) {
-    case ObjectKind::kSnap: {
-      ASSIGN_OR_RETURN(Snap s, DecodeSnap(bytes));
-      add(ObjectKind::kManifest, s.root, v.path, std::nullopt, 0);
-      snaps_[v.ref.id] = std::move(s);
-      return Status::Ok();
-    }
-    case ObjectKind::kChunkList: {
-      ASSIGN_OR_RETURN(ChunkList c, DecodeChunkList(bytes));
-      k.size = c.size;
-      for (const ChunkList::Chunk& ch : c.chunks)
-        add(ObjectKind::kBlob, ch.blob, v.path, ch.size, 0);
-      return Status::Ok();
-    }
-    case ObjectKind::kManifest: {
-      ASSIGN_OR_RETURN(Manifest m, DecodeManifest(bytes));
-      for (const Entry& e : m.entries) {
-        std::optional<ObjectRef> r = EntryRef(e);
-        if (!r) continue;  // a symlink
-        std::string path = JoinFsckPath(v.path, e.name);
-        bool dir = e.type == EntryType::kDir;
-        if (dir && v.level >= kMaxTreeDepth)
-          k.cut = true;  // the depth check of the root reports it
-        else if (dir)
-          add(r->kind, r->id, path, std::nullopt, v.level + 1);
-        else
-          add(r->kind, r->id, path, e.size, 0);
-      }
-      return Status::Ok();
-    }
-    case ObjectKind::kBlob:
-      break;
+  if (v.ref.kind == ObjectKind::kBlob) return Internal("decode of a blob");
+  ASSIGN_OR_RETURN(ObjectFacts f, RefsAndSizes(v.ref.kind, bytes));
+  if (v.ref.kind == ObjectKind::kSnap) {
+    ASSIGN_OR_RETURN(Snap s, DecodeSnap(bytes));
+    snaps_[v.ref.id] = std::move(s);
   }
-  return Internal("decode of a blob");
+  if (v.ref.kind == ObjectKind::kChunkList) k.size = f.content_size;
+  bool manifest = v.ref.kind == ObjectKind::kManifest;
+  for (NamedRef& n : f.refs) {
+    std::string path = n.name.empty() ? v.path : JoinFsckPath(v.path, n.name);
+    uint64_t level = 0;  // a manifest's depth below its snap's root
+    if (manifest && n.dir()) {
+      if (v.level >= kMaxTreeDepth) {
+        k.cut = true;  // the depth check of the root reports it
+        continue;
+      }
+      level = v.level + 1;
+    }
+    k.refs.push_back(n.ref);
+    kids.push_back({n.ref, std::move(path), n.size, false, level});
+  }
+  return Status::Ok();
 }
 
 ClosureCheck::Known ClosureCheck::Examine(const Visit& v, std::vector<Visit>& stack) {

@@ -282,29 +282,4 @@ std::optional<ObjectRef> EntryRef(const Entry& e) {
   return std::nullopt;
 }
 
-Result<std::vector<ObjectRef>> ReferencesOf(ObjectKind kind, std::string_view bytes) {
-  std::vector<ObjectRef> refs;
-  switch (kind) {
-    case ObjectKind::kBlob:
-      break;
-    case ObjectKind::kManifest: {
-      ASSIGN_OR_RETURN(Manifest m, DecodeManifest(bytes));
-      for (const Entry& e : m.entries)
-        if (std::optional<ObjectRef> r = EntryRef(e)) refs.push_back(*r);
-      break;
-    }
-    case ObjectKind::kSnap: {
-      ASSIGN_OR_RETURN(Snap s, DecodeSnap(bytes));
-      refs.push_back({ObjectKind::kManifest, s.root});
-      break;
-    }
-    case ObjectKind::kChunkList: {
-      ASSIGN_OR_RETURN(ChunkList c, DecodeChunkList(bytes));
-      for (const auto& ch : c.chunks) refs.push_back({ObjectKind::kBlob, ch.blob});
-      break;
-    }
-  }
-  return refs;
-}
-
 }  // namespace converge

@@ -99,8 +99,4 @@ struct ObjectRef {
 // (its chunk list when `chunked`); nullopt for a symlink, which names none.
 std::optional<ObjectRef> EntryRef(const Entry& e);
 
-// The objects an object names directly (a blob names none). `bytes` must
-// already have been decoded successfully once, or this fails the same way.
-Result<std::vector<ObjectRef>> ReferencesOf(ObjectKind kind, std::string_view bytes);
-
 }  // namespace converge

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/object_refs.h"
 #include "store/objects.h"
 
 namespace converge {

@@ -1,0 +1,35 @@
+// Downloading the closure of some snaps from a repo (used by fetch).
+//
+// Top down, one tree level per request (POST .../objects/fetch), each pack
+// received by store/object_receiver.h: every object must be one asked for,
+// hash to its ID, and (a manifest, snap or chunk list) decode canonically
+// within the metadata limit; every blob and chunk list must have the size
+// the object naming it promised, and no snap's tree may be deeper than
+// kMaxTreeDepth. Objects become visible leaves first, only once the whole
+// closure arrived and checked, so an interrupted or refused download leaves
+// nothing half there.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "net/api_client.h"
+#include "store/cas.h"
+
+namespace converge {
+
+struct DownloadStats {
+  uint64_t objects = 0, bytes = 0;
+};
+
+// Downloads every object under `snaps` that `store` lacks, from `repo`
+// through `api`. Returns what was fetched. Fails with the transport's errors
+// (kUnavailable, kUnauthenticated, kNotFound, ...), kCorrupt for an object
+// the server should not have sent (not asked for, wrong hash, wrong size,
+// not canonical, too deep) or did not send, kTooLarge for a metadata object
+// over 64 MiB, or the store's kIo. `progress`: show a progress line.
+Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const std::string& repo,
+                                    const std::vector<ObjectId>& snaps, bool progress);
+
+}  // namespace converge

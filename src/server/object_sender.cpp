@@ -1,0 +1,58 @@
+#include "server/object_sender.h"
+
+#include "api/pack.h"
+#include "base/text.h"
+#include "server/audit.h"
+#include "server/authz.h"
+#include "server/object_check.h"
+
+namespace converge {
+
+Result<ObjectSender::Located> ObjectSender::Locate(const Caller& caller, std::string_view repo,
+                                                   ObjectKind kind, std::string_view id_text) {
+  ASSIGN_OR_RETURN(ObjectId id, ParseObjectId(id_text));
+  std::optional<HeldObject> held;
+  {
+    ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+    Attempt attempt(*db, caller, "object.read", std::string(repo), Describe(kind, id));
+    ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
+    ASSIGN_OR_RETURN(held, RepoHolds(*db, a.id, kind, id));
+    if (!held) return NotFound(Describe(kind, id) + " not found in repo " + Quote(a.name));
+  }
+  // Re-hashed (with no database connection held) before the answer starts: a
+  // damaged object is an error status, never a 200 with wrong bytes (and the
+  // stream checks again as it sends).
+  Result<uint64_t> on_disk = store_.SizeOf(id);
+  if (!on_disk.ok() || *on_disk != held->size || !store_.Verify(id).ok())
+    return IoError(Describe(kind, id) + " is missing or damaged on the server: its operator " +
+                   "should run 'converge serve --fsck' (a correct upload of it repairs it)");
+  return Located{kind, id, held->size};
+}
+
+Result<std::vector<ObjectSender::Located>> ObjectSender::PlanFetch(const Caller& caller,
+                                                                   std::string_view repo,
+                                                                   const wire::ObjectIdSet& ids) {
+  RETURN_IF_ERROR(CheckIdCount(ids, config_.max_ids_per_request));
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "object.fetch", std::string(repo));
+  ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
+  std::vector<Located> plan;
+  RETURN_IF_ERROR(
+      ForEachHeld(*db, a.id, ids,
+                  [&](ObjectKind kind, const ObjectId& id, const std::optional<HeldObject>& held) {
+                    if (!held)
+                      return NotFound(Describe(kind, id) + " not found in repo " + Quote(a.name));
+                    plan.push_back({kind, id, held->size});
+                    return Status::Ok();
+                  }));
+  return plan;
+}
+
+Status ObjectSender::WritePack(const std::vector<Located>& plan, const Sink& sink) const {
+  RETURN_IF_ERROR(sink(kPackMagic));
+  for (const Located& o : plan)
+    RETURN_IF_ERROR(WritePackObject(store_, o.kind, o.id, o.size, sink));
+  return sink(kPackEnd);
+}
+
+}  // namespace converge

@@ -1,0 +1,75 @@
+// The server's object records: the `objects` table (one row per stored
+// object: its sizes and tree depth) and `repo_objects` (which repo holds
+// which object). This is the only file with SQL against those two tables.
+//
+// An ObjectRecords works on the caller's Db, inside the caller's
+// transaction: it begins and commits none. Every query is written in the SQL
+// that SQLite 3.40 and PostgreSQL 15 both run unchanged. Errors are the
+// database's (kIo, or kCorrupt for a malformed database); a row whose
+// kind or ID does not parse is handed on with them unset, for fsck to report.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "store/db.h"
+#include "store/object_refs.h"
+
+namespace converge {
+
+// An object to record as held, already installed in the CAS.
+struct NewObject {
+  ObjectKind kind;
+  ObjectId id;
+  HeldObject sizes;
+};
+
+// An `objects` row, or a `repo_objects` row joined to its `objects` row.
+struct ObjectRow {
+  std::string kind_text, id_text;  // as stored
+  std::optional<ObjectKind> kind;  // nullopt: malformed
+  std::optional<ObjectId> id;      // nullopt: malformed
+  // Nullopt for a repo_objects row that has no objects row.
+  std::optional<HeldObject> sizes;
+};
+
+class ObjectRecords {
+ public:
+  explicit ObjectRecords(Db& db) : db_(db) {}
+
+  // Whether repo `repo_id` holds (kind, id), and its recorded sizes.
+  Result<std::optional<HeldObject>> Held(int64_t repo_id, ObjectKind kind, const ObjectId& id);
+
+  // Needs a write transaction. Records the objects as held by the repo (an
+  // objects row recorded before depths were gets its depth now). Returns how
+  // many the repo did not hold before.
+  Result<uint64_t> Link(int64_t repo_id, const std::vector<NewObject>& objects);
+
+  // Calls `fn` for every objects row (sizes always set); stops at an error.
+  Status ForEachObject(const std::function<Status(const ObjectRow&)>& fn);
+  // Calls `fn` for every object repo `repo_id` holds; stops at an error.
+  Status ForEachHeld(int64_t repo_id, const std::function<Status(const ObjectRow&)>& fn);
+  // How many objects rows there are. In a read transaction, the first read
+  // fixes the snapshot: fsck calls this before it lists the object files.
+  Result<uint64_t> Count();
+
+  // The manifests and snaps stored before depths were recorded (schema
+  // migration 3), and recording one's depth.
+  Result<std::vector<ObjectRef>> Unmeasured();
+  Status SetDepth(ObjectKind kind, const ObjectId& id, uint64_t depth);
+
+  // Needs a write transaction. Repo `repo_id` no longer holds (kind, id).
+  Status Unlink(int64_t repo_id, ObjectKind kind, const ObjectId& id);
+  // Needs a write transaction. Deletes the objects row of (kind, id) unless
+  // a repo still holds it.
+  Status DropIfUnheld(ObjectKind kind, const ObjectId& id);
+
+ private:
+  Db& db_;
+};
+
+}  // namespace converge

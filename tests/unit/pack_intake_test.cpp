@@ -1,0 +1,116 @@
+// The server's role in receiving a pack (server/pack_transfer.h), in
+// process: the shared receiver and reference check with the repo's records.
+#include <gtest/gtest.h>
+
+#include "api/pack.h"
+#include "server/pack_transfer.h"
+#include "store/object_records.h"
+#include "support/process.h"
+
+namespace converge {
+namespace {
+
+using testing::TempDir;
+
+class PackIntakeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = Db::Open(dir_.path() / "converge.db", DbRole::kServer);
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    db_.emplace(std::move(*db));
+    ASSERT_TRUE(
+        db_->Exec("INSERT INTO users (handle, admin, created_at) VALUES ('u', 1, 't')").ok());
+    ASSERT_TRUE(
+        db_->Exec("INSERT INTO repos (name, created_at, created_by) VALUES ('r', 't', 1)").ok());
+    auto store = ObjectStore::Open(dir_.path());
+    ASSERT_TRUE(store.ok());
+    store_.emplace(std::move(*store));
+  }
+
+  Result<wire::PackResult> Receive(const std::string& pack) {
+    return ReceivePack(*db_, *store_, 1, config_, [&](const ObjectIntake::Sink& sink) {
+      for (size_t i = 0; i < pack.size(); i += 3)
+        RETURN_IF_ERROR(sink(std::string_view(pack).substr(i, 3)));
+      return Status::Ok();
+    });
+  }
+
+  bool Holds(ObjectKind kind, const std::string& bytes) {
+    auto h = ObjectRecords(*db_).Held(1, kind, ObjectId::Of(bytes));
+    return h.ok() && h->has_value();
+  }
+
+  static std::string Framed(ObjectKind kind, const std::string& bytes) {
+    return PackObjectHeader(kind, ObjectId::Of(bytes), bytes.size()) + bytes;
+  }
+
+  static std::string ManifestNaming(const std::string& blob, uint64_t size) {
+    Entry e;
+    e.name = "a.txt";
+    e.id = ObjectId::Of(blob);
+    e.size = size;
+    return EncodeManifest(Manifest{{e}});
+  }
+
+  TempDir dir_;
+  std::optional<Db> db_;
+  std::optional<ObjectStore> store_;
+  ServerConfig config_;
+};
+
+TEST_F(PackIntakeTest, ObjectsNamingEarlierOnesInThePackAreTakenAndRecorded) {
+  std::string blob = "hello", manifest = ManifestNaming(blob, blob.size());
+  auto r = Receive(std::string(kPackMagic) + Framed(ObjectKind::kBlob, blob) +
+                   Framed(ObjectKind::kManifest, manifest) + std::string(kPackEnd));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->objects, 2u);
+  EXPECT_EQ(r->stored, 2u);
+  EXPECT_TRUE(Holds(ObjectKind::kBlob, blob));
+  EXPECT_TRUE(Holds(ObjectKind::kManifest, manifest));
+}
+
+TEST_F(PackIntakeTest, AMissingReferenceNamesThePackObjectAndKeepsWhatCameBefore) {
+  std::string first = "kept", manifest = ManifestNaming("never sent", 10);
+  auto r = Receive(std::string(kPackMagic) + Framed(ObjectKind::kBlob, first) +
+                   Framed(ObjectKind::kManifest, manifest) + std::string(kPackEnd));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorrupt);
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("pack object #2 (manifest " + ObjectId::Of(manifest).hex() + ")"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("references objects this repo does not have: blob " +
+                   ObjectId::Of("never sent").hex()),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("(the 1 objects before it were verified and kept)"), std::string::npos) << m;
+  EXPECT_TRUE(Holds(ObjectKind::kBlob, first));
+  EXPECT_FALSE(Holds(ObjectKind::kManifest, manifest));
+}
+
+TEST_F(PackIntakeTest, ASizeMismatchIsCorruptAndNamesTheFile) {
+  std::string blob = "hello", manifest = ManifestNaming(blob, 6);
+  auto r = Receive(std::string(kPackMagic) + Framed(ObjectKind::kBlob, blob) +
+                   Framed(ObjectKind::kManifest, manifest) + std::string(kPackEnd));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorrupt);
+  EXPECT_NE(r.status().message().find("file 'a.txt' says 6 bytes but blob " +
+                                      ObjectId::Of(blob).hex() + " holds 5"),
+            std::string::npos)
+      << r.status().message();
+}
+
+TEST_F(PackIntakeTest, AMetadataObjectOverTheServersLimitIsRefusedByItsNumber) {
+  config_.max_metadata_bytes = 10;
+  std::string manifest = ManifestNaming("x", 1);
+  auto r = Receive(std::string(kPackMagic) + Framed(ObjectKind::kManifest, manifest) +
+                   std::string(kPackEnd));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kTooLarge);
+  EXPECT_NE(r.status().message().find("the limit for a manifest is 10"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("pack object #1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace converge
