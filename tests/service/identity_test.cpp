@@ -56,17 +56,51 @@ TEST_F(IdentityTest, MakingAUserAuditsTheUserAndItsFirstToken) {
 }
 
 TEST_F(IdentityTest, BadTokensAreUnauthenticatedAndAFailedOneIsAuditedByItsId) {
+  int64_t seq = LastAudit().seq;
   for (const std::string& header : {std::string(""), std::string("Bearer "),
                                     std::string("Basic abc"), std::string("Bearer cvg_x_y")})
     EXPECT_TRUE(HasCode(identity().Authenticate(header, "10.0.0.1").status(),
                         Code::kUnauthenticated))
         << header;
+  // Without a token there is nothing to name: no row (and no database work).
+  EXPECT_EQ(LastAudit().seq, seq);
   std::string unknown = "cvg_0123456789abcdef_" + std::string(64, '0');
   EXPECT_TRUE(HasCode(SignIn(unknown).status(), Code::kUnauthenticated));
   wire::AuditEntry row = LastAudit();
   EXPECT_EQ(row.action, "auth.fail");
   EXPECT_EQ(row.actor, "token:0123456789abcdef");
   EXPECT_EQ(row.detail.find(std::string(64, '0')), std::string::npos);
+  EXPECT_TRUE(VerifyChain().ok());
+}
+
+class ThrottleServiceTest : public IdentityTest {
+ protected:
+  void Configure(ServerConfig& config) override { config.auth_fail_limit = 3; }
+};
+
+TEST_F(ThrottleServiceTest, RepeatedFailuresBlockTheAddressWithOneAuditRowPerBlock) {
+  std::string token;
+  NewUser("alice", false, &token);
+  int64_t seq = LastAudit().seq;
+  for (int i = 0; i < 3; i++)
+    EXPECT_TRUE(HasCode(identity().Authenticate("", "10.0.0.9").status(), Code::kUnauthenticated));
+  wire::AuditEntry row = LastAudit();
+  EXPECT_EQ(row.seq, seq + 1);
+  EXPECT_EQ(row.action, "auth.throttle");
+  EXPECT_EQ(row.outcome, "refused: unauthenticated");
+  EXPECT_EQ(row.remote_addr, "10.0.0.9");
+  // Blocked: even a good token is not checked (the HTTP layer answers 429 with
+  // the seconds set in retry_after), and nothing more is logged.
+  int64_t retry_after = 0;
+  EXPECT_TRUE(HasCode(identity().Authenticate("Bearer " + token, "10.0.0.9", &retry_after).status(),
+                      Code::kUnauthenticated));
+  EXPECT_GT(retry_after, 0);
+  retry_after = 0;
+  EXPECT_FALSE(identity().Authenticate("", "10.0.0.9", &retry_after).ok());
+  EXPECT_GT(retry_after, 0);
+  EXPECT_EQ(LastAudit().seq, seq + 1);
+  // Other addresses are not affected.
+  EXPECT_TRUE(identity().Authenticate("Bearer " + token, "10.0.0.8").ok());
   EXPECT_TRUE(VerifyChain().ok());
 }
 

@@ -13,6 +13,7 @@ void ServiceTest::SetUp() {
   dir_ = std::make_unique<TempDir>();
   ServerConfig config;
   config.data_dir = dir_->path() / "data";
+  Configure(config);
   Result<std::unique_ptr<Authority>> opened = Authority::Open(config);
   ASSERT_TRUE(opened.ok()) << opened.status().message();
   authority_ = std::move(opened).value();

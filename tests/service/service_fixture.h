@@ -30,6 +30,8 @@ class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override;
   void TearDown() override;
+  // Settings for the Authority before it opens (default: the server's defaults).
+  virtual void Configure(ServerConfig& config) { (void)config; }
 
   Authority& authority() { return *authority_; }
   Identity& identity() { return authority_->identity(); }
