@@ -8,14 +8,11 @@
 namespace converge::testing {
 namespace {
 
-class ObjectsServiceTest : public ServiceTest {
+class ObjectsServiceTest : public AliceRepoTest {
  protected:
   void SetUp() override {
-    ServiceTest::SetUp();
-    if (HasFatalFailure()) return;
-    alice_ = NewUser("alice");
-    NewRepo("web", alice_);
-    NewRepo("other", alice_);
+    AliceRepoTest::SetUp();
+    if (!HasFatalFailure()) NewRepo("other", alice_);
   }
   Result<wire::StoredObject> Put(const std::string& repo, const TestObject& o,
                                  const std::string& bytes) {
@@ -31,8 +28,6 @@ class ObjectsServiceTest : public ServiceTest {
     for (const TestObject& o : list) ids.of(o.kind).push_back(o.id);
     return ids;
   }
-
-  Caller alice_;
 };
 
 TEST_F(ObjectsServiceTest, BytesMustHashToTheirIdAndReferencesMustBeHeld) {

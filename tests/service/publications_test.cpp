@@ -10,13 +10,11 @@
 namespace converge::testing {
 namespace {
 
-class PublicationsServiceTest : public ServiceTest {
+class PublicationsServiceTest : public AliceRepoTest {
  protected:
   void SetUp() override {
-    ServiceTest::SetUp();
+    AliceRepoTest::SetUp();
     if (HasFatalFailure()) return;
-    alice_ = NewUser("alice");
-    NewRepo("web", alice_);
     tree_ = MakeTree("pubs");
     Upload(alice_, "web", tree_.objects);
   }
@@ -24,7 +22,6 @@ class PublicationsServiceTest : public ServiceTest {
     return Must(publications().Create(alice_, "web", PublishOf(tree_.snap(), note)), "publishing");
   }
 
-  Caller alice_;
   TestTree tree_;
 };
 

@@ -7,14 +7,11 @@
 namespace converge::testing {
 namespace {
 
-class RegistryTest : public ServiceTest {
+class RegistryTest : public AliceRepoTest {
  protected:
   void SetUp() override {
-    ServiceTest::SetUp();
-    if (HasFatalFailure()) return;
-    alice_ = NewUser("alice");
-    bob_ = NewUser("bob");
-    NewRepo("web", alice_);
+    AliceRepoTest::SetUp();
+    if (!HasFatalFailure()) bob_ = NewUser("bob");
   }
   // The newest row is `action` by `actor` on repo web, "ok".
   void ExpectAudited(const std::string& action, const std::string& actor,
@@ -27,7 +24,7 @@ class RegistryTest : public ServiceTest {
     EXPECT_EQ(row.outcome, "ok");
   }
 
-  Caller alice_, bob_;
+  Caller bob_;
 };
 
 TEST_F(RegistryTest, ANewRepoHasItsAdminScopeMainLaneDefaultAndGateDevIntake) {

@@ -31,6 +31,13 @@ void ServiceTest::TearDown() {
   dir_.reset();
 }
 
+void AliceRepoTest::SetUp() {
+  ServiceTest::SetUp();
+  if (HasFatalFailure()) return;
+  alice_ = NewUser("alice");
+  NewRepo("web", alice_);
+}
+
 Result<Caller> ServiceTest::SignIn(const std::string& token) {
   return identity().Authenticate("Bearer " + token, "127.0.0.1");
 }

@@ -67,6 +67,13 @@ class ServiceTest : public ::testing::Test {
   Caller admin_;
 };
 
+// A ServiceTest with a user, alice_, who administers a repo, "web".
+class AliceRepoTest : public ServiceTest {
+ protected:
+  void SetUp() override;
+  Caller alice_;
+};
+
 // Whether `s` failed with `code`.
 ::testing::AssertionResult HasCode(const Status& s, Code code);
 
