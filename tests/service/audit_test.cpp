@@ -11,32 +11,42 @@ using AuditServiceTest = ServiceTest;
 
 TEST_F(AuditServiceTest, EveryActionWritesItsRowAndTheChainVerifies) {
   int64_t start = LastAudit().seq;
-  Caller alice = NewUser("alice");                                        // user.create, token.create
-  Caller bob = NewUser("bob");                                            // user.create, token.create
+  Caller alice = NewUser("alice");  // user.create, token.create
+  Caller bob = NewUser("bob");      // user.create, token.create
   wire::IssuedToken t = Must(identity().CreateToken(alice, {std::nullopt, "x", std::nullopt}));
-  Must(identity().RevokeToken(alice, t.id));                              // token.revoke
-  NewRepo("web", alice);                                                  // repo.create
-  Grant("web", bob, "publish");                                           // member.set
-  Must(registry().CreateLane(alice, "web", "l"));                         // lane.create
-  Must(registry().AddLaneMember(alice, "web", "l", "bob"));               // lane.member.add
-  Must(registry().RemoveLaneMember(alice, "web", "l", "bob"));            // lane.member.remove
-  Must(registry().CreateScope(alice, "web", "s"));                        // scope.create
+  Must(identity().RevokeToken(alice, t.id));                                // token.revoke
+  NewRepo("web", alice);                                                    // repo.create
+  Grant("web", bob, "publish");                                             // member.set
+  Must(registry().CreateLane(alice, "web", "l"));                           // lane.create
+  Must(registry().AddLaneMember(alice, "web", "l", "bob"));                 // lane.member.add
+  Must(registry().RemoveLaneMember(alice, "web", "l", "bob"));              // lane.member.remove
+  Must(registry().CreateScope(alice, "web", "s"));                          // scope.create
   Must(registry().SetGateGraph(alice, "web", {{{"dev-intake", {}, {}}}}));  // gate_graph.set
   TestTree tree = MakeTree("audit");
-  Upload(alice, "web", tree.objects);                                     // (not audited)
+  Upload(alice, "web", tree.objects);  // (not audited)
   wire::Publication p = Must(publications().Create(alice, "web", PublishOf(tree.snap())));
-  Must(registry().RemoveMember(alice, "web", "bob"));                     // member.remove
-  (void)registry().GetRepo(bob, "web");                                  // refused: not_found
-  (void)registry().CreateLane(admin(), "web", "l");                       // conflict: no row
-  (void)identity().ListUsers(alice);                                     // refused: forbidden
+  Must(registry().RemoveMember(alice, "web", "bob"));  // member.remove
+  (void)registry().GetRepo(bob, "web");                // refused: not_found
+  (void)registry().CreateLane(admin(), "web", "l");    // conflict: no row
+  (void)identity().ListUsers(alice);                   // refused: forbidden
 
-  std::vector<std::pair<std::string, std::string>> want = {
-      {"user.create", "ok"},        {"token.create", "ok"},       {"user.create", "ok"},
-      {"token.create", "ok"},       {"token.create", "ok"},       {"token.revoke", "ok"},
-      {"repo.create", "ok"},        {"member.set", "ok"},         {"lane.create", "ok"},
-      {"lane.member.add", "ok"},    {"lane.member.remove", "ok"}, {"scope.create", "ok"},
-      {"gate_graph.set", "ok"},     {"publication.create", "ok"}, {"member.remove", "ok"},
-      {"repo.read", "refused: not_found"}, {"user.list", "refused: forbidden"}};
+  std::vector<std::pair<std::string, std::string>> want = {{"user.create", "ok"},
+                                                           {"token.create", "ok"},
+                                                           {"user.create", "ok"},
+                                                           {"token.create", "ok"},
+                                                           {"token.create", "ok"},
+                                                           {"token.revoke", "ok"},
+                                                           {"repo.create", "ok"},
+                                                           {"member.set", "ok"},
+                                                           {"lane.create", "ok"},
+                                                           {"lane.member.add", "ok"},
+                                                           {"lane.member.remove", "ok"},
+                                                           {"scope.create", "ok"},
+                                                           {"gate_graph.set", "ok"},
+                                                           {"publication.create", "ok"},
+                                                           {"member.remove", "ok"},
+                                                           {"repo.read", "refused: not_found"},
+                                                           {"user.list", "refused: forbidden"}};
   std::vector<wire::AuditEntry> rows = AuditRows();
   std::vector<std::pair<std::string, std::string>> got;
   for (const wire::AuditEntry& e : rows) {
@@ -68,10 +78,9 @@ TEST_F(AuditServiceTest, RepoAdminsReadTheirRepoAndOnlyServerAdminsTheWholeLog) 
   for (const wire::AuditEntry& e : web.entries) EXPECT_EQ(e.repo, "web");
   for (size_t i = 1; i < web.entries.size(); i++)
     EXPECT_GT(web.entries[i - 1].seq, web.entries[i].seq);  // newest first
-  EXPECT_TRUE(HasCode(audit().ListRepo(bob, "web", 100, std::nullopt).status(),
-                      Code::kPermission));
-  EXPECT_TRUE(HasCode(audit().ListRepo(alice, "other", 100, std::nullopt).status(),
-                      Code::kNotFound));
+  EXPECT_TRUE(HasCode(audit().ListRepo(bob, "web", 100, std::nullopt).status(), Code::kPermission));
+  EXPECT_TRUE(
+      HasCode(audit().ListRepo(alice, "other", 100, std::nullopt).status(), Code::kNotFound));
   EXPECT_TRUE(HasCode(audit().ListAll(alice, 100, std::nullopt).status(), Code::kPermission));
   EXPECT_TRUE(HasCode(audit().Head(alice).status(), Code::kPermission));
   // Anyone may have the key; it is the one the head is signed with.

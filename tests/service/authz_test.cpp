@@ -161,9 +161,9 @@ TEST_F(AuthzMatrixTest, EachRoleIsAllowedOrRefusedWithTheExactCodeAndAudited) {
     const Caller* caller;
     Role role;
   };
-  std::vector<Who> people = {{&stranger_, Role::kNone},   {&reader_, Role::kRead},
+  std::vector<Who> people = {{&stranger_, Role::kNone},     {&reader_, Role::kRead},
                              {&publisher_, Role::kPublish}, {&co_admin_, Role::kAdmin},
-                             {&owner_, Role::kAdmin},     {&root_, Role::kAdmin}};
+                             {&owner_, Role::kAdmin},       {&root_, Role::kAdmin}};
   for (const RepoCall& call : Calls()) {
     for (const Who& who : people) {
       SCOPED_TRACE(std::string(call.name) + " by " + who.caller->handle);
@@ -235,7 +235,8 @@ TEST_F(AuthzMatrixTest, OnlyServerAdminsCreateReposAndOthersGetOneAnswerWhatever
     wire::NewRepoRequest req{name, std::nullopt};
     Status s = registry().CreateRepo(owner_, req).status();
     EXPECT_TRUE(HasCode(s, Code::kPermission));
-    EXPECT_EQ(s.message(), registry().CreateRepo(owner_, {"other", std::nullopt}).status().message());
+    EXPECT_EQ(s.message(),
+              registry().CreateRepo(owner_, {"other", std::nullopt}).status().message());
     wire::AuditEntry row = LastAudit();
     EXPECT_EQ(row.action, "repo.create");
     EXPECT_EQ(row.outcome, "refused: forbidden");

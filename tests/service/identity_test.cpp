@@ -29,8 +29,8 @@ TEST_F(IdentityTest, TheFirstStartMakesOneServerAdminAndOnlyServerAdminsMakeUser
   EXPECT_EQ(LastAudit().outcome, "refused: forbidden");
   EXPECT_TRUE(HasCode(identity().ListUsers(alice).status(), Code::kPermission));
   EXPECT_TRUE(HasCode(identity().CreateUser(admin(), {"alice", false}).status(), Code::kConflict));
-  EXPECT_TRUE(HasCode(identity().CreateUser(admin(), {"Not A Handle", false}).status(),
-                      Code::kInvalid));
+  EXPECT_TRUE(
+      HasCode(identity().CreateUser(admin(), {"Not A Handle", false}).status(), Code::kInvalid));
   std::vector<wire::User> users = Must(identity().ListUsers(admin()));
   ASSERT_EQ(users.size(), 2u);
   EXPECT_EQ(users[1].handle, "alice");
@@ -59,8 +59,8 @@ TEST_F(IdentityTest, BadTokensAreUnauthenticatedAndAFailedOneIsAuditedByItsId) {
   int64_t seq = LastAudit().seq;
   for (const std::string& header : {std::string(""), std::string("Bearer "),
                                     std::string("Basic abc"), std::string("Bearer cvg_x_y")})
-    EXPECT_TRUE(HasCode(identity().Authenticate(header, "10.0.0.1").status(),
-                        Code::kUnauthenticated))
+    EXPECT_TRUE(
+        HasCode(identity().Authenticate(header, "10.0.0.1").status(), Code::kUnauthenticated))
         << header;
   // Without a token there is nothing to name: no row (and no database work).
   EXPECT_EQ(LastAudit().seq, seq);

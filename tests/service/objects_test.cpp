@@ -35,8 +35,7 @@ TEST_F(ObjectsServiceTest, BytesMustHashToTheirIdAndReferencesMustBeHeld) {
   const TestObject& blob = tree.objects[0];
   EXPECT_TRUE(HasCode(Put("web", blob, blob.bytes + "x").status(), Code::kCorrupt));
   // The root manifest references what the repo does not hold yet.
-  EXPECT_TRUE(HasCode(Put("web", tree.objects[3], tree.objects[3].bytes).status(),
-                      Code::kCorrupt));
+  EXPECT_TRUE(HasCode(Put("web", tree.objects[3], tree.objects[3].bytes).status(), Code::kCorrupt));
   EXPECT_EQ(Must(objects().Missing(alice_, "web", IdsOf(tree.objects))).size(), 5u);
 
   wire::StoredObject first = Must(Put("web", blob, blob.bytes));
@@ -53,8 +52,8 @@ TEST_F(ObjectsServiceTest, AnswersComeFromTheRepoItselfNotFromWhatOthersHold) {
   wire::ObjectIdSet ids = IdsOf(tree.objects);
   EXPECT_EQ(Must(objects().Missing(alice_, "other", ids)).size(), 5u);
   const TestObject& blob = tree.objects[0];
-  EXPECT_TRUE(HasCode(objects().Locate(alice_, "other", blob.kind, blob.hex()).status(),
-                      Code::kNotFound));
+  EXPECT_TRUE(
+      HasCode(objects().Locate(alice_, "other", blob.kind, blob.hex()).status(), Code::kNotFound));
   Status plan = objects().PlanFetch(alice_, "other", ids).status();
   EXPECT_TRUE(HasCode(plan, Code::kNotFound));
   EXPECT_NE(plan.message().find("other"), std::string::npos) << plan.message();
@@ -78,10 +77,11 @@ TEST_F(ObjectsServiceTest, APackIsTakenInOrderAndServedBack) {
   ASSERT_EQ(plan.size(), 5u);
   std::string pack;
   ASSERT_TRUE(objects()
-                  .WritePack(plan, [&](std::string_view piece) {
-                    pack.append(piece);
-                    return Status::Ok();
-                  })
+                  .WritePack(plan,
+                             [&](std::string_view piece) {
+                               pack.append(piece);
+                               return Status::Ok();
+                             })
                   .ok());
   std::vector<PackedObject> back = ParsePack(pack);
   ASSERT_EQ(back.size(), 5u);
@@ -92,10 +92,11 @@ TEST_F(ObjectsServiceTest, APackIsTakenInOrderAndServedBack) {
   EXPECT_EQ(one.size, snap.bytes.size());
   std::string bytes;
   ASSERT_TRUE(objects()
-                  .Stream(one.id, [&](std::string_view piece) {
-                    bytes.append(piece);
-                    return Status::Ok();
-                  })
+                  .Stream(one.id,
+                          [&](std::string_view piece) {
+                            bytes.append(piece);
+                            return Status::Ok();
+                          })
                   .ok());
   EXPECT_EQ(bytes, snap.bytes);
 }

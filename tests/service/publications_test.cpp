@@ -138,8 +138,8 @@ TEST_F(PublicationsServiceTest, GetTakesTheIdOrAUniquePrefixOfFourOrMore) {
   wire::Publication p = Publish();
   EXPECT_EQ(Must(publications().Get(alice_, "web", p.id)).id, p.id);
   EXPECT_EQ(Must(publications().Get(alice_, "web", p.id.substr(0, 4))).id, p.id);
-  EXPECT_TRUE(HasCode(publications().Get(alice_, "web", p.id.substr(0, 3)).status(),
-                      Code::kInvalid));
+  EXPECT_TRUE(
+      HasCode(publications().Get(alice_, "web", p.id.substr(0, 3)).status(), Code::kInvalid));
   EXPECT_TRUE(HasCode(publications().Get(alice_, "web", "ABCD").status(), Code::kInvalid));
   std::string other = p.id[0] == '0' ? "1111" : "0000";
   EXPECT_TRUE(HasCode(publications().Get(alice_, "web", other).status(), Code::kNotFound));

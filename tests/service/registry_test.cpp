@@ -48,10 +48,10 @@ TEST_F(RegistryTest, ANewRepoHasItsAdminScopeMainLaneDefaultAndGateDevIntake) {
   wire::AuditEntry row = LastAudit();
   EXPECT_EQ(row.action, "repo.create");
   EXPECT_EQ(row.target, "solo");
-  EXPECT_TRUE(HasCode(registry().CreateRepo(admin(), {"web", std::nullopt}).status(),
-                      Code::kConflict));
-  EXPECT_TRUE(HasCode(registry().CreateRepo(admin(), {"a/b", std::nullopt}).status(),
-                      Code::kInvalid));
+  EXPECT_TRUE(
+      HasCode(registry().CreateRepo(admin(), {"web", std::nullopt}).status(), Code::kConflict));
+  EXPECT_TRUE(
+      HasCode(registry().CreateRepo(admin(), {"a/b", std::nullopt}).status(), Code::kInvalid));
 }
 
 TEST_F(RegistryTest, ListReposShowsOnlyReadableOnesWithTheCallersRole) {
@@ -71,12 +71,12 @@ TEST_F(RegistryTest, MembersAreSetChangedAndRemovedAndTheLastAdminStays) {
   wire::Membership m = Must(registry().SetMember(alice_, "web", "bob", "publish"));
   EXPECT_EQ(m.role, "publish");
   ExpectAudited("member.set", "alice", "bob");
-  EXPECT_TRUE(HasCode(registry().SetMember(alice_, "web", "bob", "owner").status(),
-                      Code::kInvalid));
-  EXPECT_TRUE(HasCode(registry().SetMember(alice_, "web", "nobody", "read").status(),
-                      Code::kNotFound));
-  EXPECT_TRUE(HasCode(registry().SetMember(alice_, "web", "alice", "read").status(),
-                      Code::kConflict));
+  EXPECT_TRUE(
+      HasCode(registry().SetMember(alice_, "web", "bob", "owner").status(), Code::kInvalid));
+  EXPECT_TRUE(
+      HasCode(registry().SetMember(alice_, "web", "nobody", "read").status(), Code::kNotFound));
+  EXPECT_TRUE(
+      HasCode(registry().SetMember(alice_, "web", "alice", "read").status(), Code::kConflict));
   EXPECT_TRUE(HasCode(registry().RemoveMember(alice_, "web", "alice").status(), Code::kConflict));
   Must(registry().AddLaneMember(alice_, "web", "default", "bob"));
   m = Must(registry().RemoveMember(alice_, "web", "bob"));
@@ -117,8 +117,8 @@ TEST_F(RegistryTest, LanesAreCreatedOnceAndTakeOnlyMembersOfTheRepo) {
   lane = Must(registry().AddLaneMember(alice_, "web", "team-a", "bob"));
   EXPECT_EQ(lane.members, std::vector<std::string>{"bob"});
   ExpectAudited("lane.member.add", "alice", "team-a:bob");
-  EXPECT_TRUE(HasCode(registry().AddLaneMember(alice_, "web", "nope", "bob").status(),
-                      Code::kNotFound));
+  EXPECT_TRUE(
+      HasCode(registry().AddLaneMember(alice_, "web", "nope", "bob").status(), Code::kNotFound));
   lane = Must(registry().RemoveLaneMember(alice_, "web", "team-a", "bob"));
   EXPECT_TRUE(lane.members.empty());
   EXPECT_EQ(LastAudit().action, "lane.member.remove");
@@ -133,16 +133,16 @@ TEST_F(RegistryTest, LanesAreCreatedOnceAndTakeOnlyMembersOfTheRepo) {
 TEST_F(RegistryTest, ScopesAreCreatedOnceAndListed) {
   EXPECT_EQ(Must(registry().CreateScope(alice_, "web", "release/1")).name, "release/1");
   ExpectAudited("scope.create", "alice", "release/1");
-  EXPECT_TRUE(HasCode(registry().CreateScope(alice_, "web", "release/1").status(),
-                      Code::kConflict));
+  EXPECT_TRUE(
+      HasCode(registry().CreateScope(alice_, "web", "release/1").status(), Code::kConflict));
   EXPECT_TRUE(HasCode(registry().CreateScope(alice_, "web", "a//b").status(), Code::kInvalid));
   std::vector<wire::Scope> scopes = Must(registry().ListScopes(alice_, "web"));
   ASSERT_EQ(scopes.size(), 2u);
 }
 
 TEST_F(RegistryTest, AGateGraphMustBeNonEmptyUniqueKnownAndAcyclic) {
-  wire::GateGraph good{{{"dev-intake", {}, std::nullopt},
-                        {"review", {"dev-intake"}, std::string("people look")}}};
+  wire::GateGraph good{
+      {{"dev-intake", {}, std::nullopt}, {"review", {"dev-intake"}, std::string("people look")}}};
   Must(registry().SetGateGraph(alice_, "web", good));
   ExpectAudited("gate_graph.set", "alice", "gate graph");
   wire::GateGraph read = Must(registry().GetGateGraph(alice_, "web"));
@@ -152,8 +152,7 @@ TEST_F(RegistryTest, AGateGraphMustBeNonEmptyUniqueKnownAndAcyclic) {
 
   int64_t seq = LastAudit().seq;
   for (const wire::GateGraph& bad :
-       {wire::GateGraph{},
-        wire::GateGraph{{{"a", {}, std::nullopt}, {"a", {}, std::nullopt}}},
+       {wire::GateGraph{}, wire::GateGraph{{{"a", {}, std::nullopt}, {"a", {}, std::nullopt}}},
         wire::GateGraph{{{"a", {"ghost"}, std::nullopt}}},
         wire::GateGraph{{{"a", {"b"}, std::nullopt}, {"b", {"a"}, std::nullopt}}}})
     EXPECT_TRUE(HasCode(registry().SetGateGraph(alice_, "web", bad).status(), Code::kInvalid));

@@ -4,9 +4,9 @@ namespace converge::testing {
 
 ::testing::AssertionResult HasCode(const Status& s, Code code) {
   if (s.code() == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "expected " << CodeName(code) << ", got "
-                                       << (s.ok() ? "ok" : CodeName(s.code())) << ": "
-                                       << s.message();
+  return ::testing::AssertionFailure()
+         << "expected " << CodeName(code) << ", got " << (s.ok() ? "ok" : CodeName(s.code()))
+         << ": " << s.message();
 }
 
 void ServiceTest::SetUp() {

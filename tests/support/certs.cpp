@@ -16,24 +16,26 @@ void OpenSsl(const std::vector<std::string>& args) {
 
 }  // namespace
 
-TestCertificates::TestCertificates() { Make(); }
+TestCertificates::TestCertificates() {
+  Make();
+}
 
 void TestCertificates::Make() {
   const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                                        "-nodes"};
   std::vector<std::string> make_ca = {"req", "-x509"};
   make_ca.insert(make_ca.end(), ec.begin(), ec.end());
-  make_ca.insert(make_ca.end(), {"-days", "2", "-subj", "/CN=converge test CA", "-keyout", Path("ca.key"),
-                       "-out", ca()});
+  make_ca.insert(make_ca.end(), {"-days", "2", "-subj", "/CN=converge test CA", "-keyout",
+                                 Path("ca.key"), "-out", ca()});
   ASSERT_NO_FATAL_FAILURE(OpenSsl(make_ca));
   std::vector<std::string> csr = {"req"};
   csr.insert(csr.end(), ec.begin(), ec.end());
   csr.insert(csr.end(), {"-subj", "/CN=127.0.0.1", "-keyout", key(), "-out", Path("server.csr")});
   ASSERT_NO_FATAL_FAILURE(OpenSsl(csr));
   WriteFile(dir_ / "ext.cnf", "subjectAltName=IP:127.0.0.1\n");
-  ASSERT_NO_FATAL_FAILURE(OpenSsl({"x509", "-req", "-in", Path("server.csr"), "-CA", ca(),
-                                   "-CAkey", Path("ca.key"), "-CAcreateserial", "-days", "2",
-                                   "-extfile", Path("ext.cnf"), "-out", cert()}));
+  ASSERT_NO_FATAL_FAILURE(
+      OpenSsl({"x509", "-req", "-in", Path("server.csr"), "-CA", ca(), "-CAkey", Path("ca.key"),
+               "-CAcreateserial", "-days", "2", "-extfile", Path("ext.cnf"), "-out", cert()}));
 }
 
 ServerOptions TestCertificates::Https() const {
