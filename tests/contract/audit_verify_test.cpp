@@ -14,8 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "support/people.h"
-#include "support/server.h"
+#include "support/team.h"
 
 namespace converge::testing {
 namespace {
@@ -40,14 +39,10 @@ std::string Trimmed(std::string s) {
   return s;
 }
 
-class AuditVerifyTest : public ::testing::Test {
+class AuditVerifyTest : public TeamTest {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ServerProcess>();
-    admin_.handle = "admin";
-    admin_.token = server_->admin_token();
-    admin_.url = Url();
-    admin_.Login();
+    StartTeam();
     // Some history: users, tokens, a repo, a refusal.
     Api api(server_->port(), server_->admin_token());
     std::string alice = api.CreateUser("alice");
@@ -60,7 +55,7 @@ class AuditVerifyTest : public ::testing::Test {
     }
   }
 
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  const std::string& Url() const { return url_; }
   RunResult Verify(std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"audit", "--verify", "--url", Url()};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -85,8 +80,6 @@ class AuditVerifyTest : public ::testing::Test {
     return {seq, "audit row " + std::to_string(seq) + " (" + action + " by " + actor + " at "};
   }
 
-  std::unique_ptr<ServerProcess> server_;
-  Person admin_;
   bool pin_first_ = true;
 };
 

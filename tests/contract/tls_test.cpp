@@ -1,6 +1,7 @@
 // Contract: with a certificate the server speaks HTTPS (api.md: "HTTPS when
 // the server has a certificate"), and a bad TLS setup fails at start.
 #include "fixtures.h"
+#include "support/certs.h"
 
 namespace converge::testing {
 namespace {
@@ -8,31 +9,24 @@ namespace {
 class TlsTest : public ContractTest {
  protected:
   static void SetUpTestSuite() {
-    certs_ = std::make_unique<TempDir>();
-    // A self-signed certificate for 127.0.0.1, made the way an operator would.
-    RunResult r =
-        testing::Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", Key(), "-out", Cert()});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    ServerOptions options;
-    options.config = {{"tls_cert_file", Cert()}, {"tls_key_file", Key()}};
-    server_ = std::make_unique<ServerProcess>(options);
+    certs_ = std::make_unique<TestCertificates>();
+    server_ = std::make_unique<ServerProcess>(certs_->Https());
   }
   static void TearDownTestSuite() {
     server_.reset();
     certs_.reset();
   }
-  static std::string Cert() { return (*certs_ / "cert.pem").string(); }
-  static std::string Key() { return (*certs_ / "key.pem").string(); }
-  static std::unique_ptr<TempDir> certs_;
+  static std::string Ca() { return certs_->ca(); }
+  static std::string Cert() { return certs_->cert(); }
+  static std::string Key() { return certs_->key(); }
+  static std::unique_ptr<TestCertificates> certs_;
 };
 
-std::unique_ptr<TempDir> TlsTest::certs_;
+std::unique_ptr<TestCertificates> TlsTest::certs_;
 
 TEST_F(TlsTest, ServesHttpsWithItsCertificate) {
   httplib::SSLClient cli("127.0.0.1", server().port());
-  cli.set_ca_cert_path(Cert().c_str());
+  cli.set_ca_cert_path(Ca().c_str());
   cli.enable_server_certificate_verification(true);
   auto health = cli.Get("/healthz");
   ASSERT_TRUE(health) << httplib::to_string(health.error());

@@ -7,7 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "support/process.h"
+#include "support/people.h"
 #include "support/server.h"
 
 namespace converge::testing {
@@ -16,11 +16,7 @@ namespace {
 using json = nlohmann::json;
 
 // Someone with a home directory of their own, logged in to the test server.
-struct CliUser {
-  std::string handle;
-  std::string token;
-  std::unique_ptr<TempDir> home = std::make_unique<TempDir>();
-};
+using CliUser = Person;
 
 class AdminTest : public ::testing::Test {
  protected:
@@ -45,34 +41,20 @@ class AdminTest : public ::testing::Test {
     return prefix + std::to_string(++n);
   }
 
-  static RunOptions EnvOf(const CliUser& p, const fs::path& cwd = {}) {
-    RunOptions o;
-    o.cwd = cwd.empty() ? p.home->path() : cwd;
-    o.env = ClientEnv(p.home->path());
-    return o;
-  }
+  static RunOptions EnvOf(const CliUser& p, const fs::path& cwd = {}) { return p.Env(cwd); }
 
-  static void Login(const CliUser& p) {
-    RunOptions o = EnvOf(p);
-    o.input = p.token + "\n";
-    RunResult r = Converge({"login", "--url", Url()}, o);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+  static void Login(CliUser& p) {
+    p.url = Url();
+    p.Login();
   }
 
   static RunResult Run(const CliUser& p, const std::vector<std::string>& args,
                        const fs::path& cwd = {}) {
-    return Converge(args, EnvOf(p, cwd));
+    return p.Run(args, cwd);
   }
 
-  // Runs with --json, expects success and exactly one JSON document.
   static json J(const CliUser& p, std::vector<std::string> args, const fs::path& cwd = {}) {
-    args.push_back("--json");
-    RunResult r = Run(p, args, cwd);
-    EXPECT_EQ(r.exit_code, 0) << args[0] << " " << (args.size() > 1 ? args[1] : "") << ": "
-                              << r.err;
-    json j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.out;
-    return j;
+    return p.Json(std::move(args), cwd);
   }
 
   // Runs without --json, expects success; answers stdout.
@@ -84,35 +66,13 @@ class AdminTest : public ::testing::Test {
   }
 
   // A new user made by the admin with `user create`, logged in at home.
-  static CliUser NewPerson(const std::string& prefix) {
-    CliUser p;
-    p.handle = Unique(prefix);
-    json made = J(Admin(), {"user", "create", p.handle});
-    p.token = made.value("token", "");
-    Login(p);
-    return p;
-  }
+  static CliUser NewPerson(const std::string& prefix) { return NewUser(Admin(), Unique(prefix)); }
 
   // Server admins create repos; `owner` becomes its admin.
   static std::string NewRepo(const CliUser& owner) {
     std::string name = Unique("web");
     EXPECT_EQ(J(Admin(), {"repo", "create", name, "--admin", owner.handle})["name"], name);
     return name;
-  }
-
-  // Exit 1 and exactly one "error: ..." line holding `needle`.
-  static void ExpectError(const RunResult& r, const std::string& needle) {
-    EXPECT_EQ(r.exit_code, 1) << r.err;
-    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-    EXPECT_EQ(r.err.find("HTTP"), std::string::npos) << r.err;
-  }
-
-  static void ExpectUsageError(const RunResult& r) {
-    EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-    EXPECT_TRUE(r.out.empty()) << r.out;
   }
 
   static bool Has(const std::string& text, const std::string& needle) {
@@ -156,7 +116,7 @@ TEST_F(AdminTest, UserCreatePrintsTheTokenOnceAndUserListShowsEveryone) {
   EXPECT_TRUE(Has(list, handle)) << list;
 
   // Only server admins manage users; a taken or bad handle is refused clearly.
-  CliUser alice{handle, token};
+  CliUser alice{handle, token, Url()};
   Login(alice);
   ExpectError(Run(alice, {"user", "list"}), "only server admins");
   ExpectError(Run(alice, {"user", "create", Unique("eve")}), "only server admins");

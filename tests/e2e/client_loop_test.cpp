@@ -10,9 +10,8 @@
 
 #include <regex>
 
+#include "support/team.h"
 #include "workspace/publication_index.h"
-#include "support/people.h"
-#include "support/server.h"
 #include "support/tree_helpers.h"
 
 namespace converge::testing {
@@ -20,13 +19,10 @@ namespace {
 
 using json = nlohmann::json;
 
-class ClientLoopTest : public ::testing::Test {
+class ClientLoopTest : public TeamTest {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ServerProcess>();
-    url_ = "http://127.0.0.1:" + std::to_string(server_->port());
-    admin_ = MakePerson("admin", server_->admin_token());
-    admin_.Login();
+    StartTeam();
     alice_ = NewUser("alice");
     bob_ = NewUser("bob");
     carol_ = NewUser("carol");
@@ -40,12 +36,6 @@ class ClientLoopTest : public ::testing::Test {
     ASSERT_EQ(alice_.Run({"remote", "set", "--url", url_, "--repo", "web"}, alice_ws_).exit_code,
               0);
   }
-
-  Person MakePerson(const std::string& handle, const std::string& token) {
-    return converge::testing::MakePerson(handle, token, url_);
-  }
-
-  Person NewUser(const std::string& handle) { return converge::testing::NewUser(admin_, handle); }
 
   // Subdirectories, an executable, a symlink, an empty file, an empty
   // directory and a 5 MB binary (stored as a chunk list).
@@ -72,9 +62,7 @@ class ClientLoopTest : public ::testing::Test {
     return alice_.Json({"snap", "-m", message}, alice_ws_).value("id", "");
   }
 
-  std::unique_ptr<ServerProcess> server_;
-  std::string url_;
-  Person admin_, alice_, bob_, carol_;
+  Person alice_, bob_, carol_;
   fs::path alice_ws_;
 };
 

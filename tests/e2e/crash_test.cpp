@@ -18,8 +18,7 @@
 #include <set>
 #include <thread>
 
-#include "support/people.h"
-#include "support/server.h"
+#include "support/team.h"
 #include "support/tree_helpers.h"
 
 namespace converge::testing {
@@ -126,25 +125,16 @@ class Tmpfs {
   GTEST_SKIP() << "cannot test a full disk: " << (disk).error() \
                << " (needs root or CAP_SYS_ADMIN to mount a small tmpfs)"
 
-class CrashTest : public ::testing::Test {
+class CrashTest : public TeamTest {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ServerProcess>();
-    url_ = "http://127.0.0.1:" + std::to_string(server_->port());
-    admin_ = MakePerson("admin", server_->admin_token());
-    admin_.Login();
+    StartTeam();
     ASSERT_EQ(admin_.Run({"repo", "create", "proj"}).exit_code, 0);
-  }
-
-  Person MakePerson(const std::string& handle, const std::string& token) {
-    return converge::testing::MakePerson(handle, token, url_);
   }
 
   // A user who may publish to proj, in lane default.
   Person NewPublisher(const std::string& handle) {
-    json made = admin_.Json({"user", "create", handle});
-    Person p = MakePerson(handle, made.value("token", ""));
-    p.Login();
+    Person p = NewUser(handle);
     EXPECT_EQ(admin_.Run({"repo", "grant", "proj", handle, "--role", "publish"}).exit_code, 0);
     EXPECT_EQ(admin_.Run({"lane", "add", "default", handle, "--repo", "proj"}).exit_code, 0);
     return p;
@@ -194,9 +184,6 @@ class CrashTest : public ::testing::Test {
     return fs::exists(out) ? DescribeTree(out) : Tree();
   }
 
-  std::unique_ptr<ServerProcess> server_;
-  std::string url_;
-  Person admin_;
 };
 
 // 30 small files and, in some rounds, a new 4.5 MB file (a chunk list).

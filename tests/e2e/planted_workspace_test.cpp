@@ -15,8 +15,7 @@
 
 #include "store/objects.h"
 #include "support/fake_server.h"
-#include "support/people.h"
-#include "support/server.h"
+#include "support/team.h"
 
 namespace converge::testing {
 namespace {
@@ -68,13 +67,10 @@ std::string Authorizations(const FakeServer& server) {
   return out;
 }
 
-class PlantedWorkspaceTest : public ::testing::Test {
+class PlantedWorkspaceTest : public TeamTest {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ServerProcess>();
-    url_ = "http://127.0.0.1:" + std::to_string(server_->port());
-    admin_ = MakePerson("admin", server_->admin_token());
-    admin_.Login();
+    StartTeam();
     mallory_ = NewUser("mallory");
     bob_ = NewUser("bob");
     for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
@@ -86,12 +82,6 @@ class PlantedWorkspaceTest : public ::testing::Test {
       ASSERT_EQ(r.exit_code, 0) << r.err;
     }
   }
-
-  Person MakePerson(const std::string& handle, const std::string& token) {
-    return converge::testing::MakePerson(handle, token, url_);
-  }
-
-  Person NewUser(const std::string& handle) { return converge::testing::NewUser(admin_, handle); }
 
   fs::path NewWorkspace(const Person& p, const std::string& name, const std::string& url) {
     fs::path ws = p.home->path() / name;
@@ -109,9 +99,7 @@ class PlantedWorkspaceTest : public ::testing::Test {
     return Converge(args, o);
   }
 
-  std::unique_ptr<ServerProcess> server_;
-  std::string url_;
-  Person admin_, mallory_, bob_;
+  Person mallory_, bob_;
   FakeServer attacker_;  // the publisher's own server: it records what it is sent
 };
 

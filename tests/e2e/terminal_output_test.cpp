@@ -13,9 +13,8 @@
 #include "base/text.h"
 #include "support/fake_client.h"
 #include "support/fake_server.h"
-#include "support/people.h"
 #include "support/process.h"
-#include "support/server.h"
+#include "support/team.h"
 
 namespace converge::testing {
 namespace {
@@ -148,12 +147,10 @@ TEST_F(TerminalLocalTest, SnapMessagesAndFileNamesAreEscapedEverywhere) {
 
 // A real server: alice publishes what the server accepts; bob reads it with
 // every command that shows it.
-class TerminalServerTest : public ::testing::Test {
+class TerminalServerTest : public TeamTest {
  protected:
   void SetUp() override {
-    url_ = "http://127.0.0.1:" + std::to_string(server_.port());
-    admin_ = MakePerson("admin", server_.admin_token());
-    admin_.Login();
+    StartTeam();
     alice_ = NewUser("alice");
     bob_ = NewUser("bob");
     ASSERT_EQ(admin_.Run({"repo", "create", "web"}).exit_code, 0);
@@ -162,10 +159,6 @@ class TerminalServerTest : public ::testing::Test {
     ASSERT_EQ(admin_.Run({"repo", "grant", "web", "bob", "--role", "read"}).exit_code, 0);
   }
 
-  Person MakePerson(const std::string& handle, const std::string& token) {
-    return converge::testing::MakePerson(handle, token, url_);
-  }
-  Person NewUser(const std::string& handle) { return converge::testing::NewUser(admin_, handle); }
   fs::path NewWorkspace(const Person& p) {
     fs::path ws = p.home->path() / "ws";
     EXPECT_EQ(p.Run({"init", ws.string()}).exit_code, 0);
@@ -177,9 +170,7 @@ class TerminalServerTest : public ::testing::Test {
     return ParseOut(p.Run(args, cwd), args[0]);
   }
 
-  ServerProcess server_;
-  std::string url_;
-  Person admin_, alice_, bob_;
+  Person alice_, bob_;
 };
 
 TEST_F(TerminalServerTest, WhatAPublisherWroteReachesReadersEscaped) {
@@ -254,16 +245,16 @@ TEST_F(TerminalServerTest, WhatAPublisherWroteReachesReadersEscaped) {
 // The operator's side: the server's log on a terminal shows what clients
 // sent (paths, names in error messages) escaped too.
 TEST_F(TerminalServerTest, TheServersLogEscapesWhatClientsSend) {
-  Api api(server_.port(), admin_.token);
+  Api api(server_->port(), admin_.token);
   Reply r = api.Get("/v1/repos/evil%E2%80%AEtxt%C2%9B%1B%5B2J/lanes");
   EXPECT_EQ(r.status, 404) << r.body;
   Reply bad = api.Post("/v1/repos", json{{"name", "x\x1b[2J" + kRlo}});
   EXPECT_EQ(bad.status, 400) << bad.body;
   // The access line is written once the answer is out: wait for it.
-  std::string log = server_.Log();
+  std::string log = server_->Log();
   for (int i = 0; i < 300 && log.find("/lanes 404") == std::string::npos; i++) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    log = server_.Log();
+    log = server_->Log();
   }
   ExpectTerminalSafe(log, "the server's log");
   EXPECT_NE(log.find("evil\\u{202e}txt\\u{9b}"), std::string::npos) << log;

@@ -3,8 +3,8 @@
 // (--ca-file or CONVERGE_CA_FILE), then the whole loop works over TLS.
 #include <gtest/gtest.h>
 
-#include "support/people.h"
-#include "support/server.h"
+#include "support/certs.h"
+#include "support/team.h"
 #include "support/tree_helpers.h"
 
 namespace converge::testing {
@@ -12,59 +12,31 @@ namespace {
 
 using json = nlohmann::json;
 
-// Runs openssl as an operator would; asserts success.
-void OpenSsl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"/usr/bin/openssl"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  RunResult r = Run(argv);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-}
-
-class TlsLoopTest : public ::testing::Test {
+class TlsLoopTest : public TeamTest {
  protected:
+  // The admin is not logged in: the first test shows that fails until the
+  // client trusts the CA.
   void SetUp() override {
-    // The CA, then a server key and certificate for 127.0.0.1 that it signs.
-    OpenSsl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-days", "2", "-subj", "/CN=converge test CA", "-keyout", Pki("ca.key"), "-out",
-             Pki("ca.pem")});
-    OpenSsl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
-             "/CN=127.0.0.1", "-keyout", Pki("server.key"), "-out", Pki("server.csr")});
-    WriteFile(pki_ / "ext.cnf", "subjectAltName=IP:127.0.0.1\n");
-    OpenSsl({"x509", "-req", "-in", Pki("server.csr"), "-CA", Pki("ca.pem"), "-CAkey",
-             Pki("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", Pki("ext.cnf"), "-out",
-             Pki("server.pem")});
-    ServerOptions options;
-    options.config = {{"tls_cert_file", Pki("server.pem")}, {"tls_key_file", Pki("server.key")}};
-    server_ = std::make_unique<ServerProcess>(options);
-    url_ = "https://127.0.0.1:" + std::to_string(server_->port());
+    ASSERT_FALSE(HasFatalFailure()) << "making the certificates failed";
+    StartTeam(certs_.Https(), /*login_admin=*/false);
   }
 
-  std::string Pki(const std::string& name) const { return (pki_ / name).string(); }
+  std::string Ca() const { return certs_.ca(); }
 
   // `person` runs converge trusting the test CA through CONVERGE_CA_FILE.
   RunResult Trusting(const Person& person, const std::vector<std::string>& args,
                      const fs::path& cwd = {}, const std::string& input = "") const {
     RunOptions o = person.Env(cwd);
-    o.env["CONVERGE_CA_FILE"] = Pki("ca.pem");
+    o.env["CONVERGE_CA_FILE"] = Ca();
     o.input = input;
     return Converge(args, o);
   }
 
-  Person NewPerson(const std::string& handle, const std::string& token) const {
-    Person p;
-    p.handle = handle;
-    p.token = token;
-    p.url = url_;
-    return p;
-  }
-
-  TempDir pki_;
-  std::unique_ptr<ServerProcess> server_;
-  std::string url_;
+  TestCertificates certs_;
 };
 
 TEST_F(TlsLoopTest, AnUntrustedCertificateIsRefusedWithAHint) {
-  Person admin = NewPerson("admin", server_->admin_token());
+  Person admin = MakePerson("admin", server_->admin_token());
   RunOptions o = admin.Env();
   o.input = admin.token + "\n";
   RunResult r = Converge({"login", "--url", url_}, o);
@@ -77,12 +49,12 @@ TEST_F(TlsLoopTest, AnUntrustedCertificateIsRefusedWithAHint) {
 }
 
 TEST_F(TlsLoopTest, PublishAndFetchOverHttps) {
-  Person admin = NewPerson("admin", server_->admin_token());
+  Person admin = MakePerson("admin", server_->admin_token());
   ASSERT_EQ(Trusting(admin, {"login", "--url", url_}, {}, admin.token + "\n").exit_code, 0);
   ASSERT_EQ(Trusting(admin, {"repo", "create", "web"}).exit_code, 0);
 
   // --ca-file works as well as the environment variable.
-  RunResult whoami = admin.Run({"whoami", "--url", url_, "--ca-file", Pki("ca.pem")});
+  RunResult whoami = admin.Run({"whoami", "--url", url_, "--ca-file", Ca()});
   ASSERT_EQ(whoami.exit_code, 0) << whoami.err;
   EXPECT_NE(whoami.out.find("admin"), std::string::npos) << whoami.out;
 
