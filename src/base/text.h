@@ -53,4 +53,8 @@ class TerminalText {
 // ForTerminal does.
 std::string Quote(std::string_view s);
 
+// `s` without the spaces, tabs, CRs and newlines at either end (a key file
+// as an editor saves it).
+std::string_view TrimSpace(std::string_view s);
+
 }  // namespace converge

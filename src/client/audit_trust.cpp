@@ -88,4 +88,71 @@ Status RecordAuditVerification(AuditPins& pins, const std::string& url,
   return pins.Save();
 }
 
+Result<AuditPublicKey> ParseAuditKeyArg(const std::string& arg) {
+  if (std::optional<AuditPublicKey> k = AuditPublicKey::FromHex(arg)) return *k;
+  Result<std::string> text = ReadFile(arg);
+  if (!text.ok())
+    return Invalid("--key " + Quote(arg) +
+                   " is neither 64 hex characters nor a readable file: " + text.status().message());
+  std::optional<AuditPublicKey> k = AuditPublicKey::FromHex(*text);
+  if (!k)
+    return Invalid("--key file " + Quote(arg) +
+                   " does not hold an Ed25519 public key (64 hex characters, like the "
+                   "server's DATA/audit-key.pub)");
+  return *k;
+}
+
+Result<AuditPublicKey> TrustAuditKey(const AuditPublicKey& served, const std::string& flag,
+                                     const AuditPin* pin, const fs::path& pins_file,
+                                     const std::function<void(const std::string&)>& note) {
+  if (!flag.empty()) {
+    ASSIGN_OR_RETURN(AuditPublicKey given, ParseAuditKeyArg(flag));
+    if (!(given == served))
+      return Permission("the server's audit key is " + served.Fingerprint() +
+                        ", not the key you gave (" + given.Fingerprint() +
+                        "): this is not the server you meant, or its key was replaced");
+    return given;
+  }
+  if (!pin) {
+    note("trusting this server's audit key " + served.Fingerprint() + " from now on (saved in " +
+         pins_file.string() + ")");
+    return served;
+  }
+  std::optional<AuditPublicKey> pinned = AuditPublicKey::FromHex(pin->public_key);
+  if (!pinned)
+    return Corrupt("the pinned audit key in " + Quote(pins_file.string()) +
+                   " is damaged: fix it, or pass the server's key with --key");
+  if (!(*pinned == served))
+    return Permission("the server's audit key changed: " + pinned->Fingerprint() +
+                      " was pinned on " + pin->pinned_at + ", the server now has " +
+                      served.Fingerprint() +
+                      "; if its operator replaced the key on purpose, get the new one from "
+                      "them (DATA/audit-key.pub) and run 'converge audit --verify --key KEY', "
+                      "otherwise treat the server and its log as tampered with");
+  return *pinned;
+}
+
+Result<AuditVerdict> VerifyServerAuditLog(ApiClient& api, const AuditVerifyOptions& o) {
+  const std::string what = "verify the whole audit log";
+  Result<wire::AuditKeyInfo> info = api.AuditKey();
+  if (!info.ok()) return ExplainFailure(info.status(), what, "");
+  std::optional<AuditPublicKey> served = AuditPublicKey::FromHex(info->public_key);
+  if (!served) return Corrupt("the server sent a malformed audit key: " + Quote(info->public_key));
+  ASSIGN_OR_RETURN(AuditPins pins, AuditPins::Load(o.pins_file));
+  const AuditPin* pin = pins.Find(api.url());
+  ASSIGN_OR_RETURN(AuditPublicKey trusted, TrustAuditKey(*served, o.key, pin, o.pins_file, o.note));
+  Result<wire::AuditHead> head = api.AuditHead();
+  if (!head.ok()) return ExplainFailure(head.status(), what, "");
+  // The newest row verified before counts only under the same key.
+  std::optional<AuditCheckpoint> seen;
+  if (pin && pin->public_key == trusted.hex() && pin->verified_seq > 0)
+    seen = AuditCheckpoint{pin->verified_seq, pin->verified_hash};
+  AuditChainVerifier check(*head, trusted, seen);
+  RETURN_IF_ERROR(ReadAuditLogDown(api, head->seq, o.page_size,
+                                   [&](const wire::AuditEntry& e) { check.Add(e); }));
+  AuditVerdict verdict = check.Finish();
+  RETURN_IF_ERROR(RecordAuditVerification(pins, api.url(), trusted.hex(), *head, verdict.ok()));
+  return verdict;
+}
+
 }  // namespace converge

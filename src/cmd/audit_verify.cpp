@@ -42,9 +42,7 @@ Status VerifyAuditLog(ApiClient& api, const std::string& key_flag, bool json) {
   AuditVerifyOptions o;
   o.key = key_flag;
   o.note = Note;
-  ASSIGN_OR_RETURN(
-      AuditVerdict v,
-      (VerifyServerAuditLog<AuditPublicKey, AuditChainVerifier, AuditCheckpoint>(api, o)));
+  ASSIGN_OR_RETURN(AuditVerdict v, VerifyServerAuditLog(api, o));
   return Report(v, json);
 }
 
@@ -52,7 +50,7 @@ Status VerifyAuditDataDirCommand(const std::string& data_dir, const std::string&
                                  bool json) {
   std::optional<AuditPublicKey> key;
   if (!key_flag.empty()) {
-    ASSIGN_OR_RETURN(key, ParseAuditKeyArg<AuditPublicKey>(key_flag));
+    ASSIGN_OR_RETURN(key, ParseAuditKeyArg(key_flag));
   }
   ASSIGN_OR_RETURN(AuditVerdict v, VerifyAuditDataDir(data_dir, key));
   return Report(v, json);

@@ -5,7 +5,7 @@
 #include "cmd/audit_verify.h"
 #include "cmd/command.h"
 #include "cmd/fsck_report.h"
-#include "server/fsck.h"
+#include "server/fsck_repair.h"
 
 namespace converge {
 

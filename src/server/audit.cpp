@@ -92,13 +92,6 @@ Status AppendAudit(Db& db, const AuditRecord& r) {
   return WriteHead(db, *key, e.seq, e.hash);
 }
 
-std::string AuditRowHash(const wire::AuditEntry& e) {
-  Hasher h;
-  h.Update(e.prev_hash);
-  h.Update(wire::AuditHashInput(e));
-  return h.Finish().hex();
-}
-
 Result<std::optional<wire::AuditHead>> ReadHead(Db& db) {
   ASSIGN_OR_RETURN(std::optional<AuditHeadRow> row, AuditRecords(db).Head());
   if (!row) return std::optional<wire::AuditHead>();

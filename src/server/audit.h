@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 
+#include "api/audit_chain.h"
 #include "api/wire.h"
 #include "server/audit_key.h"
 #include "server/caller.h"
@@ -44,10 +45,6 @@ AuditRecord RecordBy(const Caller& caller, std::string action, std::string repo,
 // head with the key registered for `db` (RegisterAuditSigner). Errors:
 // kInternal when no key is registered (only converge serve writes the log).
 Status AppendAudit(Db& db, const AuditRecord& record);
-// The first row's prev_hash: 64 zeros, where every chain starts.
-inline const std::string kAuditGenesis(64, '0');
-// BLAKE2b-256(prev_hash || AuditHashInput(e)), hex: what `e.hash` must be.
-std::string AuditRowHash(const wire::AuditEntry& e);
 // The signed head; nullopt while the log has none. Errors: the database's
 // (a database from before signed heads has no audit_head table).
 Result<std::optional<wire::AuditHead>> ReadHead(Db& db);

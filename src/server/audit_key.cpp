@@ -15,15 +15,6 @@ namespace {
 
 constexpr std::string_view kSecretHeader = "converge audit key v1 ed25519\n";
 
-std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 struct SignerRegistry {
   std::mutex mu;
   std::map<fs::path, std::shared_ptr<const AuditKey>> by_db;
@@ -35,36 +26,6 @@ SignerRegistry& Signers() {
 }
 
 }  // namespace
-
-std::optional<AuditPublicKey> AuditPublicKey::FromHex(std::string_view hex) {
-  hex = TrimSpace(hex);
-  AuditPublicKey k;
-  if (hex.size() != 2 * kBytes || !IsLowerHex(hex) ||
-      !converge::FromHex(hex, k.bytes_.data(), kBytes))
-    return std::nullopt;
-  return k;
-}
-
-std::string AuditPublicKey::hex() const {
-  return ToHex(bytes_.data(), bytes_.size());
-}
-
-std::string AuditPublicKey::Fingerprint() const {
-  InitCrypto();
-  unsigned char h[16];
-  crypto_generichash(h, sizeof h, bytes_.data(), bytes_.size(), nullptr, 0);
-  return "ed25519:" + ToHex(h, sizeof h);
-}
-
-bool AuditPublicKey::Verify(std::string_view message, std::string_view signature_hex) const {
-  InitCrypto();
-  unsigned char sig[crypto_sign_BYTES];
-  if (signature_hex.size() != 2 * sizeof sig || !IsLowerHex(signature_hex) ||
-      !converge::FromHex(signature_hex, sig, sizeof sig))
-    return false;
-  return crypto_sign_verify_detached(sig, reinterpret_cast<const unsigned char*>(message.data()),
-                                     message.size(), bytes_.data()) == 0;
-}
 
 AuditKey::AuditKey(AuditKey&& o) noexcept : public_(o.public_), secret_(o.secret_) {
   sodium_memzero(o.secret_.data(), o.secret_.size());
@@ -121,11 +82,6 @@ std::string AuditKey::Sign(std::string_view message) const {
   crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(message.data()),
                        message.size(), secret_.data());
   return ToHex(sig, sizeof sig);
-}
-
-std::string AuditHeadMessage(int64_t seq, std::string_view hash) {
-  return "converge audit head v1\nseq " + std::to_string(seq) + "\nhash " + std::string(hash) +
-         "\n";
 }
 
 void RegisterAuditSigner(const fs::path& db_path, std::shared_ptr<const AuditKey> key) {

@@ -11,35 +11,13 @@
 
 #include <array>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
+#include "api/audit_chain.h"
 #include "base/fs.h"
 
 namespace converge {
-
-// A public key: what clients hold, and all that verification needs.
-class AuditPublicKey {
- public:
-  static constexpr size_t kBytes = crypto_sign_PUBLICKEYBYTES;
-
-  // 64 hex characters (surrounding whitespace allowed); nullopt otherwise.
-  static std::optional<AuditPublicKey> FromHex(std::string_view hex);
-
-  std::string hex() const;
-  // "ed25519:" and 32 hex characters of the key's BLAKE2b hash: short enough
-  // to read out, long enough that no one can make a key that matches it.
-  std::string Fingerprint() const;
-  // Whether `signature_hex` is this key's signature of `message`.
-  bool Verify(std::string_view message, std::string_view signature_hex) const;
-
-  bool operator==(const AuditPublicKey&) const = default;
-
- private:
-  std::array<unsigned char, kBytes> bytes_{};
-  friend class AuditKey;
-};
 
 // The key pair. Movable, not copyable; the secret is wiped on destruction.
 class AuditKey {
@@ -69,10 +47,6 @@ class AuditKey {
   AuditPublicKey public_;
   std::array<unsigned char, crypto_sign_SECRETKEYBYTES> secret_{};
 };
-
-// What the signature over a head covers: the row's sequence number and hash,
-// under a label no other converge signature will ever use.
-std::string AuditHeadMessage(int64_t seq, std::string_view hash);
 
 // AppendAudit runs inside transactions opened all over the server with only
 // a Db in hand, so the key that signs each new head is found by the

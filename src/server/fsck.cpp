@@ -13,7 +13,7 @@
 #include "server/publications.h"
 #include "store/db.h"
 #include "store/object_records.h"
-#include "store/publication.h"
+#include "store/publication_records.h"
 #include "store/records/registry.h"
 
 namespace converge {
@@ -146,35 +146,28 @@ class DataDirCheck {
       ASSIGN_OR_RETURN(std::vector<RepoRow> repos, RepoRecords(db_).ListIds());
       for (RepoRow& r : repos) repo_names[r.id] = std::move(r.name);
     }
-    ASSIGN_OR_RETURN(
-        Stmt q, db_.Prepare("SELECT p.seq, p.id, p.snap, p.scope, p.gate, p.lane, "
-                            "p.publisher_id, p.publisher_handle, p.created_at, p.workspace_id, "
-                            "p.client_version, p.host, p.note, p.repo_id FROM "
-                            "publications p ORDER BY p.seq"));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      auto repo = repo_names.find(q.Int(13));
-      wire::Publication p =
-          PublicationFromRow(q, 1, repo == repo_names.end() ? std::string() : repo->second);
+    return PublicationRecords(db_).ForEach([&](int64_t repo_id, const PublicationRow& row) {
+      auto repo = repo_names.find(repo_id);
+      wire::Publication p = row.publication;
       std::string subject = "publication " + p.id;
       if (repo == repo_names.end()) {
         report_.Error(subject,
-                      "belongs to repo #" + std::to_string(q.Int(13)) + ", which does not exist");
-        continue;
+                      "belongs to repo #" + std::to_string(repo_id) + ", which does not exist");
+        return Status::Ok();
       }
-      if (ObjectId::Of(wire::PublicationIdInput(p)).hex() != p.id)
+      p.repo = repo->second;
+      if (!wire::VerifyPublicationId(p).ok())
         report_.Error(subject, "its ID does not match its content: the record was altered");
       std::optional<ObjectId> snap = ObjectId::FromHex(p.snap);
       std::optional<HeldObject> held;
       if (snap) {
-        ASSIGN_OR_RETURN(held, RepoHolds(db_, q.Int(13), ObjectKind::kSnap, *snap));
+        ASSIGN_OR_RETURN(held, RepoHolds(db_, repo_id, ObjectKind::kSnap, *snap));
       }
       if (!held)
         report_.Error(subject,
                       "names snap " + p.snap + ", which repo " + Quote(p.repo) + " does not hold");
-    }
-    return Status::Ok();
+      return Status::Ok();
+    });
   }
 
   // The audit log, by the same checks as `serve --verify-audit`

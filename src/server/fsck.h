@@ -12,15 +12,7 @@
 // `serve --verify-audit` uses (server/audit_verify.h: the signed head against
 // the data dir's key, every row's hash and link), naming each row.
 //
-// `serve --fsck --repair` (RepairDataDir) needs the server stopped (it takes
-// the data dir's lock). It moves damaged object files to DATA/damaged/ and,
-// in each repo, drops the records of every object that cannot be served whole
-// (its file damaged or missing, or it names an object the repo lacks) and of
-// everything that names one of those, up to the snaps: the repo then again
-// holds only whole trees, and a client's next publish of those snaps uploads
-// what went missing. Publications are never changed; one whose snap went is
-// reported until it is uploaded again. Each repo's drops and the quarantine
-// are audited ("object.repair"). It then checks the data dir again.
+// `serve --fsck --repair` acts on what it finds: server/fsck_repair.h.
 #pragma once
 
 #include <map>
@@ -49,12 +41,5 @@ struct DataDirDamage {
 // when its schema version is not this build's, or kIo when the check itself
 // cannot run.
 Result<FsckReport> CheckDataDir(const fs::path& dir, DataDirDamage* damage = nullptr);
-
-// Repairs what CheckDataDir finds (see above); the report is the check after
-// the repair, with what it did in `fixed`. Audits each repo's drops and the
-// quarantine as "object.repair" by "server". Fails with CheckDataDir's
-// errors, kConflict while a server holds the data dir's lock, an audit key
-// that cannot be loaded (its error, with context), or kIo.
-Result<FsckReport> RepairDataDir(const fs::path& dir);
 
 }  // namespace converge

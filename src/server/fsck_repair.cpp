@@ -16,7 +16,7 @@
 #include "server/audit.h"
 #include "server/audit_key.h"
 #include "server/data_dir.h"
-#include "server/fsck.h"
+#include "server/fsck_repair.h"
 #include "store/db.h"
 #include "store/object_records.h"
 #include "store/object_refs.h"

@@ -69,4 +69,15 @@ Result<Publication> PublicationRecords::Get(int64_t repo_id, const std::string& 
   return PublicationFromRow(q, 1, repo_name);
 }
 
+Status PublicationRecords::ForEach(
+    const std::function<Status(int64_t repo_id, const PublicationRow&)>& fn) {
+  ASSIGN_OR_RETURN(Stmt q, db_->Prepare(std::string("SELECT seq, ") + kPublicationColumns +
+                                        ", repo_id FROM publications ORDER BY seq"));
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return Status::Ok();
+    RETURN_IF_ERROR(fn(q.Int(13), {q.Int(0), PublicationFromRow(q, 1, "")}));
+  }
+}
+
 }  // namespace converge

@@ -1,10 +1,11 @@
 // The server's `publications` table (store/schema.cpp): the only file with
-// SQL against it but for server/fsck.cpp's check. Takes a Db whose
+// SQL against it. Takes a Db whose
 // transaction the caller owns; authz, validation and audit are the caller's
 // (server/publications.h). Rows are immutable (a trigger refuses UPDATE).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,12 @@ class PublicationRecords {
   // kInvalid (malformed prefix), kNotFound (none in this repo), kConflict
   // (ambiguous in this repo), the database's.
   Result<Publication> Get(int64_t repo_id, const std::string& repo_name, std::string_view prefix);
+
+  // Calls `fn(repo_id, row)` for every row of every repo, oldest first, with
+  // repo left empty (fsck names it; a row may name a repo that is gone).
+  // Stops at the first error `fn` returns and returns it; else the
+  // database's errors.
+  Status ForEach(const std::function<Status(int64_t repo_id, const PublicationRow&)>& fn);
 
  private:
   Db* db_;

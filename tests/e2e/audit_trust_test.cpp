@@ -36,7 +36,7 @@ class AuditTrustTest : public ::testing::Test {
     o.pins_file = pins_;
     o.note = [this](const std::string& line) { notes_.push_back(line); };
     ApiClient api = Connect();
-    return VerifyServerAuditLog<AuditPublicKey, AuditChainVerifier, AuditCheckpoint>(api, o);
+    return VerifyServerAuditLog(api, o);
   }
   nlohmann::json Pin() { return nlohmann::json::parse(ReadFileOrDie(pins_))["servers"][url_]; }
   void PinOtherKey() {

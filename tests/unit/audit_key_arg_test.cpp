@@ -12,19 +12,19 @@ namespace {
 const std::string kHex(64, 'b');
 
 TEST(AuditKeyArgTest, HexOrAFileHoldingIt) {
-  Result<AuditPublicKey> k = ParseAuditKeyArg<AuditPublicKey>(kHex);
+  Result<AuditPublicKey> k = ParseAuditKeyArg(kHex);
   ASSERT_TRUE(k.ok()) << k.status().message();
   EXPECT_EQ(k->hex(), kHex);
   testing::TempDir tmp;
   testing::WriteFile(tmp / "audit-key.pub", kHex + "\n");
   Result<AuditPublicKey> from_file =
-      ParseAuditKeyArg<AuditPublicKey>((tmp / "audit-key.pub").string());
+      ParseAuditKeyArg((tmp / "audit-key.pub").string());
   ASSERT_TRUE(from_file.ok()) << from_file.status().message();
   EXPECT_EQ(*from_file, *k);
 }
 
 TEST(AuditKeyArgTest, NeitherIsRefusedSayingWhat) {
-  Result<AuditPublicKey> none = ParseAuditKeyArg<AuditPublicKey>("/no/such/key.pub");
+  Result<AuditPublicKey> none = ParseAuditKeyArg("/no/such/key.pub");
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), Code::kInvalid);
   EXPECT_NE(none.status().message().find("neither 64 hex characters nor a readable file"),
@@ -32,7 +32,7 @@ TEST(AuditKeyArgTest, NeitherIsRefusedSayingWhat) {
       << none.status().message();
   testing::TempDir tmp;
   testing::WriteFile(tmp / "junk", "not a key\n");
-  Result<AuditPublicKey> junk = ParseAuditKeyArg<AuditPublicKey>((tmp / "junk").string());
+  Result<AuditPublicKey> junk = ParseAuditKeyArg((tmp / "junk").string());
   ASSERT_FALSE(junk.ok());
   EXPECT_EQ(junk.status().code(), Code::kInvalid);
   EXPECT_NE(junk.status().message().find("does not hold an Ed25519 public key"), std::string::npos)
