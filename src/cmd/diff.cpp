@@ -1,13 +1,10 @@
 // converge diff [FROM [TO]]: path-level changes between two snaps, or between
-// a snap (default: the head) and the working tree.
+// a snap (default: the head) and the working tree (workspace/diff.h).
 #include <iostream>
 
 #include "base/text.h"
 #include "cmd/command.h"
-#include "workspace/snap_index.h"
-#include "store/tree.h"
-#include "workspace/capture.h"
-#include "workspace/snapshot.h"
+#include "workspace/diff.h"
 
 namespace converge {
 
@@ -18,31 +15,10 @@ void RegisterDiff(Cli& cli) {
       ->expected(0, 2);
   cli.Run(cmd, [&cli, ids]() -> Status {
     ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
-    ObjectId from_root, to_root;
-    CapturedTree work;
-    TreeReader plain(ws.store());
-    if (ids->empty()) {
-      ASSIGN_OR_RETURN(auto head, SnapIndex(ws.db()).Head());
-      if (!head) return NotFound("no snaps yet: give a snap to compare, or run 'converge snap'");
-      ASSIGN_OR_RETURN(Snap s, plain.ReadSnap(*head));
-      from_root = s.root;
-    } else {
-      ASSIGN_OR_RETURN(ObjectId from, ResolveSnapArg(ws, (*ids)[0]));
-      ASSIGN_OR_RETURN(Snap s, plain.ReadSnap(from));
-      from_root = s.root;
-    }
-    if (ids->size() == 2) {
-      ASSIGN_OR_RETURN(ObjectId to, ResolveSnapArg(ws, (*ids)[1]));
-      ASSIGN_OR_RETURN(Snap s, plain.ReadSnap(to));
-      to_root = s.root;
-    } else {
-      CaptureOptions opts;
-      opts.store = false;
-      ASSIGN_OR_RETURN(work, CaptureTree(ws, opts));
-      to_root = work.root;
-    }
-    TreeReader reader(ws.store(), &work.manifests);
-    ASSIGN_OR_RETURN(std::vector<Change> changes, DiffTrees(reader, from_root, to_root));
+    std::optional<std::string> from, to;
+    if (!ids->empty()) from = (*ids)[0];
+    if (ids->size() == 2) to = (*ids)[1];
+    ASSIGN_OR_RETURN(std::vector<Change> changes, DiffWorkspace(ws, from, to));
     if (cli.globals.json) {
       nlohmann::json out = nlohmann::json::array();
       for (const Change& c : changes)

@@ -57,10 +57,8 @@ Result<AuditVerdict> VerifyAuditDataDir(const fs::path& dir,
   ASSIGN_OR_RETURN(Db db, Db::OpenReadOnly(dir / "converge.db"));
   // One read transaction: the head and the rows it covers from one snapshot,
   // even while a server appends.
-  RETURN_IF_ERROR(db.Exec("BEGIN"));
-  Result<AuditVerdict> v = VerifyAuditLog(db, *key);
-  (void)db.Exec("COMMIT");
-  return v;
+  ASSIGN_OR_RETURN(Db::Tx read, db.BeginRead());  // rolled back at the end: it only read
+  return VerifyAuditLog(db, *key);
 }
 
 }  // namespace converge
