@@ -1,0 +1,101 @@
+// Contract: with trusted_proxies set, a request from a trusted peer is
+// seen as coming from the client its X-Forwarded-For names (the right-most
+// untrusted entry): the access log, the audit's remote_addr and the bad-token
+// backoff all use it. From any other peer the header changes nothing. Here the
+// "proxy" is a raw connection from 127.0.0.5; nginx_proxy_test.cpp runs the
+// same through a real nginx.
+#include "fixtures.h"
+#include "support/nginx.h"
+
+namespace converge::testing {
+namespace {
+
+constexpr int kProxyTestLimit = 3;
+constexpr const char* kProxy = "127.0.0.5";
+
+class TrustedProxyTest : public ContractTest {
+ protected:
+  static void SetUpTestSuite() {
+    ServerOptions options;
+    options.config = {{"trusted_proxies", {kProxy, "fd00::/8"}},
+                      {"auth_fail_limit", kProxyTestLimit},
+                      {"auth_block_seconds", 600},
+                      {"auth_block_max_seconds", 600}};
+    server_ = std::make_unique<ServerProcess>(options);
+  }
+
+  // GET /v1/whoami from `source` with `token` and X-Forwarded-For lines; the status.
+  static int WhoamiFrom(const std::string& source, const std::string& token,
+                        const std::vector<std::string>& forwarded_for = {}) {
+    std::string req = "GET /v1/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                      "\r\nConnection: close\r\n";
+    for (const std::string& line : forwarded_for) req += "X-Forwarded-For: " + line + "\r\n";
+    return StatusOf(RequestFromAddress(source, server().port(), req + "\r\n"));
+  }
+
+  static std::string UnknownToken(int i) {
+    char id[17];
+    std::snprintf(id, sizeof id, "%016x", 0x7000 + i);
+    return std::string("cvg_") + id + "_" + std::string(64, 'b');
+  }
+
+  // How many audit rows of `action` name `remote`.
+  static int AuditRowsFrom(const std::string& action, const std::string& remote) {
+    Reply page = Admin().Get("/v1/audit?limit=1000");
+    int n = 0;
+    for (const auto& e : page.json()["entries"])
+      if (e["action"] == action && e["remote_addr"] == remote) n++;
+    return n;
+  }
+};
+
+TEST_F(TrustedProxyTest, ATrustedProxyNamesTheClientForTheAuditAndTheLog) {
+  EXPECT_EQ(WhoamiFrom(kProxy, UnknownToken(1), {"203.0.113.50, 198.51.100.10"}), 401);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "198.51.100.10"), 1);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "203.0.113.50"), 0);  // left of the client: never read
+  EXPECT_EQ(AuditRowsFrom("auth.fail", kProxy), 0);
+  EXPECT_NE(server().Log().find("access 198.51.100.10 GET /v1/whoami 401"), std::string::npos)
+      << server().Log();
+
+  // An authenticated caller's actions carry the client's address too.
+  std::string token = NewUser("viaproxy");
+  EXPECT_EQ(WhoamiFrom(kProxy, token, {"[2001:db8::77]:443"}), 200);
+  RawConnection conn(server().port(), kProxy);
+  std::string body = R"({"label":"from-behind-a-proxy"})";
+  conn.Send("POST /v1/tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+            "\r\nX-Forwarded-For: 2001:db8::77\r\nContent-Type: application/json\r\n"
+            "Content-Length: " +
+            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  EXPECT_EQ(conn.ReadAll().rfind("HTTP/1.1 201", 0), 0u);
+  EXPECT_EQ(AuditRowsFrom("token.create", "2001:db8::77"), 1);
+}
+
+TEST_F(TrustedProxyTest, AForgedHeaderFromAnUntrustedPeerChangesNothing) {
+  EXPECT_EQ(WhoamiFrom("127.0.0.6", UnknownToken(2), {"198.51.100.66"}), 401);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "127.0.0.6"), 1);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "198.51.100.66"), 0);
+}
+
+TEST_F(TrustedProxyTest, TheBackoffCountsEachClientBehindTheProxy) {
+  const std::string kGuesser = "198.51.100.20", kOther = "198.51.100.21";
+  std::string good = NewUser("behind");
+  for (int i = 0; i < kProxyTestLimit; i++)
+    EXPECT_EQ(WhoamiFrom(kProxy, UnknownToken(10 + i), {kGuesser}), 401) << i;
+  EXPECT_EQ(WhoamiFrom(kProxy, good, {kGuesser}), 429);
+  EXPECT_EQ(AuditRowsFrom("auth.throttle", kGuesser), 1);
+  // Another client behind the same proxy, and the proxy's own requests, go on.
+  EXPECT_EQ(WhoamiFrom(kProxy, good, {kOther}), 200);
+  EXPECT_EQ(WhoamiFrom(kProxy, good), 200);
+  // A forged left-most entry does not let the guesser out of its block.
+  EXPECT_EQ(WhoamiFrom(kProxy, good, {kOther + ", " + kGuesser}), 429);
+  // Nor does a forged header sent directly: the guesser's block is not the peer's.
+  EXPECT_EQ(WhoamiFrom("127.0.0.7", good, {kGuesser}), 200);
+}
+
+TEST_F(TrustedProxyTest, GarbageFromTheProxyIsBlamedOnTheProxy) {
+  EXPECT_EQ(WhoamiFrom(kProxy, UnknownToken(20), {"unknown"}), 401);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", kProxy), 1);
+}
+
+}  // namespace
+}  // namespace converge::testing
