@@ -29,32 +29,9 @@ class NginxProxyTest : public ContractTest {
     server_.reset();
   }
 
-  // GET /v1/whoami from `source` to `port` with `token` and optional header lines.
-  static int Whoami(const std::string& source, int port, const std::string& token,
-                    const std::string& extra_headers = "") {
-    return StatusOf(RequestFromAddress(source, port,
-                                       "GET /v1/whoami HTTP/1.1\r\nHost: x\r\n"
-                                       "Authorization: Bearer " +
-                                           token + "\r\n" + extra_headers +
-                                           "Connection: close\r\n\r\n"));
-  }
   static int ViaNginx(const std::string& source, const std::string& token,
                       const std::string& extra_headers = "") {
-    return Whoami(source, nginx_->port(), token, extra_headers);
-  }
-
-  static std::string WrongToken(int i) {
-    char id[17];
-    std::snprintf(id, sizeof id, "%016x", 0x9000 + i);
-    return std::string("cvg_") + id + "_" + std::string(64, 'c');
-  }
-
-  static int RowsNaming(const std::string& action, const std::string& remote) {
-    Reply page = Admin().Get("/v1/audit?limit=1000");
-    int n = 0;
-    for (const auto& e : page.json()["entries"])
-      if (e["action"] == action && e["remote_addr"] == remote) n++;
-    return n;
+    return WhoamiStatusFrom(source, nginx_->port(), token, extra_headers);
   }
 
   static std::unique_ptr<NginxProxy> nginx_;
@@ -65,18 +42,18 @@ std::unique_ptr<NginxProxy> NginxProxyTest::nginx_;
 TEST_F(NginxProxyTest, TheAuditAndTheBackoffSeeEachClientThroughNginx) {
   std::string good = NewUser("nginx");
   for (int i = 0; i < kNginxFailLimit; i++)
-    EXPECT_EQ(ViaNginx("127.0.0.2", WrongToken(i)), 401) << i << "\n" << nginx_->ErrorLog();
+    EXPECT_EQ(ViaNginx("127.0.0.2", UnknownToken(i)), 401) << i << "\n" << nginx_->ErrorLog();
   // 127.0.0.2 is now refused, even with a valid token; 127.0.0.3, behind
   // the same nginx (the same TCP peer to the server), is not.
   EXPECT_EQ(ViaNginx("127.0.0.2", good), 429);
   EXPECT_EQ(ViaNginx("127.0.0.3", good), 200);
-  EXPECT_EQ(ViaNginx("127.0.0.3", WrongToken(50)), 401);
+  EXPECT_EQ(ViaNginx("127.0.0.3", UnknownToken(50)), 401);
 
-  EXPECT_EQ(RowsNaming("auth.fail", "127.0.0.2"), kNginxFailLimit);
-  EXPECT_EQ(RowsNaming("auth.throttle", "127.0.0.2"), 1);
-  EXPECT_EQ(RowsNaming("auth.fail", "127.0.0.3"), 1);
-  EXPECT_EQ(RowsNaming("auth.fail", "127.0.0.1"), 0);
-  EXPECT_EQ(RowsNaming("auth.throttle", "127.0.0.1"), 0);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "127.0.0.2"), kNginxFailLimit);
+  EXPECT_EQ(AuditRowsFrom("auth.throttle", "127.0.0.2"), 1);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "127.0.0.3"), 1);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "127.0.0.1"), 0);
+  EXPECT_EQ(AuditRowsFrom("auth.throttle", "127.0.0.1"), 0);
   std::string log = server().Log();
   EXPECT_NE(log.find("access 127.0.0.2 GET /v1/whoami 429"), std::string::npos) << log;
   EXPECT_NE(log.find("access 127.0.0.3 GET /v1/whoami 200"), std::string::npos) << log;
@@ -84,22 +61,23 @@ TEST_F(NginxProxyTest, TheAuditAndTheBackoffSeeEachClientThroughNginx) {
 
 TEST_F(NginxProxyTest, AForgedLeftMostEntryThroughNginxIsIgnored) {
   // nginx appends the real peer: "198.51.100.9, 127.0.0.4" reaches the server.
-  EXPECT_EQ(ViaNginx("127.0.0.4", WrongToken(60), "X-Forwarded-For: 198.51.100.9\r\n"), 401);
-  EXPECT_EQ(ViaNginx("127.0.0.4", WrongToken(61), "X-Forwarded-For: 127.0.0.1\r\n"), 401);
-  EXPECT_EQ(RowsNaming("auth.fail", "127.0.0.4"), 2);
-  EXPECT_EQ(RowsNaming("auth.fail", "198.51.100.9"), 0);
-  EXPECT_EQ(RowsNaming("auth.fail", "127.0.0.1"), 0);
+  EXPECT_EQ(ViaNginx("127.0.0.4", UnknownToken(60), "X-Forwarded-For: 198.51.100.9\r\n"), 401);
+  EXPECT_EQ(ViaNginx("127.0.0.4", UnknownToken(61), "X-Forwarded-For: 127.0.0.1\r\n"), 401);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "127.0.0.4"), 2);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "198.51.100.9"), 0);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "127.0.0.1"), 0);
 }
 
 TEST_F(NginxProxyTest, AForgedHeaderSentStraightToTheServerChangesNothing) {
   std::string good = NewUser("direct");
-  EXPECT_EQ(
-      Whoami("127.0.0.6", server().port(), WrongToken(70), "X-Forwarded-For: 198.51.100.8\r\n"),
-      401);
-  EXPECT_EQ(RowsNaming("auth.fail", "127.0.0.6"), 1);
-  EXPECT_EQ(RowsNaming("auth.fail", "198.51.100.8"), 0);
+  EXPECT_EQ(WhoamiStatusFrom("127.0.0.6", server().port(), UnknownToken(70),
+                             "X-Forwarded-For: 198.51.100.8\r\n"),
+            401);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "127.0.0.6"), 1);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "198.51.100.8"), 0);
   // Naming the throttled client does not block the sender either.
-  EXPECT_EQ(Whoami("127.0.0.6", server().port(), good, "X-Forwarded-For: 127.0.0.2\r\n"), 200);
+  EXPECT_EQ(WhoamiStatusFrom("127.0.0.6", server().port(), good, "X-Forwarded-For: 127.0.0.2\r\n"),
+            200);
 }
 
 }  // namespace

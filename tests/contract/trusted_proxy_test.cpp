@@ -27,25 +27,9 @@ class TrustedProxyTest : public ContractTest {
   // GET /v1/whoami from `source` with `token` and X-Forwarded-For lines; the status.
   static int WhoamiFrom(const std::string& source, const std::string& token,
                         const std::vector<std::string>& forwarded_for = {}) {
-    std::string req = "GET /v1/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
-                      "\r\nConnection: close\r\n";
-    for (const std::string& line : forwarded_for) req += "X-Forwarded-For: " + line + "\r\n";
-    return StatusOf(RequestFromAddress(source, server().port(), req + "\r\n"));
-  }
-
-  static std::string UnknownToken(int i) {
-    char id[17];
-    std::snprintf(id, sizeof id, "%016x", 0x7000 + i);
-    return std::string("cvg_") + id + "_" + std::string(64, 'b');
-  }
-
-  // How many audit rows of `action` name `remote`.
-  static int AuditRowsFrom(const std::string& action, const std::string& remote) {
-    Reply page = Admin().Get("/v1/audit?limit=1000");
-    int n = 0;
-    for (const auto& e : page.json()["entries"])
-      if (e["action"] == action && e["remote_addr"] == remote) n++;
-    return n;
+    std::string lines;
+    for (const std::string& line : forwarded_for) lines += "X-Forwarded-For: " + line + "\r\n";
+    return WhoamiStatusFrom(source, server().port(), token, lines);
   }
 };
 
