@@ -80,5 +80,19 @@ TEST_F(NginxProxyTest, AForgedHeaderSentStraightToTheServerChangesNothing) {
             200);
 }
 
+TEST_F(NginxProxyTest, BodiesStreamThroughNginxBothWays) {
+  std::string owner = NewUser("streamer");
+  std::string repo = NewRepo(owner);
+  std::string bytes(3 << 20, '\0');
+  for (size_t i = 0; i < bytes.size(); i++) bytes[i] = static_cast<char>((i * 131) >> 7);
+  TestObject blob = Blob(bytes);
+  Api via_nginx(nginx_->port(), owner);
+  Reply put = via_nginx.PutBytes(blob.Path(repo), blob.bytes);
+  EXPECT_TRUE(put.status == 201 || put.status == 200) << put.body << nginx_->ErrorLog();
+  Reply get = via_nginx.Get(blob.Path(repo));
+  EXPECT_EQ(get.status, 200) << nginx_->ErrorLog();
+  EXPECT_TRUE(get.body == bytes) << get.body.size() << " bytes came back";
+}
+
 }  // namespace
 }  // namespace converge::testing
