@@ -4,6 +4,8 @@
 // backoff all use it. From any other peer the header changes nothing. Here the
 // "proxy" is a raw connection from 127.0.0.5; nginx_proxy_test.cpp runs the
 // same through a real nginx.
+#include <sys/socket.h>
+
 #include "fixtures.h"
 #include "support/nginx.h"
 
@@ -74,6 +76,36 @@ TEST_F(TrustedProxyTest, TheBackoffCountsEachClientBehindTheProxy) {
   EXPECT_EQ(WhoamiFrom(kProxy, good, {kOther + ", " + kGuesser}), 429);
   // Nor does a forged header sent directly: the guesser's block is not the peer's.
   EXPECT_EQ(WhoamiFrom("127.0.0.7", good, {kGuesser}), 200);
+}
+
+// One whole answer from `fd` (headers, then Content-Length bytes), leaving
+// the connection open for the next request.
+std::string ReadOneAnswer(int fd) {
+  std::string in;
+  char buf[4096];
+  for (;;) {
+    size_t head_end = in.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      size_t at = in.find("Content-Length: ");
+      size_t length = at < head_end ? std::stoul(in.substr(at + 16)) : 0;
+      if (in.size() >= head_end + 4 + length) return in;
+    }
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return in;
+    in.append(buf, static_cast<size_t>(n));
+  }
+}
+
+TEST_F(TrustedProxyTest, EachRequestOnAKeptAliveConnectionNamesItsOwnClient) {
+  // A proxy reuses its connections to the server for many clients.
+  RawConnection conn(server().port(), kProxy);
+  for (const char* client : {"198.51.100.31", "198.51.100.32"}) {
+    conn.Send("GET /v1/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + UnknownToken(30) +
+              "\r\nX-Forwarded-For: " + client + "\r\n\r\n");
+    EXPECT_EQ(StatusOf(ReadOneAnswer(conn.fd())), 401) << client;
+  }
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "198.51.100.31"), 1);
+  EXPECT_EQ(AuditRowsFrom("auth.fail", "198.51.100.32"), 1);
 }
 
 TEST_F(TrustedProxyTest, GarbageFromTheProxyIsBlamedOnTheProxy) {
