@@ -42,6 +42,9 @@ TEST_F(TrustedProxyTest, ATrustedProxyNamesTheClientForTheAuditAndTheLog) {
   EXPECT_EQ(AuditRowsFrom("auth.fail", kProxy), 0);
   EXPECT_NE(server().Log().find("access 198.51.100.10 GET /v1/whoami 401"), std::string::npos)
       << server().Log();
+  EXPECT_NE(server().Log().find("X-Forwarded-For of requests from the trusted proxies 127.0.0.5, "
+                                "fd00::/8"),
+            std::string::npos);
 
   // An authenticated caller's actions carry the client's address too.
   std::string token = NewUser("viaproxy");

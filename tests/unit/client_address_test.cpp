@@ -8,15 +8,15 @@
 namespace converge {
 namespace {
 
-TrustedProxies Trust(const std::vector<std::string>& entries) {
+TrustedProxies TrustNets(const std::vector<std::string>& entries) {
   Result<TrustedProxies> t = TrustedProxies::Parse(entries);
   EXPECT_TRUE(t.ok()) << t.status().message();
   return t.ok() ? *t : TrustedProxies();
 }
 
-std::string Pick(const std::string& peer, const std::vector<std::string>& xff,
-                 const std::vector<std::string>& trusted = {"10.0.0.0/8", "fd00::/8"}) {
-  return PickClientAddress(peer, xff, Trust(trusted));
+std::string PickClient(const std::string& peer, const std::vector<std::string>& xff,
+                       const std::vector<std::string>& trusted = {"10.0.0.0/8", "fd00::/8"}) {
+  return PickClientAddress(peer, xff, TrustNets(trusted));
 }
 
 TEST(ClientAddress, ParsesAddressesStrictly) {
@@ -45,7 +45,7 @@ TEST(ClientAddress, ParsesForwardedEntriesWithPortsAndSpace) {
 }
 
 TEST(ClientAddress, TrustedProxiesMatchAddressesAndNetworks) {
-  TrustedProxies t = Trust({"127.0.0.1", "10.0.0.0/8", "192.168.4.0/22", "fd00::/8", "::1"});
+  TrustedProxies t = TrustNets({"127.0.0.1", "10.0.0.0/8", "192.168.4.0/22", "fd00::/8", "::1"});
   EXPECT_TRUE(t.Contains("127.0.0.1"));
   EXPECT_FALSE(t.Contains("127.0.0.2"));
   EXPECT_TRUE(t.Contains("10.255.0.1"));
@@ -58,10 +58,10 @@ TEST(ClientAddress, TrustedProxiesMatchAddressesAndNetworks) {
   EXPECT_TRUE(t.Contains("::ffff:10.1.2.3"));  // a dual-stack socket's IPv4 peer
   EXPECT_FALSE(t.Contains("::a01:203"));       // IPv4-compatible is not IPv4
   EXPECT_FALSE(t.Contains("garbage"));
-  EXPECT_TRUE(Trust({"0.0.0.0/0"}).Contains("203.0.113.9"));
-  EXPECT_FALSE(Trust({"0.0.0.0/0"}).Contains("2001:db8::1"));
-  EXPECT_TRUE(Trust({"::/0"}).Contains("2001:db8::1"));
-  EXPECT_TRUE(Trust({}).empty());
+  EXPECT_TRUE(TrustNets({"0.0.0.0/0"}).Contains("203.0.113.9"));
+  EXPECT_FALSE(TrustNets({"0.0.0.0/0"}).Contains("2001:db8::1"));
+  EXPECT_TRUE(TrustNets({"::/0"}).Contains("2001:db8::1"));
+  EXPECT_TRUE(TrustNets({}).empty());
 }
 
 TEST(ClientAddress, BadTrustedProxiesAreRefusedNamingTheEntry) {
@@ -87,51 +87,51 @@ TEST(ClientAddress, BadTrustedProxiesAreRefusedNamingTheEntry) {
 }
 
 TEST(ClientAddress, AnUntrustedPeerIsTheClientWhateverItSays) {
-  EXPECT_EQ(Pick("203.0.113.7", {"198.51.100.1"}), "203.0.113.7");
-  EXPECT_EQ(Pick("203.0.113.7", {}), "203.0.113.7");
+  EXPECT_EQ(PickClient("203.0.113.7", {"198.51.100.1"}), "203.0.113.7");
+  EXPECT_EQ(PickClient("203.0.113.7", {}), "203.0.113.7");
   // No trusted proxies at all: the header is never read.
-  EXPECT_EQ(Pick("10.0.0.1", {"198.51.100.1"}, {}), "10.0.0.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"198.51.100.1"}, {}), "10.0.0.1");
 }
 
 TEST(ClientAddress, ARightMostUntrustedEntryIsTheClient) {
-  EXPECT_EQ(Pick("10.0.0.1", {"198.51.100.1"}), "198.51.100.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"198.51.100.1"}), "198.51.100.1");
   // A chain of trusted proxies is walked past.
-  EXPECT_EQ(Pick("10.0.0.1", {"198.51.100.1, 10.0.0.9, 10.0.0.8"}), "198.51.100.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"198.51.100.1, 10.0.0.9, 10.0.0.8"}), "198.51.100.1");
   // Several header lines are one list, in order.
-  EXPECT_EQ(Pick("10.0.0.1", {"198.51.100.1", "10.0.0.9"}), "198.51.100.1");
-  EXPECT_EQ(Pick("10.0.0.1", {"198.51.100.1,10.0.0.9", " 198.51.100.2 ,\t10.0.0.8"}),
+  EXPECT_EQ(PickClient("10.0.0.1", {"198.51.100.1", "10.0.0.9"}), "198.51.100.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"198.51.100.1,10.0.0.9", " 198.51.100.2 ,\t10.0.0.8"}),
             "198.51.100.2");
 }
 
 TEST(ClientAddress, SpoofedLeftMostEntriesAreNeverLookedAt) {
   // The client sent "1.2.3.4, 10.0.0.5" itself; the proxy appended its peer.
-  EXPECT_EQ(Pick("10.0.0.1", {"1.2.3.4, 10.0.0.5, 198.51.100.1"}), "198.51.100.1");
-  EXPECT_EQ(Pick("10.0.0.1", {"garbage, ::1, 198.51.100.1"}), "198.51.100.1");
-  EXPECT_EQ(Pick("10.0.0.1", {"1.2.3.4", "198.51.100.1"}), "198.51.100.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"1.2.3.4, 10.0.0.5, 198.51.100.1"}), "198.51.100.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"garbage, ::1, 198.51.100.1"}), "198.51.100.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"1.2.3.4", "198.51.100.1"}), "198.51.100.1");
 }
 
 TEST(ClientAddress, AnAllTrustedChainIsItsFarthestHop) {
-  EXPECT_EQ(Pick("10.0.0.1", {"10.0.0.3, 10.0.0.2"}), "10.0.0.3");
-  EXPECT_EQ(Pick("10.0.0.1", {}), "10.0.0.1");
-  EXPECT_EQ(Pick("::ffff:10.0.0.1", {}), "10.0.0.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"10.0.0.3, 10.0.0.2"}), "10.0.0.3");
+  EXPECT_EQ(PickClient("10.0.0.1", {}), "10.0.0.1");
+  EXPECT_EQ(PickClient("::ffff:10.0.0.1", {}), "10.0.0.1");
 }
 
 TEST(ClientAddress, GarbageEndsTheWalkAtTheHopThatWroteIt) {
-  EXPECT_EQ(Pick("10.0.0.1", {"unknown"}), "10.0.0.1");
-  EXPECT_EQ(Pick("10.0.0.1", {""}), "10.0.0.1");
-  EXPECT_EQ(Pick("10.0.0.1", {"198.51.100.1, 10.0.0.2,"}), "10.0.0.1");
-  EXPECT_EQ(Pick("10.0.0.1", {"198.51.100.1, _obfuscated, 10.0.0.2"}), "10.0.0.2");
-  EXPECT_EQ(Pick("10.0.0.1", {"198.51.100.1, 10.0.0.2 10.0.0.3"}), "10.0.0.1");
-  EXPECT_EQ(Pick("10.0.0.1", {"198.51.100.1\r\n, 10.0.0.2"}), "10.0.0.2");
-  EXPECT_EQ(Pick("10.0.0.1", {std::string(100000, ',')}), "10.0.0.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"unknown"}), "10.0.0.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {""}), "10.0.0.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"198.51.100.1, 10.0.0.2,"}), "10.0.0.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"198.51.100.1, _obfuscated, 10.0.0.2"}), "10.0.0.2");
+  EXPECT_EQ(PickClient("10.0.0.1", {"198.51.100.1, 10.0.0.2 10.0.0.3"}), "10.0.0.1");
+  EXPECT_EQ(PickClient("10.0.0.1", {"198.51.100.1\r\n, 10.0.0.2"}), "10.0.0.2");
+  EXPECT_EQ(PickClient("10.0.0.1", {std::string(100000, ',')}), "10.0.0.1");
 }
 
 TEST(ClientAddress, IPv6AndPorts) {
-  EXPECT_EQ(Pick("fd00::1", {"[2001:db8::7]:51234"}), "2001:db8::7");
-  EXPECT_EQ(Pick("fd00::1", {"2001:DB8::7, fd00::2"}), "2001:db8::7");
-  EXPECT_EQ(Pick("10.0.0.1", {"198.51.100.1:443, [fd00::2]:80"}), "198.51.100.1");
-  EXPECT_EQ(Pick("::ffff:10.0.0.1", {"::ffff:198.51.100.1"}), "198.51.100.1");
-  EXPECT_EQ(Pick("fd00::1", {"fe80::1%eth0"}), "fd00::1");
+  EXPECT_EQ(PickClient("fd00::1", {"[2001:db8::7]:51234"}), "2001:db8::7");
+  EXPECT_EQ(PickClient("fd00::1", {"2001:DB8::7, fd00::2"}), "2001:db8::7");
+  EXPECT_EQ(PickClient("10.0.0.1", {"198.51.100.1:443, [fd00::2]:80"}), "198.51.100.1");
+  EXPECT_EQ(PickClient("::ffff:10.0.0.1", {"::ffff:198.51.100.1"}), "198.51.100.1");
+  EXPECT_EQ(PickClient("fd00::1", {"fe80::1%eth0"}), "fd00::1");
 }
 
 }  // namespace
