@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev libsodium-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev googletest
   openssl
+  nginx-light  # tests/support/nginx.h: the reverse-proxy tests run through a real nginx
 )
 # Fuzzers (libFuzzer) and the sanitizer runtimes come with clang.
 packages+=(clang libclang-rt-14-dev)

@@ -56,6 +56,10 @@ void RegisterServe(Cli& cli) {
       ->type_name("FILE");
   cmd->add_option("--tls-key", o->serve.tls_key, "PEM private key of --tls-cert")
       ->type_name("FILE");
+  cmd->add_option(
+         "--trusted-proxy", o->serve.trusted_proxies,
+         "Reverse proxy (address or CIDR; repeatable): its X-Forwarded-For names the client")
+      ->type_name("CIDR");
   CLI::Option* fsck =
       cmd->add_flag("--fsck", o->fsck,
                     "Check the data dir for damage and exit (read-only: safe while a server runs)");

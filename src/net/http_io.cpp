@@ -66,6 +66,11 @@ RequestLog& CurrentRequestLog() {
   return log;
 }
 
+std::string ClientAddress(const httplib::Request& req) {
+  const RequestLog& log = CurrentRequestLog();
+  return log.client.empty() ? req.remote_addr : log.client;
+}
+
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
   res.set_content(body.dump() + "\n", "application/json");

@@ -31,8 +31,14 @@ struct RequestLog {
   std::string user;       // handle, once authenticated
   uint64_t streamed = 0;  // bytes sent by a content provider
   bool active = false;
+  std::string client;  // the client address, when routed (ClientAddress)
 };
 RequestLog& CurrentRequestLog();
+// Who the request running on this thread came from: the TCP peer, or behind
+// a trusted proxy the client it names in X-Forwarded-For
+// (net/client_address.h; the server resolves it before routing). The
+// access log, the audit and the bad-token backoff all use this address.
+std::string ClientAddress(const httplib::Request& req);
 
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 // {"error": {"code", "message"}} with the mapped status; 5xx are also logged.

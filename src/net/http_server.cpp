@@ -30,7 +30,7 @@ void AccessLog(const Request& req, const Response& res) {
       ms = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::steady_clock::now() - log.start)
                               .count());
-    LogLine(LogLevel::kInfo, "access " + LogField(req.remote_addr) + " " + LogField(req.method) +
+    LogLine(LogLevel::kInfo, "access " + LogField(ClientAddress(req)) + " " + LogField(req.method) +
                                  " " + LogField(req.path) + " " + std::to_string(res.status) + " " +
                                  std::to_string(bytes) + " " + ms + "ms " + LogField(log.user));
   }
@@ -170,11 +170,16 @@ void HttpServer::Setup() {
   svr.set_read_timeout(c.read_timeout_seconds, 0);
   svr.set_write_timeout(c.write_timeout_seconds, 0);
 
-  svr.set_pre_routing_handler([](const Request&, Response&) {
+  svr.set_pre_routing_handler([&c](const Request& req, Response&) {
     RequestLog& log = CurrentRequestLog();
     log = RequestLog();
     log.start = std::chrono::steady_clock::now();
     log.active = true;
+    std::vector<std::string> forwarded;
+    if (!c.trusted_proxies.empty())
+      for (size_t i = 0, n = req.get_header_value_count("X-Forwarded-For"); i < n; i++)
+        forwarded.push_back(req.get_header_value("X-Forwarded-For", i));
+    log.client = PickClientAddress(req.remote_addr, forwarded, c.trusted_proxies);
     return httplib::Server::HandlerResponse::Unhandled;
   });
   svr.set_logger(AccessLog);

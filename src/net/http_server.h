@@ -18,6 +18,7 @@
 
 #include "base/fs.h"
 #include "base/status.h"
+#include "net/client_address.h"
 
 namespace httplib {
 class Server;
@@ -42,6 +43,9 @@ struct HttpServerOptions {
   int write_timeout_seconds = 60;
   int keep_alive_timeout_seconds = 5;
   int keep_alive_max_requests = 100;
+  // Peers whose X-Forwarded-For names the client (ClientAddress). The
+  // per-address connection cap still counts TCP peers.
+  TrustedProxies trusted_proxies;
 };
 
 // What it serves.

@@ -48,6 +48,21 @@ Status NumberInto(const json& v, const std::string& key, uint64_t min, uint64_t 
   return Status::Ok();
 }
 
+Status TrustedProxiesSetting(const json& v, ServerConfig& c) {
+  std::vector<std::string> entries;
+  bool strings = v.is_array();
+  for (const json& e : strings ? v : json::array()) {
+    strings = strings && e.is_string();
+    if (strings) entries.push_back(e.get<std::string>());
+  }
+  if (!strings)
+    return Invalid(
+        "setting \"trusted_proxies\" must be a list of addresses or CIDR networks, "
+        "e.g. [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]");
+  ASSIGN_OR_RETURN(c.trusted_proxies, TrustedProxies::Parse(entries));
+  return Status::Ok();
+}
+
 Status Apply(const std::string& key, const json& v, ServerConfig& c) {
   constexpr uint64_t kMax = uint64_t{1} << 50;
   if (key == "listen") {
@@ -67,6 +82,7 @@ Status Apply(const std::string& key, const json& v, ServerConfig& c) {
     (key == "tls_cert_file" ? c.tls_cert_file : c.tls_key_file) = v.get<std::string>();
     return Status::Ok();
   }
+  if (key == "trusted_proxies") return TrustedProxiesSetting(v, c);
   if (key == "threads") return NumberInto(v, key, 1, 1024, &c.threads);
   if (key == "max_connections") return NumberInto(v, key, 1, 4096, &c.max_connections);
   if (key == "max_connections_per_address")

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/fs.h"
+#include "net/client_address.h"
 
 namespace converge {
 
@@ -38,6 +39,10 @@ struct ServerConfig {
   // HTTPS when both are set: a PEM certificate (chain) and its private key.
   fs::path tls_cert_file;
   fs::path tls_key_file;
+  // Reverse proxies whose X-Forwarded-For is believed (addresses, CIDRs):
+  // the client they name is the address of the access log, the audit and
+  // the backoff. Empty: the header is ignored, the TCP peer is the client.
+  TrustedProxies trusted_proxies;
 
   unsigned EffectiveThreads() const;
 };

@@ -7,7 +7,7 @@ namespace converge {
 void Serve(Authority& a, const httplib::Request& req, httplib::Response& res, const Handler& fn) {
   int64_t retry_after = 0;
   Result<Caller> caller = a.identity().Authenticate(req.get_header_value("Authorization"),
-                                                    req.remote_addr, &retry_after);
+                                                    ClientAddress(req), &retry_after);
   if (!caller.ok() && retry_after > 0) {
     // Too many failed tokens from this address: 429, not a 401 to retry at once.
     res.set_header("Retry-After", std::to_string(retry_after));

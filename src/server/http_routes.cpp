@@ -41,6 +41,7 @@ HttpServerOptions HttpOptionsFor(const ServerConfig& c) {
   o.write_timeout_seconds = c.write_timeout_seconds;
   o.keep_alive_timeout_seconds = c.keep_alive_timeout_seconds;
   o.keep_alive_max_requests = c.keep_alive_max_requests;
+  o.trusted_proxies = c.trusted_proxies;
   return o;
 }
 

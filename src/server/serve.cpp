@@ -25,6 +25,11 @@ Result<ServerConfig> BuildServerConfig(const ServeFlags& o) {
   if (o.threads > 0) c.threads = o.threads;
   if (!o.tls_cert.empty()) c.tls_cert_file = o.tls_cert;
   if (!o.tls_key.empty()) c.tls_key_file = o.tls_key;
+  if (!o.trusted_proxies.empty()) {
+    Result<TrustedProxies> proxies = TrustedProxies::Parse(o.trusted_proxies);
+    if (!proxies.ok()) return proxies.status().With("--trusted-proxy");
+    c.trusted_proxies = std::move(*proxies);
+  }
   if (!o.log_level.empty()) {
     if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" &&
         o.log_level != "error")
@@ -59,6 +64,13 @@ Status RunServer(const ServerConfig& config, const std::function<void(const std:
   for (const std::string& line : authority->audit_notes()) note(line);
   for (const std::string& line : authority->depth_notes()) note(line);
   note("audit log signed with key " + authority->audit_key().public_key().Fingerprint());
+  if (!config.trusted_proxies.empty()) {
+    std::string list;
+    for (const std::string& p : config.trusted_proxies.entries())
+      list += (list.empty() ? "" : ", ") + p;
+    note("client addresses taken from X-Forwarded-For of requests from the trusted proxies " +
+         list + " (the per-address connection cap still counts the proxies themselves)");
+  }
 
   std::thread waiter([&server, stop_signals] {
     int sig = 0;

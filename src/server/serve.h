@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "server/config.h"
@@ -18,10 +19,11 @@ struct ServeFlags {
   unsigned threads = 0;
   std::string log_level;  // debug, info, warn or error
   std::string tls_cert, tls_key;
+  std::vector<std::string> trusted_proxies;  // --trusted-proxy, repeated: replaces the file's list
 };
 
 // The settings, by precedence defaults < settings file < flags. Errors:
-// kInvalid for a bad --listen or --log-level or a bad file
+// kInvalid for a bad --listen, --log-level or --trusted-proxy or a bad file
 // (LoadConfigFile), kNotFound for a --config file that is not there.
 Result<ServerConfig> BuildServerConfig(const ServeFlags& flags);
 

@@ -33,6 +33,14 @@ class ContractTest : public ::testing::Test {
   static std::string NewUser(const std::string& prefix = "u") {
     return Admin().CreateUser(Unique(prefix));
   }
+  // A well-formed token no server issued (its id from `i`): fails as unknown.
+  static std::string UnknownToken(int i);
+  // How many of the newest 1000 audit rows are `action` from `remote_addr`.
+  static int AuditRowsFrom(const std::string& action, const std::string& remote_addr);
+  // The status of GET /v1/whoami with `token` and `header_lines` ("Name:
+  // value\r\n" each), sent to `port` from the loopback address `source`.
+  static int WhoamiStatusFrom(const std::string& source, int port, const std::string& token,
+                              const std::string& header_lines = "");
   static std::string HandleOf(const std::string& token) {
     return As(token).Get("/v1/whoami").json()["user"]["handle"].get<std::string>();
   }

@@ -35,6 +35,7 @@ bool Healthy(int port, bool tls) {
 ServerProcess::ServerProcess(ServerOptions options)
     : data_(dir_ / "data"), log_(dir_ / "server.log") {
   tls_ = options.config.is_object() && options.config.contains("tls_cert_file");
+  args_ = std::move(options.args);
   if (!options.config.is_null()) {
     fs::create_directories(data_);
     WriteFile(data_ / "server.json", options.config.dump());
@@ -55,6 +56,11 @@ void ServerProcess::Start() {
     std::string listen = "127.0.0.1:" + std::to_string(port_);
     std::string bin = ConvergeBin();
     std::string data = data_.string();
+    std::vector<std::string> argv = {bin, "serve", "--listen", listen, "--data-dir", data};
+    argv.insert(argv.end(), args_.begin(), args_.end());
+    std::vector<char*> cargv;
+    for (std::string& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
     pid_t pid = ::fork();
     if (pid == 0) {
       int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -62,8 +68,7 @@ void ServerProcess::Start() {
       ::dup2(fd, 2);
       int null = ::open("/dev/null", O_RDONLY);
       ::dup2(null, 0);
-      ::execl(bin.c_str(), bin.c_str(), "serve", "--listen", listen.c_str(), "--data-dir",
-              data.c_str(), static_cast<char*>(nullptr));
+      ::execv(bin.c_str(), cargv.data());
       ::_exit(127);
     }
     pid_ = pid;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "support/process.h"
 
@@ -17,6 +18,8 @@ struct ServerOptions {
   // Written to DATA/server.json before the first start, when not empty. With
   // "tls_cert_file" in it the server speaks HTTPS (health checks follow).
   nlohmann::json config;
+  // More `converge serve` flags, after --listen and --data-dir.
+  std::vector<std::string> args;
 };
 
 class ServerProcess {
@@ -54,6 +57,7 @@ class ServerProcess {
   int port_ = 0;
   pid_t pid_ = -1;
   bool tls_ = false;
+  std::vector<std::string> args_;
   std::string admin_token_;
 };
 
