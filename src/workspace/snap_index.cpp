@@ -1,6 +1,7 @@
 #include "workspace/snap_index.h"
 
 #include "base/hex.h"
+#include "store/id_prefix.h"
 #include "workspace/workspace_state.h"
 
 namespace converge {
