@@ -290,11 +290,12 @@ Result<Db> Db::Connect(const std::string& url, DbRole role) {
 Status Db::MigratePostgres() {
   int count = 0;
   const char* const* migrations = PgMigrations(&count);
-  RETURN_IF_ERROR(Exec("BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kPgMigrateLock) +
-                       ")"));
+  RETURN_IF_ERROR(
+      Exec("BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kPgMigrateLock) + ")"));
   Tx tx(this);
-  RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS converge_schema (role TEXT PRIMARY KEY, "
-                       "version INTEGER NOT NULL)"));
+  RETURN_IF_ERROR(
+      Exec("CREATE TABLE IF NOT EXISTS converge_schema (role TEXT PRIMARY KEY, "
+           "version INTEGER NOT NULL)"));
   ASSIGN_OR_RETURN(Stmt q, Prepare("SELECT version FROM converge_schema WHERE role = 'server'"));
   ASSIGN_OR_RETURN(bool row, q.Step());
   int have = row ? static_cast<int>(q.Int(0)) : 0;

@@ -34,7 +34,8 @@ std::string PgNumberPlaceholders(std::string_view sql, int* count) {
       if (end == std::string_view::npos) end = sql.size() - 1;
       out.append(sql.substr(i, end - i + 1));
       i = end;
-    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {  // a comment to the line's end
+    } else if (c == '-' && i + 1 < sql.size() &&
+               sql[i + 1] == '-') {  // a comment to the line's end
       size_t end = sql.find('\n', i);
       if (end == std::string_view::npos) end = sql.size() - 1;
       out.append(sql.substr(i, end - i + 1));

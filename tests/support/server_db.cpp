@@ -22,12 +22,12 @@ std::string EngineName(const ::testing::TestParamInfo<DbEngine>& info) {
 Result<std::unique_ptr<PgTestSchema>> PgTestSchema::Make() {
   static std::atomic<int> counter{0};
   std::string base = TestPgUrl();
-  std::string name = "t" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" +
-                     RandomHex(4);
+  std::string name =
+      "t" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + RandomHex(4);
   ASSIGN_OR_RETURN(std::unique_ptr<PgConn> admin, PgConn::Connect(base));
   RETURN_IF_ERROR(admin->Exec("CREATE SCHEMA " + name));
-  std::string url = base + (base.find('?') == std::string::npos ? "?" : "&") +
-                    "options=-csearch_path%3D" + name;
+  std::string url =
+      base + (base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + name;
   return std::unique_ptr<PgTestSchema>(new PgTestSchema(name, url));
 }
 

@@ -72,7 +72,7 @@ class ServerDbTest : public ::testing::TestWithParam<DbEngine> {
 }  // namespace converge::testing
 
 #define CONVERGE_ON_BOTH_ENGINES(Suite)                                                  \
-  INSTANTIATE_TEST_SUITE_P(Engines, Suite,                                               \
-                           ::testing::Values(::converge::DbEngine::kSqlite,              \
-                                             ::converge::DbEngine::kPostgres),           \
-                           ::converge::testing::EngineName)
+  INSTANTIATE_TEST_SUITE_P(                                                              \
+      Engines, Suite,                                                                    \
+      ::testing::Values(::converge::DbEngine::kSqlite, ::converge::DbEngine::kPostgres), \
+      ::converge::testing::EngineName)
