@@ -8,7 +8,10 @@
 // per connection (PQprepare), then runs it with PQexecPrepared. A statement's
 // whole result arrives at its first Step() and is read row by row from
 // memory, so another statement may run on the connection while a caller is
-// still stepping through one (SQLite allows that too).
+// still stepping through one (SQLite allows that too). The price: a result
+// is held in memory whole, so a walk over a large table (AuditRecords::
+// ForEachNewestFirst, the fsck's object walk) is not flat in memory here yet;
+// single-row mode or a cursor per walk is the way when it matters.
 //
 // Transactions (Db::BeginWrite, BeginRead):
 // - a write transaction is READ COMMITTED and first takes a transaction-level

@@ -19,6 +19,18 @@ std::string EngineName(const ::testing::TestParamInfo<DbEngine>& info) {
   return info.param == DbEngine::kSqlite ? "sqlite" : "postgres";
 }
 
+std::shared_ptr<const AuditKey> ServerDbTest::RegisterNewAuditSigner() {
+  bool created = false;
+  Result<AuditKey> key = AuditKey::LoadOrCreate(dir_.path(), &created);
+  if (!key.ok()) {
+    ADD_FAILURE() << key.status().message();
+    return nullptr;
+  }
+  auto shared = std::make_shared<const AuditKey>(std::move(*key));
+  RegisterAuditSigner(db_->path(), shared);
+  return shared;
+}
+
 Result<std::unique_ptr<PgTestSchema>> PgTestSchema::Make() {
   static std::atomic<int> counter{0};
   std::string base = TestPgUrl();

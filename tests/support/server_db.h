@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "server/audit_key.h"
 #include "store/db.h"
 #include "support/process.h"
 
@@ -61,6 +62,10 @@ class ServerDbTest : public ::testing::TestWithParam<DbEngine> {
     ASSERT_TRUE(db.ok()) << db.status().message();
     db_.emplace(std::move(*db));
   }
+  // Makes an audit key in dir_ and registers it as the signer for db_, as
+  // `serve` does at start (server/audit.h); null (with a test failure) when
+  // it cannot. The test unregisters it (UnregisterAuditSigner(db_->path())).
+  std::shared_ptr<const AuditKey> RegisterNewAuditSigner();
   // Whether SetUp skipped or failed: a derived SetUp returns at once then.
   bool NotSetUp() { return IsSkipped() || HasFatalFailure() || !db_; }
 

@@ -107,11 +107,8 @@ TEST_P(AuditRecordsTest, TriggersStillRefuseUpdateAndDelete) {
 // AppendAudit through the records: each row links to the one before, and
 // the head it signs covers the newest; the shared checker agrees.
 TEST_P(AuditRecordsTest, AppendKeepsTheChainAndTheSignedHead) {
-  bool created = false;
-  Result<AuditKey> key = AuditKey::LoadOrCreate(dir_.path(), &created);
-  ASSERT_TRUE(key.ok()) << key.status().message();
-  auto shared = std::make_shared<const AuditKey>(std::move(*key));
-  RegisterAuditSigner(db_->path(), shared);
+  std::shared_ptr<const AuditKey> shared = RegisterNewAuditSigner();
+  ASSERT_TRUE(shared);
   for (int i = 0; i < 3; i++) {
     Result<Db::Tx> tx = db_->BeginWrite();
     ASSERT_TRUE(tx.ok());

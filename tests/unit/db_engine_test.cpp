@@ -142,11 +142,8 @@ TEST_P(PgEngineTest, ACommitAfterAFailedStatementFails) {
 // audit log at once, each append read-the-head-then-write: the write lock
 // serializes them, so the chain has one row per append and no fork.
 TEST_P(DbEngineTest, TwoConnectionsAppendingAtOnceKeepOneChain) {
-  bool created = false;
-  Result<AuditKey> key = AuditKey::LoadOrCreate(dir_.path(), &created);
-  ASSERT_TRUE(key.ok()) << key.status().message();
-  auto shared = std::make_shared<const AuditKey>(std::move(*key));
-  RegisterAuditSigner(db_->path(), shared);
+  std::shared_ptr<const AuditKey> shared = RegisterNewAuditSigner();
+  ASSERT_TRUE(shared);
   constexpr int kEach = 25;
   std::atomic<int> failures{0};
   std::vector<Db> dbs;
