@@ -211,7 +211,7 @@ Status Db::Exec(std::string_view sql) {
 Result<Stmt> Db::Prepare(std::string_view sql) {
   if (pg_) {
     ASSIGN_OR_RETURN(auto named, pg_->Prepared(sql));
-    return Stmt(std::make_unique<PgStmt>(pg_, std::move(named.first), named.second));
+    return Stmt(std::make_unique<PgStmt>(pg_, std::string(sql), named.second));
   }
   std::string text(sql);
   if (sqlite3_stmt* cached = cache_->Take(text)) return Stmt(db_.get(), cached, cache_, text);

@@ -114,8 +114,44 @@ void PgConn::set_changes(const PGresult* res) {
   changes_ = n && *n ? std::atoi(n) : 0;
 }
 
+Status PgConn::Ready() {
+  if (PQstatus(conn_) == CONNECTION_OK) return Status::Ok();
+  if (in_tx_)
+    return IoError("database at " + Where() +
+                   ": the connection was lost in a transaction, which is rolled back");
+  PQreset(conn_);
+  prepared_.clear();  // they went with the old session
+  if (PQstatus(conn_) != CONNECTION_OK)
+    return IoError("database at " + Where() + ": the connection is lost and reconnecting failed: " +
+                   PgTrimmed(PQerrorMessage(conn_)));
+  return Status::Ok();
+}
+
 Status PgConn::Exec(std::string_view sql) {
   std::string text(sql);
+  bool begin = text.rfind("BEGIN", 0) == 0;
+  if (text == "COMMIT" || text == "ROLLBACK") {
+    in_tx_ = false;
+    if (PQstatus(conn_) != CONNECTION_OK)  // the server ended the transaction with the connection
+      return text == "ROLLBACK"
+                 ? Status::Ok()
+                 : IoError("database at " + Where() +
+                           ": the connection was lost: the transaction is rolled back");
+    return Run(text);
+  }
+  RETURN_IF_ERROR(Ready());
+  Status out = Run(text);
+  if (!out.ok() && begin && PQstatus(conn_) != CONNECTION_OK) {  // lost while idle: retry once
+    RETURN_IF_ERROR(Ready());
+    out = Run(text);
+  }
+  if (begin && !out.ok() && PQtransactionStatus(conn_) != PQTRANS_IDLE)
+    (void)Run("ROLLBACK");  // BEGIN went through but what followed it did not
+  if (begin && out.ok()) in_tx_ = true;
+  return out;
+}
+
+Status PgConn::Run(const std::string& text) {
   PGresult* res = PQexec(conn_, text.c_str());
   ExecStatusType st = PQresultStatus(res);
   Status out = Status::Ok();
@@ -132,6 +168,7 @@ Status PgConn::Exec(std::string_view sql) {
 }
 
 Result<std::pair<std::string, int>> PgConn::Prepared(std::string_view sql) {
+  RETURN_IF_ERROR(Ready());
   std::string key(sql);
   auto it = prepared_.find(key);
   if (it != prepared_.end()) return it->second;
@@ -146,8 +183,8 @@ Result<std::pair<std::string, int>> PgConn::Prepared(std::string_view sql) {
   return prepared_[key] = {name, count};
 }
 
-PgStmt::PgStmt(std::shared_ptr<PgConn> conn, std::string name, int params)
-    : conn_(std::move(conn)), name_(std::move(name)), values_(params), binary_(params, 0) {}
+PgStmt::PgStmt(std::shared_ptr<PgConn> conn, std::string sql, int params)
+    : conn_(std::move(conn)), sql_(std::move(sql)), values_(params), binary_(params, 0) {}
 
 PgStmt::~PgStmt() {
   PQclear(res_);
@@ -166,6 +203,8 @@ void PgStmt::BindNull(int idx) {
 
 Result<bool> PgStmt::Step() {
   if (!res_) {
+    // By its SQL, not a name: a reconnect since Prepare prepares it anew.
+    ASSIGN_OR_RETURN(auto named, conn_->Prepared(sql_));
     size_t n = values_.size();
     std::vector<const char*> vals(n);
     std::vector<int> lens(n);
@@ -173,11 +212,11 @@ Result<bool> PgStmt::Step() {
       vals[i] = values_[i] ? values_[i]->data() : nullptr;
       lens[i] = values_[i] ? static_cast<int>(values_[i]->size()) : 0;
     }
-    res_ = PQexecPrepared(conn_->raw(), name_.c_str(), static_cast<int>(n), vals.data(),
+    res_ = PQexecPrepared(conn_->raw(), named.first.c_str(), static_cast<int>(n), vals.data(),
                           lens.data(), binary_.data(), 0);
     ExecStatusType st = PQresultStatus(res_);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-      Status err = conn_->ErrorOf(res_, "run " + name_);
+      Status err = conn_->ErrorOf(res_, "run '" + sql_ + "'");
       PQclear(res_);
       res_ = nullptr;
       return err;

@@ -8,7 +8,13 @@
 // per connection (PQprepare), then runs it with PQexecPrepared. A statement's
 // whole result arrives at its first Step() and is read row by row from
 // memory, so another statement may run on the connection while a caller is
-// still stepping through one (SQLite allows that too). The price: a result
+// still stepping through one (SQLite allows that too).
+//
+// A lost connection (the server restarted, a failover, an idle connection
+// cut) is remade at the next use outside a transaction, its statements
+// prepared again; a transaction it was in fails (PostgreSQL has rolled it
+// back), and so does the one statement that found it lost, except a BEGIN,
+// which is retried once on the new connection since nothing had happened. The price: a result
 // is held in memory whole, so a walk over a large table (AuditRecords::
 // ForEachNewestFirst, the fsck's object walk) is not flat in memory here yet;
 // single-row mode or a cursor per walk is the way when it matters.
@@ -74,10 +80,11 @@ class PgConn {
   // kIoError naming the server (never the password) and libpq's reason.
   static Result<std::unique_ptr<PgConn>> Connect(const std::string& url);
 
-  // Runs `sql` (one or more statements, no parameters).
+  // Runs `sql` (one or more statements, no parameters). A transaction starts
+  // with "BEGIN..." and ends with exactly "COMMIT" or "ROLLBACK".
   Status Exec(std::string_view sql);
   // The name of `sql`'s prepared statement on this connection (preparing it
-  // the first time) and its parameter count.
+  // the first time, or again after a reconnect) and its parameter count.
   Result<std::pair<std::string, int>> Prepared(std::string_view sql);
   // Rows the last statement changed.
   int changes() const { return changes_; }
@@ -91,7 +98,11 @@ class PgConn {
 
  private:
   explicit PgConn(PGconn* c) : conn_(c) {}
+  // Ok when connected; else, outside a transaction, reconnects.
+  Status Ready();
+  Status Run(const std::string& sql);
   PGconn* conn_;
+  bool in_tx_ = false;
   std::unordered_map<std::string, std::pair<std::string, int>> prepared_;
   int changes_ = 0;
 };
@@ -99,7 +110,7 @@ class PgConn {
 // One statement being run: its parameters, then its buffered result.
 class PgStmt {
  public:
-  PgStmt(std::shared_ptr<PgConn> conn, std::string name, int params);
+  PgStmt(std::shared_ptr<PgConn> conn, std::string sql, int params);
   ~PgStmt();
   PgStmt(const PgStmt&) = delete;
   PgStmt& operator=(const PgStmt&) = delete;
@@ -114,7 +125,7 @@ class PgStmt {
 
  private:
   std::shared_ptr<PgConn> conn_;
-  std::string name_;
+  std::string sql_;
   std::vector<std::optional<std::string>> values_;
   std::vector<int> binary_;
   PGresult* res_ = nullptr;

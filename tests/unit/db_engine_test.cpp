@@ -138,6 +138,42 @@ TEST_P(PgEngineTest, ACommitAfterAFailedStatementFails) {
   EXPECT_EQ(CountUsers(*db_), 0);
 }
 
+// A connection the server cut (a restart, a failover) is remade at the next
+// transaction, with its statements prepared anew; a transaction it was in
+// fails as a whole instead of going on outside it.
+TEST_P(PgEngineTest, ALostConnectionIsRemadeOutsideATransaction) {
+  Db admin = Another();
+  auto cut = [&] {
+    Result<Stmt> pid = db_->Prepare("SELECT pg_backend_pid()");
+    ASSERT_TRUE(pid.ok() && *pid->Step());
+    Result<Stmt> kill = admin.Prepare("SELECT pg_terminate_backend(?)");
+    ASSERT_TRUE(kill.ok());
+    kill->Bind(1, pid->Int(0));
+    ASSERT_TRUE(*kill->Step());
+  };
+  EXPECT_EQ(CountUsers(*db_), 0);  // prepared on the first connection
+  cut();
+  {
+    Result<Db::Tx> tx = db_->BeginWrite();  // BEGIN finds it lost and retries
+    ASSERT_TRUE(tx.ok()) << tx.status().message();
+    ASSERT_TRUE(
+        db_->Exec("INSERT INTO users (handle, admin, created_at) VALUES ('x', 0, 't')").ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  EXPECT_EQ(CountUsers(*db_), 1);  // prepared again on the new one
+
+  Result<Db::Tx> tx = db_->BeginWrite();
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE(db_->Exec("INSERT INTO users (handle, admin, created_at) VALUES ('y', 0, 't')").ok());
+  cut();
+  EXPECT_FALSE(
+      db_->Exec("INSERT INTO users (handle, admin, created_at) VALUES ('z', 0, 't')").ok());
+  Result<Stmt> q = db_->Prepare("SELECT COUNT(*) FROM users");  // not outside the transaction
+  EXPECT_FALSE(q.ok());
+  EXPECT_FALSE(tx->Commit().ok());
+  EXPECT_EQ(CountUsers(*db_), 1);  // 'y' went with the transaction
+}
+
 // Two connections (two nodes, as far as the database can tell) append to the
 // audit log at once, each append read-the-head-then-write: the write lock
 // serializes them, so the chain has one row per append and no fork.
