@@ -13,6 +13,9 @@ packages=(
 )
 # Fuzzers (libFuzzer) and the sanitizer runtimes come with clang.
 packages+=(clang libclang-rt-14-dev)
+# The server's PostgreSQL engine (libpq) and the throwaway cluster the tests
+# start (scripts/pg-cluster.sh); nginx for the reverse-proxy tests.
+packages+=(libpq-dev postgresql nginx-light)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test through ctest:
+# Installs what is missing, starts a throwaway PostgreSQL cluster
+# (scripts/pg-cluster.sh; its URL in CONVERGE_TEST_PG for the PostgreSQL
+# engine's tests, stopped at the end even on failure), builds, and runs every
+# test through ctest:
 #   1. a normal (RelWithDebInfo) build: every test;
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: every test again
 #      (the load test at its short size only);
@@ -22,6 +25,16 @@ step() { echo "== $1 (at ${SECONDS}s)"; }
 step "layer check (docs/architecture.md)"
 scripts/check-layers.sh
 scripts/check-thin-commands.sh
+
+# A throwaway PostgreSQL cluster for the PostgreSQL engine's tests, stopped
+# (and its directory removed) however this script ends. Its parent must be
+# reachable by the `postgres` user when we run as root.
+step "PostgreSQL test cluster"
+pg_dir=$(mktemp -d /tmp/converge-pg.XXXXXX)
+chmod 0755 "$pg_dir"
+trap 'scripts/pg-cluster.sh stop "$pg_dir/cluster"; rm -rf "$pg_dir"' EXIT
+CONVERGE_TEST_PG=$(scripts/pg-cluster.sh start "$pg_dir/cluster")
+export CONVERGE_TEST_PG
 
 step "build (RelWithDebInfo)"
 scripts/build.sh build RelWithDebInfo "$unity"

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <utility>
 
+#include "store/pg_db.h"
 #include "store/schema.h"
 
 namespace converge {
@@ -35,11 +36,17 @@ void StmtCache::Give(const std::string& sql, sqlite3_stmt* s) {
   stmts.push_back(s);
 }
 
+Stmt::Stmt(sqlite3* db, sqlite3_stmt* s, std::shared_ptr<StmtCache> cache, std::string sql)
+    : db_(db), s_(s), cache_(std::move(cache)), sql_(std::move(sql)) {}
+
+Stmt::Stmt(std::unique_ptr<PgStmt> pg) : pg_(std::move(pg)) {}
+
 Stmt::Stmt(Stmt&& o) noexcept
     : db_(o.db_),
       s_(std::exchange(o.s_, nullptr)),
       cache_(std::move(o.cache_)),
-      sql_(std::move(o.sql_)) {}
+      sql_(std::move(o.sql_)),
+      pg_(std::move(o.pg_)) {}
 
 Stmt& Stmt::operator=(Stmt&& o) noexcept {
   if (this != &o) {
@@ -48,6 +55,7 @@ Stmt& Stmt::operator=(Stmt&& o) noexcept {
     s_ = std::exchange(o.s_, nullptr);
     cache_ = std::move(o.cache_);
     sql_ = std::move(o.sql_);
+    pg_ = std::move(o.pg_);
   }
   return *this;
 }
@@ -66,26 +74,43 @@ void Stmt::Release() {
 }
 
 Stmt& Stmt::Bind(int idx, int64_t v) {
+  if (pg_) {
+    pg_->Bind(idx, std::to_string(v), false);
+    return *this;
+  }
   sqlite3_bind_int64(s_, idx, v);
   return *this;
 }
 
 Stmt& Stmt::Bind(int idx, std::string_view v) {
+  if (pg_) {
+    pg_->Bind(idx, std::string(v), false);
+    return *this;
+  }
   sqlite3_bind_text(s_, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
 
 Stmt& Stmt::BindBlob(int idx, std::string_view v) {
+  if (pg_) {
+    pg_->Bind(idx, std::string(v), true);
+    return *this;
+  }
   sqlite3_bind_blob(s_, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
 
 Stmt& Stmt::BindNull(int idx) {
+  if (pg_) {
+    pg_->BindNull(idx);
+    return *this;
+  }
   sqlite3_bind_null(s_, idx);
   return *this;
 }
 
 Result<bool> Stmt::Step() {
+  if (pg_) return pg_->Step();
   int rc = sqlite3_step(s_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -106,15 +131,18 @@ Status Stmt::Run() {
 }
 
 void Stmt::Reset() {
+  if (pg_) return pg_->Reset();
   sqlite3_reset(s_);
   sqlite3_clear_bindings(s_);
 }
 
 int64_t Stmt::Int(int col) const {
+  if (pg_) return pg_->Int(col);
   return sqlite3_column_int64(s_, col);
 }
 
 std::string Stmt::Text(int col) const {
+  if (pg_) return pg_->Text(col);
   const unsigned char* t = sqlite3_column_text(s_, col);
   if (!t) return "";
   return std::string(reinterpret_cast<const char*>(t),
@@ -122,6 +150,7 @@ std::string Stmt::Text(int col) const {
 }
 
 bool Stmt::IsNull(int col) const {
+  if (pg_) return pg_->IsNull(col);
   return sqlite3_column_type(s_, col) == SQLITE_NULL;
 }
 
@@ -165,6 +194,7 @@ Result<Db> Db::OpenReadOnly(const fs::path& path) {
 }
 
 Status Db::Exec(std::string_view sql) {
+  if (pg_) return pg_->Exec(sql);
   char* err = nullptr;
   std::string s(sql);
   int rc = sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err);
@@ -179,6 +209,10 @@ Status Db::Exec(std::string_view sql) {
 }
 
 Result<Stmt> Db::Prepare(std::string_view sql) {
+  if (pg_) {
+    ASSIGN_OR_RETURN(auto named, pg_->Prepared(sql));
+    return Stmt(std::make_unique<PgStmt>(pg_, std::string(sql), named.second));
+  }
   std::string text(sql);
   if (sqlite3_stmt* cached = cache_->Take(text)) return Stmt(db_.get(), cached, cache_, text);
   sqlite3_stmt* s = nullptr;
@@ -188,19 +222,26 @@ Result<Stmt> Db::Prepare(std::string_view sql) {
 }
 
 int64_t Db::LastInsertRowId() const {
+  if (pg_) return 0;
   return sqlite3_last_insert_rowid(db_.get());
 }
 int Db::Changes() const {
+  if (pg_) return pg_->changes();
   return sqlite3_changes(db_.get());
 }
 
 Result<Db::Tx> Db::BeginWrite() {
+  if (pg_) {
+    RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(" +
+                         std::to_string(kPgWriteLock) + ")"));
+    return Tx(this);
+  }
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   return Tx(this);
 }
 
 Result<Db::Tx> Db::BeginRead() {
-  RETURN_IF_ERROR(Exec("BEGIN"));
+  RETURN_IF_ERROR(Exec(pg_ ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"));
   return Tx(this);
 }
 
@@ -230,6 +271,46 @@ Status Db::Migrate(DbRole role) {
                     "): upgrade converge");
   for (int v = have; v < count; v++) RETURN_IF_ERROR(Exec(migrations[v]));
   if (have != count) RETURN_IF_ERROR(Exec("PRAGMA user_version=" + std::to_string(count)));
+  return tx.Commit();
+}
+
+Result<Db> Db::Connect(const std::string& url, DbRole role) {
+  if (role != DbRole::kServer)
+    return Invalid("a workspace's database is SQLite only; PostgreSQL holds a server's");
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(url));
+  Db db{std::shared_ptr<PgConn>(std::move(conn))};
+  RETURN_IF_ERROR(db.MigratePostgres());
+  return db;
+}
+
+// The version lives in converge_schema (PostgreSQL has no user_version). The
+// transaction-level advisory lock makes a second node starting at once wait
+// here and then find the schema made; DDL is transactional, so a failed
+// migration leaves the previous version whole.
+Status Db::MigratePostgres() {
+  int count = 0;
+  const char* const* migrations = PgMigrations(&count);
+  RETURN_IF_ERROR(
+      Exec("BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kPgMigrateLock) + ")"));
+  Tx tx(this);
+  RETURN_IF_ERROR(
+      Exec("CREATE TABLE IF NOT EXISTS converge_schema (role TEXT PRIMARY KEY, "
+           "version INTEGER NOT NULL)"));
+  ASSIGN_OR_RETURN(Stmt q, Prepare("SELECT version FROM converge_schema WHERE role = 'server'"));
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  int have = row ? static_cast<int>(q.Int(0)) : 0;
+  q = Stmt();
+  if (have > count)
+    return Conflict("database " + pg_->Where() + " has schema version " + std::to_string(have) +
+                    ", newer than this converge understands (" + std::to_string(count) +
+                    "): upgrade converge");
+  for (int v = have; v < count; v++) RETURN_IF_ERROR(Exec(migrations[v]));
+  if (have != count) {
+    ASSIGN_OR_RETURN(Stmt set, Prepare("INSERT INTO converge_schema (role, version) VALUES "
+                                       "('server', ?) ON CONFLICT (role) DO UPDATE SET "
+                                       "version = excluded.version"));
+    RETURN_IF_ERROR(set.Bind(1, int64_t{count}).Run());
+  }
   return tx.Commit();
 }
 

@@ -1,10 +1,17 @@
-// A thin RAII layer over SQLite, and the versioned schema both the workspace
-// and the server database go through (schema.cpp holds the migrations).
+// A thin RAII layer over the metadata engine, and the versioned schema both
+// the workspace and the server database go through (schema.cpp holds the
+// migrations). Two engines: SQLite (every workspace, and the server's
+// default) and PostgreSQL (the server's, Db::Connect; store/pg_db.h says
+// how its transactions serialize and what a record may not assume there).
+// Records classes take a Db& and run the same SQL on either
+// (docs/architecture.md, "How to add a metadata engine").
 //
-// A Db is one connection: use it from one thread at a time. Databases run in
-// WAL mode with a busy timeout, so a second process writing at once waits
-// instead of failing; write transactions start IMMEDIATE so two writers never
-// deadlock on a read-to-write upgrade.
+// A Db is one connection: use it from one thread at a time. SQLite databases
+// run in WAL mode with a busy timeout, so a second process writing at once
+// waits instead of failing; write transactions start IMMEDIATE so two writers
+// never deadlock on a read-to-write upgrade. The SQLite path stays as cheap as
+// a bare sqlite3 handle: a Stmt holds its sqlite3_stmt directly (no
+// allocation, no virtual call); only a PostgreSQL Stmt carries a PgStmt.
 #pragma once
 
 #include <sqlite3.h>
@@ -21,6 +28,10 @@
 namespace converge {
 
 enum class DbRole { kWorkspace, kServer };
+enum class DbEngine { kSqlite, kPostgres };
+
+class PgConn;  // store/pg_db.h
+class PgStmt;
 
 // Prepared statements a Db keeps for reuse, by SQL text: preparing is most of
 // the cost of a small query (the server asks one per object of a batch).
@@ -67,14 +78,15 @@ class Stmt {
 
  private:
   friend class Db;
-  Stmt(sqlite3* db, sqlite3_stmt* s, std::shared_ptr<StmtCache> cache, std::string sql)
-      : db_(db), s_(s), cache_(std::move(cache)), sql_(std::move(sql)) {}
+  Stmt(sqlite3* db, sqlite3_stmt* s, std::shared_ptr<StmtCache> cache, std::string sql);
+  explicit Stmt(std::unique_ptr<PgStmt> pg);
   void Release();
 
   sqlite3* db_ = nullptr;
   sqlite3_stmt* s_ = nullptr;
   std::shared_ptr<StmtCache> cache_;  // where s_ goes back to; outlives it
   std::string sql_;
+  std::unique_ptr<PgStmt> pg_;  // set instead of the above on PostgreSQL
 };
 
 class Db {
@@ -87,11 +99,20 @@ class Db {
   // running writer (in WAL mode a reader sees one consistent snapshot per
   // transaction). kNotFound when the file does not exist.
   static Result<Db> OpenReadOnly(const fs::path& path);
+  // Connects to a PostgreSQL database by libpq URL (postgresql://...) and
+  // migrates it to the newest server schema, under an advisory lock so that
+  // several nodes starting at once create it once. Only DbRole::kServer
+  // (kInvalid otherwise). Errors name the server, never a password.
+  static Result<Db> Connect(const std::string& url, DbRole role);
+
+  DbEngine engine() const { return pg_ ? DbEngine::kPostgres : DbEngine::kSqlite; }
 
   Status Exec(std::string_view sql);
   Result<Stmt> Prepare(std::string_view sql);
+  // SQLite only (0 on PostgreSQL): records use RETURNING instead.
   int64_t LastInsertRowId() const;
   int Changes() const;
+  // The SQLite file; empty on PostgreSQL.
   const fs::path& path() const { return path_; }
 
   // A transaction rolled back on destruction unless committed.
@@ -107,22 +128,28 @@ class Db {
     explicit Tx(Db* db) : db_(db) {}
     Db* db_;
   };
-  // BEGIN IMMEDIATE: takes the write lock now (waiting up to the busy timeout).
+  // SQLite: BEGIN IMMEDIATE, takes the write lock now (waiting up to the busy
+  // timeout). PostgreSQL: READ COMMITTED after the database-wide write lock
+  // (store/pg_db.h). Either way one write transaction at a time.
   Result<Tx> BeginWrite();
-  // BEGIN (deferred): many reads see one snapshot and share one lock round
-  // trip. Rolling it back (the destructor) is how a reader ends it.
+  // SQLite: BEGIN (deferred); PostgreSQL: REPEATABLE READ READ ONLY. Many
+  // reads see one snapshot and share one lock round trip. Rolling it back
+  // (the destructor) is how a reader ends it. Do not write inside one.
   Result<Tx> BeginRead();
 
  private:
   Db(sqlite3* db, fs::path path)
       : db_(db, sqlite3_close_v2), path_(std::move(path)), cache_(std::make_shared<StmtCache>()) {}
+  explicit Db(std::shared_ptr<PgConn> pg) : db_(nullptr, sqlite3_close_v2), pg_(std::move(pg)) {}
   Status Migrate(DbRole role);
+  Status MigratePostgres();
   Status Error(const std::string& what) const;
 
   // sqlite3_close_v2 waits for statements still held by a Stmt or the cache.
   std::unique_ptr<sqlite3, int (*)(sqlite3*)> db_;
   fs::path path_;
   std::shared_ptr<StmtCache> cache_;
+  std::shared_ptr<PgConn> pg_;  // the PostgreSQL connection, else null
 };
 
 // The schema version this build writes for `role` (the number of migrations).

@@ -14,4 +14,10 @@ namespace converge {
 // static.
 const char* const* Migrations(DbRole role, int* count);
 
+// The server schema in PostgreSQL's dialect (schema_pg.cpp), one migration
+// for each of Migrations(kServer, ...) with the same number: a new server
+// migration gets its twin there (PgSchema.EveryServerMigrationHasItsTwin
+// fails until it does). Sets `*count`. Never fails.
+const char* const* PgMigrations(int* count);
+
 }  // namespace converge

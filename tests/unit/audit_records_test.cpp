@@ -33,9 +33,10 @@ AuditRow SomeRow(int64_t seq, std::string prev_hash) {
   return r;
 }
 
-using AuditRecordsTest = testing::ServerDbTest;
+class AuditRecordsTest : public testing::ServerDbTest {};
+CONVERGE_ON_BOTH_ENGINES(AuditRecordsTest);
 
-TEST_F(AuditRecordsTest, RowsGoInAsGivenAndComeOutNewestFirst) {
+TEST_P(AuditRecordsTest, RowsGoInAsGivenAndComeOutNewestFirst) {
   AuditRecords audit(*db_);
   EXPECT_FALSE(audit.Newest()->has_value());
   EXPECT_EQ(*audit.Count(), 0);
@@ -76,7 +77,7 @@ TEST_F(AuditRecordsTest, RowsGoInAsGivenAndComeOutNewestFirst) {
   EXPECT_EQ(seen, (std::vector<int64_t>{4, 3, 2}));
 }
 
-TEST_F(AuditRecordsTest, HeadMovesOnlyForward) {
+TEST_P(AuditRecordsTest, HeadMovesOnlyForward) {
   AuditRecords audit(*db_);
   EXPECT_FALSE(audit.Head()->has_value());
   ASSERT_TRUE(audit.SetHead({2, "h2", "pk", "sig2"}).ok());
@@ -93,7 +94,7 @@ TEST_F(AuditRecordsTest, HeadMovesOnlyForward) {
   EXPECT_EQ((*audit.Head())->hash, "h3");
 }
 
-TEST_F(AuditRecordsTest, TriggersStillRefuseUpdateAndDelete) {
+TEST_P(AuditRecordsTest, TriggersStillRefuseUpdateAndDelete) {
   AuditRecords audit(*db_);
   ASSERT_TRUE(audit.Insert(SomeRow(1, kAuditGenesis)).ok());
   EXPECT_FALSE(db_->Exec("UPDATE audit SET detail = 'edited' WHERE seq = 1").ok());
@@ -105,12 +106,9 @@ TEST_F(AuditRecordsTest, TriggersStillRefuseUpdateAndDelete) {
 
 // AppendAudit through the records: each row links to the one before, and
 // the head it signs covers the newest; the shared checker agrees.
-TEST_F(AuditRecordsTest, AppendKeepsTheChainAndTheSignedHead) {
-  bool created = false;
-  Result<AuditKey> key = AuditKey::LoadOrCreate(dir_.path(), &created);
-  ASSERT_TRUE(key.ok()) << key.status().message();
-  auto shared = std::make_shared<const AuditKey>(std::move(*key));
-  RegisterAuditSigner(db_->path(), shared);
+TEST_P(AuditRecordsTest, AppendKeepsTheChainAndTheSignedHead) {
+  std::shared_ptr<const AuditKey> shared = RegisterNewAuditSigner();
+  ASSERT_TRUE(shared);
   for (int i = 0; i < 3; i++) {
     Result<Db::Tx> tx = db_->BeginWrite();
     ASSERT_TRUE(tx.ok());

@@ -36,8 +36,9 @@ class IdentityRecordsTest : public testing::ServerDbTest {
     return t.ok() ? *t : std::nullopt;
   }
 };
+CONVERGE_ON_BOTH_ENGINES(IdentityRecordsTest);
 
-TEST_F(IdentityRecordsTest, UsersCreateAndLookUp) {
+TEST_P(IdentityRecordsTest, UsersCreateAndLookUp) {
   UserRecords users(*db_);
   ASSERT_EQ(*users.Count(), 0);
   UserRow admin = AddUser("admin", true);
@@ -69,7 +70,7 @@ TEST_F(IdentityRecordsTest, UsersCreateAndLookUp) {
   EXPECT_EQ(all[1].handle, "alice");
 }
 
-TEST_F(IdentityRecordsTest, TokensInsertLookUpAndList) {
+TEST_P(IdentityRecordsTest, TokensInsertLookUpAndList) {
   UserRow admin = AddUser("admin", true);
   UserRow alice = AddUser("alice");
   TokenRow a = AddToken("00000000000000aa", alice.id, std::nullopt, "2026-01-02T00:00:00Z");
@@ -101,7 +102,7 @@ TEST_F(IdentityRecordsTest, TokensInsertLookUpAndList) {
   EXPECT_TRUE(TokenRecords(*db_).List(std::string("nobody"))->empty());
 }
 
-TEST_F(IdentityRecordsTest, RevokeKeepsTheFirstTimeAndFollowsTheParentChain) {
+TEST_P(IdentityRecordsTest, RevokeKeepsTheFirstTimeAndFollowsTheParentChain) {
   UserRow alice = AddUser("alice");
   // a <- b <- c, a <- d (revoked already), e on its own.
   AddToken("000000000000000a", alice.id);

@@ -9,6 +9,7 @@
 #include "store/object_records.h"
 #include "store/object_refs.h"
 #include "support/process.h"
+#include "support/server_db.h"
 
 namespace converge {
 namespace {
@@ -192,10 +193,11 @@ TEST(CheckRefs, ALookupErrorStopsTheCheck) {
 }
 
 // The records on a real server database: linking, holding, unlinking.
-TEST(ObjectRecords, LinkHoldUnlinkDrop) {
-  TempDir dir;
-  auto db = Db::Open(dir.path() / "converge.db", DbRole::kServer);
-  ASSERT_TRUE(db.ok()) << db.status().message();
+class ObjectRecordsTest : public testing::ServerDbTest {};
+CONVERGE_ON_BOTH_ENGINES(ObjectRecordsTest);
+
+TEST_P(ObjectRecordsTest, LinkHoldUnlinkDrop) {
+  Db* db = &*db_;
   ASSERT_TRUE(db->Exec("INSERT INTO users (handle, admin, created_at) VALUES ('u', 1, 't')").ok());
   ASSERT_TRUE(
       db->Exec("INSERT INTO repos (name, created_at, created_by) VALUES ('r', 't', 1)").ok());
@@ -246,10 +248,8 @@ TEST(ObjectRecords, LinkHoldUnlinkDrop) {
   EXPECT_FALSE(held->has_value());
 }
 
-TEST(ObjectRecords, UnmeasuredRowsGetTheirDepth) {
-  TempDir dir;
-  auto db = Db::Open(dir.path() / "converge.db", DbRole::kServer);
-  ASSERT_TRUE(db.ok());
+TEST_P(ObjectRecordsTest, UnmeasuredRowsGetTheirDepth) {
+  Db* db = &*db_;
   ObjectId m = IdOf("m");
   ASSERT_TRUE(db->Exec("INSERT INTO objects (id, kind, size, content_size, depth) VALUES ('" +
                        m.hex() + "', 'manifest', 10, 0, NULL)")

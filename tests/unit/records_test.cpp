@@ -15,6 +15,7 @@
 #include "store/publication_records.h"
 #include "support/fake_server.h"
 #include "support/process.h"
+#include "support/server_db.h"
 #include "workspace/publication_index.h"
 #include "workspace/snap_index.h"
 #include "workspace/snapshot.h"
@@ -117,10 +118,11 @@ TEST_F(IdPrefixTest, ManyCandidatesAreCutAtTen) {
 
 // ---- the server's publications ---------------------------------------------
 
-class PublicationRecordsTest : public ::testing::Test {
+class PublicationRecordsTest : public testing::ServerDbTest {
  protected:
   void SetUp() override {
-    db_.emplace(OpenOrDie(dir_ / "server.db", DbRole::kServer));
+    ServerDbTest::SetUp();
+    if (NotSetUp()) return;
     ASSERT_TRUE(db_->Exec("INSERT INTO users (id, handle, admin, created_at) VALUES "
                           "(666, 'mallory', 0, 't')")
                     .ok());
@@ -134,11 +136,10 @@ class PublicationRecordsTest : public ::testing::Test {
     ASSERT_TRUE(records.Insert(1, b).ok());
     ASSERT_TRUE(records.Insert(2, MakePublication(kIdC, "other", kIdC)).ok());
   }
-  TempDir dir_;
-  std::optional<Db> db_;
 };
+CONVERGE_ON_BOTH_ENGINES(PublicationRecordsTest);
 
-TEST_F(PublicationRecordsTest, InsertIdTakenAndRoundTrip) {
+TEST_P(PublicationRecordsTest, InsertIdTakenAndRoundTrip) {
   PublicationRecords records(*db_);
   EXPECT_TRUE(*records.IdTaken(kIdA));
   EXPECT_FALSE(*records.IdTaken(std::string(64, 'f')));
@@ -155,7 +156,7 @@ TEST_F(PublicationRecordsTest, InsertIdTakenAndRoundTrip) {
   EXPECT_EQ(got->note, want.note);
 }
 
-TEST_F(PublicationRecordsTest, ListNewestFirstFilteredAndPaged) {
+TEST_P(PublicationRecordsTest, ListNewestFirstFilteredAndPaged) {
   PublicationRecords records(*db_);
   Result<std::vector<PublicationRow>> all = records.List(1, "web", {});
   ASSERT_TRUE(all.ok());
@@ -175,7 +176,7 @@ TEST_F(PublicationRecordsTest, ListNewestFirstFilteredAndPaged) {
   EXPECT_EQ(records.List(1, "web", one)->size(), 1u);
 }
 
-TEST_F(PublicationRecordsTest, GetByPrefixUniqueMissingAmbiguous) {
+TEST_P(PublicationRecordsTest, GetByPrefixUniqueMissingAmbiguous) {
   PublicationRecords records(*db_);
   EXPECT_EQ(records.Get(1, "web", "abcdef1")->id, kIdB);
   Result<Publication> amb = records.Get(1, "web", "abcdef");

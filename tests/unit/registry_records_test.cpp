@@ -6,6 +6,7 @@
 #include "store/db.h"
 #include "store/records/registry.h"
 #include "support/process.h"
+#include "support/server_db.h"
 
 namespace converge {
 namespace {
@@ -14,12 +15,11 @@ using testing::TempDir;
 
 constexpr const char* kNow = "2024-05-01T12:00:00Z";
 
-class RegistryRecordsTest : public ::testing::Test {
+class RegistryRecordsTest : public testing::ServerDbTest {
  protected:
   void SetUp() override {
-    auto db = Db::Open(dir_ / "server.db", DbRole::kServer);
-    ASSERT_TRUE(db.ok()) << db.status().message();
-    db_.emplace(std::move(*db));
+    ServerDbTest::SetUp();
+    if (NotSetUp()) return;
     alice_ = User("alice");
     bob_ = User("bob");
     carol_ = User("carol");
@@ -69,12 +69,11 @@ class RegistryRecordsTest : public ::testing::Test {
     return out;
   }
 
-  TempDir dir_;
-  std::optional<Db> db_;
   int64_t alice_ = 0, bob_ = 0, carol_ = 0;
 };
+CONVERGE_ON_BOTH_ENGINES(RegistryRecordsTest);
 
-TEST_F(RegistryRecordsTest, RepoCreateLookupAndList) {
+TEST_P(RegistryRecordsTest, RepoCreateLookupAndList) {
   RepoRecords repos(db());
   int64_t zeta = Repo("zeta", alice_);
   int64_t alpha = Repo("alpha", bob_);
@@ -117,7 +116,7 @@ TEST_F(RegistryRecordsTest, RepoCreateLookupAndList) {
   EXPECT_EQ((*ids)[1].id, alpha);
 }
 
-TEST_F(RegistryRecordsTest, MembersAndRoles) {
+TEST_P(RegistryRecordsTest, MembersAndRoles) {
   RepoRecords repos(db());
   int64_t r = Repo("r", alice_);
   ASSERT_TRUE(repos.SetRole(r, carol_, "admin").ok());
@@ -155,7 +154,7 @@ TEST_F(RegistryRecordsTest, MembersAndRoles) {
   EXPECT_FALSE(repos.RoleOf(r, dave)->has_value());
 }
 
-TEST_F(RegistryRecordsTest, RemoveMemberTakesThemOutOfEveryLane) {
+TEST_P(RegistryRecordsTest, RemoveMemberTakesThemOutOfEveryLane) {
   RepoRecords repos(db());
   LaneRecords lanes(db());
   int64_t r = Repo("r", alice_);
@@ -181,7 +180,7 @@ TEST_F(RegistryRecordsTest, RemoveMemberTakesThemOutOfEveryLane) {
   EXPECT_TRUE(repos.RemoveMember(r, carol_).ok());
 }
 
-TEST_F(RegistryRecordsTest, LanesAndTheirMembers) {
+TEST_P(RegistryRecordsTest, LanesAndTheirMembers) {
   LaneRecords lanes(db());
   auto [r, other] = MakeTwoNamed("lane", [&](int64_t repo, const char* name) {
     return lanes.Create(repo, name, kNow);
@@ -223,7 +222,7 @@ TEST_F(RegistryRecordsTest, LanesAndTheirMembers) {
   EXPECT_EQ((*lanes.Find(r, "qa"))->members, std::vector<std::string>{"alice"});
 }
 
-TEST_F(RegistryRecordsTest, Scopes) {
+TEST_P(RegistryRecordsTest, Scopes) {
   LaneRecords lanes(db());
   auto [r, other] = MakeTwoNamed("scope", [&](int64_t repo, const char* name) {
     return lanes.CreateScope(repo, name, kNow);
@@ -239,7 +238,7 @@ TEST_F(RegistryRecordsTest, Scopes) {
   EXPECT_EQ(lanes.ListScopes(other)->size(), 1u);
 }
 
-TEST_F(RegistryRecordsTest, GateGraphRoundTrip) {
+TEST_P(RegistryRecordsTest, GateGraphRoundTrip) {
   GateGraphRecords graphs(db());
   int64_t r = Repo("r", alice_);
   auto none = graphs.Load(r);
@@ -258,7 +257,7 @@ TEST_F(RegistryRecordsTest, GateGraphRoundTrip) {
   EXPECT_EQ(q->Int(1), bob_);
 }
 
-TEST_F(RegistryRecordsTest, WritesBelongToTheCallersTransaction) {
+TEST_P(RegistryRecordsTest, WritesBelongToTheCallersTransaction) {
   {
     auto tx = db().BeginWrite();
     ASSERT_TRUE(tx.ok());

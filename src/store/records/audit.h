@@ -6,10 +6,11 @@
 //
 // An AuditRecords takes a Db& whose transaction the caller owns. Appending is
 // read-the-head, insert, write-the-head: it must run inside a write
-// transaction that no other append can interleave with. In SQLite the write
-// transaction (BEGIN IMMEDIATE, store/db.h) is that already; a PostgreSQL
-// engine must take the head row's lock first (SELECT ... FOR UPDATE, which
-// SQLite lacks), so that step is the one not written in shared SQL here.
+// transaction that no other append can interleave with. Db::BeginWrite is
+// that on both engines: SQLite's BEGIN IMMEDIATE, and on PostgreSQL a
+// database-wide advisory lock taken first, under READ COMMITTED so the head
+// is read after the lock is granted (store/pg_db.h). So no SELECT ... FOR
+// UPDATE here (which would also lock nothing before the first head exists).
 // Errors are the database's (store/db.h).
 #pragma once
 
