@@ -1,19 +1,18 @@
 #include "client/audit_trust.h"
 
-#include <sys/stat.h>
-
 #include <nlohmann/json.hpp>
 
 #include "base/json.h"
 #include "base/text.h"
 #include "client/credentials.h"
+#include "client/private_json.h"
 
 namespace converge {
 
 using json = nlohmann::json;
 
 fs::path AuditPins::Path() {
-  return Credentials::Path().parent_path() / "audit-keys.json";
+  return ClientConfigDir() / "audit-keys.json";
 }
 
 Result<AuditPins> AuditPins::Load() {
@@ -23,18 +22,13 @@ Result<AuditPins> AuditPins::Load() {
 Result<AuditPins> AuditPins::Load(const fs::path& path) {
   AuditPins pins;
   pins.path_ = path;
-  Result<std::string> text = ReadFile(path);
-  if (!text.ok()) {
-    if (text.status().code() == Code::kNotFound) return pins;
-    return text.status();
-  }
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077)) ::chmod(path.c_str(), 0600);
-  Result<json> j = ParseJson(*text);
-  if (!j.ok() || !j->is_object() || !j->contains("servers") || !(*j)["servers"].is_object())
+  Result<std::optional<json>> j = ReadPrivateJson(path);
+  if (!j.ok() && j.status().code() != Code::kCorrupt) return j.status();
+  if (j.ok() && !*j) return pins;
+  if (!j.ok() || !(*j)->contains("servers") || !(**j)["servers"].is_object())
     return Corrupt("audit key file " + Quote(path.string()) +
                    " is damaged: fix it, or remove it to trust each server's key afresh");
-  for (const auto& [url, v] : (*j)["servers"].items()) {
+  for (const auto& [url, v] : (**j)["servers"].items()) {
     if (!v.is_object() || !v.contains("public_key") || !v["public_key"].is_string()) continue;
     AuditPin p;
     p.public_key = v["public_key"].get<std::string>();
@@ -59,9 +53,7 @@ Status AuditPins::Save() const {
     }
     servers[url] = s;
   }
-  RETURN_IF_ERROR(MakeDirs(path_.parent_path(), 0700));
-  json j = {{"version", 1}, {"servers", servers}};
-  return WriteFileAtomic(path_, j.dump(2) + "\n", 0600);
+  return WritePrivateJson(path_, {{"version", 1}, {"servers", servers}});
 }
 
 const AuditPin* AuditPins::Find(const std::string& url) const {

@@ -1,12 +1,11 @@
 #include "client/credentials.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "base/json.h"
+#include "client/private_json.h"
 
 namespace converge {
 
@@ -78,29 +77,16 @@ std::string NormalizeUrl(std::string url) {
 }
 
 fs::path Credentials::Path() {
-  const char* xdg = std::getenv("XDG_CONFIG_HOME");
-  fs::path base;
-  if (xdg && *xdg) {
-    base = xdg;
-  } else {
-    const char* home = std::getenv("HOME");
-    base = fs::path(home && *home ? home : "/") / ".config";
-  }
-  return base / "converge" / "credentials.json";
+  return ClientConfigDir() / "credentials.json";
 }
 
 Result<Credentials> Credentials::Load() {
   Credentials c;
   fs::path path = Path();
-  Result<std::string> text = ReadFile(path);
-  if (!text.ok()) {
-    if (text.status().code() == Code::kNotFound) return c;
-    return text.status();
-  }
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077)) ::chmod(path.c_str(), 0600);
-  Result<json> j = ParseJson(*text);
-  if (!j.ok() || !j->is_object())
+  Result<std::optional<json>> j = ReadPrivateJson(path);
+  if (!j.ok() && j.status().code() != Code::kCorrupt) return j.status();
+  if (j.ok() && !*j) return c;
+  if (!j.ok())
     return Corrupt("credentials file '" + path.string() +
                    "' is damaged: remove it and run 'converge login' again");
   // A hand-edited file may hold any JSON: take only strings, never throw.
@@ -108,9 +94,10 @@ Result<Credentials> Credentials::Load() {
     auto it = o.find(key);
     return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  c.last_url_ = NormalizeUrl(text_of(*j, "last_url"));
-  if (j->contains("servers") && (*j)["servers"].is_object()) {
-    for (const auto& [url, v] : (*j)["servers"].items()) {
+  const json& root = **j;
+  c.last_url_ = NormalizeUrl(text_of(root, "last_url"));
+  if (root.contains("servers") && root["servers"].is_object()) {
+    for (const auto& [url, v] : root["servers"].items()) {
       if (!v.is_object() || !v.contains("token") || !v["token"].is_string()) continue;
       c.servers_[NormalizeUrl(url)] =
           StoredLogin{v["token"].get<std::string>(), text_of(v, "user"), text_of(v, "saved_at")};
@@ -124,9 +111,7 @@ Status Credentials::Save() const {
   for (const auto& [url, l] : servers_)
     servers[url] = {{"token", l.token}, {"user", l.user}, {"saved_at", l.saved_at}};
   json j = {{"version", 1}, {"last_url", last_url_}, {"servers", servers}};
-  fs::path path = Path();
-  RETURN_IF_ERROR(MakeDirs(path.parent_path(), 0700));
-  return WriteFileAtomic(path, j.dump(2) + "\n", 0600);
+  return WritePrivateJson(Path(), j);
 }
 
 const StoredLogin* Credentials::Find(const std::string& url) const {

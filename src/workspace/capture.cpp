@@ -235,7 +235,7 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   RETURN_IF_ERROR(walker.Walk());
 
   WriteBatch batch(ws.store());
-  ObjectSink sink(opts.store ? &batch : nullptr);
+  CaptureSink sink(opts.store ? &batch : nullptr);
   uint64_t job_bytes = 0;
   for (const FileJob& j : walker.jobs)
     job_bytes += walker.dirs[j.dir].manifest.entries[j.slot].size;

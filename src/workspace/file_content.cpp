@@ -13,7 +13,7 @@
 
 namespace converge {
 
-Result<ObjectId> ObjectSink::Put(std::string_view bytes, ObjectKind kind) {
+Result<ObjectId> CaptureSink::Put(std::string_view bytes, ObjectKind kind) {
   ObjectId id = ObjectId::Of(bytes);
   if (!batch_ || batch_->store().Has(id)) return id;
   {
@@ -57,7 +57,7 @@ Result<size_t> Fill(int fd, std::vector<unsigned char>& buf, size_t have, size_t
 // Stores the file's content: one blob when it is at most kThreshold bytes,
 // else chunk blobs plus a chunk list. The rule looks at the bytes actually
 // read, so a file that grows while it is read is still stored consistently.
-Result<ObjectId> StoreContent(int fd, const std::string& display, ObjectSink& sink,
+Result<ObjectId> StoreContent(int fd, const std::string& display, CaptureSink& sink,
                               uint64_t* total, bool* chunked) {
   // Room for the first read (the threshold test) and for two maximal chunks.
   thread_local std::vector<unsigned char> buf(
@@ -96,7 +96,7 @@ Result<ObjectId> StoreContent(int fd, const std::string& display, ObjectSink& si
 }  // namespace
 
 Result<FileContent> CaptureFile(int dirfd, const std::string& name, const std::string& display,
-                                int64_t fs_now_ns, ObjectSink& sink) {
+                                int64_t fs_now_ns, CaptureSink& sink) {
   int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     Status st = ErrnoStatus("cannot read '" + display + "'", errno);

@@ -18,10 +18,10 @@ namespace converge {
 
 // Where captured objects go: a write batch, or nowhere when only IDs are
 // wanted. Safe to use from many threads.
-class ObjectSink {
+class CaptureSink {
  public:
   // `batch` null: hash only, store nothing.
-  explicit ObjectSink(WriteBatch* batch) : batch_(batch) {}
+  explicit CaptureSink(WriteBatch* batch) : batch_(batch) {}
   // `kind` orders the batch's renames (chunks before their chunk list).
   Result<ObjectId> Put(std::string_view bytes, ObjectKind kind = ObjectKind::kBlob);
   uint64_t written() const { return written_; }
@@ -43,7 +43,7 @@ struct FileContent {
 // ID. `fs_now_ns` is the filesystem's clock when the capture began: a file
 // modified at or after it is recorded racy. `display` names it in errors.
 Result<FileContent> CaptureFile(int dirfd, const std::string& name, const std::string& display,
-                                int64_t fs_now_ns, ObjectSink& sink);
+                                int64_t fs_now_ns, CaptureSink& sink);
 
 // The stat fields of `st` as a cache entry (without an ID).
 StatEntry StatFields(const struct stat& st);

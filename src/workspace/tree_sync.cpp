@@ -347,7 +347,7 @@ Result<bool> TreeSync::SameAsWanted(int dirfd, const std::string& name, const st
   if (!S_ISREG(st.st_mode) || want.type != EntryType::kFile ||
       static_cast<uint64_t>(st.st_size) != want.size)
     return false;
-  ObjectSink hash_only(nullptr);
+  CaptureSink hash_only(nullptr);
   Result<FileContent> c = CaptureFile(dirfd, name, path, 0, hash_only);
   if (!c.ok()) return false;  // unreadable: treat as different, so it is reported
   return c->stat.id == want.id && c->stat.chunked == want.chunked;
