@@ -100,6 +100,35 @@ bool IsTerminalControl(uint32_t cp) {
          (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
+std::string HtmlEscape(std::string_view s, bool multiline) {
+  std::string visible;
+  if (!multiline) {
+    visible = ForTerminal(s);
+  } else {
+    // Escape each run between newlines and tabs; the separators pass.
+    size_t start = 0;
+    for (size_t i = 0; i <= s.size(); i++) {
+      if (i < s.size() && s[i] != '\n' && s[i] != '\t') continue;
+      AppendForTerminal(visible, s.substr(start, i - start), false, false);
+      if (i < s.size()) visible += s[i];
+      start = i + 1;
+    }
+  }
+  std::string out;
+  out.reserve(visible.size());
+  for (char c : visible) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string ForTerminal(std::string_view s) {
   std::string out;
   out.reserve(s.size());

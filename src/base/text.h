@@ -49,6 +49,14 @@ class TerminalText {
   std::string held_;
 };
 
+// Text someone else wrote made safe inside HTML (the web view), element
+// content and quoted attribute values alike: first shown as ForTerminal
+// shows it (controls, bidi overrides and bytes that are not UTF-8 become
+// visible escapes), then & < > " ' as character references. With
+// `multiline`, newlines and tabs pass (a file's text in a <pre>). The one
+// HTML escaping function: every string a page shows goes through it.
+std::string HtmlEscape(std::string_view s, bool multiline = false);
+
 // A byte string shown safely in an error message: quoted, escaped as
 // ForTerminal does.
 std::string Quote(std::string_view s);

@@ -56,6 +56,7 @@ void RegisterServe(Cli& cli) {
       ->type_name("FILE");
   cmd->add_option("--tls-key", o->serve.tls_key, "PEM private key of --tls-cert")
       ->type_name("FILE");
+  cmd->add_flag("--no-web", o->serve.no_web, "Serve no web view (the API only)");
   CLI::Option* fsck =
       cmd->add_flag("--fsck", o->fsck,
                     "Check the data dir for damage and exit (read-only: safe while a server runs)");

@@ -25,6 +25,7 @@ Result<ServerConfig> BuildServerConfig(const ServeFlags& o) {
   if (o.threads > 0) c.threads = o.threads;
   if (!o.tls_cert.empty()) c.tls_cert_file = o.tls_cert;
   if (!o.tls_key.empty()) c.tls_key_file = o.tls_key;
+  if (o.no_web) c.web = false;
   if (!o.log_level.empty()) {
     if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" &&
         o.log_level != "error")

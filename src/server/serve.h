@@ -18,6 +18,7 @@ struct ServeFlags {
   unsigned threads = 0;
   std::string log_level;  // debug, info, warn or error
   std::string tls_cert, tls_key;
+  bool no_web = false;  // --no-web: no web view
 };
 
 // The settings, by precedence defaults < settings file < flags. Errors:

@@ -1,0 +1,194 @@
+#include "server/web_pages.h"
+
+#include "base/text.h"
+#include "server/web_html.h"
+
+namespace converge {
+
+namespace {
+
+std::string H(std::string_view s) { return HtmlEscape(s); }
+
+std::string RepoUrl(const std::string& repo) { return "/r/" + UrlPart(repo); }
+
+std::string PathUrl(const std::vector<std::string>& path, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n && i < path.size(); i++) out += "/" + UrlPart(path[i]);
+  return out;
+}
+
+std::string PubUrl(const std::string& repo, const std::string& id) {
+  return RepoUrl(repo) + "/p/" + UrlPart(id);
+}
+
+std::string Link(const std::string& url, std::string_view text) {
+  return "<a href=\"" + H(url) + "\">" + H(text) + "</a>";
+}
+
+std::string Row(std::initializer_list<std::string> cells) {
+  std::string out = "<tr>";
+  for (const std::string& c : cells) out += "<td>" + c + "</td>";
+  return out + "</tr>";
+}
+
+std::string FilterQuery(const PublicationQuery& f) {
+  std::string q;
+  auto add = [&](const char* k, const std::optional<std::string>& v) {
+    if (v && !v->empty()) q += std::string(q.empty() ? "?" : "&") + k + "=" + UrlPart(*v);
+  };
+  add("scope", f.scope);
+  add("lane", f.lane);
+  add("gate", f.gate);
+  return q;
+}
+
+std::string Select(const char* name, const std::vector<std::string>& options,
+                   const std::optional<std::string>& chosen) {
+  std::string out = "<label>" + std::string(name) + " <select name=\"" + name +
+                    "\"><option value=\"\">any</option>";
+  for (const std::string& o : options)
+    out += "<option value=\"" + H(o) + "\"" + (chosen && *chosen == o ? " selected" : "") + ">" +
+           H(o) + "</option>";
+  return out + "</select></label>";
+}
+
+std::string Members(const wire::RepoDetails& d) {
+  std::string out = "<h2>Members</h2><table><tr><th>user</th><th>role</th></tr>";
+  for (const wire::Member& m : d.members) out += Row({H(m.handle), H(m.role)});
+  return out + "</table>";
+}
+
+std::string LanesAndScopes(const wire::RepoDetails& d) {
+  std::string out = "<h2>Scopes</h2><table><tr><th>scope</th><th>created</th></tr>";
+  for (const wire::Scope& s : d.scopes) out += Row({H(s.name), H(s.created_at)});
+  out += "</table><h2>Lanes</h2><table><tr><th>lane</th><th>members</th></tr>";
+  for (const wire::Lane& l : d.lanes) {
+    std::string members;
+    for (const std::string& m : l.members) members += (members.empty() ? "" : ", ") + H(m);
+    out += Row({H(l.name), members});
+  }
+  out += "</table><h2>Gates</h2><table><tr><th>gate</th><th>upstream</th><th>about</th></tr>";
+  for (const wire::Gate& g : d.gate_graph.gates) {
+    std::string up;
+    for (const std::string& u : g.upstream) up += (up.empty() ? "" : ", ") + H(u);
+    out += Row({H(g.id), up, H(g.description.value_or(""))});
+  }
+  return out + "</table>";
+}
+
+std::string PublicationsTable(const wire::RepoDetails& d, const wire::PublicationPage& page,
+                         const PublicationQuery& f) {
+  std::vector<std::string> scopes, lanes, gates;
+  for (const wire::Scope& s : d.scopes) scopes.push_back(s.name);
+  for (const wire::Lane& l : d.lanes) lanes.push_back(l.name);
+  for (const wire::Gate& g : d.gate_graph.gates) gates.push_back(g.id);
+  std::string out = "<h2>Publications</h2><form class=\"filters\" method=\"get\" action=\"" +
+                    H(RepoUrl(d.repo.name)) + "\">" + Select("scope", scopes, f.scope) +
+                    Select("lane", lanes, f.lane) + Select("gate", gates, f.gate) +
+                    "<button type=\"submit\">Filter</button></form>";
+  out += "<table><tr><th>publication</th><th>when</th><th>by</th><th>scope</th><th>lane</th>"
+         "<th>gate</th><th>note</th></tr>";
+  for (const wire::Publication& p : page.publications)
+    out += Row({Link(PubUrl(d.repo.name, p.id), p.id.substr(0, 12)), H(p.created_at),
+                H(p.publisher), H(p.scope), H(p.lane), H(p.gate), H(p.note)});
+  out += "</table>";
+  if (page.publications.empty()) out += "<p class=\"muted\">No publications match.</p>";
+  if (page.next) {
+    std::string q = FilterQuery(f);
+    out += "<p>" +
+           Link(RepoUrl(d.repo.name) + q + (q.empty() ? "?" : "&") + "before=" + UrlPart(*page.next),
+                "Older publications") +
+           "</p>";
+  }
+  return out;
+}
+
+std::string Provenance(const wire::Publication& p, const Snap& snap) {
+  auto item = [](const char* k, const std::string& v) {
+    return "<dt>" + std::string(k) + "</dt><dd>" + v + "</dd>";
+  };
+  return "<dl>" + item("id", "<code>" + H(p.id) + "</code>") + item("publisher", H(p.publisher)) +
+         item("time", H(p.created_at)) + item("workspace", H(p.workspace_id)) +
+         item("host", H(p.host)) + item("client", H(p.client_version)) +
+         item("scope", H(p.scope)) + item("lane", H(p.lane)) + item("gate", H(p.gate)) +
+         item("note", H(p.note)) + item("snap", "<code>" + H(p.snap) + "</code>") +
+         item("snap message", "<pre>" + HtmlEscape(snap.message, true) + "</pre>") + "</dl>";
+}
+
+std::string Breadcrumbs(const std::string& repo, const WebTreeNode& node) {
+  std::string base = PubUrl(repo, node.publication.id);
+  std::string out = "<p>" + Link(base, "/");
+  for (size_t i = 0; i < node.path.size(); i++)
+    out += (i ? " / " : " ") + Link(base + PathUrl(node.path, i + 1), node.path[i]);
+  return out + "</p>";
+}
+
+std::string DirListing(const std::string& repo, const WebTreeNode& node) {
+  std::string base = PubUrl(repo, node.publication.id) + PathUrl(node.path, node.path.size());
+  std::string out = "<table><tr><th>name</th><th>size</th><th>mode</th></tr>";
+  for (const Entry& e : node.dir.entries) {
+    std::string url = base + "/" + UrlPart(e.name);
+    if (e.type == EntryType::kDir)
+      out += Row({Link(url, e.name + "/"), "", "dir"});
+    else if (e.type == EntryType::kSymlink)
+      out += Row({H(e.name) + " → " + H(e.target), "", "symlink"});
+    else
+      out += Row({Link(url, e.name), std::to_string(e.size), e.executable ? "exec" : ""});
+  }
+  out += "</table>";
+  if (node.dir.entries.empty()) out += "<p class=\"muted\">Empty directory.</p>";
+  return out;
+}
+
+}  // namespace
+
+std::string SignInBody(const std::string& csrf, const std::string& error) {
+  std::string out = "<h1>Sign in</h1>";
+  if (!error.empty()) out += "<p class=\"error\">" + H(error) + "</p>";
+  out +=
+      "<form method=\"post\" action=\"/signin\"><input type=\"hidden\" name=\"csrf\" value=\"" +
+      H(csrf) +
+      "\"><label for=\"token\">Token</label><input id=\"token\" name=\"token\" type=\"password\" "
+      "autocomplete=\"off\" required size=\"40\"> <button type=\"submit\">Sign in</button></form>"
+      "<p class=\"muted\">Paste a converge token (<code>converge token create --label web</code> "
+      "makes one). The browser keeps only a session cookie, never the token.</p>";
+  return out;
+}
+
+std::string StatusBody(const std::string& title, const std::string& message) {
+  return "<h1>" + H(title) + "</h1><p>" + H(message) + "</p><p>" + Link("/", "Your repos") +
+         "</p>";
+}
+
+std::string RepoListBody(const std::vector<wire::Repo>& repos) {
+  std::string out = "<h1>Repos</h1><table><tr><th>repo</th><th>your role</th><th>created</th></tr>";
+  for (const wire::Repo& r : repos)
+    out += Row({Link(RepoUrl(r.name), r.name), H(r.role), H(r.created_at)});
+  out += "</table>";
+  if (repos.empty()) out += "<p class=\"muted\">You may read no repo yet.</p>";
+  return out;
+}
+
+std::string RepoBody(const wire::RepoDetails& d, const wire::PublicationPage& page,
+                     const PublicationQuery& filter) {
+  return "<h1>" + H(d.repo.name) + "</h1><p class=\"muted\">your role: " + H(d.repo.role) +
+         "; created " + H(d.repo.created_at) + " by " + H(d.repo.created_by) + "</p>" +
+         PublicationsTable(d, page, filter) + LanesAndScopes(d) + Members(d);
+}
+
+std::string PublicationBody(const std::string& repo, const WebTreeNode& node,
+                            const std::optional<std::string>& text, const std::string& why) {
+  const wire::Publication& p = node.publication;
+  std::string out = "<h1>" + Link(RepoUrl(repo), repo) + " · publication " +
+                    H(p.id.substr(0, 12)) + "</h1>" + Provenance(p, node.snap) + "<h2>Tree</h2>" +
+                    Breadcrumbs(repo, node);
+  if (node.is_dir) return out + DirListing(repo, node);
+  const Entry& e = node.file;
+  std::string raw = RepoUrl(repo) + "/raw/" + UrlPart(p.id) + PathUrl(node.path, node.path.size());
+  out += "<p>" + std::to_string(e.size) + " bytes" + (e.executable ? ", executable" : "") + " · " +
+         Link(raw, "Download") + "</p>";
+  if (text) return out + "<pre>" + HtmlEscape(*text, true) + "</pre>";
+  return out + "<p class=\"muted\">" + H(why) + "</p>";
+}
+
+}  // namespace converge
