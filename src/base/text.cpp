@@ -118,12 +118,23 @@ std::string HtmlEscape(std::string_view s, bool multiline) {
   out.reserve(visible.size());
   for (char c : visible) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -172,8 +183,12 @@ static std::string FormatUtc(std::chrono::system_clock::time_point tp, bool micr
   return out + "Z";
 }
 
-std::string NowRfc3339() { return FormatUtc(std::chrono::system_clock::now(), false); }
-std::string NowRfc3339Micros() { return FormatUtc(std::chrono::system_clock::now(), true); }
+std::string NowRfc3339() {
+  return FormatUtc(std::chrono::system_clock::now(), false);
+}
+std::string NowRfc3339Micros() {
+  return FormatUtc(std::chrono::system_clock::now(), true);
+}
 
 int64_t NowUnixMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -36,8 +36,8 @@ std::string CookieValue(const Request& req, std::string_view name) {
   return "";
 }
 
-void SetCookie(const Authority& a, Response& res, const std::string& name,
-               const std::string& value, const std::string& path, int64_t max_age) {
+void SetCookie(const Authority& a, Response& res, const std::string& name, const std::string& value,
+               const std::string& path, int64_t max_age) {
   res.set_header("Set-Cookie", name + "=" + value + "; Path=" + path + "; Max-Age=" +
                                    std::to_string(max_age) + "; HttpOnly; SameSite=Strict" +
                                    (a.config().tls_cert_file.empty() ? "" : "; Secure"));
@@ -68,18 +68,22 @@ using PageFn = std::function<Result<WebAnswer>(const Visit&)>;
 void SendFailure(Response& res, const WebViewer& viewer, const Status& st) {
   switch (st.code()) {
     case Code::kNotFound:
-      return SendPage(res, 404, WebPage(viewer, "Not found",
-                                        StatusBody("Not found", "There is nothing here, or "
-                                                                "nothing you may see.")));
+      return SendPage(res, 404,
+                      WebPage(viewer, "Not found",
+                              StatusBody("Not found",
+                                         "There is nothing here, or "
+                                         "nothing you may see.")));
     case Code::kInvalid:
-      return SendPage(res, 400, WebPage(viewer, "Bad request", StatusBody("Bad request", st.message())));
+      return SendPage(res, 400,
+                      WebPage(viewer, "Bad request", StatusBody("Bad request", st.message())));
     case Code::kPermission:
       return SendPage(res, 403, WebPage(viewer, "Refused", StatusBody("Refused", st.message())));
     case Code::kConflict:
-      return SendPage(res, 409, WebPage(viewer, "Ambiguous", StatusBody("Ambiguous", st.message())));
+      return SendPage(res, 409,
+                      WebPage(viewer, "Ambiguous", StatusBody("Ambiguous", st.message())));
     default:
-      return SendPage(res, 500, WebPage(viewer, "Server error",
-                                        StatusBody("The server failed", st.message())));
+      return SendPage(
+          res, 500, WebPage(viewer, "Server error", StatusBody("The server failed", st.message())));
   }
 }
 
@@ -162,9 +166,11 @@ void SignOutPost(Authority& a, const Request& req, Response& res, RequestBody& b
   if (!v) return;
   Result<httplib::Params> form = ReadForm(req, body);
   if (CrossSite(req) || !form.ok() || !SameSecret(FormValue(*form, "csrf"), v->viewer.csrf))
-    return SendPage(res, 403, WebPage(v->viewer, "Refused",
-                                      StatusBody("Refused", "The sign-out form expired or came "
-                                                            "from another site: try again.")));
+    return SendPage(res, 403,
+                    WebPage(v->viewer, "Refused",
+                            StatusBody("Refused",
+                                       "The sign-out form expired or came "
+                                       "from another site: try again.")));
   Status st = a.web_sessions().SignOut(v->caller, v->cookie);
   if (!st.ok()) return SendFailure(res, v->viewer, st);
   SetCookie(a, res, kSessionCookie, "", "/", 0);
@@ -216,29 +222,30 @@ Result<std::optional<std::string>> FileText(Authority& a, const Caller& c, const
 
 Result<WebAnswer> PublicationView(Authority& a, const Caller& c, const Request& req) {
   std::string repo = req.matches[1].str();
-  ASSIGN_OR_RETURN(WebTreeNode node, OpenPublicationPath(a, c, repo, req.matches[2].str(),
-                                                         req.matches[3].str()));
+  ASSIGN_OR_RETURN(WebTreeNode node,
+                   OpenPublicationPath(a, c, repo, req.matches[2].str(), req.matches[3].str()));
   std::optional<std::string> text;
   std::string why;
   if (!node.is_dir) {
     ASSIGN_OR_RETURN(text, FileText(a, c, repo, node.file, &why));
   }
-  std::string title = node.path.empty() ? "publication " + node.publication.id.substr(0, 12)
-                                        : node.path.back();
+  std::string title =
+      node.path.empty() ? "publication " + node.publication.id.substr(0, 12) : node.path.back();
   return WebAnswer{title, PublicationBody(repo, node, text, why)};
 }
 
 // An ASCII stand-in for a file name in Content-Disposition's filename=.
 std::string AsciiName(const std::string& name) {
   std::string out;
-  for (char c : name) out += (isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
+  for (char c : name)
+    out += (isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
   return out;
 }
 
 Result<WebAnswer> Download(Authority& a, const Caller& c, const Request& req, Response& res) {
   std::string repo = req.matches[1].str();
-  ASSIGN_OR_RETURN(WebTreeNode node, OpenPublicationPath(a, c, repo, req.matches[2].str(),
-                                                         req.matches[3].str()));
+  ASSIGN_OR_RETURN(WebTreeNode node,
+                   OpenPublicationPath(a, c, repo, req.matches[2].str(), req.matches[3].str()));
   if (node.is_dir || node.file.type != EntryType::kFile) return NotFound("not a file");
   ASSIGN_OR_RETURN(std::vector<ObjectSender::Located> blobs, FileBlobs(a, c, repo, node.file));
   const std::string& name = node.path.back();
@@ -252,11 +259,14 @@ Result<WebAnswer> Download(Authority& a, const Caller& c, const Request& req, Re
   res.set_content_provider(node.file.size, "application/octet-stream",
                            [sender, blobs](size_t offset, size_t, DataSink& sink) {
                              if (offset != 0) return false;  // the first call sends everything
-                             return StreamBlobs(*sender, blobs, [&](std::string_view piece) {
-                                      if (!sink.write(piece.data(), piece.size()))
-                                        return Unavailable("the client stopped reading");
-                                      return Status::Ok();
-                                    }).ok();
+                             return StreamBlobs(
+                                        *sender, blobs,
+                                        [&](std::string_view piece) {
+                                          if (!sink.write(piece.data(), piece.size()))
+                                            return Unavailable("the client stopped reading");
+                                          return Status::Ok();
+                                        })
+                                 .ok();
                            });
   return WebAnswer{"", "", true};
 }

@@ -7,9 +7,13 @@ namespace converge {
 
 namespace {
 
-std::string H(std::string_view s) { return HtmlEscape(s); }
+std::string H(std::string_view s) {
+  return HtmlEscape(s);
+}
 
-std::string RepoUrl(const std::string& repo) { return "/r/" + UrlPart(repo); }
+std::string RepoUrl(const std::string& repo) {
+  return "/r/" + UrlPart(repo);
+}
 
 std::string PathUrl(const std::vector<std::string>& path, size_t n) {
   std::string out;
@@ -77,7 +81,7 @@ std::string LanesAndScopes(const wire::RepoDetails& d) {
 }
 
 std::string PublicationsTable(const wire::RepoDetails& d, const wire::PublicationPage& page,
-                         const PublicationQuery& f) {
+                              const PublicationQuery& f) {
   std::vector<std::string> scopes, lanes, gates;
   for (const wire::Scope& s : d.scopes) scopes.push_back(s.name);
   for (const wire::Lane& l : d.lanes) lanes.push_back(l.name);
@@ -86,8 +90,9 @@ std::string PublicationsTable(const wire::RepoDetails& d, const wire::Publicatio
                     H(RepoUrl(d.repo.name)) + "\">" + Select("scope", scopes, f.scope) +
                     Select("lane", lanes, f.lane) + Select("gate", gates, f.gate) +
                     "<button type=\"submit\">Filter</button></form>";
-  out += "<table><tr><th>publication</th><th>when</th><th>by</th><th>scope</th><th>lane</th>"
-         "<th>gate</th><th>note</th></tr>";
+  out +=
+      "<table><tr><th>publication</th><th>when</th><th>by</th><th>scope</th><th>lane</th>"
+      "<th>gate</th><th>note</th></tr>";
   for (const wire::Publication& p : page.publications)
     out += Row({Link(PubUrl(d.repo.name, p.id), p.id.substr(0, 12)), H(p.created_at),
                 H(p.publisher), H(p.scope), H(p.lane), H(p.gate), H(p.note)});
@@ -95,10 +100,11 @@ std::string PublicationsTable(const wire::RepoDetails& d, const wire::Publicatio
   if (page.publications.empty()) out += "<p class=\"muted\">No publications match.</p>";
   if (page.next) {
     std::string q = FilterQuery(f);
-    out += "<p>" +
-           Link(RepoUrl(d.repo.name) + q + (q.empty() ? "?" : "&") + "before=" + UrlPart(*page.next),
-                "Older publications") +
-           "</p>";
+    out +=
+        "<p>" +
+        Link(RepoUrl(d.repo.name) + q + (q.empty() ? "?" : "&") + "before=" + UrlPart(*page.next),
+             "Older publications") +
+        "</p>";
   }
   return out;
 }
@@ -109,9 +115,9 @@ std::string Provenance(const wire::Publication& p, const Snap& snap) {
   };
   return "<dl>" + item("id", "<code>" + H(p.id) + "</code>") + item("publisher", H(p.publisher)) +
          item("time", H(p.created_at)) + item("workspace", H(p.workspace_id)) +
-         item("host", H(p.host)) + item("client", H(p.client_version)) +
-         item("scope", H(p.scope)) + item("lane", H(p.lane)) + item("gate", H(p.gate)) +
-         item("note", H(p.note)) + item("snap", "<code>" + H(p.snap) + "</code>") +
+         item("host", H(p.host)) + item("client", H(p.client_version)) + item("scope", H(p.scope)) +
+         item("lane", H(p.lane)) + item("gate", H(p.gate)) + item("note", H(p.note)) +
+         item("snap", "<code>" + H(p.snap) + "</code>") +
          item("snap message", "<pre>" + HtmlEscape(snap.message, true) + "</pre>") + "</dl>";
 }
 
@@ -156,8 +162,7 @@ std::string SignInBody(const std::string& csrf, const std::string& error) {
 }
 
 std::string StatusBody(const std::string& title, const std::string& message) {
-  return "<h1>" + H(title) + "</h1><p>" + H(message) + "</p><p>" + Link("/", "Your repos") +
-         "</p>";
+  return "<h1>" + H(title) + "</h1><p>" + H(message) + "</p><p>" + Link("/", "Your repos") + "</p>";
 }
 
 std::string RepoListBody(const std::vector<wire::Repo>& repos) {
@@ -179,9 +184,8 @@ std::string RepoBody(const wire::RepoDetails& d, const wire::PublicationPage& pa
 std::string PublicationBody(const std::string& repo, const WebTreeNode& node,
                             const std::optional<std::string>& text, const std::string& why) {
   const wire::Publication& p = node.publication;
-  std::string out = "<h1>" + Link(RepoUrl(repo), repo) + " · publication " +
-                    H(p.id.substr(0, 12)) + "</h1>" + Provenance(p, node.snap) + "<h2>Tree</h2>" +
-                    Breadcrumbs(repo, node);
+  std::string out = "<h1>" + Link(RepoUrl(repo), repo) + " · publication " + H(p.id.substr(0, 12)) +
+                    "</h1>" + Provenance(p, node.snap) + "<h2>Tree</h2>" + Breadcrumbs(repo, node);
   if (node.is_dir) return out + DirListing(repo, node);
   const Entry& e = node.file;
   std::string raw = RepoUrl(repo) + "/raw/" + UrlPart(p.id) + PathUrl(node.path, node.path.size());

@@ -28,7 +28,9 @@ std::optional<std::string> SessionHash(std::string_view cookie_id) {
   return ToHex(out, sizeof out);
 }
 
-Status NoSession() { return Unauthenticated("not signed in, or the session ended: sign in again"); }
+Status NoSession() {
+  return Unauthenticated("not signed in, or the session ended: sign in again");
+}
 
 }  // namespace
 
@@ -84,8 +86,8 @@ Status WebSessions::SignOut(const Caller& caller, std::string_view cookie_id) {
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
   RETURN_IF_ERROR(WebSessionRecords(*db).End(*hash, TimeNow()));
-  RETURN_IF_ERROR(AppendAudit(*db, RecordBy(caller, "session.end", "", caller.token_id,
-                                            "web view: signed out")));
+  RETURN_IF_ERROR(AppendAudit(
+      *db, RecordBy(caller, "session.end", "", caller.token_id, "web view: signed out")));
   return tx.Commit();
 }
 

@@ -34,8 +34,7 @@ class WebSessions {
   // throttled, *retry_after set while the address is blocked). Errors:
   // kUnauthenticated; the database's. Audited: "session.create", target the
   // token's id.
-  Result<WebSignIn> SignIn(std::string_view token, const std::string& remote,
-                           int64_t* retry_after);
+  Result<WebSignIn> SignIn(std::string_view token, const std::string& remote, int64_t* retry_after);
 
   // The caller behind a session cookie's value. Errors: kUnauthenticated for
   // a malformed, unknown, ended or expired session, and for one whose token
