@@ -3,6 +3,7 @@
 #include "base/random.h"
 #include "base/text.h"
 #include "server/http_io.h"
+#include "server/web_audit.h"
 #include "server/web_html.h"
 #include "server/web_pages.h"
 #include "server/web_tree.h"
@@ -101,7 +102,7 @@ std::optional<Visit> Enter(Authority& a, const Request& req, Response& res) {
   }
   CurrentRequestLog().user = caller->handle;
   std::string csrf = WebSessions::CsrfFor(cookie);
-  return Visit{*caller, cookie, WebViewer{caller->handle, csrf}};
+  return Visit{*caller, cookie, WebViewer{caller->handle, csrf, caller->admin}};
 }
 
 void ServePage(Authority& a, const Request& req, Response& res, const PageFn& fn) {
@@ -304,6 +305,22 @@ void RegisterWebRoutes(httplib::Server& svr, Authority& a) {
   });
   svr.Get(R"(/r/([^/]+))", [&a](const Request& req, Response& res) {
     ServePage(a, req, res, [&](const Visit& v) { return RepoPage(a, v.caller, req); });
+  });
+  svr.Get(R"(/audit)", [&a](const Request& req, Response& res) {
+    ServePage(a, req, res, [&](const Visit& v) -> Result<WebAnswer> {
+      WebAuditQuery q{std::nullopt, std::nullopt, Param(req, "verify") == "1"};
+      ASSIGN_OR_RETURN(q.before, BeforeParam(req));
+      ASSIGN_OR_RETURN(std::string body, AuditPageBody(a, v.caller, q));
+      return WebAnswer{"Audit log", body};
+    });
+  });
+  svr.Get(R"(/r/([^/]+)/audit)", [&a](const Request& req, Response& res) {
+    ServePage(a, req, res, [&](const Visit& v) -> Result<WebAnswer> {
+      WebAuditQuery q{req.matches[1].str(), std::nullopt, false};
+      ASSIGN_OR_RETURN(q.before, BeforeParam(req));
+      ASSIGN_OR_RETURN(std::string body, AuditPageBody(a, v.caller, q));
+      return WebAnswer{"Audit log", body};
+    });
   });
   svr.Get(R"(/r/([^/]+)/p/([^/]+)(?:/(.*))?)", [&a](const Request& req, Response& res) {
     ServePage(a, req, res, [&](const Visit& v) { return PublicationView(a, v.caller, req); });

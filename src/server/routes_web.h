@@ -9,6 +9,8 @@
 //   GET  /r/REPO                         a repo (?scope= &lane= &gate= &before=)
 //   GET  /r/REPO/p/ID[/PATH]             a publication, a directory or a file
 //   GET  /r/REPO/raw/ID/PATH             a file's bytes, as a download
+//   GET  /audit[?verify=1]               the audit log; server admins
+//   GET  /r/REPO/audit                   a repo's audit rows; its admins
 // Pages need a session (else 303 to /signin) and call the same services
 // the API routes call with its Caller: a repo the user may not read is the
 // same 404 page as a missing one.

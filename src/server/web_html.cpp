@@ -31,6 +31,7 @@ form.filters{display:flex;flex-wrap:wrap;gap:.5em;align-items:end}
 input,button,select{font:inherit;padding:.3em .5em}
 label{display:block}
 code{font-family:ui-monospace,monospace}
+svg.gates{max-width:100%;height:auto;display:block;margin:.5em 0}
 )css";
 
 std::string WebPage(const WebViewer& viewer, std::string_view title, std::string_view body) {
@@ -40,6 +41,7 @@ std::string WebPage(const WebViewer& viewer, std::string_view title, std::string
       "<link rel=\"stylesheet\" href=\"/style.css\"><title>" +
       HtmlEscape(title) + " · converge</title></head><body><header><a href=\"/\">converge</a>";
   if (!viewer.handle.empty()) {
+    if (viewer.admin) out += "<a href=\"/audit\">Audit log</a>";
     out += "<span class=\"who\">" + HtmlEscape(viewer.handle) +
            "</span><form method=\"post\" action=\"/signout\"><input type=\"hidden\" "
            "name=\"csrf\" value=\"" +

@@ -22,6 +22,7 @@ extern const char kWebContentSecurityPolicy[];
 struct WebViewer {
   std::string handle;
   std::string csrf;
+  bool admin = false;  // a server admin: the header links the audit log
 };
 
 // A whole HTML document: `title` (escaped here) and `body` (already HTML).

@@ -1,5 +1,8 @@
 #include "server/web_pages.h"
 
+#include <algorithm>
+#include <map>
+
 #include "base/text.h"
 #include "server/web_html.h"
 
@@ -62,6 +65,69 @@ std::string Members(const wire::RepoDetails& d) {
   return out + "</table>";
 }
 
+// Each gate's column: the longest chain of upstream gates before it (a
+// gate graph has no cycles; a bound keeps a bad one from looping).
+std::map<std::string, int> GateColumns(const wire::GateGraph& g) {
+  std::map<std::string, int> col;
+  for (const wire::Gate& gate : g.gates) col[gate.id] = 0;
+  for (size_t round = 0; round < g.gates.size(); round++) {
+    bool moved = false;
+    for (const wire::Gate& gate : g.gates)
+      for (const std::string& up : gate.upstream)
+        if (col.count(up) && col[gate.id] < col[up] + 1) col[gate.id] = col[up] + 1, moved = true;
+    if (!moved) break;
+  }
+  return col;
+}
+
+}  // namespace
+
+std::string GateGraphSvg(const wire::GateGraph& g) {
+  constexpr int kW = 150, kH = 34, kGapX = 50, kGapY = 16, kPad = 8;
+  std::map<std::string, int> col = GateColumns(g);
+  std::map<std::string, std::pair<int, int>> at;  // gate -> (x, y)
+  std::map<int, int> rows;
+  int width = 0, height = 0;
+  for (const wire::Gate& gate : g.gates) {
+    int c = col[gate.id], r = rows[c]++;
+    int x = kPad + c * (kW + kGapX), y = kPad + r * (kH + kGapY);
+    at[gate.id] = {x, y};
+    width = std::max(width, x + kW + kPad);
+    height = std::max(height, y + kH + kPad);
+  }
+  std::string out =
+      "<svg class=\"gates\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" "
+      "aria-label=\"gate graph\" width=\"" +
+      std::to_string(width) + "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " +
+      std::to_string(width) + " " + std::to_string(height) +
+      "\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
+      "markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\"><path d=\"M0,0 L10,5 "
+      "L0,10 z\" fill=\"#57606a\"/></marker></defs>";
+  for (const wire::Gate& gate : g.gates)
+    for (const std::string& up : gate.upstream) {
+      if (!at.count(up)) continue;
+      auto [x1, y1] = at[up];
+      auto [x2, y2] = at[gate.id];
+      out += "<line x1=\"" + std::to_string(x1 + kW) + "\" y1=\"" + std::to_string(y1 + kH / 2) +
+             "\" x2=\"" + std::to_string(x2) + "\" y2=\"" + std::to_string(y2 + kH / 2) +
+             "\" stroke=\"#57606a\" marker-end=\"url(#arrow)\"/>";
+    }
+  for (const wire::Gate& gate : g.gates) {
+    auto [x, y] = at[gate.id];
+    std::string label = gate.id.size() > 20 ? gate.id.substr(0, 19) + "…" : gate.id;
+    out += "<g><title>" + H(gate.id) + (gate.description ? ": " + H(*gate.description) : "") +
+           "</title><rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(y) +
+           "\" width=\"" + std::to_string(kW) + "\" height=\"" + std::to_string(kH) +
+           "\" rx=\"6\" fill=\"#f6f8fa\" stroke=\"#0969da\"/><text x=\"" +
+           std::to_string(x + kW / 2) + "\" y=\"" + std::to_string(y + kH / 2 + 5) +
+           "\" text-anchor=\"middle\" font-size=\"13\" fill=\"#1f2328\">" + H(label) +
+           "</text></g>";
+  }
+  return out + "</svg>";
+}
+
+namespace {
+
 std::string LanesAndScopes(const wire::RepoDetails& d) {
   std::string out = "<h2>Scopes</h2><table><tr><th>scope</th><th>created</th></tr>";
   for (const wire::Scope& s : d.scopes) out += Row({H(s.name), H(s.created_at)});
@@ -71,7 +137,8 @@ std::string LanesAndScopes(const wire::RepoDetails& d) {
     for (const std::string& m : l.members) members += (members.empty() ? "" : ", ") + H(m);
     out += Row({H(l.name), members});
   }
-  out += "</table><h2>Gates</h2><table><tr><th>gate</th><th>upstream</th><th>about</th></tr>";
+  out += "</table><h2>Gates</h2>" + GateGraphSvg(d.gate_graph) +
+         "<table><tr><th>gate</th><th>upstream</th><th>about</th></tr>";
   for (const wire::Gate& g : d.gate_graph.gates) {
     std::string up;
     for (const std::string& u : g.upstream) up += (up.empty() ? "" : ", ") + H(u);
@@ -177,8 +244,10 @@ std::string RepoListBody(const std::vector<wire::Repo>& repos) {
 std::string RepoBody(const wire::RepoDetails& d, const wire::PublicationPage& page,
                      const PublicationQuery& filter) {
   return "<h1>" + H(d.repo.name) + "</h1><p class=\"muted\">your role: " + H(d.repo.role) +
-         "; created " + H(d.repo.created_at) + " by " + H(d.repo.created_by) + "</p>" +
-         PublicationsTable(d, page, filter) + LanesAndScopes(d) + Members(d);
+         "; created " + H(d.repo.created_at) + " by " + H(d.repo.created_by) +
+         (d.repo.role == "admin" ? " · " + Link(RepoUrl(d.repo.name) + "/audit", "audit log")
+                                 : "") +
+         "</p>" + PublicationsTable(d, page, filter) + LanesAndScopes(d) + Members(d);
 }
 
 std::string PublicationBody(const std::string& repo, const WebTreeNode& node,

@@ -17,6 +17,11 @@ namespace converge {
 // only downloadable.
 inline constexpr uint64_t kWebTextCap = 512 * 1024;
 
+// The gate graph drawn as inline SVG (no script, no styles: attributes
+// only): each gate a box in the column of its longest upstream chain, an
+// arrow from each upstream gate; every name escaped.
+std::string GateGraphSvg(const wire::GateGraph& g);
+
 std::string SignInBody(const std::string& csrf, const std::string& error);
 std::string StatusBody(const std::string& title, const std::string& message);
 std::string RepoListBody(const std::vector<wire::Repo>& repos);

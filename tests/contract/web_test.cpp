@@ -1,6 +1,8 @@
 // Contract: the web view (docs/server.md, "The web view"): sessions, CSRF,
 // the same permissions as the API (a hidden repo is the same 404 page as a
 // missing one), escaping, headers, downloads, --no-web.
+#include <sqlite3.h>
+
 #include <regex>
 
 #include "fixtures.h"
@@ -269,6 +271,58 @@ TEST_F(WebTest, MarkupInNotesNamesAndMessagesRendersAsText) {
   EXPECT_NE(img.body.find("<pre>tag</pre>"), std::string::npos);
 }
 
+TEST_F(WebTest, TheGateGraphIsDrawnAsSvgWithItsNamesEscaped) {
+  nlohmann::json graph = {
+      {"gates",
+       {{{"id", "dev-intake"}, {"upstream", nlohmann::json::array()}},
+        {{"id", "review"}, {"upstream", {"dev-intake"}}, {"description", "<script>x</script>"}},
+        {{"id", "release"}, {"upstream", {"review"}}}}}};
+  ASSERT_EQ(As(owner_).Put("/v1/repos/" + repo_ + "/gate-graph", graph).status, 200);
+  WebBrowser b = SignedIn(reader_);
+  Reply repo = b.Get(RepoUrl());
+  ASSERT_EQ(repo.status, 200);
+  size_t svg = repo.body.find("<svg");
+  ASSERT_NE(svg, std::string::npos);
+  std::string drawing = repo.body.substr(svg, repo.body.find("</svg>") - svg);
+  for (const char* gate : {">dev-intake</text>", ">review</text>", ">release</text>"})
+    EXPECT_NE(drawing.find(gate), std::string::npos) << gate;
+  EXPECT_EQ(std::count(drawing.begin(), drawing.end(), '\n'), 0);
+  size_t lines = 0;
+  for (size_t at = drawing.find("<line"); at != std::string::npos;
+       at = drawing.find("<line", at + 1))
+    lines++;
+  EXPECT_EQ(lines, 2u) << "one arrow per upstream edge";
+  EXPECT_EQ(repo.body.find("<script"), std::string::npos);
+  EXPECT_NE(drawing.find("&lt;script&gt;x&lt;/script&gt;"), std::string::npos);
+}
+
+TEST_F(WebTest, PublicationsPageBackFiftyAtATime) {
+  nlohmann::json pub = As(owner_).Get("/v1/repos/" + repo_ + "/publications/" + pub_).json();
+  for (int i = 0; i < 50; i++) {
+    nlohmann::json again = {{"snap", pub["snap"]},
+                            {"scope", "main"},
+                            {"gate", "dev-intake"},
+                            {"lane", "default"},
+                            {"note", "n" + std::to_string(i)},
+                            {"workspace_id", "ws"},
+                            {"client_version", "0"},
+                            {"host", "h"}};
+    ASSERT_EQ(As(owner_).Post("/v1/repos/" + repo_ + "/publications", again).status, 201);
+  }
+  WebBrowser b = SignedIn(reader_);
+  Reply first = b.Get(RepoUrl() + "?lane=default");
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.body.find(pub_.substr(0, 12)), std::string::npos) << "the oldest is on page 2";
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(first.body, m, std::regex("href=\"([^\"]*before=[0-9]+)\"")));
+  std::string next = m[1].str();
+  for (size_t at; (at = next.find("&amp;")) != std::string::npos;) next.replace(at, 5, "&");
+  EXPECT_NE(next.find("lane=default"), std::string::npos) << "the filter carries over: " << next;
+  Reply second = b.Get(next);
+  ASSERT_EQ(second.status, 200);
+  EXPECT_NE(second.body.find(pub_.substr(0, 12)), std::string::npos);
+}
+
 TEST_F(WebTest, ADownloadIsTheFilesBytesAsAnAttachment) {
   WebBrowser b = SignedIn(reader_);
   Reply r = b.Get(RepoUrl() + "/raw/" + pub_ + "/a.txt");
@@ -316,6 +370,51 @@ TEST_F(WebTest, SignOutNeedsTheSessionsCsrfValueAndEndsIt) {
   // The old id no longer works, even when a copy of the cookie is sent.
   b.set_cookie("converge_session", session);
   EXPECT_EQ(b.Get("/").status, 303);
+}
+
+TEST_F(WebTest, TheAuditLogIsForAdminsAndSaysWhetherItVerifies) {
+  WebBrowser admin = SignedIn(server().admin_token());
+  Reply log = admin.Get("/audit");
+  ASSERT_EQ(log.status, 200);
+  EXPECT_NE(log.body.find("publication.create"), std::string::npos);
+  EXPECT_NE(log.body.find("session.create"), std::string::npos);
+  EXPECT_EQ(log.body.find("<script"), std::string::npos);
+  Reply verified = admin.Get("/audit?verify=1");
+  ASSERT_EQ(verified.status, 200);
+  EXPECT_NE(verified.body.find("Verified: "), std::string::npos) << verified.body.substr(0, 2000);
+  EXPECT_EQ(verified.body.find("NOT verify"), std::string::npos);
+  // A repo's admin sees its rows; a reader is refused as the API refuses;
+  // an outsider gets the same 404 page as for a missing repo.
+  Reply own = SignedIn(owner_).Get(RepoUrl() + "/audit");
+  ASSERT_EQ(own.status, 200);
+  EXPECT_NE(own.body.find("publication.create"), std::string::npos);
+  WebBrowser reader = SignedIn(reader_);
+  EXPECT_EQ(reader.Get(RepoUrl() + "/audit").status, 403);
+  EXPECT_EQ(reader.Get("/audit").status, 403);
+  WebBrowser outsider = SignedIn(outsider_);
+  Reply hidden = outsider.Get(RepoUrl() + "/audit");
+  EXPECT_EQ(hidden.status, 404);
+  EXPECT_EQ(hidden.body, outsider.Get("/r/" + Unique("nosuchrepo") + "/audit").body);
+}
+
+TEST(WebAuditTamperTest, AnEditedLogIsShownAsNotVerifying) {
+  ServerProcess s;
+  WebBrowser b(s.port());
+  ASSERT_EQ(b.SignIn(s.admin_token()).status, 303);
+  ASSERT_NE(b.Get("/audit?verify=1").body.find("Verified: "), std::string::npos);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((s.data_dir() / "converge.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  EXPECT_EQ(sqlite3_exec(db,
+                         "DROP TRIGGER audit_no_update; UPDATE audit SET detail = '<b>edited</b>' "
+                         "WHERE seq = 1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Reply r = b.Get("/audit?verify=1");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("does NOT verify"), std::string::npos) << r.body.substr(0, 3000);
+  EXPECT_EQ(r.body.find("<b>edited"), std::string::npos);
 }
 
 TEST(WebOffTest, NoWebAnswers404AsBefore) {
