@@ -57,6 +57,10 @@ class TerminalText {
 // HTML escaping function: every string a page shows goes through it.
 std::string HtmlEscape(std::string_view s, bool multiline = false);
 
+// Percent-encodes every byte but A-Z a-z 0-9 - . _ ~: a URL path segment or
+// query value (the client's request paths, the web view's links).
+std::string PercentEncode(std::string_view s);
+
 // A byte string shown safely in an error message: quoted, escaped as
 // ForTerminal does.
 std::string Quote(std::string_view s);

@@ -251,7 +251,7 @@ Result<WebAnswer> Download(Authority& a, const Caller& c, const Request& req, Re
   ASSIGN_OR_RETURN(std::vector<ObjectSender::Located> blobs, FileBlobs(a, c, repo, node.file));
   const std::string& name = node.path.back();
   res.set_header("Content-Disposition", "attachment; filename=\"" + AsciiName(name) +
-                                            "\"; filename*=UTF-8''" + UrlPart(name));
+                                            "\"; filename*=UTF-8''" + PercentEncode(name));
   if (node.file.size == 0) {  // httplib stalls on a provider of zero bytes
     res.set_content("", "application/octet-stream");
     return WebAnswer{"", "", true};

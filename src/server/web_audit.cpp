@@ -11,7 +11,7 @@ namespace {
 constexpr int kAuditPageRows = 100;
 
 std::string AuditUrl(const WebAuditQuery& q) {
-  return q.repo ? "/r/" + UrlPart(*q.repo) + "/audit" : "/audit";
+  return q.repo ? "/r/" + PercentEncode(*q.repo) + "/audit" : "/audit";
 }
 
 // The verdict of the whole chain up to the signed head, read page by page
@@ -73,7 +73,7 @@ Result<std::string> AuditPageBody(Authority& a, const Caller& caller, const WebA
   }
   out += "</table>";
   if (page.next)
-    out += "<p><a href=\"" + HtmlEscape(AuditUrl(q) + "?before=" + UrlPart(*page.next)) +
+    out += "<p><a href=\"" + HtmlEscape(AuditUrl(q) + "?before=" + PercentEncode(*page.next)) +
            "\">Older rows</a></p>";
   return out;
 }

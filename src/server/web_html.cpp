@@ -53,23 +53,6 @@ std::string WebPage(const WebViewer& viewer, std::string_view title, std::string
   return out;
 }
 
-std::string UrlPart(std::string_view s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '.' || c == '_' || c == '~';
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 void SetWebHeaders(httplib::Response& res) {
   res.set_header("Content-Security-Policy", kWebContentSecurityPolicy);
   res.set_header("X-Content-Type-Options", "nosniff");

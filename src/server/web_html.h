@@ -2,7 +2,7 @@
 // every page shares, its stylesheet (compiled in, served at /style.css), the
 // security headers every answer of the view carries, and URL pieces. Every
 // string a page shows goes through HtmlEscape (base/text.h); every path
-// segment or query value in a link through UrlPart.
+// segment or query value in a link through PercentEncode (base/text.h).
 #pragma once
 
 #include <httplib.h>
@@ -27,10 +27,6 @@ struct WebViewer {
 
 // A whole HTML document: `title` (escaped here) and `body` (already HTML).
 std::string WebPage(const WebViewer& viewer, std::string_view title, std::string_view body);
-
-// Percent-encodes every byte but A-Z a-z 0-9 - . _ ~ (a path segment or a
-// query value).
-std::string UrlPart(std::string_view s);
 
 // Sets the headers every answer of the view carries: the CSP, nosniff, no
 // framing, no referrer, no caching.

@@ -15,17 +15,17 @@ std::string H(std::string_view s) {
 }
 
 std::string RepoUrl(const std::string& repo) {
-  return "/r/" + UrlPart(repo);
+  return "/r/" + PercentEncode(repo);
 }
 
 std::string PathUrl(const std::vector<std::string>& path, size_t n) {
   std::string out;
-  for (size_t i = 0; i < n && i < path.size(); i++) out += "/" + UrlPart(path[i]);
+  for (size_t i = 0; i < n && i < path.size(); i++) out += "/" + PercentEncode(path[i]);
   return out;
 }
 
 std::string PubUrl(const std::string& repo, const std::string& id) {
-  return RepoUrl(repo) + "/p/" + UrlPart(id);
+  return RepoUrl(repo) + "/p/" + PercentEncode(id);
 }
 
 std::string Link(const std::string& url, std::string_view text) {
@@ -41,7 +41,7 @@ std::string Row(std::initializer_list<std::string> cells) {
 std::string FilterQuery(const PublicationQuery& f) {
   std::string q;
   auto add = [&](const char* k, const std::optional<std::string>& v) {
-    if (v && !v->empty()) q += std::string(q.empty() ? "?" : "&") + k + "=" + UrlPart(*v);
+    if (v && !v->empty()) q += std::string(q.empty() ? "?" : "&") + k + "=" + PercentEncode(*v);
   };
   add("scope", f.scope);
   add("lane", f.lane);
@@ -167,11 +167,11 @@ std::string PublicationsTable(const wire::RepoDetails& d, const wire::Publicatio
   if (page.publications.empty()) out += "<p class=\"muted\">No publications match.</p>";
   if (page.next) {
     std::string q = FilterQuery(f);
-    out +=
-        "<p>" +
-        Link(RepoUrl(d.repo.name) + q + (q.empty() ? "?" : "&") + "before=" + UrlPart(*page.next),
-             "Older publications") +
-        "</p>";
+    out += "<p>" +
+           Link(RepoUrl(d.repo.name) + q + (q.empty() ? "?" : "&") +
+                    "before=" + PercentEncode(*page.next),
+                "Older publications") +
+           "</p>";
   }
   return out;
 }
@@ -200,7 +200,7 @@ std::string DirListing(const std::string& repo, const WebTreeNode& node) {
   std::string base = PubUrl(repo, node.publication.id) + PathUrl(node.path, node.path.size());
   std::string out = "<table><tr><th>name</th><th>size</th><th>mode</th></tr>";
   for (const Entry& e : node.dir.entries) {
-    std::string url = base + "/" + UrlPart(e.name);
+    std::string url = base + "/" + PercentEncode(e.name);
     if (e.type == EntryType::kDir)
       out += Row({Link(url, e.name + "/"), "", "dir"});
     else if (e.type == EntryType::kSymlink)
@@ -257,7 +257,8 @@ std::string PublicationBody(const std::string& repo, const WebTreeNode& node,
                     "</h1>" + Provenance(p, node.snap) + "<h2>Tree</h2>" + Breadcrumbs(repo, node);
   if (node.is_dir) return out + DirListing(repo, node);
   const Entry& e = node.file;
-  std::string raw = RepoUrl(repo) + "/raw/" + UrlPart(p.id) + PathUrl(node.path, node.path.size());
+  std::string raw =
+      RepoUrl(repo) + "/raw/" + PercentEncode(p.id) + PathUrl(node.path, node.path.size());
   out += "<p>" + std::to_string(e.size) + " bytes" + (e.executable ? ", executable" : "") + " · " +
          Link(raw, "Download") + "</p>";
   if (text) return out + "<pre>" + HtmlEscape(*text, true) + "</pre>";

@@ -1,5 +1,6 @@
 // HtmlEscape (base/text.h), the web view's one escaping function: markup is
-// text, quotes cannot end an attribute, and controls are visible escapes.
+// text, quotes cannot end an attribute, and controls are visible escapes;
+// and PercentEncode, for every segment of a link or request path.
 #include <gtest/gtest.h>
 
 #include "base/text.h"
@@ -25,6 +26,13 @@ TEST(HtmlEscapeTest, ControlsBidiAndBadBytesAreVisible) {
 TEST(HtmlEscapeTest, MultilineKeepsNewlinesAndTabsOnly) {
   EXPECT_EQ(HtmlEscape("a\n\tb<\r\n", true), "a\n\tb&lt;\\x0d\n");
   EXPECT_EQ(HtmlEscape("\x1b\n\x7f", true), "\\x1b\n\\x7f");
+}
+
+TEST(PercentEncodeTest, OnlyUnreservedBytesPass) {
+  EXPECT_EQ(PercentEncode("a-Z_0.~"), "a-Z_0.~");
+  EXPECT_EQ(PercentEncode("<img src=x>"), "%3Cimg%20src%3Dx%3E");
+  EXPECT_EQ(PercentEncode("a/b?c&d#e%"), "a%2Fb%3Fc%26d%23e%25");
+  EXPECT_EQ(PercentEncode(std::string("\0\xff", 2)), "%00%FF");
 }
 
 }  // namespace
