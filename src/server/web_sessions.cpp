@@ -61,6 +61,8 @@ Result<WebSignIn> WebSessions::SignIn(std::string_view token, const std::string&
   if (!t || t->revoked_at) return NoSession();
   if (t->expires_at && *t->expires_at < out.expires_at) out.expires_at = *t->expires_at;
   WebSessionRow row{*SessionHash(out.cookie_id), caller.token_id, TimeNow(), out.expires_at, {}};
+  // Sessions over for a day are of no use to anyone: sign-ins sweep them.
+  RETURN_IF_ERROR(WebSessionRecords(*db).Prune(TimeFromNow(-std::chrono::hours(24))).status());
   RETURN_IF_ERROR(WebSessionRecords(*db).Insert(row));
   RETURN_IF_ERROR(AppendAudit(*db, RecordBy(caller, "session.create", "", caller.token_id,
                                             "web view, expires " + out.expires_at)));

@@ -33,6 +33,15 @@ TEST_F(SessionRecordsTest, InsertFindAndEnd) {
   ASSERT_TRUE(sessions.End(s.id_hash, "2026-01-01T01:00:00Z").ok());
   ASSERT_TRUE(sessions.End(s.id_hash, "2026-01-01T02:00:00Z").ok());
   EXPECT_EQ(*(*sessions.ByHash(s.id_hash))->ended_at, "2026-01-01T01:00:00Z");
+  // Pruning removes what ended or expired before the time, nothing else.
+  WebSessionRow live{
+      std::string(64, 'c'), t.id, "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", {}};
+  ASSERT_TRUE(sessions.Insert(live).ok());
+  EXPECT_EQ(*sessions.Prune("2026-01-01T00:30:00Z"), 0);
+  EXPECT_EQ(*sessions.Prune("2026-01-01T01:30:00Z"), 1);
+  EXPECT_FALSE(*sessions.ByHash(s.id_hash));
+  EXPECT_TRUE(*sessions.ByHash(live.id_hash));
+  EXPECT_EQ(*sessions.Prune("2026-01-03T00:00:00Z"), 1);
 }
 
 }  // namespace

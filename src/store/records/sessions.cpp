@@ -26,4 +26,11 @@ Status WebSessionRecords::End(std::string_view id_hash, const std::string& at) {
   return q.Bind(1, at).Bind(2, id_hash).Run();
 }
 
+Result<int64_t> WebSessionRecords::Prune(const std::string& before) {
+  ASSIGN_OR_RETURN(Stmt q, db_.Prepare("DELETE FROM web_sessions WHERE ended_at < ? OR "
+                                       "expires_at < ?"));
+  RETURN_IF_ERROR(q.Bind(1, before).Bind(2, before).Run());
+  return int64_t{db_.Changes()};
+}
+
 }  // namespace converge

@@ -34,6 +34,9 @@ class WebSessionRecords {
   Result<std::optional<WebSessionRow>> ByHash(std::string_view id_hash);
   // Sets ended_at to `at` unless it is ended already.
   Status End(std::string_view id_hash, const std::string& at);
+  // Removes the sessions that ended or expired before `before`; returns how
+  // many.
+  Result<int64_t> Prune(const std::string& before);
 
  private:
   Db& db_;
