@@ -27,10 +27,16 @@ Status WebSessionRecords::End(std::string_view id_hash, const std::string& at) {
 }
 
 Result<int64_t> WebSessionRecords::Prune(const std::string& before) {
+  // Counted by RETURNING, which both engines answer alike.
   ASSIGN_OR_RETURN(Stmt q, db_.Prepare("DELETE FROM web_sessions WHERE ended_at < ? OR "
-                                       "expires_at < ?"));
-  RETURN_IF_ERROR(q.Bind(1, before).Bind(2, before).Run());
-  return int64_t{db_.Changes()};
+                                       "expires_at < ? RETURNING id_hash"));
+  q.Bind(1, before).Bind(2, before);
+  int64_t n = 0;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return n;
+    n++;
+  }
 }
 
 }  // namespace converge
