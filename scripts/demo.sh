@@ -92,6 +92,17 @@ step "The audit log shows the publication and bob's refused attempt"
 cd "$ws1"
 as alice "$bin" audit --limit 8
 
+step "The web view"
+echo "open $url/ in a browser and sign in with a token: the admin's is the one line of"
+echo "  $demo/data/initial-admin-token"
+echo "(alice's and bob's were printed above as they were made; the browser keeps only a session cookie)"
+if [ "${CONVERGE_DEMO_KEEP:-}" = 1 ]; then
+  echo "CONVERGE_DEMO_KEEP=1: the server keeps running; press Ctrl-C to stop it and remove the demo's files"
+  wait "$server_pid" || true
+else
+  echo "(run with CONVERGE_DEMO_KEEP=1 to keep the server running and look)"
+fi
+
 step "Stop the server"
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true

@@ -1,5 +1,6 @@
 #include "base/text.h"
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -100,6 +101,61 @@ bool IsTerminalControl(uint32_t cp) {
          (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
+std::string PercentEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string HtmlEscape(std::string_view s, bool multiline) {
+  std::string visible;
+  if (!multiline) {
+    visible = ForTerminal(s);
+  } else {
+    // Escape each run between newlines and tabs; the separators pass.
+    size_t start = 0;
+    for (size_t i = 0; i <= s.size(); i++) {
+      if (i < s.size() && s[i] != '\n' && s[i] != '\t') continue;
+      AppendForTerminal(visible, s.substr(start, i - start), false, false);
+      if (i < s.size()) visible += s[i];
+      start = i + 1;
+    }
+  }
+  std::string out;
+  out.reserve(visible.size());
+  for (char c : visible) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 std::string ForTerminal(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -143,8 +199,12 @@ static std::string FormatUtc(std::chrono::system_clock::time_point tp, bool micr
   return out + "Z";
 }
 
-std::string NowRfc3339() { return FormatUtc(std::chrono::system_clock::now(), false); }
-std::string NowRfc3339Micros() { return FormatUtc(std::chrono::system_clock::now(), true); }
+std::string NowRfc3339() {
+  return FormatUtc(std::chrono::system_clock::now(), false);
+}
+std::string NowRfc3339Micros() {
+  return FormatUtc(std::chrono::system_clock::now(), true);
+}
 
 int64_t NowUnixMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -49,6 +49,18 @@ class TerminalText {
   std::string held_;
 };
 
+// Text someone else wrote made safe inside HTML (the web view), element
+// content and quoted attribute values alike: first shown as ForTerminal
+// shows it (controls, bidi overrides and bytes that are not UTF-8 become
+// visible escapes), then & < > " ' as character references. With
+// `multiline`, newlines and tabs pass (a file's text in a <pre>). The one
+// HTML escaping function: every string a page shows goes through it.
+std::string HtmlEscape(std::string_view s, bool multiline = false);
+
+// Percent-encodes every byte but A-Z a-z 0-9 - . _ ~: a URL path segment or
+// query value (the client's request paths, the web view's links).
+std::string PercentEncode(std::string_view s);
+
 // A byte string shown safely in an error message: quoted, escaped as
 // ForTerminal does.
 std::string Quote(std::string_view s);

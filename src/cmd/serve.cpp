@@ -60,6 +60,7 @@ void RegisterServe(Cli& cli) {
          "--trusted-proxy", o->serve.trusted_proxies,
          "Reverse proxy (address or CIDR; repeatable): its X-Forwarded-For names the client")
       ->type_name("CIDR");
+  cmd->add_flag("--no-web", o->serve.no_web, "Serve no web view (the API only)");
   CLI::Option* fsck =
       cmd->add_flag("--fsck", o->fsck,
                     "Check the data dir for damage and exit (read-only: safe while a server runs)");

@@ -1,6 +1,7 @@
 #include "net/http_client.h"
 
 #include "base/json.h"
+#include "base/text.h"
 
 namespace converge {
 
@@ -276,18 +277,7 @@ Result<json> HttpClient::PostStreamed(
 }
 
 std::string HttpClient::Escape(std::string_view segment) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : segment) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  return PercentEncode(segment);
 }
 
 }  // namespace converge

@@ -13,7 +13,8 @@ Authority::Authority(const ServerConfig& config, DataDir data)
       objects_(dbs_, data_.store(), config_),
       sender_(dbs_, data_.store(), config_),
       publications_(dbs_),
-      audit_(dbs_) {}
+      audit_(dbs_),
+      web_sessions_(dbs_, identity_) {}
 
 Result<std::unique_ptr<Authority>> Authority::Open(const ServerConfig& config) {
   ASSIGN_OR_RETURN(DataDir data, DataDir::Open(config.data_dir));

@@ -23,6 +23,7 @@
 #include "server/object_sender.h"
 #include "server/publications.h"
 #include "server/registry.h"
+#include "server/web_sessions.h"
 
 namespace converge {
 
@@ -58,6 +59,7 @@ class Authority {
   ObjectSender& sender() { return sender_; }
   Publications& publications() { return publications_; }
   AuditLog& audit() { return audit_; }
+  WebSessions& web_sessions() { return web_sessions_; }
 
   // Closes the database connections; call once no request is running.
   void Close() { dbs_.Close(); }
@@ -80,6 +82,7 @@ class Authority {
   ObjectSender sender_;
   Publications publications_;
   AuditLog audit_;
+  WebSessions web_sessions_;
 };
 
 }  // namespace converge

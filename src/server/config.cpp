@@ -83,6 +83,11 @@ Status Apply(const std::string& key, const json& v, ServerConfig& c) {
     return Status::Ok();
   }
   if (key == "trusted_proxies") return TrustedProxiesSetting(v, c);
+  if (key == "web") {
+    if (!v.is_boolean()) return Invalid("setting \"web\" must be true or false");
+    c.web = v.get<bool>();
+    return Status::Ok();
+  }
   if (key == "threads") return NumberInto(v, key, 1, 1024, &c.threads);
   if (key == "max_connections") return NumberInto(v, key, 1, 4096, &c.max_connections);
   if (key == "max_connections_per_address")

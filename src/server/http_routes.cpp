@@ -8,6 +8,7 @@
 #include "server/routes_objects.h"
 #include "server/routes_publications.h"
 #include "server/routes_repos.h"
+#include "server/routes_web.h"
 
 namespace converge {
 
@@ -55,6 +56,7 @@ HttpRoutes AuthorityRoutes(Authority& a) {
     RegisterRepoRoutes(svr, a);
     RegisterObjectRoutes(svr, a);
     RegisterPublicationRoutes(svr, a);
+    if (a.config().web) RegisterWebRoutes(svr, a);
   };
   const ServerConfig* config = &a.config();
   routes.body_limit = [config](const httplib::Request& req) { return BodyLimitFor(*config, req); };

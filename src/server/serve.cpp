@@ -30,6 +30,7 @@ Result<ServerConfig> BuildServerConfig(const ServeFlags& o) {
     if (!proxies.ok()) return proxies.status().With("--trusted-proxy");
     c.trusted_proxies = std::move(*proxies);
   }
+  if (o.no_web) c.web = false;
   if (!o.log_level.empty()) {
     if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" &&
         o.log_level != "error")

@@ -20,6 +20,7 @@ struct ServeFlags {
   std::string log_level;  // debug, info, warn or error
   std::string tls_cert, tls_key;
   std::vector<std::string> trusted_proxies;  // --trusted-proxy, repeated: replaces the file's list
+  bool no_web = false;  // --no-web: no web view
 };
 
 // The settings, by precedence defaults < settings file < flags. Errors:

@@ -197,6 +197,19 @@ ALTER TABLE objects ADD COLUMN depth INTEGER;  -- a manifest's tree depth, a sna
 UPDATE objects SET depth = 0 WHERE kind IN ('blob', 'chunklist');
 CREATE INDEX objects_unmeasured ON objects(kind) WHERE depth IS NULL;
 )sql",
+    // 5: sessions of the web view (server/web_sessions.h): a browser's cookie
+    // holds a random id stored only as its hash, bound to the token it was
+    // signed in with, so revoking that token ends the session.
+    R"sql(
+CREATE TABLE web_sessions (
+  id_hash TEXT PRIMARY KEY,          -- hex BLAKE2b-256 of the cookie's random id; the id is never stored
+  token_id TEXT NOT NULL REFERENCES tokens(id),
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  ended_at TEXT                      -- signed out
+);
+CREATE INDEX web_sessions_by_token ON web_sessions(token_id);
+)sql",
 };
 
 }  // namespace

@@ -161,6 +161,17 @@ ALTER TABLE objects ADD COLUMN depth BIGINT;
 UPDATE objects SET depth = 0 WHERE kind IN ('blob', 'chunklist');
 CREATE INDEX objects_unmeasured ON objects(kind) WHERE depth IS NULL;
 )sql",
+    // 5: sessions of the web view.
+    R"sql(
+CREATE TABLE web_sessions (
+  id_hash TEXT COLLATE "C" PRIMARY KEY,
+  token_id TEXT COLLATE "C" NOT NULL REFERENCES tokens(id),
+  created_at TEXT COLLATE "C" NOT NULL,
+  expires_at TEXT COLLATE "C" NOT NULL,
+  ended_at TEXT COLLATE "C"
+);
+CREATE INDEX web_sessions_by_token ON web_sessions(token_id);
+)sql",
 };
 
 }  // namespace

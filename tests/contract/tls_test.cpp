@@ -40,6 +40,32 @@ TEST_F(TlsTest, ServesHttpsWithItsCertificate) {
   EXPECT_NE(Anonymous().Get("/healthz").status, 200);
 }
 
+TEST_F(TlsTest, TheWebViewsCookiesAreSecureOverHttps) {
+  httplib::SSLClient cli("127.0.0.1", server().port());
+  cli.set_ca_cert_path(Ca().c_str());
+  cli.enable_server_certificate_verification(true);
+  auto form = cli.Get("/signin");
+  ASSERT_TRUE(form);
+  ASSERT_EQ(form->status, 200);
+  std::string signin = form->get_header_value("Set-Cookie");
+  EXPECT_NE(signin.find("; Secure"), std::string::npos) << signin;
+  std::string csrf = signin.substr(signin.find('=') + 1, 64);
+  auto in = cli.Post("/signin", {{"Cookie", "converge_signin=" + csrf}},
+                     httplib::Params{{"token", server().admin_token()}, {"csrf", csrf}});
+  ASSERT_TRUE(in);
+  ASSERT_EQ(in->status, 303) << in->body;
+  bool session = false;
+  for (size_t i = 0; i < in->get_header_value_count("Set-Cookie"); i++) {
+    std::string c = in->get_header_value("Set-Cookie", i);
+    if (c.rfind("converge_session=", 0) != 0) continue;
+    session = true;
+    EXPECT_NE(c.find("; Secure"), std::string::npos) << c;
+    EXPECT_NE(c.find("; HttpOnly"), std::string::npos) << c;
+    EXPECT_NE(c.find("; SameSite=Strict"), std::string::npos) << c;
+  }
+  EXPECT_TRUE(session);
+}
+
 TEST_F(TlsTest, ABadTlsSetupFailsAtStart) {
   TempDir dir;
   RunResult half = Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir / "a").string(),
