@@ -418,7 +418,9 @@ TEST(WebAuditTamperTest, AnEditedLogIsShownAsNotVerifying) {
 }
 
 TEST(WebOffTest, NoWebAnswers404AsBefore) {
-  ServerProcess s(ServerOptions{{{"web", false}}});
+  ServerOptions off;
+  off.config = {{"web", false}};
+  ServerProcess s(off);
   WebBrowser b(s.port());
   for (const char* path : {"/", "/signin", "/style.css"}) {
     Reply r = b.Get(path);
