@@ -10,8 +10,9 @@ namespace converge {
 namespace {
 
 class SessionRecordsTest : public testing::ServerDbTest {};
+CONVERGE_ON_BOTH_ENGINES(SessionRecordsTest);
 
-TEST_F(SessionRecordsTest, InsertFindAndEnd) {
+TEST_P(SessionRecordsTest, InsertFindAndEnd) {
   Result<UserRow> u = UserRecords(*db_).Insert("web", false, "2026-01-01T00:00:00Z");
   ASSERT_TRUE(u.ok());
   TokenRow t;
