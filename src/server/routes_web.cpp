@@ -94,7 +94,7 @@ std::optional<Visit> Enter(Authority& a, const Request& req, Response& res) {
   SetWebHeaders(res);
   std::string cookie = CookieValue(req, kSessionCookie);
   Result<Caller> caller = cookie.empty() ? Result<Caller>(Unauthenticated("no session"))
-                                         : a.web_sessions().Resolve(cookie, req.remote_addr);
+                                         : a.web_sessions().Resolve(cookie, ClientAddress(req));
   if (!caller.ok()) {
     if (!cookie.empty()) SetCookie(a, res, kSessionCookie, "", "/", 0);
     SendRedirect(res, "/signin");
@@ -151,7 +151,7 @@ void SignInPost(Authority& a, const Request& req, Response& res, RequestBody& bo
                       "The sign-in form expired or came from another site: sign in again.");
   int64_t retry_after = 0;
   Result<WebSignIn> s =
-      a.web_sessions().SignIn(FormValue(*form, "token"), req.remote_addr, &retry_after);
+      a.web_sessions().SignIn(FormValue(*form, "token"), ClientAddress(req), &retry_after);
   if (!s.ok()) {
     if (retry_after > 0) res.set_header("Retry-After", std::to_string(retry_after));
     return SendSignIn(a, res, retry_after > 0 ? 429 : 401, s.status().message());
@@ -283,7 +283,7 @@ void RegisterWebRoutes(httplib::Server& svr, Authority& a) {
   svr.Get("/signin", [&a](const Request& req, Response& res) {
     SetWebHeaders(res);
     std::string cookie = CookieValue(req, kSessionCookie);
-    if (!cookie.empty() && a.web_sessions().Resolve(cookie, req.remote_addr).ok())
+    if (!cookie.empty() && a.web_sessions().Resolve(cookie, ClientAddress(req)).ok())
       return SendRedirect(res, "/");
     SendSignIn(a, res, 200, "");
   });

@@ -432,4 +432,29 @@ TEST(WebOffTest, NoWebAnswers404AsBefore) {
 }
 
 }  // namespace
+// Behind a trusted proxy the web view sees the client, as the API does: the
+// sign-in's audit row names the address X-Forwarded-For gives, and the same
+// header from the client itself (not a proxy) names nobody.
+TEST(WebBehindAProxyTest, SignInIsAuditedUnderTheClientsAddress) {
+  ServerOptions behind;
+  behind.args = {"--trusted-proxy", "127.0.0.1"};
+  ServerProcess s(behind);
+  Api admin(s.port(), s.admin_token());
+  WebBrowser b(s.port());
+  Reply form = b.Get("/signin");
+  Reply in = b.Post("/signin", {{"token", s.admin_token()}, {"csrf", b.Csrf(form)}},
+                    {{"X-Forwarded-For", "203.0.113.7"}});
+  ASSERT_EQ(in.status, 303) << in.body;
+  int from_client = 0, from_proxy = 0;
+  Reply log = admin.Get("/v1/audit?limit=100");
+  ASSERT_EQ(log.status, 200) << log.body;
+  for (const auto& e : log.json()["entries"]) {
+    if (e["action"] != "session.create") continue;
+    from_client += e["remote_addr"] == "203.0.113.7";
+    from_proxy += e["remote_addr"] == "127.0.0.1";
+  }
+  EXPECT_EQ(from_client, 1);
+  EXPECT_EQ(from_proxy, 0);
+}
+
 }  // namespace converge::testing
