@@ -14,6 +14,7 @@
 #include "store/tree_depth.h"
 #include "support/process.h"
 #include "support/tree_helpers.h"
+#include "support/workspace_fixture.h"
 #include "workspace/restore.h"
 #include "workspace/snapshot.h"
 
@@ -22,7 +23,6 @@ namespace {
 
 using testing::DescribeTree;
 using testing::ReadFileOrDie;
-using testing::TempDir;
 using testing::WriteFile;
 
 constexpr size_t kHostileDepth = 30000;
@@ -80,22 +80,8 @@ void MakeDiskChain(const fs::path& top, size_t levels) {
   ::close(fd);
 }
 
-class DeepTreeTest : public ::testing::Test {
+class DeepTreeTest : public testing::WorkspaceTest {
  protected:
-  void SetUp() override {
-    InitCrypto();
-    root_ = tmp_ / "ws";
-    Result<Workspace> ws = Workspace::Init(root_);
-    ASSERT_TRUE(ws.ok()) << ws.status().message();
-    ws_.emplace(std::move(*ws));
-  }
-  Workspace& ws() { return *ws_; }
-
-  ObjectId Snap() {
-    Result<SnapResult> r = TakeSnap(ws(), "", false);
-    EXPECT_TRUE(r.ok()) << r.status().message();
-    return r.ok() ? r->id : ObjectId();
-  }
 
   // A snap whose tree is a chain of `levels` directories named "d" (what no
   // capture makes past the limit: only a hostile or old server could send
@@ -130,9 +116,6 @@ class DeepTreeTest : public ::testing::Test {
     return n;
   }
 
-  TempDir tmp_;
-  fs::path root_;
-  std::optional<Workspace> ws_;
 };
 
 TEST_F(DeepTreeTest, DepthIsMeasuredWithoutRecursion) {

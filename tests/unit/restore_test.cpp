@@ -10,6 +10,7 @@
 #include "store/chunker.h"
 #include "workspace/snap_index.h"
 #include "store/tree.h"
+#include "support/workspace_fixture.h"
 #include "support/process.h"
 #include "support/tree_helpers.h"
 #include "workspace/snapshot.h"
@@ -22,23 +23,8 @@ using testing::ReadFileOrDie;
 using testing::TempDir;
 using testing::WriteFile;
 
-class RestoreTest : public ::testing::Test {
+class RestoreTest : public testing::WorkspaceTest {
  protected:
-  void SetUp() override {
-    InitCrypto();
-    root_ = tmp_ / "ws";
-    Result<Workspace> ws = Workspace::Init(root_);
-    ASSERT_TRUE(ws.ok()) << ws.status().message();
-    ws_.emplace(std::move(*ws));
-  }
-
-  Workspace& ws() { return *ws_; }
-
-  ObjectId Snap(const std::string& msg = "") {
-    Result<SnapResult> r = TakeSnap(ws(), msg, false);
-    EXPECT_TRUE(r.ok()) << r.status().message();
-    return r.ok() ? r->id : ObjectId();
-  }
 
   // The entry at `path` in snap `id`.
   Entry EntryOf(const ObjectId& id, const std::string& path) {
@@ -66,9 +52,6 @@ class RestoreTest : public ::testing::Test {
     fs::create_symlink("../outside/of/tree", root_ / "src/dangling");
   }
 
-  TempDir tmp_;
-  fs::path root_;
-  std::optional<Workspace> ws_;
 };
 
 bool Executable(const fs::path& p) {

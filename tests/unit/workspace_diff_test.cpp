@@ -2,44 +2,19 @@
 // tree, two snaps by prefix, and the errors before the first snap.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
-#include "base/random.h"
-#include "support/process.h"
+#include "support/workspace_fixture.h"
 #include "workspace/diff.h"
 #include "workspace/snapshot.h"
 
 namespace converge {
 namespace {
 
-using testing::TempDir;
-
-class WorkspaceDiffTest : public ::testing::Test {
+class WorkspaceDiffTest : public testing::WorkspaceTest {
  protected:
-  void SetUp() override {
-    InitCrypto();
-    Result<Workspace> made = Workspace::Init(tmp_ / "ws");
-    ASSERT_TRUE(made.ok()) << made.status().message();
-    ws_.emplace(std::move(*made));
-  }
-  Workspace& ws() { return *ws_; }
-  void Write(const std::string& rel, const std::string& text) {
-    fs::path p = ws().root() / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-  }
-  std::string Snap(const std::string& message) {
-    Result<SnapResult> s = TakeSnap(ws(), message, false);
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    return s.ok() ? s->id.hex() : std::string();
-  }
   static std::vector<Change> Must(Result<std::vector<Change>> r) {
     EXPECT_TRUE(r.ok()) << r.status().message();
     return r.ok() ? *r : std::vector<Change>();
   }
-
-  TempDir tmp_;
-  std::optional<Workspace> ws_;
 };
 
 TEST_F(WorkspaceDiffTest, BeforeTheFirstSnapTheHeadIsMissing) {
@@ -64,9 +39,9 @@ TEST_F(WorkspaceDiffTest, TheHeadAgainstTheWorkingTreeStoresNothing) {
 
 TEST_F(WorkspaceDiffTest, TwoSnapsByPrefixAndAnUnknownOne) {
   Write("a.txt", "alpha\n");
-  std::string first = Snap("first");
+  std::string first = Snap("first").hex();
   Write("a.txt", "alpha two\n");
-  std::string second = Snap("second");
+  std::string second = Snap("second").hex();
   std::vector<Change> want = {{"a.txt", 'M'}};
   EXPECT_EQ(Must(DiffWorkspace(ws(), first.substr(0, 8), second.substr(0, 8))), want);
   EXPECT_TRUE(Must(DiffWorkspace(ws(), second, std::nullopt)).empty());

@@ -10,21 +10,19 @@
 #include "base/random.h"
 #include "store/hash.h"
 #include "support/process.h"
+#include "support/workspace_fixture.h"
 #include "workspace/fsck.h"
 #include "workspace/snapshot.h"
 
 namespace converge {
 namespace {
 
-using testing::TempDir;
 
-class WorkspaceFsckTest : public ::testing::Test {
+class WorkspaceFsckTest : public testing::WorkspaceTest {
  protected:
   void SetUp() override {
-    InitCrypto();
-    Result<Workspace> made = Workspace::Init(tmp_ / "ws");
-    ASSERT_TRUE(made.ok()) << made.status().message();
-    ws_.emplace(std::move(*made));
+    WorkspaceTest::SetUp();
+    if (HasFatalFailure()) return;
     Write("a.txt", "alpha\n");
     Write("src/main.c", "int main() { return 0; }\n");
     Result<SnapResult> snap = TakeSnap(ws(), "first", false);
@@ -34,14 +32,6 @@ class WorkspaceFsckTest : public ::testing::Test {
     ASSERT_TRUE(id.ok()) << id.status().message();
     blob_ = *id;
   }
-  Workspace& ws() { return *ws_; }
-
-  void Write(const std::string& rel, const std::string& text) {
-    fs::path p = ws().root() / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-  }
-
   // Makes `p` look last written two hours ago.
   static void Age(const fs::path& p) {
     struct timeval old[2];
@@ -61,8 +51,6 @@ class WorkspaceFsckTest : public ::testing::Test {
     return r.ok() ? *r : FsckReport();
   }
 
-  TempDir tmp_;
-  std::optional<Workspace> ws_;
   ObjectId blob_;
 };
 
