@@ -24,4 +24,8 @@ std::string RandomHex(size_t nbytes) {
   return ToHex(buf.data(), buf.size());
 }
 
+bool SameSecret(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && !a.empty() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace converge

@@ -1,7 +1,9 @@
-// Randomness from libsodium (call sodium_init() once at start-up: InitCrypto).
+// Randomness and secret comparison from libsodium (call sodium_init() once at
+// start-up: InitCrypto).
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace converge {
 
@@ -10,5 +12,9 @@ void InitCrypto();
 
 // `nbytes` random bytes, as 2*nbytes lowercase hex characters.
 std::string RandomHex(size_t nbytes);
+
+// Whether two secrets (token hashes, CSRF values) are the same: non-empty,
+// of one length, and equal, compared in constant time.
+bool SameSecret(std::string_view a, std::string_view b);
 
 }  // namespace converge

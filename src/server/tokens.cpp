@@ -116,8 +116,7 @@ Result<Caller> CheckToken(Db& db, const ParsedToken& token, const std::string& r
   ASSIGN_OR_RETURN(std::optional<TokenRow> row, tokens.ById(token.id));
   std::string want = row ? row->secret_hash : std::string();
   std::string got = HashSecret(token.secret, sizeof token.secret);
-  bool match = want.size() == got.size() && sodium_memcmp(want.data(), got.data(), got.size()) == 0;
-  if (!match) return Unauthenticated("unknown token " + token.id + ": log in again");
+  if (!SameSecret(want, got)) return Unauthenticated("unknown token " + token.id + ": log in again");
   std::string now = TimeNow();
   if (row->revoked_at)
     return Unauthenticated("token " + token.id + " was revoked: create a new one");

@@ -34,10 +34,6 @@ Status NoSession() {
 
 }  // namespace
 
-bool SameSecret(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && !a.empty() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 std::string WebSessions::CsrfFor(std::string_view cookie_id) {
   static constexpr char kContext[] = "converge web csrf v1";
   unsigned char out[crypto_generichash_BYTES];

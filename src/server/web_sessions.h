@@ -56,7 +56,4 @@ class WebSessions {
   Identity& identity_;
 };
 
-// Whether two secrets (CSRF values) are equal, in constant time.
-bool SameSecret(std::string_view a, std::string_view b);
-
 }  // namespace converge
