@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "net/http_server_head.h"
+
 namespace converge {
 
 namespace {
@@ -13,12 +15,6 @@ constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 
 
 bool IsV4Mapped(const std::array<uint8_t, 16>& b) {
   return std::memcmp(b.data(), kV4MappedPrefix.data(), kV4MappedPrefix.size()) == 0;
-}
-
-std::string_view TrimForwardedSpace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 bool IsPort(std::string_view s) {
@@ -64,7 +60,7 @@ std::string FormatIpAddress(const IpAddress& a) {
 }
 
 std::optional<IpAddress> ParseForwardedEntry(std::string_view entry) {
-  std::string_view s = TrimForwardedSpace(entry);
+  std::string_view s = TrimOws(entry);
   if (!s.empty() && s.front() == '[') {
     // "[v6]" or "[v6]:port"
     size_t close = s.find(']');

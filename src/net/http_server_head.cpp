@@ -25,12 +25,6 @@ bool NameIs(std::string_view name, const char* want) {
          ::strncasecmp(name.data(), want, name.size()) == 0;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsOws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // A client's value quoted into a message, when it is short plain text.
 std::string Quoted(std::string_view v) {
   if (v.size() > 40) return "";
@@ -89,7 +83,7 @@ std::string CheckHeader(std::string_view line, Framing& f) {
     return "a header line begins with whitespace (obsolete line folding is not accepted)";
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) return "a header line has no colon";
-  std::string_view name = line.substr(0, colon), value = Trim(line.substr(colon + 1));
+  std::string_view name = line.substr(0, colon), value = TrimOws(line.substr(colon + 1));
   if (name.empty()) return "a header line has no name before its colon";
   for (char c : name)
     if (!IsTchar(c))
@@ -228,6 +222,12 @@ bool ChunkedFraming::Feed(const char* data, size_t n) {
     }
   }
   return true;
+}
+
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && IsOws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsOws(s.back())) s.remove_suffix(1);
+  return s;
 }
 
 }  // namespace converge

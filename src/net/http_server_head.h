@@ -48,6 +48,10 @@ struct RequestHead {
 // them ("\r\n\r\n").
 RequestHead CheckRequestHead(std::string_view head);
 
+// `s` without the optional whitespace (spaces and tabs) HTTP allows around a
+// header value or a list element.
+std::string_view TrimOws(std::string_view s);
+
 // Follows a chunked body as it passes and refuses bad framing: a chunk-size
 // line is 1 to 16 hex digits, then optional extensions (";..."), then CRLF;
 // each chunk's data is followed by CRLF; the last chunk ("0") by CRLF alone
