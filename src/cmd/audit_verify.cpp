@@ -46,13 +46,13 @@ Status VerifyAuditLog(ApiClient& api, const std::string& key_flag, bool json) {
   return Report(v, json);
 }
 
-Status VerifyAuditDataDirCommand(const std::string& data_dir, const std::string& key_flag,
-                                 bool json) {
+Status VerifyAuditDataDirCommand(const fs::path& data_dir, const std::string& db,
+                                 const std::string& key_flag, bool json) {
   std::optional<AuditPublicKey> key;
   if (!key_flag.empty()) {
     ASSIGN_OR_RETURN(key, ParseAuditKeyArg(key_flag));
   }
-  ASSIGN_OR_RETURN(AuditVerdict v, VerifyAuditDataDir(data_dir, key));
+  ASSIGN_OR_RETURN(AuditVerdict v, VerifyAuditDataDir(data_dir, db, key));
   return Report(v, json);
 }
 

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "base/fs.h"
 #include "net/api_client.h"
 
 namespace converge {
@@ -11,6 +12,7 @@ namespace converge {
 // `key`: empty, 64 hex characters, or a file holding them.
 Status VerifyAuditLog(ApiClient& api, const std::string& key, bool json);
 // converge serve --verify-audit: the same checks on a data dir, offline.
-Status VerifyAuditDataDirCommand(const std::string& data_dir, const std::string& key, bool json);
+Status VerifyAuditDataDirCommand(const fs::path& data_dir, const std::string& db,
+                                 const std::string& key, bool json);
 
 }  // namespace converge

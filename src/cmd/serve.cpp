@@ -20,15 +20,16 @@ struct ServeOpts {
 };
 
 // --fsck [--repair]: the checks and the repair are server/fsck.h's.
-Status FsckDataDir(const std::string& data_dir, bool repair, bool json) {
+Status FsckDataDir(const ServerConfig& c, bool repair, bool json) {
+  std::string data_dir = c.data_dir.string();
   if (repair) {
-    ASSIGN_OR_RETURN(FsckReport r, RepairDataDir(data_dir));
+    ASSIGN_OR_RETURN(FsckReport r, RepairDataDir(data_dir, c.db));
     return PrintFsckReport(r, json, "after the repair, data dir " + Quote(data_dir),
                            "a publication whose snap is no longer held is whole again once a "
                            "workspace that has the snap publishes it again (or uploads it); what "
                            "else is listed needs a backup of the data dir");
   }
-  ASSIGN_OR_RETURN(FsckReport r, CheckDataDir(data_dir));
+  ASSIGN_OR_RETURN(FsckReport r, CheckDataDir(data_dir, c.db));
   return PrintFsckReport(r, json, "data dir " + Quote(data_dir),
                          "with the server stopped, 'converge serve --fsck --repair' sets damaged "
                          "objects aside so that the next upload of them stores them again; or "
@@ -61,6 +62,10 @@ void RegisterServe(Cli& cli) {
          "Reverse proxy (address or CIDR; repeatable): its X-Forwarded-For names the client")
       ->type_name("CIDR");
   cmd->add_flag("--no-web", o->serve.no_web, "Serve no web view (the API only)");
+  cmd->add_option("--db", o->serve.db,
+                  "Metadata database: sqlite (default: DATA/converge.db) or a PostgreSQL URL "
+                  "shared by several nodes (also CONVERGE_DB)")
+      ->type_name("URL");
   CLI::Option* fsck =
       cmd->add_flag("--fsck", o->fsck,
                     "Check the data dir for damage and exit (read-only: safe while a server runs)");
@@ -76,10 +81,10 @@ void RegisterServe(Cli& cli) {
                   "or a file holding them; default DATA/audit-key.pub)")
       ->type_name("FILE|HEX");
   cli.Run(cmd, [o, &cli]() -> Status {
-    const std::string& data_dir = o->serve.data_dir;
-    if (o->fsck) return FsckDataDir(data_dir, o->repair, cli.globals.json);
-    if (o->verify_audit) return VerifyAuditDataDirCommand(data_dir, o->audit_key, cli.globals.json);
     ASSIGN_OR_RETURN(ServerConfig config, BuildServerConfig(o->serve));
+    if (o->fsck) return FsckDataDir(config, o->repair, cli.globals.json);
+    if (o->verify_audit)
+      return VerifyAuditDataDirCommand(config.data_dir, config.db, o->audit_key, cli.globals.json);
     return RunServer(config, Note);
   });
 }

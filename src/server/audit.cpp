@@ -63,9 +63,9 @@ AuditRecord RecordBy(const Caller& caller, std::string action, std::string repo,
 }
 
 Status AppendAudit(Db& db, const AuditRecord& r) {
-  std::shared_ptr<const AuditKey> key = AuditSignerFor(db.path());
+  std::shared_ptr<const AuditKey> key = AuditSignerFor(db.source());
   if (!key)
-    return Internal("no audit key is loaded for " + db.path().string() +
+    return Internal("no audit key is loaded for " + db.source() +
                     ": only converge serve writes the audit log");
   // The new row links to the signed head, not to whatever row is last: rows
   // removed behind the server's back then stay a visible gap in the chain.

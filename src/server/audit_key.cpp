@@ -1,6 +1,9 @@
 #include "server/audit_key.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <map>
 #include <mutex>
@@ -17,7 +20,7 @@ constexpr std::string_view kSecretHeader = "converge audit key v1 ed25519\n";
 
 struct SignerRegistry {
   std::mutex mu;
-  std::map<fs::path, std::shared_ptr<const AuditKey>> by_db;
+  std::map<std::string, std::shared_ptr<const AuditKey>> by_db;
 };
 
 SignerRegistry& Signers() {
@@ -68,7 +71,23 @@ Result<AuditKey> AuditKey::LoadOrCreate(const fs::path& data_dir, bool* created)
   randombytes_buf(seed, sizeof seed);
   std::string text = std::string(kSecretHeader) + ToHex(seed, sizeof seed) + "\n";
   sodium_memzero(seed, sizeof seed);
-  Status st = WriteFileAtomic(SecretPath(data_dir), text, 0600);
+  // Written under a name of its own, then linked into place: link() fails
+  // when another node sharing the data dir made its key first, and then
+  // both use that one (a rename would let the second replace the first).
+  fs::path mine = SecretPath(data_dir);
+  mine += ".new-" + RandomHex(8);
+  Status st = WriteFileAtomic(mine, text, 0600);
+  if (st.ok() && ::link(mine.c_str(), SecretPath(data_dir).c_str()) != 0) {
+    int err = errno;
+    st = err == EEXIST ? Status::Ok() : ErrnoStatus("link " + Quote(mine.string()), err);
+    if (err == EEXIST) {
+      ::unlink(mine.c_str());
+      sodium_memzero(text.data(), text.size());
+      return Load(data_dir);
+    }
+  }
+  ::unlink(mine.c_str());
+  if (st.ok()) st = FsyncDir(data_dir);
   Result<AuditKey> k = st.ok() ? FromSeed(text, SecretPath(data_dir)) : Result<AuditKey>(st);
   sodium_memzero(text.data(), text.size());
   if (!k.ok()) return k.status();
@@ -84,19 +103,19 @@ std::string AuditKey::Sign(std::string_view message) const {
   return ToHex(sig, sizeof sig);
 }
 
-void RegisterAuditSigner(const fs::path& db_path, std::shared_ptr<const AuditKey> key) {
+void RegisterAuditSigner(const std::string& db_path, std::shared_ptr<const AuditKey> key) {
   SignerRegistry& r = Signers();
   std::lock_guard<std::mutex> lock(r.mu);
   r.by_db[db_path] = std::move(key);
 }
 
-void UnregisterAuditSigner(const fs::path& db_path) {
+void UnregisterAuditSigner(const std::string& db_path) {
   SignerRegistry& r = Signers();
   std::lock_guard<std::mutex> lock(r.mu);
   r.by_db.erase(db_path);
 }
 
-std::shared_ptr<const AuditKey> AuditSignerFor(const fs::path& db_path) {
+std::shared_ptr<const AuditKey> AuditSignerFor(const std::string& db_path) {
   SignerRegistry& r = Signers();
   std::lock_guard<std::mutex> lock(r.mu);
   auto it = r.by_db.find(db_path);

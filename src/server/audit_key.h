@@ -50,9 +50,10 @@ class AuditKey {
 
 // AppendAudit runs inside transactions opened all over the server with only
 // a Db in hand, so the key that signs each new head is found by the
-// database's path. Authority::Open registers it; nothing else appends.
-void RegisterAuditSigner(const fs::path& db_path, std::shared_ptr<const AuditKey> key);
-void UnregisterAuditSigner(const fs::path& db_path);
-std::shared_ptr<const AuditKey> AuditSignerFor(const fs::path& db_path);
+// database's Db::source() (its SQLite path, or its redacted PostgreSQL URL).
+// Authority::Open registers it; nothing else appends.
+void RegisterAuditSigner(const std::string& db_source, std::shared_ptr<const AuditKey> key);
+void UnregisterAuditSigner(const std::string& db_source);
+std::shared_ptr<const AuditKey> AuditSignerFor(const std::string& db_source);
 
 }  // namespace converge

@@ -4,6 +4,7 @@
 
 #include "base/text.h"
 #include "server/audit.h"
+#include "server/db_pool.h"
 #include "store/db.h"
 #include "store/records/audit.h"
 
@@ -24,7 +25,7 @@ Result<AuditPublicKey> DataDirAuditKey(const fs::path& dir) {
 Result<AuditVerdict> VerifyAuditLog(Db& db, const AuditPublicKey& key) {
   Result<std::optional<wire::AuditHead>> head = ReadHead(db);
   if (!head.ok())
-    return head.status().With("data dir " + Quote(db.path().parent_path().string()) +
+    return head.status().With("database " + db.source() +
                               " has no signed audit head: start this converge serve on it once "
                               "to upgrade it");
   if (!*head) {
@@ -48,13 +49,15 @@ Result<AuditVerdict> VerifyAuditLog(Db& db, const AuditPublicKey& key) {
   return check.Finish();
 }
 
-Result<AuditVerdict> VerifyAuditDataDir(const fs::path& dir,
+Result<AuditVerdict> VerifyAuditDataDir(const fs::path& dir, const std::string& db_setting,
                                         const std::optional<AuditPublicKey>& given) {
   std::optional<AuditPublicKey> key = given;
   if (!key) {
     ASSIGN_OR_RETURN(key, DataDirAuditKey(dir));
   }
-  ASSIGN_OR_RETURN(Db db, Db::OpenReadOnly(dir / "converge.db"));
+  ServerDb where = ServerDb::For(dir, db_setting);
+  ASSIGN_OR_RETURN(Db db, where.postgres() ? Db::ConnectExisting(where.postgres_url)
+                                           : Db::OpenReadOnly(where.sqlite));
   // One read transaction: the head and the rows it covers from one snapshot,
   // even while a server appends.
   ASSIGN_OR_RETURN(Db::Tx read, db.BeginRead());  // rolled back at the end: it only read

@@ -33,8 +33,8 @@ Result<AuditVerdict> VerifyAuditLog(Db& db, const AuditPublicKey& key);
 // read-only connection (safe beside a running server), against the data
 // dir's own public key, or `key` when the operator gives one. Errors: those
 // of DataDirAuditKey and VerifyAuditLog; kNotFound when the data dir has no
-// converge.db.
-Result<AuditVerdict> VerifyAuditDataDir(const fs::path& dir,
+// converge.db. `db` as for CheckDataDir (server/fsck.h).
+Result<AuditVerdict> VerifyAuditDataDir(const fs::path& dir, const std::string& db,
                                         const std::optional<AuditPublicKey>& key);
 
 }  // namespace converge

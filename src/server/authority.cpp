@@ -1,13 +1,15 @@
 #include "server/authority.h"
 
+#include "base/text.h"
 #include "server/depths.h"
+#include "store/records/identity.h"
 
 namespace converge {
 
 Authority::Authority(const ServerConfig& config, DataDir data)
     : config_(config),
       data_(std::move(data)),
-      dbs_(data_.db_path()),
+      dbs_(ServerDb::For(data_.path(), config_.db), config_.db_connections),
       identity_(dbs_, config_),
       registry_(dbs_),
       objects_(dbs_, data_.store(), config_),
@@ -17,11 +19,15 @@ Authority::Authority(const ServerConfig& config, DataDir data)
       web_sessions_(dbs_, identity_) {}
 
 Result<std::unique_ptr<Authority>> Authority::Open(const ServerConfig& config) {
-  ASSIGN_OR_RETURN(DataDir data, DataDir::Open(config.data_dir));
+  ASSIGN_OR_RETURN(DataDir data, DataDir::Open(config.data_dir, config.postgres()
+                                                                    ? DataDir::Use::kShared
+                                                                    : DataDir::Use::kAlone));
   std::unique_ptr<Authority> a(new Authority(config, std::move(data)));
   // Opening one connection creates and migrates the database before any request.
   {
     ASSIGN_OR_RETURN(DbPool::Lease db, a->dbs_.Acquire());
+    a->db_source_ = db->source();
+    RETURN_IF_ERROR(a->RefuseUnimportedSqlite(*db));
     ASSIGN_OR_RETURN(a->depth_notes_, MeasureStoredDepths(*db, a->data_.store()));
   }
   RETURN_IF_ERROR(a->LoadAuditKey());
@@ -30,7 +36,21 @@ Result<std::unique_ptr<Authority>> Authority::Open(const ServerConfig& config) {
 }
 
 Authority::~Authority() {
-  if (audit_key_) UnregisterAuditSigner(data_.db_path());
+  if (audit_key_) UnregisterAuditSigner(db_source_);
+}
+
+// A data dir that ran on SQLite holds its users, tokens and publications in
+// converge.db: starting it on an empty PostgreSQL database would make a new
+// admin and orphan them all, so it waits for the import.
+Status Authority::RefuseUnimportedSqlite(Db& db) {
+  std::error_code ec;
+  if (!config_.postgres() || !fs::exists(data_.db_path(), ec)) return Status::Ok();
+  ASSIGN_OR_RETURN(int64_t users, UserRecords(db).Count());
+  if (users > 0) return Status::Ok();
+  return Conflict("data dir " + Quote(data_.path().string()) +
+                  " holds a SQLite database (converge.db) and the PostgreSQL database is empty: "
+                  "copy it there first with 'converge serve --import-sqlite " +
+                  data_.path().string() + " --db URL', or use another --data-dir");
 }
 
 Status Authority::LoadAuditKey() {
@@ -56,7 +76,7 @@ Status Authority::LoadAuditKey() {
     }
     if (!note->empty()) audit_notes_.push_back(*note);
   }
-  RegisterAuditSigner(data_.db_path(), audit_key_);
+  RegisterAuditSigner(db_source_, audit_key_);
   audit_.set_key(audit_key_);
   return Status::Ok();
 }

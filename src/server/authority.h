@@ -44,6 +44,8 @@ class Authority {
 
   const ServerConfig& config() const { return config_; }
   const DataDir& data_dir() const { return data_; }
+  // Where the metadata lives, for the start-up line (no password).
+  std::string db_description() const { return dbs_.where().Describe(); }
   // Whether this start made the admin token file.
   bool bootstrapped() const { return bootstrapped_; }
   // The key that signs the audit log's head, and what starting did with it
@@ -68,10 +70,12 @@ class Authority {
  private:
   Authority(const ServerConfig& config, DataDir data);
   Status LoadAuditKey();
+  Status RefuseUnimportedSqlite(Db& db);
 
   ServerConfig config_;
   DataDir data_;
   DbPool dbs_;
+  std::string db_source_;  // Db::source(): the audit signer's key
   bool bootstrapped_ = false;
   std::shared_ptr<const AuditKey> audit_key_;
   std::vector<std::string> audit_notes_;

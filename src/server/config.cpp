@@ -13,6 +13,20 @@ unsigned ServerConfig::EffectiveThreads() const {
   return std::max(8u, 2 * cores);
 }
 
+Status CheckDbSetting(std::string_view value, std::string_view what) {
+  auto starts = [&](std::string_view p) { return value.substr(0, p.size()) == p; };
+  bool key_value = value.find('=') != std::string_view::npos &&
+                   (value.find("dbname") != std::string_view::npos ||
+                    value.find("host") != std::string_view::npos);
+  if (value == "sqlite" || starts("postgresql://") || starts("postgres://") || key_value)
+    return Status::Ok();
+  // The value itself is not repeated: it may hold a password.
+  return Invalid(std::string(what) +
+                 " must be \"sqlite\" or a PostgreSQL connection URL such as "
+                 "postgresql://converge@db.example.com/converge or "
+                 "postgresql:///converge?host=/run/postgresql");
+}
+
 Status ParseListen(std::string_view text, std::string* host, int* port) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0)
@@ -83,6 +97,13 @@ Status Apply(const std::string& key, const json& v, ServerConfig& c) {
     return Status::Ok();
   }
   if (key == "trusted_proxies") return TrustedProxiesSetting(v, c);
+  if (key == "db") {
+    if (!v.is_string()) return Invalid("setting \"db\" must be \"sqlite\" or a postgresql:// URL");
+    RETURN_IF_ERROR(CheckDbSetting(v.get<std::string>(), "setting \"db\""));
+    c.db = v.get<std::string>();
+    return Status::Ok();
+  }
+  if (key == "db_connections") return NumberInto(v, key, 1, 1000, &c.db_connections);
   if (key == "web") {
     if (!v.is_boolean()) return Invalid("setting \"web\" must be true or false");
     c.web = v.get<bool>();

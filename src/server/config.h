@@ -15,6 +15,11 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
   fs::path data_dir = "converge-data";
+  // Where the metadata lives: "" or "sqlite" for DATA/converge.db, else a
+  // libpq URL (postgresql://...) shared by every node (docs/server.md,
+  // "Running several nodes"). Never logged with its password.
+  std::string db;
+  unsigned db_connections = 32;  // PostgreSQL connections per node, at most
 
   unsigned threads = 0;                           // 0: twice the cores, at least 8
   unsigned max_connections = 256;                 // served at once (threads grow to it)
@@ -46,7 +51,13 @@ struct ServerConfig {
   TrustedProxies trusted_proxies;
 
   unsigned EffectiveThreads() const;
+  bool postgres() const { return !db.empty() && db != "sqlite"; }
 };
+
+// Checks a --db / CONVERGE_DB / "db" value: "sqlite", or a libpq URL
+// (postgresql:// or postgres://, or a key=value string naming dbname or
+// host). kInvalid otherwise, naming `what` and never the password.
+Status CheckDbSetting(std::string_view value, std::string_view what);
 
 // Parses "HOST:PORT" ("[::1]:PORT" for IPv6). PORT 0 asks for any free port.
 Status ParseListen(std::string_view text, std::string* host, int* port);

@@ -9,7 +9,8 @@
 
 namespace converge {
 
-Result<DataDir> DataDir::Open(const fs::path& dir) {
+Result<DataDir> DataDir::Open(const fs::path& dir, Use use) {
+  bool shared = use == Use::kShared;
   std::error_code ec;
   fs::path path = fs::absolute(dir, ec);
   if (ec) return IoError("data dir '" + dir.string() + "': " + ec.message());
@@ -20,18 +21,23 @@ Result<DataDir> DataDir::Open(const fs::path& dir) {
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("open '" + lock_path.string() + "'", errno);
   Fd lock(fd);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK)
-      return Conflict("another converge serve is using data dir '" + path.string() +
-                      "': stop it first, or pass a different --data-dir");
-    return ErrnoStatus("lock '" + lock_path.string() + "'", errno);
+  if (::flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return ErrnoStatus("lock '" + lock_path.string() + "'", errno);
+    if (shared)
+      return Conflict("data dir '" + path.string() +
+                      "' is held by a converge serve on SQLite (or a repair): stop it first; "
+                      "nodes share a data dir only when all run with the same --db");
+    return Conflict("another converge serve is using data dir '" + path.string() +
+                    "': stop it first, or pass a different --data-dir");
   }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) == 0) (void)WriteAll(fd, pid, lock_path.string());
+  // The pid of a node alone; shared nodes would overwrite each other's.
+  std::string pid = shared ? std::string() : std::to_string(::getpid()) + "\n";
+  if (!shared && ::ftruncate(fd, 0) == 0) (void)WriteAll(fd, pid, lock_path.string());
   ASSIGN_OR_RETURN(ObjectStore store, ObjectStore::Open(path));
-  // Nothing else writes here while we hold the lock: every temp is a crash's leftover.
-  store.CleanStaleTemps(-1);
-  return DataDir(path, std::move(lock), std::move(store));
+  // Alone, every temp is a crash's leftover; shared, a young one may be
+  // another node's upload in flight.
+  store.CleanStaleTemps(shared ? kSharedTempAge : -1);
+  return DataDir(path, std::move(lock), std::move(store), shared);
 }
 
 }  // namespace converge

@@ -1,8 +1,11 @@
 // The server's data directory:
 //
 //   DATA/                      mode 0700
-//     lock                     held (flock) while a server runs on DATA
-//     converge.db              SQLite: identity, registries, publications, audit
+//     lock                     held (flock) while a server runs on DATA:
+//                              exclusively by a SQLite server, shared by
+//                              each node of a PostgreSQL one (serve --db)
+//     converge.db              SQLite: identity, registries, publications,
+//                              audit (absent, or unused, under serve --db)
 //     objects/ab/abcdef...     the CAS (store/cas.h)
 //     tmp/                     objects being received
 //     initial-admin-token      written once, on first start (0600)
@@ -16,23 +19,31 @@ namespace converge {
 
 class DataDir {
  public:
-  // Creates the layout when missing and takes the lock: kConflict when
-  // another server holds it. Temp files left by a crash are removed.
-  static Result<DataDir> Open(const fs::path& dir);
+  // How a server holds the data dir: alone (SQLite, or a repair), or shared
+  // with the other nodes of one authority on PostgreSQL.
+  enum class Use { kAlone, kShared };
+  // Creates the layout when missing and takes the lock: kConflict when a
+  // server holds it in a way that excludes `use`. Temp files left by a crash
+  // are removed: all of them when alone, only those older than
+  // kSharedTempAge when shared (another node may be writing the rest).
+  static Result<DataDir> Open(const fs::path& dir, Use use = Use::kAlone);
+  static constexpr int64_t kSharedTempAge = 3600;  // since its last write
 
   const fs::path& path() const { return path_; }
   fs::path db_path() const { return path_ / "converge.db"; }
   fs::path token_file() const { return path_ / "initial-admin-token"; }
   fs::path config_file() const { return path_ / "server.json"; }
   ObjectStore& store() { return store_; }
+  bool shared() const { return shared_; }
 
  private:
-  DataDir(fs::path path, Fd lock, ObjectStore store)
-      : path_(std::move(path)), lock_(std::move(lock)), store_(std::move(store)) {}
+  DataDir(fs::path path, Fd lock, ObjectStore store, bool shared)
+      : path_(std::move(path)), lock_(std::move(lock)), store_(std::move(store)), shared_(shared) {}
 
   fs::path path_;
   Fd lock_;
   ObjectStore store_;
+  bool shared_;
 };
 
 }  // namespace converge

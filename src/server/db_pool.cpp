@@ -3,29 +3,77 @@
 namespace converge {
 
 DbPool::Lease::~Lease() {
-  if (!pool_ || !db_) return;
+  if (!pool_) return;
   std::lock_guard<std::mutex> lock(pool_->mu_);
-  if (!pool_->closed_) pool_->idle_.push_back(std::move(db_));
+  if (db_ && !pool_->closed_) {
+    pool_->idle_.push_back(std::move(db_));
+  } else if (pool_->open_ > 0) {
+    pool_->open_--;  // closed with the pool, or never opened
+  }
+  pool_->returned_.notify_one();
+}
+
+ServerDb ServerDb::For(const fs::path& data_dir, const std::string& db_setting) {
+  ServerDb d;
+  d.sqlite = data_dir / "converge.db";
+  if (!db_setting.empty() && db_setting != "sqlite") d.postgres_url = db_setting;
+  return d;
+}
+
+std::string ServerDb::Describe() const {
+  return postgres() ? "PostgreSQL " + RedactDbUrl(postgres_url) : "SQLite " + sqlite.string();
+}
+
+Result<Db> ServerDb::Open() const {
+  if (!postgres()) return Db::Open(sqlite, DbRole::kServer);
+  return Db::Connect(postgres_url, DbRole::kServer);
+}
+
+Result<Db> ServerDb::OpenForCheck() const {
+  Result<Db> db = postgres() ? Db::ConnectExisting(postgres_url) : Db::OpenReadOnly(sqlite);
+  if (!db.ok()) return db.status();
+  ASSIGN_OR_RETURN(int have, db->StoredSchemaVersion());
+  int want = SchemaVersion(DbRole::kServer);
+  if (have != want)
+    return Conflict("database " + Describe() + " has schema version " + std::to_string(have) +
+                    "; this converge checks version " + std::to_string(want) +
+                    " (start the server once to migrate it, or use the matching converge)");
+  return db;
 }
 
 Result<DbPool::Lease> DbPool::Acquire() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    bool capped = where_.postgres() && max_open_ > 0;
+    auto ready = [&] { return closed_ || !idle_.empty() || !capped || open_ < max_open_; };
+    if (!returned_.wait_for(lock, kLeaseWait, ready))
+      return Unavailable("all " + std::to_string(max_open_) +
+                         " database connections of this node stayed busy for " +
+                         std::to_string(kLeaseWait.count()) +
+                         " s: try again, or raise db_connections (docs/server.md)");
     if (closed_) return Unavailable("the server is shutting down");
     if (!idle_.empty()) {
       std::unique_ptr<Db> db = std::move(idle_.back());
       idle_.pop_back();
       return Lease(this, std::move(db));
     }
+    if (capped) open_++;
   }
-  ASSIGN_OR_RETURN(Db db, Db::Open(path_, DbRole::kServer));
-  return Lease(this, std::make_unique<Db>(std::move(db)));
+  // Opened outside the lock: a PostgreSQL connection takes a round trip or more.
+  Result<Db> db = where_.Open();
+  if (!db.ok()) {
+    Lease give_back(this, nullptr);  // releases the slot counted above
+    return db.status();
+  }
+  return Lease(this, std::make_unique<Db>(std::move(*db)));
 }
 
 void DbPool::Close() {
   std::lock_guard<std::mutex> lock(mu_);
   closed_ = true;
+  open_ -= std::min<unsigned>(open_, static_cast<unsigned>(idle_.size()));
   idle_.clear();
+  returned_.notify_all();
 }
 
 }  // namespace converge

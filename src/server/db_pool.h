@@ -1,20 +1,47 @@
-// SQLite connections shared by the server's worker threads. A Db is one
-// connection used by one thread at a time, so each request leases one for its
-// duration and hands it back; the pool grows to the number of threads that
-// need one at once and never closes a connection before it is destroyed.
+// Database connections shared by the server's worker threads: to the data
+// dir's SQLite file, or to the PostgreSQL database of `serve --db`. A Db is
+// one connection used by one thread at a time, so each request leases one for
+// its duration and hands it back; the pool grows to the number of threads
+// that need one at once and never closes a connection before it is
+// destroyed. On PostgreSQL it grows to `max_open` at most (the database's
+// max_connections is shared by every node): a request that finds them all
+// leased waits for one, and fails with kUnavailable after kLeaseWait.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "store/db.h"
 
 namespace converge {
 
+// Where a server's metadata lives: its data dir's SQLite file, or the
+// PostgreSQL database of `serve --db` (ServerConfig::db).
+struct ServerDb {
+  fs::path sqlite;           // DATA/converge.db
+  std::string postgres_url;  // empty: SQLite
+
+  static ServerDb For(const fs::path& data_dir, const std::string& db_setting);
+  bool postgres() const { return !postgres_url.empty(); }
+  // The file, or the URL without its password.
+  std::string Describe() const;
+  // Opens and migrates (creating the schema on an empty database).
+  Result<Db> Open() const;
+  // Opens without migrating, for checks beside running servers; kNotFound
+  // when the SQLite file does not exist, kConflict when the schema is not
+  // this converge's version (naming both and what to do).
+  Result<Db> OpenForCheck() const;
+};
+
 class DbPool {
  public:
-  explicit DbPool(fs::path path) : path_(std::move(path)) {}
+  // At most `max_open` connections on PostgreSQL (0: no cap).
+  DbPool(ServerDb where, unsigned max_open) : where_(std::move(where)), max_open_(max_open) {}
+  static constexpr std::chrono::seconds kLeaseWait{30};
 
   class Lease {
    public:
@@ -33,13 +60,17 @@ class DbPool {
 
   // An idle connection, or a new one (opened and migrated) when none is idle.
   Result<Lease> Acquire();
+  const ServerDb& where() const { return where_; }
   // Closes the idle connections; leases still out close when returned.
   void Close();
 
  private:
-  fs::path path_;
+  ServerDb where_;
+  unsigned max_open_;
   std::mutex mu_;
+  std::condition_variable returned_;
   std::vector<std::unique_ptr<Db>> idle_;
+  unsigned open_ = 0;  // leased or idle (counted on PostgreSQL only)
   bool closed_ = false;
 };
 

@@ -9,6 +9,7 @@
 #include "base/text.h"
 #include "api/wire.h"
 #include "server/audit_verify.h"
+#include "server/db_pool.h"
 #include "server/object_check.h"
 #include "server/publications.h"
 #include "store/db.h"
@@ -30,7 +31,7 @@ bool ServerRunning(const fs::path& dir) {
   int fd = ::open((dir / "lock").c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   Fd owner(fd);
-  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) return errno == EWOULDBLOCK;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) return errno == EWOULDBLOCK;  // any node, alone or shared
   ::flock(fd, LOCK_UN);
   return false;
 }
@@ -195,24 +196,15 @@ class DataDirCheck {
 
 }  // namespace
 
-Result<FsckReport> CheckDataDir(const fs::path& dir, DataDirDamage* damage) {
+Result<FsckReport> CheckDataDir(const fs::path& dir, const std::string& db_setting,
+                                DataDirDamage* damage) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     return NotFound("no data dir at " + Quote(dir.string()) + ": pass the server's --data-dir");
-  fs::path db_path = dir / "converge.db";
-  if (!fs::exists(db_path, ec))
+  ServerDb where = ServerDb::For(dir, db_setting);
+  if (!where.postgres() && !fs::exists(where.sqlite, ec))
     return NotFound(Quote(dir.string()) + " is not a converge data dir (it has no converge.db)");
-  ASSIGN_OR_RETURN(Db db, Db::OpenReadOnly(db_path));
-  {
-    ASSIGN_OR_RETURN(Stmt v, db.Prepare("PRAGMA user_version"));
-    ASSIGN_OR_RETURN(bool row, v.Step());
-    int have = row ? static_cast<int>(v.Int(0)) : 0;
-    if (have != SchemaVersion(DbRole::kServer))
-      return Conflict("database " + Quote(db_path.string()) + " has schema version " +
-                      std::to_string(have) + "; this converge checks version " +
-                      std::to_string(SchemaVersion(DbRole::kServer)) +
-                      " (start the server once to migrate it, or use the matching converge)");
-  }
+  ASSIGN_OR_RETURN(Db db, where.OpenForCheck());
   ASSIGN_OR_RETURN(ObjectStore store, ObjectStore::Open(dir));
   FsckReport report;
   // The snapshot starts here: every object row in it had its file installed

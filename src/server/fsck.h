@@ -36,10 +36,12 @@ struct DataDirDamage {
 };
 
 // For the operator (`serve --fsck`; no caller or role, nothing audited).
-// `damage`, when given, receives what --repair can act on. Returns the
-// findings; fails with kNotFound when `dir` is not a data dir, kConflict
-// when its schema version is not this build's, or kIo when the check itself
-// cannot run.
-Result<FsckReport> CheckDataDir(const fs::path& dir, DataDirDamage* damage = nullptr);
+// `db` is the server's database setting (ServerConfig::db: "" for the data
+// dir's SQLite file, or a PostgreSQL URL). `damage`, when given, receives
+// what --repair can act on. Returns the findings; fails with kNotFound when
+// `dir` is not a data dir, kConflict when the schema version is not this
+// build's, or kIo when the check itself cannot run.
+Result<FsckReport> CheckDataDir(const fs::path& dir, const std::string& db = "",
+                                DataDirDamage* damage = nullptr);
 
 }  // namespace converge

@@ -145,28 +145,29 @@ Status MoveAside(const ObjectStore& store, const std::unordered_set<ObjectId>& f
 // Registers the data dir's audit key for the repair's rows, and forgets it.
 class SignerScope {
  public:
-  explicit SignerScope(fs::path db_path) : db_path_(std::move(db_path)) {}
+  explicit SignerScope(std::string db_source) : db_path_(std::move(db_source)) {}
   SignerScope(const SignerScope&) = delete;
   SignerScope& operator=(const SignerScope&) = delete;
   ~SignerScope() { UnregisterAuditSigner(db_path_); }
 
  private:
-  fs::path db_path_;
+  std::string db_path_;
 };
 
 }  // namespace
 
-Result<FsckReport> RepairDataDir(const fs::path& dir) {
+Result<FsckReport> RepairDataDir(const fs::path& dir, const std::string& db_setting) {
   std::error_code ec;
-  if (!fs::exists(dir / "converge.db", ec))
+  ServerDb where = ServerDb::For(dir, db_setting);
+  if (!where.postgres() && !fs::exists(where.sqlite, ec))
     return CheckDataDir(dir).status();  // names what is wrong with `dir`
-  // The server's own lock: nothing uploads while records and files change.
+  // The data dir's lock, alone: no node uploads while records and files change.
   ASSIGN_OR_RETURN(DataDir data, DataDir::Open(dir));
   DataDirDamage damage;
-  ASSIGN_OR_RETURN(FsckReport found, CheckDataDir(data.path(), &damage));
+  ASSIGN_OR_RETURN(FsckReport found, CheckDataDir(data.path(), db_setting, &damage));
   if (damage.empty()) return found;
 
-  ASSIGN_OR_RETURN(Db db, Db::Open(data.db_path(), DbRole::kServer));
+  ASSIGN_OR_RETURN(Db db, where.Open());
   Result<AuditKey> loaded = AuditKey::Load(data.path());
   if (!loaded.ok())
     return loaded.status().With(
@@ -174,8 +175,8 @@ Result<FsckReport> RepairDataDir(const fs::path& dir) {
         "the data dir's audit key");
   auto key = std::make_shared<const AuditKey>(std::move(*loaded));
   RETURN_IF_ERROR(AdoptAuditKey(db, *key).status());
-  RegisterAuditSigner(db.path(), key);
-  SignerScope signer(db.path());
+  RegisterAuditSigner(db.source(), key);
+  SignerScope signer(db.source());
 
   std::vector<RepoDrop> drops;
   {
@@ -193,7 +194,7 @@ Result<FsckReport> RepairDataDir(const fs::path& dir) {
   RETURN_IF_ERROR(DropRecords(db, drops, damage, aside, done));
   RETURN_IF_ERROR(MoveAside(data.store(), damage.files, aside, done));
 
-  ASSIGN_OR_RETURN(FsckReport after, CheckDataDir(data.path()));
+  ASSIGN_OR_RETURN(FsckReport after, CheckDataDir(data.path(), db_setting));
   after.fixed = std::move(done.fixed);
   return after;
 }

@@ -22,6 +22,6 @@ namespace converge {
 // quarantine as "object.repair" by "server". Fails with CheckDataDir's
 // errors, kConflict while a server holds the data dir's lock, an audit key
 // that cannot be loaded (its error, with context), or kIo.
-Result<FsckReport> RepairDataDir(const fs::path& dir);
+Result<FsckReport> RepairDataDir(const fs::path& dir, const std::string& db = "");
 
 }  // namespace converge

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "net/http_log.h"
@@ -31,6 +32,14 @@ Result<ServerConfig> BuildServerConfig(const ServeFlags& o) {
     c.trusted_proxies = std::move(*proxies);
   }
   if (o.no_web) c.web = false;
+  if (const char* env = std::getenv("CONVERGE_DB"); env && *env) {
+    RETURN_IF_ERROR(CheckDbSetting(env, "CONVERGE_DB"));
+    c.db = env;
+  }
+  if (!o.db.empty()) {
+    RETURN_IF_ERROR(CheckDbSetting(o.db, "--db"));
+    c.db = o.db;
+  }
   if (!o.log_level.empty()) {
     if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" &&
         o.log_level != "error")
@@ -60,6 +69,8 @@ Status RunServer(const ServerConfig& config, const std::function<void(const std:
   note("converge serve listening on " + std::string(server.tls() ? "https://" : "http://") + host +
        ":" + std::to_string(server.port()) + " (data: " + authority->data_dir().path().string() +
        ", " + std::to_string(config.EffectiveThreads()) + " threads)");
+  if (config.postgres())
+    note("metadata in " + authority->db_description() + " (data dir shared with other nodes)");
   if (authority->bootstrapped())
     note("initial admin token written to " + authority->data_dir().token_file().string());
   for (const std::string& line : authority->audit_notes()) note(line);

@@ -21,9 +21,11 @@ struct ServeFlags {
   std::string tls_cert, tls_key;
   std::vector<std::string> trusted_proxies;  // --trusted-proxy, repeated: replaces the file's list
   bool no_web = false;  // --no-web: no web view
+  std::string db;       // --db: "sqlite" or a PostgreSQL URL
 };
 
-// The settings, by precedence defaults < settings file < flags. Errors:
+// The settings, by precedence defaults < settings file < flags; the
+// database also from CONVERGE_DB, between the file and --db. Errors:
 // kInvalid for a bad --listen, --log-level or --trusted-proxy or a bad file
 // (LoadConfigFile), kNotFound for a --config file that is not there.
 Result<ServerConfig> BuildServerConfig(const ServeFlags& flags);

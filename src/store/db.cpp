@@ -277,10 +277,32 @@ Status Db::Migrate(DbRole role) {
 Result<Db> Db::Connect(const std::string& url, DbRole role) {
   if (role != DbRole::kServer)
     return Invalid("a workspace's database is SQLite only; PostgreSQL holds a server's");
-  ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(url));
-  Db db{std::shared_ptr<PgConn>(std::move(conn))};
+  ASSIGN_OR_RETURN(Db db, ConnectExisting(url));
   RETURN_IF_ERROR(db.MigratePostgres());
   return db;
+}
+
+Result<Db> Db::ConnectExisting(const std::string& url) {
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(url));
+  return Db(std::shared_ptr<PgConn>(std::move(conn)), PgRedactUrl(url));
+}
+
+std::string RedactDbUrl(std::string_view url) { return PgRedactUrl(url); }
+
+Result<int> Db::StoredSchemaVersion() {
+  if (!pg_) {
+    ASSIGN_OR_RETURN(Stmt q, Prepare("PRAGMA user_version"));
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    return row ? static_cast<int>(q.Int(0)) : 0;
+  }
+  // to_regclass is NULL for a database converge never migrated: no error,
+  // which would abort a surrounding transaction.
+  ASSIGN_OR_RETURN(Stmt t, Prepare("SELECT CASE WHEN to_regclass('converge_schema') IS NULL THEN 0 ELSE 1 END"));
+  ASSIGN_OR_RETURN(bool row, t.Step());
+  if (!row || t.Int(0) == 0) return 0;
+  ASSIGN_OR_RETURN(Stmt q, Prepare("SELECT version FROM converge_schema WHERE role = 'server'"));
+  ASSIGN_OR_RETURN(row, q.Step());
+  return row ? static_cast<int>(q.Int(0)) : 0;
 }
 
 // The version lives in converge_schema (PostgreSQL has no user_version). The

@@ -104,6 +104,12 @@ class Db {
   // several nodes starting at once create it once. Only DbRole::kServer
   // (kInvalid otherwise). Errors name the server, never a password.
   static Result<Db> Connect(const std::string& url, DbRole role);
+  // Connects without migrating, for checks that run beside live nodes (fsck,
+  // audit verification): they compare StoredSchemaVersion themselves.
+  static Result<Db> ConnectExisting(const std::string& url);
+
+  // The schema version the database holds (0 for an empty one).
+  Result<int> StoredSchemaVersion();
 
   DbEngine engine() const { return pg_ ? DbEngine::kPostgres : DbEngine::kSqlite; }
 
@@ -114,6 +120,9 @@ class Db {
   int Changes() const;
   // The SQLite file; empty on PostgreSQL.
   const fs::path& path() const { return path_; }
+  // What this connection is to, for messages and as a key: the SQLite file's
+  // path, or the PostgreSQL URL with any password redacted.
+  const std::string& source() const { return source_; }
 
   // A transaction rolled back on destruction unless committed.
   class Tx {
@@ -139,8 +148,12 @@ class Db {
 
  private:
   Db(sqlite3* db, fs::path path)
-      : db_(db, sqlite3_close_v2), path_(std::move(path)), cache_(std::make_shared<StmtCache>()) {}
-  explicit Db(std::shared_ptr<PgConn> pg) : db_(nullptr, sqlite3_close_v2), pg_(std::move(pg)) {}
+      : db_(db, sqlite3_close_v2),
+        path_(std::move(path)),
+        source_(path_.string()),
+        cache_(std::make_shared<StmtCache>()) {}
+  Db(std::shared_ptr<PgConn> pg, std::string source)
+      : db_(nullptr, sqlite3_close_v2), source_(std::move(source)), pg_(std::move(pg)) {}
   Status Migrate(DbRole role);
   Status MigratePostgres();
   Status Error(const std::string& what) const;
@@ -148,9 +161,13 @@ class Db {
   // sqlite3_close_v2 waits for statements still held by a Stmt or the cache.
   std::unique_ptr<sqlite3, int (*)(sqlite3*)> db_;
   fs::path path_;
+  std::string source_;
   std::shared_ptr<StmtCache> cache_;
   std::shared_ptr<PgConn> pg_;  // the PostgreSQL connection, else null
 };
+
+// A PostgreSQL URL with any password replaced by "***", for messages.
+std::string RedactDbUrl(std::string_view url);
 
 // The schema version this build writes for `role` (the number of migrations).
 int SchemaVersion(DbRole role);

@@ -27,7 +27,7 @@ std::shared_ptr<const AuditKey> ServerDbTest::RegisterNewAuditSigner() {
     return nullptr;
   }
   auto shared = std::make_shared<const AuditKey>(std::move(*key));
-  RegisterAuditSigner(db_->path(), shared);
+  RegisterAuditSigner(db_->source(), shared);
   return shared;
 }
 

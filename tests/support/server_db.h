@@ -64,7 +64,7 @@ class ServerDbTest : public ::testing::TestWithParam<DbEngine> {
   }
   // Makes an audit key in dir_ and registers it as the signer for db_, as
   // `serve` does at start (server/audit.h); null (with a test failure) when
-  // it cannot. The test unregisters it (UnregisterAuditSigner(db_->path())).
+  // it cannot. The test unregisters it (UnregisterAuditSigner(db_->source())).
   std::shared_ptr<const AuditKey> RegisterNewAuditSigner();
   // Whether SetUp skipped or failed: a derived SetUp returns at once then.
   bool NotSetUp() { return IsSkipped() || HasFatalFailure() || !db_; }

@@ -119,7 +119,7 @@ TEST_P(AuditRecordsTest, AppendKeepsTheChainAndTheSignedHead) {
     ASSERT_TRUE(AppendAudit(*db_, r).ok());
     ASSERT_TRUE(tx->Commit().ok());
   }
-  UnregisterAuditSigner(db_->path());
+  UnregisterAuditSigner(db_->source());
 
   AuditRecords audit(*db_);
   std::vector<AuditRow> rows = *audit.Page(std::nullopt, INT64_MAX, 10);

@@ -203,7 +203,7 @@ TEST_P(DbEngineTest, TwoConnectionsAppendingAtOnceKeepOneChain) {
       }
     });
   for (auto& th : threads) th.join();
-  UnregisterAuditSigner(db_->path());
+  UnregisterAuditSigner(db_->source());
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(*AuditRecords(*db_).Count(), 2 * kEach);
   Result<AuditVerdict> verdict = VerifyAuditLog(*db_, shared->public_key());
