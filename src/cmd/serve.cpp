@@ -1,11 +1,9 @@
 // converge serve: run the central authority over HTTP until SIGINT/SIGTERM.
 // The start-up and the run are server/serve.h's.
 #include "server/serve.h"
-#include "base/text.h"
 #include "cmd/audit_verify.h"
 #include "cmd/command.h"
-#include "cmd/fsck_report.h"
-#include "server/fsck_repair.h"
+#include "cmd/serve_offline.h"
 
 namespace converge {
 
@@ -17,25 +15,8 @@ struct ServeOpts {
   bool repair = false;
   bool verify_audit = false;
   std::string audit_key;
+  std::string import_sqlite;
 };
-
-// --fsck [--repair]: the checks and the repair are server/fsck.h's.
-Status FsckDataDir(const ServerConfig& c, bool repair, bool json) {
-  std::string data_dir = c.data_dir.string();
-  if (repair) {
-    ASSIGN_OR_RETURN(FsckReport r, RepairDataDir(data_dir, c.db));
-    return PrintFsckReport(r, json, "after the repair, data dir " + Quote(data_dir),
-                           "a publication whose snap is no longer held is whole again once a "
-                           "workspace that has the snap publishes it again (or uploads it); what "
-                           "else is listed needs a backup of the data dir");
-  }
-  ASSIGN_OR_RETURN(FsckReport r, CheckDataDir(data_dir, c.db));
-  return PrintFsckReport(r, json, "data dir " + Quote(data_dir),
-                         "with the server stopped, 'converge serve --fsck --repair' sets damaged "
-                         "objects aside so that the next upload of them stores them again; or "
-                         "restore the damaged objects or database from a backup (clients that "
-                         "fetched the publications named above hold copies of their objects)");
-}
 
 }  // namespace
 
@@ -80,8 +61,13 @@ void RegisterServe(Cli& cli) {
                   "With --verify-audit: the public key to check against (64 hex characters, "
                   "or a file holding them; default DATA/audit-key.pub)")
       ->type_name("FILE|HEX");
+  cmd->add_option("--import-sqlite", o->import_sqlite,
+                  "Copy a stopped single-node data dir's metadata into the empty PostgreSQL "
+                  "database of --db (checking the audit chain on both sides), and exit")
+      ->type_name("OLD_DATA_DIR");
   cli.Run(cmd, [o, &cli]() -> Status {
     ASSIGN_OR_RETURN(ServerConfig config, BuildServerConfig(o->serve));
+    if (!o->import_sqlite.empty()) return ImportCommand(o->import_sqlite, config, cli.globals.json);
     if (o->fsck) return FsckDataDir(config, o->repair, cli.globals.json);
     if (o->verify_audit)
       return VerifyAuditDataDirCommand(config.data_dir, config.db, o->audit_key, cli.globals.json);

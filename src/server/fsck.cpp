@@ -174,7 +174,8 @@ class DataDirCheck {
   // The audit log, by the same checks as `serve --verify-audit`
   // (server/audit_verify.h), against the data dir's own key.
   Status CheckAuditChain() {
-    Result<AuditPublicKey> key = DataDirAuditKey(db_.path().parent_path());
+    // The store is rooted at the data dir (its objects/ and tmp/ are under it).
+    Result<AuditPublicKey> key = DataDirAuditKey(store_.root());
     if (!key.ok()) {
       report_.Error("audit log", key.status().message());
       return Status::Ok();

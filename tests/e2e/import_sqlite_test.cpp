@@ -1,0 +1,167 @@
+// `converge serve --import-sqlite OLD --db URL` (issue 13): a single-node
+// data dir's users, tokens, repos, publications and audit log move into an
+// empty PostgreSQL database; a node started on the old data dir with --db
+// then serves them all (the old tokens log in, a fetch restores the old
+// publication), and both audit checks accept the one chain. The import
+// refuses a non-empty target, a data dir a server holds, and a source whose
+// audit chain was tampered with, copying nothing.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <thread>
+
+#include "support/people.h"
+#include "support/server.h"
+#include "store/db_copy.h"
+#include "support/server_db.h"
+
+namespace converge::testing {
+namespace {
+
+using json = nlohmann::json;
+
+// A `converge serve --db URL` on an existing data dir, killed at the end.
+class PgNode {
+ public:
+  PgNode(const fs::path& data, const std::string& db) : port_(FreePort()) {
+    pid_ = Spawn({ConvergeBin(), "serve", "--listen", "127.0.0.1:" + std::to_string(port_),
+                  "--data-dir", data.string(), "--db", db});
+    httplib::Client cli("127.0.0.1", port_);
+    for (int i = 0; i < 300 && !up_; i++) {
+      if (auto r = cli.Get("/healthz"); r && r->status == 200) up_ = true;
+      if (!up_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~PgNode() {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  bool up() const { return up_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_;
+  int pid_ = -1;
+  bool up_ = false;
+};
+
+class ImportSqliteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (TestPgUrl().empty()) GTEST_SKIP() << kNoTestPg;
+    Result<std::unique_ptr<PgTestSchema>> schema = PgTestSchema::Make();
+    ASSERT_TRUE(schema.ok()) << schema.status().message();
+    schema_ = std::move(*schema);
+  }
+
+  RunResult Import(const fs::path& dir) {
+    return Converge({"serve", "--import-sqlite", dir.string(), "--db", schema_->url()});
+  }
+
+  std::unique_ptr<PgTestSchema> schema_;
+};
+
+TEST_F(ImportSqliteTest, ANodeOnTheImportedDatabaseServesEverythingTheOldServerHeld) {
+  ServerProcess old;
+  std::string url = "http://127.0.0.1:" + std::to_string(old.port());
+  Person admin{"admin", old.admin_token(), url};
+  admin.Login();
+  Person alice{"alice", admin.Json({"user", "create", "alice"}).value("token", ""), url};
+  alice.Login();
+  ASSERT_EQ(admin.Run({"repo", "create", "web", "--admin", "alice"}).exit_code, 0);
+  fs::path ws = alice.home->path() / "ws";
+  WriteFile(ws / "README", "hello from before the move\n");
+  WriteFile(ws / "src/main.c", "int main() { return 0; }\n");
+  ASSERT_EQ(alice.Run({"init", ws.string()}).exit_code, 0);
+  ASSERT_EQ(alice.Run({"remote", "set", "--url", url, "--repo", "web"}, ws).exit_code, 0);
+  ASSERT_EQ(alice.Run({"snap", "-m", "first"}, ws).exit_code, 0);
+  json pub = alice.Json({"publish", "-m", "before the move"}, ws);
+  ASSERT_TRUE(pub.is_object());
+  std::string id = pub["publication"].value("id", "");
+
+  RunResult busy = Import(old.data_dir());
+  EXPECT_NE(busy.exit_code, 0);
+  EXPECT_NE(busy.err.find("another converge serve is using"), std::string::npos) << busy.err;
+
+  ASSERT_EQ(old.Stop(), 0);
+  RunResult done = Import(old.data_dir());
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_NE(done.err.find("verifies on both sides"), std::string::npos) << done.err;
+
+  RunResult again = Import(old.data_dir());
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("is not empty"), std::string::npos) << again.err;
+
+  PgNode node(old.data_dir(), schema_->url());
+  ASSERT_TRUE(node.up());
+  alice.url = node.url();
+  alice.Login();  // the token issued by the SQLite server
+  TempDir other;
+  fs::path ws2 = other.path() / "ws2";
+  ASSERT_EQ(alice.Run({"init", ws2.string()}).exit_code, 0);
+  ASSERT_EQ(alice.Run({"remote", "set", "--url", node.url(), "--repo", "web"}, ws2).exit_code, 0);
+  RunResult fetch = alice.Run({"fetch"}, ws2);
+  ASSERT_EQ(fetch.exit_code, 0) << fetch.err;
+  fs::path copy = other.path() / "copy";
+  RunResult restore = alice.Run({"restore", id, "--to", copy.string()}, ws2);
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_EQ(ReadFileOrDie(copy / "README"), "hello from before the move\n");
+
+  // New rows continue the imported chain and the identity sequences.
+  ASSERT_EQ(alice.Run({"snap", "-m", "second"}, ws).exit_code, 0);
+  ASSERT_EQ(alice.Run({"remote", "set", "--url", node.url(), "--repo", "web"}, ws).exit_code, 0);
+  RunResult second = alice.Run({"publish", "-m", "after the move"}, ws);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  admin.url = node.url();
+  admin.Login();
+  EXPECT_EQ(admin.Run({"user", "create", "bob"}).exit_code, 0);
+  RunResult verify = admin.Run({"audit", "--verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  RunResult offline = Converge({"serve", "--verify-audit", "--data-dir",
+                                old.data_dir().string(), "--db", schema_->url()});
+  EXPECT_EQ(offline.exit_code, 0) << offline.out << offline.err;
+  RunResult fsck = Converge(
+      {"serve", "--fsck", "--data-dir", old.data_dir().string(), "--db", schema_->url()});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
+}
+
+TEST_F(ImportSqliteTest, ATamperedAuditChainIsRefusedAndNothingIsCopied) {
+  ServerProcess old;
+  Person admin{"admin", old.admin_token(), "http://127.0.0.1:" + std::to_string(old.port())};
+  admin.Login();
+  ASSERT_EQ(admin.Run({"user", "create", "carol"}).exit_code, 0);
+  ASSERT_EQ(old.Stop(), 0);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((old.data_dir() / "converge.db").c_str(), &db), SQLITE_OK);
+  // What someone with the file could do: the append-only triggers go first.
+  ASSERT_EQ(sqlite3_exec(db, "DROP TRIGGER audit_no_update; UPDATE audit SET target = 'mallory' "
+                             "WHERE action = 'user.create' AND target = 'carol'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  RunResult r = Import(old.data_dir());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("does not verify"), std::string::npos) << r.err;
+  // The target stays empty: a later import of a good source is not refused.
+  Result<Db> target = Db::Connect(schema_->url(), DbRole::kServer);
+  ASSERT_TRUE(target.ok()) << target.status().message();
+  Result<int64_t> users = CountRows(*target, "users");
+  ASSERT_TRUE(users.ok());
+  EXPECT_EQ(*users, 0);
+}
+
+TEST_F(ImportSqliteTest, ANodeRefusesADataDirWhoseSqliteDatabaseWasNotImported) {
+  ServerProcess old;
+  ASSERT_EQ(old.Stop(), 0);
+  RunResult r = Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir",
+                          old.data_dir().string(), "--db", schema_->url()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--import-sqlite"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace converge::testing
