@@ -16,6 +16,9 @@ packages+=(clang libclang-rt-14-dev)
 # The server's PostgreSQL engine (libpq) and the throwaway cluster the tests
 # start (scripts/pg-cluster.sh); nginx for the reverse-proxy tests.
 packages+=(libpq-dev postgresql nginx-light)
+# The web view's end-to-end test (tests/browser/) drives a real headless
+# Chromium over the DevTools protocol; fonts so its screenshots show text.
+packages+=(chromium fonts-dejavu-core)
 
 missing=()
 for p in "${packages[@]}"; do

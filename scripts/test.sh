@@ -15,6 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+# deps.sh installs Chromium: the browser tests (tests/browser/) must run
+# here, so a missing browser fails them instead of skipping them.
+export CONVERGE_REQUIRE_BROWSER=1
 
 jobs=$(nproc)
 # Each target compiles as one unity translation unit: the quickest build from

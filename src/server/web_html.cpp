@@ -8,7 +8,10 @@ const char kWebContentSecurityPolicy[] =
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'";
 
-// Small and plain: readable at phone width (one column, wrapping tables).
+// Small and plain: readable at phone width (one column; a table too wide
+// scrolls by itself, and cells wrap only words longer than the line, so
+// columns are never squeezed to a letter a line: overflow-wrap, not
+// word-break). tests/browser/ checks no page is wider than a 375 px screen.
 const char kWebStylesheet[] = R"css(
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2328;background:#fff}
@@ -21,14 +24,14 @@ h1{font-size:1.4em;word-break:break-word}
 h2{font-size:1.1em;margin-top:1.5em;border-bottom:1px solid #d0d7de}
 a{color:#0969da}
 table{border-collapse:collapse;width:100%;display:block;overflow-x:auto}
-th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #d0d7de;vertical-align:top;word-break:break-word}
+th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #d0d7de;vertical-align:top;overflow-wrap:break-word}
 pre{background:#f6f8fa;padding:.8em;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}
 dt{font-weight:600}dd{margin:0;word-break:break-word}
 .muted{color:#656d76}
 .error{border-left:4px solid #cf222e;padding:.4em .8em;background:#ffebe9}
 form.filters{display:flex;flex-wrap:wrap;gap:.5em;align-items:end}
-input,button,select{font:inherit;padding:.3em .5em}
+input,button,select{font:inherit;padding:.3em .5em;max-width:100%}
 label{display:block}
 code{font-family:ui-monospace,monospace}
 svg.gates{max-width:100%;height:auto;display:block;margin:.5em 0}
