@@ -197,6 +197,18 @@ Result<WebAnswer> RepoPage(Authority& a, const Caller& c, const Request& req) {
   return WebAnswer{d.repo.name, RepoBody(d, page, q)};
 }
 
+// /audit (the whole log) or /r/REPO/audit (`of_repo`), with the filters of
+// the query string (the API's: AuditFilterParams).
+Result<WebAnswer> AuditLogPage(Authority& a, const Caller& c, const Request& req, bool of_repo) {
+  WebAuditQuery q;
+  if (of_repo) q.repo = req.matches[1].str();
+  q.filter = AuditFilterParams(req);
+  q.verify = !of_repo && Param(req, "verify") == "1";
+  ASSIGN_OR_RETURN(q.before, BeforeParam(req));
+  ASSIGN_OR_RETURN(std::string body, AuditPageBody(a, c, q));
+  return WebAnswer{"Audit log", body};
+}
+
 // The text of a file to show on its page, or nullopt with the reason not.
 Result<std::optional<std::string>> FileText(Authority& a, const Caller& c, const std::string& repo,
                                             const Entry& e, std::string* why) {
@@ -307,20 +319,10 @@ void RegisterWebRoutes(httplib::Server& svr, Authority& a) {
     ServePage(a, req, res, [&](const Visit& v) { return RepoPage(a, v.caller, req); });
   });
   svr.Get(R"(/audit)", [&a](const Request& req, Response& res) {
-    ServePage(a, req, res, [&](const Visit& v) -> Result<WebAnswer> {
-      WebAuditQuery q{std::nullopt, std::nullopt, Param(req, "verify") == "1"};
-      ASSIGN_OR_RETURN(q.before, BeforeParam(req));
-      ASSIGN_OR_RETURN(std::string body, AuditPageBody(a, v.caller, q));
-      return WebAnswer{"Audit log", body};
-    });
+    ServePage(a, req, res, [&](const Visit& v) { return AuditLogPage(a, v.caller, req, false); });
   });
   svr.Get(R"(/r/([^/]+)/audit)", [&a](const Request& req, Response& res) {
-    ServePage(a, req, res, [&](const Visit& v) -> Result<WebAnswer> {
-      WebAuditQuery q{req.matches[1].str(), std::nullopt, false};
-      ASSIGN_OR_RETURN(q.before, BeforeParam(req));
-      ASSIGN_OR_RETURN(std::string body, AuditPageBody(a, v.caller, q));
-      return WebAnswer{"Audit log", body};
-    });
+    ServePage(a, req, res, [&](const Visit& v) { return AuditLogPage(a, v.caller, req, true); });
   });
   svr.Get(R"(/r/([^/]+)/p/([^/]+)(?:/(.*))?)", [&a](const Request& req, Response& res) {
     ServePage(a, req, res, [&](const Visit& v) { return PublicationView(a, v.caller, req); });
