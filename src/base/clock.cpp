@@ -1,5 +1,6 @@
 #include "base/clock.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -20,6 +21,28 @@ std::string Format(std::chrono::system_clock::time_point tp) {
   return buf;
 }
 }  // namespace
+
+std::optional<int64_t> SecondsUntil(std::string_view at) {
+  // "YYYY-MM-DDTHH:MM:SS.ffffffZ", as Format writes it.
+  static constexpr std::string_view kShape = "0000-00-00T00:00:00.000000Z";
+  if (at.size() != kShape.size()) return std::nullopt;
+  for (size_t i = 0; i < at.size(); i++) {
+    bool digit = at[i] >= '0' && at[i] <= '9';
+    if (kShape[i] == '0' ? !digit : at[i] != kShape[i]) return std::nullopt;
+  }
+  auto num = [&](size_t from, size_t n) {
+    int v = 0;
+    for (size_t i = from; i < from + n; i++) v = v * 10 + (at[i] - '0');
+    return v;
+  };
+  using namespace std::chrono;
+  year_month_day ymd{year(num(0, 4)), month(static_cast<unsigned>(num(5, 2))),
+                     day(static_cast<unsigned>(num(8, 2)))};
+  if (!ymd.ok()) return std::nullopt;
+  system_clock::time_point tp = sys_days(ymd) + hours(num(11, 2)) + minutes(num(14, 2)) +
+                                seconds(num(17, 2)) + microseconds(num(20, 6));
+  return duration_cast<seconds>(tp - system_clock::now()).count();
+}
 
 std::string TimeNow() {
   return Format(std::chrono::system_clock::now());

@@ -3,12 +3,18 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace converge {
 
 std::string TimeNow();
 // The time `offset` from now (negative: in the past).
 std::string TimeFromNow(std::chrono::seconds offset);
+// Whole seconds from now until the server timestamp `at` (negative when it
+// has passed); nullopt for text that is not one.
+std::optional<int64_t> SecondsUntil(std::string_view at);
 
 }  // namespace converge
