@@ -1,5 +1,7 @@
 #include "server/routes_web.h"
 
+#include <charconv>
+
 #include "base/random.h"
 #include "base/text.h"
 #include "server/http_io.h"
@@ -260,18 +262,36 @@ Result<std::optional<std::string>> FileText(Authority& a, const Caller& c, const
   return std::optional<std::string>(std::move(text));
 }
 
+// ?page=N of a directory (from 1): kInvalid for anything but a whole number
+// of at least 1; kNotFound past its last page.
+Result<size_t> DirPage(const Request& req, const WebTreeNode& node) {
+  std::optional<std::string> v = NonEmptyParam(req, "page");
+  if (!v) return size_t{1};
+  size_t page = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), page);
+  if (ec != std::errc() || end != v->data() + v->size() || page < 1)
+    return Invalid("page must be a whole number from 1");
+  size_t pages =
+      std::max<size_t>(1, (node.dir.entries.size() + kWebDirPageEntries - 1) / kWebDirPageEntries);
+  if (page > pages) return NotFound("the directory has " + std::to_string(pages) + " page(s)");
+  return page;
+}
+
 Result<WebAnswer> PublicationView(Authority& a, const Caller& c, const Request& req) {
   std::string repo = req.matches[1].str();
   ASSIGN_OR_RETURN(WebTreeNode node,
                    OpenPublicationPath(a, c, repo, req.matches[2].str(), req.matches[3].str()));
   std::optional<std::string> text;
   std::string why;
-  if (!node.is_dir) {
+  size_t page = 1;
+  if (node.is_dir) {
+    ASSIGN_OR_RETURN(page, DirPage(req, node));
+  } else {
     ASSIGN_OR_RETURN(text, FileText(a, c, repo, node.file, &why));
   }
   std::string title =
       node.path.empty() ? "publication " + node.publication.id.substr(0, 12) : node.path.back();
-  return WebAnswer{title, PublicationBody(repo, node, text, why)};
+  return WebAnswer{title, PublicationBody(repo, node, text, why, page)};
 }
 
 // An ASCII stand-in for a file name in Content-Disposition's filename=.
