@@ -86,7 +86,7 @@ TEST_F(WebAuditTest, FiltersNarrowTheLogAsTheApiDoes) {
        {who, who + "&outcome=refused", who + "&outcome=ok", who + "&action=audit.read",
         who + "&repo=" + repo_, who + "&repo=" + repo_ + "&action=audit.read&outcome=refused",
         who + "&since=" + Day(-1) + "&until=" + Day(1), who + "&since=" + Day(1),
-        who + "&until=" + Day(-1), who + "&since=2000-01-01T00:00:00Z"}) {
+        who + "&until=" + Day(-2), who + "&since=2000-01-01T00:00:00Z"}) {
     Reply page = admin.Get("/audit?" + query);
     ASSERT_EQ(page.status, 200) << query << "\n" << page.body;
     std::vector<ShownRow> rows = ShownRows(page.body);
@@ -118,7 +118,7 @@ TEST_F(WebAuditTest, FiltersNarrowTheLogAsTheApiDoes) {
   Reply none = admin.Get("/audit?" + who + "&since=" + Day(1));
   EXPECT_TRUE(ShownRows(none.body).empty());
   EXPECT_NE(none.body.find("No rows match"), std::string::npos);
-  EXPECT_TRUE(ShownRows(admin.Get("/audit?" + who + "&until=" + Day(-1)).body).empty());
+  EXPECT_TRUE(ShownRows(admin.Get("/audit?" + who + "&until=" + Day(-2)).body).empty());
   // Empty fields (a form sent as is) filter nothing.
   EXPECT_EQ(admin.Get("/audit?actor=&action=&repo=&outcome=&since=&until=").status, 200);
 }
