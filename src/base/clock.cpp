@@ -20,10 +20,10 @@ std::string Format(std::chrono::system_clock::time_point tp) {
                 static_cast<long long>(us));
   return buf;
 }
-}  // namespace
 
-std::optional<int64_t> SecondsUntil(std::string_view at) {
-  // "YYYY-MM-DDTHH:MM:SS.ffffffZ", as Format writes it.
+// The time a timestamp in Format's form names: a real date, hours 0-23,
+// minutes and seconds 0-59; nullopt for anything else.
+std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_view at) {
   static constexpr std::string_view kShape = "0000-00-00T00:00:00.000000Z";
   if (at.size() != kShape.size()) return std::nullopt;
   for (size_t i = 0; i < at.size(); i++) {
@@ -35,13 +35,25 @@ std::optional<int64_t> SecondsUntil(std::string_view at) {
     for (size_t i = from; i < from + n; i++) v = v * 10 + (at[i] - '0');
     return v;
   };
-  using namespace std::chrono;
-  year_month_day ymd{year(num(0, 4)), month(static_cast<unsigned>(num(5, 2))),
-                     day(static_cast<unsigned>(num(8, 2)))};
-  if (!ymd.ok()) return std::nullopt;
-  system_clock::time_point tp = sys_days(ymd) + hours(num(11, 2)) + minutes(num(14, 2)) +
-                                seconds(num(17, 2)) + microseconds(num(20, 6));
-  return duration_cast<seconds>(tp - system_clock::now()).count();
+  namespace chr = std::chrono;
+  chr::year_month_day ymd{chr::year(num(0, 4)), chr::month(static_cast<unsigned>(num(5, 2))),
+                          chr::day(static_cast<unsigned>(num(8, 2)))};
+  if (!ymd.ok() || num(11, 2) > 23 || num(14, 2) > 59 || num(17, 2) > 59) return std::nullopt;
+  return chr::sys_days(ymd) + chr::hours(num(11, 2)) + chr::minutes(num(14, 2)) +
+         chr::seconds(num(17, 2)) + chr::microseconds(num(20, 6));
+}
+
+}  // namespace
+
+std::optional<int64_t> SecondsUntil(std::string_view at) {
+  std::optional<std::chrono::system_clock::time_point> tp = ParseTimestamp(at);
+  if (!tp) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::seconds>(*tp - std::chrono::system_clock::now())
+      .count();
+}
+
+bool IsTimestamp(std::string_view text) {
+  return ParseTimestamp(text).has_value();
 }
 
 std::string TimeNow() {

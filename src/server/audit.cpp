@@ -1,7 +1,5 @@
 #include "server/audit.h"
 
-#include <chrono>
-
 #include "base/clock.h"
 #include "base/text.h"
 #include "server/audit_verify.h"
@@ -51,43 +49,21 @@ Result<wire::AuditPage> ReadAuditPage(Db& db, const AuditRowFilter& filter, int 
   return page;
 }
 
-// Whether `text` has the shape of `pattern`, where '0' is any digit and
-// every other character itself.
-bool TimeShaped(std::string_view text, std::string_view pattern) {
-  if (text.size() != pattern.size()) return false;
-  for (size_t i = 0; i < text.size(); i++) {
-    bool digit = text[i] >= '0' && text[i] <= '9';
-    if (pattern[i] == '0' ? !digit : text[i] != pattern[i]) return false;
-  }
-  return true;
-}
-
-int DigitsAt(std::string_view text, size_t at, size_t n) {
-  int v = 0;
-  for (size_t i = at; i < at + n; i++) v = v * 10 + (text[i] - '0');
-  return v;
-}
-
-// A bound a user gave (a date or a UTC timestamp) as a server timestamp
+// A bound a user gave (a date or a UTC time) as a server timestamp
 // (base/clock.h); `end` fills what it leaves out with the latest instant
 // (through the end of the day, or of the second), else the earliest.
 Result<std::string> AuditTimeBound(const std::string& text, bool end, const char* name) {
-  constexpr std::string_view kDate = "0000-00-00", kSecond = "0000-00-00T00:00:00Z",
-                             kMicro = "0000-00-00T00:00:00.000000Z";
-  Status bad = Invalid(std::string(name) + " " + Quote(text) +
-                       " is not a date (2026-11-30) or a UTC time (2026-11-30T08:15:00Z)");
-  bool date = TimeShaped(text, kDate), second = TimeShaped(text, kSecond),
-       micro = TimeShaped(text, kMicro);
-  if (!date && !second && !micro) return bad;
-  std::chrono::year_month_day ymd{std::chrono::year(DigitsAt(text, 0, 4)),
-                                  std::chrono::month(static_cast<unsigned>(DigitsAt(text, 5, 2))),
-                                  std::chrono::day(static_cast<unsigned>(DigitsAt(text, 8, 2)))};
-  if (!ymd.ok()) return bad;
-  if (date) return text + (end ? "T23:59:59.999999Z" : "T00:00:00.000000Z");
-  if (DigitsAt(text, 11, 2) > 23 || DigitsAt(text, 14, 2) > 59 || DigitsAt(text, 17, 2) > 59)
-    return bad;
-  if (second) return text.substr(0, 19) + (end ? ".999999Z" : ".000000Z");
-  return text;
+  std::string full;
+  if (text.size() == 10)  // 2026-11-30
+    full = text + (end ? "T23:59:59.999999Z" : "T00:00:00.000000Z");
+  else if (text.size() == 20 && text.back() == 'Z')  // 2026-11-30T08:15:00Z
+    full = text.substr(0, 19) + (end ? ".999999Z" : ".000000Z");
+  else  // 2026-11-30T08:15:00.123456Z
+    full = text;
+  if (!IsTimestamp(full))
+    return Invalid(std::string(name) + " " + Quote(text) +
+                   " is not a date (2026-11-30) or a UTC time (2026-11-30T08:15:00Z)");
+  return full;
 }
 
 // A reader's filter as the records take it; `repo` as the route decided.
