@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstring>
 
@@ -163,6 +164,20 @@ std::string PickClientAddress(std::string_view peer, const std::vector<std::stri
     if (!trusted.Contains(*hop)) break;
   }
   return FormatIpAddress(last);
+}
+
+bool ForwardedHttps(std::string_view peer, const std::vector<std::string>& forwarded_proto,
+                    const TrustedProxies& trusted) {
+  if (forwarded_proto.empty() || !trusted.Contains(peer)) return false;
+  std::string_view last = forwarded_proto.back();
+  if (size_t comma = last.rfind(','); comma != std::string_view::npos)
+    last.remove_prefix(comma + 1);
+  last = TrimOws(last);
+  static constexpr std::string_view kHttps = "https";
+  if (last.size() != kHttps.size()) return false;
+  for (size_t i = 0; i < last.size(); i++)
+    if (std::tolower(static_cast<unsigned char>(last[i])) != kHttps[i]) return false;
+  return true;
 }
 
 }  // namespace converge

@@ -79,4 +79,12 @@ class TrustedProxies {
 std::string PickClientAddress(std::string_view peer, const std::vector<std::string>& forwarded_for,
                               const TrustedProxies& trusted);
 
+// Whether a trusted proxy says the client reached it over HTTPS: `peer` is
+// trusted and the right-most X-Forwarded-Proto entry (the one the nearest
+// proxy wrote; lines in the order they came, each a comma list) is "https"
+// in any letter case, spaces and tabs around it trimmed. From a peer that is
+// not trusted the header is ignored (false), as X-Forwarded-For is.
+bool ForwardedHttps(std::string_view peer, const std::vector<std::string>& forwarded_proto,
+                    const TrustedProxies& trusted);
+
 }  // namespace converge

@@ -71,6 +71,10 @@ std::string ClientAddress(const httplib::Request& req) {
   return log.client.empty() ? req.remote_addr : log.client;
 }
 
+bool ClientUsesHttps() {
+  return CurrentRequestLog().https;
+}
+
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
   res.set_content(body.dump() + "\n", "application/json");

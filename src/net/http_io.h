@@ -32,6 +32,7 @@ struct RequestLog {
   uint64_t streamed = 0;  // bytes sent by a content provider
   bool active = false;
   std::string client;  // the client address, when routed (ClientAddress)
+  bool https = false;  // the client's connection is HTTPS (ClientUsesHttps)
 };
 RequestLog& CurrentRequestLog();
 // Who the request running on this thread came from: the TCP peer, or behind
@@ -39,6 +40,11 @@ RequestLog& CurrentRequestLog();
 // (net/client_address.h; the server resolves it before routing). The
 // access log, the audit and the bad-token backoff all use this address.
 std::string ClientAddress(const httplib::Request& req);
+// Whether the client of the request running on this thread reached us over
+// HTTPS: the server speaks it itself, or a trusted proxy says so in
+// X-Forwarded-Proto (net/client_address.h: ForwardedHttps). The web view
+// marks its cookies Secure by it.
+bool ClientUsesHttps();
 
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 // {"error": {"code", "message"}} with the mapped status; 5xx are also logged.

@@ -180,6 +180,12 @@ void HttpServer::Setup() {
       for (size_t i = 0, n = req.get_header_value_count("X-Forwarded-For"); i < n; i++)
         forwarded.push_back(req.get_header_value("X-Forwarded-For", i));
     log.client = PickClientAddress(req.remote_addr, forwarded, c.trusted_proxies);
+    std::vector<std::string> proto;
+    if (!c.trusted_proxies.empty())
+      for (size_t i = 0, n = req.get_header_value_count("X-Forwarded-Proto"); i < n; i++)
+        proto.push_back(req.get_header_value("X-Forwarded-Proto", i));
+    log.https =
+        !c.tls_cert_file.empty() || ForwardedHttps(req.remote_addr, proto, c.trusted_proxies);
     return httplib::Server::HandlerResponse::Unhandled;
   });
   svr.set_logger(AccessLog);

@@ -1,6 +1,8 @@
 #include "server/audit.h"
 
 #include "base/clock.h"
+#include "base/text.h"
+#include "server/audit_verify.h"
 #include "server/authz.h"
 #include "store/hash.h"
 
@@ -30,12 +32,12 @@ Status WriteHead(Db& db, const AuditKey& key, int64_t seq, const std::string& ha
       {seq, hash, key.public_key().hex(), key.Sign(AuditHeadMessage(seq, hash))});
 }
 
-// A page of rows, newest first; `repo` nullopt for the whole log.
-Result<wire::AuditPage> ReadAuditPage(Db& db, const std::optional<std::string>& repo, int limit,
+// A page of rows that pass `filter`, newest first.
+Result<wire::AuditPage> ReadAuditPage(Db& db, const AuditRowFilter& filter, int limit,
                                       std::optional<int64_t> before) {
   // One row more than asked for says whether there is a next page.
   ASSIGN_OR_RETURN(std::vector<AuditRow> rows,
-                   AuditRecords(db).Page(repo, before.value_or(INT64_MAX), int64_t{limit} + 1));
+                   AuditRecords(db).Page(filter, before.value_or(INT64_MAX), int64_t{limit} + 1));
   wire::AuditPage page;
   for (const AuditRow& r : rows) {
     if (static_cast<int>(page.entries.size()) == limit) {
@@ -45,6 +47,43 @@ Result<wire::AuditPage> ReadAuditPage(Db& db, const std::optional<std::string>& 
     page.entries.push_back(EntryFromRow(r));
   }
   return page;
+}
+
+// A bound a user gave (a date or a UTC time) as a server timestamp
+// (base/clock.h); `end` fills what it leaves out with the latest instant
+// (through the end of the day, or of the second), else the earliest.
+Result<std::string> AuditTimeBound(const std::string& text, bool end, const char* name) {
+  std::string full;
+  if (text.size() == 10)  // 2026-11-30
+    full = text + (end ? "T23:59:59.999999Z" : "T00:00:00.000000Z");
+  else if (text.size() == 20 && text.back() == 'Z')  // 2026-11-30T08:15:00Z
+    full = text.substr(0, 19) + (end ? ".999999Z" : ".000000Z");
+  else  // 2026-11-30T08:15:00.123456Z
+    full = text;
+  if (!IsTimestamp(full))
+    return Invalid(std::string(name) + " " + Quote(text) +
+                   " is not a date (2026-11-30) or a UTC time (2026-11-30T08:15:00Z)");
+  return full;
+}
+
+// A reader's filter as the records take it; `repo` as the route decided.
+Result<AuditRowFilter> AuditRowFilterOf(const AuditFilter& f, std::optional<std::string> repo) {
+  AuditRowFilter out;
+  out.repo = std::move(repo);
+  out.actor = f.actor;
+  out.action = f.action;
+  if (f.outcome) {
+    if (*f.outcome != "ok" && *f.outcome != "refused")
+      return Invalid("outcome " + Quote(*f.outcome) + " is not ok or refused");
+    out.refused = *f.outcome == "refused";
+  }
+  if (f.since) {
+    ASSIGN_OR_RETURN(out.since, AuditTimeBound(*f.since, false, "since"));
+  }
+  if (f.until) {
+    ASSIGN_OR_RETURN(out.until, AuditTimeBound(*f.until, true, "until"));
+  }
+  return out;
 }
 
 }  // namespace
@@ -152,20 +191,24 @@ Status Attempt::Done(Status s) {
 }
 
 Result<wire::AuditPage> AuditLog::ListRepo(const Caller& caller, std::string_view repo, int limit,
-                                           std::optional<int64_t> before) {
+                                           std::optional<int64_t> before,
+                                           const AuditFilter& filter) {
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   Attempt attempt(*db, caller, "audit.read", std::string(repo));
   Result<RepoAccess> access = Authorize(attempt, repo, Role::kAdmin);
   if (!access.ok()) return attempt.Done(access.status());
-  return ReadAuditPage(*db, access->name, limit, before);
+  ASSIGN_OR_RETURN(AuditRowFilter rows, AuditRowFilterOf(filter, access->name));
+  return ReadAuditPage(*db, rows, limit, before);
 }
 
 Result<wire::AuditPage> AuditLog::ListAll(const Caller& caller, int limit,
-                                          std::optional<int64_t> before) {
+                                          std::optional<int64_t> before,
+                                          const AuditFilter& filter) {
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   Attempt attempt(*db, caller, "audit.read");
   RETURN_IF_ERROR(attempt.Done(RequireServerAdmin(attempt, caller, "read the whole audit log")));
-  return ReadAuditPage(*db, std::nullopt, limit, before);
+  ASSIGN_OR_RETURN(AuditRowFilter rows, AuditRowFilterOf(filter, filter.repo));
+  return ReadAuditPage(*db, rows, limit, before);
 }
 
 }  // namespace converge
@@ -178,6 +221,16 @@ Result<wire::AuditKeyInfo> AuditLog::Key() const {
   k.public_key = key_->public_key().hex();
   k.fingerprint = key_->public_key().Fingerprint();
   return k;
+}
+
+Result<AuditVerdict> AuditLog::Verify(const Caller& caller) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "audit.read");
+  RETURN_IF_ERROR(attempt.Done(RequireServerAdmin(attempt, caller, "verify the audit log")));
+  if (!key_) return Unavailable("the audit key is not loaded yet");
+  // One snapshot: the head and every row it covers, even while others append.
+  ASSIGN_OR_RETURN(Db::Tx read, db->BeginRead());
+  return VerifyAuditLog(*db, key_->public_key());
 }
 
 Result<wire::AuditHead> AuditLog::Head(const Caller& caller) {

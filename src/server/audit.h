@@ -98,6 +98,22 @@ class Attempt {
   bool refused_ = false;
 };
 
+// What a reader narrows a page of the log to (docs/api.md, "Audit"): every
+// field set must hold. Values are as a user gives them; the AuditLog calls
+// check them. `outcome` is "ok" or "refused"; `since` and `until` are a UTC
+// date, "2026-11-30" (until: through that day's end), or a timestamp
+// "2026-11-30T08:15:00Z" (fractions of a second as the log writes them,
+// "...00.123456Z", allowed), both inclusive. `repo` narrows the whole log
+// (ListAll); ListRepo ignores it.
+struct AuditFilter {
+  std::optional<std::string> actor;
+  std::optional<std::string> action;
+  std::optional<std::string> repo;
+  std::optional<std::string> outcome;
+  std::optional<std::string> since;
+  std::optional<std::string> until;
+};
+
 // Reading the log: repo admins (their repo) and server admins (everything).
 class AuditLog {
  public:
@@ -110,13 +126,23 @@ class AuditLog {
   // when there are more. Needs the repo's admin role, or a server admin.
   // Errors: kNotFound (audited, "audit.read") for a missing repo and for one
   // the caller may not read, alike (not audited for a name no repo may
-  // have); kPermission (audited) for a lower role.
-  // A success is not audited.
+  // have); kPermission (audited) for a lower role; kInvalid for a filter
+  // value that is not one (checked after the role, so it tells nobody
+  // anything). Only rows that pass `filter` are counted and returned (the
+  // database filters). A success is not audited.
   Result<wire::AuditPage> ListRepo(const Caller& caller, std::string_view repo, int limit,
-                                   std::optional<int64_t> before);
+                                   std::optional<int64_t> before,
+                                   const AuditFilter& filter = AuditFilter());
   // The same over the whole log. Needs a server admin. Errors: kPermission
-  // (audited, "audit.read").
-  Result<wire::AuditPage> ListAll(const Caller& caller, int limit, std::optional<int64_t> before);
+  // (audited, "audit.read"); kInvalid for a bad filter value.
+  Result<wire::AuditPage> ListAll(const Caller& caller, int limit, std::optional<int64_t> before,
+                                  const AuditFilter& filter = AuditFilter());
+  // Runs the one chain checker (server/audit_verify.h: every row up to the
+  // signed head, against the loaded key) in one read transaction, on demand:
+  // it reads the whole log, so nothing calls it for a page view. Needs a
+  // server admin. Errors: kPermission (audited, "audit.read"); kUnavailable
+  // before the key is loaded; the database's. Problems are in the verdict.
+  Result<AuditVerdict> Verify(const Caller& caller);
   // The public key and its fingerprint: anyone signed in may have it. Errors:
   // kUnavailable before Authority::Open loaded the key. Not audited.
   Result<wire::AuditKeyInfo> Key() const;

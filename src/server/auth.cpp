@@ -117,6 +117,20 @@ Result<Caller> Identity::Authenticate(std::string_view header, const std::string
   return caller;
 }
 
+Status Identity::RefuseUnauthenticated(AuditRecord record, const Status& why,
+                                       int64_t* retry_after) {
+  const std::string remote = record.remote_addr;
+  if (int64_t wait = throttle_.RetryAfter(remote); wait > 0) {
+    if (retry_after) *retry_after = wait;
+    return Throttled(remote, wait);
+  }
+  // The refusal stands even when its row cannot be written.
+  Result<DbPool::Lease> db = dbs_.Acquire();
+  if (db.ok()) (void)AppendRefusal(**db, record, why);
+  CountFailure(remote, record.actor, db.ok() ? &**db : nullptr);
+  return why;
+}
+
 void Identity::CountFailure(const std::string& remote, const std::string& actor, Db* db) {
   AuthThrottle::Trip trip = throttle_.Fail(remote);
   if (!trip.tripped) return;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "api/wire.h"
+#include "server/audit.h"
 #include "server/caller.h"
 #include "server/config.h"
 #include "server/db_pool.h"
@@ -52,6 +53,17 @@ class Identity {
   // may refresh the token's last use).
   Result<Caller> Authenticate(std::string_view authorization, const std::string& remote_addr,
                               int64_t* retry_after = nullptr);
+
+  // For a request that proved no identity and failed for another reason
+  // than a token (the web view's sign-in form failing its CSRF check; a web
+  // session whose token was revoked or expired): appends `record` (its
+  // remote_addr the request's address; no secret in it) refused with `why`,
+  // bounded exactly as failed tokens are. It counts as a failure of that
+  // address (one "auth.throttle" row when that starts a block), and while
+  // the address is blocked nothing is written and *retry_after is set to the
+  // seconds left. Returns `why`, or the throttle's refusal when blocked.
+  Status RefuseUnauthenticated(AuditRecord record, const Status& why,
+                               int64_t* retry_after = nullptr);
 
   // Who the caller is, and the id of the token they used. Needs any caller.
   // Errors: kNotFound when the caller's user is gone. Not audited.

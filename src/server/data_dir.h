@@ -34,6 +34,7 @@ class DataDir {
   fs::path token_file() const { return path_ / "initial-admin-token"; }
   fs::path config_file() const { return path_ / "server.json"; }
   ObjectStore& store() { return store_; }
+  const ObjectStore& store() const { return store_; }
   bool shared() const { return shared_; }
 
  private:

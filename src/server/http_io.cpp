@@ -58,4 +58,13 @@ std::optional<std::string> Param(const httplib::Request& req, const char* name) 
   return req.get_param_value(name);
 }
 
+AuditFilter AuditFilterParams(const httplib::Request& req) {
+  auto given = [&](const char* name) {
+    std::optional<std::string> v = Param(req, name);
+    return v && !v->empty() ? v : std::nullopt;
+  };
+  return AuditFilter{given("actor"),   given("action"), given("repo"),
+                     given("outcome"), given("since"),  given("until")};
+}
+
 }  // namespace converge

@@ -66,5 +66,9 @@ Result<T> Decode(RequestBody& body) {
 Result<int> LimitParam(const httplib::Request& req);
 Result<std::optional<int64_t>> BeforeParam(const httplib::Request& req);
 std::optional<std::string> Param(const httplib::Request& req, const char* name);
+// The audit log's filters, ?actor= &action= &repo= &outcome= &since= &until=
+// (server/audit.h checks them); an empty value is no filter, as a web form
+// sends the fields left empty.
+AuditFilter AuditFilterParams(const httplib::Request& req);
 
 }  // namespace converge

@@ -29,6 +29,29 @@ Result<ObjectSender::Located> ObjectSender::Locate(const Caller& caller, std::st
   return Located{kind, id, held->size};
 }
 
+Result<ObjectSender::RepoReader> ObjectSender::OpenRepo(const Caller& caller,
+                                                        std::string_view repo) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "object.read", std::string(repo));
+  ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kRead)));
+  return RepoReader(&dbs_, &store_, a.id, a.name);
+}
+
+Result<ObjectSender::Located> ObjectSender::RepoReader::Find(ObjectKind kind,
+                                                             const ObjectId& id) const {
+  std::optional<HeldObject> held;
+  {
+    ASSIGN_OR_RETURN(DbPool::Lease db, dbs_->Acquire());
+    ASSIGN_OR_RETURN(held, RepoHolds(*db, repo_id_, kind, id));
+  }
+  if (!held) return NotFound(Describe(kind, id) + " not found in repo " + Quote(repo_));
+  Result<uint64_t> on_disk = store_->SizeOf(id);
+  if (!on_disk.ok() || *on_disk != held->size)
+    return IoError(Describe(kind, id) + " is missing or damaged on the server: its operator " +
+                   "should run 'converge serve --fsck' (a correct upload of it repairs it)");
+  return Located{kind, id, held->size};
+}
+
 Result<std::vector<ObjectSender::Located>> ObjectSender::PlanFetch(const Caller& caller,
                                                                    std::string_view repo,
                                                                    const wire::ObjectIdSet& ids) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -35,6 +36,34 @@ class ObjectSender {
   // Audits a refusal ("object.read").
   Result<Located> Locate(const Caller& caller, std::string_view repo, ObjectKind kind,
                          std::string_view id);
+  // For reading many objects of one repo within one request (the web
+  // view's walk down a tree, then a file's blobs): the read role checked
+  // once (OpenRepo, audited like Locate), then each object looked up in the
+  // repo's set with its file's size checked (Find), but not re-hashed:
+  // Stream verifies as it sends and never hands a sink the last piece of an
+  // object that fails (store/cas.h), so an object is hashed once. A damaged
+  // object is then an error where the bytes are used: a page that collects
+  // them fails whole; a streamed answer is cut short.
+  class RepoReader {
+   public:
+    // kNotFound when the repo does not hold it; kIo when its file is missing
+    // or not the size it was stored with.
+    Result<Located> Find(ObjectKind kind, const ObjectId& id) const;
+    const std::string& repo() const { return repo_; }
+
+   private:
+    friend class ObjectSender;
+    RepoReader(DbPool* dbs, const ObjectStore* store, int64_t repo_id, std::string repo)
+        : dbs_(dbs), store_(store), repo_id_(repo_id), repo_(std::move(repo)) {}
+    DbPool* dbs_;
+    const ObjectStore* store_;
+    int64_t repo_id_;
+    std::string repo_;
+  };
+  // Needs the read role: kNotFound for a repo the caller may not read, as
+  // for one that does not exist (audited, "object.read").
+  Result<RepoReader> OpenRepo(const Caller& caller, std::string_view repo);
+
   // The object's bytes in pieces; kCorrupt at the end if they do not hash to
   // `id`, or the sink's error.
   Status Stream(const ObjectId& id, const Sink& sink) const { return store_.Stream(id, sink); }

@@ -43,7 +43,8 @@ void RegisterPublicationRoutes(httplib::Server& svr, Authority& a) {
     Serve(a, req, res, [&](const Caller& c) -> Result<Reply> {
       ASSIGN_OR_RETURN(int n, LimitParam(req));
       ASSIGN_OR_RETURN(std::optional<int64_t> before, BeforeParam(req));
-      return Answer(200, a.audit().ListRepo(c, req.matches[1].str(), n, before));
+      return Answer(200,
+                    a.audit().ListRepo(c, req.matches[1].str(), n, before, AuditFilterParams(req)));
     });
   });
 
@@ -59,7 +60,7 @@ void RegisterPublicationRoutes(httplib::Server& svr, Authority& a) {
     Serve(a, req, res, [&](const Caller& c) -> Result<Reply> {
       ASSIGN_OR_RETURN(int n, LimitParam(req));
       ASSIGN_OR_RETURN(std::optional<int64_t> before, BeforeParam(req));
-      return Answer(200, a.audit().ListAll(c, n, before));
+      return Answer(200, a.audit().ListAll(c, n, before, AuditFilterParams(req)));
     });
   });
 }

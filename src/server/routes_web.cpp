@@ -1,5 +1,7 @@
 #include "server/routes_web.h"
 
+#include <charconv>
+
 #include "base/random.h"
 #include "base/text.h"
 #include "server/http_io.h"
@@ -37,11 +39,13 @@ std::string CookieValue(const Request& req, std::string_view name) {
   return "";
 }
 
-void SetCookie(const Authority& a, Response& res, const std::string& name, const std::string& value,
+// Secure when the client reached us over HTTPS: ours, or a trusted proxy's
+// (ClientUsesHttps); a cookie being cleared keeps the attributes it was set with.
+void SetCookie(Response& res, const std::string& name, const std::string& value,
                const std::string& path, int64_t max_age) {
-  res.set_header("Set-Cookie", name + "=" + value + "; Path=" + path + "; Max-Age=" +
-                                   std::to_string(max_age) + "; HttpOnly; SameSite=Strict" +
-                                   (a.config().tls_cert_file.empty() ? "" : "; Secure"));
+  res.set_header("Set-Cookie",
+                 name + "=" + value + "; Path=" + path + "; Max-Age=" + std::to_string(max_age) +
+                     "; HttpOnly; SameSite=Strict" + (ClientUsesHttps() ? "; Secure" : ""));
 }
 
 // A request a browser says came from another site is refused before its
@@ -96,7 +100,7 @@ std::optional<Visit> Enter(Authority& a, const Request& req, Response& res) {
   Result<Caller> caller = cookie.empty() ? Result<Caller>(Unauthenticated("no session"))
                                          : a.web_sessions().Resolve(cookie, ClientAddress(req));
   if (!caller.ok()) {
-    if (!cookie.empty()) SetCookie(a, res, kSessionCookie, "", "/", 0);
+    if (!cookie.empty()) SetCookie(res, kSessionCookie, "", "/", 0);
     SendRedirect(res, "/signin");
     return std::nullopt;
   }
@@ -135,30 +139,48 @@ std::string FormValue(const httplib::Params& p, const char* name) {
   return it == p.end() ? "" : it->second;
 }
 
-void SendSignIn(Authority& a, Response& res, int status, const std::string& error) {
+void SendSignIn(Response& res, int status, const std::string& error) {
   std::string csrf = RandomHex(32);
-  SetCookie(a, res, kSignInCookie, csrf, "/signin", 3600);
+  SetCookie(res, kSignInCookie, csrf, "/signin", 3600);
   SendPage(res, status, WebPage(WebViewer{}, "Sign in", SignInBody(csrf, error)));
+}
+
+// A sign-in form refused before its token was looked at: audited (bounded
+// as failed tokens are) and answered 403, or 429 while the address is blocked.
+void RefuseSignIn(Authority& a, const Request& req, Response& res, const std::string& why,
+                  const std::string& message) {
+  int64_t retry_after = 0;
+  Status st = a.web_sessions().RefuseSignIn(ClientAddress(req), why, &retry_after);
+  if (retry_after > 0) {
+    res.set_header("Retry-After", std::to_string(retry_after));
+    return SendSignIn(res, 429, st.message());
+  }
+  SendSignIn(res, 403, message);
 }
 
 void SignInPost(Authority& a, const Request& req, Response& res, RequestBody& body) {
   SetWebHeaders(res);
-  if (CrossSite(req)) return SendSignIn(a, res, 403, "Sign-in from another site refused.");
+  if (CrossSite(req))
+    return RefuseSignIn(a, req, res, "the browser says it came from another site (CSRF)",
+                        "Sign-in from another site refused.");
   Result<httplib::Params> form = ReadForm(req, body);
-  if (!form.ok()) return SendSignIn(a, res, 400, form.status().message());
+  if (!form.ok()) return SendSignIn(res, 400, form.status().message());
   if (!SameSecret(FormValue(*form, "csrf"), CookieValue(req, kSignInCookie)))
-    return SendSignIn(a, res, 403,
-                      "The sign-in form expired or came from another site: sign in again.");
+    return RefuseSignIn(a, req, res,
+                        "its CSRF value does not match its cookie (an expired form, or another "
+                        "site's)",
+                        "The sign-in form expired or came from another site: sign in again.");
   int64_t retry_after = 0;
   Result<WebSignIn> s =
       a.web_sessions().SignIn(FormValue(*form, "token"), ClientAddress(req), &retry_after);
   if (!s.ok()) {
     if (retry_after > 0) res.set_header("Retry-After", std::to_string(retry_after));
-    return SendSignIn(a, res, retry_after > 0 ? 429 : 401, s.status().message());
+    return SendSignIn(res, retry_after > 0 ? 429 : 401, s.status().message());
   }
   CurrentRequestLog().user = s->caller.handle;
-  SetCookie(a, res, kSignInCookie, "", "/signin", 0);
-  SetCookie(a, res, kSessionCookie, s->cookie_id, "/", int64_t{kWebSessionHours} * 3600);
+  SetCookie(res, kSignInCookie, "", "/signin", 0);
+  // The cookie lives as long as the session: no longer than its token.
+  SetCookie(res, kSessionCookie, s->cookie_id, "/", s->max_age);
   SendRedirect(res, "/");
 }
 
@@ -166,15 +188,22 @@ void SignOutPost(Authority& a, const Request& req, Response& res, RequestBody& b
   std::optional<Visit> v = Enter(a, req, res);
   if (!v) return;
   Result<httplib::Params> form = ReadForm(req, body);
-  if (CrossSite(req) || !form.ok() || !SameSecret(FormValue(*form, "csrf"), v->viewer.csrf))
+  std::string why = CrossSite(req) ? "the browser says it came from another site (CSRF)"
+                    : !form.ok()   ? "it is not a form"
+                    : !SameSecret(FormValue(*form, "csrf"), v->viewer.csrf)
+                        ? "its CSRF value is not the session's"
+                        : "";
+  if (!why.empty()) {
+    (void)a.web_sessions().RefuseSignOut(v->caller, why);
     return SendPage(res, 403,
                     WebPage(v->viewer, "Refused",
                             StatusBody("Refused",
                                        "The sign-out form expired or came "
                                        "from another site: try again.")));
+  }
   Status st = a.web_sessions().SignOut(v->caller, v->cookie);
   if (!st.ok()) return SendFailure(res, v->viewer, st);
-  SetCookie(a, res, kSessionCookie, "", "/", 0);
+  SetCookie(res, kSessionCookie, "", "/", 0);
   SendRedirect(res, "/signin");
 }
 
@@ -195,6 +224,18 @@ Result<WebAnswer> RepoPage(Authority& a, const Caller& c, const Request& req) {
   ASSIGN_OR_RETURN(q.before, BeforeParam(req));
   ASSIGN_OR_RETURN(wire::PublicationPage page, a.publications().List(c, repo, q));
   return WebAnswer{d.repo.name, RepoBody(d, page, q)};
+}
+
+// /audit (the whole log) or /r/REPO/audit (`of_repo`), with the filters of
+// the query string (the API's: AuditFilterParams).
+Result<WebAnswer> AuditLogPage(Authority& a, const Caller& c, const Request& req, bool of_repo) {
+  WebAuditQuery q;
+  if (of_repo) q.repo = req.matches[1].str();
+  q.filter = AuditFilterParams(req);
+  q.verify = !of_repo && Param(req, "verify") == "1";
+  ASSIGN_OR_RETURN(q.before, BeforeParam(req));
+  ASSIGN_OR_RETURN(std::string body, AuditPageBody(a, c, q));
+  return WebAnswer{"Audit log", body};
 }
 
 // The text of a file to show on its page, or nullopt with the reason not.
@@ -221,18 +262,36 @@ Result<std::optional<std::string>> FileText(Authority& a, const Caller& c, const
   return std::optional<std::string>(std::move(text));
 }
 
+// ?page=N of a directory (from 1): kInvalid for anything but a whole number
+// of at least 1; kNotFound past its last page.
+Result<size_t> DirPage(const Request& req, const WebTreeNode& node) {
+  std::optional<std::string> v = NonEmptyParam(req, "page");
+  if (!v) return size_t{1};
+  size_t page = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), page);
+  if (ec != std::errc() || end != v->data() + v->size() || page < 1)
+    return Invalid("page must be a whole number from 1");
+  size_t pages =
+      std::max<size_t>(1, (node.dir.entries.size() + kWebDirPageEntries - 1) / kWebDirPageEntries);
+  if (page > pages) return NotFound("the directory has " + std::to_string(pages) + " page(s)");
+  return page;
+}
+
 Result<WebAnswer> PublicationView(Authority& a, const Caller& c, const Request& req) {
   std::string repo = req.matches[1].str();
   ASSIGN_OR_RETURN(WebTreeNode node,
                    OpenPublicationPath(a, c, repo, req.matches[2].str(), req.matches[3].str()));
   std::optional<std::string> text;
   std::string why;
-  if (!node.is_dir) {
+  size_t page = 1;
+  if (node.is_dir) {
+    ASSIGN_OR_RETURN(page, DirPage(req, node));
+  } else {
     ASSIGN_OR_RETURN(text, FileText(a, c, repo, node.file, &why));
   }
   std::string title =
       node.path.empty() ? "publication " + node.publication.id.substr(0, 12) : node.path.back();
-  return WebAnswer{title, PublicationBody(repo, node, text, why)};
+  return WebAnswer{title, PublicationBody(repo, node, text, why, page)};
 }
 
 // An ASCII stand-in for a file name in Content-Disposition's filename=.
@@ -283,9 +342,11 @@ void RegisterWebRoutes(httplib::Server& svr, Authority& a) {
   svr.Get("/signin", [&a](const Request& req, Response& res) {
     SetWebHeaders(res);
     std::string cookie = CookieValue(req, kSessionCookie);
-    if (!cookie.empty() && a.web_sessions().Resolve(cookie, ClientAddress(req)).ok())
-      return SendRedirect(res, "/");
-    SendSignIn(a, res, 200, "");
+    if (!cookie.empty()) {
+      if (a.web_sessions().Resolve(cookie, ClientAddress(req)).ok()) return SendRedirect(res, "/");
+      SetCookie(res, kSessionCookie, "", "/", 0);  // asked about once, not at every visit
+    }
+    SendSignIn(res, 200, "");
   });
   svr.Post("/signin", [&a](const Request& req, Response& res, const ContentReader& r) {
     RequestBody body(req, r, kFormLimit);
@@ -307,20 +368,10 @@ void RegisterWebRoutes(httplib::Server& svr, Authority& a) {
     ServePage(a, req, res, [&](const Visit& v) { return RepoPage(a, v.caller, req); });
   });
   svr.Get(R"(/audit)", [&a](const Request& req, Response& res) {
-    ServePage(a, req, res, [&](const Visit& v) -> Result<WebAnswer> {
-      WebAuditQuery q{std::nullopt, std::nullopt, Param(req, "verify") == "1"};
-      ASSIGN_OR_RETURN(q.before, BeforeParam(req));
-      ASSIGN_OR_RETURN(std::string body, AuditPageBody(a, v.caller, q));
-      return WebAnswer{"Audit log", body};
-    });
+    ServePage(a, req, res, [&](const Visit& v) { return AuditLogPage(a, v.caller, req, false); });
   });
   svr.Get(R"(/r/([^/]+)/audit)", [&a](const Request& req, Response& res) {
-    ServePage(a, req, res, [&](const Visit& v) -> Result<WebAnswer> {
-      WebAuditQuery q{req.matches[1].str(), std::nullopt, false};
-      ASSIGN_OR_RETURN(q.before, BeforeParam(req));
-      ASSIGN_OR_RETURN(std::string body, AuditPageBody(a, v.caller, q));
-      return WebAnswer{"Audit log", body};
-    });
+    ServePage(a, req, res, [&](const Visit& v) { return AuditLogPage(a, v.caller, req, true); });
   });
   svr.Get(R"(/r/([^/]+)/p/([^/]+)(?:/(.*))?)", [&a](const Request& req, Response& res) {
     ServePage(a, req, res, [&](const Visit& v) { return PublicationView(a, v.caller, req); });

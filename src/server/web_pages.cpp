@@ -196,10 +196,24 @@ std::string Breadcrumbs(const std::string& repo, const WebTreeNode& node) {
   return out + "</p>";
 }
 
-std::string DirListing(const std::string& repo, const WebTreeNode& node) {
+// Page `page` (from 1) of a directory's entries, with "previous" and "next".
+std::string DirListing(const std::string& repo, const WebTreeNode& node, size_t page) {
   std::string base = PubUrl(repo, node.publication.id) + PathUrl(node.path, node.path.size());
-  std::string out = "<table><tr><th>name</th><th>size</th><th>mode</th></tr>";
-  for (const Entry& e : node.dir.entries) {
+  const std::vector<Entry>& all = node.dir.entries;
+  size_t first = std::min(all.size(), (page - 1) * kWebDirPageEntries);
+  size_t last = std::min(all.size(), first + kWebDirPageEntries);
+  std::string pager;
+  if (all.size() > kWebDirPageEntries) {
+    pager = "<p class=\"pager\">entries " + std::to_string(first + 1) + "–" +
+            std::to_string(last) + " of " + std::to_string(all.size());
+    if (page > 1) pager += " · " + Link(base + "?page=" + std::to_string(page - 1), "previous");
+    if (last < all.size())
+      pager += " · " + Link(base + "?page=" + std::to_string(page + 1), "next");
+    pager += "</p>";
+  }
+  std::string out = pager + "<table><tr><th>name</th><th>size</th><th>mode</th></tr>";
+  for (size_t i = first; i < last; i++) {
+    const Entry& e = all[i];
     std::string url = base + "/" + PercentEncode(e.name);
     if (e.type == EntryType::kDir)
       out += Row({Link(url, e.name + "/"), "", "dir"});
@@ -208,8 +222,8 @@ std::string DirListing(const std::string& repo, const WebTreeNode& node) {
     else
       out += Row({Link(url, e.name), std::to_string(e.size), e.executable ? "exec" : ""});
   }
-  out += "</table>";
-  if (node.dir.entries.empty()) out += "<p class=\"muted\">Empty directory.</p>";
+  out += "</table>" + pager;
+  if (all.empty()) out += "<p class=\"muted\">Empty directory.</p>";
   return out;
 }
 
@@ -251,11 +265,12 @@ std::string RepoBody(const wire::RepoDetails& d, const wire::PublicationPage& pa
 }
 
 std::string PublicationBody(const std::string& repo, const WebTreeNode& node,
-                            const std::optional<std::string>& text, const std::string& why) {
+                            const std::optional<std::string>& text, const std::string& why,
+                            size_t dir_page) {
   const wire::Publication& p = node.publication;
   std::string out = "<h1>" + Link(RepoUrl(repo), repo) + " · publication " + H(p.id.substr(0, 12)) +
                     "</h1>" + Provenance(p, node.snap) + "<h2>Tree</h2>" + Breadcrumbs(repo, node);
-  if (node.is_dir) return out + DirListing(repo, node);
+  if (node.is_dir) return out + DirListing(repo, node, std::max<size_t>(dir_page, 1));
   const Entry& e = node.file;
   std::string raw =
       RepoUrl(repo) + "/raw/" + PercentEncode(p.id) + PathUrl(node.path, node.path.size());

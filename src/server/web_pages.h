@@ -16,6 +16,8 @@ namespace converge {
 // Files up to this size are shown as text on their page; larger ones are
 // only downloadable.
 inline constexpr uint64_t kWebTextCap = 512 * 1024;
+// A directory's page lists at most this many entries (?page=N, from 1).
+inline constexpr size_t kWebDirPageEntries = 500;
 
 // The gate graph drawn as inline SVG (no script, no styles: attributes
 // only): each gate a box in the column of its longest upstream chain, an
@@ -28,9 +30,12 @@ std::string RepoListBody(const std::vector<wire::Repo>& repos);
 // A repo with one page of its publications (`filter` as asked).
 std::string RepoBody(const wire::RepoDetails& repo, const wire::PublicationPage& page,
                      const PublicationQuery& filter);
-// A publication at a directory, or at a file with its text (nullopt: not
-// shown, `why` says why).
+// A publication at a directory (its page `dir_page` of kWebDirPageEntries
+// entries, from 1, with links to the pages before and after it), or at a
+// file with its text (nullopt: not shown, `why` says why). Only the page's
+// entries are rendered, however large the directory.
 std::string PublicationBody(const std::string& repo, const WebTreeNode& node,
-                            const std::optional<std::string>& text, const std::string& why);
+                            const std::optional<std::string>& text, const std::string& why,
+                            size_t dir_page = 1);
 
 }  // namespace converge

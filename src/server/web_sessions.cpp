@@ -56,6 +56,7 @@ Result<WebSignIn> WebSessions::SignIn(std::string_view token, const std::string&
   ASSIGN_OR_RETURN(std::optional<TokenRow> t, TokenRecords(*db).ById(caller.token_id));
   if (!t || t->revoked_at) return NoSession();
   if (t->expires_at && *t->expires_at < out.expires_at) out.expires_at = *t->expires_at;
+  out.max_age = std::max<int64_t>(0, SecondsUntil(out.expires_at).value_or(0));
   WebSessionRow row{*SessionHash(out.cookie_id), caller.token_id, TimeNow(), out.expires_at, {}};
   // Sessions over for a day are of no use to anyone: sign-ins sweep them.
   RETURN_IF_ERROR(WebSessionRecords(*db).Prune(TimeFromNow(-std::chrono::hours(24))).status());
@@ -69,13 +70,48 @@ Result<WebSignIn> WebSessions::SignIn(std::string_view token, const std::string&
 Result<Caller> WebSessions::Resolve(std::string_view cookie_id, const std::string& remote) {
   std::optional<std::string> hash = SessionHash(cookie_id);
   if (!hash) return NoSession();
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  ASSIGN_OR_RETURN(std::optional<WebSessionRow> s, WebSessionRecords(*db).ByHash(*hash));
+  std::optional<TokenRow> t;
   std::string now = TimeNow();
-  if (!s || s->ended_at || s->expires_at <= now) return NoSession();
-  ASSIGN_OR_RETURN(std::optional<TokenRow> t, TokenRecords(*db).ById(s->token_id));
-  if (!t || t->revoked_at || (t->expires_at && *t->expires_at <= now)) return NoSession();
-  return Caller{t->user_id, t->user_handle, t->user_admin, t->id, remote};
+  {
+    ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+    ASSIGN_OR_RETURN(std::optional<WebSessionRow> s, WebSessionRecords(*db).ByHash(*hash));
+    if (!s || s->ended_at || s->expires_at <= now) return NoSession();
+    ASSIGN_OR_RETURN(t, TokenRecords(*db).ById(s->token_id));
+  }
+  if (t && !t->revoked_at && !(t->expires_at && *t->expires_at <= now))
+    return Caller{t->user_id, t->user_handle, t->user_admin, t->id, remote};
+  if (!t) return NoSession();
+  // A live session whose token went: someone holds a cookie that was good.
+  AuditRecord r;
+  r.actor = "token:" + t->id;
+  r.action = "session.use";
+  r.target = t->id;
+  r.remote_addr = remote;
+  r.detail = t->revoked_at ? "web session refused: its token was revoked at " + *t->revoked_at
+                           : "web session refused: its token expired at " + *t->expires_at;
+  return identity_.RefuseUnauthenticated(r, NoSession());
+}
+
+Status WebSessions::RefuseSignIn(const std::string& remote, const std::string& why,
+                                 int64_t* retry_after) {
+  AuditRecord r;
+  r.actor = "anonymous";
+  r.action = "session.create";
+  r.remote_addr = remote;
+  r.detail = "web view sign-in form refused: " + why;
+  return identity_.RefuseUnauthenticated(r, Permission(why), retry_after);
+}
+
+Status WebSessions::RefuseSignOut(const Caller& caller, const std::string& why) {
+  Status refusal = Permission(why);
+  // The refusal stands even when its row cannot be written.
+  Result<DbPool::Lease> db = dbs_.Acquire();
+  if (db.ok())
+    (void)AppendRefusal(**db,
+                        RecordBy(caller, "session.end", "", caller.token_id,
+                                 "web view sign-out form refused: " + why),
+                        refusal);
+  return refusal;
 }
 
 Status WebSessions::SignOut(const Caller& caller, std::string_view cookie_id) {

@@ -23,6 +23,7 @@ struct WebSignIn {
   std::string cookie_id;  // 64 hex digits: the cookie's value, shown only here
   std::string expires_at;
   Caller caller;
+  int64_t max_age = 0;  // whole seconds from now to expires_at, for the cookie
 };
 
 class WebSessions {
@@ -38,9 +39,24 @@ class WebSessions {
 
   // The caller behind a session cookie's value. Errors: kUnauthenticated for
   // a malformed, unknown, ended or expired session, and for one whose token
-  // was revoked or expired; the database's. Not audited (no credential was
-  // tried: the id is 256 random bits).
+  // was revoked or expired; the database's. Audited, as refused
+  // "session.use" (actor "token:<id>", never the cookie), only a session
+  // whose token was revoked or expired, through
+  // Identity::RefuseUnauthenticated: a failure of `remote`, written only
+  // while the address is not blocked. A session that merely ran out or was
+  // signed out is not (its browser was told to drop the cookie).
   Result<Caller> Resolve(std::string_view cookie_id, const std::string& remote);
+
+  // Records a sign-in form refused before its token was looked at (its CSRF
+  // check failed: `why` says how) as refused "session.create" from
+  // `remote`, bounded as failed tokens are (Identity::RefuseUnauthenticated:
+  // *retry_after set while `remote` is blocked, and no row then). Returns
+  // the refusal: kPermission, or kUnauthenticated when blocked.
+  Status RefuseSignIn(const std::string& remote, const std::string& why, int64_t* retry_after);
+
+  // Records a sign-out form refused for its CSRF check (`why`) as refused
+  // "session.end" of the signed-in `caller`. Returns kPermission with `why`.
+  Status RefuseSignOut(const Caller& caller, const std::string& why);
 
   // Ends the session (ending an ended one again succeeds). Errors:
   // kUnauthenticated for a malformed or unknown id. Audited: "session.end".

@@ -9,13 +9,15 @@ namespace converge {
 
 namespace {
 
-// The whole of a metadata object the caller may read, held to the size limit.
-Result<std::string> ReadMetadata(Authority& a, const Caller& caller, std::string_view repo,
+// The whole of a metadata object of the reader's repo, held to the size
+// limit, hashed once (as it streams).
+Result<std::string> ReadMetadata(Authority& a, const ObjectSender::RepoReader& reader,
                                  ObjectKind kind, const ObjectId& id) {
-  ASSIGN_OR_RETURN(ObjectSender::Located o, a.sender().Locate(caller, repo, kind, id.hex()));
+  ASSIGN_OR_RETURN(ObjectSender::Located o, reader.Find(kind, id));
   if (o.size > a.config().max_metadata_bytes)
     return TooLarge(Describe(kind, id) + " is larger than max_metadata_bytes");
   std::string bytes;
+  bytes.reserve(o.size);
   RETURN_IF_ERROR(a.sender().Stream(o.id, [&](std::string_view piece) {
     bytes.append(piece);
     return Status::Ok();
@@ -47,18 +49,21 @@ Result<WebTreeNode> OpenPublicationPath(Authority& a, const Caller& caller, std:
   ASSIGN_OR_RETURN(node.path, SplitWebPath(path));
   std::optional<ObjectId> snap_id = ObjectId::FromHex(node.publication.snap);
   if (!snap_id) return Corrupt("publication " + node.publication.id + " names a malformed snap");
-  ASSIGN_OR_RETURN(std::string snap_bytes,
-                   ReadMetadata(a, caller, repo, ObjectKind::kSnap, *snap_id));
+  // One role check for the whole walk, then each level read once, from the
+  // level above: never from the root again.
+  ASSIGN_OR_RETURN(ObjectSender::RepoReader reader, a.sender().OpenRepo(caller, repo));
+  ASSIGN_OR_RETURN(std::string snap_bytes, ReadMetadata(a, reader, ObjectKind::kSnap, *snap_id));
   ASSIGN_OR_RETURN(node.snap, DecodeSnap(snap_bytes));
   ObjectId dir = node.snap.root;
   for (size_t i = 0;; i++) {
-    ASSIGN_OR_RETURN(std::string bytes, ReadMetadata(a, caller, repo, ObjectKind::kManifest, dir));
+    ASSIGN_OR_RETURN(std::string bytes, ReadMetadata(a, reader, ObjectKind::kManifest, dir));
     ASSIGN_OR_RETURN(node.dir, DecodeManifest(bytes));
     if (i == node.path.size()) return node;
     const std::string& name = node.path[i];
-    auto it = std::find_if(node.dir.entries.begin(), node.dir.entries.end(),
-                           [&](const Entry& e) { return e.name == name; });
-    if (it == node.dir.entries.end())
+    // A manifest's entries are sorted by name (its canonical form).
+    auto it = std::lower_bound(node.dir.entries.begin(), node.dir.entries.end(), name,
+                               [](const Entry& e, const std::string& n) { return e.name < n; });
+    if (it == node.dir.entries.end() || it->name != name)
       return NotFound("no " + Quote(path) + " in publication " + node.publication.id);
     if (it->type == EntryType::kDir) {
       dir = it->id;
@@ -76,18 +81,17 @@ Result<WebTreeNode> OpenPublicationPath(Authority& a, const Caller& caller, std:
 Result<std::vector<ObjectSender::Located>> FileBlobs(Authority& a, const Caller& caller,
                                                      std::string_view repo, const Entry& e) {
   if (e.type != EntryType::kFile) return Invalid(Quote(e.name) + " is not a file");
+  ASSIGN_OR_RETURN(ObjectSender::RepoReader reader, a.sender().OpenRepo(caller, repo));
   std::vector<ObjectSender::Located> out;
   if (!e.chunked) {
-    ASSIGN_OR_RETURN(ObjectSender::Located o,
-                     a.sender().Locate(caller, repo, ObjectKind::kBlob, e.id.hex()));
+    ASSIGN_OR_RETURN(ObjectSender::Located o, reader.Find(ObjectKind::kBlob, e.id));
     out.push_back(o);
     return out;
   }
-  ASSIGN_OR_RETURN(std::string bytes, ReadMetadata(a, caller, repo, ObjectKind::kChunkList, e.id));
+  ASSIGN_OR_RETURN(std::string bytes, ReadMetadata(a, reader, ObjectKind::kChunkList, e.id));
   ASSIGN_OR_RETURN(ChunkList list, DecodeChunkList(bytes));
   for (const ChunkList::Chunk& c : list.chunks) {
-    ASSIGN_OR_RETURN(ObjectSender::Located o,
-                     a.sender().Locate(caller, repo, ObjectKind::kBlob, c.blob.hex()));
+    ASSIGN_OR_RETURN(ObjectSender::Located o, reader.Find(ObjectKind::kBlob, c.blob));
     out.push_back(o);
   }
   return out;

@@ -1,8 +1,10 @@
 // What the web view reads of a publication: its record and, at a path in its
 // snap's tree, a directory or a file, read through the same services the API
-// routes call (Publications::Get, ObjectSender::Locate), so a caller sees
+// routes call (Publications::Get, ObjectSender's read role), so a caller sees
 // exactly what the API would let them fetch, and a repo they may not read is
-// the same kNotFound as one that does not exist.
+// the same kNotFound as one that does not exist. The role is checked once
+// per call (ObjectSender::OpenRepo), not per level, and each object is
+// hashed once, as it streams (ObjectSender::RepoReader), not also before.
 #pragma once
 
 #include <string>
@@ -30,13 +32,15 @@ struct WebTreeNode {
 Result<WebTreeNode> OpenPublicationPath(Authority& a, const Caller& caller, std::string_view repo,
                                         std::string_view pub, std::string_view path);
 
-// The blobs that hold file `e`'s bytes, in order, each located (re-hashed)
-// for the caller: one, or a chunk list's chunks. Errors: as Locate's;
-// kInvalid for a symlink or a directory.
+// The blobs that hold file `e`'s bytes, in order, each found in the repo
+// for the caller (not yet hashed: StreamBlobs verifies): one, or a chunk
+// list's chunks. Errors: as OpenRepo's and Find's; kInvalid for a symlink or
+// a directory.
 Result<std::vector<ObjectSender::Located>> FileBlobs(Authority& a, const Caller& caller,
                                                      std::string_view repo, const Entry& e);
 
-// The bytes of `blobs`, in order, into `sink`: Stream's errors.
+// The bytes of `blobs`, in order, into `sink`, each verified as it streams
+// (the last piece of a damaged blob never reaches the sink): Stream's errors.
 Status StreamBlobs(const ObjectSender& sender, const std::vector<ObjectSender::Located>& blobs,
                    const ObjectSender::Sink& sink);
 

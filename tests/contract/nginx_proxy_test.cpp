@@ -68,6 +68,19 @@ TEST_F(NginxProxyTest, AForgedLeftMostEntryThroughNginxIsIgnored) {
   EXPECT_EQ(AuditRowsFrom("auth.fail", "127.0.0.1"), 0);
 }
 
+// nginx sets X-Forwarded-Proto to its own scheme (plain HTTP here): a client
+// claiming HTTPS through it does not get a Secure cookie it could not keep.
+TEST_F(NginxProxyTest, AForgedForwardedProtoThroughNginxIsReplaced) {
+  std::string answer = RequestFromAddress(
+      "127.0.0.8", nginx_->port(),
+      "GET /signin HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(StatusOf(answer), 200) << answer;
+  size_t cookie = answer.find("Set-Cookie: converge_signin=");
+  ASSERT_NE(cookie, std::string::npos) << answer;
+  std::string line = answer.substr(cookie, answer.find("\r\n", cookie) - cookie);
+  EXPECT_EQ(line.find("Secure"), std::string::npos) << line;
+}
+
 TEST_F(NginxProxyTest, AForgedHeaderSentStraightToTheServerChangesNothing) {
   std::string good = NewUser("direct");
   EXPECT_EQ(WhoamiStatusFrom("127.0.0.6", server().port(), UnknownToken(70),

@@ -63,6 +63,7 @@ std::string NginxConfig(const fs::path& dir, int port, const std::vector<int>& u
          "      proxy_set_header Host $http_host;\n"
          "      proxy_set_header Connection \"\";\n"
          "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+         "      proxy_set_header X-Forwarded-Proto $scheme;\n"
          "      proxy_read_timeout 300s;\n"
          "      proxy_send_timeout 300s;\n"
          "    }\n"

@@ -2,7 +2,7 @@
 // reverse proxy in front of one or more `converge serve` processes, the way
 // docs/server.md tells operators to run it: request bodies streamed
 // (proxy_request_buffering off), HTTP/1.1 upstream, X-Forwarded-For appended,
-// round-robin over the upstreams. Its config, logs, pid and temp files live in
+// X-Forwarded-Proto set to its own scheme (http), round-robin over the upstreams. Its config, logs, pid and temp files live in
 // a temp dir; it runs as the current user (one process, master_process off,
 // so nothing is left behind) on a free loopback port, and is stopped on
 // destruction.

@@ -77,6 +77,78 @@ TEST_P(AuditRecordsTest, RowsGoInAsGivenAndComeOutNewestFirst) {
   EXPECT_EQ(seen, (std::vector<int64_t>{4, 3, 2}));
 }
 
+// Every filter is a condition of the one query, combined with AND and with
+// the paging cursor, on both engines.
+TEST_P(AuditRecordsTest, FiltersCombineInTheQuery) {
+  AuditRecords audit(*db_);
+  struct Spec {
+    const char* actor;
+    const char* action;
+    const char* repo;
+    const char* outcome;
+    const char* at;
+  };
+  const std::vector<Spec> specs = {
+      {"alice", "repo.create", "web", "ok", "2026-11-01T10:00:00.000000Z"},
+      {"bob", "object.read", "web", "refused: not_found", "2026-11-02T10:00:00.000000Z"},
+      {"alice", "object.read", "api", "ok", "2026-11-03T10:00:00.000000Z"},
+      {"alice", "object.read", "web", "refused: permission", "2026-11-04T10:00:00.000000Z"},
+      {"bob", "repo.create", "", "ok", "2026-11-05T10:00:00.000000Z"},
+      {"alice", "object.read", "web", "ok", "2026-11-05T23:59:59.999999Z"},
+  };
+  std::string prev = kAuditGenesis;
+  for (size_t i = 0; i < specs.size(); i++) {
+    AuditRow r = SomeRow(static_cast<int64_t>(i) + 1, prev);
+    r.at = specs[i].at;
+    r.facts.actor = specs[i].actor;
+    r.facts.action = specs[i].action;
+    r.facts.repo = specs[i].repo;
+    r.facts.outcome = specs[i].outcome;
+    ASSERT_TRUE(audit.Insert(r).ok());
+    prev = r.hash;
+  }
+  auto seqs = [&](const AuditRowFilter& f, int64_t before = INT64_MAX, int64_t limit = 100) {
+    Result<std::vector<AuditRow>> rows = audit.Page(f, before, limit);
+    EXPECT_TRUE(rows.ok()) << rows.status().message();
+    std::vector<int64_t> out;
+    if (rows.ok())
+      for (const AuditRow& r : *rows) out.push_back(r.seq);
+    return out;
+  };
+  using Seqs = std::vector<int64_t>;
+  AuditRowFilter f;
+  EXPECT_EQ(seqs(f), (Seqs{6, 5, 4, 3, 2, 1}));
+  f.actor = "alice";
+  EXPECT_EQ(seqs(f), (Seqs{6, 4, 3, 1}));
+  f.action = "object.read";
+  EXPECT_EQ(seqs(f), (Seqs{6, 4, 3}));
+  f.repo = "web";
+  EXPECT_EQ(seqs(f), (Seqs{6, 4}));
+  f.refused = true;
+  EXPECT_EQ(seqs(f), (Seqs{4}));
+  f.refused = false;
+  EXPECT_EQ(seqs(f), (Seqs{6}));
+
+  AuditRowFilter when;
+  when.since = "2026-11-02T10:00:00.000000Z";  // inclusive
+  when.until = "2026-11-05T00:00:00.000000Z";
+  EXPECT_EQ(seqs(when), (Seqs{4, 3, 2}));
+  when.until = "2026-11-05T23:59:59.999999Z";  // inclusive too
+  EXPECT_EQ(seqs(when), (Seqs{6, 5, 4, 3, 2}));
+  // The cursor and the limit apply to matching rows only.
+  AuditRowFilter refused;
+  refused.refused = true;
+  EXPECT_EQ(seqs(refused, INT64_MAX, 1), (Seqs{4}));
+  EXPECT_EQ(seqs(refused, 4, 1), (Seqs{2}));
+  EXPECT_EQ(seqs(refused, 2, 1), (Seqs{}));
+  // A value is a value, never SQL.
+  AuditRowFilter odd;
+  odd.actor = "alice' OR '1'='1";
+  EXPECT_EQ(seqs(odd), (Seqs{}));
+  odd.actor = "%";
+  EXPECT_EQ(seqs(odd), (Seqs{}));
+}
+
 TEST_P(AuditRecordsTest, HeadMovesOnlyForward) {
   AuditRecords audit(*db_);
   EXPECT_FALSE(audit.Head()->has_value());

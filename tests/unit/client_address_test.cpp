@@ -134,5 +134,22 @@ TEST(ClientAddress, IPv6AndPorts) {
   EXPECT_EQ(PickClient("fd00::1", {"fe80::1%eth0"}), "fd00::1");
 }
 
+// X-Forwarded-Proto counts only from a trusted peer, and then only its
+// right-most entry (what the nearest proxy wrote) saying https.
+TEST(ClientAddress, ForwardedHttpsOnlyFromATrustedPeer) {
+  TrustedProxies trusted = TrustNets({"10.0.0.0/8"});
+  EXPECT_TRUE(ForwardedHttps("10.1.2.3", {"https"}, trusted));
+  EXPECT_TRUE(ForwardedHttps("10.1.2.3", {" HTTPS\t"}, trusted));
+  EXPECT_TRUE(ForwardedHttps("10.1.2.3", {"http, https"}, trusted));
+  EXPECT_TRUE(ForwardedHttps("10.1.2.3", {"http", "https"}, trusted));
+  EXPECT_FALSE(ForwardedHttps("10.1.2.3", {"https, http"}, trusted));
+  EXPECT_FALSE(ForwardedHttps("10.1.2.3", {"http"}, trusted));
+  EXPECT_FALSE(ForwardedHttps("10.1.2.3", {"httpsx"}, trusted));
+  EXPECT_FALSE(ForwardedHttps("10.1.2.3", {""}, trusted));
+  EXPECT_FALSE(ForwardedHttps("10.1.2.3", {}, trusted));
+  EXPECT_FALSE(ForwardedHttps("192.0.2.1", {"https"}, trusted));
+  EXPECT_FALSE(ForwardedHttps("10.1.2.3", {"https"}, TrustedProxies()));
+}
+
 }  // namespace
 }  // namespace converge

@@ -69,15 +69,27 @@ Status AuditRecords::Insert(const AuditRow& r) {
   return q.Run();
 }
 
-Result<std::vector<AuditRow>> AuditRecords::Page(const std::optional<std::string>& repo,
-                                                 int64_t before, int64_t limit) {
+Result<std::vector<AuditRow>> AuditRecords::Page(const AuditRowFilter& f, int64_t before,
+                                                 int64_t limit) {
+  // Only fixed SQL text is appended; every value is a bound parameter.
   std::string sql = std::string(kAuditRowColumns) + " WHERE seq < ?";
-  if (repo) sql += " AND repo = ?";
+  std::vector<const std::string*> values;
+  auto add = [&](const std::optional<std::string>& v, const char* condition) {
+    if (!v) return;
+    sql += condition;
+    values.push_back(&*v);
+  };
+  add(f.repo, " AND repo = ?");
+  add(f.actor, " AND actor_handle = ?");
+  add(f.action, " AND action = ?");
+  add(f.since, " AND at >= ?");
+  add(f.until, " AND at <= ?");
+  if (f.refused) sql += *f.refused ? " AND outcome <> 'ok'" : " AND outcome = 'ok'";
   sql += " ORDER BY seq DESC LIMIT ?";
   ASSIGN_OR_RETURN(Stmt q, db_.Prepare(sql));
   int i = 1;
   q.Bind(i++, before);
-  if (repo) q.Bind(i++, *repo);
+  for (const std::string* v : values) q.Bind(i++, *v);
   q.Bind(i++, limit);
   std::vector<AuditRow> out;
   for (;;) {
@@ -85,6 +97,13 @@ Result<std::vector<AuditRow>> AuditRecords::Page(const std::optional<std::string
     if (!row) return out;
     out.push_back(AuditRowFrom(q));
   }
+}
+
+Result<std::vector<AuditRow>> AuditRecords::Page(const std::optional<std::string>& repo,
+                                                 int64_t before, int64_t limit) {
+  AuditRowFilter f;
+  f.repo = repo;
+  return Page(f, before, limit);
 }
 
 Status AuditRecords::ForEachNewestFirst(int64_t from_seq,

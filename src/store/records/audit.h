@@ -60,6 +60,19 @@ struct AuditLink {
   std::string hash;
 };
 
+// What a page of rows is narrowed to: every field that is set must hold
+// (AND), each compared exactly. `since` and `until` are server timestamps
+// (base/clock.h's fixed-width form, which compares as text in time order),
+// both inclusive; the service turns what a user typed into them.
+struct AuditRowFilter {
+  std::optional<std::string> repo;
+  std::optional<std::string> actor;  // the column actor_handle
+  std::optional<std::string> action;
+  std::optional<bool> refused;       // true: outcome is not "ok"; false: it is
+  std::optional<std::string> since;  // at >= since
+  std::optional<std::string> until;  // at <= until
+};
+
 class AuditRecords {
  public:
   explicit AuditRecords(Db& db) : db_(db) {}
@@ -73,7 +86,11 @@ class AuditRecords {
   Result<std::optional<AuditLink>> Newest();
   // Adds `row` as given (its seq and hashes too). kConflict when seq is taken.
   Status Insert(const AuditRow& row);
-  // Up to `limit` rows with seq < `before`, newest first; only `repo`'s when given.
+  // Up to `limit` rows with seq < `before` that pass `filter`, newest first,
+  // in one query (the database filters; rows are read no further back than
+  // the page's last match, or the log's start when fewer match).
+  Result<std::vector<AuditRow>> Page(const AuditRowFilter& filter, int64_t before, int64_t limit);
+  // The same, only `repo`'s rows when given.
   Result<std::vector<AuditRow>> Page(const std::optional<std::string>& repo, int64_t before,
                                      int64_t limit);
   // Calls `fn` on every row with seq <= `from_seq`, newest first, one at a
