@@ -88,7 +88,7 @@ TEST_F(AuthTest, ExpiredTokenIs401) {
   ASSERT_EQ(As(token).Get("/v1/whoami").status, 200);
   {
     // Let a day pass: move the expiry into the past, as the clock would.
-    Result<Db> db = Db::Open(server().data_dir() / "converge.db", DbRole::kServer);
+    Result<Db> db = server().OpenDb();
     ASSERT_TRUE(db.ok()) << db.status().message();
     Result<Stmt> q =
         db->Prepare("UPDATE tokens SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE id = ?");
