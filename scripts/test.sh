@@ -3,9 +3,12 @@
 # (scripts/pg-cluster.sh; its URL in CONVERGE_TEST_PG for the PostgreSQL
 # engine's tests, stopped at the end even on failure), builds, and runs every
 # test through ctest:
-#   1. a normal (RelWithDebInfo) build: every test;
+#   1. a normal (RelWithDebInfo) build: every test, the contract suite and
+#      the e2e suites that start a server once per metadata engine (ctest
+#      labels sqlite and postgres: tests/CMakeLists.txt);
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: every test again
-#      (the load test at its short size only);
+#      (the load test at its short size only; the e2e suites on SQLite only,
+#      as contract-pg already runs the server's PostgreSQL paths);
 #   3. a ThreadSanitizer build of the server: its concurrency, restart, limits,
 #      stalled-client, connection-cap, framing and backoff contract tests
 #      (where threads share state);
@@ -51,7 +54,7 @@ if [ "${CONVERGE_SKIP_SANITIZERS:-0}" != 1 ]; then
   (cd build-asan &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --output-on-failure -j "$jobs" -E '^load\.full$')
+    ctest --output-on-failure -j "$jobs" -E '^(load\.full|e2e-pg\..*)$')
 
   step "build (TSan: the server and the contract tests)"
   BUILD_TARGETS="converge contract_tests" \

@@ -40,8 +40,9 @@ using HeldMap = std::map<std::pair<ObjectKind, ObjectId>, HeldObject>;
 
 class DataDirCheck {
  public:
-  DataDirCheck(Db& db, const ObjectStore& store, FsckReport& report, DataDirDamage& damage)
-      : db_(db), store_(store), report_(report), damage_(damage) {}
+  DataDirCheck(const fs::path& dir, Db& db, const ObjectStore& store, FsckReport& report,
+               DataDirDamage& damage)
+      : dir_(dir), db_(db), store_(store), report_(report), damage_(damage) {}
 
   Status Run() {
     ASSIGN_OR_RETURN(census_, TakeCensus(store_, report_));
@@ -172,10 +173,10 @@ class DataDirCheck {
   }
 
   // The audit log, by the same checks as `serve --verify-audit`
-  // (server/audit_verify.h), against the data dir's own key.
+  // (server/audit_verify.h), against the data dir's own key (the data dir,
+  // not the database's file's folder: on PostgreSQL there is no file).
   Status CheckAuditChain() {
-    // The store is rooted at the data dir (its objects/ and tmp/ are under it).
-    Result<AuditPublicKey> key = DataDirAuditKey(store_.root());
+    Result<AuditPublicKey> key = DataDirAuditKey(dir_);
     if (!key.ok()) {
       report_.Error("audit log", key.status().message());
       return Status::Ok();
@@ -188,6 +189,7 @@ class DataDirCheck {
     return Status::Ok();
   }
 
+  const fs::path& dir_;
   Db& db_;
   const ObjectStore& store_;
   FsckReport& report_;
@@ -214,7 +216,7 @@ Result<FsckReport> CheckDataDir(const fs::path& dir, const std::string& db_setti
     ASSIGN_OR_RETURN(Db::Tx read, db.BeginRead());  // ends (rolled back) with this block
     RETURN_IF_ERROR(ObjectRecords(db).Count().status());
     DataDirDamage found;
-    DataDirCheck check(db, store, report, damage ? *damage : found);
+    DataDirCheck check(dir, db, store, report, damage ? *damage : found);
     RETURN_IF_ERROR(check.Run());
   }
 

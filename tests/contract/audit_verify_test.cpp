@@ -1,10 +1,10 @@
 // Contract: the audit log is tamper-evident. Each test has a server of its own
 // (it damages the log on purpose), a server admin driving the built binary,
-// and edits the database behind the server's back with the sqlite3 C API, the
-// way someone with access to the data dir but not the key would.
+// and edits the database behind the server's back (whichever engine it runs
+// on: support/server.h), the way someone with access to the data dir or the
+// database but not the key would.
 #include <gtest/gtest.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -22,16 +22,10 @@ namespace {
 using json = nlohmann::json;
 
 // Runs `sql` on the server's database; triggers that guard the log must be
-// dropped first, as an attacker would.
-void Sql(const fs::path& data_dir, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((data_dir / "converge.db").c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "") << "\n" << sql;
-  sqlite3_free(err);
-  sqlite3_close(db);
+// dropped first (ServerProcess::DropTrigger), as an attacker would.
+void Sql(const ServerProcess& server, const std::string& sql) {
+  Status st = server.Sql(sql);
+  EXPECT_TRUE(st.ok()) << st.message() << "\n" << sql;
 }
 
 std::string Trimmed(std::string s) {
@@ -121,7 +115,7 @@ TEST_F(AuditFirstVerifyTest, ACleanLogVerifiesAndTheKeyIsPinned) {
 
   // The same checks offline, beside the running server.
   RunResult offline =
-      Converge({"serve", "--verify-audit", "--data-dir", server_->data_dir().string()});
+      Converge(server_->ServeArgs({"--verify-audit"}));
   EXPECT_EQ(offline.exit_code, 0) << offline.err;
   EXPECT_NE(offline.out.find("audit log OK"), std::string::npos) << offline.out;
 }
@@ -146,10 +140,9 @@ TEST_F(AuditVerifyTest, WhoMayVerify) {
 
 TEST_F(AuditVerifyTest, AnEditedRowIsNamed) {
   auto [seq, row] = RowOf("token.create");
-  Sql(server_->data_dir(),
-      "DROP TRIGGER audit_no_update; UPDATE audit SET detail = 'nothing "
-      "to see' WHERE seq = " +
-          std::to_string(seq));
+  Sql(*server_, server_->DropTrigger("audit_no_update", "audit") +
+                    "UPDATE audit SET detail = 'nothing to see' WHERE seq = " +
+                    std::to_string(seq));
   RunResult r = Verify();
   ExpectError(r, row);
   EXPECT_NE(r.err.find("its hash does not match its content; the log was altered at or after "
@@ -162,7 +155,7 @@ TEST_F(AuditVerifyTest, AnEditedRowIsNamed) {
   EXPECT_EQ(j["problems"][0]["seq"], seq);
 
   RunResult offline =
-      Converge({"serve", "--verify-audit", "--data-dir", server_->data_dir().string()});
+      Converge(server_->ServeArgs({"--verify-audit"}));
   ExpectError(offline, row);
 }
 
@@ -170,10 +163,8 @@ TEST_F(AuditVerifyTest, AnEditedRowIsNamed) {
 // chain is whole again, but the signed head no longer matches it.
 TEST_F(AuditVerifyTest, ARehashedChainFailsTheSignedHead) {
   auto [seq, row] = RowOf("repo.create");
-  Sql(server_->data_dir(),
-      "DROP TRIGGER audit_no_update; UPDATE audit SET target = 'other' "
-      "WHERE seq = " +
-          std::to_string(seq));
+  Sql(*server_, server_->DropTrigger("audit_no_update", "audit") +
+                    "UPDATE audit SET target = 'other' WHERE seq = " + std::to_string(seq));
   // Recompute with the server's own rules, via the wire format, row by row.
   Reply page = Api(server_->port(), server_->admin_token()).Get("/v1/audit?limit=1000");
   std::vector<json> rows(page.json()["entries"].begin(), page.json()["entries"].end());
@@ -197,7 +188,7 @@ TEST_F(AuditVerifyTest, ARehashedChainFailsTheSignedHead) {
            "' WHERE seq = " + std::to_string(rows[i]["seq"].get<int64_t>()) + ";";
     prev = hex;
   }
-  Sql(server_->data_dir(), sql);
+  Sql(*server_, sql);
   int64_t head = HeadSeq();
   RunResult r = Verify();
   ExpectError(r, "audit row " + std::to_string(head) + " (");
@@ -207,8 +198,8 @@ TEST_F(AuditVerifyTest, ARehashedChainFailsTheSignedHead) {
 
 TEST_F(AuditVerifyTest, TruncationIsCaughtByTheSignedHead) {
   int64_t head = HeadSeq();
-  Sql(server_->data_dir(),
-      "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq > " + std::to_string(head - 2));
+  Sql(*server_, server_->DropTrigger("audit_no_delete", "audit") +
+                    "DELETE FROM audit WHERE seq > " + std::to_string(head - 2));
   RunResult r = Verify();
   ExpectError(r, "audit rows " + std::to_string(head - 1) + " to " + std::to_string(head) +
                      " are missing: the log ends at row " + std::to_string(head - 2) +
@@ -225,10 +216,10 @@ TEST_F(AuditVerifyTest, TruncationIsCaughtByTheSignedHead) {
 TEST_F(AuditVerifyTest, ARolledBackLogIsCaughtByTheClientsMemory) {
   int64_t head = HeadSeq();
   server_->Stop();
-  Sql(server_->data_dir(),
-      "DROP TRIGGER audit_no_delete; DROP TRIGGER audit_head_no_delete; DELETE FROM audit WHERE "
-      "seq > " +
-          std::to_string(head - 3) + "; DELETE FROM audit_head;");
+  Sql(*server_, server_->DropTrigger("audit_no_delete", "audit") +
+                    server_->DropTrigger("audit_head_no_delete", "audit_head") +
+                    "DELETE FROM audit WHERE seq > " + std::to_string(head - 3) +
+                    "; DELETE FROM audit_head;");
   server_->Start();  // signs the shorter log's head as if it were an old one
   RunResult r = Verify();
   ExpectError(r, "shorter than when you last verified it");
@@ -274,8 +265,7 @@ TEST_F(AuditVerifyTest, TheServerRefusesAReplacedKeyFile) {
   std::string original = ReadFileOrDie(key);
   std::string forged = original.substr(0, original.find('\n') + 1) + std::string(64, '7') + "\n";
   WriteFile(key, forged);
-  RunResult r =
-      Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir", server_->data_dir().string()});
+  RunResult r = Converge(server_->ServeArgs({"--listen", "127.0.0.1:0"}));
   ExpectError(r, "restore the original audit-key file");
   WriteFile(key, original);
   server_->Start();

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "fixtures.h"
 #include "store/db.h"
@@ -80,6 +81,28 @@ TEST_F(AuthTest, RevokedTokenIs401) {
   EXPECT_NE(after.message().find("revoked"), std::string::npos) << after.body;
 }
 
+// No worker thread and no pooled database connection remembers a token: a
+// revocation reaches every keep-alive client at its next request, however
+// many connections of the pool their earlier requests (made at once) warmed.
+TEST_F(AuthTest, ARevocationReachesEveryConnectionAtItsNextRequest) {
+  constexpr int kClients = 8;
+  std::string token = NewUser();
+  std::vector<Api> clients;
+  for (int i = 0; i < kClients; i++) clients.emplace_back(server().port(), token, true);
+  std::vector<int> before(kClients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; i++)
+    threads.emplace_back([&, i] { before[i] = clients[i].Get("/v1/whoami").status; });
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < kClients; i++) ASSERT_EQ(before[i], 200) << "client " << i;
+  Reply who = As(token).Get("/v1/whoami");
+  ASSERT_EQ(Admin().Delete("/v1/tokens/" + who.json()["token_id"].get<std::string>()).status, 200);
+  for (int i = 0; i < kClients; i++) {
+    Reply r = clients[i].Get("/v1/whoami");
+    EXPECT_EQ(r.status, 401) << "client " << i << ": " << r.body;
+  }
+}
+
 TEST_F(AuthTest, ExpiredTokenIs401) {
   Reply made = Admin().Post("/v1/tokens", {{"label", "short"}, {"expires_in_days", 1}});
   ASSERT_EQ(made.status, 201) << made.body;
@@ -88,7 +111,7 @@ TEST_F(AuthTest, ExpiredTokenIs401) {
   ASSERT_EQ(As(token).Get("/v1/whoami").status, 200);
   {
     // Let a day pass: move the expiry into the past, as the clock would.
-    Result<Db> db = Db::Open(server().data_dir() / "converge.db", DbRole::kServer);
+    Result<Db> db = server().OpenDb();
     ASSERT_TRUE(db.ok()) << db.status().message();
     Result<Stmt> q =
         db->Prepare("UPDATE tokens SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE id = ?");

@@ -1,6 +1,7 @@
 // Contract: many clients at once. 16 threads upload overlapping object sets
 // (packs and single PUTs) and publish concurrently: no errors, every
-// publication present, every object whole afterwards.
+// publication present, every object whole afterwards, one audit chain that
+// verifies, and a data dir that checks clean.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -131,6 +132,20 @@ TEST_F(ConcurrencyTest, SixteenClientsUploadAndPublishAtOnce) {
   EXPECT_EQ(got.size(), unique.size());
   for (const PackedObject& p : got) EXPECT_EQ(ObjectId::Of(p.bytes), p.id);
   EXPECT_TRUE(fs::is_empty(server().data_dir() / "tmp")) << "no temp file left behind";
+
+  // The writers' audit rows make one chain (appends serialized by the
+  // database, on either engine), whole to the client and to the operator,
+  // and the data dir checks clean beside the running server.
+  TempDir home;
+  RunOptions admin;
+  admin.env = ClientEnv(home.path(), "http://127.0.0.1:" + std::to_string(server().port()),
+                        server().admin_token());
+  RunResult online = Converge({"audit", "--verify", "--url", admin.env["CONVERGE_URL"]}, admin);
+  EXPECT_EQ(online.exit_code, 0) << online.out << online.err;
+  RunResult offline = Converge(server().ServeArgs({"--verify-audit"}));
+  EXPECT_EQ(offline.exit_code, 0) << offline.out << offline.err;
+  RunResult fsck = Converge(server().ServeArgs({"--fsck", "--json"}));
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
 }
 
 // A burst of new connections larger than httplib's own listen backlog (5),

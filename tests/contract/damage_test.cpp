@@ -168,20 +168,19 @@ TEST_F(DamageTest, RepairQuarantinesDamageAndTheNextUploadHeals) {
   std::string other_repo = OtherRepo(&other);
   ASSERT_EQ(As(other).PutBytes(damaged.Path(other_repo), damaged.bytes).status, 201);
   FlipAByte(damaged);
-  std::string dir = server().data_dir().string();
 
-  RunResult check = Converge({"serve", "--fsck", "--data-dir", dir});
+  RunResult check = Converge(server().ServeArgs({"--fsck"}));
   EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
   EXPECT_NE(check.out.find(damaged.hex()), std::string::npos) << check.out;
   EXPECT_NE(check.out.find("damaged"), std::string::npos) << check.out;
 
-  RunResult busy = Converge({"serve", "--fsck", "--repair", "--data-dir", dir});
+  RunResult busy = Converge(server().ServeArgs({"--fsck", "--repair"}));
   EXPECT_EQ(busy.exit_code, 1) << busy.out << busy.err;
   EXPECT_NE(busy.err.find("stop it"), std::string::npos) << busy.err;
   EXPECT_EQ(OnDisk(damaged).size(), damaged.bytes.size()) << "nothing moved while it runs";
 
   ASSERT_EQ(server().Stop(), 0);
-  RunResult repair = Converge({"serve", "--fsck", "--repair", "--data-dir", dir, "--json"});
+  RunResult repair = Converge(server().ServeArgs({"--fsck", "--repair", "--json"}));
   server().Start();
   nlohmann::json report = nlohmann::json::parse(repair.out, nullptr, false);
   ASSERT_TRUE(report.is_object()) << repair.out << repair.err;
@@ -220,7 +219,7 @@ TEST_F(DamageTest, RepairQuarantinesDamageAndTheNextUploadHeals) {
   // The next upload of what it lacks heals it all.
   ASSERT_EQ(PutPack(Owner(), repo_, {damaged, t.objects[2], t.objects[3], t.snap()}).status, 200);
   EXPECT_EQ(OnDisk(damaged), damaged.bytes);
-  RunResult after = Converge({"serve", "--fsck", "--data-dir", dir, "--json"});
+  RunResult after = Converge(server().ServeArgs({"--fsck", "--json"}));
   EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
 }
 

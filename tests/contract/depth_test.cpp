@@ -80,11 +80,11 @@ class DepthUpgradeTest : public ContractTest {
 
 // Objects written behind the server's back, as a server from before depths
 // were recorded would have stored them: files in the CAS, rows with no depth.
-void StoreLegacy(const fs::path& data, const std::string& repo,
+void StoreLegacy(const ServerProcess& server, const std::string& repo,
                  const std::vector<TestObject>& objects) {
-  Result<ObjectStore> store = ObjectStore::Open(data);
+  Result<ObjectStore> store = ObjectStore::Open(server.data_dir());
   ASSERT_TRUE(store.ok()) << store.status().message();
-  Result<Db> db = Db::Open(data / "converge.db", DbRole::kServer);
+  Result<Db> db = server.OpenDb();
   ASSERT_TRUE(db.ok()) << db.status().message();
   Result<Stmt> repo_id = db->Prepare("SELECT id FROM repos WHERE name = ?");
   ASSERT_TRUE(repo_id.ok());
@@ -119,7 +119,7 @@ TEST_F(DepthUpgradeTest, ALegacyTreePastTheLimitIsMeasuredAndCannotBePublished) 
   objects.push_back(deep_snap);
   objects.push_back(fine_snap);
   ASSERT_EQ(server().Stop(), 0) << server().Log();
-  StoreLegacy(server().data_dir(), repo, objects);
+  StoreLegacy(server(), repo, objects);
   server().Start();
   std::string measured = "measured the tree depth of " + std::to_string(objects.size()) + " objects";
   EXPECT_NE(server().Log().find(measured), std::string::npos) << server().Log();

@@ -190,7 +190,7 @@ TEST_F(PublicationsTest, AmbiguousPrefixIs409) {
   // Two records whose ids share a prefix take ~2^16 publications to meet by
   // chance; write two such rows straight into the server's database instead.
   {
-    Result<Db> db = Db::Open(server().data_dir() / "converge.db", DbRole::kServer);
+    Result<Db> db = server().OpenDb();
     ASSERT_TRUE(db.ok());
     Result<Stmt> repo = db->Prepare("SELECT id FROM repos WHERE name = ?");
     ASSERT_TRUE(repo.ok());

@@ -1,7 +1,6 @@
 // Contract: the web view (docs/server.md, "The web view"): sessions, CSRF,
 // the same permissions as the API (a hidden repo is the same 404 page as a
 // missing one), escaping, headers, downloads, --no-web.
-#include <sqlite3.h>
 
 #include <regex>
 
@@ -338,15 +337,9 @@ TEST(WebAuditTamperTest, AnEditedLogIsShownAsNotVerifying) {
   WebBrowser b(s.port());
   ASSERT_EQ(b.SignIn(s.admin_token()).status, 303);
   ASSERT_NE(b.Get("/audit?verify=1").body.find("Verified: "), std::string::npos);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((s.data_dir() / "converge.db").c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  EXPECT_EQ(sqlite3_exec(db,
-                         "DROP TRIGGER audit_no_update; UPDATE audit SET detail = '<b>edited</b>' "
-                         "WHERE seq = 1",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  Status edited = s.Sql(s.DropTrigger("audit_no_update", "audit") +
+                        "UPDATE audit SET detail = '<b>edited</b>' WHERE seq = 1");
+  ASSERT_TRUE(edited.ok()) << edited.message();
   Reply r = b.Get("/audit?verify=1");
   ASSERT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("does NOT verify"), std::string::npos) << r.body.substr(0, 3000);

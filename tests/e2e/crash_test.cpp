@@ -155,8 +155,7 @@ class CrashTest : public TeamTest {
   }
 
   void ExpectServerFsckClean(const std::string& when) {
-    RunResult r =
-        Converge({"serve", "--fsck", "--data-dir", server_->data_dir().string(), "--json"});
+    RunResult r = Converge(server_->ServeArgs({"--fsck", "--json"}));
     EXPECT_EQ(r.exit_code, 0) << when << ": " << r.out << r.err;
     json j = json::parse(r.out, nullptr, false);
     EXPECT_TRUE(j.is_object() && j.value("ok", false)) << when << ": " << r.out;

@@ -43,14 +43,13 @@ TEST(RepairTest, RepairThenTheNextPublishHealsTheServer) {
     f.seekp(100);
     f.put('Q');  // a 'z' before
   }
-  std::string dir = server.data_dir().string();
-  RunResult check = Converge({"serve", "--fsck", "--data-dir", dir});
+  RunResult check = Converge(server.ServeArgs({"--fsck"}));
   EXPECT_EQ(check.exit_code, 1) << check.out;
   EXPECT_NE(check.out.find(hex), std::string::npos) << check.out;
   EXPECT_NE(check.err.find("--repair"), std::string::npos) << check.err;
 
   ASSERT_EQ(server.Stop(), 0);
-  RunResult repair = Converge({"serve", "--fsck", "--repair", "--data-dir", dir});
+  RunResult repair = Converge(server.ServeArgs({"--fsck", "--repair"}));
   EXPECT_NE(repair.out.find("fixed: moved damaged object " + hex), std::string::npos)
       << repair.out << repair.err;
   server.Start();
@@ -66,7 +65,7 @@ TEST(RepairTest, RepairThenTheNextPublishHealsTheServer) {
   RunResult again = alice.Run({"publish", "-m", "again"}, ws);
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(ReadFileOrDie(object), kContent);
-  RunResult clean = Converge({"serve", "--fsck", "--data-dir", dir});
+  RunResult clean = Converge(server.ServeArgs({"--fsck"}));
   EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
 
   fs::path copy = alice.home->path() / "copy";

@@ -9,12 +9,30 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
+
+#include "server/db_pool.h"
+#include "support/server_db.h"
 
 namespace converge::testing {
 
 namespace {
+
+// With CONVERGE_TEST_SERVER_DB=postgres and no cluster, every test of the
+// binary skips before any server starts (a skip in the global set-up runs no
+// test; ctest's SKIP_REGULAR_EXPRESSION knows the message).
+class ServerEngineEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (TestServersOnPostgres() && TestPgUrl().empty())
+      GTEST_SKIP() << "[  SKIPPED ] CONVERGE_TEST_SERVER_DB=postgres: " << kNoTestPg;
+  }
+};
+[[maybe_unused]] ::testing::Environment* const server_engine_environment =
+    ::testing::AddGlobalTestEnvironment(new ServerEngineEnvironment);
 
 bool Healthy(int port, bool tls) {
   if (tls) {
@@ -32,10 +50,29 @@ bool Healthy(int port, bool tls) {
 
 }  // namespace
 
+bool TestServersOnPostgres() {
+  const char* engine = std::getenv("CONVERGE_TEST_SERVER_DB");
+  std::string e = engine ? engine : "";
+  if (e.empty() || e == "sqlite") return false;
+  if (e == "postgres") return true;
+  std::fprintf(stderr, "CONVERGE_TEST_SERVER_DB=%s: expected sqlite or postgres\n", e.c_str());
+  std::exit(2);
+}
+
 ServerProcess::ServerProcess(ServerOptions options)
     : data_(dir_ / "data"), log_(dir_ / "server.log") {
   tls_ = options.config.is_object() && options.config.contains("tls_cert_file");
   args_ = std::move(options.args);
+  if (TestServersOnPostgres()) {
+    if (TestPgUrl().empty()) throw std::runtime_error(kNoTestPg);
+    Result<std::unique_ptr<PgTestSchema>> schema = PgTestSchema::Make();
+    if (!schema.ok())
+      throw std::runtime_error("a PostgreSQL schema for the test server: " +
+                               schema.status().message());
+    schema_ = std::move(*schema);
+    db_url_ = schema_->url();
+    args_.insert(args_.end(), {"--db", db_url_});
+  }
   if (!options.config.is_null()) {
     fs::create_directories(data_);
     WriteFile(data_ / "server.json", options.config.dump());
@@ -118,6 +155,27 @@ void ServerProcess::Kill() {
 void ServerProcess::Restart() {
   if (pid_ > 0) Stop();
   Start();
+}
+
+std::vector<std::string> ServerProcess::ServeArgs(const std::vector<std::string>& extra) const {
+  std::vector<std::string> argv = {"serve"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.insert(argv.end(), {"--data-dir", data_.string()});
+  if (postgres()) argv.insert(argv.end(), {"--db", db_url_});
+  return argv;
+}
+
+Result<Db> ServerProcess::OpenDb() const {
+  return ServerDb::For(data_, db_url_).Open();
+}
+
+Status ServerProcess::Sql(const std::string& sql) const {
+  ASSIGN_OR_RETURN(Db db, OpenDb());
+  return db.Exec(sql);
+}
+
+std::string ServerProcess::DropTrigger(const std::string& name, const std::string& table) const {
+  return "DROP TRIGGER " + name + (postgres() ? " ON " + table : "") + ";";
 }
 
 std::string ServerProcess::Log() const {

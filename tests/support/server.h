@@ -1,18 +1,36 @@
 // Test support: a real `converge serve` process on a free loopback port with a
 // temp data dir, and a small HTTP helper for talking to it.
+//
+// The metadata engine: with CONVERGE_TEST_SERVER_DB=postgres in the
+// environment (ctest's contract-pg. and e2e-pg. entries set it) every
+// ServerProcess gets a fresh PostgreSQL schema of its own on the cluster
+// CONVERGE_TEST_PG names, passed as `serve --db URL` at every (re)start and
+// dropped when the ServerProcess is destroyed; every test of the binary then
+// skips, saying why, when CONVERGE_TEST_PG is unset. Otherwise (unset or
+// "sqlite") the metadata is DATA/converge.db, as a solo `serve` keeps it.
+// Tests reach the database through ServeArgs(), OpenDb() and Sql(), which
+// follow the engine.
 #pragma once
 
 #include <httplib.h>
 #include <sys/types.h>
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "store/db.h"
 #include "support/process.h"
 
 namespace converge::testing {
+
+class PgTestSchema;  // support/server_db.h
+
+// Whether CONVERGE_TEST_SERVER_DB asks for PostgreSQL ("postgres"); "" or
+// "sqlite" is SQLite, anything else stops the test binary with a message.
+bool TestServersOnPostgres();
 
 struct ServerOptions {
   // Written to DATA/server.json before the first start, when not empty. With
@@ -50,8 +68,27 @@ class ServerProcess {
   // Everything the server wrote to stdout and stderr so far.
   std::string Log() const;
 
+  // Whether this server keeps its metadata in PostgreSQL (see the top).
+  bool postgres() const { return !db_url_.empty(); }
+  // Its PostgreSQL URL (its own schema first on the search_path); "" on SQLite.
+  const std::string& db_url() const { return db_url_; }
+  // `serve EXTRA... --data-dir DATA [--db URL]`: another run of `serve` on
+  // this server's data (--fsck, --verify-audit, a second start), e.g.
+  // Converge(server.ServeArgs({"--fsck", "--json"})).
+  std::vector<std::string> ServeArgs(const std::vector<std::string>& extra) const;
+  // A connection to this server's database, as someone with access to it
+  // (not to the server's keys) would open one beside the running server.
+  Result<Db> OpenDb() const;
+  // Runs `sql` (statements separated by ';', no parameters) on that database.
+  Status Sql(const std::string& sql) const;
+  // The statement that drops trigger `name` of `table` in this engine's
+  // dialect, ';' included (the audit log's guards are triggers on both).
+  std::string DropTrigger(const std::string& name, const std::string& table) const;
+
  private:
   TempDir dir_;
+  std::unique_ptr<PgTestSchema> schema_;  // PostgreSQL only; dropped after the server stops
+  std::string db_url_;
   fs::path data_;
   fs::path log_;
   int port_ = 0;
