@@ -45,17 +45,18 @@ std::string CsrfField(const std::string& page) {
 }
 
 // Sets a column of one row of the server's database, as time passing would.
-void SetColumn(const fs::path& data_dir, const std::string& table, const std::string& column,
+// Through ServerProcess::OpenDb: the server's engine, SQLite or PostgreSQL.
+void SetColumn(const ServerProcess& server, const std::string& table, const std::string& column,
                const std::string& value, const std::string& key, const std::string& id) {
-  Result<Db> db = Db::Open(data_dir / "converge.db", DbRole::kServer);
+  Result<Db> db = server.OpenDb();
   ASSERT_TRUE(db.ok()) << db.status().message();
   Result<Stmt> q = db->Prepare("UPDATE " + table + " SET " + column + " = ? WHERE " + key + " = ?");
   ASSERT_TRUE(q.ok()) << q.status().message();
   ASSERT_TRUE(q->Bind(1, value).Bind(2, id).Run().ok());
 }
 
-std::string SessionExpiry(const fs::path& data_dir, const std::string& token_id) {
-  Result<Db> db = Db::Open(data_dir / "converge.db", DbRole::kServer);
+std::string SessionExpiry(const ServerProcess& server, const std::string& token_id) {
+  Result<Db> db = server.OpenDb();
   EXPECT_TRUE(db.ok());
   if (!db.ok()) return "";
   Result<Stmt> q = db->Prepare("SELECT expires_at FROM web_sessions WHERE token_id = ?");
@@ -169,7 +170,7 @@ TEST_F(WebRefusalTest, ASessionWhoseTokenWasRevokedOrExpiredIsAuditedOnceAndThro
   std::string revoked_session = SignedIn(revoked).cookie("converge_session");
   std::string expired_session = SignedIn(expired).cookie("converge_session");
   ASSERT_EQ(As(revoked).Delete("/v1/tokens/" + revoked_id).status, 200);
-  SetColumn(server().data_dir(), "tokens", "expires_at", "2000-01-01T00:00:00.000000Z", "id",
+  SetColumn(server(), "tokens", "expires_at", "2000-01-01T00:00:00.000000Z", "id",
             expired_id);
 
   std::string answer = SendFrom(kExpiredFrom, server().port(), "GET", "/",
@@ -207,7 +208,7 @@ TEST_F(WebRefusalTest, ASessionEndsNoLaterThanItsToken) {
   std::string token = SpareToken(&id);
   // An hour left: sooner than a session's twelve.
   std::string token_expiry = TimeFromNow(std::chrono::hours(1));
-  SetColumn(server().data_dir(), "tokens", "expires_at", token_expiry, "id", id);
+  SetColumn(server(), "tokens", "expires_at", token_expiry, "id", id);
   WebBrowser b(server().port());
   Reply in = b.SignIn(token);
   ASSERT_EQ(in.status, 303) << in.body;
@@ -219,10 +220,10 @@ TEST_F(WebRefusalTest, ASessionEndsNoLaterThanItsToken) {
   long max_age = std::stol(cookie.substr(at + 8));
   EXPECT_LE(max_age, 3600) << cookie;
   EXPECT_GT(max_age, 3600 - 300) << cookie;
-  EXPECT_EQ(SessionExpiry(server().data_dir(), id), token_expiry);
+  EXPECT_EQ(SessionExpiry(server(), id), token_expiry);
   ASSERT_EQ(b.Get("/").status, 200);
   // The token's hour passes: the session goes with it.
-  SetColumn(server().data_dir(), "tokens", "expires_at", TimeFromNow(std::chrono::seconds(-1)),
+  SetColumn(server(), "tokens", "expires_at", TimeFromNow(std::chrono::seconds(-1)),
             "id", id);
   Reply after = b.Get("/");
   EXPECT_EQ(after.status, 303);
