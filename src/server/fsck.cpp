@@ -172,9 +172,10 @@ class DataDirCheck {
   }
 
   // The audit log, by the same checks as `serve --verify-audit`
-  // (server/audit_verify.h), against the data dir's own key.
+  // (server/audit_verify.h), against the data dir's own key: found by the
+  // data dir, not beside the database, which on PostgreSQL has no path.
   Status CheckAuditChain() {
-    Result<AuditPublicKey> key = DataDirAuditKey(db_.path().parent_path());
+    Result<AuditPublicKey> key = DataDirAuditKey(store_.root());
     if (!key.ok()) {
       report_.Error("audit log", key.status().message());
       return Status::Ok();
@@ -221,7 +222,13 @@ Result<FsckReport> CheckDataDir(const fs::path& dir, const std::string& db_setti
   ASSIGN_OR_RETURN(std::vector<TempFile> temps, ListTemps(store));
   if (running)
     std::erase_if(temps, [](const TempFile& t) { return t.age_seconds < kRunningTempAge; });
-  CheckTemps(temps, false, 0, "the server removes it when it next starts", report);
+  // Nodes sharing the data dir (PostgreSQL) remove at start only the temps
+  // no other node can still be writing (DataDir::kSharedTempAge).
+  CheckTemps(temps, false, 0,
+             where.postgres() ? "a node starting on this data dir removes it once it was last "
+                                "written over an hour ago"
+                              : "the server removes it when it next starts",
+             report);
   return report;
 }
 
