@@ -370,7 +370,9 @@ TEST_F(TwoNodesTest, ATokenRevokedThroughOneNodeIsRefusedByTheOtherAtTheNextRequ
 // (objects/missing, a pack, a publication, reading it back, fetching it).
 TEST_F(TwoNodesTest, SixteenClientsThroughNginxOverBothNodes) {
   // Behind a proxy every connection is the proxy's (docs/server.md).
-  StartBoth({"--trusted-proxy", "127.0.0.1"}, json{{"max_connections_per_address", 0}});
+  // Four database connections a node: requests wait for one now and then.
+  StartBoth({"--trusted-proxy", "127.0.0.1"},
+            json{{"max_connections_per_address", 0}, {"db_connections", 4}});
   NginxProxy nginx({a_->port(), b_->port()});
   std::string url = "http://127.0.0.1:" + std::to_string(nginx.port());
   MakeRepo(nginx.port(), "proj");
@@ -487,6 +489,62 @@ TEST_F(TwoNodesTest, SixteenClientsThroughNginxOverBothNodes) {
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   EXPECT_NE(verify.out.find("audit log OK"), std::string::npos) << verify.out;
   ExpectDataDirClean("after 16 clients");
+}
+
+// A node holds at most db_connections database connections, and none while
+// a request body streams in: uploads that stall half way (a pack, a single
+// PUT) leave the node answering everyone else at once, within a client
+// timeout far below the 30 s a request waits for a connection.
+TEST_F(TwoNodesTest, StalledUploadsHoldNoDatabaseConnection) {
+  constexpr int kConnections = 2;
+  StartBoth({}, json{{"db_connections", kConnections}});
+  MakeRepo(a_->port(), "proj");
+  std::string token = Api(a_->port(), admin_token_).CreateUser("alice");
+  MakePublisher(a_->port(), "proj", "alice");
+
+  std::string half = PseudoRandomBytes(1 << 20, 5);
+  TestObject blob = Blob(half + half);
+  std::string head =
+      "Host: x\r\nConnection: close\r\nAuthorization: Bearer " + token + "\r\nContent-Length: ";
+  std::string pack = PackOf({blob});
+  std::vector<std::unique_ptr<RawConnection>> stalled;
+  for (int i = 0; i < kConnections; i++) {
+    auto c = std::make_unique<RawConnection>(a_->port());
+    bool as_pack = i % 2 == 0;
+    std::string request = as_pack ? "POST /v1/repos/proj/objects/pack HTTP/1.1\r\nContent-Type: " +
+                                        std::string(kPackContentType) + "\r\n" + head +
+                                        std::to_string(pack.size()) + "\r\n\r\n" +
+                                        pack.substr(0, pack.size() / 2)
+                                  : "PUT " + blob.Path("proj") + " HTTP/1.1\r\n" + head +
+                                        std::to_string(blob.bytes.size()) + "\r\n\r\n" + half;
+    ASSERT_TRUE(c->Send(request));
+    stalled.push_back(std::move(c));
+  }
+  // Readiness: both are being received (a temp file each in tmp/).
+  for (auto until = Clock::now() + std::chrono::seconds(60);
+       Clock::now() < until && FilesUnder(data_ / "tmp") < size_t{kConnections};
+       std::this_thread::sleep_for(std::chrono::milliseconds(5))) {
+  }
+  ASSERT_EQ(FilesUnder(data_ / "tmp"), size_t{kConnections});
+
+  httplib::Client cli("127.0.0.1", a_->port());
+  cli.set_read_timeout(10, 0);
+  cli.set_bearer_token_auth(token.c_str());
+  auto whoami = cli.Get("/v1/whoami");
+  ASSERT_TRUE(whoami) << "no answer within 10 s: " << httplib::to_string(whoami.error());
+  EXPECT_EQ(whoami->status, 200) << whoami->body;
+  TestTree tree = MakeTree("while others stall");
+  auto put = cli.Post("/v1/repos/proj/objects/pack", PackOf(tree.objects), kPackContentType);
+  ASSERT_TRUE(put) << httplib::to_string(put.error());
+  EXPECT_EQ(put->status, 200) << put->body;
+
+  // And the stalled ones finish when their bodies come.
+  for (size_t i = 0; i < stalled.size(); i++) {
+    ASSERT_TRUE(stalled[i]->Send(i % 2 == 0 ? pack.substr(pack.size() / 2) : half));
+    std::string answer = stalled[i]->ReadAll();
+    EXPECT_TRUE(answer.rfind("HTTP/1.1 200", 0) == 0 || answer.rfind("HTTP/1.1 201", 0) == 0)
+        << answer.substr(0, 300);
+  }
 }
 
 // Node A is SIGKILLed while a large publish through it is in flight (the
