@@ -224,7 +224,13 @@ Result<FsckReport> CheckDataDir(const fs::path& dir, const std::string& db_setti
   ASSIGN_OR_RETURN(std::vector<TempFile> temps, ListTemps(store));
   if (running)
     std::erase_if(temps, [](const TempFile& t) { return t.age_seconds < kRunningTempAge; });
-  CheckTemps(temps, false, 0, "the server removes it when it next starts", report);
+  // Nodes sharing the data dir (PostgreSQL) remove at start only the temps
+  // no other node can still be writing (DataDir::kSharedTempAge).
+  CheckTemps(temps, false, 0,
+             where.postgres() ? "a node starting on this data dir removes it once it was last "
+                                "written over an hour ago"
+                              : "the server removes it when it next starts",
+             report);
   return report;
 }
 

@@ -25,59 +25,60 @@ Result<wire::ObjectIdSet> ObjectIntake::Missing(const Caller& caller, std::strin
   return out;
 }
 
+Result<int64_t> ObjectIntake::AuthorizeUpload(const Caller& caller, std::string_view repo,
+                                              std::string target) {
+  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+  Attempt attempt(*db, caller, "object.upload", std::string(repo), std::move(target));
+  ASSIGN_OR_RETURN(RepoAccess a, attempt.Done(Authorize(attempt, repo, Role::kPublish)));
+  return a.id;
+}
+
 Result<wire::StoredObject> ObjectIntake::Put(const Caller& caller, std::string_view repo,
                                              ObjectKind kind, std::string_view id_text,
                                              const Body& body) {
   ASSIGN_OR_RETURN(ObjectId id, ParseObjectId(id_text));
+  ASSIGN_OR_RETURN(int64_t repo_id, AuthorizeUpload(caller, repo, Describe(kind, id)));
+  // The body streams in with no database connection held: a client sending
+  // slowly must not hold one of the node's db_connections meanwhile.
+  bool blob = kind == ObjectKind::kBlob;
+  uint64_t limit = blob ? config_.max_object_bytes : config_.max_metadata_bytes;
+  ASSIGN_OR_RETURN(ObjectWriter writer, store_.NewWriter());
+  std::string bytes;  // manifests, snaps and chunk lists are decoded, so kept in memory
+  RETURN_IF_ERROR(body([&](std::string_view piece) -> Status {
+    if (writer.size() + piece.size() > limit)
+      return TooLarge(Describe(kind, id) + " is larger than the limit of " +
+                      std::to_string(limit) + " bytes");
+    if (!blob) bytes.append(piece);
+    return writer.Append(piece);
+  }));
+  ASSIGN_OR_RETURN(ObjectId got, writer.Finish(id));
+  (void)got;
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Attempt attempt(*db, caller, "object.upload", std::string(repo), Describe(kind, id));
-  auto run = [&]() -> Result<wire::StoredObject> {
-    ASSIGN_OR_RETURN(RepoAccess a, Authorize(attempt, repo, Role::kPublish));
-    bool blob = kind == ObjectKind::kBlob;
-    uint64_t limit = blob ? config_.max_object_bytes : config_.max_metadata_bytes;
-    ASSIGN_OR_RETURN(ObjectWriter writer, store_.NewWriter());
-    std::string bytes;  // manifests, snaps and chunk lists are decoded, so kept in memory
-    RETURN_IF_ERROR(body([&](std::string_view piece) -> Status {
-      if (writer.size() + piece.size() > limit)
-        return TooLarge(Describe(kind, id) + " is larger than the limit of " +
-                        std::to_string(limit) + " bytes");
-      if (!blob) bytes.append(piece);
-      return writer.Append(piece);
-    }));
-    ASSIGN_OR_RETURN(ObjectId got, writer.Finish(id));
-    (void)got;
-    HeldObject sizes{writer.size(), writer.size()};
-    if (!blob) {
-      HeldLookup held = [&](ObjectKind k, const ObjectId& ref) {
-        return RepoHolds(*db, a.id, k, ref);
-      };
-      uint64_t depth = 0;
-      ASSIGN_OR_RETURN(sizes.content_size, CheckObject(kind, id, bytes, held, &depth));
-      sizes.depth = depth;
-    }
-    wire::StoredObject out{id.hex(), KindName(kind), sizes.size, false};
-    // Installed whether or not this repo or another holds it already: the
-    // same work either way (no timing answer to "is this stored?"), and
-    // verified bytes replace a damaged copy.
-    RETURN_IF_ERROR(store_.Install(std::move(writer)));
-    ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
-    ASSIGN_OR_RETURN(uint64_t added, ObjectRecords(*db).Link(a.id, {{kind, id, sizes}}));
-    RETURN_IF_ERROR(tx.Commit());
-    out.stored = added > 0;
-    return out;
-  };
-  return attempt.Done(run());
+  HeldObject sizes{writer.size(), writer.size()};
+  if (!blob) {
+    HeldLookup held = [&](ObjectKind k, const ObjectId& ref) {
+      return RepoHolds(*db, repo_id, k, ref);
+    };
+    uint64_t depth = 0;
+    ASSIGN_OR_RETURN(sizes.content_size, CheckObject(kind, id, bytes, held, &depth));
+    sizes.depth = depth;
+  }
+  wire::StoredObject out{id.hex(), KindName(kind), sizes.size, false};
+  // Installed whether or not this repo or another holds it already: the
+  // same work either way (no timing answer to "is this stored?"), and
+  // verified bytes replace a damaged copy.
+  RETURN_IF_ERROR(store_.Install(std::move(writer)));
+  ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
+  ASSIGN_OR_RETURN(uint64_t added, ObjectRecords(*db).Link(repo_id, {{kind, id, sizes}}));
+  RETURN_IF_ERROR(tx.Commit());
+  out.stored = added > 0;
+  return out;
 }
 
 Result<wire::PackResult> ObjectIntake::PutPack(const Caller& caller, std::string_view repo,
                                                const Body& body) {
-  ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-  Attempt attempt(*db, caller, "object.upload", std::string(repo), "pack");
-  auto run = [&]() -> Result<wire::PackResult> {
-    ASSIGN_OR_RETURN(RepoAccess a, Authorize(attempt, repo, Role::kPublish));
-    return ReceivePack(*db, store_, a.id, config_, body);
-  };
-  return attempt.Done(run());
+  ASSIGN_OR_RETURN(int64_t repo_id, AuthorizeUpload(caller, repo, "pack"));
+  return ReceivePack(dbs_, store_, repo_id, config_, body);
 }
 
 }  // namespace converge

@@ -7,14 +7,18 @@
 // or chunk list is checked by server/object_check.h against what the repo
 // holds. An object becomes visible only whole (temp + rename) and belongs to
 // the repo only once its membership row (store/object_records.h) commits,
-// after the file is durable. Every call needs the publish role on the repo: a
+// after the file is durable. No database connection is held while a body
+// streams in (a slow uploader must not hold one of the node's
+// db_connections): only to authorize, to check, and to commit. Every call needs the publish role on the repo: a
 // caller without it gets kNotFound for a repo they may not read (as for one
 // that does not exist) or kPermission, and the refusal is audited under the
 // call's action. All answers come from the repo's own set, so nothing reveals
 // what another repo holds.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "api/wire.h"
@@ -55,6 +59,10 @@ class ObjectIntake {
   Result<wire::PackResult> PutPack(const Caller& caller, std::string_view repo, const Body& body);
 
  private:
+  // The repo's id when the caller may publish to it; else the refusal,
+  // audited as "object.upload" of `target`. Holds a connection only for that.
+  Result<int64_t> AuthorizeUpload(const Caller& caller, std::string_view repo, std::string target);
+
   DbPool& dbs_;
   ObjectStore& store_;
   const ServerConfig& config_;

@@ -13,11 +13,13 @@ namespace converge {
 namespace {
 
 // The server's role: each verified object's references checked against the
-// repo and the objects before it in the pack, then into a WriteBatch.
+// repo and the objects before it in the pack, then into a WriteBatch. A
+// database connection is leased only for that check and for the commit, not
+// while the pack's bytes arrive.
 class IntakeRole : public ObjectReceiver::Role {
  public:
-  IntakeRole(Db& db, ObjectStore& store, int64_t repo_id, uint64_t max_metadata)
-      : db_(db), batch_(store), repo_id_(repo_id), max_metadata_(max_metadata) {}
+  IntakeRole(DbPool& dbs, ObjectStore& store, int64_t repo_id, uint64_t max_metadata)
+      : dbs_(dbs), batch_(store), repo_id_(repo_id), max_metadata_(max_metadata) {}
 
   Status Accept(ObjectKind kind, const ObjectId& id, uint64_t) override {
     kind_ = kind;
@@ -37,11 +39,12 @@ class IntakeRole : public ObjectReceiver::Role {
 
   Status Take(ReceivedObject&& o) override {
     HeldObject sizes{o.size, o.size};
-    // A manifest's entries are looked up one by one: one read snapshot for
-    // all of them, not a lock round trip each.
-    ASSIGN_OR_RETURN(Db::Tx read, db_.BeginRead());
     if (o.kind != ObjectKind::kBlob) {
-      HeldLookup held = [&](ObjectKind k, const ObjectId& ref) { return Holds(k, ref); };
+      ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+      // A manifest's entries are looked up one by one: one read snapshot for
+      // all of them, not a lock round trip each.
+      ASSIGN_OR_RETURN(Db::Tx read, db->BeginRead());
+      HeldLookup held = [&](ObjectKind k, const ObjectId& ref) { return Holds(*db, k, ref); };
       uint64_t depth = 0;
       Result<uint64_t> content = CheckObject(o.kind, o.id, o.bytes, held, &depth);
       if (!content.ok()) return Context(content.status());
@@ -63,8 +66,9 @@ class IntakeRole : public ObjectReceiver::Role {
   Status Commit() {
     if (received_.empty()) return Status::Ok();
     RETURN_IF_ERROR(batch_.Commit());
-    ASSIGN_OR_RETURN(Db::Tx tx, db_.BeginWrite());
-    ASSIGN_OR_RETURN(uint64_t added, ObjectRecords(db_).Link(repo_id_, received_));
+    ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+    ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
+    ASSIGN_OR_RETURN(uint64_t added, ObjectRecords(*db).Link(repo_id_, received_));
     RETURN_IF_ERROR(tx.Commit());
     result_.stored += added;
     received_.clear();
@@ -74,10 +78,10 @@ class IntakeRole : public ObjectReceiver::Role {
   const wire::PackResult& result() const { return result_; }
 
  private:
-  Result<std::optional<HeldObject>> Holds(ObjectKind kind, const ObjectId& id) {
+  Result<std::optional<HeldObject>> Holds(Db& db, ObjectKind kind, const ObjectId& id) {
     auto it = in_pack_.find({kind, id});
     if (it != in_pack_.end()) return std::optional<HeldObject>(it->second);
-    return ObjectRecords(db_).Held(repo_id_, kind, id);
+    return ObjectRecords(db).Held(repo_id_, kind, id);
   }
 
   Status Context(const Status& s) const {
@@ -85,7 +89,7 @@ class IntakeRole : public ObjectReceiver::Role {
                   " " + id_.hex() + ")");
   }
 
-  Db& db_;
+  DbPool& dbs_;
   WriteBatch batch_;
   int64_t repo_id_;
   uint64_t max_metadata_;
@@ -98,9 +102,9 @@ class IntakeRole : public ObjectReceiver::Role {
 
 }  // namespace
 
-Result<wire::PackResult> ReceivePack(Db& db, ObjectStore& store, int64_t repo_id,
+Result<wire::PackResult> ReceivePack(DbPool& dbs, ObjectStore& store, int64_t repo_id,
                                      const ServerConfig& config, const ObjectIntake::Body& body) {
-  IntakeRole role(db, store, repo_id, config.max_metadata_bytes);
+  IntakeRole role(dbs, store, repo_id, config.max_metadata_bytes);
   ObjectReceiver receiver(store, role, config.max_metadata_bytes);
   PackParser parser(receiver, PackLimits{config.max_object_bytes, config.max_ids_per_request});
   Status st = body([&](std::string_view piece) { return parser.Feed(piece); });

@@ -9,9 +9,9 @@
 
 #include "api/wire.h"
 #include "server/config.h"
+#include "server/db_pool.h"
 #include "server/object_intake.h"
 #include "store/cas.h"
-#include "store/db.h"
 
 namespace converge {
 
@@ -22,8 +22,9 @@ namespace converge {
 // framing, truncated), an object's kCorrupt (hash, references, sizes, depth)
 // or kInvalid (entry names), each naming the object ("pack object #3
 // (manifest 1a2b...)"); objects verified before a failure are kept, and the
-// message says how many. Needs no transaction open on `db`.
-Result<wire::PackResult> ReceivePack(Db& db, ObjectStore& store, int64_t repo_id,
+// message says how many. Leases a connection of `dbs` only to check an
+// object against the repo and to commit, never while the body streams in.
+Result<wire::PackResult> ReceivePack(DbPool& dbs, ObjectStore& store, int64_t repo_id,
                                      const ServerConfig& config, const ObjectIntake::Body& body);
 
 }  // namespace converge

@@ -28,7 +28,7 @@ class PackIntakeTest : public ::testing::Test {
   }
 
   Result<wire::PackResult> Receive(const std::string& pack) {
-    return ReceivePack(*db_, *store_, 1, config_, [&](const ObjectIntake::Sink& sink) {
+    return ReceivePack(pool_, *store_, 1, config_, [&](const ObjectIntake::Sink& sink) {
       for (size_t i = 0; i < pack.size(); i += 3)
         RETURN_IF_ERROR(sink(std::string_view(pack).substr(i, 3)));
       return Status::Ok();
@@ -54,6 +54,7 @@ class PackIntakeTest : public ::testing::Test {
 
   TempDir dir_;
   std::optional<Db> db_;
+  DbPool pool_{ServerDb::For(dir_.path(), "sqlite"), 0};  // the same file, for ReceivePack
   std::optional<ObjectStore> store_;
   ServerConfig config_;
 };
