@@ -48,11 +48,9 @@ Result<wire::StoredObject> ObjectIntake::Put(const Caller& caller, std::string_v
     (void)got;
     HeldObject sizes{writer.size(), writer.size()};
     if (!blob) {
-      HeldLookup held = [&](ObjectKind k, const ObjectId& ref) {
-        return RepoHolds(*db, a.id, k, ref);
-      };
       uint64_t depth = 0;
-      ASSIGN_OR_RETURN(sizes.content_size, CheckObject(kind, id, bytes, held, &depth));
+      ASSIGN_OR_RETURN(sizes.content_size,
+                       CheckObjectInRepo(*db, a.id, kind, id, bytes, nullptr, &depth));
       sizes.depth = depth;
     }
     wire::StoredObject out{id.hex(), KindName(kind), sizes.size, false};
