@@ -101,15 +101,21 @@ Result<std::unordered_map<ObjectId, HeldObject>> ObjectRecords::HeldAmong(
   std::unordered_map<ObjectId, HeldObject> out;
   for (size_t at = 0; at < ids.size();) {
     size_t left = ids.size() - at, n = left >= kBatch ? kBatch : ShapeAtLeast(left);
+    // The IDs as a VALUES table joined to the index, not `object_id IN (...)`:
+    // PostgreSQL's generic plan for a long IN list of parameters may scan the
+    // table comparing each row with every ID (7 ms for 256 IDs among 5,000
+    // rows, against 2 ms for this); SQLite searches the index for each row of
+    // either. Both engines name a VALUES column `column1`.
     ASSIGN_OR_RETURN(Stmt q, db_.Prepare(Shaped(n, [](size_t s) {
-      return "SELECT r.object_id, o.size, o.content_size, o.depth FROM repo_objects r "
+      return "SELECT r.object_id, o.size, o.content_size, o.depth FROM (VALUES " + Tuples(s, 1) +
+             ") AS v JOIN repo_objects r ON r.object_id = v.column1 "
              "JOIN objects o ON o.id = r.object_id AND o.kind = r.kind "
-             "WHERE r.repo_id = ? AND r.kind = ? AND r.object_id IN (" + Marks(s) + ")";
+             "WHERE r.repo_id = ? AND r.kind = ?";
     })));
-    q.Bind(1, repo_id).Bind(2, KindName(kind));
     // A short last batch repeats its last ID to fill the shape.
     for (size_t i = 0; i < n; i++)
-      q.Bind(static_cast<int>(3 + i), ids[at + std::min(i, left - 1)].hex());
+      q.Bind(static_cast<int>(1 + i), ids[at + std::min(i, left - 1)].hex());
+    q.Bind(static_cast<int>(n + 1), repo_id).Bind(static_cast<int>(n + 2), KindName(kind));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
