@@ -5,10 +5,19 @@
 // `converge serve` on loopback. Afterwards: zero errors, every publication
 // listed, every user's final fetch holding every published snap's whole tree,
 // and `serve --fsck` clean. Prints throughput and p50/p99 latency per
-// operation; with --report FILE also writes them as Markdown. The server's
-// data dir is under $TMPDIR; the users' workspaces under /dev/shm if present.
+// operation; with --report FILE also writes them as Markdown, and with
+// --summary FILE the head numbers as one JSON object (bench/load.sh). The
+// server's data dir is under $TMPDIR; the users' workspaces under /dev/shm if
+// present.
 //
-//   converge_load [--users 32] [--snaps 50] [--fetch-every 10] [--report FILE]
+// With --db URL (an empty PostgreSQL database) or --postgres (a throwaway
+// cluster of its own, scripts/pg-cluster.sh) the metadata is on PostgreSQL,
+// and --nodes N starts N `serve` processes on that one database and one data
+// dir, the users spread round-robin over them (each talks to its node
+// directly); the fsck runs with the same --db.
+//
+//   converge_load [--users 32] [--snaps 50] [--fetch-every 10] [--nodes 1]
+//                 [--db URL | --postgres] [--report FILE] [--summary FILE]
 //                 [--bin PATH] [--keep]
 #include <algorithm>
 #include <atomic>
@@ -18,10 +27,13 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include "base/random.h"
 #include "client/download.h"
@@ -36,8 +48,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  int users = 32, snaps = 50, fetch_every = 10;
-  std::string report, bin = CONVERGE_BIN;
+  int users = 32, snaps = 50, fetch_every = 10, nodes = 1;
+  std::string report, summary, db, bin = CONVERGE_BIN;
+  bool postgres = false;  // a cluster of our own
   bool keep = false;
 };
 
@@ -55,6 +68,14 @@ class Stats {
   std::vector<std::string> errors() {
     std::lock_guard<std::mutex> lock(mu_);
     return errors_;
+  }
+  // The q-quantile of an operation's latencies in ms (0 when none ran).
+  double Quantile(const std::string& op, double q) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<double> v = ms_[op];
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, size_t(q * v.size()))];
   }
   // One Markdown table row per operation.
   std::string Table(double wall_s) {
@@ -213,6 +234,33 @@ Status Setup(ApiClient& admin, std::vector<User>& users, int n) {
   return Status::Ok();
 }
 
+// CPU seconds of the load process itself (every user's thread).
+double SelfCpu() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// Where the CPU went during the timed part: this process (the users), the
+// serve nodes, the PostgreSQL cluster (when it is ours).
+struct CpuSplit {
+  double users = 0, nodes = 0, postgres = 0;
+};
+
+CpuSplit CpuNow(const std::vector<std::unique_ptr<ServerChild>>& nodes, const PgCluster* pg) {
+  CpuSplit c;
+  c.users = SelfCpu();
+  for (const auto& n : nodes) c.nodes += CpuSeconds(n->pid());
+  if (pg) c.postgres = CpuSeconds(pg->postmaster(), true);
+  return c;
+}
+
+std::string Configuration(const Options& o) {
+  std::string engine = o.db.empty() && !o.postgres ? "SQLite" : "PostgreSQL";
+  return std::to_string(o.nodes) + (o.nodes == 1 ? " node" : " nodes") + " on " + engine;
+}
+
 Status Run(const Options& o) {
   InitCrypto();
   std::string name = "converge-load-" + RandomHex(6);
@@ -222,45 +270,93 @@ Status Run(const Options& o) {
   // delete on a busy disk. Memory-backed when there is /dev/shm.
   std::error_code ec;
   fs::path clients = fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") / name : top;
-  ServerChild server(o.bin, top / "data");
-  // Enough threads for every client at once; a quiet log.
-  RETURN_IF_ERROR(server.Start("{\"threads\": " + std::to_string(std::max(8, o.users)) + "}"));
-  ASSIGN_OR_RETURN(std::string admin_token, server.AdminToken());
-  ASSIGN_OR_RETURN(ApiClient admin, Connect(server.url(), admin_token));
+  std::unique_ptr<PgCluster> pg;
+  std::string db = o.db;
+  if (o.postgres) {
+    pg = std::make_unique<PgCluster>(fs::path(CONVERGE_SOURCE_DIR) / "scripts" / "pg-cluster.sh");
+    ASSIGN_OR_RETURN(db, pg->Start(top / "pg"));
+  }
+  // Every node on the one data dir (and database); the first starts alone,
+  // so it alone creates the schema and the initial admin token.
+  std::vector<std::unique_ptr<ServerChild>> nodes;
+  for (int i = 0; i < o.nodes; i++) {
+    nodes.push_back(std::make_unique<ServerChild>(
+        o.bin, top / "data", top / ("server-" + std::to_string(i) + ".log"), db));
+    // Enough threads for every client at once; a quiet log.
+    RETURN_IF_ERROR(
+        nodes.back()->Start("{\"threads\": " + std::to_string(std::max(8, o.users)) + "}"));
+  }
+  ServerChild& first = *nodes.front();
+  ASSIGN_OR_RETURN(std::string admin_token, first.AdminToken());
+  ASSIGN_OR_RETURN(ApiClient admin, Connect(first.url(), admin_token));
   std::vector<User> users;
   RETURN_IF_ERROR(Setup(admin, users, o.users));
 
   Stats stats;
+  CpuSplit cpu0 = CpuNow(nodes, pg.get());
   Clock::time_point start = Clock::now();
   std::vector<std::thread> threads;
-  for (User& u : users)
-    threads.emplace_back([&, dir = clients / "ws" / u.handle] {
-      Status st = RunUser(o, server.url(), dir, u, stats);
+  for (size_t i = 0; i < users.size(); i++)
+    threads.emplace_back([&, i, dir = clients / "ws" / users[i].handle] {
+      User& u = users[i];
+      Status st = RunUser(o, nodes[i % nodes.size()]->url(), dir, u, stats);
       if (!st.ok()) stats.Error(u.handle + ": " + st.message());
     });
   for (std::thread& t : threads) t.join();
   double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  CpuSplit cpu1 = CpuNow(nodes, pg.get());
 
-  Status verified = Verify(o, server.url(), admin_token, clients / "verify", users, stats);
+  // Verified through the last node: another than the first when there are two.
+  Status verified = Verify(o, nodes.back()->url(), admin_token, clients / "verify", users, stats);
   if (!verified.ok()) stats.Error("verify: " + verified.message());
-  Status stopped = server.Stop();
-  if (!stopped.ok()) stats.Error("stop: " + stopped.message());
+  for (auto& n : nodes) {
+    Status stopped = n->Stop();
+    if (!stopped.ok()) stats.Error("stop: " + stopped.message());
+  }
   std::string fsck_out;
-  Status fsck = server.Fsck(&fsck_out);
+  Status fsck = first.Fsck(&fsck_out);
   if (!fsck.ok()) stats.Error("fsck: " + fsck.message() + "\n" + fsck_out);
 
   std::vector<std::string> errors = stats.errors();
-  char head[512];
+  char head[768];
   int pubs = o.users * o.snaps;
+  unsigned cores = std::thread::hardware_concurrency();
+  CpuSplit used{cpu1.users - cpu0.users, cpu1.nodes - cpu0.nodes, cpu1.postgres - cpu0.postgres};
+  char pg_cpu[32] = "not measured", pg_json[32] = "null";
+  if (pg) {
+    std::snprintf(pg_cpu, sizeof pg_cpu, "%.1f s", used.postgres);
+    std::snprintf(pg_json, sizeof pg_json, "%.1f", used.postgres);
+  }
   std::snprintf(head, sizeof head,
                 "%d users x %d snaps = %d publications in %.1f s (%.1f publications/s), "
-                "%u cores; %zu errors; fsck %s\n\n",
-                o.users, o.snaps, pubs, wall, pubs / wall, std::thread::hardware_concurrency(),
-                errors.size(), fsck.ok() ? "clean" : "FAILED");
+                "%s, %u cores; %zu errors; fsck %s\n\n"
+                "CPU while the users ran: users (this process) %.1f s, serve %.1f s, "
+                "PostgreSQL %s; %u cores x %.1f s = %.1f s available\n\n",
+                o.users, o.snaps, pubs, wall, pubs / wall, Configuration(o).c_str(), cores,
+                errors.size(), fsck.ok() ? "clean" : "FAILED", used.users, used.nodes,
+                pg_cpu, cores, wall, cores * wall);
   std::string report = std::string(head) + stats.Table(wall);
   std::cout << report << std::flush;
   for (const std::string& e : errors) std::cerr << "error: " << e << "\n";
   if (!o.report.empty()) RETURN_IF_ERROR(WriteFileAtomic(o.report, report));
+  if (!o.summary.empty()) {
+    char json[1024];
+    std::snprintf(json, sizeof json,
+                  "{\"configuration\": \"%s\", \"nodes\": %d, \"users\": %d, \"snaps\": %d, "
+                  "\"wall_s\": %.2f, \"publications_per_s\": %.2f, \"publish_p50_ms\": %.1f, "
+                  "\"publish_p99_ms\": %.1f, \"fetch_p50_ms\": %.1f, \"fetch_p99_ms\": %.1f, "
+                  "\"errors\": %zu, \"fsck_clean\": %s, \"cpu_users_s\": %.1f, "
+                  "\"cpu_serve_s\": %.1f, \"cpu_postgres_s\": %s, \"cores\": %u}\n",
+                  Configuration(o).c_str(), o.nodes, o.users, o.snaps, wall, pubs / wall,
+                  stats.Quantile("publish", 0.5), stats.Quantile("publish", 0.99),
+                  stats.Quantile("fetch (everyone's work)", 0.5),
+                  stats.Quantile("fetch (everyone's work)", 0.99), errors.size(),
+                  fsck.ok() ? "true" : "false", used.users, used.nodes,
+                  pg_json, cores);
+    RETURN_IF_ERROR(WriteFileAtomic(o.summary, json));
+  }
+  nodes.clear();
+  pg.reset();  // stopped before its directory goes
   if (!o.keep && errors.empty()) {
     fs::remove_all(clients, ec);
     fs::remove_all(top, ec);
@@ -285,20 +381,39 @@ int main(int argc, char** argv) {
       o.snaps = std::atoi(next().c_str());
     else if (a == "--fetch-every")
       o.fetch_every = std::atoi(next().c_str());
+    else if (a == "--nodes")
+      o.nodes = std::atoi(next().c_str());
+    else if (a == "--db")
+      o.db = next();
+    else if (a == "--postgres")
+      o.postgres = true;
     else if (a == "--report")
       o.report = next();
+    else if (a == "--summary")
+      o.summary = next();
     else if (a == "--bin")
       o.bin = next();
     else if (a == "--keep")
       o.keep = true;
     else {
-      std::cerr << "usage: converge_load [--users N] [--snaps M] [--fetch-every K] "
-                   "[--report FILE] [--bin PATH] [--keep]\n";
+      std::cerr << "usage: converge_load [--users N] [--snaps M] [--fetch-every K] [--nodes N] "
+                   "[--db URL | --postgres] [--report FILE] [--summary FILE] [--bin PATH] "
+                   "[--keep]\n";
       return 2;
     }
   }
-  if (o.users < 1 || o.snaps < 1 || o.fetch_every < 1) {
-    std::cerr << "converge_load: --users, --snaps and --fetch-every must be at least 1\n";
+  if (o.users < 1 || o.snaps < 1 || o.fetch_every < 1 || o.nodes < 1) {
+    std::cerr << "converge_load: --users, --snaps, --fetch-every and --nodes must be at least 1\n";
+    return 2;
+  }
+  if (o.postgres && !o.db.empty()) {
+    std::cerr << "converge_load: --db and --postgres exclude each other: --db names a database, "
+                 "--postgres starts a cluster of its own\n";
+    return 2;
+  }
+  if (o.nodes > 1 && o.db.empty() && !o.postgres) {
+    std::cerr << "converge_load: several nodes share one PostgreSQL database: pass --db URL (an "
+                 "empty database) or --postgres\n";
     return 2;
   }
   converge::Status st = converge::load::Run(o);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "base/json.h"
@@ -76,12 +77,10 @@ Status Verdict(const std::string& what, const RefReport& r) {
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<uint64_t> CheckObject(ObjectKind kind, const ObjectId& id, std::string_view bytes,
-                             const HeldLookup& held, uint64_t* depth) {
+// CheckObject once the bytes are decoded (or failed to).
+Result<uint64_t> Judge(ObjectKind kind, const ObjectId& id, std::string_view bytes,
+                       const Result<ObjectFacts>& facts, const HeldLookup& held, uint64_t* depth) {
   std::string what = What(kind, id);
-  Result<ObjectFacts> facts = RefsAndSizes(kind, bytes);
   if (!facts.ok()) {
     std::vector<std::string> bad =
         kind == ObjectKind::kManifest ? BadEntryNames(bytes) : std::vector<std::string>();
@@ -96,6 +95,39 @@ Result<uint64_t> CheckObject(ObjectKind kind, const ObjectId& id, std::string_vi
   return facts->content_size;
 }
 
+}  // namespace
+
+Result<uint64_t> CheckObject(ObjectKind kind, const ObjectId& id, std::string_view bytes,
+                             const HeldLookup& held, uint64_t* depth) {
+  return Judge(kind, id, bytes, RefsAndSizes(kind, bytes), held, depth);
+}
+
+Result<uint64_t> CheckObjectInRepo(Db& db, int64_t repo_id, ObjectKind kind, const ObjectId& id,
+                                   std::string_view bytes, const EarlierObjects* earlier,
+                                   uint64_t* depth) {
+  Result<ObjectFacts> facts = RefsAndSizes(kind, bytes);
+  std::map<ObjectKind, std::vector<ObjectId>> ask;
+  if (facts.ok())
+    for (const NamedRef& n : facts->refs)
+      if (!earlier || !earlier->count({n.ref.kind, n.ref.id})) ask[n.ref.kind].push_back(n.ref.id);
+  std::map<ObjectKind, std::unordered_map<ObjectId, HeldObject>> repo;
+  for (const auto& [k, ids] : ask) {
+    ASSIGN_OR_RETURN(repo[k], ObjectRecords(db).HeldAmong(repo_id, k, ids));
+  }
+  HeldLookup held = [&](ObjectKind k, const ObjectId& ref) -> Result<std::optional<HeldObject>> {
+    if (earlier) {
+      auto it = earlier->find({k, ref});
+      if (it != earlier->end()) return std::optional<HeldObject>(it->second);
+    }
+    auto in = repo.find(k);
+    if (in == repo.end()) return std::optional<HeldObject>();
+    auto it = in->second.find(ref);
+    if (it == in->second.end()) return std::optional<HeldObject>();
+    return std::optional<HeldObject>(it->second);
+  };
+  return Judge(kind, id, bytes, facts, held, depth);
+}
+
 Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind kind,
                                             const ObjectId& id) {
   return ObjectRecords(db).Held(repo_id, kind, id);
@@ -107,10 +139,16 @@ Status ForEachHeld(Db& db, int64_t repo_id, const wire::ObjectIdSet& ids, const 
   for (ObjectKind kind :
        {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
     std::unordered_set<ObjectId> seen;
-    for (const ObjectId& id : ids.of(kind)) {
-      if (!seen.insert(id).second) continue;
-      ASSIGN_OR_RETURN(std::optional<HeldObject> held, records.Held(repo_id, kind, id));
-      RETURN_IF_ERROR(fn(kind, id, held));
+    std::vector<ObjectId> distinct;
+    for (const ObjectId& id : ids.of(kind))
+      if (seen.insert(id).second) distinct.push_back(id);
+    if (distinct.empty()) continue;
+    ASSIGN_OR_RETURN(auto held, records.HeldAmong(repo_id, kind, distinct));
+    for (const ObjectId& id : distinct) {
+      auto it = held.find(id);
+      RETURN_IF_ERROR(fn(kind, id,
+                         it == held.end() ? std::optional<HeldObject>()
+                                          : std::optional<HeldObject>(it->second)));
     }
   }
   return Status::Ok();

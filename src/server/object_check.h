@@ -12,8 +12,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -37,6 +39,18 @@ namespace converge {
 Result<uint64_t> CheckObject(ObjectKind kind, const ObjectId& id, std::string_view bytes,
                              const HeldLookup& held, uint64_t* depth = nullptr);
 
+// The objects a pack brought before the one being checked, with their sizes.
+using EarlierObjects = std::map<std::pair<ObjectKind, ObjectId>, HeldObject>;
+
+// CheckObject against what repo `repo_id` holds and, for a pack, `earlier`
+// (null for a single upload): `earlier` answers first, and what the repo
+// holds of the rest is read in one batched query per kind
+// (ObjectRecords::HeldAmong), not one query per reference. Runs in the
+// caller's transaction, if any.
+Result<uint64_t> CheckObjectInRepo(Db& db, int64_t repo_id, ObjectKind kind, const ObjectId& id,
+                                   std::string_view bytes, const EarlierObjects* earlier,
+                                   uint64_t* depth = nullptr);
+
 // Whether repo `repo_id` holds (kind, id), and its sizes (ObjectRecords::Held;
 // kept here for the services that ask it).
 Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind kind,
@@ -44,7 +58,8 @@ Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind 
 
 // Calls `fn` once for each distinct (kind, id) of `ids`, with what the repo
 // holds of it, all read in one snapshot; stops at the first error (fn's or
-// the database's kIo). Like RepoHolds, checks no role and audits nothing:
+// the database's kIo); the lookups are batched (ObjectRecords::HeldAmong).
+// Like RepoHolds, checks no role and audits nothing:
 // the service calling it has authorized the caller.
 using HeldVisitor = std::function<Status(ObjectKind kind, const ObjectId& id,
                                          const std::optional<HeldObject>& held)>;

@@ -56,11 +56,9 @@ Result<wire::StoredObject> ObjectIntake::Put(const Caller& caller, std::string_v
   ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
   HeldObject sizes{writer.size(), writer.size()};
   if (!blob) {
-    HeldLookup held = [&](ObjectKind k, const ObjectId& ref) {
-      return RepoHolds(*db, repo_id, k, ref);
-    };
     uint64_t depth = 0;
-    ASSIGN_OR_RETURN(sizes.content_size, CheckObject(kind, id, bytes, held, &depth));
+    ASSIGN_OR_RETURN(sizes.content_size,
+                     CheckObjectInRepo(*db, repo_id, kind, id, bytes, nullptr, &depth));
     sizes.depth = depth;
   }
   wire::StoredObject out{id.hex(), KindName(kind), sizes.size, false};

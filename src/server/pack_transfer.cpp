@@ -1,6 +1,5 @@
 #include "server/pack_transfer.h"
 
-#include <map>
 #include <vector>
 
 #include "api/pack.h"
@@ -39,14 +38,16 @@ class IntakeRole : public ObjectReceiver::Role {
 
   Status Take(ReceivedObject&& o) override {
     HeldObject sizes{o.size, o.size};
+    // The references not in the pack are read in one query per kind, outside
+    // any transaction: a repo's set only grows while servers run (only a
+    // stopped server's fsck --repair drops objects), so answers read at two
+    // moments never contradict each other. The connection is leased for the
+    // check only, not while the pack's bytes arrive.
     if (o.kind != ObjectKind::kBlob) {
       ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-      // A manifest's entries are looked up one by one: one read snapshot for
-      // all of them, not a lock round trip each.
-      ASSIGN_OR_RETURN(Db::Tx read, db->BeginRead());
-      HeldLookup held = [&](ObjectKind k, const ObjectId& ref) { return Holds(*db, k, ref); };
       uint64_t depth = 0;
-      Result<uint64_t> content = CheckObject(o.kind, o.id, o.bytes, held, &depth);
+      Result<uint64_t> content =
+          CheckObjectInRepo(*db, repo_id_, o.kind, o.id, o.bytes, &in_pack_, &depth);
       if (!content.ok()) return Context(content.status());
       sizes.content_size = *content;
       sizes.depth = depth;
@@ -78,12 +79,6 @@ class IntakeRole : public ObjectReceiver::Role {
   const wire::PackResult& result() const { return result_; }
 
  private:
-  Result<std::optional<HeldObject>> Holds(Db& db, ObjectKind kind, const ObjectId& id) {
-    auto it = in_pack_.find({kind, id});
-    if (it != in_pack_.end()) return std::optional<HeldObject>(it->second);
-    return ObjectRecords(db).Held(repo_id_, kind, id);
-  }
-
   Status Context(const Status& s) const {
     return s.With("pack object #" + std::to_string(result_.objects + 1) + " (" + KindName(kind_) +
                   " " + id_.hex() + ")");
@@ -95,7 +90,7 @@ class IntakeRole : public ObjectReceiver::Role {
   uint64_t max_metadata_;
   ObjectKind kind_ = ObjectKind::kBlob;
   ObjectId id_;
-  std::map<std::pair<ObjectKind, ObjectId>, HeldObject> in_pack_;
+  EarlierObjects in_pack_;
   std::vector<NewObject> received_;
   wire::PackResult result_;
 };

@@ -1,8 +1,61 @@
 #include "store/object_records.h"
 
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <map>
+#include <set>
+#include <utility>
+
 namespace converge {
 
 namespace {
+
+// The batch sizes a statement over many objects is prepared for: a few
+// shapes, so that each connection prepares (and PostgreSQL plans) a handful
+// of statements, not one per count.
+constexpr std::array<size_t, 5> kShapes = {ObjectRecords::kBatch, 64, 16, 4, 1};
+
+// The largest shape of at most `n` objects (n > 0).
+size_t ShapeAtMost(size_t n) {
+  for (size_t s : kShapes)
+    if (s <= n) return s;
+  return 1;
+}
+
+// The smallest shape of at least `n` objects (0 < n <= kBatch).
+size_t ShapeAtLeast(size_t n) {
+  size_t best = kShapes[0];
+  for (size_t s : kShapes)
+    if (s >= n) best = s;
+  return best;
+}
+
+// "?, ?, ?": `n` placeholders.
+std::string Marks(size_t n) {
+  std::string out = "?";
+  for (size_t i = 1; i < n; i++) out += ", ?";
+  return out;
+}
+
+// "(?, ?), (?, ?)": `rows` groups of `width` placeholders.
+std::string Tuples(size_t rows, size_t width) {
+  std::string out;
+  for (size_t r = 0; r < rows; r++) out += (r ? ", (" : "(") + Marks(width) + ")";
+  return out;
+}
+
+// The text of a statement over `n` objects (a shape), made by `make` once
+// per shape and call site (each lambda is a type of its own) and kept.
+template <class Make>
+const std::string& Shaped(size_t n, Make make) {
+  static const auto* texts = [&] {
+    auto* m = new std::map<size_t, std::string>;
+    for (size_t s : kShapes) (*m)[s] = make(s);
+    return m;
+  }();
+  return texts->at(n);
+}
 
 // The sizes of a row whose columns `col`, `col + 1`, `col + 2` are size,
 // content_size and depth.
@@ -43,31 +96,73 @@ Result<std::optional<HeldObject>> ObjectRecords::Held(int64_t repo_id, ObjectKin
   return std::optional<HeldObject>(SizesAt(q, 0));
 }
 
-Result<uint64_t> ObjectRecords::Link(int64_t repo_id, const std::vector<NewObject>& objects) {
-  ASSIGN_OR_RETURN(Stmt obj,
-                   db_.Prepare("INSERT INTO objects (id, kind, size, content_size, depth) "
-                               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id, kind) DO UPDATE "
-                               "SET depth = excluded.depth WHERE objects.depth IS NULL"));
-  // RETURNING yields a row only for a link that was not there before.
-  ASSIGN_OR_RETURN(Stmt link, db_.Prepare("INSERT INTO repo_objects (repo_id, kind, object_id) "
-                                          "VALUES (?, ?, ?) ON CONFLICT (repo_id, kind, object_id) "
-                                          "DO NOTHING RETURNING repo_id"));
-  uint64_t added = 0;
-  for (const NewObject& o : objects) {
-    std::string hex = o.id.hex();
-    obj.Reset();
-    obj.Bind(1, hex).Bind(2, KindName(o.kind));
-    obj.Bind(3, static_cast<int64_t>(o.sizes.size))
-        .Bind(4, static_cast<int64_t>(o.sizes.content_size))
-        .Bind(5, static_cast<int64_t>(o.sizes.depth.value_or(0)));
-    RETURN_IF_ERROR(obj.Run());
-    link.Reset();
-    link.Bind(1, repo_id).Bind(2, KindName(o.kind)).Bind(3, hex);
-    ASSIGN_OR_RETURN(bool row, link.Step());
-    if (row) {
-      added++;
-      RETURN_IF_ERROR(link.Run());  // to completion
+Result<std::unordered_map<ObjectId, HeldObject>> ObjectRecords::HeldAmong(
+    int64_t repo_id, ObjectKind kind, const std::vector<ObjectId>& ids) {
+  std::unordered_map<ObjectId, HeldObject> out;
+  for (size_t at = 0; at < ids.size();) {
+    size_t left = ids.size() - at, n = left >= kBatch ? kBatch : ShapeAtLeast(left);
+    // The IDs as a VALUES table joined to the index, not `object_id IN (...)`:
+    // PostgreSQL's generic plan for a long IN list of parameters may scan the
+    // table comparing each row with every ID (7 ms for 256 IDs among 5,000
+    // rows, against 2 ms for this); SQLite searches the index for each row of
+    // either. Both engines name a VALUES column `column1`.
+    ASSIGN_OR_RETURN(Stmt q, db_.Prepare(Shaped(n, [](size_t s) {
+      return "SELECT r.object_id, o.size, o.content_size, o.depth FROM (VALUES " + Tuples(s, 1) +
+             ") AS v JOIN repo_objects r ON r.object_id = v.column1 "
+             "JOIN objects o ON o.id = r.object_id AND o.kind = r.kind "
+             "WHERE r.repo_id = ? AND r.kind = ?";
+    })));
+    // A short last batch repeats its last ID to fill the shape.
+    for (size_t i = 0; i < n; i++)
+      q.Bind(static_cast<int>(1 + i), ids[at + std::min(i, left - 1)].hex());
+    q.Bind(static_cast<int>(n + 1), repo_id).Bind(static_cast<int>(n + 2), KindName(kind));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      std::optional<ObjectId> id = ObjectId::FromHex(q.Text(0));
+      if (id) out[*id] = SizesAt(q, 1);
     }
+    at += std::min(n, left);
+  }
+  return out;
+}
+
+Result<uint64_t> ObjectRecords::Link(int64_t repo_id, const std::vector<NewObject>& objects) {
+  // Each object once: PostgreSQL refuses an upsert that meets one row twice.
+  std::vector<const NewObject*> todo;
+  std::set<std::pair<ObjectKind, ObjectId>> seen;
+  for (const NewObject& o : objects)
+    if (seen.insert({o.kind, o.id}).second) todo.push_back(&o);
+  uint64_t added = 0;
+  for (size_t at = 0; at < todo.size();) {
+    size_t n = ShapeAtMost(todo.size() - at);
+    ASSIGN_OR_RETURN(Stmt obj, db_.Prepare(Shaped(n, [](size_t s) {
+      return "INSERT INTO objects (id, kind, size, content_size, depth) VALUES " + Tuples(s, 5) +
+             " ON CONFLICT (id, kind) DO UPDATE SET depth = excluded.depth "
+             "WHERE objects.depth IS NULL";
+    })));
+    // RETURNING yields a row only for a link that was not there before.
+    ASSIGN_OR_RETURN(Stmt link, db_.Prepare(Shaped(n, [](size_t s) {
+      return "INSERT INTO repo_objects (repo_id, kind, object_id) VALUES " + Tuples(s, 3) +
+             " ON CONFLICT (repo_id, kind, object_id) DO NOTHING RETURNING repo_id";
+    })));
+    for (size_t i = 0; i < n; i++) {
+      const NewObject& o = *todo[at + i];
+      std::string hex = o.id.hex();
+      int c = static_cast<int>(5 * i), l = static_cast<int>(3 * i);
+      obj.Bind(c + 1, hex).Bind(c + 2, KindName(o.kind));
+      obj.Bind(c + 3, static_cast<int64_t>(o.sizes.size))
+          .Bind(c + 4, static_cast<int64_t>(o.sizes.content_size))
+          .Bind(c + 5, static_cast<int64_t>(o.sizes.depth.value_or(0)));
+      link.Bind(l + 1, repo_id).Bind(l + 2, KindName(o.kind)).Bind(l + 3, hex);
+    }
+    RETURN_IF_ERROR(obj.Run());
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, link.Step());
+      if (!row) break;
+      added++;
+    }
+    at += n;
   }
   return added;
 }

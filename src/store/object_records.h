@@ -3,7 +3,9 @@
 // which object). This is the only file with SQL against those two tables.
 //
 // An ObjectRecords works on the caller's Db, inside the caller's
-// transaction: it begins and commits none. Every query is written in the SQL
+// transaction: it begins and commits none. Calls over many objects (HeldAmong,
+// Link) send one statement per up to kBatch of them, not one per object: on
+// PostgreSQL every statement is a round trip to the database. Every query is written in the SQL
 // that SQLite 3.40 and PostgreSQL 15 both run unchanged. Errors are the
 // database's (kIo, or kCorrupt for a malformed database); a row whose
 // kind or ID does not parse is handed on with them unset, for fsck to report.
@@ -13,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -41,12 +44,20 @@ class ObjectRecords {
  public:
   explicit ObjectRecords(Db& db) : db_(db) {}
 
+  static constexpr size_t kBatch = 256;  // objects per statement, at most
+
   // Whether repo `repo_id` holds (kind, id), and its recorded sizes.
   Result<std::optional<HeldObject>> Held(int64_t repo_id, ObjectKind kind, const ObjectId& id);
+  // Which of `ids` (all of `kind`; repeats allowed) repo `repo_id` holds,
+  // with their recorded sizes: what Held answers for each, in one query per
+  // up to kBatch IDs. Queries run in the caller's transaction, if any (a read
+  // transaction makes them one snapshot).
+  Result<std::unordered_map<ObjectId, HeldObject>> HeldAmong(int64_t repo_id, ObjectKind kind,
+                                                             const std::vector<ObjectId>& ids);
 
   // Needs a write transaction. Records the objects as held by the repo (an
   // objects row recorded before depths were gets its depth now). Returns how
-  // many the repo did not hold before.
+  // many the repo did not hold before; an object listed twice counts once.
   Result<uint64_t> Link(int64_t repo_id, const std::vector<NewObject>& objects);
 
   // Calls `fn` for every objects row (sizes always set); stops at an error.

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "store/db.h"
 #include "store/object_records.h"
@@ -246,6 +249,88 @@ TEST_P(ObjectRecordsTest, LinkHoldUnlinkDrop) {
   held = records.Held(1, ObjectKind::kBlob, a);
   ASSERT_TRUE(held.ok());
   EXPECT_FALSE(held->has_value());
+}
+
+// Link and HeldAmong send one statement per batch of objects: the batches'
+// edges (a full one, a short last one, one object) answer as one row at a
+// time does.
+TEST_P(ObjectRecordsTest, ManyObjectsLinkAndAnswerAsOneAtATime) {
+  Db* db = &*db_;
+  ASSERT_TRUE(db->Exec("INSERT INTO users (handle, admin, created_at) VALUES ('u', 1, 't')").ok());
+  ASSERT_TRUE(
+      db->Exec("INSERT INTO repos (name, created_at, created_by) VALUES ('r', 't', 1)").ok());
+  ObjectRecords records(*db);
+  const size_t linked = ObjectRecords::kBatch + 45;  // a full batch and a short one
+  std::vector<NewObject> objects;
+  for (size_t i = 0; i < linked; i++)
+    objects.push_back({ObjectKind::kBlob, IdOf("blob " + std::to_string(i)), {i + 1, i + 1, 0}});
+  objects.push_back({ObjectKind::kManifest, IdOf("blob 0"), {7, 0, 2}});  // same ID, other kind
+  {
+    auto tx = db->BeginWrite();
+    ASSERT_TRUE(tx.ok());
+    auto added = records.Link(1, objects);
+    ASSERT_TRUE(added.ok()) << added.status().message();
+    EXPECT_EQ(*added, linked + 1);
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  // Held and unheld IDs, some twice, over more than two batches.
+  std::vector<ObjectId> ask;
+  for (size_t i = 0; i < 2 * linked; i += 2) ask.push_back(IdOf("blob " + std::to_string(i)));
+  for (size_t i = 0; i < linked; i += 3) ask.push_back(IdOf("blob " + std::to_string(i)));
+  auto held = records.HeldAmong(1, ObjectKind::kBlob, ask);
+  ASSERT_TRUE(held.ok()) << held.status().message();
+  size_t found = 0;
+  std::set<ObjectId> distinct_held;
+  for (const ObjectId& id : ask) {
+    auto one = records.Held(1, ObjectKind::kBlob, id);
+    ASSERT_TRUE(one.ok());
+    auto it = held->find(id);
+    ASSERT_EQ(it != held->end(), one->has_value()) << id.hex();
+    if (it == held->end()) continue;
+    found++;
+    distinct_held.insert(id);
+    EXPECT_EQ(it->second.size, (*one)->size);
+    EXPECT_EQ(it->second.content_size, (*one)->content_size);
+    EXPECT_EQ(it->second.depth, (*one)->depth);
+  }
+  EXPECT_EQ(held->size(), distinct_held.size());  // nothing not asked for
+  EXPECT_GT(found, held->size());                 // some asked twice
+  EXPECT_GT(ask.size(), ObjectRecords::kBatch);  // a full batch and a short one
+  // Of one kind only; another repo holds nothing; no IDs, no answers.
+  auto manifests = records.HeldAmong(1, ObjectKind::kManifest, ask);
+  ASSERT_TRUE(manifests.ok());
+  ASSERT_EQ(manifests->size(), 1u);
+  EXPECT_EQ(manifests->begin()->second.depth, std::optional<uint64_t>(2));
+  auto other = records.HeldAmong(2, ObjectKind::kBlob, ask);
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->empty());
+  auto none = records.HeldAmong(1, ObjectKind::kBlob, {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+// An object listed twice in one Link (a pack may carry it twice) is one new
+// link, and what the repo held before is not counted again.
+TEST_P(ObjectRecordsTest, LinkCountsAnObjectListedTwiceOnce) {
+  Db* db = &*db_;
+  ASSERT_TRUE(db->Exec("INSERT INTO users (handle, admin, created_at) VALUES ('u', 1, 't')").ok());
+  ASSERT_TRUE(
+      db->Exec("INSERT INTO repos (name, created_at, created_by) VALUES ('r', 't', 1)").ok());
+  ObjectRecords records(*db);
+  NewObject a{ObjectKind::kBlob, IdOf("a"), {1, 1, 0}}, b{ObjectKind::kBlob, IdOf("b"), {1, 1, 0}},
+      c{ObjectKind::kBlob, IdOf("c"), {1, 1, 0}};
+  auto tx = db->BeginWrite();
+  ASSERT_TRUE(tx.ok());
+  auto added = records.Link(1, {a, b, a});
+  ASSERT_TRUE(added.ok()) << added.status().message();
+  EXPECT_EQ(*added, 2u);
+  added = records.Link(1, {b, c, c, a});
+  ASSERT_TRUE(added.ok()) << added.status().message();
+  EXPECT_EQ(*added, 1u);
+  ASSERT_TRUE(tx->Commit().ok());
+  auto count = records.Count();
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 3u);
 }
 
 TEST_P(ObjectRecordsTest, UnmeasuredRowsGetTheirDepth) {

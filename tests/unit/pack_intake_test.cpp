@@ -70,6 +70,37 @@ TEST_F(PackIntakeTest, ObjectsNamingEarlierOnesInThePackAreTakenAndRecorded) {
   EXPECT_TRUE(Holds(ObjectKind::kManifest, manifest));
 }
 
+// A manifest's entries are found among what the repo held before the pack
+// (read in one batch) and what came earlier in it, whichever holds each.
+TEST_F(PackIntakeTest, AManifestNamingHeldObjectsAndEarlierOnesInThePackIsTaken) {
+  std::string old_blob = "from before", new_blob = "in this pack";
+  auto first = Receive(std::string(kPackMagic) + Framed(ObjectKind::kBlob, old_blob) +
+                       std::string(kPackEnd));
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  Entry a, b;
+  a.name = "a.txt";
+  a.id = ObjectId::Of(old_blob);
+  a.size = old_blob.size();
+  b.name = "b.txt";
+  b.id = ObjectId::Of(new_blob);
+  b.size = new_blob.size();
+  std::string manifest = EncodeManifest(Manifest{{a, b}});
+  auto r = Receive(std::string(kPackMagic) + Framed(ObjectKind::kBlob, new_blob) +
+                   Framed(ObjectKind::kManifest, manifest) + std::string(kPackEnd));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->stored, 2u);
+  EXPECT_TRUE(Holds(ObjectKind::kManifest, manifest));
+  // A size the held object does not have is still caught.
+  a.size = old_blob.size() + 1;
+  std::string wrong = EncodeManifest(Manifest{{a, b}});
+  auto bad = Receive(std::string(kPackMagic) + Framed(ObjectKind::kManifest, wrong) +
+                     std::string(kPackEnd));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("file 'a.txt' says " + std::to_string(a.size)),
+            std::string::npos)
+      << bad.status().message();
+}
+
 TEST_F(PackIntakeTest, AMissingReferenceNamesThePackObjectAndKeepsWhatCameBefore) {
   std::string first = "kept", manifest = ManifestNaming("never sent", 10);
   auto r = Receive(std::string(kPackMagic) + Framed(ObjectKind::kBlob, first) +
