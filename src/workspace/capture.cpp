@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <numeric>
+#include <optional>
 
 #include "base/parallel.h"
 #include "base/progress.h"
@@ -25,7 +28,12 @@ struct DirNode {
   int parent = -1;
   size_t slot = 0;  // this directory's entry in its parent
   Manifest manifest;
+  // Beside manifest.entries, one per entry: a file's stat fields and
+  // content ID (what the next stat cache holds for it), empty for others.
+  std::vector<StatEntry> stats;
   uint64_t level = 0;  // directories above it, below the root
+  int cached = -1;     // this directory in the stat cache
+  ObjectId id;         // its manifest, once built
 };
 
 struct FileJob {
@@ -66,7 +74,7 @@ struct Listing {
 // scales with threads).
 class Walker {
  public:
-  Walker(int root_fd, const IgnoreRules& rules, StatCache* cache, CapturedTree& out)
+  Walker(int root_fd, const IgnoreRules& rules, const StatCache& cache, CapturedTree& out)
       : root_fd_(root_fd), rules_(rules), cache_(cache), out_(out) {}
 
   std::vector<DirNode> dirs;  // parents before children
@@ -100,6 +108,7 @@ class Walker {
   // (other threads read other directories), the rest goes to `out`.
   Status ReadDir(int index, Listing& out) {
     const std::string& rel = dirs[index].rel;
+    dirs[index].cached = cache_.FindDir(rel);
     int fd = rel.empty()
                  ? ::dup(root_fd_)
                  : ::openat(root_fd_, rel.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -121,6 +130,7 @@ class Walker {
   Status AddEntry(int dir, int dfd, const std::string& name, Listing& out) {
     Manifest& manifest = dirs[dir].manifest;
     std::string rel = JoinCapturePath(dirs[dir].rel, name);
+    StatEntry fields;
     struct stat st;
     if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) return Status::Ok();  // removed while we walked
@@ -152,10 +162,15 @@ class Walker {
                        ": converge cannot store a tree that deep; move that part of the tree " +
                        "higher up, or leave it out with .convergeignore");
       e.type = EntryType::kDir;
-      out.subdirs.push_back(DirNode{rel, dir, manifest.entries.size(), {}, level});
+      DirNode sub;
+      sub.rel = rel;
+      sub.parent = dir;
+      sub.slot = manifest.entries.size();
+      sub.level = level;
+      out.subdirs.push_back(std::move(sub));
       out.stats.dirs++;
     } else if (S_ISREG(st.st_mode)) {
-      AddFile(dir, rel, st, e, out);
+      AddFile(dir, rel, st, e, fields, out);
     } else if (S_ISLNK(st.st_mode)) {
       RETURN_IF_ERROR(ReadLink(dfd, name, rel, st, e));
       out.stats.symlinks++;
@@ -165,19 +180,23 @@ class Walker {
       return Status::Ok();
     }
     manifest.entries.push_back(std::move(e));
+    dirs[dir].stats.push_back(fields);
     return Status::Ok();
   }
 
-  void AddFile(int dir, const std::string& rel, const struct stat& st, Entry& e, Listing& out) {
+  void AddFile(int dir, const std::string& rel, const struct stat& st, Entry& e,
+               StatEntry& fields, Listing& out) {
     e.type = EntryType::kFile;
     e.executable = (st.st_mode & S_IXUSR) != 0;
     e.size = static_cast<uint64_t>(st.st_size);
     out.stats.files++;
     out.stats.bytes += e.size;
-    const StatEntry* cached = cache_ ? cache_->Reuse(rel, StatFields(st)) : nullptr;
+    fields = StatFields(st);
+    std::optional<StatEntry> cached = cache_.Reuse(dirs[dir].cached, e.name, fields);
     if (cached) {
       e.id = cached->id;
       e.chunked = cached->chunked;
+      fields = *cached;
       return;
     }
     out.jobs.push_back(FileJob{dir, dirs[dir].manifest.entries.size(), rel});
@@ -207,31 +226,96 @@ class Walker {
 
   int root_fd_;
   const IgnoreRules& rules_;
-  StatCache* cache_;
+  const StatCache& cache_;
   CapturedTree& out_;
 };
 
-Result<IgnoreRules> LoadIgnoreRules(const fs::path& root) {
+// The text of the root's .convergeignore, "" when there is none.
+Result<std::string> ReadIgnoreText(const fs::path& root) {
   Result<std::string> text = ReadFile(root / ".convergeignore");
-  if (!text.ok()) {
-    if (text.status().code() == Code::kNotFound) return IgnoreRules();
-    return text.status();
+  if (!text.ok() && text.status().code() == Code::kNotFound) return std::string();
+  return text;
+}
+
+// Sorts a directory's entries, and their stat fields with them, by name.
+void SortByName(DirNode& d) {
+  std::vector<Entry>& entries = d.manifest.entries;
+  auto by_name = [&](uint32_t a, uint32_t b) { return entries[a].name < entries[b].name; };
+  std::vector<uint32_t> order(entries.size());
+  std::iota(order.begin(), order.end(), 0);
+  if (std::is_sorted(order.begin(), order.end(), by_name)) return;
+  std::sort(order.begin(), order.end(), by_name);
+  std::vector<Entry> sorted_entries;
+  std::vector<StatEntry> sorted_stats;
+  sorted_entries.reserve(order.size());
+  sorted_stats.reserve(order.size());
+  for (uint32_t i : order) {
+    sorted_entries.push_back(std::move(entries[i]));
+    sorted_stats.push_back(d.stats[i]);
   }
-  return IgnoreRules::Parse(*text);
+  entries.swap(sorted_entries);
+  d.stats.swap(sorted_stats);
+}
+
+// The cached manifest ID of `d` (entries sorted) when its entries are
+// exactly those the cache holds for it: same names, kinds, IDs, sizes, exec
+// bits and symlink targets.
+std::optional<ObjectId> CachedManifest(const StatCache& cache, const DirNode& d) {
+  if (d.cached < 0) return std::nullopt;
+  std::optional<ObjectId> id = cache.DirManifest(d.cached);
+  const std::vector<Entry>& entries = d.manifest.entries;
+  if (!id || cache.DirSize(d.cached) != entries.size()) return std::nullopt;
+  for (uint32_t i = 0; i < entries.size(); i++) {
+    const Entry& e = entries[i];
+    CachedEntry c = cache.At(d.cached, i);
+    if (c.name != e.name) return std::nullopt;
+    bool same = false;
+    switch (e.type) {
+      case EntryType::kFile:
+        same = c.kind == CachedKind::kFile && c.stat.id == e.id && c.stat.chunked == e.chunked &&
+               c.stat.size == e.size && c.executable == e.executable;
+        break;
+      case EntryType::kDir:
+        same = c.kind == CachedKind::kDir && c.stat.id == e.id;
+        break;
+      case EntryType::kSymlink:
+        same = c.kind == CachedKind::kSymlink && c.target == e.target;
+        break;
+    }
+    if (!same) return std::nullopt;
+  }
+  return id;
+}
+
+// The next stat cache: every directory captured, with its manifest and entries.
+std::string NewStatCache(const std::vector<DirNode>& dirs, const ObjectId& rules) {
+  StatCacheWriter w(rules);
+  for (const DirNode& d : dirs) {
+    w.Dir(d.rel, d.id);
+    for (size_t i = 0; i < d.manifest.entries.size(); i++) {
+      const Entry& e = d.manifest.entries[i];
+      if (e.type == EntryType::kFile) w.File(e.name, d.stats[i], e.executable);
+      if (e.type == EntryType::kDir) w.Subdir(e.name, e.id);
+      if (e.type == EntryType::kSymlink) w.Symlink(e.name, e.target);
+    }
+  }
+  return w.Finish();
 }
 
 }  // namespace
 
 Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   CapturedTree out;
-  ASSIGN_OR_RETURN(IgnoreRules rules, LoadIgnoreRules(ws.root()));
-  ASSIGN_OR_RETURN(StatCache cache, StatCache::Load(ws.db()));
+  ASSIGN_OR_RETURN(std::string rules_text, ReadIgnoreText(ws.root()));
+  IgnoreRules rules = IgnoreRules::Parse(rules_text);
+  ObjectId rules_id = IgnoreRulesId(rules_text);
+  ASSIGN_OR_RETURN(StatCache cache, StatCache::Load(ws.meta(), ws.db()));
   ASSIGN_OR_RETURN(int64_t fs_now, FilesystemNow(ws.meta() / "tmp"));
   int root_fd = ::open(ws.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return ErrnoStatus("open '" + ws.root().string() + "'", errno);
   Fd root_owner(root_fd);
 
-  Walker walker(root_fd, rules, &cache, out);
+  Walker walker(root_fd, rules, cache, out);
   RETURN_IF_ERROR(walker.Walk());
 
   WriteBatch batch(ws.store());
@@ -257,25 +341,41 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
     e.size = results[i].stat.size;
     out.stats.files_read++;
     out.stats.bytes_read += results[i].bytes_read;
-    if (opts.store) cache.Put(j.rel, results[i].stat);
+    walker.dirs[j.dir].stats[j.slot] = results[i].stat;
   }
 
   // Children come after their parents in `dirs`: walk backwards to build
-  // every manifest before the one that names it.
+  // every manifest before the one that names it. Manifests made under other
+  // ignore rules are not reused (their entries would differ anyway).
+  bool reuse = cache.rules() == rules_id;
   for (size_t i = walker.dirs.size(); i-- > 0;) {
     DirNode& d = walker.dirs[i];
-    RETURN_IF_ERROR(NormalizeManifest(d.manifest));
-    std::string bytes = EncodeManifest(d.manifest);
-    ASSIGN_OR_RETURN(ObjectId id, sink.Put(bytes));
-    if (!opts.store) out.manifests.emplace(id, std::move(bytes));
+    SortByName(d);
+    std::optional<ObjectId> cached = reuse ? CachedManifest(cache, d) : std::nullopt;
+    if (cached) {
+      d.id = *cached;
+      out.stats.manifests_reused++;
+    } else {
+      RETURN_IF_ERROR(NormalizeManifest(d.manifest));
+      std::string bytes = EncodeManifest(d.manifest);
+      ASSIGN_OR_RETURN(d.id, sink.Put(bytes));
+      if (!opts.store) out.manifests.emplace(d.id, std::move(bytes));
+    }
     if (d.parent >= 0)
-      walker.dirs[d.parent].manifest.entries[d.slot].id = id;
+      walker.dirs[d.parent].manifest.entries[d.slot].id = d.id;
     else
-      out.root = id;
+      out.root = d.id;
   }
   if (opts.store) {
+    // The objects are durable before the cache names them.
     RETURN_IF_ERROR(batch.Commit());
-    RETURN_IF_ERROR(cache.Save(ws.db()));
+    // Nothing read and every directory reused: the file would come out the same.
+    bool unchanged = cache.from_file() && reuse && out.stats.files_read == 0 &&
+                     out.stats.manifests_reused == walker.dirs.size() &&
+                     cache.dir_count() == walker.dirs.size();
+    if (!unchanged)
+      RETURN_IF_ERROR(SaveStatCache(ws.meta(), ws.db(), NewStatCache(walker.dirs, rules_id),
+                                    cache.from_table()));
   }
   out.stats.objects_written = sink.written();
   return out;

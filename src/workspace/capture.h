@@ -7,7 +7,10 @@
 // entry named .converge (in any case: a symlink, a file) is left out with a
 // warning, since no snap may hold that name (IsReservedName). Files whose
 // stat fields match the stat cache are not read; the others are read and
-// hashed on all cores, large ones split into chunks. A directory nested more
+// hashed on all cores, large ones split into chunks. A directory whose
+// entries come out exactly as the stat cache holds them gets the manifest ID
+// cached for it, without encoding, hashing or storing it again
+// (workspace/stat_cache.h). A directory nested more
 // than kMaxTreeDepth levels deep (store/tree_depth.h) is refused (kInvalid,
 // naming it) before anything is stored: no snap holds a tree that deep.
 #pragma once
@@ -28,18 +31,21 @@ struct CaptureStats {
   uint64_t files_read = 0;  // files whose content was read: stat cache misses
   uint64_t bytes_read = 0;
   uint64_t objects_written = 0;
+  uint64_t manifests_reused = 0;  // directories whose manifest ID came from the stat cache
   std::vector<std::string> warnings;
 };
 
 struct CaptureOptions {
-  // false: compute IDs only and store nothing (status, diff against the tree).
+  // false: compute IDs only and store nothing (status, diff against the tree),
+  // nor write the stat cache. true: the caller holds the workspace lock.
   bool store = true;
   bool progress = false;
 };
 
 struct CapturedTree {
   ObjectId root;
-  // Every manifest of the tree by ID, kept in memory when nothing is stored.
+  // The manifests made by this capture, kept in memory when nothing is
+  // stored; a reused one is not here: a snap stored it (read it from the store).
   std::unordered_map<ObjectId, std::string> manifests;
   CaptureStats stats;
 };

@@ -13,6 +13,7 @@
 #include "support/workspace_fixture.h"
 #include "workspace/fsck.h"
 #include "workspace/snapshot.h"
+#include "workspace/stat_cache.h"
 
 namespace converge {
 namespace {
@@ -184,9 +185,15 @@ TEST_F(WorkspaceFsckTest, FixLeavesAUsersFileOfASimilarName) {
 
 // A malformed ID in a record is reported, and the check goes on: why the
 // fsck reads the records unchecked rather than through SnapIndex/StatCache.
+// The stat cache's record here is a row of the legacy table, which a
+// workspace made before the stat cache file has (and the next snap imports).
 TEST_F(WorkspaceFsckTest, MalformedIdsInRecordsAreReportedNotFatal) {
+  ASSERT_TRUE(fs::remove(ws().meta() / StatCache::kFileName));
   ASSERT_TRUE(ws().db().Exec("UPDATE state SET value = 'zzzz' WHERE key = 'head'").ok());
-  ASSERT_TRUE(ws().db().Exec("UPDATE stat_cache SET id = 'nothex' WHERE path = 'a.txt'").ok());
+  ASSERT_TRUE(ws().db()
+                  .Exec("INSERT INTO stat_cache (path, size, mtime_ns, ctime_ns, ino, mode, id, "
+                        "chunked, racy) VALUES ('a.txt', 6, 1, 1, 7, 33188, 'nothex', 0, 0)")
+                  .ok());
   FsckReport r = Check(ws());
   EXPECT_FALSE(r.ok());
   std::string dump = WsDump(r);
