@@ -6,7 +6,8 @@
 // .convergeignore, and every .converge directory, are left out; any other
 // entry named .converge (in any case: a symlink, a file) is left out with a
 // warning, since no snap may hold that name (IsReservedName). Files whose
-// stat fields match the stat cache are not read; the others are read and
+// stat fields match the stat cache are not read, nor are directories whose
+// stat fields match (workspace/capture_walk.h); the others are read and
 // hashed on all cores, large ones split into chunks. A directory whose
 // entries come out exactly as the stat cache holds them gets the manifest ID
 // cached for it, without encoding, hashing or storing it again
@@ -32,6 +33,7 @@ struct CaptureStats {
   uint64_t bytes_read = 0;
   uint64_t objects_written = 0;
   uint64_t manifests_reused = 0;  // directories whose manifest ID came from the stat cache
+  uint64_t dirs_listed = 0;  // directories read (the others' names came from the stat cache)
   std::vector<std::string> warnings;
 };
 

@@ -246,7 +246,8 @@ struct WorkspaceChecker {
       int dir = static_cast<int>(d);
       std::string dir_path(cache.DirPath(dir));
       bool stale_manifest = stale_manifests.count(dir) > 0;
-      w.Dir(dir_path, stale_manifest ? std::nullopt : cache.DirManifest(dir));
+      w.Dir(dir_path, stale_manifest ? std::nullopt : cache.DirManifest(dir), cache.DirStat(dir),
+            cache.DirWarned(dir));
       if (stale_manifest)
         report.fixed.push_back("dropped the cached manifest of directory " +
                                Quote(DisplayDir(dir_path)) + ": the next snap stores it again");

@@ -7,11 +7,13 @@
 //    16  u32 directories         20  u32 entries
 //    24  u32 string bytes        28  u32 reserved (0)
 //    32  [32] ignore rules ID (IgnoreRulesId) the manifests were made under
-//   directory records, 56 bytes each, sorted by path bytewise, unique
+//   directory records, 88 bytes each, sorted by path bytewise, unique
 //     0  [32] manifest ID (zero when none is recorded)
 //    32  u32 path offset         36  u32 path length (into the strings; root "")
 //    40  u32 first entry         44  u32 entry count
-//    48  u32 flags (1: the manifest ID is recorded)   52  u32 reserved (0)
+//    48  u32 flags (1 the manifest ID is recorded, 2 racy, 4 warned)
+//    52  u32 st_mode   56  u64 inode   64  i64 mtime ns   72  i64 ctime ns
+//    80  u64 size (the directory's own stat fields)
 //   entry records, 80 bytes each; a directory's are consecutive, sorted by
 //   name bytewise, unique
 //     0  [32] ID: a file's blob (its chunk list when chunked), a directory's
@@ -30,6 +32,7 @@
 #include "workspace/stat_cache.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,9 +45,9 @@ namespace converge {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'V', 'G', 'S', 'T', 'A', 'T', 'C'};
-constexpr size_t kHeaderBytes = 64, kDirBytes = 56, kEntryBytes = 80;
+constexpr size_t kHeaderBytes = 64, kDirBytes = 88, kEntryBytes = 80;
 constexpr size_t kSumBytes = ObjectId::kBytes;
-constexpr uint32_t kDirHasManifest = 1;
+constexpr uint32_t kDirHasManifest = 1, kDirRacy = 2, kDirWarned = 4;
 constexpr uint8_t kChunked = 1, kRacy = 2, kExecutable = 4;
 
 uint32_t GetU32(const char* p) {
@@ -74,6 +77,12 @@ ObjectId IgnoreRulesId(std::string_view text) { return ObjectId::Of(text); }
 // ---- reading
 
 Result<StatCache> StatCache::Parse(std::string bytes) {
+  auto owned = std::make_shared<std::string>(std::move(bytes));
+  std::string_view view(*owned);
+  return Parse(std::shared_ptr<const char>(owned, owned->data()), view);
+}
+
+Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string_view bytes) {
   auto bad = [](const std::string& why) { return Corrupt("the stat cache file " + why); };
   if (bytes.size() < kHeaderBytes + kSumBytes || std::memcmp(bytes.data(), kMagic, 8) != 0)
     return bad("is not one (too short, or no magic number)");
@@ -94,7 +103,8 @@ Result<StatCache> StatCache::Parse(std::string bytes) {
   if (ObjectId::Of(body) != GetId(bytes.data() + body.size()))
     return bad("is damaged: its checksum does not match");
   c.rules_ = GetId(bytes.data() + 32);
-  c.bytes_ = std::move(bytes);
+  c.hold_ = std::move(hold);
+  c.bytes_ = bytes;
   // Every offset in bounds and every list in order, so that lookups need no checks.
   std::string_view prev_path;
   for (size_t d = 0; d < c.dirs_; d++) {
@@ -127,25 +137,32 @@ Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* pro
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   std::string why;
   if (fd < 0) {
-    if (errno != ENOENT) why = "cannot be opened: " + ErrnoStatus("open", errno).message();
+    if (errno != ENOENT) why = "the stat cache file " + ErrnoStatus("cannot be opened", errno).message();
   } else {
-    // One read of the whole file. A snap replaces it by rename, never in
-    // place, so what this descriptor reads is one whole version.
+    // Mapped whole: no copy, no zeroed buffer. A snap replaces the file by
+    // rename, never in place, so the mapping stays one whole version (and
+    // never shrinks under us).
     Fd owner(fd);
     struct stat st;
-    std::string bytes;
-    if (::fstat(fd, &st) == 0 && st.st_size >= 0) bytes.resize(static_cast<size_t>(st.st_size));
-    size_t have = 0;
-    while (have < bytes.size()) {
-      ssize_t n = ::read(fd, bytes.data() + have, bytes.size() - have);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      have += static_cast<size_t>(n);
+    if (::fstat(fd, &st) != 0) {
+      why = "the stat cache file " + ErrnoStatus("cannot be read", errno).message();
+    } else if (st.st_size <= 0) {
+      why = "the stat cache file is empty";
+    } else {
+      auto size = static_cast<size_t>(st.st_size);
+      void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (map == MAP_FAILED) {
+        why = "the stat cache file " + ErrnoStatus("cannot be mapped", errno).message();
+      } else {
+        std::shared_ptr<const char> hold(static_cast<const char*>(map),
+                                         [size](const char* p) {
+                                           ::munmap(const_cast<char*>(p), size);
+                                         });
+        Result<StatCache> parsed = Parse(hold, std::string_view(hold.get(), size));
+        if (parsed.ok()) return parsed;
+        why = parsed.status().message();
+      }
     }
-    bytes.resize(have);
-    Result<StatCache> parsed = Parse(std::move(bytes));
-    if (parsed.ok()) return parsed;
-    why = parsed.status().message();
   }
   if (problem) *problem = why;
   return FromTable(db);
@@ -184,6 +201,24 @@ std::optional<ObjectId> StatCache::DirManifest(int dir) const {
   const char* r = DirRecord(dir);
   if (!(GetU32(r + 48) & kDirHasManifest)) return std::nullopt;
   return GetId(r);
+}
+
+StatEntry StatCache::DirStat(int dir) const {
+  const char* r = DirRecord(dir);
+  StatEntry e;
+  e.mode = GetU32(r + 52);
+  e.ino = GetU64(r + 56);
+  e.mtime_ns = static_cast<int64_t>(GetU64(r + 64));
+  e.ctime_ns = static_cast<int64_t>(GetU64(r + 72));
+  e.size = GetU64(r + 80);
+  e.racy = GetU32(r + 48) & kDirRacy;
+  return e;
+}
+
+bool StatCache::DirWarned(int dir) const { return GetU32(DirRecord(dir) + 48) & kDirWarned; }
+
+bool StatCache::DirUnchanged(int dir, const StatEntry& now) const {
+  return dir >= 0 && !DirWarned(dir) && DirStat(dir).Matches(now);
 }
 
 uint32_t StatCache::DirSize(int dir) const { return GetU32(DirRecord(dir) + 44); }
@@ -256,9 +291,10 @@ uint32_t StatCacheWriter::Intern(std::string_view s) {
   return off;
 }
 
-void StatCacheWriter::Dir(std::string_view path, const std::optional<ObjectId>& manifest) {
+void StatCacheWriter::Dir(std::string_view path, const std::optional<ObjectId>& manifest,
+                          const StatEntry& stat, bool warned) {
   uint32_t off = Intern(path);
-  dirs_.push_back({off, static_cast<uint32_t>(path.size()), entry_count_, 0, manifest});
+  dirs_.push_back({off, static_cast<uint32_t>(path.size()), entry_count_, 0, manifest, stat, warned});
 }
 
 void StatCacheWriter::Add(std::string_view name, CachedKind kind, const StatEntry& e,
@@ -315,7 +351,13 @@ std::string StatCacheWriter::Finish() {
     PutU32(r + 36, d.path_len);
     PutU32(r + 40, d.first);
     PutU32(r + 44, d.count);
-    PutU32(r + 48, d.manifest ? kDirHasManifest : 0);
+    PutU32(r + 48, (d.manifest ? kDirHasManifest : 0) | (d.stat.racy ? kDirRacy : 0) |
+                       (d.warned ? kDirWarned : 0));
+    PutU32(r + 52, d.stat.mode);
+    PutU64(r + 56, d.stat.ino);
+    PutU64(r + 64, static_cast<uint64_t>(d.stat.mtime_ns));
+    PutU64(r + 72, static_cast<uint64_t>(d.stat.ctime_ns));
+    PutU64(r + 80, d.stat.size);
     out.append(r, kDirBytes);
   }
   out += entries_;
@@ -367,10 +409,13 @@ Result<StatCache> StatCache::FromTable(Db& db) {
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return a.dir != b.dir ? a.dir < b.dir : a.name < b.name;
   });
-  // Files only, no manifests: the rows never held directories.
+  // Files only: the rows never held directories, so no manifest and no
+  // directory stat fields (racy: never trusted) either.
   StatCacheWriter w{ObjectId()};
+  StatEntry unknown;
+  unknown.racy = true;
   for (size_t i = 0; i < rows.size(); i++) {
-    if (i == 0 || rows[i].dir != rows[i - 1].dir) w.Dir(rows[i].dir, std::nullopt);
+    if (i == 0 || rows[i].dir != rows[i - 1].dir) w.Dir(rows[i].dir, std::nullopt, unknown, false);
     w.File(rows[i].name, rows[i].e, (rows[i].e.mode & S_IXUSR) != 0);
   }
   // Rows Parse refuses (two paths naming one entry, say) only cost a re-read.

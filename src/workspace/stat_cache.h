@@ -4,18 +4,21 @@
 // file changed within the filesystem's timestamp granule of being hashed, so a
 // later same-granule write would leave mtime unchanged) is always re-read.
 //
-// Like git's cache-tree, it also holds every directory the last snap
-// captured: its entries (files, subdirectories with their manifest IDs,
-// symlinks with their targets) and the ID of the manifest the snap stored for
-// it. A capture whose entries for a directory come out exactly as cached
-// reuses that ID instead of encoding, hashing and storing the manifest again.
-// Entries are compared after the files' IDs are known, so reuse never rests
-// on stat alone; the header also records the ignore rules the manifests were
-// made under, and different rules turn reuse off for that capture.
+// Like git's cache-tree and untracked cache, it also holds every directory
+// the last snap captured: its own stat fields, its entries (files,
+// subdirectories with their manifest IDs, symlinks with their targets) and
+// the ID of the manifest the snap stored for it. A directory whose stat
+// fields match is not listed again (its names are the cached ones;
+// workspace/capture_walk.h says why that is sound). A capture whose entries
+// for a directory come out exactly as cached reuses the manifest ID instead
+// of encoding, hashing and storing the manifest again: entries are compared
+// after the files' IDs are known, so that reuse never rests on stat alone.
+// The header records the ignore rules all this was made under; other rules
+// turn both off for that capture.
 //
 // It lives in one file, .converge/stat-cache (StatCache::kFileName; the
-// layout is in stat_cache.cpp), read with one read and looked up in place:
-// binary search by directory path, then by name, no allocation per entry.
+// layout is in stat_cache.cpp), mapped whole and looked up in place: binary
+// search by directory path, then by name, no allocation per entry.
 // A snap (which holds the workspace lock) writes it whole, atomically (temp
 // file, fsync, rename), after its objects are durable, so a reader (status,
 // diff) sees the old file or the new one, and every ID in it names an object
@@ -31,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,6 +98,8 @@ class StatCache {
   // never trusted to stay in bounds). Errors: kCorrupt (torn, damaged or not
   // a cache file), kInvalid (written in another version of the format).
   static Result<StatCache> Parse(std::string bytes);
+  // The same over bytes `hold` keeps alive (a mapping of the file, say).
+  static Result<StatCache> Parse(std::shared_ptr<const char> hold, std::string_view bytes);
 
   // What a capture in the workspace whose .converge is `meta` uses: the
   // file; or, when it is missing or unusable, the legacy table's rows; or
@@ -116,6 +122,13 @@ class StatCache {
   std::string_view DirPath(int dir) const;
   // The manifest a snap stored for the directory, if one is recorded.
   std::optional<ObjectId> DirManifest(int dir) const;
+  // The directory's own stat fields when it was listed (racy: not to be
+  // trusted), and whether an entry of it was skipped with a warning.
+  StatEntry DirStat(int dir) const;
+  bool DirWarned(int dir) const;
+  // Its cached names may stand in for listing it: its stat fields match
+  // `now` and no entry was skipped with a warning (which must be repeated).
+  bool DirUnchanged(int dir, const StatEntry& now) const;
   uint32_t DirSize(int dir) const;
   // Entry `i` of the directory, entries sorted by name bytewise.
   CachedEntry At(int dir, uint32_t i) const;
@@ -141,7 +154,8 @@ class StatCache {
   const char* EntryRecord(uint32_t index) const;
   std::string_view String(uint32_t off, uint32_t len) const;
 
-  std::string bytes_;
+  std::shared_ptr<const char> hold_;  // keeps bytes_ alive: a string or a mapping
+  std::string_view bytes_;
   size_t dirs_ = 0, entries_ = 0;
   size_t dirs_at_ = 0, entries_at_ = 0, strings_at_ = 0, strings_len_ = 0;
   ObjectId rules_;
@@ -154,8 +168,11 @@ class StatCache {
 class StatCacheWriter {
  public:
   explicit StatCacheWriter(const ObjectId& rules);
-  // `manifest`: the manifest the snap stored for it, if any.
-  void Dir(std::string_view path, const std::optional<ObjectId>& manifest);
+  // `manifest`: the manifest the snap stored for it, if any; `stat`: its own
+  // stat fields as listed (racy when not to be trusted); `warned`: an entry
+  // of it was skipped with a warning.
+  void Dir(std::string_view path, const std::optional<ObjectId>& manifest, const StatEntry& stat,
+           bool warned);
   void File(std::string_view name, const StatEntry& e, bool executable);
   void Subdir(std::string_view name, const ObjectId& manifest);
   void Symlink(std::string_view name, std::string_view target);
@@ -165,6 +182,8 @@ class StatCacheWriter {
   struct DirRec {
     uint32_t path_off, path_len, first, count;
     std::optional<ObjectId> manifest;
+    StatEntry stat;
+    bool warned;
   };
   void Add(std::string_view name, CachedKind kind, const StatEntry& e, uint8_t flags,
            std::string_view target);

@@ -1,9 +1,12 @@
-// Per-directory manifest reuse (workspace/capture.h, stat_cache.h): a
+// Per-directory reuse (workspace/capture.h, capture_walk.h, stat_cache.h): a
 // directory whose entries come out as the stat cache holds them keeps its
 // manifest ID without being encoded, hashed or stored again; a change deep in
 // the tree re-makes exactly the manifests on its path; a change of the ignore
-// rules is honoured; reuse never hides a change of any kind.
+// rules is honoured; reuse never hides a change of any kind. A directory whose
+// own stat is unchanged is not listed again, unless it is racy or holds
+// something skipped with a warning (which every snap repeats).
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,8 +45,8 @@ class ManifestReuseTest : public testing::WorkspaceTest {
     Settle();
     first_ = TakeOk();
   }
-  // No file written before this is racy.
-  void Settle() { testing::WaitForFsClockPast(root_); }
+  // No file or directory written before this is racy.
+  void Settle() { testing::WaitForFsClockPast(root_, ws().meta() / "tmp"); }
   SnapResult TakeOk() {
     Result<SnapResult> r = TakeSnap(ws(), "", false);
     EXPECT_TRUE(r.ok()) << r.status().message();
@@ -84,12 +87,14 @@ class ManifestReuseTest : public testing::WorkspaceTest {
 
 TEST_F(ManifestReuseTest, AnUnchangedTreeReusesEveryManifest) {
   EXPECT_EQ(first_.stats.manifests_reused, 0u);
+  EXPECT_EQ(first_.stats.dirs_listed, kDirs);
   EXPECT_EQ(first_.stats.dirs + 1, kDirs);
   struct stat before;
   fs::path file = ws().meta() / StatCache::kFileName;
   ASSERT_EQ(::stat(file.c_str(), &before), 0);
   SnapResult again = TakeOk();
   EXPECT_EQ(again.stats.manifests_reused, kDirs);
+  EXPECT_EQ(again.stats.dirs_listed, 0u) << "no directory changed: none is read";
   EXPECT_EQ(again.stats.files_read, 0u);
   EXPECT_EQ(again.stats.objects_written, 0u);
   EXPECT_EQ(again.snap.root, first_.snap.root);
@@ -104,6 +109,7 @@ TEST_F(ManifestReuseTest, ADeepChangeRemakesExactlyTheManifestsOnItsPath) {
   Settle();
   SnapResult changed = TakeOk();
   EXPECT_EQ(changed.stats.files_read, 1u);
+  EXPECT_EQ(changed.stats.dirs_listed, 0u) << "a file changed in place: no directory did";
   EXPECT_EQ(changed.stats.manifests_reused, kDirs - 5);  // all but "", a, a/b, a/b/c, a/b/c/d
   // One blob and the five manifests on the path are new; nothing else.
   EXPECT_EQ(changed.stats.objects_written, 6u);
@@ -165,6 +171,56 @@ TEST_F(ManifestReuseTest, AChangedIgnoreRuleIsHonoured) {
   paths = Paths(other.snap.root);
   EXPECT_EQ(std::count(paths.begin(), paths.end(), "a/b/c/d/deep.txt"), 1);
   EXPECT_EQ(std::count(paths.begin(), paths.end(), "x/y/y.txt"), 0);
+}
+
+// Adding or removing a name changes its directory's mtime: that directory,
+// and no other, is read again.
+TEST_F(ManifestReuseTest, OnlyAChangedDirectoryIsListedAgain) {
+  Write("x/y/new.txt", "new\n");
+  Settle();
+  SnapResult added = TakeOk();
+  EXPECT_EQ(added.stats.dirs_listed, 1u);
+  EXPECT_EQ(added.stats.files, first_.stats.files + 1);
+  std::vector<std::string> paths = Paths(added.snap.root);
+  EXPECT_EQ(std::count(paths.begin(), paths.end(), "x/y/new.txt"), 1);
+  fs::remove(root_ / "x/y/new.txt");
+  fs::remove(root_ / "a/e/e.txt");
+  Settle();
+  SnapResult removed = TakeOk();
+  EXPECT_EQ(removed.stats.dirs_listed, 2u);
+  paths = Paths(removed.snap.root);
+  EXPECT_EQ(std::count(paths.begin(), paths.end(), "x/y/new.txt"), 0);
+  EXPECT_EQ(std::count(paths.begin(), paths.end(), "a/e/e.txt"), 0);
+  EXPECT_EQ(TakeOk().stats.dirs_listed, 0u);
+}
+
+// A directory changed at or after the capture began is racy: a change in the
+// same timestamp granule would not move its mtime, so it is listed every
+// time until its mtime is in the past.
+TEST_F(ManifestReuseTest, ARacyDirectoryIsListedEveryTime) {
+  fs::path dir = root_ / "x" / "y";
+  struct timespec times[2];
+  times[0].tv_sec = times[1].tv_sec = ::time(nullptr) + 3600;
+  times[0].tv_nsec = times[1].tv_nsec = 0;
+  ASSERT_EQ(::utimensat(AT_FDCWD, dir.c_str(), times, 0), 0);
+  for (int i = 0; i < 2; i++) {
+    SnapResult r = TakeOk();
+    EXPECT_EQ(r.stats.dirs_listed, 1u) << i;
+    EXPECT_EQ(r.snap.root, first_.snap.root);
+  }
+}
+
+// What is skipped with a warning (a FIFO here) is warned about by every
+// snap, so its directory is always listed.
+TEST_F(ManifestReuseTest, ADirectoryWithAWarningIsListedEveryTime) {
+  ASSERT_EQ(::mkfifo((root_ / "a/b/pipe").c_str(), 0600), 0);
+  Settle();
+  for (int i = 0; i < 2; i++) {
+    SnapResult r = TakeOk();
+    EXPECT_EQ(r.stats.dirs_listed, 1u) << i;
+    ASSERT_EQ(r.stats.warnings.size(), 1u) << i;
+    EXPECT_NE(r.stats.warnings[0].find("a/b/pipe"), std::string::npos) << r.stats.warnings[0];
+  }
 }
 
 // status and diff capture without storing: a reused manifest is read from

@@ -36,16 +36,18 @@ StatEntry SomeFile(uint64_t ino, const std::string& content) {
 // A small cache: directories added out of order, each kind of entry.
 std::string SampleCache() {
   StatCacheWriter w(IgnoreRulesId("*.o\n"));
-  w.Dir("src/lib", ObjectId::Of("manifest of src/lib"));
+  w.Dir("src/lib", ObjectId::Of("manifest of src/lib"), SomeFile(10, ""), false);
   StatEntry big = SomeFile(3, "big");
   big.chunked = true;
   w.File("big.bin", big, false);
   w.File("run.sh", SomeFile(4, "#!/bin/sh\n"), true);
-  w.Dir("", ObjectId::Of("root manifest"));
+  StatEntry racy_dir = SomeFile(11, "");
+  racy_dir.racy = true;
+  w.Dir("", ObjectId::Of("root manifest"), racy_dir, false);
   w.File("a.txt", SomeFile(1, "alpha"), false);
   w.Symlink("link", "src/lib/run.sh");
   w.Subdir("src", ObjectId::Of("manifest of src"));
-  w.Dir("src", std::nullopt);
+  w.Dir("src", std::nullopt, SomeFile(12, ""), true);
   w.Subdir("lib", ObjectId::Of("manifest of src/lib"));
   StatEntry racy = SomeFile(2, "racy");
   racy.racy = true;
@@ -74,6 +76,17 @@ TEST(StatCacheFile, RoundTrip) {
   EXPECT_EQ(c->At(0, 1).kind, CachedKind::kSymlink);
   EXPECT_EQ(c->At(0, 2).kind, CachedKind::kDir);
   EXPECT_EQ(c->At(0, 2).stat.id, ObjectId::Of("manifest of src"));
+  // A directory's own stat fields: trusted unless racy or warned.
+  StatEntry lib = SomeFile(10, "");
+  EXPECT_EQ(c->DirStat(2).mtime_ns, lib.mtime_ns);
+  EXPECT_EQ(c->DirStat(2).ino, lib.ino);
+  EXPECT_TRUE(c->DirUnchanged(2, lib));
+  lib.ctime_ns++;
+  EXPECT_FALSE(c->DirUnchanged(2, lib));
+  EXPECT_TRUE(c->DirStat(0).racy);
+  EXPECT_FALSE(c->DirUnchanged(0, SomeFile(11, "")));
+  EXPECT_TRUE(c->DirWarned(1));
+  EXPECT_FALSE(c->DirUnchanged(1, SomeFile(12, "")));
 
   std::optional<CachedEntry> a = c->Find("a.txt");
   ASSERT_TRUE(a.has_value());
