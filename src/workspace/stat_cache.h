@@ -30,7 +30,7 @@
 // `stat_cache` table (store/schema.cpp, migration 1). Without a usable file,
 // Load takes those rows (files only), so the first snap of a workspace made
 // by an older converge does not read every file again; SaveStatCache then
-// empties the table. This file is the only one with SQL against it.
+// empties the table. stat_cache_table.cpp is the only file with SQL against it.
 #pragma once
 
 #include <cstdint>
@@ -147,6 +147,7 @@ class StatCache {
   // error drops none). Errors: the database's.
   static Result<std::vector<StatCacheRow>> ListRows(Db& db);
   static Status Drop(Db& db, const std::vector<std::string>& paths);
+  static Status EmptyTable(Db& db);
 
  private:
   static Result<StatCache> FromTable(Db& db);
