@@ -200,16 +200,22 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   RETURN_IF_ERROR(BuildManifests(dirs, cache, walk.same_rules, sink, !opts.store, out));
   out.stats.objects_written = sink.written();
   if (!opts.store) return out;
-  // The objects are durable before the cache names them.
   RETURN_IF_ERROR(batch.Commit());
   // Nothing listed or read, every manifest reused: the file would come out the same.
   bool unchanged = cache.from_file() && walk.same_rules && out.stats.dirs_listed == 0 &&
                    out.stats.files_read == 0 && out.stats.manifests_reused == dirs.size() &&
                    cache.dir_count() == dirs.size();
-  if (!unchanged)
-    RETURN_IF_ERROR(SaveStatCache(ws.meta(), ws.db(), NewStatCache(dirs, rules_id),
-                                  cache.from_table()));
+  if (!unchanged) out.stat_cache = NewStatCache(dirs, rules_id);
+  out.stat_cache_from_table = cache.from_table();
   return out;
+}
+
+std::optional<std::string> SaveCapturedStatCache(Workspace& ws, const CapturedTree& tree) {
+  if (!tree.stat_cache) return std::nullopt;
+  Status st = SaveStatCache(ws.meta(), ws.db(), *tree.stat_cache, tree.stat_cache_from_table);
+  if (st.ok()) return std::nullopt;
+  return "could not write the stat cache (" + st.message() +
+         "): the next snap reads every file again";
 }
 
 }  // namespace converge

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,8 +39,8 @@ struct CaptureStats {
 };
 
 struct CaptureOptions {
-  // false: compute IDs only and store nothing (status, diff against the tree),
-  // nor write the stat cache. true: the caller holds the workspace lock.
+  // false: compute IDs only and store nothing (status, diff against the tree).
+  // true: the caller holds the workspace lock.
   bool store = true;
   bool progress = false;
 };
@@ -50,8 +51,19 @@ struct CapturedTree {
   // stored; a reused one is not here: a snap stored it (read it from the store).
   std::unordered_map<ObjectId, std::string> manifests;
   CaptureStats stats;
+  // When storing and the stat cache changed: the new cache file's bytes, for
+  // SaveCapturedStatCache once the snap naming this tree is recorded.
+  std::optional<std::string> stat_cache;
+  bool stat_cache_from_table = false;  // the legacy table held the cache: empty it
 };
 
 Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts);
+
+// Writes `tree`'s new stat cache, if it has one. Called after the snap of
+// `tree` is recorded, so that every object the cache names is under a
+// recorded snap (a crash in between leaves the old cache, whose objects are
+// under older snaps). A failure only costs the next snap re-reading files:
+// it is returned as a warning to show, never an error. Needs the workspace lock.
+std::optional<std::string> SaveCapturedStatCache(Workspace& ws, const CapturedTree& tree);
 
 }  // namespace converge

@@ -20,11 +20,14 @@
 // layout is in stat_cache.cpp), mapped whole and looked up in place: binary
 // search by directory path, then by name, no allocation per entry.
 // A snap (which holds the workspace lock) writes it whole, atomically (temp
-// file, fsync, rename), after its objects are durable, so a reader (status,
-// diff) sees the old file or the new one, and every ID in it names an object
-// that was stored. A trailing BLAKE2b-256 checksum catches a torn or damaged
+// file, fsync, rename), after its objects are durable and the snap is
+// recorded, and only when it changed. So a reader (status, diff) sees the old
+// file or the new one, and every ID in it names an object under a recorded
+// snap (whatever keeps a workspace's snaps' objects keeps the cache's; fsck
+// checks them). A trailing BLAKE2b-256 checksum catches a torn or damaged
 // file; such a file, or one of another version, is ignored: every file is
 // read again and the next snap rewrites it. Nothing is lost: it is a cache.
+// The file is mapped, never modified in place (a snap replaces it by rename).
 //
 // Before the file, the cache was rows of the workspace database's
 // `stat_cache` table (store/schema.cpp, migration 1). Without a usable file,

@@ -14,6 +14,7 @@
 #include "base/random.h"
 #include "support/tree_helpers.h"
 #include "support/workspace_fixture.h"
+#include "workspace/snap_index.h"
 #include "workspace/snapshot.h"
 #include "workspace/stat_cache.h"
 
@@ -243,6 +244,21 @@ TEST_F(StatCacheSnapTest, ADamagedFileIsIgnoredAndRewritten) {
     EXPECT_TRUE(StatCache::Parse(ReadFileOrDie(CacheFile())).ok()) << "rewritten";
     EXPECT_EQ(TakeOk().stats.files_read, 0u) << damage;
   }
+}
+
+// The cache is written after the snap is recorded, and failing to write it
+// only costs the next snap re-reading files: the snap stands, with a warning.
+TEST_F(StatCacheSnapTest, ACacheThatCannotBeWrittenIsAWarning) {
+  fs::create_directory(CacheFile());  // rename(2) cannot replace a directory
+  Result<SnapResult> r = TakeSnap(ws(), "", false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->stats.warnings.size(), 1u);
+  EXPECT_NE(r->stats.warnings[0].find("could not write the stat cache"), std::string::npos)
+      << r->stats.warnings[0];
+  EXPECT_EQ(**SnapIndex(ws().db()).Head(), r->id);
+  fs::remove(CacheFile());
+  EXPECT_EQ(TakeOk().stats.files_read, 13u);
+  EXPECT_EQ(TakeOk().stats.files_read, 0u);
 }
 
 // A file whose mtime is at or after the capture's start is recorded racy and
