@@ -91,7 +91,7 @@ class Walker {
         rel.resize(prefix);
         rel += name;
         unsigned char type = c.kind == CachedKind::kDir ? DT_DIR : DT_UNKNOWN;
-        RETURN_IF_ERROR(AddEntry(index, fd, name, rel, type, out));
+        RETURN_IF_ERROR(AddEntry(index, fd, name, rel, type, i, out));
       }
       return Status::Ok();
     }
@@ -110,16 +110,19 @@ class Walker {
         if (name == "." || name == "..") continue;
         rel.resize(prefix);
         rel += name;
-        RETURN_IF_ERROR(AddEntry(index, fd, name, rel, de->d_type, out));
+        RETURN_IF_ERROR(AddEntry(index, fd, name, rel, de->d_type, -1, out));
       }
     }
     d.warned = out.stats.warnings.size() > warnings;
     return Status::Ok();
   }
 
-  // `type`: the entry's d_type (DT_UNKNOWN: look).
+  // `type`: the entry's d_type (DT_UNKNOWN: look). `known`: its index in
+  // the directory's cached listing, -1 when listed now: a cached name passed
+  // the checks below under these same ignore rules when it was captured (and
+  // cannot have changed type without its directory changing), so it skips them.
   Status AddEntry(int dir, int dfd, const std::string& name, const std::string& rel,
-                  unsigned char type, Listing& out) {
+                  unsigned char type, int64_t known, Listing& out) {
     CaptureDir& d = dirs_[dir];
     StatEntry fields;
     struct stat st;
@@ -130,21 +133,10 @@ class Walker {
       return ErrnoStatus("stat '" + rel + "'", errno);
     }
     bool is_dir = S_ISDIR(st.st_mode);
-    // A workspace's own directory (the root's, or a nested workspace's).
-    if (is_dir && name == Workspace::kMetaDir) return Status::Ok();
-    if (Workspace::IsRestoreLeftover(name)) return Status::Ok();
-    if (opts_.rules->Ignored(rel, is_dir)) return Status::Ok();
-    // Anything else of that name (a symlink, a file, another case) is never
-    // captured either: no snap may hold one (ValidateName), so say so.
-    if (IsReservedName(name)) {
-      out.stats.warnings.push_back("skipped " + Quote(rel) + ": the name " +
-                                   std::string(Workspace::kMetaDir) +
-                                   " (in any case) is reserved for workspaces and never captured");
-      return Status::Ok();
+    if (known < 0) {
+      ASSIGN_OR_RETURN(bool captured, Admit(name, rel, is_dir, out));
+      if (!captured) return Status::Ok();
     }
-    if (!IsValidUtf8(name))
-      return Invalid("path " + Quote(rel) + " has a name that is not valid UTF-8, which " +
-                     "converge cannot store: rename it or add it to .convergeignore");
     Entry e;
     e.name = name;
     if (is_dir) {
@@ -163,7 +155,7 @@ class Walker {
       out.subdirs.push_back(std::move(sub));
       out.stats.dirs++;
     } else if (S_ISREG(st.st_mode)) {
-      AddFile(dir, rel, st, e, fields, out);
+      AddFile(dir, rel, st, known, e, fields, out);
     } else if (S_ISLNK(st.st_mode)) {
       RETURN_IF_ERROR(ReadLink(dfd, name, rel, st, e));
       out.stats.symlinks++;
@@ -177,7 +169,29 @@ class Walker {
     return Status::Ok();
   }
 
-  void AddFile(int dir, const std::string& rel, const struct stat& st, Entry& e,
+  // Whether a name just listed is captured: false (with a warning where
+  // one is due) for what snap leaves out; an error for what it cannot store.
+  Result<bool> Admit(const std::string& name, const std::string& rel, bool is_dir,
+                     Listing& out) {
+    // A workspace's own directory (the root's, or a nested workspace's).
+    if (is_dir && name == Workspace::kMetaDir) return false;
+    if (Workspace::IsRestoreLeftover(name)) return false;
+    if (opts_.rules->Ignored(rel, is_dir)) return false;
+    // Anything else of that name (a symlink, a file, another case) is never
+    // captured either: no snap may hold one (ValidateName), so say so.
+    if (IsReservedName(name)) {
+      out.stats.warnings.push_back("skipped " + Quote(rel) + ": the name " +
+                                   std::string(Workspace::kMetaDir) +
+                                   " (in any case) is reserved for workspaces and never captured");
+      return false;
+    }
+    if (!IsValidUtf8(name))
+      return Invalid("path " + Quote(rel) + " has a name that is not valid UTF-8, which " +
+                     "converge cannot store: rename it or add it to .convergeignore");
+    return true;
+  }
+
+  void AddFile(int dir, const std::string& rel, const struct stat& st, int64_t known, Entry& e,
                StatEntry& fields, Listing& out) {
     e.type = EntryType::kFile;
     e.executable = (st.st_mode & S_IXUSR) != 0;
@@ -185,7 +199,9 @@ class Walker {
     out.stats.files++;
     out.stats.bytes += e.size;
     fields = StatFields(st);
-    std::optional<StatEntry> cached = cache_.Reuse(dirs_[dir].cached, e.name, fields);
+    std::optional<StatEntry> cached = known >= 0
+                                          ? cache_.ReuseAt(dirs_[dir].cached, known, fields)
+                                          : cache_.Reuse(dirs_[dir].cached, e.name, fields);
     if (cached) {
       e.id = cached->id;
       e.chunked = cached->chunked;

@@ -274,8 +274,11 @@ std::optional<CachedEntry> StatCache::Find(std::string_view path) const {
 std::optional<StatEntry> StatCache::Reuse(int dir, std::string_view name,
                                           const StatEntry& now) const {
   if (dir < 0) return std::nullopt;
-  int64_t i = FindEntry(dir, name);
-  if (i < 0) return std::nullopt;
+  return ReuseAt(dir, FindEntry(dir, name), now);
+}
+
+std::optional<StatEntry> StatCache::ReuseAt(int dir, int64_t i, const StatEntry& now) const {
+  if (dir < 0 || i < 0) return std::nullopt;
   CachedEntry e = At(dir, static_cast<uint32_t>(i));
   if (e.kind != CachedKind::kFile || !e.stat.Matches(now)) return std::nullopt;
   return e.stat;

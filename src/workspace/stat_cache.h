@@ -144,6 +144,8 @@ class StatCache {
   // (StatEntry::Matches). Read-only: the capture walk calls this from
   // several threads at once.
   std::optional<StatEntry> Reuse(int dir, std::string_view name, const StatEntry& now) const;
+  // The same for entry `i` of `dir` (0 <= i < DirSize(dir)).
+  std::optional<StatEntry> ReuseAt(int dir, int64_t i, const StatEntry& now) const;
 
   // Legacy table (fsck of a workspace whose file was never written): every
   // row, unchecked, and dropping rows in one write transaction (a database
