@@ -103,6 +103,13 @@ std::optional<ObjectId> CachedManifest(const StatCache& cache, const CaptureDir&
 // The next stat cache: every directory captured, with its manifest and entries.
 std::string NewStatCache(const std::vector<CaptureDir>& dirs, const ObjectId& rules) {
   StatCacheWriter w(rules);
+  size_t entries = 0, string_bytes = 0;
+  for (const CaptureDir& d : dirs) {
+    entries += d.manifest.entries.size();
+    string_bytes += d.rel.size();
+    for (const Entry& e : d.manifest.entries) string_bytes += e.name.size() + e.target.size();
+  }
+  w.Reserve(dirs.size(), entries, string_bytes);
   for (const CaptureDir& d : dirs) {
     w.Dir(d.rel, d.id, d.stat, d.warned);
     for (size_t i = 0; i < d.manifest.entries.size(); i++) {

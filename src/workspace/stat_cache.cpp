@@ -288,6 +288,12 @@ std::optional<StatEntry> StatCache::ReuseAt(int dir, int64_t i, const StatEntry&
 
 StatCacheWriter::StatCacheWriter(const ObjectId& rules) : rules_(rules) {}
 
+void StatCacheWriter::Reserve(size_t dirs, size_t entries, size_t string_bytes) {
+  dirs_.reserve(dirs);
+  entries_.reserve(entries * kEntryBytes);
+  strings_.reserve(string_bytes);
+}
+
 uint32_t StatCacheWriter::Intern(std::string_view s) {
   auto off = static_cast<uint32_t>(strings_.size());
   strings_.append(s);

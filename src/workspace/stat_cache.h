@@ -174,6 +174,9 @@ class StatCache {
 class StatCacheWriter {
  public:
   explicit StatCacheWriter(const ObjectId& rules);
+  // Room for this many directories, entries and bytes of names, paths and
+  // targets (an estimate: only saves growing).
+  void Reserve(size_t dirs, size_t entries, size_t string_bytes);
   // `manifest`: the manifest the snap stored for it, if any; `stat`: its own
   // stat fields as listed (racy when not to be trusted); `warned`: an entry
   // of it was skipped with a warning.
