@@ -31,14 +31,9 @@
 // name still a plain slice of the buffer.
 #include "workspace/stat_cache.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace converge {
 
@@ -105,13 +100,19 @@ Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string
   c.rules_ = GetId(bytes.data() + 32);
   c.hold_ = std::move(hold);
   c.bytes_ = bytes;
-  // Every offset in bounds and every list in order, so that lookups need no checks.
+  // Every offset in bounds and every list in order, so that lookups need no
+  // checks; each entry in one directory at most, so that this is linear.
   std::string_view prev_path;
+  std::vector<bool> owned(c.entries_);
   for (size_t d = 0; d < c.dirs_; d++) {
     const char* r = c.DirRecord(static_cast<int>(d));
     uint64_t path_end = uint64_t{GetU32(r + 32)} + GetU32(r + 36);
     uint64_t entries_end = uint64_t{GetU32(r + 40)} + GetU32(r + 44);
     if (path_end > c.strings_len_ || entries_end > c.entries_) return bad("has a bad directory");
+    for (uint64_t i = GetU32(r + 40); i < entries_end; i++) {
+      if (owned[i]) return bad("has an entry in two directories");
+      owned[i] = true;
+    }
     std::string_view path = c.DirPath(static_cast<int>(d));
     if (d > 0 && path <= prev_path) return bad("has directories out of order");
     prev_path = path;
@@ -120,7 +121,10 @@ Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string
       const char* e = c.EntryRecord(GetU32(r + 40) + i);
       uint64_t end = uint64_t{GetU32(e + 68)} + GetU32(e + 72);
       auto kind = static_cast<uint8_t>(e[76]);
-      if (kind == static_cast<uint8_t>(CachedKind::kSymlink)) end += GetU64(e + 32);
+      if (kind == static_cast<uint8_t>(CachedKind::kSymlink)) {
+        uint64_t target = GetU64(e + 32);  // its length: checked alone first, no overflow
+        end = target > c.strings_len_ ? target : end + target;
+      }
       if (end > c.strings_len_ || kind > 2) return bad("has a bad entry");
       std::string_view name = c.String(GetU32(e + 68), GetU32(e + 72));
       if (i > 0 && name <= prev_name) return bad("has entries out of order");
@@ -129,43 +133,6 @@ Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string
   }
   c.from_file_ = true;
   return c;
-}
-
-Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* problem) {
-  if (problem) problem->clear();
-  fs::path path = meta / kFileName;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  std::string why;
-  if (fd < 0) {
-    if (errno != ENOENT) why = "the stat cache file " + ErrnoStatus("cannot be opened", errno).message();
-  } else {
-    // Mapped whole: no copy, no zeroed buffer. A snap replaces the file by
-    // rename, never in place, so the mapping stays one whole version (and
-    // never shrinks under us).
-    Fd owner(fd);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      why = "the stat cache file " + ErrnoStatus("cannot be read", errno).message();
-    } else if (st.st_size <= 0) {
-      why = "the stat cache file is empty";
-    } else {
-      auto size = static_cast<size_t>(st.st_size);
-      void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      if (map == MAP_FAILED) {
-        why = "the stat cache file " + ErrnoStatus("cannot be mapped", errno).message();
-      } else {
-        std::shared_ptr<const char> hold(static_cast<const char*>(map),
-                                         [size](const char* p) {
-                                           ::munmap(const_cast<char*>(p), size);
-                                         });
-        Result<StatCache> parsed = Parse(hold, std::string_view(hold.get(), size));
-        if (parsed.ok()) return parsed;
-        why = parsed.status().message();
-      }
-    }
-  }
-  if (problem) *problem = why;
-  return FromTable(db);
 }
 
 const char* StatCache::DirRecord(int dir) const {
@@ -374,14 +341,6 @@ std::string StatCacheWriter::Finish() {
   ObjectId sum = ObjectId::Of(out);
   out.append(reinterpret_cast<const char*>(sum.data()), kSumBytes);
   return out;
-}
-
-// ---- saving
-
-Status SaveStatCache(const fs::path& meta, Db& db, std::string_view bytes, bool empty_table) {
-  RETURN_IF_ERROR(WriteFileAtomic(meta / StatCache::kFileName, bytes, 0600));
-  if (!empty_table) return Status::Ok();
-  return StatCache::EmptyTable(db);
 }
 
 }  // namespace converge

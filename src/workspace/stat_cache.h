@@ -33,7 +33,7 @@
 // `stat_cache` table (store/schema.cpp, migration 1). Without a usable file,
 // Load takes those rows (files only), so the first snap of a workspace made
 // by an older converge does not read every file again; SaveStatCache then
-// empties the table. stat_cache_table.cpp is the only file with SQL against it.
+// empties the table. stat_cache_disk.cpp is the only file with SQL against it.
 #pragma once
 
 #include <cstdint>

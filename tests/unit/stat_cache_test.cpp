@@ -182,6 +182,28 @@ TEST(StatCacheFile, OutOfBoundsOffsetsAreRefusedEvenWithAGoodChecksum) {
   EXPECT_EQ(c.status().code(), Code::kCorrupt);
 }
 
+// Found by fuzz_stat_cache: a symlink's target length near 2^64 wrapped the
+// bounds check around and read past the buffer.
+TEST(StatCacheFile, AHugeSymlinkTargetLengthIsRefused) {
+  std::string bytes = SampleCache();
+  auto u32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) v = v << 8 | static_cast<unsigned char>(bytes[at + i]);
+    return v;
+  };
+  constexpr size_t kHeader = 64, kDir = 88, kEntry = 80;
+  size_t link = u32(kHeader + 40) + 1;  // the root's entries: a.txt, link, src
+  size_t size_field = kHeader + 3 * kDir + link * kEntry + 32;
+  for (int i = 0; i < 8; i++) bytes[size_field + i] = '\xff';
+  std::string_view body(bytes.data(), bytes.size() - ObjectId::kBytes);
+  ObjectId sum = ObjectId::Of(body);
+  bytes.replace(body.size(), ObjectId::kBytes, reinterpret_cast<const char*>(sum.data()),
+                ObjectId::kBytes);
+  Result<StatCache> c = StatCache::Parse(bytes);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kCorrupt);
+}
+
 class StatCacheSnapTest : public testing::WorkspaceTest {
  protected:
   void SetUp() override {

@@ -1,13 +1,64 @@
-// The legacy `stat_cache` table (workspace/stat_cache.h): a workspace made
-// before the stat cache file kept the cache there, one row per file. The only
-// SQL against that table.
+// The stat cache on disk (workspace/stat_cache.h): loading the file (mapped),
+// saving it, and the legacy `stat_cache` table, where a workspace made before
+// the file kept the cache, one row per file. The only SQL against that table.
+// (stat_cache.cpp is the format alone, which the fuzzer links.)
 #include "workspace/stat_cache.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 namespace converge {
+
+Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* problem) {
+  if (problem) problem->clear();
+  fs::path path = meta / kFileName;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  std::string why;
+  if (fd < 0) {
+    if (errno != ENOENT) why = "the stat cache file " + ErrnoStatus("cannot be opened", errno).message();
+  } else {
+    // Mapped whole: no copy, no zeroed buffer. A snap replaces the file by
+    // rename, never in place, so the mapping stays one whole version (and
+    // never shrinks under us).
+    Fd owner(fd);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      why = "the stat cache file " + ErrnoStatus("cannot be read", errno).message();
+    } else if (st.st_size <= 0) {
+      why = "the stat cache file is empty";
+    } else {
+      auto size = static_cast<size_t>(st.st_size);
+      void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (map == MAP_FAILED) {
+        why = "the stat cache file " + ErrnoStatus("cannot be mapped", errno).message();
+      } else {
+        std::shared_ptr<const char> hold(static_cast<const char*>(map),
+                                         [size](const char* p) {
+                                           ::munmap(const_cast<char*>(p), size);
+                                         });
+        Result<StatCache> parsed = Parse(hold, std::string_view(hold.get(), size));
+        if (parsed.ok()) return parsed;
+        why = parsed.status().message();
+      }
+    }
+  }
+  if (problem) *problem = why;
+  return FromTable(db);
+}
+
+// ---- saving
+
+Status SaveStatCache(const fs::path& meta, Db& db, std::string_view bytes, bool empty_table) {
+  RETURN_IF_ERROR(WriteFileAtomic(meta / StatCache::kFileName, bytes, 0600));
+  if (!empty_table) return Status::Ok();
+  return StatCache::EmptyTable(db);
+}
+
 
 Status StatCache::EmptyTable(Db& db) {
   ASSIGN_OR_RETURN(Db::Tx tx, db.BeginWrite());
