@@ -45,7 +45,7 @@ Result<std::string> ReadIgnoreText(const fs::path& root) {
 
 // Sorts a directory's entries, and their stat fields with them, by name, in
 // place (a permutation applied cycle by cycle: no second copy of the tree).
-void SortByName(CaptureDir& d) {
+void SortCaptureDir(CaptureDir& d) {
   std::vector<Entry>& entries = d.manifest.entries;
   auto by_name = [&](uint32_t a, uint32_t b) { return entries[a].name < entries[b].name; };
   std::vector<uint32_t> order(entries.size());  // order[i]: the entry that goes to i
@@ -73,7 +73,7 @@ void SortByName(CaptureDir& d) {
 // The cached manifest ID of `d` (entries sorted) when its entries are
 // exactly those the cache holds for it: same names, kinds, IDs, sizes, exec
 // bits and symlink targets.
-std::optional<ObjectId> CachedManifest(const StatCache& cache, const CaptureDir& d) {
+std::optional<ObjectId> CachedCaptureManifest(const StatCache& cache, const CaptureDir& d) {
   if (d.cached < 0) return std::nullopt;
   std::optional<ObjectId> id = cache.DirManifest(d.cached);
   const std::vector<Entry>& entries = d.manifest.entries;
@@ -101,7 +101,7 @@ std::optional<ObjectId> CachedManifest(const StatCache& cache, const CaptureDir&
 }
 
 // The next stat cache: every directory captured, with its manifest and entries.
-std::string NewStatCache(const std::vector<CaptureDir>& dirs, const ObjectId& rules) {
+std::string NewCaptureStatCache(const std::vector<CaptureDir>& dirs, const ObjectId& rules) {
   StatCacheWriter w(rules);
   size_t entries = 0, string_bytes = 0;
   for (const CaptureDir& d : dirs) {
@@ -124,7 +124,7 @@ std::string NewStatCache(const std::vector<CaptureDir>& dirs, const ObjectId& ru
 
 // Reads and stores the files the walk left as jobs, on all cores, and puts
 // their IDs and stat fields in place.
-Status ReadFiles(int root_fd, int64_t fs_now, std::vector<CaptureDir>& dirs,
+Status ReadCaptureJobs(int root_fd, int64_t fs_now, std::vector<CaptureDir>& dirs,
                  const std::vector<CaptureJob>& jobs, CaptureSink& sink, bool progress_meter,
                  CaptureStats& stats) {
   uint64_t job_bytes = 0;
@@ -155,12 +155,12 @@ Status ReadFiles(int root_fd, int64_t fs_now, std::vector<CaptureDir>& dirs,
 // manifest before the one that names it, reusing the cached ID of each
 // directory whose entries are as cached (`reuse`: the cache was made under
 // the same ignore rules).
-Status BuildManifests(std::vector<CaptureDir>& dirs, const StatCache& cache, bool reuse,
+Status BuildCaptureManifests(std::vector<CaptureDir>& dirs, const StatCache& cache, bool reuse,
                       CaptureSink& sink, bool keep, CapturedTree& out) {
   for (size_t i = dirs.size(); i-- > 0;) {
     CaptureDir& d = dirs[i];
-    SortByName(d);
-    std::optional<ObjectId> cached = reuse ? CachedManifest(cache, d) : std::nullopt;
+    SortCaptureDir(d);
+    std::optional<ObjectId> cached = reuse ? CachedCaptureManifest(cache, d) : std::nullopt;
     if (cached) {
       d.id = *cached;
       out.stats.manifests_reused++;
@@ -203,8 +203,8 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
 
   WriteBatch batch(ws.store());
   CaptureSink sink(opts.store ? &batch : nullptr);
-  RETURN_IF_ERROR(ReadFiles(root_fd, fs_now, dirs, jobs, sink, opts.progress, out.stats));
-  RETURN_IF_ERROR(BuildManifests(dirs, cache, walk.same_rules, sink, !opts.store, out));
+  RETURN_IF_ERROR(ReadCaptureJobs(root_fd, fs_now, dirs, jobs, sink, opts.progress, out.stats));
+  RETURN_IF_ERROR(BuildCaptureManifests(dirs, cache, walk.same_rules, sink, !opts.store, out));
   out.stats.objects_written = sink.written();
   if (!opts.store) return out;
   RETURN_IF_ERROR(batch.Commit());
@@ -212,7 +212,7 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   bool unchanged = cache.from_file() && walk.same_rules && out.stats.dirs_listed == 0 &&
                    out.stats.files_read == 0 && out.stats.manifests_reused == dirs.size() &&
                    cache.dir_count() == dirs.size();
-  if (!unchanged) out.stat_cache = NewStatCache(dirs, rules_id);
+  if (!unchanged) out.stat_cache = NewCaptureStatCache(dirs, rules_id);
   out.stat_cache_from_table = cache.from_table();
   return out;
 }

@@ -39,31 +39,31 @@ namespace converge {
 
 namespace {
 
-constexpr char kMagic[8] = {'C', 'V', 'G', 'S', 'T', 'A', 'T', 'C'};
-constexpr size_t kHeaderBytes = 64, kDirBytes = 88, kEntryBytes = 80;
-constexpr size_t kSumBytes = ObjectId::kBytes;
+constexpr char kCacheMagic[8] = {'C', 'V', 'G', 'S', 'T', 'A', 'T', 'C'};
+constexpr size_t kCacheHeaderBytes = 64, kDirBytes = 88, kEntryBytes = 80;
+constexpr size_t kCacheSumBytes = ObjectId::kBytes;
 constexpr uint32_t kDirHasManifest = 1, kDirRacy = 2, kDirWarned = 4;
-constexpr uint8_t kChunked = 1, kRacy = 2, kExecutable = 4;
+constexpr uint8_t kEntryChunked = 1, kEntryRacy = 2, kEntryExecutable = 4;
 
-uint32_t GetU32(const char* p) {
+uint32_t CacheU32(const char* p) {
   const auto* b = reinterpret_cast<const unsigned char*>(p);
   return uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
 }
-uint64_t GetU64(const char* p) { return uint64_t{GetU32(p)} | uint64_t{GetU32(p + 4)} << 32; }
-ObjectId GetId(const char* p) {
+uint64_t CacheU64(const char* p) { return uint64_t{CacheU32(p)} | uint64_t{CacheU32(p + 4)} << 32; }
+ObjectId CacheId(const char* p) {
   std::array<unsigned char, ObjectId::kBytes> b;
   std::memcpy(b.data(), p, b.size());
   return ObjectId(b);
 }
 
-void PutU32(char* p, uint32_t v) {
+void CachePutU32(char* p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = static_cast<char>(v >> (8 * i));
 }
-void PutU64(char* p, uint64_t v) {
-  PutU32(p, static_cast<uint32_t>(v));
-  PutU32(p + 4, static_cast<uint32_t>(v >> 32));
+void CachePutU64(char* p, uint64_t v) {
+  CachePutU32(p, static_cast<uint32_t>(v));
+  CachePutU32(p + 4, static_cast<uint32_t>(v >> 32));
 }
-void PutId(char* p, const ObjectId& id) { std::memcpy(p, id.data(), ObjectId::kBytes); }
+void CachePutId(char* p, const ObjectId& id) { std::memcpy(p, id.data(), ObjectId::kBytes); }
 
 }  // namespace
 
@@ -79,25 +79,25 @@ Result<StatCache> StatCache::Parse(std::string bytes) {
 
 Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string_view bytes) {
   auto bad = [](const std::string& why) { return Corrupt("the stat cache file " + why); };
-  if (bytes.size() < kHeaderBytes + kSumBytes || std::memcmp(bytes.data(), kMagic, 8) != 0)
+  if (bytes.size() < kCacheHeaderBytes + kCacheSumBytes || std::memcmp(bytes.data(), kCacheMagic, 8) != 0)
     return bad("is not one (too short, or no magic number)");
-  uint32_t version = GetU32(bytes.data() + 8);
+  uint32_t version = CacheU32(bytes.data() + 8);
   if (version != kVersion)
     return Invalid("the stat cache file is in version " + std::to_string(version) +
                    " of its format; this converge reads version " + std::to_string(kVersion));
   StatCache c;
-  c.dirs_ = GetU32(bytes.data() + 16);
-  c.entries_ = GetU32(bytes.data() + 20);
-  c.strings_len_ = GetU32(bytes.data() + 24);
-  c.dirs_at_ = kHeaderBytes;
+  c.dirs_ = CacheU32(bytes.data() + 16);
+  c.entries_ = CacheU32(bytes.data() + 20);
+  c.strings_len_ = CacheU32(bytes.data() + 24);
+  c.dirs_at_ = kCacheHeaderBytes;
   c.entries_at_ = c.dirs_at_ + c.dirs_ * kDirBytes;
   c.strings_at_ = c.entries_at_ + c.entries_ * kEntryBytes;
-  if (c.strings_at_ + c.strings_len_ + kSumBytes != bytes.size())
+  if (c.strings_at_ + c.strings_len_ + kCacheSumBytes != bytes.size())
     return bad("is torn: its size does not match its header");
-  std::string_view body(bytes.data(), bytes.size() - kSumBytes);
-  if (ObjectId::Of(body) != GetId(bytes.data() + body.size()))
+  std::string_view body(bytes.data(), bytes.size() - kCacheSumBytes);
+  if (ObjectId::Of(body) != CacheId(bytes.data() + body.size()))
     return bad("is damaged: its checksum does not match");
-  c.rules_ = GetId(bytes.data() + 32);
+  c.rules_ = CacheId(bytes.data() + 32);
   c.hold_ = std::move(hold);
   c.bytes_ = bytes;
   // Every offset in bounds and every list in order, so that lookups need no
@@ -106,10 +106,10 @@ Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string
   std::vector<bool> owned(c.entries_);
   for (size_t d = 0; d < c.dirs_; d++) {
     const char* r = c.DirRecord(static_cast<int>(d));
-    uint64_t path_end = uint64_t{GetU32(r + 32)} + GetU32(r + 36);
-    uint64_t entries_end = uint64_t{GetU32(r + 40)} + GetU32(r + 44);
+    uint64_t path_end = uint64_t{CacheU32(r + 32)} + CacheU32(r + 36);
+    uint64_t entries_end = uint64_t{CacheU32(r + 40)} + CacheU32(r + 44);
     if (path_end > c.strings_len_ || entries_end > c.entries_) return bad("has a bad directory");
-    for (uint64_t i = GetU32(r + 40); i < entries_end; i++) {
+    for (uint64_t i = CacheU32(r + 40); i < entries_end; i++) {
       if (owned[i]) return bad("has an entry in two directories");
       owned[i] = true;
     }
@@ -117,16 +117,16 @@ Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string
     if (d > 0 && path <= prev_path) return bad("has directories out of order");
     prev_path = path;
     std::string_view prev_name;
-    for (uint32_t i = 0; i < GetU32(r + 44); i++) {
-      const char* e = c.EntryRecord(GetU32(r + 40) + i);
-      uint64_t end = uint64_t{GetU32(e + 68)} + GetU32(e + 72);
+    for (uint32_t i = 0; i < CacheU32(r + 44); i++) {
+      const char* e = c.EntryRecord(CacheU32(r + 40) + i);
+      uint64_t end = uint64_t{CacheU32(e + 68)} + CacheU32(e + 72);
       auto kind = static_cast<uint8_t>(e[76]);
       if (kind == static_cast<uint8_t>(CachedKind::kSymlink)) {
-        uint64_t target = GetU64(e + 32);  // its length: checked alone first, no overflow
+        uint64_t target = CacheU64(e + 32);  // its length: checked alone first, no overflow
         end = target > c.strings_len_ ? target : end + target;
       }
       if (end > c.strings_len_ || kind > 2) return bad("has a bad entry");
-      std::string_view name = c.String(GetU32(e + 68), GetU32(e + 72));
+      std::string_view name = c.String(CacheU32(e + 68), CacheU32(e + 72));
       if (i > 0 && name <= prev_name) return bad("has entries out of order");
       prev_name = name;
     }
@@ -161,63 +161,63 @@ int StatCache::FindDir(std::string_view path) const {
 
 std::string_view StatCache::DirPath(int dir) const {
   const char* r = DirRecord(dir);
-  return String(GetU32(r + 32), GetU32(r + 36));
+  return String(CacheU32(r + 32), CacheU32(r + 36));
 }
 
 std::optional<ObjectId> StatCache::DirManifest(int dir) const {
   const char* r = DirRecord(dir);
-  if (!(GetU32(r + 48) & kDirHasManifest)) return std::nullopt;
-  return GetId(r);
+  if (!(CacheU32(r + 48) & kDirHasManifest)) return std::nullopt;
+  return CacheId(r);
 }
 
 StatEntry StatCache::DirStat(int dir) const {
   const char* r = DirRecord(dir);
   StatEntry e;
-  e.mode = GetU32(r + 52);
-  e.ino = GetU64(r + 56);
-  e.mtime_ns = static_cast<int64_t>(GetU64(r + 64));
-  e.ctime_ns = static_cast<int64_t>(GetU64(r + 72));
-  e.size = GetU64(r + 80);
-  e.racy = GetU32(r + 48) & kDirRacy;
+  e.mode = CacheU32(r + 52);
+  e.ino = CacheU64(r + 56);
+  e.mtime_ns = static_cast<int64_t>(CacheU64(r + 64));
+  e.ctime_ns = static_cast<int64_t>(CacheU64(r + 72));
+  e.size = CacheU64(r + 80);
+  e.racy = CacheU32(r + 48) & kDirRacy;
   return e;
 }
 
-bool StatCache::DirWarned(int dir) const { return GetU32(DirRecord(dir) + 48) & kDirWarned; }
+bool StatCache::DirWarned(int dir) const { return CacheU32(DirRecord(dir) + 48) & kDirWarned; }
 
 bool StatCache::DirUnchanged(int dir, const StatEntry& now) const {
   return dir >= 0 && !DirWarned(dir) && DirStat(dir).Matches(now);
 }
 
-uint32_t StatCache::DirSize(int dir) const { return GetU32(DirRecord(dir) + 44); }
+uint32_t StatCache::DirSize(int dir) const { return CacheU32(DirRecord(dir) + 44); }
 
 CachedEntry StatCache::At(int dir, uint32_t i) const {
-  const char* e = EntryRecord(GetU32(DirRecord(dir) + 40) + i);
+  const char* e = EntryRecord(CacheU32(DirRecord(dir) + 40) + i);
   CachedEntry out;
-  out.name = String(GetU32(e + 68), GetU32(e + 72));
+  out.name = String(CacheU32(e + 68), CacheU32(e + 72));
   out.kind = static_cast<CachedKind>(e[76]);
   auto flags = static_cast<uint8_t>(e[77]);
-  out.stat.id = GetId(e);
-  out.stat.size = GetU64(e + 32);
-  out.stat.mtime_ns = static_cast<int64_t>(GetU64(e + 40));
-  out.stat.ctime_ns = static_cast<int64_t>(GetU64(e + 48));
-  out.stat.ino = GetU64(e + 56);
-  out.stat.mode = GetU32(e + 64);
-  out.stat.chunked = flags & kChunked;
-  out.stat.racy = flags & kRacy;
-  out.executable = flags & kExecutable;
+  out.stat.id = CacheId(e);
+  out.stat.size = CacheU64(e + 32);
+  out.stat.mtime_ns = static_cast<int64_t>(CacheU64(e + 40));
+  out.stat.ctime_ns = static_cast<int64_t>(CacheU64(e + 48));
+  out.stat.ino = CacheU64(e + 56);
+  out.stat.mode = CacheU32(e + 64);
+  out.stat.chunked = flags & kEntryChunked;
+  out.stat.racy = flags & kEntryRacy;
+  out.executable = flags & kEntryExecutable;
   if (out.kind == CachedKind::kSymlink)
-    out.target = String(GetU32(e + 68) + GetU32(e + 72), static_cast<uint32_t>(out.stat.size));
+    out.target = String(CacheU32(e + 68) + CacheU32(e + 72), static_cast<uint32_t>(out.stat.size));
   return out;
 }
 
 int64_t StatCache::FindEntry(int dir, std::string_view name) const {
   const char* r = DirRecord(dir);
-  uint32_t first = GetU32(r + 40);
-  size_t lo = 0, hi = GetU32(r + 44);
+  uint32_t first = CacheU32(r + 40);
+  size_t lo = 0, hi = CacheU32(r + 44);
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     const char* e = EntryRecord(first + static_cast<uint32_t>(mid));
-    std::string_view n = String(GetU32(e + 68), GetU32(e + 72));
+    std::string_view n = String(CacheU32(e + 68), CacheU32(e + 72));
     if (n == name) return static_cast<int64_t>(mid);
     if (n < name)
       lo = mid + 1;
@@ -276,14 +276,14 @@ void StatCacheWriter::Dir(std::string_view path, const std::optional<ObjectId>& 
 void StatCacheWriter::Add(std::string_view name, CachedKind kind, const StatEntry& e,
                           uint8_t flags, std::string_view target) {
   char r[kEntryBytes] = {};
-  PutId(r, e.id);
-  PutU64(r + 32, kind == CachedKind::kSymlink ? target.size() : e.size);
-  PutU64(r + 40, static_cast<uint64_t>(e.mtime_ns));
-  PutU64(r + 48, static_cast<uint64_t>(e.ctime_ns));
-  PutU64(r + 56, e.ino);
-  PutU32(r + 64, e.mode);
-  PutU32(r + 68, Intern(name));
-  PutU32(r + 72, static_cast<uint32_t>(name.size()));
+  CachePutId(r, e.id);
+  CachePutU64(r + 32, kind == CachedKind::kSymlink ? target.size() : e.size);
+  CachePutU64(r + 40, static_cast<uint64_t>(e.mtime_ns));
+  CachePutU64(r + 48, static_cast<uint64_t>(e.ctime_ns));
+  CachePutU64(r + 56, e.ino);
+  CachePutU32(r + 64, e.mode);
+  CachePutU32(r + 68, Intern(name));
+  CachePutU32(r + 72, static_cast<uint32_t>(name.size()));
   Intern(target);
   r[76] = static_cast<char>(kind);
   r[77] = static_cast<char>(flags);
@@ -293,7 +293,7 @@ void StatCacheWriter::Add(std::string_view name, CachedKind kind, const StatEntr
 }
 
 void StatCacheWriter::File(std::string_view name, const StatEntry& e, bool executable) {
-  uint8_t flags = (e.chunked ? kChunked : 0) | (e.racy ? kRacy : 0) | (executable ? kExecutable : 0);
+  uint8_t flags = (e.chunked ? kEntryChunked : 0) | (e.racy ? kEntryRacy : 0) | (executable ? kEntryExecutable : 0);
   Add(name, CachedKind::kFile, e, flags, {});
 }
 
@@ -311,35 +311,35 @@ std::string StatCacheWriter::Finish() {
   auto path = [&](const DirRec& d) { return std::string_view(strings_).substr(d.path_off, d.path_len); };
   std::sort(dirs_.begin(), dirs_.end(),
             [&](const DirRec& a, const DirRec& b) { return path(a) < path(b); });
-  std::string out(kHeaderBytes, '\0');
-  std::memcpy(out.data(), kMagic, 8);
-  PutU32(out.data() + 8, StatCache::kVersion);
-  PutU32(out.data() + 16, static_cast<uint32_t>(dirs_.size()));
-  PutU32(out.data() + 20, entry_count_);
-  PutU32(out.data() + 24, static_cast<uint32_t>(strings_.size()));
-  PutId(out.data() + 32, rules_);
-  out.reserve(kHeaderBytes + dirs_.size() * kDirBytes + entries_.size() + strings_.size() +
-              kSumBytes);
+  std::string out(kCacheHeaderBytes, '\0');
+  std::memcpy(out.data(), kCacheMagic, 8);
+  CachePutU32(out.data() + 8, StatCache::kVersion);
+  CachePutU32(out.data() + 16, static_cast<uint32_t>(dirs_.size()));
+  CachePutU32(out.data() + 20, entry_count_);
+  CachePutU32(out.data() + 24, static_cast<uint32_t>(strings_.size()));
+  CachePutId(out.data() + 32, rules_);
+  out.reserve(kCacheHeaderBytes + dirs_.size() * kDirBytes + entries_.size() + strings_.size() +
+              kCacheSumBytes);
   for (const DirRec& d : dirs_) {
     char r[kDirBytes] = {};
-    if (d.manifest) PutId(r, *d.manifest);
-    PutU32(r + 32, d.path_off);
-    PutU32(r + 36, d.path_len);
-    PutU32(r + 40, d.first);
-    PutU32(r + 44, d.count);
-    PutU32(r + 48, (d.manifest ? kDirHasManifest : 0) | (d.stat.racy ? kDirRacy : 0) |
+    if (d.manifest) CachePutId(r, *d.manifest);
+    CachePutU32(r + 32, d.path_off);
+    CachePutU32(r + 36, d.path_len);
+    CachePutU32(r + 40, d.first);
+    CachePutU32(r + 44, d.count);
+    CachePutU32(r + 48, (d.manifest ? kDirHasManifest : 0) | (d.stat.racy ? kDirRacy : 0) |
                        (d.warned ? kDirWarned : 0));
-    PutU32(r + 52, d.stat.mode);
-    PutU64(r + 56, d.stat.ino);
-    PutU64(r + 64, static_cast<uint64_t>(d.stat.mtime_ns));
-    PutU64(r + 72, static_cast<uint64_t>(d.stat.ctime_ns));
-    PutU64(r + 80, d.stat.size);
+    CachePutU32(r + 52, d.stat.mode);
+    CachePutU64(r + 56, d.stat.ino);
+    CachePutU64(r + 64, static_cast<uint64_t>(d.stat.mtime_ns));
+    CachePutU64(r + 72, static_cast<uint64_t>(d.stat.ctime_ns));
+    CachePutU64(r + 80, d.stat.size);
     out.append(r, kDirBytes);
   }
   out += entries_;
   out += strings_;
   ObjectId sum = ObjectId::Of(out);
-  out.append(reinterpret_cast<const char*>(sum.data()), kSumBytes);
+  out.append(reinterpret_cast<const char*>(sum.data()), kCacheSumBytes);
   return out;
 }
 
