@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <numeric>
 #include <optional>
 
@@ -151,30 +153,43 @@ Status ReadCaptureJobs(int root_fd, int64_t fs_now, std::vector<CaptureDir>& dir
   return Status::Ok();
 }
 
-// Children come after their parents in `dirs`: walk backwards to build every
-// manifest before the one that names it, reusing the cached ID of each
-// directory whose entries are as cached (`reuse`: the cache was made under
-// the same ignore rules).
+// Children come after their parents in `dirs`, a level at a time: from the
+// deepest level up, every manifest is built before the one that names it,
+// the directories of a level on all cores. Each reuses the cached ID when
+// its entries are as cached (`reuse`: the cache was made under the same
+// ignore rules). `keep`: hold the manifests made in `out` (nothing stored).
 Status BuildCaptureManifests(std::vector<CaptureDir>& dirs, const StatCache& cache, bool reuse,
-                      CaptureSink& sink, bool keep, CapturedTree& out) {
-  for (size_t i = dirs.size(); i-- > 0;) {
-    CaptureDir& d = dirs[i];
+                             CaptureSink& sink, bool keep, CapturedTree& out) {
+  std::mutex mu;  // guards out.manifests
+  std::atomic<uint64_t> reused{0};
+  auto build = [&](CaptureDir& d) -> Status {
     SortCaptureDir(d);
     std::optional<ObjectId> cached = reuse ? CachedCaptureManifest(cache, d) : std::nullopt;
     if (cached) {
       d.id = *cached;
-      out.stats.manifests_reused++;
+      reused++;
     } else {
       RETURN_IF_ERROR(NormalizeManifest(d.manifest));
       std::string bytes = EncodeManifest(d.manifest);
       ASSIGN_OR_RETURN(d.id, sink.Put(bytes));
-      if (keep) out.manifests.emplace(d.id, std::move(bytes));
+      if (keep) {
+        std::lock_guard<std::mutex> lock(mu);
+        out.manifests.emplace(d.id, std::move(bytes));
+      }
     }
-    if (d.parent >= 0)
-      dirs[d.parent].manifest.entries[d.slot].id = d.id;
-    else
-      out.root = d.id;
+    // Siblings write distinct entries of their parent, which is built later.
+    if (d.parent >= 0) dirs[d.parent].manifest.entries[d.slot].id = d.id;
+    return Status::Ok();
+  };
+  for (size_t end = dirs.size(); end > 0;) {
+    size_t begin = end - 1;
+    while (begin > 0 && dirs[begin - 1].level == dirs[end - 1].level) begin--;
+    RETURN_IF_ERROR(ParallelFor(end - begin, WorkerCount(),
+                                [&](size_t i) { return build(dirs[begin + i]); }));
+    end = begin;
   }
+  out.root = dirs.front().id;
+  out.stats.manifests_reused += reused;
   return Status::Ok();
 }
 

@@ -54,7 +54,8 @@ struct WalkOptions {
   int64_t fs_now_ns = 0;  // the filesystem's clock when the capture began
 };
 
-// Fills `dirs` (parents before children) and `jobs`; counts and warnings go
+// Fills `dirs` (the root first, then breadth first: a level's directories
+// after all of the level above, so `level` never decreases) and `jobs`; counts and warnings go
 // to `stats`. Errors: as CaptureTree's (kIo, kPermission, kInvalid names).
 Status WalkWorkingTree(const WalkOptions& opts, std::vector<CaptureDir>& dirs,
                        std::vector<CaptureJob>& jobs, CaptureStats& stats);
