@@ -1,9 +1,10 @@
 // The workspace fsck (workspace/fsck.h). The snaps, the fetched publications
-// and the stat cache are read through their records classes' unchecked
-// listings (SnapIndex::ListUnchecked, PublicationIndex::ListUnchecked,
+// and the legacy stat cache table are read through their records classes'
+// unchecked listings (SnapIndex::ListUnchecked, PublicationIndex::ListUnchecked,
 // StatCache::ListRows), and the head raw from WorkspaceState: the checked
 // readers fail on (or, for the head, hide) a malformed ID, where fsck must
-// report it and go on.
+// report it and go on. The stat cache file holds binary IDs, so it has no
+// malformed ones: it is whole (checksum) or ignored, which is a warning.
 #include "workspace/fsck.h"
 
 #include <fcntl.h>
@@ -14,6 +15,8 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string_view>
 
 #include "base/fs.h"
 #include "base/text.h"
@@ -37,12 +40,19 @@ std::string ShortSnapLabel(const std::string& hex) {
 }
 
 struct WorkspaceChecker {
+  WorkspaceChecker(Workspace& w, bool f) : ws(w), fix(f) {}
+
   Workspace& ws;
   bool fix;
   FsckReport report;
   ObjectCensus census;
   std::unique_ptr<ClosureCheck> closure;
-  std::vector<std::string> stale_cache;  // paths whose cached IDs are not whole in the store
+  // What the stat cache names that is not whole in the store: legacy rows
+  // (paths), the file's file entries (directory, index) and directories.
+  StatCache cache;
+  std::vector<std::string> stale_rows;
+  std::set<std::pair<int, uint32_t>> stale_files;
+  std::set<int> stale_manifests;
 
   Status Run() {
     ASSIGN_OR_RETURN(census, TakeCensus(ws.store(), report));
@@ -166,13 +176,55 @@ struct WorkspaceChecker {
     return ClosureCheck(ws.store(), census, quiet).Check(kind, id, "");
   }
 
+  // What the next snap would trust: the stat cache file, or (a workspace
+  // whose file was never written) the legacy table's rows.
   Status CheckStatCache() {
+    std::string problem;
+    ASSIGN_OR_RETURN(cache, StatCache::Load(ws.meta(), ws.db(), &problem));
+    if (!problem.empty())
+      report.Warn((ws.meta() / StatCache::kFileName).string(),
+                  problem + ": it is only a cache, ignored; the next snap reads every file " +
+                      "again and rewrites it");
+    if (!cache.from_file()) return CheckStatCacheRows();
+    for (size_t d = 0; d < cache.dir_count(); d++) {
+      int dir = static_cast<int>(d);
+      std::optional<ObjectId> manifest = cache.DirManifest(dir);
+      if (manifest && !Whole(ObjectKind::kManifest, *manifest)) {
+        stale_manifests.insert(dir);
+        if (!fix)
+          report.Warn("stat cache directory " + Quote(DisplayDir(cache.DirPath(dir))),
+                      "names manifest " + manifest->hex() + ", which is missing or damaged, or " +
+                          "misses an object under it: run 'converge fsck --fix' before the " +
+                          "next snap, so that it stores the directory again");
+      }
+      for (uint32_t i = 0; i < cache.DirSize(dir); i++) {
+        CachedEntry e = cache.At(dir, i);
+        if (e.kind != CachedKind::kFile) continue;
+        ObjectKind kind = e.stat.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob;
+        if (Whole(kind, e.stat.id)) continue;
+        std::string path = JoinPath(std::string(cache.DirPath(dir)), std::string(e.name));
+        stale_files.insert({dir, i});
+        if (!fix)
+          report.Warn("stat cache entry " + Quote(path),
+                      "names " + std::string(KindName(kind)) + " " + e.stat.id.hex() +
+                          ", which is missing or damaged: run 'converge fsck --fix' before " +
+                          "the next snap, so that it reads the file again");
+      }
+    }
+    return Status::Ok();
+  }
+
+  static std::string DisplayDir(std::string_view path) {
+    return path.empty() ? "." : std::string(path);
+  }
+
+  Status CheckStatCacheRows() {
     ASSIGN_OR_RETURN(std::vector<StatCacheRow> rows, StatCache::ListRows(ws.db()));
     for (const StatCacheRow& row : rows) {
       ObjectKind kind = row.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob;
       std::optional<ObjectId> id = ObjectId::FromHex(row.id_hex);
       if (id && Whole(kind, *id)) continue;
-      stale_cache.push_back(row.path);
+      stale_rows.push_back(row.path);
       if (!fix)
         report.Warn("stat cache entry " + Quote(row.path),
                     "names " + std::string(KindName(kind)) + " " + row.id_hex +
@@ -183,11 +235,36 @@ struct WorkspaceChecker {
   }
 
   Status DropStaleCacheEntries() {
-    RETURN_IF_ERROR(StatCache::Drop(ws.db(), stale_cache));
-    for (const std::string& path : stale_cache)
+    RETURN_IF_ERROR(StatCache::Drop(ws.db(), stale_rows));
+    for (const std::string& path : stale_rows)
       report.fixed.push_back("dropped the stat cache entry of " + Quote(path) +
                              ": the next snap reads the file again");
-    return Status::Ok();
+    if (stale_files.empty() && stale_manifests.empty()) return Status::Ok();
+    // The file again, without what is stale (the lock keeps snaps out meanwhile).
+    StatCacheWriter w(cache.rules());
+    for (size_t d = 0; d < cache.dir_count(); d++) {
+      int dir = static_cast<int>(d);
+      std::string dir_path(cache.DirPath(dir));
+      bool stale_manifest = stale_manifests.count(dir) > 0;
+      w.Dir(dir_path, stale_manifest ? std::nullopt : cache.DirManifest(dir), cache.DirStat(dir),
+            cache.DirWarned(dir));
+      if (stale_manifest)
+        report.fixed.push_back("dropped the cached manifest of directory " +
+                               Quote(DisplayDir(dir_path)) + ": the next snap stores it again");
+      for (uint32_t i = 0; i < cache.DirSize(dir); i++) {
+        CachedEntry e = cache.At(dir, i);
+        if (stale_files.count({dir, i})) {
+          report.fixed.push_back("dropped the stat cache entry of " +
+                                 Quote(JoinPath(dir_path, std::string(e.name))) +
+                                 ": the next snap reads the file again");
+          continue;
+        }
+        if (e.kind == CachedKind::kFile) w.File(e.name, e.stat, e.executable);
+        if (e.kind == CachedKind::kDir) w.Subdir(e.name, e.stat.id);
+        if (e.kind == CachedKind::kSymlink) w.Symlink(e.name, e.target);
+      }
+    }
+    return SaveStatCache(ws.meta(), ws.db(), w.Finish(), false);
   }
 
   // A damaged object file is worthless and, left in place, keeps a later
@@ -210,13 +287,13 @@ struct WorkspaceChecker {
 }  // namespace
 
 Result<FsckReport> CheckWorkspace(Workspace& ws) {
-  WorkspaceChecker check{ws, false, {}, {}, nullptr, {}};
+  WorkspaceChecker check(ws, false);
   RETURN_IF_ERROR(check.Run());
   return std::move(check.report);
 }
 
 Result<FsckReport> FixWorkspace(Workspace& ws) {
-  WorkspaceChecker check{ws, true, {}, {}, nullptr, {}};
+  WorkspaceChecker check(ws, true);
   RETURN_IF_ERROR(check.Run());
   return std::move(check.report);
 }

@@ -26,6 +26,8 @@ Result<SnapResult> TakeSnap(Workspace& ws, const std::string& message, bool prog
   RETURN_IF_ERROR(index.SetHead(r.id));
   RETURN_IF_ERROR(tx.Commit());
   r.stats = std::move(tree.stats);
+  if (std::optional<std::string> warning = SaveCapturedStatCache(ws, tree))
+    r.stats.warnings.push_back(std::move(*warning));
   return r;
 }
 

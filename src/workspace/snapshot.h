@@ -17,9 +17,11 @@ struct SnapResult {
 };
 
 // Captures the tree of `ws`, stores the snap (its parent the newest local
-// snap) and records it as the head. Needs: the workspace lock
-// (workspace/lock.h). Errors: kInvalid (message not UTF-8), capture's
-// (kIo, kPermission...), the database's.
+// snap) and records it as the head, then writes the stat cache (after: the
+// cache only names objects under recorded snaps; failing to write it is a
+// warning in the result). Needs: the workspace lock (workspace/lock.h).
+// Errors: kInvalid (message not UTF-8), capture's (kIo, kPermission...), the
+// database's.
 Result<SnapResult> TakeSnap(Workspace& ws, const std::string& message, bool progress);
 
 // The snap a command-line argument names: a full snap ID or a unique prefix of

@@ -61,7 +61,9 @@ void FlipByte(const fs::path& file, size_t offset) {
   ::close(fd);
 }
 
-void WaitForFsClockPast(const fs::path& dir) {
+void WaitForFsClockPast(const fs::path& dir) { WaitForFsClockPast(dir, dir); }
+
+void WaitForFsClockPast(const fs::path& dir, const fs::path& probe_dir) {
   int64_t newest = 0;
   for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator();
        ++it) {
@@ -71,7 +73,7 @@ void WaitForFsClockPast(const fs::path& dir) {
       newest = std::max(newest, int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec);
     }
   }
-  fs::path probe = dir / ".fs-clock-probe";
+  fs::path probe = probe_dir / ".fs-clock-probe";
   for (;;) {
     int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     struct stat st;

@@ -25,6 +25,9 @@ void FlipByte(const fs::path& file, size_t offset);
 // Waits until a file created in `dir` gets an mtime later than every mtime
 // under `dir`, so that files written before are not "racy" for the stat cache.
 void WaitForFsClockPast(const fs::path& dir);
+// The same with the probe file made in `probe_dir` (say .converge/tmp), so
+// that no directory under `dir` changes (nor is racy) for the wait.
+void WaitForFsClockPast(const fs::path& dir, const fs::path& probe_dir);
 
 // `n` bytes from a fixed pseudo-random sequence seeded with `seed`.
 std::string PseudoRandomBytes(size_t n, uint32_t seed);

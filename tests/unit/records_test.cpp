@@ -351,10 +351,12 @@ TEST(WorkspaceSchema, AWorkspaceMadeByMainStillOpens) {
   EXPECT_EQ(PublicationIndex(ws->db()).List({})->front().publisher, "alice");
   EXPECT_EQ(*PublicationIndex(ws->db()).KnownLanes("http://h", "web"),
             std::vector<std::string>{"default"});
-  Result<StatCache> cache = StatCache::Load(ws->db());
+  // No stat cache file yet: the table's rows are the cache.
+  Result<StatCache> cache = StatCache::Load(ws->meta(), ws->db());
   ASSERT_TRUE(cache.ok());
-  ASSERT_NE(cache->Find("a.txt"), nullptr);
-  EXPECT_EQ(cache->Find("a.txt")->size, 6u);
+  EXPECT_TRUE(cache->from_table());
+  ASSERT_TRUE(cache->Find("a.txt").has_value());
+  EXPECT_EQ(cache->Find("a.txt")->stat.size, 6u);
   // And it takes new records as before.
   ASSERT_TRUE(WorkspaceState(ws->db()).Set(WorkspaceState::kHead, kIdC).ok());
   EXPECT_EQ(**WorkspaceState(ws->db()).Get(WorkspaceState::kHead), kIdC);

@@ -1,5 +1,5 @@
-// The CAS, the database layer, the stat cache and the snap index (prefix
-// resolution itself: records_test.cpp).
+// The CAS, the database layer and the snap index (prefix resolution itself:
+// records_test.cpp; the stat cache: stat_cache_test.cpp).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -8,7 +8,6 @@
 #include "store/cas.h"
 #include "store/db.h"
 #include "workspace/snap_index.h"
-#include "workspace/stat_cache.h"
 #include "workspace/workspace_state.h"
 #include "support/process.h"
 
@@ -137,44 +136,6 @@ TEST(Db, TransactionRollsBackWhenDropped) {
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE(*q->Step());
   EXPECT_EQ(q->Int(0), 0);
-}
-
-TEST(StatCache, SaveLoadAndDropVanished) {
-  TempDir dir;
-  auto db = Db::Open(dir.path() / "x.db", DbRole::kWorkspace);
-  StatEntry e;
-  e.size = 5;
-  e.mtime_ns = 100;
-  e.ctime_ns = 100;
-  e.ino = 7;
-  e.mode = 0100644;
-  e.id = ObjectId::Of("hello");
-  {
-    auto cache = StatCache::Load(*db);
-    cache->Put("a", e);
-    cache->Put("b/c", e);
-    ASSERT_TRUE(cache->Save(*db).ok());
-  }
-  {
-    auto cache = StatCache::Load(*db);
-    ASSERT_NE(cache->Find("a"), nullptr);
-    EXPECT_TRUE(cache->Find("a")->Matches(e));
-    StatEntry touched = e;
-    touched.mtime_ns++;
-    EXPECT_FALSE(cache->Find("a")->Matches(touched));
-    EXPECT_EQ(cache->Reuse("a", touched), nullptr);
-    EXPECT_NE(cache->Reuse("a", e), nullptr);  // b/c was not seen: it is gone from the tree
-    ASSERT_TRUE(cache->Save(*db).ok());
-  }
-  auto cache = StatCache::Load(*db);
-  EXPECT_NE(cache->Find("a"), nullptr);
-  EXPECT_EQ(cache->Find("b/c"), nullptr);
-}
-
-TEST(StatCache, RacyEntryNeverMatches) {
-  StatEntry e;
-  e.racy = true;
-  EXPECT_FALSE(e.Matches(e));
 }
 
 TEST(SnapIndex, ResolveListHead) {

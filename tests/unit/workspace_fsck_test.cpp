@@ -6,13 +6,16 @@
 #include <sys/time.h>
 
 #include <fstream>
+#include <optional>
 
+#include "base/fs.h"
 #include "base/random.h"
 #include "store/hash.h"
 #include "support/process.h"
 #include "support/workspace_fixture.h"
 #include "workspace/fsck.h"
 #include "workspace/snapshot.h"
+#include "workspace/stat_cache.h"
 
 namespace converge {
 namespace {
@@ -120,6 +123,60 @@ TEST_F(WorkspaceFsckTest, MissingObjectNamesTheSnapAndTheStatCacheEntry) {
   EXPECT_FALSE(again.ok()) << "the recorded snap still lacks the blob";
 }
 
+// The stat cache file is only a cache: damaged, it is a warning (the next
+// snap ignores it and rewrites it), never damage.
+TEST_F(WorkspaceFsckTest, ADamagedStatCacheFileIsAWarning) {
+  fs::path file = ws().meta() / StatCache::kFileName;
+  std::string bytes = testing::ReadFileOrDie(file);
+  bytes[bytes.size() / 2] ^= 0x04;
+  ASSERT_TRUE(WriteFileAtomic(file, bytes, 0600).ok());
+  FsckReport r = Check(ws());
+  std::string dump = WsDump(r);
+  EXPECT_TRUE(r.ok()) << dump;
+  EXPECT_TRUE(WsHas(dump, "warning: " + file.string() +
+                              ": the stat cache file is damaged: its checksum does not match: " +
+                              "it is only a cache, ignored; the next snap reads every file again " +
+                              "and rewrites it"))
+      << dump;
+  Result<SnapResult> snap = TakeSnap(ws(), "again", false);
+  ASSERT_TRUE(snap.ok()) << snap.status().message();
+  EXPECT_EQ(snap->stats.files_read, 2u);
+  FsckReport after = Check(ws());
+  EXPECT_TRUE(after.problems.empty()) << WsDump(after);
+}
+
+// A directory's cached manifest that is not whole in the store would be
+// trusted by the next snap: a warning, and --fix drops it so that the next
+// snap stores the directory again (which makes the old snaps whole too).
+TEST_F(WorkspaceFsckTest, AMissingCachedManifestIsDroppedByFix) {
+  Result<StatCache> cache = StatCache::Load(ws().meta(), ws().db());
+  ASSERT_TRUE(cache.ok());
+  int src = cache->FindDir("src");
+  ASSERT_GE(src, 0);
+  std::optional<ObjectId> manifest = cache->DirManifest(src);
+  ASSERT_TRUE(manifest.has_value());
+  ASSERT_TRUE(fs::remove(ws().store().PathOf(*manifest)));
+  FsckReport r = Check(ws());
+  std::string dump = WsDump(r);
+  EXPECT_FALSE(r.ok()) << "the snap lacks the manifest";
+  EXPECT_TRUE(WsHas(dump, "warning: stat cache directory 'src': names manifest " +
+                              manifest->hex() + ", which is missing or damaged"))
+      << dump;
+  // The root's manifest names it, so the root's closure is not whole either.
+  EXPECT_TRUE(WsHas(dump, "warning: stat cache directory '.': names manifest ")) << dump;
+
+  FsckReport fixed = Fix(ws());
+  EXPECT_TRUE(WsHas(WsDump(fixed), "fixed: dropped the cached manifest of directory 'src': " +
+                                       std::string("the next snap stores it again")))
+      << WsDump(fixed);
+  Result<SnapResult> snap = TakeSnap(ws(), "again", false);
+  ASSERT_TRUE(snap.ok()) << snap.status().message();
+  EXPECT_TRUE(ws().store().Has(*manifest)) << "stored again";
+  FsckReport after = Check(ws());
+  EXPECT_TRUE(after.ok()) << WsDump(after);
+  EXPECT_TRUE(after.problems.empty()) << WsDump(after);
+}
+
 TEST_F(WorkspaceFsckTest, FixRemovesOldTempFilesOnly) {
   fs::path old_temp = ws().store().root() / "tmp" / "old.tmp";
   fs::path young_temp = ws().store().root() / "tmp" / "young.tmp";
@@ -184,9 +241,15 @@ TEST_F(WorkspaceFsckTest, FixLeavesAUsersFileOfASimilarName) {
 
 // A malformed ID in a record is reported, and the check goes on: why the
 // fsck reads the records unchecked rather than through SnapIndex/StatCache.
+// The stat cache's record here is a row of the legacy table, which a
+// workspace made before the stat cache file has (and the next snap imports).
 TEST_F(WorkspaceFsckTest, MalformedIdsInRecordsAreReportedNotFatal) {
+  ASSERT_TRUE(fs::remove(ws().meta() / StatCache::kFileName));
   ASSERT_TRUE(ws().db().Exec("UPDATE state SET value = 'zzzz' WHERE key = 'head'").ok());
-  ASSERT_TRUE(ws().db().Exec("UPDATE stat_cache SET id = 'nothex' WHERE path = 'a.txt'").ok());
+  ASSERT_TRUE(ws().db()
+                  .Exec("INSERT INTO stat_cache (path, size, mtime_ns, ctime_ns, ino, mode, id, "
+                        "chunked, racy) VALUES ('a.txt', 6, 1, 1, 7, 33188, 'nothex', 0, 0)")
+                  .ok());
   FsckReport r = Check(ws());
   EXPECT_FALSE(r.ok());
   std::string dump = WsDump(r);
