@@ -35,7 +35,9 @@ Status ImportCommand(const std::string& old_dir, const ServerConfig& c, bool jso
   if (json) {
     nlohmann::json tables = nlohmann::json::object();
     for (const TableCopy& t : r.tables) tables[t.table] = t.rows;
-    PrintJson({{"imported", true}, {"tables", tables}, {"audit_rows", r.target.rows_checked},
+    PrintJson({{"imported", true},
+               {"tables", tables},
+               {"audit_rows", r.target.rows_checked},
                {"audit_key", r.target.fingerprint}});
     return Status::Ok();
   }

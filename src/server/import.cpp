@@ -28,9 +28,8 @@ Status RequireEmpty(Db& to, const std::vector<std::string>& tables, const std::s
   for (const std::string& t : tables) {
     ASSIGN_OR_RETURN(int64_t rows, CountRows(to, t));
     if (rows > 0)
-      return Conflict("the target database " + where + " is not empty (table " + t +
-                      " holds " + std::to_string(rows) +
-                      " rows): import into a new, empty database");
+      return Conflict("the target database " + where + " is not empty (table " + t + " holds " +
+                      std::to_string(rows) + " rows): import into a new, empty database");
   }
   return Status::Ok();
 }

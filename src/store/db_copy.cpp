@@ -88,9 +88,8 @@ Status AdvanceSequences(Db& to, const SourceTable& t, const std::vector<Column>&
     ASSIGN_OR_RETURN(bool row, seq.Step());
     std::string name = row ? seq.Text(0) : "";
     if (name.empty()) continue;
-    ASSIGN_OR_RETURN(Stmt set,
-                     to.Prepare("SELECT setval(?, COALESCE((SELECT MAX(\"" + c.name +
-                                "\") FROM \"" + t.name + "\"), 0) + 1, false)"));
+    ASSIGN_OR_RETURN(Stmt set, to.Prepare("SELECT setval(?, COALESCE((SELECT MAX(\"" + c.name +
+                                          "\") FROM \"" + t.name + "\"), 0) + 1, false)"));
     RETURN_IF_ERROR(set.Bind(1, name).Step().status());
   }
   return Status::Ok();

@@ -13,9 +13,9 @@
 #include <chrono>
 #include <thread>
 
+#include "store/db_copy.h"
 #include "support/people.h"
 #include "support/server.h"
-#include "store/db_copy.h"
 #include "support/server_db.h"
 
 namespace converge::testing {
@@ -120,11 +120,11 @@ TEST_F(ImportSqliteTest, ANodeOnTheImportedDatabaseServesEverythingTheOldServerH
   EXPECT_EQ(admin.Run({"user", "create", "bob"}).exit_code, 0);
   RunResult verify = admin.Run({"audit", "--verify"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
-  RunResult offline = Converge({"serve", "--verify-audit", "--data-dir",
-                                old.data_dir().string(), "--db", schema_->url()});
+  RunResult offline = Converge(
+      {"serve", "--verify-audit", "--data-dir", old.data_dir().string(), "--db", schema_->url()});
   EXPECT_EQ(offline.exit_code, 0) << offline.out << offline.err;
-  RunResult fsck = Converge(
-      {"serve", "--fsck", "--data-dir", old.data_dir().string(), "--db", schema_->url()});
+  RunResult fsck =
+      Converge({"serve", "--fsck", "--data-dir", old.data_dir().string(), "--db", schema_->url()});
   EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
 }
 
@@ -137,8 +137,9 @@ TEST_F(ImportSqliteTest, ATamperedAuditChainIsRefusedAndNothingIsCopied) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((old.data_dir() / "converge.db").c_str(), &db), SQLITE_OK);
   // What someone with the file could do: the append-only triggers go first.
-  ASSERT_EQ(sqlite3_exec(db, "DROP TRIGGER audit_no_update; UPDATE audit SET target = 'mallory' "
-                             "WHERE action = 'user.create' AND target = 'carol'",
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TRIGGER audit_no_update; UPDATE audit SET target = 'mallory' "
+                         "WHERE action = 'user.create' AND target = 'carol'",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -157,8 +158,8 @@ TEST_F(ImportSqliteTest, ATamperedAuditChainIsRefusedAndNothingIsCopied) {
 TEST_F(ImportSqliteTest, ANodeRefusesADataDirWhoseSqliteDatabaseWasNotImported) {
   ServerProcess old;
   ASSERT_EQ(old.Stop(), 0);
-  RunResult r = Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir",
-                          old.data_dir().string(), "--db", schema_->url()});
+  RunResult r = Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir", old.data_dir().string(),
+                          "--db", schema_->url()});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--import-sqlite"), std::string::npos) << r.err;
 }
