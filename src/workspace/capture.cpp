@@ -127,8 +127,8 @@ std::string NewCaptureStatCache(const std::vector<CaptureDir>& dirs, const Objec
 // Reads and stores the files the walk left as jobs, on all cores, and puts
 // their IDs and stat fields in place.
 Status ReadCaptureJobs(int root_fd, int64_t fs_now, std::vector<CaptureDir>& dirs,
-                 const std::vector<CaptureJob>& jobs, CaptureSink& sink, bool progress_meter,
-                 CaptureStats& stats) {
+                       const std::vector<CaptureJob>& jobs, CaptureSink& sink, bool progress_meter,
+                       CaptureStats& stats) {
   uint64_t job_bytes = 0;
   for (const CaptureJob& j : jobs) job_bytes += dirs[j.dir].manifest.entries[j.slot].size;
   Progress progress("Capturing", jobs.size(), job_bytes, progress_meter);
@@ -184,8 +184,8 @@ Status BuildCaptureManifests(std::vector<CaptureDir>& dirs, const StatCache& cac
   for (size_t end = dirs.size(); end > 0;) {
     size_t begin = end - 1;
     while (begin > 0 && dirs[begin - 1].level == dirs[end - 1].level) begin--;
-    RETURN_IF_ERROR(ParallelFor(end - begin, WorkerCount(),
-                                [&](size_t i) { return build(dirs[begin + i]); }));
+    RETURN_IF_ERROR(
+        ParallelFor(end - begin, WorkerCount(), [&](size_t i) { return build(dirs[begin + i]); }));
     end = begin;
   }
   out.root = dirs.front().id;

@@ -171,8 +171,7 @@ class Walker {
 
   // Whether a name just listed is captured: false (with a warning where
   // one is due) for what snap leaves out; an error for what it cannot store.
-  Result<bool> Admit(const std::string& name, const std::string& rel, bool is_dir,
-                     Listing& out) {
+  Result<bool> Admit(const std::string& name, const std::string& rel, bool is_dir, Listing& out) {
     // A workspace's own directory (the root's, or a nested workspace's).
     if (is_dir && name == Workspace::kMetaDir) return false;
     if (Workspace::IsRestoreLeftover(name)) return false;
@@ -199,9 +198,8 @@ class Walker {
     out.stats.files++;
     out.stats.bytes += e.size;
     fields = StatFields(st);
-    std::optional<StatEntry> cached = known >= 0
-                                          ? cache_.ReuseAt(dirs_[dir].cached, known, fields)
-                                          : cache_.Reuse(dirs_[dir].cached, e.name, fields);
+    std::optional<StatEntry> cached = known >= 0 ? cache_.ReuseAt(dirs_[dir].cached, known, fields)
+                                                 : cache_.Reuse(dirs_[dir].cached, e.name, fields);
     if (cached) {
       e.id = cached->id;
       e.chunked = cached->chunked;

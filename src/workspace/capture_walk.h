@@ -31,9 +31,9 @@ struct CaptureDir {
   // Beside manifest.entries, one per entry: a file's stat fields and
   // content ID (what the next stat cache holds for it), empty for others.
   std::vector<StatEntry> stats;
-  uint64_t level = 0;  // directories above it, below the root
-  int cached = -1;     // this directory in the stat cache
-  StatEntry stat;      // its own stat fields, racy when it changed during the capture
+  uint64_t level = 0;   // directories above it, below the root
+  int cached = -1;      // this directory in the stat cache
+  StatEntry stat;       // its own stat fields, racy when it changed during the capture
   bool warned = false;  // an entry was skipped with a warning: always list it
   ObjectId id;          // its manifest, once built
 };

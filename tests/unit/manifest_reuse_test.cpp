@@ -125,10 +125,11 @@ TEST_F(ManifestReuseTest, ADeepChangeRemakesExactlyTheManifestsOnItsPath) {
 // change the tree: none may hide behind a reused manifest.
 TEST_F(ManifestReuseTest, EveryKindOfChangeIsSeen) {
   std::vector<std::pair<std::string, std::function<void()>>> changes = {
-      {"exec bit", [&] { fs::permissions(root_ / "x/y/y.txt", fs::perms::owner_exec,
-                                         fs::perm_options::add); }},
+      {"exec bit",
+       [&] { fs::permissions(root_ / "x/y/y.txt", fs::perms::owner_exec, fs::perm_options::add); }},
       {"new symlink", [&] { fs::create_symlink("y.txt", root_ / "x/y/link"); }},
-      {"symlink target", [&] {
+      {"symlink target",
+       [&] {
          fs::remove(root_ / "x/y/link");
          fs::create_symlink("../x.txt", root_ / "x/y/link");
        }},
