@@ -32,6 +32,7 @@
 #include "workspace/stat_cache.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -281,10 +282,12 @@ uint32_t StatCacheWriter::Intern(std::string_view s) {
 void StatCacheWriter::Dir(std::string_view path, const std::optional<ObjectId>& manifest,
                           const StatEntry& stat, bool warned) {
   uint32_t off = Intern(path);
-  dirs_.push_back(
-      {off, static_cast<uint32_t>(path.size()), entry_count_, 0, manifest, stat, warned});
+  dirs_.push_back({off, static_cast<uint32_t>(path.size()), static_cast<uint32_t>(entry_count_), 0,
+                   manifest, stat, warned});
 }
 
+// Offsets are taken modulo 2^32 here; Finish throws everything away when
+// they did not fit.
 void StatCacheWriter::Add(std::string_view name, CachedKind kind, const StatEntry& e, uint8_t flags,
                           std::string_view target) {
   char r[kEntryBytes] = {};
@@ -321,6 +324,14 @@ void StatCacheWriter::Symlink(std::string_view name, std::string_view target) {
 }
 
 std::string StatCacheWriter::Finish() {
+  // Past what 32-bit counts and offsets hold (billions of entries or 4 GiB
+  // of names), write an empty cache rather than a wrong one.
+  if (strings_.size() > UINT32_MAX || dirs_.size() > UINT32_MAX || entry_count_ > UINT32_MAX) {
+    dirs_.clear();
+    entries_.clear();
+    strings_.clear();
+    entry_count_ = 0;
+  }
   auto path = [&](const DirRec& d) {
     return std::string_view(strings_).substr(d.path_off, d.path_len);
   };
@@ -330,7 +341,7 @@ std::string StatCacheWriter::Finish() {
   std::memcpy(out.data(), kCacheMagic, 8);
   CachePutU32(out.data() + 8, StatCache::kVersion);
   CachePutU32(out.data() + 16, static_cast<uint32_t>(dirs_.size()));
-  CachePutU32(out.data() + 20, entry_count_);
+  CachePutU32(out.data() + 20, static_cast<uint32_t>(entry_count_));
   CachePutU32(out.data() + 24, static_cast<uint32_t>(strings_.size()));
   CachePutId(out.data() + 32, rules_);
   out.reserve(kCacheHeaderBytes + dirs_.size() * kDirBytes + entries_.size() + strings_.size() +
