@@ -25,17 +25,32 @@ namespace {
 
 // The filesystem's own clock now (a fresh file's mtime): with it, "modified
 // within this capture's timestamp granule" is decided in the filesystem's
-// granularity, whatever it is.
-Result<int64_t> FilesystemNow(const fs::path& tmpdir) {
+// granularity, whatever it is. And whether that filesystem moves a
+// directory's mtime when an entry is made in it (POSIX says it must; some
+// FUSE filesystems do not): only then may a directory's stat stand in for
+// listing it.
+struct FilesystemClock {
+  int64_t now_ns = 0;
+  dev_t dev = 0;
+  bool dir_mtime_moves = false;
+};
+
+Result<FilesystemClock> ProbeFilesystem(const fs::path& tmpdir) {
   fs::path probe = tmpdir / TempName("clock");
   int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("create '" + probe.string() + "'", errno);
   Fd owner(fd);
-  struct stat st;
+  struct stat st, dir;
   int rc = ::fstat(fd, &st);
+  int dir_rc = ::stat(tmpdir.c_str(), &dir);
   ::unlink(probe.c_str());
   if (rc != 0) return ErrnoStatus("stat '" + probe.string() + "'", errno);
-  return StatFields(st).mtime_ns;
+  FilesystemClock clock;
+  clock.now_ns = StatFields(st).mtime_ns;
+  clock.dev = st.st_dev;
+  // The create was the directory's last change: its mtime is the file's.
+  clock.dir_mtime_moves = dir_rc == 0 && StatFields(dir).mtime_ns >= clock.now_ns;
+  return clock;
 }
 
 // The text of the root's .convergeignore, "" when there is none.
@@ -201,7 +216,8 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   IgnoreRules rules = IgnoreRules::Parse(rules_text);
   ObjectId rules_id = IgnoreRulesId(rules_text);
   ASSIGN_OR_RETURN(StatCache cache, StatCache::Load(ws.meta(), ws.db()));
-  ASSIGN_OR_RETURN(int64_t fs_now, FilesystemNow(ws.meta() / "tmp"));
+  ASSIGN_OR_RETURN(FilesystemClock clock, ProbeFilesystem(ws.meta() / "tmp"));
+  int64_t fs_now = clock.now_ns;
   int root_fd = ::open(ws.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return ErrnoStatus("open '" + ws.root().string() + "'", errno);
   Fd root_owner(root_fd);
@@ -212,6 +228,7 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   walk.cache = &cache;
   walk.same_rules = cache.rules() == rules_id;
   walk.fs_now_ns = fs_now;
+  if (clock.dir_mtime_moves) walk.listing_dev = clock.dev;
   std::vector<CaptureDir> dirs;
   std::vector<CaptureJob> jobs;
   RETURN_IF_ERROR(WalkWorkingTree(walk, dirs, jobs, out.stats));

@@ -81,7 +81,8 @@ class Walker {
     std::string rel = d.rel.empty() ? "" : d.rel + "/";
     size_t prefix = rel.size();
     std::string name;
-    if (opts_.same_rules && cache_.DirUnchanged(d.cached, d.stat)) {
+    bool trusted = opts_.same_rules && opts_.listing_dev && st.st_dev == *opts_.listing_dev;
+    if (trusted && cache_.DirUnchanged(d.cached, d.stat)) {
       uint32_t n = cache_.DirSize(d.cached);
       d.manifest.entries.reserve(n);
       d.stats.reserve(n);
