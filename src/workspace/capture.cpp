@@ -10,6 +10,7 @@
 #include <mutex>
 #include <numeric>
 #include <optional>
+#include <thread>
 
 #include "base/parallel.h"
 #include "base/progress.h"
@@ -239,12 +240,17 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   RETURN_IF_ERROR(BuildCaptureManifests(dirs, cache, walk.same_rules, sink, !opts.store, out));
   out.stats.objects_written = sink.written();
   if (!opts.store) return out;
-  RETURN_IF_ERROR(batch.Commit());
   // Nothing listed or read, every manifest reused: the file would come out the same.
   bool unchanged = cache.from_file() && walk.same_rules && out.stats.dirs_listed == 0 &&
                    out.stats.files_read == 0 && out.stats.manifests_reused == dirs.size() &&
                    cache.dir_count() == dirs.size();
-  if (!unchanged) out.stat_cache = NewCaptureStatCache(dirs, rules_id);
+  // Encoded while the commit waits for the disk: `dirs` is final.
+  std::thread encoder;
+  if (!unchanged)
+    encoder = std::thread([&] { out.stat_cache = NewCaptureStatCache(dirs, rules_id); });
+  Status committed = batch.Commit();
+  if (encoder.joinable()) encoder.join();
+  RETURN_IF_ERROR(committed);
   out.stat_cache_from_table = cache.from_table();
   return out;
 }
