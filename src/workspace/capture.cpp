@@ -10,6 +10,7 @@
 #include <mutex>
 #include <numeric>
 #include <optional>
+#include <thread>
 
 #include "base/parallel.h"
 #include "base/progress.h"
@@ -25,17 +26,32 @@ namespace {
 
 // The filesystem's own clock now (a fresh file's mtime): with it, "modified
 // within this capture's timestamp granule" is decided in the filesystem's
-// granularity, whatever it is.
-Result<int64_t> FilesystemNow(const fs::path& tmpdir) {
+// granularity, whatever it is. And whether that filesystem moves a
+// directory's mtime when an entry is made in it (POSIX says it must; some
+// FUSE filesystems do not): only then may a directory's stat stand in for
+// listing it.
+struct FilesystemClock {
+  int64_t now_ns = 0;
+  dev_t dev = 0;
+  bool dir_mtime_moves = false;
+};
+
+Result<FilesystemClock> ProbeFilesystem(const fs::path& tmpdir) {
   fs::path probe = tmpdir / TempName("clock");
   int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("create '" + probe.string() + "'", errno);
   Fd owner(fd);
-  struct stat st;
+  struct stat st, dir;
   int rc = ::fstat(fd, &st);
+  int dir_rc = ::stat(tmpdir.c_str(), &dir);
   ::unlink(probe.c_str());
   if (rc != 0) return ErrnoStatus("stat '" + probe.string() + "'", errno);
-  return StatFields(st).mtime_ns;
+  FilesystemClock clock;
+  clock.now_ns = StatFields(st).mtime_ns;
+  clock.dev = st.st_dev;
+  // The create was the directory's last change: its mtime is the file's.
+  clock.dir_mtime_moves = dir_rc == 0 && StatFields(dir).mtime_ns >= clock.now_ns;
+  return clock;
 }
 
 // The text of the root's .convergeignore, "" when there is none.
@@ -127,8 +143,8 @@ std::string NewCaptureStatCache(const std::vector<CaptureDir>& dirs, const Objec
 // Reads and stores the files the walk left as jobs, on all cores, and puts
 // their IDs and stat fields in place.
 Status ReadCaptureJobs(int root_fd, int64_t fs_now, std::vector<CaptureDir>& dirs,
-                 const std::vector<CaptureJob>& jobs, CaptureSink& sink, bool progress_meter,
-                 CaptureStats& stats) {
+                       const std::vector<CaptureJob>& jobs, CaptureSink& sink, bool progress_meter,
+                       CaptureStats& stats) {
   uint64_t job_bytes = 0;
   for (const CaptureJob& j : jobs) job_bytes += dirs[j.dir].manifest.entries[j.slot].size;
   Progress progress("Capturing", jobs.size(), job_bytes, progress_meter);
@@ -184,8 +200,8 @@ Status BuildCaptureManifests(std::vector<CaptureDir>& dirs, const StatCache& cac
   for (size_t end = dirs.size(); end > 0;) {
     size_t begin = end - 1;
     while (begin > 0 && dirs[begin - 1].level == dirs[end - 1].level) begin--;
-    RETURN_IF_ERROR(ParallelFor(end - begin, WorkerCount(),
-                                [&](size_t i) { return build(dirs[begin + i]); }));
+    RETURN_IF_ERROR(
+        ParallelFor(end - begin, WorkerCount(), [&](size_t i) { return build(dirs[begin + i]); }));
     end = begin;
   }
   out.root = dirs.front().id;
@@ -201,7 +217,8 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   IgnoreRules rules = IgnoreRules::Parse(rules_text);
   ObjectId rules_id = IgnoreRulesId(rules_text);
   ASSIGN_OR_RETURN(StatCache cache, StatCache::Load(ws.meta(), ws.db()));
-  ASSIGN_OR_RETURN(int64_t fs_now, FilesystemNow(ws.meta() / "tmp"));
+  ASSIGN_OR_RETURN(FilesystemClock clock, ProbeFilesystem(ws.meta() / "tmp"));
+  int64_t fs_now = clock.now_ns;
   int root_fd = ::open(ws.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return ErrnoStatus("open '" + ws.root().string() + "'", errno);
   Fd root_owner(root_fd);
@@ -212,6 +229,7 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   walk.cache = &cache;
   walk.same_rules = cache.rules() == rules_id;
   walk.fs_now_ns = fs_now;
+  if (clock.dir_mtime_moves) walk.listing_dev = clock.dev;
   std::vector<CaptureDir> dirs;
   std::vector<CaptureJob> jobs;
   RETURN_IF_ERROR(WalkWorkingTree(walk, dirs, jobs, out.stats));
@@ -222,12 +240,17 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   RETURN_IF_ERROR(BuildCaptureManifests(dirs, cache, walk.same_rules, sink, !opts.store, out));
   out.stats.objects_written = sink.written();
   if (!opts.store) return out;
-  RETURN_IF_ERROR(batch.Commit());
   // Nothing listed or read, every manifest reused: the file would come out the same.
   bool unchanged = cache.from_file() && walk.same_rules && out.stats.dirs_listed == 0 &&
                    out.stats.files_read == 0 && out.stats.manifests_reused == dirs.size() &&
                    cache.dir_count() == dirs.size();
-  if (!unchanged) out.stat_cache = NewCaptureStatCache(dirs, rules_id);
+  // Encoded while the commit waits for the disk: `dirs` is final.
+  std::thread encoder;
+  if (!unchanged)
+    encoder = std::thread([&] { out.stat_cache = NewCaptureStatCache(dirs, rules_id); });
+  Status committed = batch.Commit();
+  if (encoder.joinable()) encoder.join();
+  RETURN_IF_ERROR(committed);
   out.stat_cache_from_table = cache.from_table();
   return out;
 }

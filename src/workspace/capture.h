@@ -34,7 +34,7 @@ struct CaptureStats {
   uint64_t bytes_read = 0;
   uint64_t objects_written = 0;
   uint64_t manifests_reused = 0;  // directories whose manifest ID came from the stat cache
-  uint64_t dirs_listed = 0;  // directories read (the others' names came from the stat cache)
+  uint64_t dirs_listed = 0;       // directories read (the others' names came from the stat cache)
   std::vector<std::string> warnings;
 };
 

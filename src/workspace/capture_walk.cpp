@@ -81,7 +81,8 @@ class Walker {
     std::string rel = d.rel.empty() ? "" : d.rel + "/";
     size_t prefix = rel.size();
     std::string name;
-    if (opts_.same_rules && cache_.DirUnchanged(d.cached, d.stat)) {
+    bool trusted = opts_.same_rules && opts_.listing_dev && st.st_dev == *opts_.listing_dev;
+    if (trusted && cache_.DirUnchanged(d.cached, d.stat)) {
       uint32_t n = cache_.DirSize(d.cached);
       d.manifest.entries.reserve(n);
       d.stats.reserve(n);
@@ -171,8 +172,7 @@ class Walker {
 
   // Whether a name just listed is captured: false (with a warning where
   // one is due) for what snap leaves out; an error for what it cannot store.
-  Result<bool> Admit(const std::string& name, const std::string& rel, bool is_dir,
-                     Listing& out) {
+  Result<bool> Admit(const std::string& name, const std::string& rel, bool is_dir, Listing& out) {
     // A workspace's own directory (the root's, or a nested workspace's).
     if (is_dir && name == Workspace::kMetaDir) return false;
     if (Workspace::IsRestoreLeftover(name)) return false;
@@ -199,9 +199,8 @@ class Walker {
     out.stats.files++;
     out.stats.bytes += e.size;
     fields = StatFields(st);
-    std::optional<StatEntry> cached = known >= 0
-                                          ? cache_.ReuseAt(dirs_[dir].cached, known, fields)
-                                          : cache_.Reuse(dirs_[dir].cached, e.name, fields);
+    std::optional<StatEntry> cached = known >= 0 ? cache_.ReuseAt(dirs_[dir].cached, known, fields)
+                                                 : cache_.Reuse(dirs_[dir].cached, e.name, fields);
     if (cached) {
       e.id = cached->id;
       e.chunked = cached->chunked;

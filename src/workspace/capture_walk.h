@@ -9,10 +9,16 @@
 // adding, removing or renaming an entry changes a directory's mtime and
 // ctime, so its names are the cached ones. Each is still looked at (fstatat)
 // as if listed; only the getdents calls go. A directory is racy, like a file,
-// when it changed at or after the capture began (`fs_now_ns`).
+// when it changed at or after the capture began (`fs_now_ns`). Only
+// directories on the filesystem that holds .converge, and only when a probe
+// there showed that making an entry moves its directory's mtime (POSIX; not
+// every FUSE filesystem does), are trusted so: any other is always listed.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,9 +37,9 @@ struct CaptureDir {
   // Beside manifest.entries, one per entry: a file's stat fields and
   // content ID (what the next stat cache holds for it), empty for others.
   std::vector<StatEntry> stats;
-  uint64_t level = 0;  // directories above it, below the root
-  int cached = -1;     // this directory in the stat cache
-  StatEntry stat;      // its own stat fields, racy when it changed during the capture
+  uint64_t level = 0;   // directories above it, below the root
+  int cached = -1;      // this directory in the stat cache
+  StatEntry stat;       // its own stat fields, racy when it changed during the capture
   bool warned = false;  // an entry was skipped with a warning: always list it
   ObjectId id;          // its manifest, once built
 };
@@ -52,6 +58,9 @@ struct WalkOptions {
   // their listings may stand in for reading them.
   bool same_rules = false;
   int64_t fs_now_ns = 0;  // the filesystem's clock when the capture began
+  // The filesystem whose directories' stat may stand in for listing them
+  // (none when unset).
+  std::optional<dev_t> listing_dev;
 };
 
 // Fills `dirs` (the root first, then breadth first: a level's directories

@@ -32,6 +32,7 @@
 #include "workspace/stat_cache.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -49,7 +50,9 @@ uint32_t CacheU32(const char* p) {
   const auto* b = reinterpret_cast<const unsigned char*>(p);
   return uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
 }
-uint64_t CacheU64(const char* p) { return uint64_t{CacheU32(p)} | uint64_t{CacheU32(p + 4)} << 32; }
+uint64_t CacheU64(const char* p) {
+  return uint64_t{CacheU32(p)} | uint64_t{CacheU32(p + 4)} << 32;
+}
 ObjectId CacheId(const char* p) {
   std::array<unsigned char, ObjectId::kBytes> b;
   std::memcpy(b.data(), p, b.size());
@@ -63,11 +66,15 @@ void CachePutU64(char* p, uint64_t v) {
   CachePutU32(p, static_cast<uint32_t>(v));
   CachePutU32(p + 4, static_cast<uint32_t>(v >> 32));
 }
-void CachePutId(char* p, const ObjectId& id) { std::memcpy(p, id.data(), ObjectId::kBytes); }
+void CachePutId(char* p, const ObjectId& id) {
+  std::memcpy(p, id.data(), ObjectId::kBytes);
+}
 
 }  // namespace
 
-ObjectId IgnoreRulesId(std::string_view text) { return ObjectId::Of(text); }
+ObjectId IgnoreRulesId(std::string_view text) {
+  return ObjectId::Of(text);
+}
 
 // ---- reading
 
@@ -79,7 +86,8 @@ Result<StatCache> StatCache::Parse(std::string bytes) {
 
 Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string_view bytes) {
   auto bad = [](const std::string& why) { return Corrupt("the stat cache file " + why); };
-  if (bytes.size() < kCacheHeaderBytes + kCacheSumBytes || std::memcmp(bytes.data(), kCacheMagic, 8) != 0)
+  if (bytes.size() < kCacheHeaderBytes + kCacheSumBytes ||
+      std::memcmp(bytes.data(), kCacheMagic, 8) != 0)
     return bad("is not one (too short, or no magic number)");
   uint32_t version = CacheU32(bytes.data() + 8);
   if (version != kVersion)
@@ -182,13 +190,17 @@ StatEntry StatCache::DirStat(int dir) const {
   return e;
 }
 
-bool StatCache::DirWarned(int dir) const { return CacheU32(DirRecord(dir) + 48) & kDirWarned; }
+bool StatCache::DirWarned(int dir) const {
+  return CacheU32(DirRecord(dir) + 48) & kDirWarned;
+}
 
 bool StatCache::DirUnchanged(int dir, const StatEntry& now) const {
   return dir >= 0 && !DirWarned(dir) && DirStat(dir).Matches(now);
 }
 
-uint32_t StatCache::DirSize(int dir) const { return CacheU32(DirRecord(dir) + 44); }
+uint32_t StatCache::DirSize(int dir) const {
+  return CacheU32(DirRecord(dir) + 44);
+}
 
 CachedEntry StatCache::At(int dir, uint32_t i) const {
   const char* e = EntryRecord(CacheU32(DirRecord(dir) + 40) + i);
@@ -270,11 +282,14 @@ uint32_t StatCacheWriter::Intern(std::string_view s) {
 void StatCacheWriter::Dir(std::string_view path, const std::optional<ObjectId>& manifest,
                           const StatEntry& stat, bool warned) {
   uint32_t off = Intern(path);
-  dirs_.push_back({off, static_cast<uint32_t>(path.size()), entry_count_, 0, manifest, stat, warned});
+  dirs_.push_back({off, static_cast<uint32_t>(path.size()), static_cast<uint32_t>(entry_count_), 0,
+                   manifest, stat, warned});
 }
 
-void StatCacheWriter::Add(std::string_view name, CachedKind kind, const StatEntry& e,
-                          uint8_t flags, std::string_view target) {
+// Offsets are taken modulo 2^32 here; Finish throws everything away when
+// they did not fit.
+void StatCacheWriter::Add(std::string_view name, CachedKind kind, const StatEntry& e, uint8_t flags,
+                          std::string_view target) {
   char r[kEntryBytes] = {};
   CachePutId(r, e.id);
   CachePutU64(r + 32, kind == CachedKind::kSymlink ? target.size() : e.size);
@@ -293,7 +308,8 @@ void StatCacheWriter::Add(std::string_view name, CachedKind kind, const StatEntr
 }
 
 void StatCacheWriter::File(std::string_view name, const StatEntry& e, bool executable) {
-  uint8_t flags = (e.chunked ? kEntryChunked : 0) | (e.racy ? kEntryRacy : 0) | (executable ? kEntryExecutable : 0);
+  uint8_t flags = (e.chunked ? kEntryChunked : 0) | (e.racy ? kEntryRacy : 0) |
+                  (executable ? kEntryExecutable : 0);
   Add(name, CachedKind::kFile, e, flags, {});
 }
 
@@ -308,14 +324,24 @@ void StatCacheWriter::Symlink(std::string_view name, std::string_view target) {
 }
 
 std::string StatCacheWriter::Finish() {
-  auto path = [&](const DirRec& d) { return std::string_view(strings_).substr(d.path_off, d.path_len); };
+  // Past what 32-bit counts and offsets hold (billions of entries or 4 GiB
+  // of names), write an empty cache rather than a wrong one.
+  if (strings_.size() > UINT32_MAX || dirs_.size() > UINT32_MAX || entry_count_ > UINT32_MAX) {
+    dirs_.clear();
+    entries_.clear();
+    strings_.clear();
+    entry_count_ = 0;
+  }
+  auto path = [&](const DirRec& d) {
+    return std::string_view(strings_).substr(d.path_off, d.path_len);
+  };
   std::sort(dirs_.begin(), dirs_.end(),
             [&](const DirRec& a, const DirRec& b) { return path(a) < path(b); });
   std::string out(kCacheHeaderBytes, '\0');
   std::memcpy(out.data(), kCacheMagic, 8);
   CachePutU32(out.data() + 8, StatCache::kVersion);
   CachePutU32(out.data() + 16, static_cast<uint32_t>(dirs_.size()));
-  CachePutU32(out.data() + 20, entry_count_);
+  CachePutU32(out.data() + 20, static_cast<uint32_t>(entry_count_));
   CachePutU32(out.data() + 24, static_cast<uint32_t>(strings_.size()));
   CachePutId(out.data() + 32, rules_);
   out.reserve(kCacheHeaderBytes + dirs_.size() * kDirBytes + entries_.size() + strings_.size() +
@@ -328,7 +354,7 @@ std::string StatCacheWriter::Finish() {
     CachePutU32(r + 40, d.first);
     CachePutU32(r + 44, d.count);
     CachePutU32(r + 48, (d.manifest ? kDirHasManifest : 0) | (d.stat.racy ? kDirRacy : 0) |
-                       (d.warned ? kDirWarned : 0));
+                            (d.warned ? kDirWarned : 0));
     CachePutU32(r + 52, d.stat.mode);
     CachePutU64(r + 56, d.stat.ino);
     CachePutU64(r + 64, static_cast<uint64_t>(d.stat.mtime_ns));

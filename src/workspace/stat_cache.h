@@ -201,7 +201,7 @@ class StatCacheWriter {
   ObjectId rules_;
   std::vector<DirRec> dirs_;
   std::string entries_;  // fixed-size records
-  uint32_t entry_count_ = 0;
+  uint64_t entry_count_ = 0;
   std::string strings_;
 };
 

@@ -20,7 +20,8 @@ Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* pro
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   std::string why;
   if (fd < 0) {
-    if (errno != ENOENT) why = "the stat cache file " + ErrnoStatus("cannot be opened", errno).message();
+    if (errno != ENOENT)
+      why = "the stat cache file " + ErrnoStatus("cannot be opened", errno).message();
   } else {
     // Mapped whole: no copy, no zeroed buffer. A snap replaces the file by
     // rename, never in place, so the mapping stays one whole version (and
@@ -37,10 +38,9 @@ Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* pro
       if (map == MAP_FAILED) {
         why = "the stat cache file " + ErrnoStatus("cannot be mapped", errno).message();
       } else {
-        std::shared_ptr<const char> hold(static_cast<const char*>(map),
-                                         [size](const char* p) {
-                                           ::munmap(const_cast<char*>(p), size);
-                                         });
+        std::shared_ptr<const char> hold(static_cast<const char*>(map), [size](const char* p) {
+          ::munmap(const_cast<char*>(p), size);
+        });
         Result<StatCache> parsed = Parse(hold, std::string_view(hold.get(), size));
         if (parsed.ok()) return parsed;
         why = parsed.status().message();
@@ -58,7 +58,6 @@ Status SaveStatCache(const fs::path& meta, Db& db, std::string_view bytes, bool 
   if (!empty_table) return Status::Ok();
   return StatCache::EmptyTable(db);
 }
-
 
 Status StatCache::EmptyTable(Db& db) {
   ASSIGN_OR_RETURN(Db::Tx tx, db.BeginWrite());

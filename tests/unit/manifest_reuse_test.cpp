@@ -7,10 +7,13 @@
 // something skipped with a warning (which every snap repeats).
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <utility>
@@ -125,10 +128,11 @@ TEST_F(ManifestReuseTest, ADeepChangeRemakesExactlyTheManifestsOnItsPath) {
 // change the tree: none may hide behind a reused manifest.
 TEST_F(ManifestReuseTest, EveryKindOfChangeIsSeen) {
   std::vector<std::pair<std::string, std::function<void()>>> changes = {
-      {"exec bit", [&] { fs::permissions(root_ / "x/y/y.txt", fs::perms::owner_exec,
-                                         fs::perm_options::add); }},
+      {"exec bit",
+       [&] { fs::permissions(root_ / "x/y/y.txt", fs::perms::owner_exec, fs::perm_options::add); }},
       {"new symlink", [&] { fs::create_symlink("y.txt", root_ / "x/y/link"); }},
-      {"symlink target", [&] {
+      {"symlink target",
+       [&] {
          fs::remove(root_ / "x/y/link");
          fs::create_symlink("../x.txt", root_ / "x/y/link");
        }},
@@ -220,6 +224,31 @@ TEST_F(ManifestReuseTest, ADirectoryWithAWarningIsListedEveryTime) {
     EXPECT_EQ(r.stats.dirs_listed, 1u) << i;
     ASSERT_EQ(r.stats.warnings.size(), 1u) << i;
     EXPECT_NE(r.stats.warnings[0].find("a/b/pipe"), std::string::npos) << r.stats.warnings[0];
+  }
+}
+
+// Only directories on the filesystem that holds .converge, where a probe
+// showed that a new entry moves its directory's mtime, are trusted to be
+// unchanged by their stat: a directory on another filesystem (here a tmpfs
+// mounted inside the tree; a FUSE one might not move mtimes) is always listed.
+TEST_F(ManifestReuseTest, ADirectoryOnAnotherFilesystemIsAlwaysListed) {
+  fs::path mnt = root_ / "mnt";
+  fs::create_directory(mnt);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs (needs root or CAP_SYS_ADMIN): " << std::strerror(errno);
+  struct Unmount {
+    fs::path dir;
+    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  Write("mnt/sub/m.txt", "on the tmpfs\n");
+  Settle();
+  SnapResult with = TakeOk();
+  EXPECT_EQ(with.stats.files, first_.stats.files + 1);
+  for (int i = 0; i < 2; i++) {
+    SnapResult again = TakeOk();
+    EXPECT_EQ(again.stats.dirs_listed, 2u) << "mnt and mnt/sub, every time";
+    EXPECT_EQ(again.stats.files_read, 0u);
+    EXPECT_EQ(again.snap.root, with.snap.root);
   }
 }
 

@@ -3,8 +3,8 @@
 // snap), racy entries, the legacy table of a workspace made before the file,
 // and readers never seeing a half-written file.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <atomic>
@@ -250,9 +250,9 @@ TEST_F(StatCacheSnapTest, ADamagedFileIsIgnoredAndRewritten) {
   SnapResult first = TakeOk();
   for (int damage = 0; damage < 3; damage++) {
     std::string bytes = ReadFileOrDie(CacheFile());
-    if (damage == 0) bytes.resize(bytes.size() / 2);     // torn
-    if (damage == 1) bytes[bytes.size() / 3] ^= 0x01;    // a flipped bit
-    if (damage == 2) bytes = WithVersion(bytes, 9);      // another version
+    if (damage == 0) bytes.resize(bytes.size() / 2);   // torn
+    if (damage == 1) bytes[bytes.size() / 3] ^= 0x01;  // a flipped bit
+    if (damage == 2) bytes = WithVersion(bytes, 9);    // another version
     ASSERT_TRUE(WriteFileAtomic(CacheFile(), bytes, 0600).ok());
     std::string problem;
     Result<StatCache> c = StatCache::Load(ws().meta(), ws().db(), &problem);
