@@ -26,6 +26,33 @@ bool SameTime(const struct timespec& a, const struct timespec& b) {
 
 }  // namespace
 
+Result<std::vector<fs::path>> FindOrphanPacks(const fs::path& dir) {
+  std::vector<std::string> indexes, packs;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    std::string name = f.path().filename().string();
+    if (IsPackFileName(name, ".idx")) indexes.push_back(name);
+    if (IsPackFileName(name, ".pack")) packs.push_back(name);
+  }
+  if (ec) return IoError("list '" + dir.string() + "': " + ec.message());
+  std::set<std::string> named, bases;
+  for (const std::string& name : indexes) {
+    bases.insert(name.substr(0, name.size() - 4));
+    Result<std::shared_ptr<const PackIndex>> idx = PackIndex::Load(dir, name);
+    if (!idx.ok()) {
+      if (idx.status().code() == Code::kNotFound) continue;  // removed meanwhile
+      return std::vector<fs::path>();
+    }
+    named.insert((*idx)->packs().begin(), (*idx)->packs().end());
+  }
+  std::vector<fs::path> out;
+  for (const std::string& p : packs) {
+    std::string base = p.substr(0, p.rfind('-'));
+    if (!named.count(p) && !bases.count(base)) out.push_back(dir / p);
+  }
+  return out;
+}
+
 std::string PackSet::Copy::Where() const {
   return "pack " + index->packs()[entry.pack] + " at byte " + std::to_string(entry.offset);
 }

@@ -35,6 +35,15 @@
 
 namespace converge {
 
+// A pack left between the renames of an interrupted commit is removed only
+// once it is this old (seconds): a younger one may be a commit under way.
+inline constexpr int64_t kOrphanPackAge = 3600;
+
+// The pack files in `dir` that no index names: left by a commit interrupted
+// between its renames. None when some index cannot be read (a pack it names
+// must not look orphaned), nor one whose index name it shares.
+Result<std::vector<fs::path>> FindOrphanPacks(const fs::path& dir);
+
 class PackSet {
  public:
   explicit PackSet(fs::path dir);

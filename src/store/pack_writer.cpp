@@ -22,6 +22,10 @@ Status SyncData(int fd, const fs::path& path) {
   return Status::Ok();
 }
 
+void Step(const char* name) {
+  if (pack_commit_step_hook) pack_commit_step_hook(name);
+}
+
 }  // namespace
 
 PackWriter::PackWriter(fs::path root, uint64_t max_pack_bytes)
@@ -126,6 +130,7 @@ Result<std::string> PackWriter::Commit() {
   if (committed_) return Internal("pack committed twice");
   if (entries_.empty()) return Internal("commit of an empty pack");
   RETURN_IF_ERROR(SealPack());
+  Step("sealed");
   std::string index = EncodePackIndex(names_, std::move(entries_));
   entries_.clear();
   std::string index_name = base_ + ".idx";
@@ -140,6 +145,7 @@ Result<std::string> PackWriter::Commit() {
     if (::close(owner.release()) != 0)
       return ErrnoStatus("close '" + index_temp.string() + "'", errno);
   }
+  Step("index-written");
   fs::path packs = root_ / "packs";
   for (size_t i = 0; i < names_.size(); i++) {
     fs::path to = packs / names_[i];
@@ -149,12 +155,14 @@ Result<std::string> PackWriter::Commit() {
   }
   temps_.erase(temps_.begin(), temps_.begin() + static_cast<ptrdiff_t>(names_.size()));
   RETURN_IF_ERROR(FsyncDir(packs));
+  Step("packs-renamed");
   if (::rename(index_temp.c_str(), (packs / index_name).c_str()) != 0)
     return ErrnoStatus("store pack index '" + (packs / index_name).string() + "'", errno);
   // Visible from here on: never removed, whatever happens next.
   committed_ = true;
   temps_.clear();
   placed_.clear();
+  Step("index-renamed");
   RETURN_IF_ERROR(FsyncDir(packs));
   return index_name;
 }

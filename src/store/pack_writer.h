@@ -25,6 +25,12 @@ namespace converge {
 
 inline constexpr uint64_t kDefaultMaxPackBytes = 512u << 20;
 
+// For crash tests only (tests/unit/pack_crash_test.cpp): when set, Commit
+// calls it at each step, by name: "sealed" (packs durable in tmp/),
+// "index-written", "packs-renamed", "index-renamed". A test's child process
+// kills itself there. Never set in converge itself.
+inline void (*pack_commit_step_hook)(const char* step) = nullptr;
+
 class PackWriter {
  public:
   // `root`: the store's root, with tmp/ and packs/ under it.

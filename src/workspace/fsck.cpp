@@ -190,19 +190,16 @@ struct WorkspaceChecker {
     return Status::Ok();
   }
 
-  // A damaged object file is worthless and, left in place, keeps a later
-  // snap or fetch from storing a good copy.
+  // A damaged copy is worthless and, left in place, keeps a later snap or
+  // fetch from storing a good one (they skip what the store has): loose
+  // files move aside, packed copies are quarantined (their bytes kept aside).
   Status MoveDamagedAside() {
-    if (census.damaged.empty()) return Status::Ok();
     fs::path aside = ws.meta() / "damaged";
-    RETURN_IF_ERROR(MakeDirs(aside, 0700));
-    for (const ObjectId& id : census.damaged) {
-      std::error_code ec;
-      fs::rename(ws.store().PathOf(id), aside / id.hex(), ec);
-      if (ec) return IoError("move damaged object " + id.hex() + " aside: " + ec.message());
-      report.fixed.push_back("moved damaged object " + id.hex() + " to " +
-                             (aside / id.hex()).string());
-    }
+    for (const auto* ids : {&census.damaged, &census.shadowed})
+      for (const ObjectId& id : *ids) {
+        ASSIGN_OR_RETURN(std::vector<std::string> done, ws.store().SetAsideDamaged(id, aside));
+        report.fixed.insert(report.fixed.end(), done.begin(), done.end());
+      }
     return Status::Ok();
   }
 };

@@ -10,8 +10,10 @@
 #include "base/random.h"
 #include "store/hash.h"
 #include "support/process.h"
+#include "support/store_helpers.h"
 #include "support/workspace_fixture.h"
 #include "workspace/fsck.h"
+#include "workspace/snap_index.h"
 #include "workspace/snapshot.h"
 
 namespace converge {
@@ -78,23 +80,56 @@ TEST_F(WorkspaceFsckTest, CleanWorkspacePasses) {
   EXPECT_TRUE(fixed.problems.empty() && fixed.fixed.empty()) << WsDump(fixed);
 }
 
-TEST_F(WorkspaceFsckTest, DamagedObjectIsReportedAndFixMovesItAside) {
-  fs::path file = ws().store().PathOf(blob_);
-  ::chmod(file.c_str(), 0644);
-  {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(2);
-    f.put('X');
-  }
+// A snap's objects are packed: a damaged packed copy is an error; the fix
+// keeps its bytes aside and quarantines it, drops the stat cache entry that
+// names it, and the next snap stores the file's content anew: healed.
+TEST_F(WorkspaceFsckTest, DamagedPackedObjectIsReportedAndFixAndASnapHealIt) {
+  Result<ObjectStore::Location> where = ws().store().Locate(blob_);
+  ASSERT_TRUE(where.ok());
+  ASSERT_TRUE(where->packed);
+  testing::DamageObject(ws().store(), blob_, 2);
   FsckReport r = Check(ws());
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(WsHas(WsDump(r), "error: object " + blob_.hex())) << WsDump(r);
-  EXPECT_TRUE(fs::exists(file)) << "checking alone changes nothing";
+  EXPECT_TRUE(WsHas(WsDump(r), "error: object " + blob_.hex() + ": damaged")) << WsDump(r);
+  EXPECT_TRUE(WsHas(WsDump(r), where->file.filename().string())) << WsDump(r);
+  EXPECT_TRUE(ws().store().Has(blob_)) << "checking alone changes nothing";
 
   FsckReport fixed = Fix(ws());
   EXPECT_FALSE(fixed.ok()) << "the snap still lacks the blob";
-  fs::path aside = ws().meta() / "damaged" / blob_.hex();
-  EXPECT_TRUE(WsHas(WsDump(fixed), "fixed: moved damaged object " + blob_.hex() + " to " +
+  fs::path aside = ws().meta() / "damaged" / (blob_.hex() + ".packed");
+  EXPECT_TRUE(WsHas(WsDump(fixed), "fixed: set aside the damaged copy of object " + blob_.hex()))
+      << WsDump(fixed);
+  EXPECT_TRUE(WsHas(WsDump(fixed), "fixed: dropped the stat cache entry of 'a.txt'"))
+      << WsDump(fixed);
+  EXPECT_TRUE(fs::exists(aside));
+  EXPECT_FALSE(ws().store().Has(blob_)) << "a quarantined copy is not a copy";
+
+  ObjectId again = Snap("after the fix");
+  ASSERT_FALSE(again.is_zero());
+  EXPECT_TRUE(ws().store().Verify(blob_).ok()) << "the snap stored a good copy";
+  FsckReport healed = Check(ws());
+  EXPECT_TRUE(healed.ok()) << WsDump(healed);
+}
+
+// A loose object (a snap; every object of a store made before packs) is
+// moved aside whole.
+TEST_F(WorkspaceFsckTest, DamagedLooseObjectIsReportedAndFixMovesItAside) {
+  Result<std::optional<ObjectId>> head = SnapIndex(ws().db()).Head();
+  ASSERT_TRUE(head.ok() && head->has_value());
+  ObjectId snap = **head;
+  fs::path file = ws().store().PathOf(snap);
+  ASSERT_TRUE(fs::exists(file));
+  testing::DamageObject(ws().store(), snap, 2);
+  FsckReport r = Check(ws());
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(WsHas(WsDump(r), "error: object " + snap.hex() + ": damaged")) << WsDump(r);
+  EXPECT_TRUE(WsHas(WsDump(r), file.string())) << WsDump(r);
+  EXPECT_TRUE(fs::exists(file)) << "checking alone changes nothing";
+
+  FsckReport fixed = Fix(ws());
+  EXPECT_FALSE(fixed.ok()) << "the head snap is gone";
+  fs::path aside = ws().meta() / "damaged" / snap.hex();
+  EXPECT_TRUE(WsHas(WsDump(fixed), "fixed: moved damaged object " + snap.hex() + " to " +
                                        aside.string()))
       << WsDump(fixed);
   EXPECT_FALSE(fs::exists(file));
@@ -102,7 +137,7 @@ TEST_F(WorkspaceFsckTest, DamagedObjectIsReportedAndFixMovesItAside) {
 }
 
 TEST_F(WorkspaceFsckTest, MissingObjectNamesTheSnapAndTheStatCacheEntry) {
-  ASSERT_TRUE(fs::remove(ws().store().PathOf(blob_)));
+  testing::RemoveObject(ws().store(), blob_);
   FsckReport r = Check(ws());
   EXPECT_FALSE(r.ok());
   std::string dump = WsDump(r);
