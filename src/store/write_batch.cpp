@@ -1,9 +1,11 @@
-// WriteBatch (store/cas.h): objects appended to packs as they come, made
-// visible at one index rename on Commit (store/pack_writer.h).
+// WriteBatch (store/cas.h): objects appended to packs as they come (zstd
+// where it pays, store/compress.h), made visible at one index rename on
+// Commit (store/pack_writer.h).
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <mutex>
+#include <optional>
 #include <unordered_set>
 
 #include "store/cas.h"
@@ -45,9 +47,12 @@ size_t WriteBatch::size() const {
 }
 
 Status WriteBatch::Append(const ObjectId& id, ObjectKind kind, std::string_view bytes) {
+  // Compressed in the calling thread (capture's are many), appended in turn.
+  std::optional<std::string> frame = CompressForStorage(bytes);
   std::lock_guard<std::mutex> lock(s_->mu);
-  return s_->Writer(store_->root())
-      .Append(id, static_cast<uint8_t>(kind), Codec::kRaw, bytes.size(), bytes);
+  PackWriter& w = s_->Writer(store_->root());
+  if (frame) return w.Append(id, static_cast<uint8_t>(kind), Codec::kZstd, bytes.size(), *frame);
+  return w.Append(id, static_cast<uint8_t>(kind), Codec::kRaw, bytes.size(), bytes);
 }
 
 Result<bool> WriteBatch::PutHashed(const ObjectId& id, std::string_view bytes, ObjectKind kind) {

@@ -29,8 +29,8 @@ ObjectStore OpenOrDie(const fs::path& root) {
 void DamageObject(const ObjectStore& store, const ObjectId& id, uint64_t offset) {
   Result<ObjectStore::Location> where = store.Locate(id);
   if (!where.ok()) throw std::runtime_error("damage: " + where.status().message());
-  if (offset >= where->length) throw std::runtime_error("damage: offset past the object");
-  FlipByte(where->file, where->offset + offset);
+  if (where->length == 0) throw std::runtime_error("damage: an empty object");
+  FlipByte(where->file, where->offset + std::min(offset, where->length - 1));
 }
 
 void DamageObject(const fs::path& store_root, const ObjectId& id, uint64_t offset) {

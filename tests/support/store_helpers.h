@@ -13,7 +13,8 @@ namespace converge::testing {
 
 // Flips one bit of the byte `offset` bytes into the object's stored bytes
 // (its loose file, or its entry in a pack; a packed copy may be stored
-// compressed, and then the flip lands in the compressed frame). Same size.
+// compressed, and then the flip lands in the compressed frame; an offset
+// past the stored bytes means their last byte). Same size.
 void DamageObject(const ObjectStore& store, const ObjectId& id, uint64_t offset);
 void DamageObject(const fs::path& store_root, const ObjectId& id, uint64_t offset);
 
