@@ -134,7 +134,13 @@ Status PackSet::Refresh() {
   auto list = std::make_shared<IndexList>();
   for (auto& [when, idx] : found) list->push_back(std::move(idx));
   ASSIGN_OR_RETURN(QuarantineSet q, LoadQuarantine());
+  std::set<std::string> named;
+  for (const auto& idx : *list) named.insert(idx->packs().begin(), idx->packs().end());
   std::lock_guard<std::mutex> lock(mu_);
+  // A pack a repack removed: closed here (a reader using it keeps it open),
+  // so its space is freed.
+  std::erase_if(fd_order_, [&](const std::string& p) { return !named.count(p); });
+  std::erase_if(fds_, [&](const auto& e) { return !named.count(e.first); });
   indexes_ = std::move(list);
   quarantine_ = std::make_shared<const QuarantineSet>(std::move(q));
   seen_mtime_ = dst.st_mtim;

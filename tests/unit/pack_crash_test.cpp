@@ -15,6 +15,7 @@
 #include "store/cas.h"
 #include "store/fsck.h"
 #include "store/pack_writer.h"
+#include "store/repack.h"
 #include "support/process.h"
 #include "support/tree_helpers.h"
 
@@ -122,6 +123,77 @@ TEST(PackCrash, KilledMidBatchLeavesEachBatchWholeOrAbsent) {
     CheckTemps(*temps, false, 0, "", report);
     for (const FsckProblem& p : report.problems)
       EXPECT_TRUE(p.warning) << "round " << round << ": " << p.subject << ": " << p.problem;
+  }
+}
+
+// A repack killed at each of its steps (and after a few delays): every
+// object still reads back from the old files or the new pack, fsck finds no
+// damage, and the next repack finishes the job.
+const char* g_repack_kill_step = nullptr;
+
+void KillRepackAtStep(const char* step) {
+  if (g_repack_kill_step && std::string_view(step) == g_repack_kill_step) ::raise(SIGKILL);
+}
+
+TEST(PackCrash, RepackKilledAtAnyStepLosesNothing) {
+  const char* steps[] = {"sealed",        "index-written",          "packs-renamed",
+                         "index-renamed", "repack-indexes-removed", "repack-packs-removed",
+                         nullptr};
+  for (int round = 0; round < 7; round++) {
+    TempDir dir;
+    std::vector<std::string> objects;
+    {
+      ObjectStore store = *ObjectStore::Open(dir.path());
+      for (int b = 0; b < 3; b++) {
+        WriteBatch batch(store);
+        for (int j = 0; j < kObjectsPerBatch; j++) {
+          objects.push_back(CrashObject(round, b, j));
+          ASSERT_TRUE(batch.Put(objects.back()).ok());
+        }
+        ASSERT_TRUE(batch.Commit().ok());
+      }
+      for (int j = 0; j < 3; j++) {
+        objects.push_back("loose " + std::to_string(round) + " " + std::to_string(j));
+        ASSERT_TRUE(store.Put(objects.back()).ok());
+      }
+    }
+    g_repack_kill_step = steps[round];
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      pack_commit_step_hook = KillRepackAtStep;
+      Result<ObjectStore> store = ObjectStore::Open(dir.path());
+      RepackOptions options;
+      options.max_pack_bytes = 128 << 10;  // several new packs
+      ::_exit(store.ok() && Repack(*store, options).ok() ? 0 : 3);
+    }
+    if (!g_repack_kill_step) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      ::kill(pid, SIGKILL);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    if (g_repack_kill_step)
+      EXPECT_TRUE(WIFSIGNALED(status)) << "the repack never reached " << g_repack_kill_step;
+    else
+      EXPECT_TRUE(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
+
+    std::string when = g_repack_kill_step ? g_repack_kill_step : "a delay";
+    for (int pass = 0; pass < 2; pass++) {
+      ObjectStore store = *ObjectStore::Open(dir.path());
+      for (const std::string& o : objects) {
+        Result<std::string> back = store.Read(ObjectId::Of(o));
+        EXPECT_TRUE(back.ok() && *back == o) << when << ", pass " << pass;
+      }
+      FsckReport report;
+      ASSERT_TRUE(TakeCensus(store, report).ok());
+      for (const FsckProblem& p : report.problems)
+        EXPECT_TRUE(p.warning) << when << ": " << p.subject << ": " << p.problem;
+      if (pass == 0) {
+        Result<RepackStats> again = Repack(store);
+        EXPECT_TRUE(again.ok()) << when << ": " << again.status().message();
+      }
+    }
   }
 }
 
