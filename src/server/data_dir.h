@@ -3,8 +3,8 @@
 //   DATA/                      mode 0700
 //     lock                     held (flock) while a server runs on DATA
 //     converge.db              SQLite: identity, registries, publications, audit
-//     objects/ab/abcdef...     the CAS (store/cas.h)
-//     tmp/                     objects being received
+//     packs/, objects/ab/...   the CAS (store/cas.h): packs, loose objects
+//     tmp/                     objects and packs being received
 //     initial-admin-token      written once, on first start (0600)
 //     server.json              optional settings (docs/server.md)
 #pragma once
