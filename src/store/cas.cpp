@@ -144,8 +144,7 @@ bool ObjectStore::Has(const ObjectId& id) const {
 
 Result<uint64_t> ObjectStore::SizeOf(const ObjectId& id) const {
   ASSIGN_OR_RETURN(Location where, Locate(id));
-  if (!where.packed) return where.length;
-  return packs_->Find(id).front().entry.raw;
+  return where.size;
 }
 
 Result<ObjectStore::Location> ObjectStore::Locate(const ObjectId& id) const {
@@ -153,12 +152,15 @@ Result<ObjectStore::Location> ObjectStore::Locate(const ObjectId& id) const {
     std::vector<PackSet::Copy> copies = packs_->Find(id);
     if (!copies.empty()) {
       const PackSet::Copy& c = copies.front();
-      return Location{packs_->dir() / c.index->packs().at(c.entry.pack),
-                      c.entry.offset + kPackEntryHeaderBytes, c.entry.stored, true,
+      if (c.entry.pack >= c.index->packs().size())
+        return Corrupt("pack index " + c.index->name() + " names no pack for object " +
+                       id.hex() + ": run 'converge fsck'");
+      return Location{packs_->dir() / c.index->packs()[c.entry.pack],
+                      c.entry.offset + kPackEntryHeaderBytes, c.entry.stored, c.entry.raw, true,
                       c.entry.codec == Codec::kZstd};
     }
     uint64_t size = 0;
-    if (HasLoose(id, &size)) return Location{PathOf(id), 0, size, false, false};
+    if (HasLoose(id, &size)) return Location{PathOf(id), 0, size, size, false, false};
     if (attempt == 0) RETURN_IF_ERROR(packs_->Refresh());
   }
   return NotFound("object " + id.hex() + " is not in the store");

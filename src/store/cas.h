@@ -96,10 +96,11 @@ class ObjectStore {
   Result<uint64_t> SizeOf(const ObjectId& id) const;
   // Where a read of `id` looks first, for messages and tests: the file, the
   // offset of the object's stored bytes in it and their length (a packed
-  // object may be stored compressed: then `compressed`).
+  // object may be stored compressed: then `compressed`), and the object's
+  // size as recorded there.
   struct Location {
     fs::path file;
-    uint64_t offset = 0, length = 0;
+    uint64_t offset = 0, length = 0, size = 0;
     bool packed = false, compressed = false;
   };
   Result<Location> Locate(const ObjectId& id) const;
