@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "base/hex.h"
+#include "store/memory_budget.h"
 #include "store/pack_set.h"
 
 namespace converge {
@@ -29,14 +30,28 @@ ObjectWriter::ObjectWriter(ObjectWriter&& o) noexcept
       fd_(std::move(o.fd_)),
       hasher_(o.hasher_),
       size_(o.size_),
+      budget_(std::exchange(o.budget_, 0)),
       id_(o.id_) {}
 
 ObjectWriter::~ObjectWriter() {
+  ReleaseBudget();
   if (!temp_.empty()) ::unlink(temp_.c_str());
 }
 
+bool ObjectWriter::Budget(uint64_t total) {
+  if (total <= budget_) return true;
+  if (!MemoryBudget::Global().TryTake(total - budget_)) return false;
+  budget_ = total;
+  return true;
+}
+
+void ObjectWriter::ReleaseBudget() {
+  MemoryBudget::Global().Give(budget_);
+  budget_ = 0;
+}
+
 void ObjectWriter::Reserve(uint64_t size) {
-  if (!spilled() && size <= kSpillBytes && size > buf_.capacity())
+  if (!spilled() && size <= kSpillBytes && size > buf_.capacity() && Budget(size))
     buf_.reserve(static_cast<size_t>(size));
 }
 
@@ -48,6 +63,7 @@ Status ObjectWriter::Spill() {
   temp_ = std::move(temp);
   RETURN_IF_ERROR(Flush());
   std::string().swap(buf_);  // from here on only a write buffer
+  ReleaseBudget();
   return Status::Ok();
 }
 
@@ -56,7 +72,8 @@ Status ObjectWriter::Append(std::string_view data) {
   hasher_.Update(data);
   size_ += data.size();
   if (!spilled()) {
-    if (buf_.size() + data.size() <= kSpillBytes) {
+    uint64_t total = buf_.size() + data.size();
+    if (total <= kSpillBytes && Budget(total)) {
       buf_.append(data);
       return Status::Ok();
     }
@@ -88,6 +105,7 @@ Result<ObjectId> ObjectWriter::Finish(const std::optional<ObjectId>& expected) {
     if (spilled()) ::unlink(temp_.c_str());
     temp_.clear();
     std::string().swap(buf_);
+    ReleaseBudget();
     return Corrupt("object " + expected->hex() + " does not match its content (which hashes to " +
                    id.hex() + ")");
   }
@@ -265,7 +283,7 @@ Status ObjectStore::Stream(const ObjectId& id,
     std::vector<PackSet::Copy> copies = packs_->Find(id);
     std::optional<bool> loose;
     for (const PackSet::Copy& c : copies) {
-      bool big = c.entry.codec == Codec::kRaw && c.entry.stored > kIoChunk;
+      bool big = c.entry.raw > kIoChunk;  // read in pieces (compressed or not)
       if (big && (copies.size() > 1 || (loose ? *loose : *(loose = HasLoose(id))))) {
         // Another copy could stand in: check this one before the sink sees it.
         bool seen = false;

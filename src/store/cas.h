@@ -42,10 +42,11 @@ class PackSet;
 class WriteBatch;
 
 // Collects one object's bytes, hashing as it goes: in memory up to 8 MiB (a
-// chunk, a manifest: the size of nearly every object), past that in a temp
-// file, so memory stays flat for an object of any size. Hand the finished
-// writer to ObjectStore::Install or WriteBatch::Add; a writer dropped before
-// that removes its temp file.
+// chunk, a manifest: the size of nearly every object) while the process's
+// store/memory_budget.h allows, past that in a temp file, so memory stays
+// flat for an object of any size and any number of writers. Hand the
+// finished writer to ObjectStore::Install or WriteBatch::Add; a writer
+// dropped before that removes its temp file.
 class ObjectWriter {
  public:
   ObjectWriter(ObjectWriter&& o) noexcept;
@@ -65,6 +66,9 @@ class ObjectWriter {
   friend class WriteBatch;
   explicit ObjectWriter(fs::path tmp_dir) : tmp_dir_(std::move(tmp_dir)) {}
   bool spilled() const { return !temp_.empty(); }
+  // Counts `total` in-memory bytes against the budget; false when they do not fit.
+  bool Budget(uint64_t total);
+  void ReleaseBudget();
   Status Spill();
   Status Flush();
   // Writes an in-memory object to a temp file (for Install).
@@ -76,6 +80,7 @@ class ObjectWriter {
   Fd fd_;
   Hasher hasher_;
   uint64_t size_ = 0;
+  uint64_t budget_ = 0;  // bytes of buf_ counted against the memory budget
   std::optional<ObjectId> id_;  // set by Finish
 };
 
@@ -122,8 +127,7 @@ class ObjectStore {
   // end. The sink sees bytes before they are verified (stage them, and keep
   // them only when this returns ok), but never the last piece of an object
   // that fails: a damaged object never reaches a sink whole, and one that
-  // fits in one read (up to 1 MiB, or any compressed one) reaches it only
-  // verified. A damaged copy is passed over for another copy when the sink
+  // fits in one read (up to 1 MiB) reaches it only verified. A damaged copy is passed over for another copy when the sink
   // has seen nothing of it (a copy larger than one read is re-hashed first
   // when there is another).
   Status Stream(const ObjectId& id, const std::function<Status(std::string_view)>& sink) const;

@@ -8,13 +8,11 @@
 #include <cstring>
 #include <sstream>
 
-#include "store/compress.h"
 
 namespace converge {
 
 namespace {
 
-constexpr size_t kPackReadPiece = 1 << 20;
 // Pack files kept open at once; past it the oldest is closed (and reopened
 // when needed). Restore keeps directories open too, under a descriptor limit.
 constexpr size_t kMaxOpenPacks = 32;
@@ -262,69 +260,6 @@ Result<std::string> PackSet::ReadStored(const Copy& c) const {
   std::string out(kPackEntryHeaderBytes + c.entry.stored, '\0');
   RETURN_IF_ERROR(ReadAt(c, fd->get(), out.data(), out.size(), c.entry.offset));
   return out;
-}
-
-Status PackSet::StreamCopy(const Copy& c, const ObjectId& id, const Sink& sink, bool* delivered,
-                           std::atomic<uint64_t>& bytes_read) const {
-  const PackEntry& e = c.entry;
-  auto corrupt = [&](const std::string& why) {
-    return Corrupt("object " + id.hex() + " is corrupt: " + why + " (" + c.Where() +
-                   "); run 'converge fsck'");
-  };
-  if (e.pack >= c.index->packs().size()) return corrupt("its index entry names no pack");
-  bool zstd = e.codec == Codec::kZstd;
-  if (zstd ? (e.raw > kMaxCompressedObject || e.stored > e.raw + (1 << 16))
-           : e.stored != e.raw)
-    return corrupt("its index entry has impossible sizes");
-  ASSIGN_OR_RETURN(std::shared_ptr<Fd> fd, OpenPack(c.index->packs()[e.pack]));
-  // The header and the first piece (all of a compressed object) in one read.
-  size_t first = static_cast<size_t>(zstd ? e.stored : std::min<uint64_t>(e.stored, kPackReadPiece));
-  auto cur = std::make_unique_for_overwrite<char[]>(kPackEntryHeaderBytes + first);
-  RETURN_IF_ERROR(ReadAt(c, fd->get(), cur.get(), kPackEntryHeaderBytes + first, e.offset));
-  bytes_read.fetch_add(kPackEntryHeaderBytes + first);
-  Result<PackEntryHeader> h = DecodeEntryHeader(std::string_view(cur.get(), kPackEntryHeaderBytes));
-  if (!h.ok() || h->id != id || h->codec != e.codec || h->raw != e.raw || h->stored != e.stored)
-    return corrupt("the pack holds something else where its index points");
-  Hasher hasher;
-  if (zstd) {
-    auto raw = std::make_unique_for_overwrite<char[]>(std::max<uint64_t>(e.raw, 1));
-    Status st = DecompressStored(std::string_view(cur.get() + kPackEntryHeaderBytes, first),
-                                 raw.get(), e.raw);
-    if (!st.ok()) return corrupt(st.message());
-    hasher.Update(raw.get(), e.raw);
-    if (hasher.Finish() != id) return corrupt("its bytes do not match its ID");
-    for (uint64_t at = 0; at < e.raw; at += kPackReadPiece) {
-      *delivered = true;
-      RETURN_IF_ERROR(sink(std::string_view(raw.get() + at, std::min<uint64_t>(kPackReadPiece,
-                                                                                 e.raw - at))));
-    }
-    return Status::Ok();
-  }
-  // Raw: each piece goes to the sink once the next one is read, the last
-  // only after the hash matched (ObjectStore::Stream's promise).
-  std::string_view held(cur.get() + kPackEntryHeaderBytes, first);
-  hasher.Update(held);
-  std::unique_ptr<char[]> next;
-  uint64_t at = first;
-  while (at < e.stored) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(kPackReadPiece, e.stored - at));
-    if (!next) next = std::make_unique_for_overwrite<char[]>(kPackReadPiece);
-    RETURN_IF_ERROR(ReadAt(c, fd->get(), next.get(), n, e.offset + kPackEntryHeaderBytes + at));
-    bytes_read.fetch_add(n);
-    hasher.Update(next.get(), n);
-    *delivered = true;
-    RETURN_IF_ERROR(sink(held));
-    // `held` points into `cur`; swap so it points into the buffer just read.
-    std::swap(cur, next);
-    held = std::string_view(cur.get(), n);
-    at += n;
-  }
-  if (hasher.Finish() != id) return corrupt("its bytes do not match its ID");
-  if (!held.empty()) {
-    *delivered = true;
-    RETURN_IF_ERROR(sink(held));
-  }
-  return Status::Ok();
 }
 
 }  // namespace converge

@@ -76,8 +76,10 @@ class PackSet {
   Status AddToQuarantine(const std::vector<std::pair<std::string, ObjectId>>& copies);
   Status PruneQuarantine(const std::set<std::string>& live_indexes);
 
-  // Streams one copy (ObjectStore::Stream says how); `delivered` becomes
-  // true once the sink got a byte. kNotFound when its pack file is gone.
+  // Streams one copy (ObjectStore::Stream says how; store/pack_read.cpp),
+  // in pieces of at most 1 MiB and a few MiB of memory whatever its size;
+  // `delivered` becomes true once the sink got a byte. kNotFound when its
+  // pack file is gone.
   Status StreamCopy(const Copy& c, const ObjectId& id, const Sink& sink, bool* delivered,
                     std::atomic<uint64_t>& bytes_read) const;
   // A copy's bytes exactly as stored (to keep a damaged copy aside).

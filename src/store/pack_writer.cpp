@@ -12,7 +12,8 @@ namespace converge {
 
 namespace {
 
-constexpr size_t kPackWriteBuffer = 1 << 20;
+// Per batch under way: a server takes many pack uploads at once.
+constexpr size_t kPackWriteBuffer = 256 << 10;
 // Dirty pages past this are handed to write-back while the pack grows, so
 // the fsync at the end has little left to wait for.
 constexpr uint64_t kWriteBackStep = 32u << 20;

@@ -9,6 +9,7 @@
 
 #include "base/fs.h"
 #include "store/compress.h"
+#include "store/memory_budget.h"
 #include "store/pack_format.h"
 #include "store/pack_set.h"
 #include "store/pack_writer.h"
@@ -269,6 +270,76 @@ TEST(PackedStore, CompressibleObjectsAreStoredCompressedAndReadBackVerified) {
   });
   EXPECT_EQ(st.code(), Code::kCorrupt) << st.message();
   EXPECT_TRUE(got.empty());
+}
+
+// A compressed object larger than one piece is decompressed a piece at a
+// time (memory stays flat): the sink gets pieces of at most 1 MiB, and a
+// damaged one never whole.
+TEST(PackedStore, ALargeCompressedObjectIsReadInPieces) {
+  TempDir dir;
+  ObjectStore store = *ObjectStore::Open(dir.path());
+  std::string text;
+  for (int i = 0; text.size() < (3u << 20); i++)
+    text += "line " + std::to_string(i) + ": " + std::to_string(i * 7919 % 1000) + "\n";
+  ObjectId id = ObjectId::Of(text);
+  {
+    WriteBatch batch(store);
+    ASSERT_TRUE(batch.Put(text).ok());
+    ASSERT_TRUE(batch.Commit().ok());
+  }
+  ObjectStore::Location where = *store.Locate(id);
+  ASSERT_TRUE(where.compressed);
+  std::string got;
+  size_t pieces = 0, largest = 0;
+  ASSERT_TRUE(store
+                  .Stream(id,
+                          [&](std::string_view p) {
+                            got.append(p);
+                            pieces++;
+                            largest = std::max(largest, p.size());
+                            return Status::Ok();
+                          })
+                  .ok());
+  EXPECT_TRUE(got == text);
+  EXPECT_GE(pieces, 3u);
+  EXPECT_LE(largest, size_t{1} << 20);
+
+  testing::DamageObject(store, id, where.length / 2);
+  std::string partial;
+  Status st = store.Stream(id, [&](std::string_view p) {
+    partial.append(p);
+    return Status::Ok();
+  });
+  EXPECT_EQ(st.code(), Code::kCorrupt) << st.message();
+  EXPECT_LT(partial.size(), text.size());
+}
+
+// Past the process's memory budget, a writer spills to a temp file and an
+// object is stored uncompressed: nothing waits, nothing fails, and the
+// budget is given back whole.
+TEST(MemoryBudgetTest, WritersSpillAndCompressionStopsPastIt) {
+  TempDir dir;
+  ObjectStore store = *ObjectStore::Open(dir.path());
+  MemoryBudget& budget = MemoryBudget::Global();
+  uint64_t before = budget.used();
+  budget.set_limit(budget.used() + (1u << 20));
+  std::string big(2u << 20, 'b');
+  {
+    Result<ObjectWriter> w = store.NewWriter();
+    ASSERT_TRUE(w.ok() && w->Append(big).ok());
+    EXPECT_FALSE(fs::is_empty(dir.path() / "tmp")) << "past the budget: a temp file";
+    ASSERT_TRUE(w->Finish(ObjectId::Of(big)).ok());
+    WriteBatch batch(store);
+    ASSERT_TRUE(batch.Add(std::move(*w)).ok());
+    ASSERT_TRUE(batch.Commit().ok());
+  }
+  EXPECT_EQ(*store.Read(ObjectId::Of(big)), big);
+  budget.set_limit(0);
+  std::string text(100 << 10, 't');
+  EXPECT_FALSE(CompressForStorage(text).has_value()) << "no room: stored raw";
+  budget.set_limit(MemoryBudget::kDefaultLimit);
+  EXPECT_TRUE(CompressForStorage(text).has_value());
+  EXPECT_EQ(budget.used(), before);
 }
 
 }  // namespace
