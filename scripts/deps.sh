@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libsqlite3-dev libsodium-dev nlohmann-json3-dev libcli11-dev
+  libzstd-dev  # store/compress.h: objects at rest in packs
   libgtest-dev googletest
   openssl
   nginx-light  # tests/support/nginx.h: the reverse-proxy tests run through a real nginx

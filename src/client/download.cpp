@@ -7,7 +7,6 @@
 #include "base/progress.h"
 #include "client/download.h"
 #include "api/pack.h"
-#include "store/closure.h"
 #include "store/object_receiver.h"
 #include "store/object_refs.h"
 #include "store/tree_depth.h"
@@ -22,21 +21,20 @@ constexpr size_t kIdsPerFetchRequest = 10000;
 constexpr uint64_t kMaxMetadataObject = 64u << 20;
 constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
 
-// A fetched snap, manifest or chunk list, verified and written to a temp
-// file; it becomes visible only once everything under it is stored. Only its
-// references stay in memory, so memory does not grow with the tree.
+// A fetched snap, manifest or chunk list, verified and added to the write
+// batch, which makes everything fetched visible at once, at the end. Only its
+// references stay in memory here.
 struct Held {
   ObjectKind kind;
   std::vector<ObjectRef> refs;
   std::vector<NamedRef> promises;  // references with a size; dropped once recorded
   uint64_t total = 0;              // a chunk list's: the file size it adds up to
-  std::optional<ObjectWriter> file;
 };
 
 // Decodes `bytes` once for both what it references and what it promises.
 Result<Held> Decode(ObjectKind kind, std::string_view bytes) {
   ASSIGN_OR_RETURN(ObjectFacts f, RefsAndSizes(kind, bytes));
-  Held h{kind, {}, {}, f.content_size, std::nullopt};
+  Held h{kind, {}, {}, f.content_size};
   h.refs.reserve(f.refs.size());
   for (NamedRef& n : f.refs) {
     h.refs.push_back(n.ref);
@@ -94,15 +92,15 @@ std::string SizeMismatch(ObjectKind kind, const ObjectId& id, uint64_t size, con
 }
 
 // The client's role in receiving one pack (store/object_receiver.h): only
-// what was asked for, each blob of the size its namer promised; blobs join
-// `blobs`; manifests, snaps and chunk lists are decoded and kept, with their
-// temp files, until everything under them is stored.
+// what was asked for, each blob of the size its namer promised; every object
+// joins the batch `batch`; manifests, snaps and chunk lists are decoded too,
+// and what they name and promise is kept until it is fetched.
 class DownloadRole : public ObjectReceiver::Role {
  public:
-  DownloadRole(WriteBatch& blobs, const std::unordered_map<ObjectId, ObjectKind>& wanted,
+  DownloadRole(WriteBatch& batch, const std::unordered_map<ObjectId, ObjectKind>& wanted,
                const Promises& promises, std::unordered_map<ObjectId, Held>& held,
                Progress& progress)
-      : blobs_(blobs), wanted_(wanted), promises_(promises), held_(held), progress_(progress) {}
+      : batch_(batch), wanted_(wanted), promises_(promises), held_(held), progress_(progress) {}
 
   std::unordered_set<ObjectId> received;
 
@@ -141,18 +139,17 @@ class DownloadRole : public ObjectReceiver::Role {
   Status Take(ReceivedObject&& o) override {
     progress_.Add(1, 0);
     received.insert(o.id);
-    if (o.kind == ObjectKind::kBlob) return blobs_.Add(std::move(o.file));
+    if (o.kind == ObjectKind::kBlob) return batch_.Add(std::move(o.file));
     Result<Held> h = Decode(o.kind, o.bytes);
     if (!h.ok())
       return Corrupt("the server sent an invalid " + std::string(KindName(o.kind)) + " " +
                      o.id.hex() + ": " + h.status().message());
-    h->file.emplace(std::move(o.file));
     held_.emplace(o.id, std::move(*h));  // `received` refuses a second copy
-    return Status::Ok();
+    return batch_.Add(std::move(o.file), o.kind);
   }
 
  private:
-  WriteBatch& blobs_;
+  WriteBatch& batch_;
   const std::unordered_map<ObjectId, ObjectKind>& wanted_;
   const Promises& promises_;
   std::unordered_map<ObjectId, Held>& held_;
@@ -224,7 +221,7 @@ Status CheckDepths(const ObjectStore& store, const std::vector<ObjectId>& snaps,
 Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const std::string& repo,
                                     const std::vector<ObjectId>& snaps, bool progress_on) {
   DownloadStats stats;
-  WriteBatch blobs(store);
+  WriteBatch batch(store);
   std::unordered_map<ObjectId, Held> held;
   Promises promises;
   std::unordered_set<ObjectId> queued;
@@ -250,7 +247,7 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
         wanted[level[j].id] = level[j].kind;
         ask.of(level[j].kind).push_back(level[j].id);
       }
-      DownloadRole rx(blobs, wanted, promises, held, progress);
+      DownloadRole rx(batch, wanted, promises, held, progress);
       ObjectReceiver receiver(store, rx, kMaxMetadataObject);
       // The receiver and its role check every size, before the object's
       // bytes, with a message naming the kind: the parser's own limit is lifted.
@@ -268,7 +265,7 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
         if (h == held.end()) continue;
         RETURN_IF_ERROR(KeepPromises(id, h->second, promises));
         for (const ObjectRef& r : h->second.refs) {
-          if (blobs.Contains(r.id) || !queued.insert(r.id).second) continue;
+          if (batch.Contains(r.id) || !queued.insert(r.id).second) continue;
           if (store.Has(r.id))
             RETURN_IF_ERROR(CheckStored(store, r, promises));
           else
@@ -280,23 +277,9 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
   }
   progress.Done();
   RETURN_IF_ERROR(CheckDepths(store, snaps, held));
-  // Blobs first; then the rest leaves first, so every visible object's
-  // references are visible too, even if this stops half way.
-  RETURN_IF_ERROR(blobs.Commit());
-  std::vector<ObjectRef> roots;
-  for (const ObjectId& s : snaps)
-    if (held.count(s)) roots.push_back({ObjectKind::kSnap, s});
-  std::vector<ObjectRef> order = LeavesFirst(roots, [&](const ObjectRef& r) {
-    std::vector<ObjectRef> kids;
-    auto h = held.find(r.id);
-    if (h != held.end())
-      for (const ObjectRef& k : h->second.refs)
-        if (held.count(k.id)) kids.push_back(k);
-    return kids;
-  });
-  WriteBatch rest(store);
-  for (const ObjectRef& r : order) RETURN_IF_ERROR(rest.Add(std::move(*held[r.id].file), r.kind));
-  RETURN_IF_ERROR(rest.Commit());
+  // Everything at once (one pack index, store/cas.h): killed before this,
+  // nothing fetched is visible; after, all of it, every reference whole.
+  RETURN_IF_ERROR(batch.Commit());
   return stats;
 }
 

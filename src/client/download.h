@@ -5,9 +5,9 @@
 // hash to its ID, and (a manifest, snap or chunk list) decode canonically
 // within the metadata limit; every blob and chunk list must have the size
 // the object naming it promised, and no snap's tree may be deeper than
-// kMaxTreeDepth. Objects become visible leaves first, only once the whole
-// closure arrived and checked, so an interrupted or refused download leaves
-// nothing half there.
+// kMaxTreeDepth. Objects go into one write batch and become visible all at
+// once (one pack index), only once the whole closure arrived and checked, so
+// an interrupted or refused download leaves nothing half there.
 #pragma once
 
 #include <cstdint>

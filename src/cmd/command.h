@@ -85,5 +85,6 @@ void RegisterScope(Cli& cli);
 void RegisterGates(Cli& cli);
 void RegisterAudit(Cli& cli);
 void RegisterFsck(Cli& cli);
+void RegisterRepack(Cli& cli);
 
 }  // namespace converge

@@ -6,8 +6,8 @@
 //                              each node of a PostgreSQL one (serve --db)
 //     converge.db              SQLite: identity, registries, publications,
 //                              audit (absent, or unused, under serve --db)
-//     objects/ab/abcdef...     the CAS (store/cas.h)
-//     tmp/                     objects being received
+//     packs/, objects/ab/...   the CAS (store/cas.h): packs, loose objects
+//     tmp/                     objects and packs being received
 //     initial-admin-token      written once, on first start (0600)
 //     server.json              optional settings (docs/server.md)
 #pragma once

@@ -47,6 +47,7 @@ class DataDirCheck {
   Status Run() {
     ASSIGN_OR_RETURN(census_, TakeCensus(store_, report_));
     damage_.files = census_.damaged;
+    damage_.shadowed = census_.shadowed;
     RETURN_IF_ERROR(CheckObjectRows());
     RETURN_IF_ERROR(CheckRepos());
     RETURN_IF_ERROR(CheckPublications());
@@ -76,8 +77,8 @@ class DataDirCheck {
     uint64_t size = row.sizes->size, content = row.sizes->content_size;
     std::optional<uint64_t> on_disk = census_.SizeOf(store_, *row.id);
     if (!on_disk)
-      report_.Error(subject, "recorded as stored, but its file is missing (" +
-                                 store_.PathOf(*row.id).string() + ")");
+      report_.Error(subject, "recorded as stored, but the store has no copy of it (neither " +
+                                 store_.PathOf(*row.id).string() + " nor a pack)");
     else if (*on_disk != size)
       report_.Error(subject, "recorded as " + std::to_string(size) + " bytes, but its file " +
                                  "holds " + std::to_string(*on_disk));
@@ -210,8 +211,9 @@ Result<FsckReport> CheckDataDir(const fs::path& dir, const std::string& db_setti
   ASSIGN_OR_RETURN(Db db, where.OpenForCheck());
   ASSIGN_OR_RETURN(ObjectStore store, ObjectStore::Open(dir));
   FsckReport report;
-  // The snapshot starts here: every object row in it had its file installed
-  // before it committed, so files listed afterwards include them all.
+  // The snapshot starts here: every object row in it had its object made
+  // durable and visible (a loose file, or a pack's index) before it
+  // committed, so a listing afterwards includes them all.
   {
     ASSIGN_OR_RETURN(Db::Tx read, db.BeginRead());  // ends (rolled back) with this block
     RETURN_IF_ERROR(ObjectRecords(db).Count().status());

@@ -28,11 +28,14 @@ namespace converge {
 // What a check found that a repair can act on.
 struct DataDirDamage {
   using Key = std::pair<ObjectKind, ObjectId>;
-  std::unordered_set<ObjectId> files;     // object files that are damaged or unreadable
+  std::unordered_set<ObjectId> files;     // objects with no intact copy (damaged or unreadable)
+  std::unordered_set<ObjectId> shadowed;  // objects with a damaged copy beside an intact one
   std::set<Key> rows;                     // objects rows whose file is not there intact
   std::map<int64_t, std::set<Key>> held;  // by repo id: held objects that fail their check
 
-  bool empty() const { return files.empty() && rows.empty() && held.empty(); }
+  bool empty() const {
+    return files.empty() && shadowed.empty() && rows.empty() && held.empty();
+  }
 };
 
 // For the operator (`serve --fsck`; no caller or role, nothing audited).

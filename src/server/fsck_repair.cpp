@@ -121,23 +121,19 @@ Status DropRecords(Db& db, const std::vector<RepoDrop>& drops, const DataDirDama
     if (n > kIdsNamedInAuditRow) ids += ", ...";
     RETURN_IF_ERROR(AppendAudit(
         db, RepairRecord("", "moved " + std::to_string(damage.files.size()) +
-                                 " damaged object files to " + aside.string() + ": " + ids)));
+                                 " damaged objects aside to " + aside.string() + ": " + ids)));
   }
   return tx.Commit();
 }
 
-// Moves each damaged file to `aside` (never over another file there).
-Status MoveAside(const ObjectStore& store, const std::unordered_set<ObjectId>& files,
+// Sets every damaged copy of these objects aside (never over another file
+// there): a loose file moves, a packed copy's bytes are copied and the copy
+// quarantined (store/cas.h, SetAsideDamaged).
+Status MoveAside(const ObjectStore& store, const std::unordered_set<ObjectId>& ids,
                  const fs::path& aside, FsckReport& report) {
-  if (files.empty()) return Status::Ok();
-  RETURN_IF_ERROR(MakeDirs(aside, 0700));
-  for (const ObjectId& id : files) {
-    fs::path to = aside / id.hex();
-    std::error_code ec;
-    for (int n = 1; fs::exists(to, ec); n++) to = aside / (id.hex() + "." + std::to_string(n));
-    fs::rename(store.PathOf(id), to, ec);
-    if (ec) return IoError("move damaged object " + id.hex() + " aside: " + ec.message());
-    report.fixed.push_back("moved damaged object " + id.hex() + " to " + to.string());
+  for (const ObjectId& id : ids) {
+    ASSIGN_OR_RETURN(std::vector<std::string> done, store.SetAsideDamaged(id, aside));
+    report.fixed.insert(report.fixed.end(), done.begin(), done.end());
   }
   return Status::Ok();
 }
@@ -193,6 +189,7 @@ Result<FsckReport> RepairDataDir(const fs::path& dir, const std::string& db_sett
   FsckReport done;
   RETURN_IF_ERROR(DropRecords(db, drops, damage, aside, done));
   RETURN_IF_ERROR(MoveAside(data.store(), damage.files, aside, done));
+  RETURN_IF_ERROR(MoveAside(data.store(), damage.shadowed, aside, done));
 
   ASSIGN_OR_RETURN(FsckReport after, CheckDataDir(data.path(), db_setting));
   after.fixed = std::move(done.fixed);

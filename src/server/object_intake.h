@@ -2,14 +2,16 @@
 // time (PUT) and packs (POST .../objects/pack, server/pack_transfer.h).
 // Sending objects out is server/object_sender.h.
 //
-// Bodies stream through a temp file in the CAS (memory stays flat for any
+// Bodies stream into the CAS (an ObjectWriter: memory stays flat for any
 // size); the bytes must hash to their ID or nothing is kept. A manifest, snap
 // or chunk list is checked by server/object_check.h against what the repo
-// holds. An object becomes visible only whole (temp + rename) and belongs to
-// the repo only once its membership row (store/object_records.h) commits,
-// after the file is durable. No database connection is held while a body
-// streams in (a slow uploader must not hold one of the node's
-// db_connections): only to authorize, to check, and to commit. Every call needs the publish role on the repo: a
+// holds. An object becomes visible only whole (a single object: temp +
+// rename; a pack's: its pack's index renamed) and belongs to the repo only
+// once its membership row (store/object_records.h) commits, after the object
+// is durable. No database connection is held while a body streams in (a slow
+// uploader must not hold one of the node's db_connections): only to
+// authorize, to check, and to commit. Every call needs the publish role on
+// the repo: a
 // caller without it gets kNotFound for a repo they may not read (as for one
 // that does not exist) or kPermission, and the refusal is audited under the
 // call's action. All answers come from the repo's own set, so nothing reveals

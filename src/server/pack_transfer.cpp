@@ -56,7 +56,7 @@ class IntakeRole : public ObjectReceiver::Role {
     // Every verified object goes into the batch, whether this repo or another
     // holds it already: the same write, sync and rename either way (no timing
     // answer to "does another repo hold this?"), and a damaged copy is replaced.
-    RETURN_IF_ERROR(batch_.Add(std::move(o.file)));
+    RETURN_IF_ERROR(batch_.Add(std::move(o.file), o.kind));
     in_pack_[{o.kind, o.id}] = sizes;
     received_.push_back({o.kind, o.id, sizes});
     return Status::Ok();

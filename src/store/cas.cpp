@@ -8,62 +8,104 @@
 #include <cerrno>
 #include <chrono>
 #include <memory>
+#include <unordered_set>
 #include <utility>
 
 #include "base/hex.h"
+#include "store/memory_budget.h"
+#include "store/pack_set.h"
 
 namespace converge {
 
 namespace {
 constexpr size_t kIoChunk = 1 << 20;
 constexpr size_t kWriteBuffer = 256 << 10;
-
-Status SyncFs(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open '" + dir.string() + "'", errno);
-  Fd owner(fd);
-  if (::syncfs(fd) != 0) return ErrnoStatus("syncfs '" + dir.string() + "'", errno);
-  return Status::Ok();
-}
+constexpr uint64_t kSpillBytes = 8u << 20;
 }  // namespace
 
 ObjectWriter::ObjectWriter(ObjectWriter&& o) noexcept
-    : temp_(std::exchange(o.temp_, {})),
+    : tmp_dir_(std::move(o.tmp_dir_)),
+      buf_(std::move(o.buf_)),
+      temp_(std::exchange(o.temp_, {})),
       fd_(std::move(o.fd_)),
-      pending_(std::move(o.pending_)),
       hasher_(o.hasher_),
       size_(o.size_),
+      budget_(std::exchange(o.budget_, 0)),
       id_(o.id_) {}
 
 ObjectWriter::~ObjectWriter() {
+  ReleaseBudget();
   if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+bool ObjectWriter::Budget(uint64_t total) {
+  if (total <= budget_) return true;
+  if (!MemoryBudget::Global().TryTake(total - budget_)) return false;
+  budget_ = total;
+  return true;
+}
+
+void ObjectWriter::ReleaseBudget() {
+  MemoryBudget::Global().Give(budget_);
+  budget_ = 0;
+}
+
+void ObjectWriter::Reserve(uint64_t size) {
+  if (!spilled() && size <= kSpillBytes && size > buf_.capacity() && Budget(size))
+    buf_.reserve(static_cast<size_t>(size));
+}
+
+Status ObjectWriter::Spill() {
+  fs::path temp = tmp_dir_ / TempName("obj");
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("create '" + temp.string() + "'", errno);
+  fd_ = Fd(fd);
+  temp_ = std::move(temp);
+  RETURN_IF_ERROR(Flush());
+  std::string().swap(buf_);  // from here on only a write buffer
+  ReleaseBudget();
+  return Status::Ok();
 }
 
 Status ObjectWriter::Append(std::string_view data) {
   if (id_) return Internal("append to a finished object writer");
   hasher_.Update(data);
   size_ += data.size();
-  if (pending_.size() + data.size() > kWriteBuffer) RETURN_IF_ERROR(Flush());
+  if (!spilled()) {
+    uint64_t total = buf_.size() + data.size();
+    if (total <= kSpillBytes && Budget(total)) {
+      buf_.append(data);
+      return Status::Ok();
+    }
+    RETURN_IF_ERROR(Spill());
+  }
+  // Appends gather first: network pieces are small, and a write() per
+  // piece costs a syscall and a partial-page zeroing each.
+  if (buf_.size() + data.size() > kWriteBuffer) RETURN_IF_ERROR(Flush());
   if (data.size() >= kWriteBuffer) return WriteAll(fd_.get(), data, "'" + temp_.string() + "'");
-  pending_.append(data);
+  buf_.append(data);
   return Status::Ok();
 }
 
 Status ObjectWriter::Flush() {
-  Status st = WriteAll(fd_.get(), pending_, "'" + temp_.string() + "'");
-  pending_.clear();
+  Status st = WriteAll(fd_.get(), buf_, "'" + temp_.string() + "'");
+  buf_.clear();
   return st;
 }
 
 Result<ObjectId> ObjectWriter::Finish(const std::optional<ObjectId>& expected) {
   if (id_) return *id_;
   ObjectId id = hasher_.Finish();
-  RETURN_IF_ERROR(Flush());
-  std::string().swap(pending_);
-  if (::close(fd_.release()) != 0) return ErrnoStatus("close '" + temp_.string() + "'", errno);
+  if (spilled()) {
+    RETURN_IF_ERROR(Flush());
+    std::string().swap(buf_);
+    if (::close(fd_.release()) != 0) return ErrnoStatus("close '" + temp_.string() + "'", errno);
+  }
   if (expected && *expected != id) {
-    ::unlink(temp_.c_str());
+    if (spilled()) ::unlink(temp_.c_str());
     temp_.clear();
+    std::string().swap(buf_);
+    ReleaseBudget();
     return Corrupt("object " + expected->hex() + " does not match its content (which hashes to " +
                    id.hex() + ")");
   }
@@ -71,11 +113,21 @@ Result<ObjectId> ObjectWriter::Finish(const std::optional<ObjectId>& expected) {
   return id;
 }
 
+Status ObjectWriter::ToFile() {
+  if (spilled()) return Status::Ok();
+  RETURN_IF_ERROR(Spill());
+  return ::close(fd_.release()) == 0 ? Status::Ok()
+                                     : ErrnoStatus("close '" + temp_.string() + "'", errno);
+}
+
 ObjectStore::ObjectStore(fs::path root)
-    : root_(std::move(root)), bytes_read_(std::make_shared<std::atomic<uint64_t>>(0)) {}
+    : root_(std::move(root)),
+      packs_(std::make_shared<PackSet>(root_ / "packs")),
+      bytes_read_(std::make_shared<std::atomic<uint64_t>>(0)) {}
 
 Result<ObjectStore> ObjectStore::Open(const fs::path& root) {
   RETURN_IF_ERROR(MakeDirs(root / "tmp"));
+  RETURN_IF_ERROR(MakeDirs(root / "packs"));
   fs::path objects = root / "objects";
   if (!fs::exists(objects / "ff")) {
     RETURN_IF_ERROR(MakeDirs(objects));
@@ -86,7 +138,9 @@ Result<ObjectStore> ObjectStore::Open(const fs::path& root) {
         return ErrnoStatus("create '" + shard.string() + "'", errno);
     }
   }
-  return ObjectStore(root);
+  ObjectStore store(root);
+  RETURN_IF_ERROR(store.packs_->Refresh());
+  return store;
 }
 
 fs::path ObjectStore::PathOf(const ObjectId& id) const {
@@ -94,22 +148,44 @@ fs::path ObjectStore::PathOf(const ObjectId& id) const {
   return root_ / "objects" / hex.substr(0, 2) / hex;
 }
 
-bool ObjectStore::Has(const ObjectId& id) const {
+bool ObjectStore::HasLoose(const ObjectId& id, uint64_t* size) const {
   struct stat st;
-  return ::stat(PathOf(id).c_str(), &st) == 0;
+  if (::stat(PathOf(id).c_str(), &st) != 0) return false;
+  if (size) *size = static_cast<uint64_t>(st.st_size);
+  return true;
+}
+
+bool ObjectStore::Has(const ObjectId& id) const {
+  if (packs_->Has(id) || HasLoose(id)) return true;
+  return packs_->Changed() && packs_->Refresh().ok() && packs_->Has(id);
 }
 
 Result<uint64_t> ObjectStore::SizeOf(const ObjectId& id) const {
-  struct stat st;
-  if (::stat(PathOf(id).c_str(), &st) != 0) return ErrnoStatus("object " + id.hex(), errno);
-  return static_cast<uint64_t>(st.st_size);
+  ASSIGN_OR_RETURN(Location where, Locate(id));
+  return where.size;
+}
+
+Result<ObjectStore::Location> ObjectStore::Locate(const ObjectId& id) const {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    std::vector<PackSet::Copy> copies = packs_->Find(id);
+    if (!copies.empty()) {
+      const PackSet::Copy& c = copies.front();
+      if (c.entry.pack >= c.index->packs().size())
+        return Corrupt("pack index " + c.index->name() + " names no pack for object " +
+                       id.hex() + ": run 'converge fsck'");
+      return Location{packs_->dir() / c.index->packs()[c.entry.pack],
+                      c.entry.offset + kPackEntryHeaderBytes, c.entry.stored, c.entry.raw, true,
+                      c.entry.codec == Codec::kZstd};
+    }
+    uint64_t size = 0;
+    if (HasLoose(id, &size)) return Location{PathOf(id), 0, size, size, false, false};
+    if (attempt == 0) RETURN_IF_ERROR(packs_->Refresh());
+  }
+  return NotFound("object " + id.hex() + " is not in the store");
 }
 
 Result<ObjectWriter> ObjectStore::NewWriter() const {
-  fs::path temp = root_ / "tmp" / TempName("obj");
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("create '" + temp.string() + "'", errno);
-  return ObjectWriter(temp, Fd(fd));
+  return ObjectWriter(root_ / "tmp");
 }
 
 Status ObjectStore::RenameIntoPlace(const fs::path& temp, const ObjectId& id) {
@@ -124,6 +200,7 @@ Status ObjectStore::RenameIntoPlace(const fs::path& temp, const ObjectId& id) {
 Status ObjectStore::Install(ObjectWriter&& w) {
   ObjectWriter writer = std::move(w);
   if (!writer.id_) return Internal("install of an unfinished object writer");
+  RETURN_IF_ERROR(writer.ToFile());
   {
     int fd = ::open(writer.temp_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("reopen '" + writer.temp_.string() + "'", errno);
@@ -153,8 +230,9 @@ Status ObjectStore::PutExpected(const ObjectId& id, std::string_view bytes) {
   return Put(bytes).status();
 }
 
-Status ObjectStore::Stream(const ObjectId& id,
-                           const std::function<Status(std::string_view)>& sink) const {
+Status ObjectStore::StreamLoose(const ObjectId& id,
+                                const std::function<Status(std::string_view)>& sink,
+                                bool* delivered) const {
   Result<Fd> fd = OpenRead(PathOf(id));
   if (!fd.ok()) {
     if (fd.status().code() == Code::kNotFound)
@@ -178,7 +256,10 @@ Status ObjectStore::Stream(const ObjectId& id,
     if (n == 0) break;
     bytes_read_->fetch_add(n);
     h.Update(std::string_view(cur.get(), n));
-    if (held_n > 0) RETURN_IF_ERROR(sink(std::string_view(held.get(), held_n)));
+    if (held_n > 0) {
+      *delivered = true;
+      RETURN_IF_ERROR(sink(std::string_view(held.get(), held_n)));
+    }
     if (!held) held = std::make_unique_for_overwrite<char[]>(cap);
     std::swap(cur, held);
     held_n = n;
@@ -186,8 +267,43 @@ Status ObjectStore::Stream(const ObjectId& id,
   if (h.Finish() != id)
     return Corrupt("object " + id.hex() + " is corrupt: its bytes do not match its ID (" +
                    PathOf(id).string() + "); run 'converge fsck'");
-  if (held_n > 0) RETURN_IF_ERROR(sink(std::string_view(held.get(), held_n)));
+  if (held_n > 0) {
+    *delivered = true;
+    RETURN_IF_ERROR(sink(std::string_view(held.get(), held_n)));
+  }
   return Status::Ok();
+}
+
+Status ObjectStore::Stream(const ObjectId& id,
+                           const std::function<Status(std::string_view)>& sink) const {
+  auto nothing = [](std::string_view) { return Status::Ok(); };
+  bool delivered = false;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    Status damage;  // the first copy found damaged
+    std::vector<PackSet::Copy> copies = packs_->Find(id);
+    std::optional<bool> loose;
+    for (const PackSet::Copy& c : copies) {
+      bool big = c.entry.raw > kIoChunk;  // read in pieces (compressed or not)
+      if (big && (copies.size() > 1 || (loose ? *loose : *(loose = HasLoose(id))))) {
+        // Another copy could stand in: check this one before the sink sees it.
+        bool seen = false;
+        Status v = packs_->StreamCopy(c, id, nothing, &seen, *bytes_read_);
+        if (!v.ok()) {
+          if (damage.ok() && v.code() != Code::kNotFound) damage = v;
+          continue;
+        }
+      }
+      Status st = packs_->StreamCopy(c, id, sink, &delivered, *bytes_read_);
+      if (st.ok() || delivered) return st;
+      if (damage.ok() && st.code() != Code::kNotFound) damage = st;  // NotFound: repacked away
+    }
+    Status st = StreamLoose(id, sink, &delivered);
+    if (st.ok() || delivered) return st;
+    if (st.code() != Code::kNotFound) return damage.ok() ? st : damage;
+    if (!damage.ok()) return damage;
+    if (attempt == 0) RETURN_IF_ERROR(packs_->Refresh());
+  }
+  return NotFound("object " + id.hex() + " is not in the store");
 }
 
 Result<std::string> ObjectStore::Read(const ObjectId& id, uint64_t max_size) const {
@@ -206,12 +322,25 @@ Status ObjectStore::Verify(const ObjectId& id) const {
   return Stream(id, [](std::string_view) { return Status::Ok(); });
 }
 
+Status ObjectStore::VerifyLoose(const ObjectId& id) const {
+  bool seen = false;
+  return StreamLoose(id, [](std::string_view) { return Status::Ok(); }, &seen);
+}
+
 Status ObjectStore::ForEach(const std::function<Status(const ObjectId&)>& fn) const {
+  std::unordered_set<ObjectId> seen;
+  std::set<std::pair<std::string, ObjectId>> quarantine = packs_->Quarantine();
+  for (const auto& idx : packs_->Indexes())
+    for (size_t i = 0; i < idx->size(); i++) {
+      ObjectId id = idx->entry(i).id;
+      if (quarantine.count({idx->name(), id}) || !seen.insert(id).second) continue;
+      RETURN_IF_ERROR(fn(id));
+    }
   std::error_code ec;
   for (const auto& shard : fs::directory_iterator(root_ / "objects", ec)) {
     for (const auto& f : fs::directory_iterator(shard.path(), ec)) {
       auto id = ObjectId::FromHex(f.path().filename().string());
-      if (id) RETURN_IF_ERROR(fn(*id));
+      if (id && seen.insert(*id).second) RETURN_IF_ERROR(fn(*id));
     }
     if (ec) return IoError("list " + shard.path().string() + ": " + ec.message());
   }
@@ -226,61 +355,52 @@ void ObjectStore::CleanStaleTemps(int64_t max_age_seconds) const {
     auto age = now - f.last_write_time(ec);
     if (!ec && age > std::chrono::seconds(max_age_seconds)) fs::remove(f.path(), ec);
   }
-}
-
-WriteBatch::~WriteBatch() {
-  for (const Pending& p : pending_) ::unlink(p.temp.c_str());
-}
-
-Status WriteBatch::Add(ObjectWriter&& w, ObjectKind kind) {
-  ObjectWriter writer = std::move(w);
-  if (!writer.id_) return Internal("batch add of an unfinished object writer");
-  if (!ids_.insert(*writer.id_).second) return Status::Ok();  // in the batch already: temp dropped
-  pending_.push_back({writer.temp_, *writer.id_, kind});
-  writer.temp_.clear();
-  return Status::Ok();
-}
-
-Result<ObjectId> WriteBatch::Put(std::string_view bytes, ObjectKind kind) {
-  ObjectId id = ObjectId::Of(bytes);
-  if (HasOrPending(id)) return id;
-  ASSIGN_OR_RETURN(ObjectWriter w, store_->NewWriter());
-  RETURN_IF_ERROR(w.Append(bytes));
-  RETURN_IF_ERROR(w.Finish(id).status());
-  RETURN_IF_ERROR(Add(std::move(w), kind));
-  return id;
-}
-
-Status WriteBatch::Commit() {
-  if (pending_.empty()) return Status::Ok();
-  // Referenced kinds before the kinds that reference them; within a kind the
-  // caller's order (leaves first for manifests).
-  auto rank = [](ObjectKind k) {
-    switch (k) {
-      case ObjectKind::kBlob:
-        return 0;
-      case ObjectKind::kChunkList:
-        return 1;
-      case ObjectKind::kManifest:
-        return 2;
-      case ObjectKind::kSnap:
-        return 3;
-    }
-    return 4;
-  };
-  std::stable_sort(pending_.begin(), pending_.end(),
-                   [&](const Pending& a, const Pending& b) { return rank(a.kind) < rank(b.kind); });
-  RETURN_IF_ERROR(SyncFs(store_->root() / "tmp"));
-  size_t done = 0;
-  Status st;
-  for (; done < pending_.size(); done++) {
-    st = store_->RenameIntoPlace(pending_[done].temp, pending_[done].id);
-    if (!st.ok()) break;
+  // A pack no index names is left between a commit's renames: an hour old
+  // at least, its writer (maybe another process, another host) is gone.
+  Result<std::vector<fs::path>> orphans = FindOrphanPacks(packs_->dir());
+  if (!orphans.ok()) return;
+  for (const fs::path& p : *orphans) {
+    auto age = now - fs::last_write_time(p, ec);
+    if (!ec && age > std::chrono::seconds(std::max<int64_t>(max_age_seconds, kOrphanPackAge)))
+      fs::remove(p, ec);
   }
-  pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(done));
-  ids_.clear();
-  RETURN_IF_ERROR(st);
-  return SyncFs(store_->root() / "objects");
+}
+
+Result<std::vector<std::string>> ObjectStore::SetAsideDamaged(const ObjectId& id,
+                                                              const fs::path& aside) const {
+  std::vector<std::string> done;
+  auto nothing = [](std::string_view) { return Status::Ok(); };
+  auto free_name = [&](const std::string& base) {
+    fs::path to = aside / base;
+    std::error_code ec;
+    for (int n = 1; fs::exists(to, ec); n++) to = aside / (base + "." + std::to_string(n));
+    return to;
+  };
+  std::vector<std::pair<std::string, ObjectId>> quarantine;
+  for (const PackSet::Copy& c : packs_->Find(id)) {
+    bool seen = false;
+    Status st = packs_->StreamCopy(c, id, nothing, &seen, *bytes_read_);
+    if (st.ok() || st.code() == Code::kNotFound) continue;
+    RETURN_IF_ERROR(MakeDirs(aside, 0700));
+    fs::path to = free_name(id.hex() + ".packed");
+    Result<std::string> bytes = packs_->ReadStored(c);
+    if (bytes.ok()) RETURN_IF_ERROR(WriteFileAtomic(to, *bytes, 0444));
+    quarantine.push_back({c.index->name(), id});
+    done.push_back("set aside the damaged copy of object " + id.hex() + " in " + c.Where() +
+                   (bytes.ok() ? " (its bytes are in " + to.string() + ")" : ""));
+  }
+  if (!quarantine.empty()) RETURN_IF_ERROR(packs_->AddToQuarantine(quarantine));
+  bool seen = false;
+  Status loose = StreamLoose(id, nothing, &seen);
+  if (!loose.ok() && loose.code() != Code::kNotFound) {
+    RETURN_IF_ERROR(MakeDirs(aside, 0700));
+    fs::path to = free_name(id.hex());
+    std::error_code ec;
+    fs::rename(PathOf(id), to, ec);
+    if (ec) return IoError("move damaged object " + id.hex() + " aside: " + ec.message());
+    done.push_back("moved damaged object " + id.hex() + " to " + to.string());
+  }
+  return done;
 }
 
 }  // namespace converge

@@ -1,21 +1,34 @@
 // The content-addressed object store shared by workspace and server.
 //
-// Layout under the store's root: objects/ab/abcdef... (one file per object,
-// sharded by the first two hex characters) and tmp/ (objects being written).
-// An object file is written to tmp/, made durable, then renamed into place, so
-// a reader sees a whole object or none; it is never modified in place. An
-// install renames over any file already there: its bytes were verified to
-// hash to the ID, so that heals a damaged copy (same size or not), and storing
-// an object costs the same whether or not it was stored before. Every read
-// re-hashes the bytes and a mismatch is kCorrupt naming the object.
+// Layout under the store's root (docs/objects.md, "Packs at rest"):
+//   packs/   pack files and their indexes (store/pack_format.h): where write
+//            batches put objects (capture, fetch, a pack upload), many to a
+//            file, written as one stream and made durable once per batch;
+//            packs/quarantine lists packed copies fsck set aside as damaged.
+//   objects/ab/abcdef...  loose objects, one file each, sharded by the first
+//            two hex characters: single-object writes (Put, Install: a snap,
+//            a single-object upload) and every store made before packs.
+//   tmp/     files being written: loose objects, packs and indexes.
+// A loose object is written to tmp/, made durable, then renamed into place;
+// a batch's packs and their index are written to tmp/, made durable, and
+// renamed into packs/ index last (store/pack_writer.h): either way a reader
+// sees an object whole or not at all, and never a file modified in place.
+//
+// One object may have several copies (loose and packed, or in two packs: the
+// server writes every verified upload, held or not). Every read re-hashes
+// what it reads, and a copy whose bytes do not hash to the ID is skipped for
+// the next one, so a verified write of an object heals a damaged copy: an
+// install renames over a loose file, a batch adds a newer packed copy. A
+// lookup that misses re-reads packs/ first (another process may have added
+// a pack): a read calls an object missing only when the disk says so.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "base/fs.h"
@@ -25,18 +38,25 @@
 namespace converge {
 
 class ObjectStore;
+class PackSet;
+class WriteBatch;
 
-// Writes one object to a temp file, hashing as it goes. Hand the finished
-// writer to ObjectStore::Install or WriteBatch::Add; a writer dropped before
-// that removes its temp file.
+// Collects one object's bytes, hashing as it goes: in memory up to 8 MiB (a
+// chunk, a manifest: the size of nearly every object) while the process's
+// store/memory_budget.h allows, past that in a temp file, so memory stays
+// flat for an object of any size and any number of writers. Hand the
+// finished writer to ObjectStore::Install or WriteBatch::Add; a writer
+// dropped before that removes its temp file.
 class ObjectWriter {
  public:
   ObjectWriter(ObjectWriter&& o) noexcept;
   ObjectWriter& operator=(ObjectWriter&&) = delete;
   ~ObjectWriter();
 
+  // A hint: the object will be `size` bytes (saves regrowing the buffer).
+  void Reserve(uint64_t size);
   Status Append(std::string_view data);
-  // Closes the temp file. Fails with kCorrupt, keeping nothing, when the bytes
+  // Ends the object. Fails with kCorrupt, keeping nothing, when the bytes
   // hash to something other than `expected`.
   Result<ObjectId> Finish(const std::optional<ObjectId>& expected = std::nullopt);
   uint64_t size() const { return size_; }
@@ -44,36 +64,59 @@ class ObjectWriter {
  private:
   friend class ObjectStore;
   friend class WriteBatch;
-  ObjectWriter(fs::path temp, Fd fd) : temp_(std::move(temp)), fd_(std::move(fd)) {}
+  explicit ObjectWriter(fs::path tmp_dir) : tmp_dir_(std::move(tmp_dir)) {}
+  bool spilled() const { return !temp_.empty(); }
+  // Counts `total` in-memory bytes against the budget; false when they do not fit.
+  bool Budget(uint64_t total);
+  void ReleaseBudget();
+  Status Spill();
   Status Flush();
+  // Writes an in-memory object to a temp file (for Install).
+  Status ToFile();
 
-  fs::path temp_;
+  fs::path tmp_dir_;
+  std::string buf_;  // the whole object until spilled; afterwards a write buffer
+  fs::path temp_;    // once spilled
   Fd fd_;
-  // Appends gather here first: network pieces are small, and a write() per
-  // piece costs a syscall and a partial-page zeroing each.
-  std::string pending_;
   Hasher hasher_;
   uint64_t size_ = 0;
+  uint64_t budget_ = 0;  // bytes of buf_ counted against the memory budget
   std::optional<ObjectId> id_;  // set by Finish
 };
 
 class ObjectStore {
  public:
-  // Creates root/objects (with its 256 shards) and root/tmp when missing.
+  // Creates root/objects (with its 256 shards), root/packs and root/tmp when
+  // missing, and loads the pack indexes.
   static Result<ObjectStore> Open(const fs::path& root);
 
   const fs::path& root() const { return root_; }
+  // Where the loose copy of `id` is (or would be).
   fs::path PathOf(const ObjectId& id) const;
+  // Whether some copy is there (not whether it is intact). A false "no" for
+  // an object another process stored an instant ago is possible: callers
+  // only use it to skip writing what is stored.
   bool Has(const ObjectId& id) const;
+  // The object's size as its first copy records it.
   Result<uint64_t> SizeOf(const ObjectId& id) const;
+  // Where a read of `id` looks first, for messages and tests: the file, the
+  // offset of the object's stored bytes in it and their length (a packed
+  // object may be stored compressed: then `compressed`), and the object's
+  // size as recorded there.
+  struct Location {
+    fs::path file;
+    uint64_t offset = 0, length = 0, size = 0;
+    bool packed = false, compressed = false;
+  };
+  Result<Location> Locate(const ObjectId& id) const;
 
   Result<ObjectWriter> NewWriter() const;
-  // Makes a finished writer's object durable and visible (fsync, rename, fsync
-  // dir), replacing the file of a copy stored before.
+  // Makes a finished writer's object durable and visible as a loose file
+  // (fsync, rename, fsync dir), replacing the file of a copy stored before.
   Status Install(ObjectWriter&& writer);
-  // Stores bytes durably; returns their ID. Bytes whose object file exists
-  // are not written again (a damaged one stays: `converge fsck --fix` moves
-  // it aside, then this stores it anew).
+  // Stores bytes durably as a loose file; returns their ID. Bytes the store
+  // has (some copy) are not written again (a damaged copy stays: `converge
+  // fsck --fix` sets it aside, then this stores it anew).
   Result<ObjectId> Put(std::string_view bytes);
   // Stores bytes that must hash to `id`: kCorrupt, nothing stored, otherwise.
   Status PutExpected(const ObjectId& id, std::string_view bytes);
@@ -84,63 +127,83 @@ class ObjectStore {
   // end. The sink sees bytes before they are verified (stage them, and keep
   // them only when this returns ok), but never the last piece of an object
   // that fails: a damaged object never reaches a sink whole, and one that
-  // fits in one read (up to 1 MiB) reaches it only verified.
+  // fits in one read (up to 1 MiB) reaches it only verified. A damaged copy is passed over for another copy when the sink
+  // has seen nothing of it (a copy larger than one read is re-hashed first
+  // when there is another).
   Status Stream(const ObjectId& id, const std::function<Status(std::string_view)>& sink) const;
-  // Re-hashes an object without keeping its bytes.
+  // Re-hashes an object without keeping its bytes: ok when some copy is intact.
   Status Verify(const ObjectId& id) const;
+  // Re-hashes the loose copy only (fsck checks each copy on its own).
+  Status VerifyLoose(const ObjectId& id) const;
 
-  // Every object ID on disk, in no particular order (for fsck).
+  // Every object ID stored (loose or packed, not quarantined), each once, in
+  // no particular order.
   Status ForEach(const std::function<Status(const ObjectId&)>& fn) const;
   // Removes temp files older than `max_age_seconds` left by crashed writers.
   void CleanStaleTemps(int64_t max_age_seconds) const;
 
-  // Bytes read from object files since start-up (all threads).
+  // Sets aside every copy of `id` that fails its hash: a loose file moves to
+  // `aside`, a packed copy's bytes are copied there and the copy quarantined
+  // (reads and Has skip it). Returns a line for each copy set aside.
+  Result<std::vector<std::string>> SetAsideDamaged(const ObjectId& id, const fs::path& aside) const;
+
+  // The packed part, for fsck and repack.
+  PackSet& packs() const { return *packs_; }
+  // Bytes read from object and pack files since start-up (all threads).
   uint64_t bytes_read() const { return bytes_read_->load(); }
 
  private:
   friend class WriteBatch;
   explicit ObjectStore(fs::path root);
-  // Renames a finished (verified) temp into place, over any existing file.
   Status RenameIntoPlace(const fs::path& temp, const ObjectId& id);
+  Status StreamLoose(const ObjectId& id, const std::function<Status(std::string_view)>& sink,
+                     bool* delivered) const;
+  bool HasLoose(const ObjectId& id, uint64_t* size = nullptr) const;
 
   fs::path root_;
+  std::shared_ptr<PackSet> packs_;
   std::shared_ptr<std::atomic<uint64_t>> bytes_read_;
 };
 
-// Many objects made durable together: one syncfs before the renames and one
-// after, instead of an fsync per object (the way git's batch fsync works).
-// Nothing added is visible in the store until Commit, which renames blobs
-// first, then chunk lists, manifests and snaps, each kind in the order added:
-// add manifests leaves first, and a crash in the middle never leaves an object
-// visible whose references are not (whichever thread added a chunk or a chunk
-// list first). A batch destroyed uncommitted removes its temp files.
+// Many objects made durable and visible together, in packs: added objects
+// are appended to a pack file in tmp/ as they come (a blob of any size; past
+// the store's maximum pack size a batch writes several pack files), and
+// Commit makes them all durable and then visible at once, by one index whose
+// rename is the commit point (store/pack_writer.h). So a crash at any point
+// leaves every object of the batch visible or none, and no visible object can
+// name one that is not (whatever order, or thread, added them). A batch
+// destroyed uncommitted removes its files. Safe to use from many threads.
 class WriteBatch {
  public:
-  explicit WriteBatch(ObjectStore& store) : store_(&store) {}
-  WriteBatch(WriteBatch&&) noexcept = default;
+  explicit WriteBatch(ObjectStore& store);
+  WriteBatch(WriteBatch&&) noexcept;
   ~WriteBatch();
 
-  // Adds a finished writer's object; Commit installs it even when the store
-  // has it already (replacing that file, as ObjectStore::Install does). A
-  // second writer of an ID already in the batch is dropped.
+  // Adds a finished writer's object; Commit stores it even when the store
+  // has it already (a newer copy, healing a damaged one). A second writer of
+  // an ID already in the batch is dropped. `kind` is kept in the index as a
+  // hint (fsck, repack).
   Status Add(ObjectWriter&& writer, ObjectKind kind = ObjectKind::kBlob);
   // Adds bytes unless the store or the batch has them already.
   Result<ObjectId> Put(std::string_view bytes, ObjectKind kind = ObjectKind::kBlob);
-  bool Contains(const ObjectId& id) const { return ids_.count(id) > 0; }
+  // Adds bytes the caller hashed to `id` (ObjectId::Of) unless the batch has
+  // them already (whether the store has them is the caller's test); true
+  // when added. Reads re-hash, so wrong bytes could never be read as `id`.
+  Result<bool> PutHashed(const ObjectId& id, std::string_view bytes, ObjectKind kind);
+  bool Contains(const ObjectId& id) const;
   bool HasOrPending(const ObjectId& id) const { return Contains(id) || store_->Has(id); }
-  size_t size() const { return pending_.size(); }
+  size_t size() const;
   const ObjectStore& store() const { return *store_; }
   Status Commit();
 
+  // The largest pack file a commit writes (tests make it small).
+  void set_max_pack_bytes(uint64_t n);
+
  private:
-  struct Pending {
-    fs::path temp;
-    ObjectId id;
-    ObjectKind kind;
-  };
+  struct State;
+  Status Append(const ObjectId& id, ObjectKind kind, std::string_view bytes);
   ObjectStore* store_;
-  std::vector<Pending> pending_;
-  std::unordered_set<ObjectId> ids_;
+  std::unique_ptr<State> s_;
 };
 
 }  // namespace converge

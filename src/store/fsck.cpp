@@ -1,12 +1,7 @@
 #include "store/fsck.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <chrono>
-#include <mutex>
 
-#include "base/parallel.h"
 #include "base/text.h"
 #include "store/object_refs.h"
 
@@ -28,133 +23,11 @@ std::string JoinFsckPath(const std::string& dir, const std::string& name) {
   return dir.empty() ? name : dir + "/" + name;
 }
 
-struct ObjectFile {
-  ObjectId id;
-  fs::path path;
-  uint64_t size = 0;
-};
-
-// Lists objects/: object files go to `files`, anything else is reported.
-Status ListObjectFiles(const ObjectStore& store, std::vector<ObjectFile>& files,
-                       FsckReport& report) {
-  std::error_code ec;
-  fs::path objects = store.root() / "objects";
-  for (const auto& shard : fs::directory_iterator(objects, ec)) {
-    std::string shard_name = shard.path().filename().string();
-    if (!shard.is_directory(ec) || shard.is_symlink(ec) || shard_name.size() != 2 ||
-        !ObjectId::FromHex(shard_name + std::string(62, '0'))) {
-      report.Warn(shard.path().string(), "stray entry in the object store (converge ignores it)");
-      continue;
-    }
-    std::error_code sec;
-    for (const auto& f : fs::directory_iterator(shard.path(), sec)) {
-      std::string name = f.path().filename().string();
-      std::optional<ObjectId> id = ObjectId::FromHex(name);
-      if (!id || !f.is_regular_file(sec) || f.is_symlink(sec)) {
-        report.Warn(f.path().string(), "stray entry in the object store (converge ignores it)");
-        continue;
-      }
-      if (name.compare(0, 2, shard_name) != 0) {
-        report.Warn(f.path().string(), "object file in the wrong shard: converge looks for it in " +
-                                           store.PathOf(*id).string());
-        continue;
-      }
-      uint64_t size = f.file_size(sec);
-      files.push_back({*id, f.path(), sec ? 0 : size});
-    }
-    if (sec) return IoError("list '" + shard.path().string() + "': " + sec.message());
-  }
-  if (ec) return IoError("list '" + objects.string() + "': " + ec.message());
-  return Status::Ok();
-}
-
 }  // namespace
 
 size_t FsckReport::errors() const {
   return static_cast<size_t>(std::count_if(problems.begin(), problems.end(),
                                            [](const FsckProblem& p) { return !p.warning; }));
-}
-
-std::optional<uint64_t> ObjectCensus::SizeOf(const ObjectStore& store, const ObjectId& id) const {
-  auto it = sizes.find(id);
-  if (it != sizes.end()) return it->second;
-  if (damaged.count(id)) return std::nullopt;
-  Result<uint64_t> size = store.SizeOf(id);
-  if (!size.ok() || !store.Verify(id).ok()) return std::nullopt;
-  return *size;
-}
-
-Result<ObjectCensus> TakeCensus(const ObjectStore& store, FsckReport& report) {
-  std::vector<ObjectFile> files;
-  RETURN_IF_ERROR(ListObjectFiles(store, files, report));
-  // Biggest first, so one huge object does not finish alone at the end.
-  std::sort(files.begin(), files.end(),
-            [](const ObjectFile& a, const ObjectFile& b) { return a.size > b.size; });
-  std::vector<Status> results(files.size());
-  RETURN_IF_ERROR(ParallelFor(files.size(), WorkerCount(), [&](size_t i) {
-    results[i] = store.Verify(files[i].id);
-    return Status::Ok();
-  }));
-  ObjectCensus census;
-  for (size_t i = 0; i < files.size(); i++) {
-    const ObjectFile& f = files[i];
-    const Status& st = results[i];
-    if (st.ok()) {
-      census.sizes[f.id] = f.size;
-      report.objects_checked++;
-      report.bytes_checked += f.size;
-    } else if (st.code() == Code::kNotFound) {
-      continue;  // removed since it was listed: nothing to check
-    } else {
-      census.damaged.insert(f.id);
-      report.objects_checked++;
-      report.bytes_checked += f.size;
-      if (st.code() == Code::kCorrupt)
-        report.Error("object " + f.id.hex(), "damaged: its " + std::to_string(f.size) +
-                                                 " bytes do not hash to its ID (" +
-                                                 f.path.string() + ")");
-      else
-        report.Error("object " + f.id.hex(), "unreadable: " + st.message());
-    }
-  }
-  return census;
-}
-
-Result<std::vector<TempFile>> ListTemps(const ObjectStore& store) {
-  std::vector<TempFile> out;
-  std::error_code ec;
-  auto now = fs::file_time_type::clock::now();
-  fs::path tmp = store.root() / "tmp";
-  for (const auto& f : fs::directory_iterator(tmp, ec)) {
-    std::error_code fec;
-    TempFile t;
-    t.path = f.path();
-    if (f.is_regular_file(fec)) t.size = f.file_size(fec);
-    auto written = f.last_write_time(fec);
-    if (!fec)
-      t.age_seconds = std::chrono::duration_cast<std::chrono::seconds>(now - written).count();
-    out.push_back(std::move(t));
-  }
-  if (ec && ec != std::errc::no_such_file_or_directory)
-    return IoError("list '" + tmp.string() + "': " + ec.message());
-  return out;
-}
-
-void CheckTemps(const std::vector<TempFile>& temps, bool remove, int64_t remove_age_seconds,
-                const std::string& hint, FsckReport& report) {
-  for (const TempFile& t : temps) {
-    if (remove && t.age_seconds >= remove_age_seconds) {
-      std::error_code ec;
-      fs::remove_all(t.path, ec);
-      if (!ec) {
-        report.fixed.push_back("removed leftover temp file " + t.path.string());
-        continue;
-      }
-    }
-    report.Warn(t.path.string(), "temp file of an interrupted or running write (" +
-                                     std::to_string(t.size) + " bytes, last written " +
-                                     std::to_string(t.age_seconds) + " s ago): " + hint);
-  }
 }
 
 ClosureCheck::Known* ClosureCheck::Find(const ObjectRef& ref) {

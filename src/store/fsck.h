@@ -1,8 +1,10 @@
 // Integrity checks of an object store, shared by `converge fsck` (a
 // workspace) and `converge serve --fsck` (a server's data dir).
 //
-// Two passes. The census re-hashes every object file on all cores and notes
-// what else lies in objects/. The closure walk then follows references from
+// Two passes. The census re-hashes every copy of every object on all cores
+// (each loose file, each entry of each pack index), checks the pack indexes
+// and packs themselves, and notes what else lies in objects/ and packs/. The
+// closure walk then follows references from
 // roots (snaps, manifests): every object named must be present, intact, decode
 // as the kind it is named as, and a file entry's size must match its blob or
 // chunk list. Findings go into an FsckReport; a failing Status from these
@@ -47,14 +49,19 @@ struct FsckReport {
 // What the census found on disk.
 struct ObjectCensus {
   std::unordered_map<ObjectId, uint64_t> sizes;  // intact objects and their sizes
-  std::unordered_set<ObjectId> damaged;          // already reported
+  std::unordered_set<ObjectId> damaged;          // no intact copy: already reported
+  std::unordered_set<ObjectId> shadowed;         // a damaged copy beside an intact one
 
   // The size of an intact object; one written after the census is looked up.
   std::optional<uint64_t> SizeOf(const ObjectStore& store, const ObjectId& id) const;
 };
 
-// Re-hashes every object file on all cores. A file whose bytes do not match
-// its name is an error; a file objects/ should not hold is a warning.
+// Re-hashes every copy of every object on all cores. An object none of
+// whose copies is intact is an error (each damaged copy named); a damaged
+// copy beside an intact one is a warning (the fix sets it aside). A pack
+// index that is unreadable, fails its checksum or names a missing pack is an
+// error; a file objects/ or packs/ should not hold, and objects in a pack
+// that no index names, are warnings.
 Result<ObjectCensus> TakeCensus(const ObjectStore& store, FsckReport& report);
 
 struct TempFile {
@@ -63,8 +70,9 @@ struct TempFile {
   int64_t age_seconds = 0;
 };
 
-// The files in the store's tmp/ directory: objects being written, or left by
-// a writer that was killed.
+// The files in the store's tmp/ directory (objects and packs being written,
+// or left by a writer that was killed) and the pack files no index names
+// (left by a commit killed between its renames).
 Result<std::vector<TempFile>> ListTemps(const ObjectStore& store);
 
 // Reports temp files as leftovers (warnings, followed by `hint`). When

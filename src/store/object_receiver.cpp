@@ -26,6 +26,7 @@ Status ObjectReceiver::Begin(ObjectKind kind, const ObjectId& id, uint64_t size)
   id_ = id;
   size_ = size;
   ASSIGN_OR_RETURN(ObjectWriter w, store_.NewWriter());
+  w.Reserve(size);
   writer_.emplace(std::move(w));
   return Status::Ok();
 }

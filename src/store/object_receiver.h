@@ -7,13 +7,15 @@
 // receiver live here in store/ so both roles share them without store/
 // depending on the wire format (store/ may not include api/).
 //
-// The receiver streams each object through an ObjectWriter into a temp file
-// (memory stays flat for a blob of any size), keeps a manifest's, snap's or
+// The receiver streams each object into an ObjectWriter (in memory up to
+// 8 MiB, a temp file past that: memory stays flat for a blob of any size),
+// keeps a manifest's, snap's or
 // chunk list's bytes in memory for checking (refusing one over its limit
 // before a byte of it is read), verifies that the bytes hash to the ID, and
-// hands each verified object, with its temp file, to the role. Nothing
-// becomes visible in the store unless the role installs the file; an object
-// cut short (a truncated pack, an error) leaves no file behind.
+// hands each verified object, with its writer, to the role. Nothing becomes
+// visible in the store unless the role installs it or adds it to a write
+// batch that commits; an object cut short (a truncated pack, an error) leaves
+// no file behind.
 #pragma once
 
 #include <cstdint>
@@ -78,8 +80,8 @@ class ObjectReceiver : public ObjectSink {
       : store_(store), role_(role), max_metadata_(max_metadata_bytes) {}
 
   // ObjectSink. Begin fails with the role's Accept error, or the refusal
-  // (kTooLarge) of a metadata object over the limit, or the store's kIo
-  // making a temp file; Data with the store's kIo; End with the
+  // (kTooLarge) of a metadata object over the limit; Data with the store's
+  // kIo (a temp file past 8 MiB); End with the
   // refusal (kCorrupt) of bytes that do not hash to the ID, or Take's error.
   Status Begin(ObjectKind kind, const ObjectId& id, uint64_t size) override;
   Status Data(std::string_view bytes) override;

@@ -16,17 +16,9 @@ namespace converge {
 Result<ObjectId> CaptureSink::Put(std::string_view bytes, ObjectKind kind) {
   ObjectId id = ObjectId::Of(bytes);
   if (!batch_ || batch_->store().Has(id)) return id;
-  {
-    // The first thread to claim an ID writes it; the others need not wait.
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!claimed_.insert(id).second) return id;
-  }
-  ASSIGN_OR_RETURN(ObjectWriter w, batch_->store().NewWriter());
-  RETURN_IF_ERROR(w.Append(bytes));
-  RETURN_IF_ERROR(w.Finish(id).status());
-  std::lock_guard<std::mutex> lock(mu_);
-  RETURN_IF_ERROR(batch_->Add(std::move(w), kind));
-  written_++;
+  // Hashed once, here: the batch takes the ID as it is (every read re-hashes).
+  ASSIGN_OR_RETURN(bool added, batch_->PutHashed(id, bytes, kind));
+  if (added) written_++;
   return id;
 }
 

@@ -6,10 +6,8 @@
 #include <sys/stat.h>
 
 #include <atomic>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 
 #include "store/cas.h"
 #include "workspace/stat_cache.h"
@@ -22,14 +20,12 @@ class CaptureSink {
  public:
   // `batch` null: hash only, store nothing.
   explicit CaptureSink(WriteBatch* batch) : batch_(batch) {}
-  // `kind` orders the batch's renames (chunks before their chunk list).
+  // `kind` is the batch's hint for its index (store/cas.h).
   Result<ObjectId> Put(std::string_view bytes, ObjectKind kind = ObjectKind::kBlob);
   uint64_t written() const { return written_; }
 
  private:
-  WriteBatch* batch_;
-  std::mutex mu_;  // guards batch_ and claimed_; file writes happen outside it
-  std::unordered_set<ObjectId> claimed_;
+  WriteBatch* batch_;  // itself safe from many threads; the first to add an ID writes it
   std::atomic<uint64_t> written_{0};
 };
 

@@ -246,7 +246,13 @@ struct WorkspaceChecker {
       int dir = static_cast<int>(d);
       std::string dir_path(cache.DirPath(dir));
       bool stale_manifest = stale_manifests.count(dir) > 0;
-      w.Dir(dir_path, stale_manifest ? std::nullopt : cache.DirManifest(dir), cache.DirStat(dir),
+      // A directory that loses an entry is no longer listed whole by the
+      // cache: racy, so the next snap lists it instead of trusting its stat
+      // (else it would leave the file out of the snap).
+      StatEntry dir_stat = cache.DirStat(dir);
+      auto dropped = stale_files.lower_bound({dir, 0});
+      if (dropped != stale_files.end() && dropped->first == dir) dir_stat.racy = true;
+      w.Dir(dir_path, stale_manifest ? std::nullopt : cache.DirManifest(dir), dir_stat,
             cache.DirWarned(dir));
       if (stale_manifest)
         report.fixed.push_back("dropped the cached manifest of directory " +
@@ -267,19 +273,16 @@ struct WorkspaceChecker {
     return SaveStatCache(ws.meta(), ws.db(), w.Finish(), false);
   }
 
-  // A damaged object file is worthless and, left in place, keeps a later
-  // snap or fetch from storing a good copy.
+  // A damaged copy is worthless and, left in place, keeps a later snap or
+  // fetch from storing a good one (they skip what the store has): loose
+  // files move aside, packed copies are quarantined (their bytes kept aside).
   Status MoveDamagedAside() {
-    if (census.damaged.empty()) return Status::Ok();
     fs::path aside = ws.meta() / "damaged";
-    RETURN_IF_ERROR(MakeDirs(aside, 0700));
-    for (const ObjectId& id : census.damaged) {
-      std::error_code ec;
-      fs::rename(ws.store().PathOf(id), aside / id.hex(), ec);
-      if (ec) return IoError("move damaged object " + id.hex() + " aside: " + ec.message());
-      report.fixed.push_back("moved damaged object " + id.hex() + " to " +
-                             (aside / id.hex()).string());
-    }
+    for (const auto* ids : {&census.damaged, &census.shadowed})
+      for (const ObjectId& id : *ids) {
+        ASSIGN_OR_RETURN(std::vector<std::string> done, ws.store().SetAsideDamaged(id, aside));
+        report.fixed.insert(report.fixed.end(), done.begin(), done.end());
+      }
     return Status::Ok();
   }
 };

@@ -13,6 +13,7 @@
 
 #include "base/fs.h"
 #include "fixtures.h"
+#include "support/store_helpers.h"
 
 namespace converge::testing {
 namespace {
@@ -113,7 +114,7 @@ TEST_F(ConcurrencyTest, SixteenClientsUploadAndPublishAtOnce) {
   EXPECT_EQ(total, size_t{kClients * kRounds * 2});
   EXPECT_EQ(listed.size(), total);
 
-  // Every object is whole: re-hash the files on disk, and fetch them all back.
+  // Every object is whole: re-hash what is on disk, and fetch them all back.
   std::map<std::string, TestObject> unique;
   for (const auto& objs : uploaded)
     for (const TestObject& o : objs) unique[std::string(KindName(o.kind)) + o.hex()] = o;
@@ -121,9 +122,7 @@ TEST_F(ConcurrencyTest, SixteenClientsUploadAndPublishAtOnce) {
                          {"manifests", nlohmann::json::array()},
                          {"snaps", nlohmann::json::array()}};
   for (const auto& [key, o] : unique) {
-    std::string bytes =
-        ReadFileOrDie(server().data_dir() / "objects" / o.hex().substr(0, 2) / o.hex());
-    EXPECT_EQ(ObjectId::Of(bytes), o.id);
+    EXPECT_TRUE(ReadsBackAs(server().data_dir(), o.id, o.bytes)) << o.hex();
     want[std::string(KindName(o.kind)) + "s"].push_back(o.hex());
   }
   Reply fetch = As(owner).Post("/v1/repos/" + repo + "/objects/fetch", want);

@@ -3,15 +3,14 @@
 #include <unistd.h>
 
 #include "fixtures.h"
+#include "support/store_helpers.h"
 
 namespace converge::testing {
 namespace {
 
 class ObjectsTest : public OwnedRepoTest {
  protected:
-  bool OnDisk(const TestObject& o) {
-    return fs::exists(server().data_dir() / "objects" / o.hex().substr(0, 2) / o.hex());
-  }
+  bool OnDisk(const TestObject& o) { return StoreHas(server().data_dir(), o.id); }
   bool TempsEmpty() { return fs::is_empty(server().data_dir() / "tmp"); }
 
 };

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "fixtures.h"
+#include "support/store_helpers.h"
 
 namespace converge::testing {
 namespace {
@@ -70,13 +71,14 @@ TEST_F(RestartTest, SigkillLeavesNoPartialObject) {
   std::string owner = NewUser("owner");
   std::string repo = NewRepo(owner);
   // Start an upload, stop sending halfway, kill the server while it waits.
-  TestObject big = Blob(std::string(3 << 20, 'k'));
+  // Past 8 MiB an object being received goes to a temp file (store/cas.h).
+  TestObject big = Blob(std::string(12 << 20, 'k'));
   std::string head = "PUT " + big.Path(repo) + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                      owner + "\r\nContent-Length: " + std::to_string(big.bytes.size()) + "\r\n\r\n";
   int port = server().port();
   std::thread sender(
-      [&] { RawRequest(port, head + big.bytes.substr(0, 1 << 20), /*shutdown_write=*/false); });
-  // The temp file appears once the server is receiving the body.
+      [&] { RawRequest(port, head + big.bytes.substr(0, 9 << 20), /*shutdown_write=*/false); });
+  // The temp file appears once the server has received 8 MiB of the body.
   for (int i = 0; i < 2000 && fs::is_empty(server().data_dir() / "tmp"); i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_FALSE(fs::is_empty(server().data_dir() / "tmp"));
@@ -89,7 +91,7 @@ TEST_F(RestartTest, SigkillLeavesNoPartialObject) {
   if (!server().postgres()) {
     EXPECT_TRUE(fs::is_empty(server().data_dir() / "tmp")) << "a crash's temps are cleaned at start";
   }
-  EXPECT_FALSE(fs::exists(server().data_dir() / "objects" / big.hex().substr(0, 2) / big.hex()));
+  EXPECT_FALSE(StoreHas(server().data_dir(), big.id));
   Reply missing =
       As(owner).Post("/v1/repos/" + repo + "/objects/missing", {{"blobs", {big.hex()}}});
   EXPECT_EQ(missing.json()["blobs"].size(), 1u);
@@ -99,11 +101,11 @@ TEST_F(RestartTest, SigkillLeavesNoPartialObject) {
 TEST_F(RestartTest, SigtermLetsRequestsInFlightFinish) {
   std::string owner = NewUser("owner");
   std::string repo = NewRepo(owner);
-  TestObject big = Blob(std::string(2 << 20, 'g'));
+  TestObject big = Blob(std::string(10 << 20, 'g'));
   RawConnection conn(server().port());
   ASSERT_TRUE(conn.Send("PUT " + big.Path(repo) + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                         owner + "\r\nContent-Length: " + std::to_string(big.bytes.size()) +
-                        "\r\n\r\n" + big.bytes.substr(0, 1 << 20)));
+                        "\r\n\r\n" + big.bytes.substr(0, 9 << 20)));
   for (int i = 0; i < 2000 && fs::is_empty(server().data_dir() / "tmp"); i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   server().Signal(SIGTERM);
@@ -111,7 +113,7 @@ TEST_F(RestartTest, SigtermLetsRequestsInFlightFinish) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ASSERT_NE(server().Log().find("received SIGTERM"), std::string::npos);
   // The server no longer accepts, but finishes what it started.
-  ASSERT_TRUE(conn.Send(big.bytes.substr(1 << 20)));
+  ASSERT_TRUE(conn.Send(big.bytes.substr(9 << 20)));
   std::string answer = conn.ReadAll();
   EXPECT_EQ(answer.rfind("HTTP/1.1 201", 0), 0u) << answer;
   EXPECT_EQ(server().Wait(), 0) << server().Log();

@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "store/cas.h"
 #include "support/team.h"
 #include "support/tree_helpers.h"
 
@@ -36,6 +37,19 @@ size_t CountFiles(const fs::path& dir) {
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     std::error_code fec;
     if (it->is_regular_file(fec)) n++;
+  }
+  return n;
+}
+
+// Bytes of the regular files under `dir`, counted without throwing while it changes.
+uint64_t BytesUnder(const fs::path& dir) {
+  uint64_t n = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code fec;
+    uint64_t size = it->is_regular_file(fec) ? it->file_size(fec) : 0;
+    if (!fec) n += size;
   }
   return n;
 }
@@ -159,10 +173,15 @@ class CrashTest : public TeamTest {
     EXPECT_EQ(r.exit_code, 0) << when << ": " << r.out << r.err;
     json j = json::parse(r.out, nullptr, false);
     EXPECT_TRUE(j.is_object() && j.value("ok", false)) << when << ": " << r.out;
-    // Every object file, however many the kill let in (none, when it came
+    // Every object stored, however many the kill let in (none, when it came
     // before the first upload).
-    EXPECT_EQ(j.value("objects_checked", size_t{0}), CountFiles(server_->data_dir() / "objects"))
-        << when << ": " << r.out;
+    size_t stored = 0;
+    Status listed = ObjectStore::Open(server_->data_dir())->ForEach([&](const ObjectId&) {
+      stored++;
+      return Status::Ok();
+    });
+    EXPECT_TRUE(listed.ok()) << listed.message();
+    EXPECT_EQ(j.value("objects_checked", size_t{0}), stored) << when << ": " << r.out;
   }
 
   std::set<std::string> ListedPublications() {
@@ -295,11 +314,12 @@ class ClientCrashTest : public CrashTest {
 TEST_F(ClientCrashTest, KilledMidFetch) {
   fs::path ws = NewWorkspace(bob_, "ws");
   fs::path meta = ws / ".converge";
-  // While objects stream into temp files; once they start to become
-  // visible; after a fixed delay.
-  KillWhen(Start(bob_, ws, {"fetch"}), [&] { return CountFiles(meta / "tmp") >= 40; });
+  // While objects stream into a pack in tmp/; once its pack files land in
+  // packs/ (before or after the index that makes them visible); after a
+  // fixed delay.
+  KillWhen(Start(bob_, ws, {"fetch"}), [&] { return BytesUnder(meta / "tmp") >= (2u << 20); });
   ExpectFsckClean(bob_, ws, "fetch killed while objects arrive");
-  KillWhen(Start(bob_, ws, {"fetch"}), [&] { return CountFiles(meta / "objects") > 0; });
+  KillWhen(Start(bob_, ws, {"fetch"}), [&] { return CountFiles(meta / "packs") > 0; });
   ExpectFsckClean(bob_, ws, "fetch killed as objects land");
   KillWhen(Start(bob_, ws, {"fetch"}), After(40));
   ExpectFsckClean(bob_, ws, "fetch killed 40 ms in");

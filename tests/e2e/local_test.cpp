@@ -10,6 +10,7 @@
 #include "base/random.h"
 #include "store/hash.h"
 #include "support/process.h"
+#include "support/store_helpers.h"
 #include "support/tree_helpers.h"
 
 namespace converge::testing {
@@ -146,7 +147,7 @@ TEST_F(LocalTest, CorruptBlobMakesRestoreFailClearly) {
   WriteFile(ws_ / "other.txt", "fine\n");
   json snap = J({"snap"});
   std::string blob = ObjectId::Of("the bytes that will rot\n").hex();
-  FlipByte(ObjectPath(ws_, blob), 4);
+  DamageEveryCopy(ws_ / ".converge", *ObjectId::FromHex(blob), 4);
   RunResult r = C({"restore", snap["id"], "--to", (tmp_ / "out").string()});
   ExpectError(r, blob);
   EXPECT_NE(r.err.find("victim.txt"), std::string::npos) << r.err;

@@ -10,6 +10,7 @@
 #include "store/hash.h"
 #include "support/people.h"
 #include "support/server.h"
+#include "support/store_helpers.h"
 
 namespace converge::testing {
 namespace {
@@ -35,14 +36,10 @@ TEST(RepairTest, RepairThenTheNextPublishHealsTheServer) {
   json first = alice.Json({"publish", "-m", "first"}, ws);
   ASSERT_TRUE(first.is_object());
 
-  std::string hex = ObjectId::Of(kContent).hex();
-  fs::path object = server.data_dir() / "objects" / hex.substr(0, 2) / hex;
-  ASSERT_TRUE(fs::exists(object));
-  {
-    std::fstream f(object, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(100);
-    f.put('Q');  // a 'z' before
-  }
+  ObjectId blob = ObjectId::Of(kContent);
+  std::string hex = blob.hex();
+  ASSERT_TRUE(StoreHas(server.data_dir(), blob));
+  DamageEveryCopy(server.data_dir(), blob, 100);
   RunResult check = Converge(server.ServeArgs({"--fsck"}));
   EXPECT_EQ(check.exit_code, 1) << check.out;
   EXPECT_NE(check.out.find(hex), std::string::npos) << check.out;
@@ -50,8 +47,10 @@ TEST(RepairTest, RepairThenTheNextPublishHealsTheServer) {
 
   ASSERT_EQ(server.Stop(), 0);
   RunResult repair = Converge(server.ServeArgs({"--fsck", "--repair"}));
-  EXPECT_NE(repair.out.find("fixed: moved damaged object " + hex), std::string::npos)
+  EXPECT_NE(repair.out.find("fixed: set aside the damaged copy of object " + hex),
+            std::string::npos)
       << repair.out << repair.err;
+  EXPECT_FALSE(StoreHas(server.data_dir(), blob)) << "the damaged copy is quarantined";
   server.Start();
   if (server.port() != std::stoi(url.substr(url.rfind(':') + 1))) {
     url = "http://127.0.0.1:" + std::to_string(server.port());
@@ -64,7 +63,7 @@ TEST(RepairTest, RepairThenTheNextPublishHealsTheServer) {
   // so the client walks down and uploads everything the repo now lacks.
   RunResult again = alice.Run({"publish", "-m", "again"}, ws);
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(ReadFileOrDie(object), kContent);
+  EXPECT_TRUE(ReadsBackAs(server.data_dir(), blob, kContent));
   RunResult clean = Converge(server.ServeArgs({"--fsck"}));
   EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
 

@@ -5,8 +5,10 @@
 // way hold none of a node's database connections.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "fixture.h"
@@ -19,6 +21,29 @@ namespace {
 
 using json = nlohmann::json;
 using Clock = NodesClock;
+
+// The bytes sent over loopback TCP to `port` that the listening process
+// has not read yet: its sockets' receive queues and the senders' unsent or
+// unacknowledged ones (/proc/net/tcp). 0 once the server read everything.
+uint64_t UnreadBytesTo(int port) {
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  std::getline(tcp, line);  // the header
+  uint64_t unread = 0;
+  while (std::getline(tcp, line)) {
+    std::istringstream in(line);
+    std::string slot, local, remote, state, queues;
+    in >> slot >> local >> remote >> state >> queues;
+    auto port_of = [](const std::string& a) { return std::stoi(a.substr(a.find(':') + 1), nullptr, 16); };
+    size_t colon = queues.find(':');
+    if (colon == std::string::npos) continue;
+    uint64_t tx = std::stoull(queues.substr(0, colon), nullptr, 16);
+    uint64_t rx = std::stoull(queues.substr(colon + 1), nullptr, 16);
+    if (port_of(local) == port) unread += rx;
+    if (port_of(remote) == port) unread += tx;
+  }
+  return unread;
+}
 
 // 16 clients, all through one nginx that round-robins every request over both
 // nodes: half are people with a workspace of their own running the real
@@ -176,12 +201,14 @@ TEST_F(TwoNodesTest, StalledUploadsHoldNoDatabaseConnection) {
     ASSERT_TRUE(c->Send(request));
     stalled.push_back(std::move(c));
   }
-  // Readiness: both are being received (a temp file each in tmp/).
+  // Readiness: the node has read both halves off their sockets (an object
+  // in flight is held in memory below the store's budget, so no temp file
+  // shows it).
   for (auto until = Clock::now() + std::chrono::seconds(60);
-       Clock::now() < until && FilesUnder(data_ / "tmp") < size_t{kConnections};
+       Clock::now() < until && UnreadBytesTo(a_->port()) > 0;
        std::this_thread::sleep_for(std::chrono::milliseconds(5))) {
   }
-  ASSERT_EQ(FilesUnder(data_ / "tmp"), size_t{kConnections});
+  ASSERT_EQ(UnreadBytesTo(a_->port()), 0u) << "the node does not read the stalled uploads";
 
   httplib::Client cli("127.0.0.1", a_->port());
   cli.set_read_timeout(10, 0);

@@ -46,10 +46,6 @@ std::map<std::string, std::string> DescribeTree(const fs::path& root) {
   return out;
 }
 
-fs::path ObjectPath(const fs::path& ws, const std::string& hex) {
-  return ws / ".converge" / "objects" / hex.substr(0, 2) / hex;
-}
-
 void FlipByte(const fs::path& file, size_t offset) {
   ::chmod(file.c_str(), 0644);
   int fd = ::open(file.c_str(), O_RDWR);

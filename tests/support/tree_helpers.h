@@ -16,9 +16,6 @@ namespace fs = std::filesystem;
 // Symlinks are never followed.
 std::map<std::string, std::string> DescribeTree(const fs::path& root);
 
-// The object file for `hex` in the workspace at `ws`.
-fs::path ObjectPath(const fs::path& ws, const std::string& hex);
-
 // Flips one bit of the byte at `offset` of a (read-only) file.
 void FlipByte(const fs::path& file, size_t offset);
 

@@ -10,6 +10,7 @@
 
 #include "store/cas.h"
 #include "support/process.h"
+#include "support/store_helpers.h"
 
 namespace converge {
 namespace {
@@ -68,7 +69,12 @@ TEST(CasDamage, WriteBatchAddReplacesADamagedCopy) {
     EXPECT_EQ(batch.size(), 1u) << "an object already on disk is written all the same";
     ASSERT_TRUE(batch.Commit().ok());
   }
-  EXPECT_EQ(ObjectFileBytes(store, id), content);
+  // The batch's packed copy is read first, and the damaged file passed over.
+  EXPECT_TRUE(store.Locate(id)->packed);
+  Result<std::string> back = store.Read(id);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, content);
+  EXPECT_TRUE(store.Verify(id).ok());
   EXPECT_TRUE(fs::is_empty(dir.path() / "tmp"));
 }
 
@@ -105,6 +111,29 @@ TEST(CasDamage, StreamWithholdsTheLastPieceOfADamagedObject) {
     ASSERT_TRUE(store.Install(FinishedWriter(store, content)).ok());
     ASSERT_TRUE(store.Stream(id, whole.sink()).ok()) << size;
     EXPECT_TRUE(whole.bytes == content) << size;
+  }
+}
+
+// A damaged packed copy: a loose install (a single-object upload) stands in
+// for it, whatever its size, and the stream never mixes the two.
+TEST(CasDamage, InstallStandsInForADamagedPackedCopy) {
+  TempDir dir;
+  ObjectStore store = *ObjectStore::Open(dir.path());
+  for (size_t size : {size_t{64}, size_t{3} << 20}) {
+    std::string content(size, 'p');
+    content[size / 2] = 'q';
+    ObjectId id = ObjectId::Of(content);
+    {
+      WriteBatch batch(store);
+      ASSERT_TRUE(batch.Put(content).ok());
+      ASSERT_TRUE(batch.Commit().ok());
+    }
+    testing::DamageObject(store, id, size / 3);
+    ASSERT_EQ(store.Verify(id).code(), Code::kCorrupt) << size;
+    ASSERT_TRUE(store.Install(FinishedWriter(store, content)).ok());
+    Received got;
+    ASSERT_TRUE(store.Stream(id, got.sink()).ok()) << size;
+    EXPECT_TRUE(got.bytes == content) << size;
   }
 }
 

@@ -13,6 +13,7 @@
 #include "workspace/snap_index.h"
 #include "store/tree_depth.h"
 #include "support/process.h"
+#include "support/store_helpers.h"
 #include "support/tree_helpers.h"
 #include "support/workspace_fixture.h"
 #include "workspace/restore.h"
@@ -245,7 +246,7 @@ TEST_F(DeepTreeTest, AFailedRestoreToRemovesItsStagingWithFewDescriptors) {
   WriteFile(root_ / deep / "bottom.txt", "at the bottom\n");
   for (int i = 0; i < 50; i++) WriteFile(root_ / ChainPath(i + 1) / "f.txt", std::to_string(i));
   ObjectId snap = Snap();
-  ASSERT_TRUE(fs::remove(ws().store().PathOf(ObjectId::Of("at the bottom\n"))));
+  testing::RemoveObject(ws().store(), ObjectId::Of("at the bottom\n"));
   Result<RestoreStats> r = WithFewDescriptors([&] { return RestoreTo(ws(), snap, tmp_ / "out", false); });
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("nothing was restored"), std::string::npos)
@@ -293,7 +294,7 @@ TEST_F(DeepTreeTest, InPlaceRefusesADamagedObjectBeforeChangingAnything) {
   Snap();
   auto before = DescribeTree(root_);
   ObjectId damaged = ObjectId::Of("two\n");
-  testing::FlipByte(ws().store().PathOf(damaged), 1);
+  testing::DamageObject(ws().store(), damaged, 1);
   Result<RestoreStats> r = RestoreInPlace(ws(), first, false, false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kCorrupt);

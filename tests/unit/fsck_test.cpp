@@ -270,10 +270,10 @@ TEST(Fsck, StaleTempFilesAreReportedAndRemovable) {
   EXPECT_EQ(fixed.problems[0].subject, new_temp.string());
 }
 
-// The batch renames blobs before chunk lists before manifests before snaps,
-// whatever order they were added in: a failure (or a crash) part way leaves
-// nothing visible whose references are not.
-TEST(WriteBatchOrder, ReferencedKindsBecomeVisibleFirst) {
+// A batch becomes visible at one rename, its index's: a commit that fails
+// before it (here a pack file vanished from tmp/) leaves nothing visible,
+// whatever the kinds and the order they were added in, and nothing behind.
+TEST(WriteBatchCommit, AFailedCommitLeavesNothingVisible) {
   TempDir dir;
   ObjectStore store = *ObjectStore::Open(dir.path());
   std::string blob = "chunk content";
@@ -282,17 +282,19 @@ TEST(WriteBatchOrder, ReferencedKindsBecomeVisibleFirst) {
   cl.size = blob.size();
   cl.chunks = {{blob_id, blob.size()}};
   std::string list = EncodeChunkList(cl);
-
-  WriteBatch batch(store);
-  ASSERT_TRUE(batch.Put(list, ObjectKind::kChunkList).ok());
-  ASSERT_TRUE(batch.Put(blob).ok());
-  // Make the blob's rename fail: its temp file disappears.
-  for (const auto& e : fs::directory_iterator(dir.path() / "tmp"))
-    if (testing::ReadFileOrDie(e.path()) == blob) fs::remove(e.path());
-  Status st = batch.Commit();
-  EXPECT_FALSE(st.ok());
-  EXPECT_FALSE(store.Has(blob_id));
-  EXPECT_FALSE(store.Has(ObjectId::Of(list))) << "a chunk list became visible without its chunk";
+  {
+    WriteBatch batch(store);
+    ASSERT_TRUE(batch.Put(list, ObjectKind::kChunkList).ok());
+    ASSERT_TRUE(batch.Put(blob).ok());
+    for (const auto& e : fs::directory_iterator(dir.path() / "tmp"))
+      if (e.path().string().ends_with(".pack.tmp")) fs::remove(e.path());
+    Status st = batch.Commit();
+    EXPECT_FALSE(st.ok());
+    EXPECT_FALSE(store.Has(blob_id));
+    EXPECT_FALSE(store.Has(ObjectId::Of(list))) << "a chunk list became visible without its chunk";
+  }
+  EXPECT_TRUE(fs::is_empty(dir.path() / "tmp"));
+  EXPECT_TRUE(fs::is_empty(dir.path() / "packs"));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "store/tree.h"
 #include "support/workspace_fixture.h"
 #include "support/process.h"
+#include "support/store_helpers.h"
 #include "support/tree_helpers.h"
 #include "workspace/snapshot.h"
 
@@ -110,7 +111,7 @@ TEST_F(RestoreTest, CorruptBlobFailsNamingItAndLeavesNoDir) {
   MakeTree();
   ObjectId id = Snap();
   ObjectId blob = EntryOf(id, "src/main.c").id;
-  testing::FlipByte(ws().store().PathOf(blob), 3);
+  testing::DamageObject(ws().store(), blob, 3);
   fs::path out = tmp_ / "out";
   Result<RestoreStats> r = RestoreTo(ws(), id, out, false);
   ASSERT_FALSE(r.ok());
@@ -128,7 +129,7 @@ TEST_F(RestoreTest, CorruptChunkFails) {
   Result<ChunkList> list = reader.ReadChunkList(EntryOf(id, "big.bin").id);
   ASSERT_TRUE(list.ok());
   const ObjectId& last = list->chunks.back().blob;
-  testing::FlipByte(ws().store().PathOf(last), 0);
+  testing::DamageObject(ws().store(), last, 0);
   Result<RestoreStats> r = RestoreTo(ws(), id, tmp_ / "out", false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kCorrupt);
@@ -212,7 +213,7 @@ TEST_F(RestoreTest, InPlaceMissingObjectFailsBeforeChangingAnything) {
   Snap();
   auto before = DescribeTree(root_);
   ObjectId blob = EntryOf(first, "b.txt").id;
-  fs::remove(ws().store().PathOf(blob));
+  testing::RemoveObject(ws().store(), blob);
   Result<RestoreStats> r = RestoreInPlace(ws(), first, true, false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kNotFound);

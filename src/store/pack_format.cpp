@@ -1,0 +1,231 @@
+#include "store/pack_format.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace converge {
+
+namespace {
+
+void PutLe(std::string& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetLe(const unsigned char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+
+ObjectId IdAt(const unsigned char* p) {
+  std::array<unsigned char, ObjectId::kBytes> b;
+  std::memcpy(b.data(), p, b.size());
+  return ObjectId(b);
+}
+
+Status BadIndex(const std::string& name, const std::string& what) {
+  return Corrupt("pack index " + name + " is damaged: " + what +
+                 " (run 'converge fsck'; its objects are unreadable until it is replaced)");
+}
+
+}  // namespace
+
+std::string EncodeEntryHeader(const PackEntryHeader& h) {
+  std::string out;
+  out.reserve(kPackEntryHeaderBytes);
+  PutLe(out, kPackEntryMarker, 4);
+  out.push_back(static_cast<char>(h.kind));
+  out.push_back(static_cast<char>(h.codec));
+  PutLe(out, 0, 2);
+  PutLe(out, h.raw, 8);
+  PutLe(out, h.stored, 8);
+  out.append(reinterpret_cast<const char*>(h.id.data()), ObjectId::kBytes);
+  return out;
+}
+
+Result<PackEntryHeader> DecodeEntryHeader(std::string_view bytes) {
+  if (bytes.size() < kPackEntryHeaderBytes) return Corrupt("pack entry header cut short");
+  auto p = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (GetLe(p, 4) != kPackEntryMarker) return Corrupt("no pack entry header here");
+  PackEntryHeader h;
+  h.kind = p[4];
+  if (p[5] > static_cast<uint8_t>(Codec::kZstd)) return Corrupt("unknown codec in pack entry");
+  h.codec = static_cast<Codec>(p[5]);
+  if (GetLe(p + 6, 2) != 0) return Corrupt("reserved field of a pack entry is not zero");
+  h.raw = GetLe(p + 8, 8);
+  h.stored = GetLe(p + 16, 8);
+  h.id = IdAt(p + 24);
+  return h;
+}
+
+bool IsPackFileName(std::string_view name, std::string_view suffix) {
+  if (name.size() <= suffix.size() || name.size() > kPackNameBytes - 1) return false;
+  if (name.substr(name.size() - suffix.size()) != suffix) return false;
+  for (char c : name.substr(0, name.size() - suffix.size()))
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return true;
+}
+
+std::string EncodePackIndex(const std::vector<std::string>& packs, std::vector<PackEntry> entries) {
+  std::sort(entries.begin(), entries.end(),
+            [](const PackEntry& a, const PackEntry& b) { return a.id < b.id; });
+  std::string out;
+  out.reserve(kPackIndexHeaderBytes + packs.size() * kPackNameBytes + kPackFanoutBytes +
+              entries.size() * kPackIndexEntryBytes + ObjectId::kBytes);
+  out.append(kPackIndexMagic);
+  PutLe(out, packs.size(), 4);
+  PutLe(out, 0, 4);
+  PutLe(out, entries.size(), 8);
+  for (const std::string& p : packs) {
+    out.append(p);
+    out.append(kPackNameBytes - p.size(), '\0');
+  }
+  uint32_t fanout[256] = {};
+  for (const PackEntry& e : entries) fanout[e.id.data()[0]]++;
+  uint32_t total = 0;
+  for (uint32_t& f : fanout) {
+    total += f;
+    f = total;
+  }
+  for (uint32_t f : fanout) PutLe(out, f, 4);
+  for (const PackEntry& e : entries) {
+    out.append(reinterpret_cast<const char*>(e.id.data()), ObjectId::kBytes);
+    PutLe(out, e.pack, 4);
+    out.push_back(static_cast<char>(e.kind));
+    out.push_back(static_cast<char>(e.codec));
+    PutLe(out, 0, 2);
+    PutLe(out, e.offset, 8);
+    PutLe(out, e.stored, 8);
+    PutLe(out, e.raw, 8);
+  }
+  ObjectId sum = ObjectId::Of(out);
+  out.append(reinterpret_cast<const char*>(sum.data()), ObjectId::kBytes);
+  return out;
+}
+
+PackIndex::~PackIndex() {
+  if (map_) ::munmap(map_, size_);
+}
+
+Result<std::shared_ptr<const PackIndex>> PackIndex::Load(const fs::path& dir,
+                                                         const std::string& name) {
+  fs::path path = dir / name;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open pack index '" + path.string() + "'", errno);
+  Fd owner(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus("stat '" + path.string() + "'", errno);
+  std::shared_ptr<PackIndex> idx(new PackIndex());
+  idx->name_ = name;
+  idx->size_ = static_cast<size_t>(st.st_size);
+  if (idx->size_ > 0) {
+    void* m = ::mmap(nullptr, idx->size_, PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) return ErrnoStatus("map pack index '" + path.string() + "'", errno);
+    idx->map_ = m;
+    idx->data_ = static_cast<const unsigned char*>(m);
+  }
+  RETURN_IF_ERROR(idx->Parse());
+  return std::shared_ptr<const PackIndex>(std::move(idx));
+}
+
+Result<std::shared_ptr<const PackIndex>> PackIndex::FromBytes(std::string bytes,
+                                                              const std::string& name) {
+  std::shared_ptr<PackIndex> idx(new PackIndex());
+  idx->name_ = name;
+  idx->held_ = std::move(bytes);
+  idx->size_ = idx->held_.size();
+  idx->data_ = reinterpret_cast<const unsigned char*>(idx->held_.data());
+  RETURN_IF_ERROR(idx->Parse());
+  return std::shared_ptr<const PackIndex>(std::move(idx));
+}
+
+Status PackIndex::Parse() {
+  size_t fixed = kPackIndexHeaderBytes + kPackFanoutBytes + ObjectId::kBytes;
+  if (size_ < fixed) return BadIndex(name_, "shorter than its header");
+  if (std::memcmp(data_, kPackIndexMagic.data(), kPackIndexMagic.size()) != 0)
+    return BadIndex(name_, "not a pack index (wrong magic)");
+  uint64_t packs = GetLe(data_ + 8, 4), count = GetLe(data_ + 16, 8);
+  if (packs == 0 || packs > kMaxPacksPerIndex) return BadIndex(name_, "bad pack count");
+  if (count > (size_ - fixed) / kPackIndexEntryBytes ||
+      fixed + packs * kPackNameBytes + count * kPackIndexEntryBytes != size_)
+    return BadIndex(name_, "its size does not match its counts");
+  const unsigned char* p = data_ + kPackIndexHeaderBytes;
+  for (uint64_t i = 0; i < packs; i++, p += kPackNameBytes) {
+    std::string n(reinterpret_cast<const char*>(p), kPackNameBytes);
+    n.resize(std::strlen(n.c_str()));
+    if (!IsPackFileName(n, ".pack")) return BadIndex(name_, "a malformed pack name");
+    packs_.push_back(std::move(n));
+  }
+  fanout_ = p;
+  uint64_t prev = 0;
+  for (int i = 0; i < 256; i++) {
+    uint64_t f = GetLe(fanout_ + 4 * i, 4);
+    if (f < prev) return BadIndex(name_, "its fanout table decreases");
+    prev = f;
+  }
+  if (prev != count) return BadIndex(name_, "its fanout table does not end at its count");
+  entries_ = fanout_ + kPackFanoutBytes;
+  count_ = static_cast<size_t>(count);
+  return Status::Ok();
+}
+
+const unsigned char* PackIndex::EntryAt(size_t i) const {
+  return entries_ + i * kPackIndexEntryBytes;
+}
+
+PackEntry PackIndex::entry(size_t i) const {
+  const unsigned char* p = EntryAt(i);
+  PackEntry e;
+  e.id = IdAt(p);
+  e.pack = static_cast<uint32_t>(GetLe(p + 32, 4));
+  e.kind = p[36];
+  e.codec = static_cast<Codec>(p[37]);
+  e.offset = GetLe(p + 40, 8);
+  e.stored = GetLe(p + 48, 8);
+  e.raw = GetLe(p + 56, 8);
+  return e;
+}
+
+std::optional<size_t> PackIndex::Find(const ObjectId& id) const {
+  unsigned first = id.data()[0];
+  size_t lo = first == 0 ? 0 : static_cast<size_t>(GetLe(fanout_ + 4 * (first - 1), 4));
+  size_t hi = static_cast<size_t>(GetLe(fanout_ + 4 * first, 4));
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = std::memcmp(EntryAt(mid), id.data(), ObjectId::kBytes);
+    if (c == 0) return mid;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return std::nullopt;
+}
+
+Status PackIndex::CheckWhole() const {
+  size_t body = size_ - ObjectId::kBytes;
+  ObjectId sum = ObjectId::Of(std::string_view(reinterpret_cast<const char*>(data_), body));
+  if (std::memcmp(sum.data(), data_ + body, ObjectId::kBytes) != 0)
+    return BadIndex(name_, "its checksum does not match its bytes");
+  for (size_t i = 0; i < count_; i++) {
+    const unsigned char* p = EntryAt(i);
+    if (i > 0 && std::memcmp(EntryAt(i - 1), p, ObjectId::kBytes) >= 0)
+      return BadIndex(name_, "its entries are not sorted by ID");
+    unsigned first = p[0];
+    size_t lo = first == 0 ? 0 : static_cast<size_t>(GetLe(fanout_ + 4 * (first - 1), 4));
+    size_t hi = static_cast<size_t>(GetLe(fanout_ + 4 * first, 4));
+    if (i < lo || i >= hi) return BadIndex(name_, "its fanout table does not match its entries");
+    if (GetLe(p + 32, 4) >= packs_.size()) return BadIndex(name_, "an entry names no pack");
+    if (p[37] > static_cast<uint8_t>(Codec::kZstd) || GetLe(p + 38, 2) != 0)
+      return BadIndex(name_, "an entry has an unknown codec");
+  }
+  return Status::Ok();
+}
+
+}  // namespace converge

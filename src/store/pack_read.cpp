@@ -1,0 +1,121 @@
+// PackSet::StreamCopy (store/pack_set.h): one packed copy read, re-hashed
+// and handed to a sink in pieces of at most 1 MiB, in bounded memory (a few
+// MiB, whatever the object's size or codec):
+// - up to 1 MiB (raw or compressed): read (and decompressed) whole, hashed,
+//   and only then handed out;
+// - larger: a piece at a time, each piece handed out once the next one is
+//   made, the last only after the hash matched, so a sink never holds a whole
+//   damaged object (ObjectStore::Stream's promise).
+#include <algorithm>
+#include <memory>
+
+#include "store/compress.h"
+#include "store/pack_set.h"
+
+namespace converge {
+
+namespace {
+
+constexpr size_t kPiece = 1 << 20;
+
+}  // namespace
+
+Status PackSet::StreamCopy(const Copy& c, const ObjectId& id, const Sink& sink, bool* delivered,
+                           std::atomic<uint64_t>& bytes_read) const {
+  const PackEntry& e = c.entry;
+  auto corrupt = [&](const std::string& why) {
+    return Corrupt("object " + id.hex() + " is corrupt: " + why + " (" + c.Where() +
+                   "); run 'converge fsck'");
+  };
+  if (e.pack >= c.index->packs().size()) return corrupt("its index entry names no pack");
+  bool zstd = e.codec == Codec::kZstd;
+  if (zstd ? (e.raw > kMaxCompressedObject || e.stored > e.raw + (1 << 16)) : e.stored != e.raw)
+    return corrupt("its index entry has impossible sizes");
+  ASSIGN_OR_RETURN(std::shared_ptr<Fd> fd, OpenPack(c.index->packs()[e.pack]));
+  // The header and the first piece of the stored bytes in one read.
+  bool small = e.raw <= kPiece;
+  size_t first = static_cast<size_t>(small ? e.stored : std::min<uint64_t>(e.stored, kPiece));
+  auto in = std::make_unique_for_overwrite<char[]>(kPackEntryHeaderBytes + first);
+  RETURN_IF_ERROR(ReadAt(c, fd->get(), in.get(), kPackEntryHeaderBytes + first, e.offset));
+  bytes_read.fetch_add(kPackEntryHeaderBytes + first);
+  Result<PackEntryHeader> h = DecodeEntryHeader(std::string_view(in.get(), kPackEntryHeaderBytes));
+  if (!h.ok() || h->id != id || h->codec != e.codec || h->raw != e.raw || h->stored != e.stored)
+    return corrupt("the pack holds something else where its index points");
+  std::string_view stored(in.get() + kPackEntryHeaderBytes, first);
+  uint64_t read = first;  // of the stored bytes
+  Hasher hasher;
+
+  if (small) {
+    std::unique_ptr<char[]> raw;
+    std::string_view bytes = stored;
+    if (zstd) {
+      raw = std::make_unique_for_overwrite<char[]>(std::max<uint64_t>(e.raw, 1));
+      Status st = DecompressStored(stored, raw.get(), e.raw);
+      if (!st.ok()) return corrupt(st.message());
+      bytes = std::string_view(raw.get(), e.raw);
+    }
+    hasher.Update(bytes);
+    if (hasher.Finish() != id) return corrupt("its bytes do not match its ID");
+    if (bytes.empty()) return Status::Ok();
+    *delivered = true;
+    return sink(bytes);
+  }
+
+  // Larger: `held` is the piece made before the one being made into `next`.
+  auto held_buf = std::make_unique_for_overwrite<char[]>(kPiece);
+  auto next_buf = std::make_unique_for_overwrite<char[]>(kPiece);
+  std::string_view held;
+  uint64_t made = 0;  // raw bytes
+  std::optional<StreamDecompressor> z;
+  if (zstd) z.emplace();
+  auto refill = [&]() -> Status {  // the next stored bytes into `in`
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kPiece, e.stored - read));
+    RETURN_IF_ERROR(ReadAt(c, fd->get(), in.get(), n, e.offset + kPackEntryHeaderBytes + read));
+    bytes_read.fetch_add(n);
+    read += n;
+    stored = std::string_view(in.get(), n);
+    return Status::Ok();
+  };
+  for (;;) {
+    size_t n = 0;
+    if (!zstd && !stored.empty()) {  // the first piece, read with the header
+      n = stored.size();
+      std::copy(stored.begin(), stored.end(), next_buf.get());
+      stored = {};
+    } else if (!zstd) {
+      if (read == e.stored) break;
+      n = static_cast<size_t>(std::min<uint64_t>(kPiece, e.stored - read));
+      RETURN_IF_ERROR(
+          ReadAt(c, fd->get(), next_buf.get(), n, e.offset + kPackEntryHeaderBytes + read));
+      bytes_read.fetch_add(n);
+      read += n;
+    } else {
+      while (n < kPiece && !z->done()) {
+        if (stored.empty()) {
+          if (read == e.stored) break;
+          RETURN_IF_ERROR(refill());
+        }
+        Status st = z->Feed(stored, next_buf.get(), kPiece, &n);
+        if (!st.ok()) return corrupt(st.message());
+      }
+      if (n == 0) break;
+    }
+    made += n;
+    if (made > e.raw) return corrupt("it holds more bytes than its index says");
+    hasher.Update(next_buf.get(), n);
+    if (!held.empty()) {
+      *delivered = true;
+      RETURN_IF_ERROR(sink(held));
+    }
+    std::swap(held_buf, next_buf);
+    held = std::string_view(held_buf.get(), n);
+  }
+  if (zstd && (!z->done() || !stored.empty() || read != e.stored))
+    return corrupt("its compressed frame is cut short or followed by other bytes");
+  if (made != e.raw) return corrupt("it holds fewer bytes than its index says");
+  if (hasher.Finish() != id) return corrupt("its bytes do not match its ID");
+  *delivered = true;
+  return sink(held);
+}
+
+}  // namespace converge

@@ -1,0 +1,103 @@
+// WriteBatch (store/cas.h): objects appended to packs as they come (zstd
+// where it pays, store/compress.h), made visible at one index rename on
+// Commit (store/pack_writer.h).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <optional>
+#include <unordered_set>
+
+#include "store/cas.h"
+#include "store/compress.h"
+#include "store/pack_set.h"
+#include "store/pack_writer.h"
+
+namespace converge {
+
+struct WriteBatch::State {
+  std::mutex mu;  // guards what follows; compression happens outside it
+  std::unordered_set<ObjectId> ids;
+  std::unique_ptr<PackWriter> writer;
+  uint64_t max_pack = kDefaultMaxPackBytes;
+
+  PackWriter& Writer(const fs::path& root) {
+    if (!writer) writer = std::make_unique<PackWriter>(root, max_pack);
+    return *writer;
+  }
+};
+
+WriteBatch::WriteBatch(ObjectStore& store) : store_(&store), s_(std::make_unique<State>()) {}
+WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
+WriteBatch::~WriteBatch() = default;  // an uncommitted PackWriter removes its files
+
+void WriteBatch::set_max_pack_bytes(uint64_t n) {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  s_->max_pack = n;
+}
+
+bool WriteBatch::Contains(const ObjectId& id) const {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  return s_->ids.count(id) > 0;
+}
+
+size_t WriteBatch::size() const {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  return s_->ids.size();
+}
+
+Status WriteBatch::Append(const ObjectId& id, ObjectKind kind, std::string_view bytes) {
+  // Compressed in the calling thread (capture's are many), appended in turn.
+  std::optional<std::string> frame = CompressForStorage(bytes);
+  std::lock_guard<std::mutex> lock(s_->mu);
+  PackWriter& w = s_->Writer(store_->root());
+  if (frame) return w.Append(id, static_cast<uint8_t>(kind), Codec::kZstd, bytes.size(), *frame);
+  return w.Append(id, static_cast<uint8_t>(kind), Codec::kRaw, bytes.size(), bytes);
+}
+
+Result<bool> WriteBatch::PutHashed(const ObjectId& id, std::string_view bytes, ObjectKind kind) {
+  {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    if (!s_->ids.insert(id).second) return false;
+  }
+  RETURN_IF_ERROR(Append(id, kind, bytes));
+  return true;
+}
+
+Result<ObjectId> WriteBatch::Put(std::string_view bytes, ObjectKind kind) {
+  ObjectId id = ObjectId::Of(bytes);
+  if (HasOrPending(id)) return id;
+  RETURN_IF_ERROR(PutHashed(id, bytes, kind).status());
+  return id;
+}
+
+Status WriteBatch::Add(ObjectWriter&& w, ObjectKind kind) {
+  ObjectWriter writer = std::move(w);
+  if (!writer.id_) return Internal("batch add of an unfinished object writer");
+  ObjectId id = *writer.id_;
+  if (!writer.spilled()) return PutHashed(id, writer.buf_, kind).status();
+  // A large object: copied from its temp file into the pack, as it is.
+  {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    if (!s_->ids.insert(id).second) return Status::Ok();
+  }
+  int fd = ::open(writer.temp_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("reopen '" + writer.temp_.string() + "'", errno);
+  Fd owner(fd);
+  std::lock_guard<std::mutex> lock(s_->mu);
+  return s_->Writer(store_->root()).AppendFile(id, static_cast<uint8_t>(kind), fd, writer.size_);
+}
+
+Status WriteBatch::Commit() {
+  std::unique_ptr<PackWriter> writer;
+  {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    writer = std::move(s_->writer);
+    s_->ids.clear();
+  }
+  if (!writer || writer->count() == 0) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string index, writer->Commit());
+  return store_->packs().Adopt(index);
+}
+
+}  // namespace converge
