@@ -4,9 +4,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "api/pack.h"
 #include "base/progress.h"
 #include "client/download.h"
-#include "api/pack.h"
 #include "store/object_receiver.h"
 #include "store/object_refs.h"
 #include "store/tree_depth.h"

@@ -104,7 +104,8 @@ LockOptions LockPolicy(const Cli& cli) {
   return o;
 }
 
-Result<WorkspaceLock> LockWorkspace(const Cli& cli, const Workspace& ws, const std::string& command) {
+Result<WorkspaceLock> LockWorkspace(const Cli& cli, const Workspace& ws,
+                                    const std::string& command) {
   return WorkspaceLock::Acquire(ws, command, LockPolicy(cli));
 }
 

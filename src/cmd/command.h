@@ -58,7 +58,8 @@ Result<Workspace> OpenWorkspace();
 // on stderr, unless --no-wait.
 LockOptions LockPolicy(const Cli& cli);
 // Takes the workspace lock for the rest of the command.
-Result<WorkspaceLock> LockWorkspace(const Cli& cli, const Workspace& ws, const std::string& command);
+Result<WorkspaceLock> LockWorkspace(const Cli& cli, const Workspace& ws,
+                                    const std::string& command);
 
 // Adds --url and --ca-file to a command that talks to a server.
 void AddServerFlags(CLI::App* cmd, ServerFlags& flags);

@@ -6,8 +6,8 @@
 
 #include <map>
 
-#include "base/text.h"
 #include "api/wire.h"
+#include "base/text.h"
 #include "server/audit_verify.h"
 #include "server/db_pool.h"
 #include "server/object_check.h"
@@ -31,7 +31,8 @@ bool ServerRunning(const fs::path& dir) {
   int fd = ::open((dir / "lock").c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   Fd owner(fd);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) return errno == EWOULDBLOCK;  // any node, alone or shared
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+    return errno == EWOULDBLOCK;  // any node, alone or shared
   ::flock(fd, LOCK_UN);
   return false;
 }
@@ -94,8 +95,8 @@ class DataDirCheck {
     HeldMap held;
     RETURN_IF_ERROR(ObjectRecords(db_).ForEachHeld(repo_id, [&](const ObjectRow& row) {
       if (!row.kind || !row.id || !row.sizes)
-        report_.Error("repo " + Quote(repo), "holds " + row.kind_text + " " + row.id_text +
-                                                 ", which has no objects row");
+        report_.Error("repo " + Quote(repo),
+                      "holds " + row.kind_text + " " + row.id_text + ", which has no objects row");
       else
         held[{*row.kind, *row.id}] = *row.sizes;
       return Status::Ok();

@@ -33,9 +33,7 @@ struct DataDirDamage {
   std::set<Key> rows;                     // objects rows whose file is not there intact
   std::map<int64_t, std::set<Key>> held;  // by repo id: held objects that fail their check
 
-  bool empty() const {
-    return files.empty() && shadowed.empty() && rows.empty() && held.empty();
-  }
+  bool empty() const { return files.empty() && shadowed.empty() && rows.empty() && held.empty(); }
 };
 
 // For the operator (`serve --fsck`; no caller or role, nothing audited).

@@ -171,10 +171,13 @@ Result<ObjectStore::Location> ObjectStore::Locate(const ObjectId& id) const {
     if (!copies.empty()) {
       const PackSet::Copy& c = copies.front();
       if (c.entry.pack >= c.index->packs().size())
-        return Corrupt("pack index " + c.index->name() + " names no pack for object " +
-                       id.hex() + ": run 'converge fsck'");
+        return Corrupt("pack index " + c.index->name() + " names no pack for object " + id.hex() +
+                       ": run 'converge fsck'");
       return Location{packs_->dir() / c.index->packs()[c.entry.pack],
-                      c.entry.offset + kPackEntryHeaderBytes, c.entry.stored, c.entry.raw, true,
+                      c.entry.offset + kPackEntryHeaderBytes,
+                      c.entry.stored,
+                      c.entry.raw,
+                      true,
                       c.entry.codec == Codec::kZstd};
     }
     uint64_t size = 0;
@@ -324,7 +327,8 @@ Status ObjectStore::Verify(const ObjectId& id) const {
 
 Status ObjectStore::VerifyLoose(const ObjectId& id) const {
   bool seen = false;
-  return StreamLoose(id, [](std::string_view) { return Status::Ok(); }, &seen);
+  return StreamLoose(
+      id, [](std::string_view) { return Status::Ok(); }, &seen);
 }
 
 Status ObjectStore::ForEach(const std::function<Status(const ObjectId&)>& fn) const {

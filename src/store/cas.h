@@ -80,7 +80,7 @@ class ObjectWriter {
   Fd fd_;
   Hasher hasher_;
   uint64_t size_ = 0;
-  uint64_t budget_ = 0;  // bytes of buf_ counted against the memory budget
+  uint64_t budget_ = 0;         // bytes of buf_ counted against the memory budget
   std::optional<ObjectId> id_;  // set by Finish
 };
 
@@ -127,9 +127,9 @@ class ObjectStore {
   // end. The sink sees bytes before they are verified (stage them, and keep
   // them only when this returns ok), but never the last piece of an object
   // that fails: a damaged object never reaches a sink whole, and one that
-  // fits in one read (up to 1 MiB) reaches it only verified. A damaged copy is passed over for another copy when the sink
-  // has seen nothing of it (a copy larger than one read is re-hashed first
-  // when there is another).
+  // fits in one read (up to 1 MiB) reaches it only verified. A damaged copy is passed over for
+  // another copy when the sink has seen nothing of it (a copy larger than one read is re-hashed
+  // first when there is another).
   Status Stream(const ObjectId& id, const std::function<Status(std::string_view)>& sink) const;
   // Re-hashes an object without keeping its bytes: ok when some copy is intact.
   Status Verify(const ObjectId& id) const;

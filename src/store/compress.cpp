@@ -63,8 +63,8 @@ Status DecompressStored(std::string_view frame, char* out, uint64_t raw_size) {
   unsigned long long claimed = ZSTD_getFrameContentSize(frame.data(), frame.size());
   if (claimed != raw_size) return Corrupt("its compressed frame is damaged or of another size");
   size_t n = ZSTD_decompressDCtx(ThreadDCtx(), out, raw_size, frame.data(), frame.size());
-  if (ZSTD_isError(n)) return Corrupt(std::string("its compressed frame is damaged (") +
-                                      ZSTD_getErrorName(n) + ")");
+  if (ZSTD_isError(n))
+    return Corrupt(std::string("its compressed frame is damaged (") + ZSTD_getErrorName(n) + ")");
   if (n != raw_size) return Corrupt("its compressed frame holds another number of bytes");
   return Status::Ok();
 }
@@ -83,8 +83,7 @@ StreamDecompressor::~StreamDecompressor() {
   ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(ctx_));
 }
 
-Status StreamDecompressor::Feed(std::string_view& in, char* out, size_t out_cap,
-                                size_t* out_len) {
+Status StreamDecompressor::Feed(std::string_view& in, char* out, size_t out_cap, size_t* out_len) {
   if (!ctx_) return Internal("no zstd decompression context");
   ZSTD_inBuffer ib{in.data(), in.size(), 0};
   ZSTD_outBuffer ob{out, out_cap, *out_len};

@@ -70,8 +70,9 @@ void WalkPack(const fs::path& path, const std::set<uint64_t>& indexed, FsckRepor
   uint64_t size = static_cast<uint64_t>(::lseek(fd, 0, SEEK_END));
   char magic[8];
   if (::pread(fd, magic, sizeof magic, 0) != 8 || kPackFileMagic != std::string_view(magic, 8)) {
-    report.Warn(path.string(), "not a converge pack (wrong magic); its index entries are checked "
-                               "one by one");
+    report.Warn(path.string(),
+                "not a converge pack (wrong magic); its index entries are checked "
+                "one by one");
     return;
   }
   uint64_t at = kPackFileMagic.size(), unindexed = 0;
@@ -82,8 +83,8 @@ void WalkPack(const fs::path& path, const std::set<uint64_t>& indexed, FsckRepor
             ? DecodeEntryHeader(std::string_view(head, sizeof head))
             : Result<PackEntryHeader>(Corrupt("cut short"));
     if (!h.ok() || h->stored > size - at - kPackEntryHeaderBytes) {
-      report.Warn(path.string(), "its last " + std::to_string(size - at) +
-                                     " bytes (from byte " + std::to_string(at) +
+      report.Warn(path.string(), "its last " + std::to_string(size - at) + " bytes (from byte " +
+                                     std::to_string(at) +
                                      ") are not a whole object: no read uses them");
       break;
     }
@@ -141,10 +142,9 @@ Status ListPackedCopies(const ObjectStore& store, std::vector<CopyCheck>& copies
     }
     for (size_t p = 0; p < lost.size(); p++)
       if (lost[p] > 0)
-        report.Error("pack index " + name, "names pack " + index.packs()[p] +
-                                               ", which is missing: the " +
-                                               std::to_string(lost[p]) +
-                                               " object copies it held are lost");
+        report.Error("pack index " + name,
+                     "names pack " + index.packs()[p] + ", which is missing: the " +
+                         std::to_string(lost[p]) + " object copies it held are lost");
   }
   for (const auto& [pack, offsets] : indexed) WalkPack(dir / pack, offsets, report);
   return Status::Ok();
@@ -176,10 +176,10 @@ Result<ObjectCensus> TakeCensus(const ObjectStore& store, FsckReport& report) {
   RETURN_IF_ERROR(ParallelFor(copies.size(), WorkerCount(), [&](size_t i) {
     const CopyCheck& c = copies[i];
     bool seen = false;
-    results[i] = c.packed ? store.packs().StreamCopy(*c.packed, c.id,
-                                                     [](std::string_view) { return Status::Ok(); },
-                                                     &seen, read)
-                          : store.VerifyLoose(c.id);
+    results[i] =
+        c.packed ? store.packs().StreamCopy(
+                       *c.packed, c.id, [](std::string_view) { return Status::Ok(); }, &seen, read)
+                 : store.VerifyLoose(c.id);
     return Status::Ok();
   }));
   ObjectCensus census;

@@ -112,8 +112,8 @@ class PackIndex {
   const unsigned char* EntryAt(size_t i) const;
 
   std::string name_;
-  std::string held_;                 // FromBytes
-  void* map_ = nullptr;              // Load
+  std::string held_;     // FromBytes
+  void* map_ = nullptr;  // Load
   const unsigned char* data_ = nullptr;
   size_t size_ = 0;
   std::vector<std::string> packs_;

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <sstream>
 
-
 namespace converge {
 
 namespace {
@@ -246,8 +245,9 @@ Status PackSet::ReadAt(const Copy& c, int fd, char* buf, size_t n, uint64_t at) 
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return ErrnoStatus("read " + c.Where(), errno);
     if (r == 0)
-      return Corrupt("object " + c.entry.id.hex() + " is cut short: its pack ends before it does (" +
-                     c.Where() + "); run 'converge fsck'");
+      return Corrupt("object " + c.entry.id.hex() +
+                     " is cut short: its pack ends before it does (" + c.Where() +
+                     "); run 'converge fsck'");
     got += static_cast<size_t>(r);
   }
   return Status::Ok();

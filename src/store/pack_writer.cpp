@@ -99,8 +99,8 @@ Status PackWriter::Append(const ObjectId& id, uint8_t kind, Codec codec, uint64_
   if (fd_.valid() && size_ > kPackFileMagic.size() && size_ + need > max_)
     RETURN_IF_ERROR(SealPack());
   if (!fd_.valid()) RETURN_IF_ERROR(StartPack());
-  entries_.push_back({id, static_cast<uint32_t>(names_.size() - 1), kind, codec, size_,
-                      stored.size(), raw});
+  entries_.push_back(
+      {id, static_cast<uint32_t>(names_.size() - 1), kind, codec, size_, stored.size(), raw});
   RETURN_IF_ERROR(Write(EncodeEntryHeader({kind, codec, raw, stored.size(), id})));
   return Write(stored);
 }

@@ -62,12 +62,12 @@ class PackWriter {
 
   fs::path root_;
   uint64_t max_;
-  std::string base_;                 // random: unique across processes and hosts
-  std::vector<std::string> names_;   // pack file names, in order
-  std::vector<fs::path> temps_;      // their temp files (and the index's, last)
-  std::vector<fs::path> placed_;     // renamed into packs/ before the commit point
-  Fd fd_;                            // the pack being written
-  uint64_t size_ = 0;                // its bytes, buffered ones included
+  std::string base_;                   // random: unique across processes and hosts
+  std::vector<std::string> names_;     // pack file names, in order
+  std::vector<fs::path> temps_;        // their temp files (and the index's, last)
+  std::vector<fs::path> placed_;       // renamed into packs/ before the commit point
+  Fd fd_;                              // the pack being written
+  uint64_t size_ = 0;                  // its bytes, buffered ones included
   uint64_t written_ = 0, hinted_ = 0;  // bytes written to fd_, and given to write-back
   std::string buf_;
   std::vector<PackEntry> entries_;

@@ -103,12 +103,13 @@ Result<RepackStats> Repack(ObjectStore& store, const RepackOptions& options) {
     ASSIGN_OR_RETURN(ObjectWriter w, store.NewWriter());
     Status st = store.Stream(id, [&](std::string_view piece) { return w.Append(piece); });
     if (!st.ok())
-      return st.With("repack stopped before removing anything: run 'converge fsck' (--fix "
-                     "sets damaged objects aside)");
+      return st.With(
+          "repack stopped before removing anything: run 'converge fsck' (--fix "
+          "sets damaged objects aside)");
     RETURN_IF_ERROR(w.Finish(id).status());
     stats.objects++;
     ObjectKind k = kind <= static_cast<uint8_t>(ObjectKind::kSnap) ? static_cast<ObjectKind>(kind)
-                                                                    : ObjectKind::kBlob;
+                                                                   : ObjectKind::kBlob;
     return batch.Add(std::move(w), k);
   };
   for (const auto& idx : fold)

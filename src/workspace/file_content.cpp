@@ -38,8 +38,8 @@ namespace {
 Result<size_t> Fill(int fd, std::vector<unsigned char>& buf, size_t have, size_t want,
                     const std::string& display) {
   while (have < want) {
-    ASSIGN_OR_RETURN(size_t n, ReadSome(fd, reinterpret_cast<char*>(buf.data()) + have,
-                                        want - have, "'" + display + "'"));
+    ASSIGN_OR_RETURN(size_t n, ReadSome(fd, reinterpret_cast<char*>(buf.data()) + have, want - have,
+                                        "'" + display + "'"));
     if (n == 0) break;
     have += n;
   }
@@ -75,8 +75,8 @@ Result<ObjectId> StoreContent(int fd, const std::string& display, CaptureSink& s
     }
     if (begin == have) break;
     size_t len = NextChunkLength(buf.data() + begin, have - begin);
-    ASSIGN_OR_RETURN(ObjectId id, sink.Put(std::string_view(
-                                      reinterpret_cast<char*>(buf.data()) + begin, len)));
+    ASSIGN_OR_RETURN(ObjectId id,
+                     sink.Put(std::string_view(reinterpret_cast<char*>(buf.data()) + begin, len)));
     list.chunks.push_back({id, len});
     list.size += len;
     begin += len;
@@ -111,8 +111,8 @@ Result<FileContent> CaptureFile(int dirfd, const std::string& name, const std::s
   // Changed while we read it, or so recently that a same-granule write would
   // not move mtime: what we read may not be what a later stat would suggest.
   out.stat.racy = StatFields(before).mtime_ns != out.stat.mtime_ns ||
-                  static_cast<uint64_t>(after.st_size) != size ||
-                  out.stat.mtime_ns >= fs_now_ns || out.stat.ctime_ns >= fs_now_ns;
+                  static_cast<uint64_t>(after.st_size) != size || out.stat.mtime_ns >= fs_now_ns ||
+                  out.stat.ctime_ns >= fs_now_ns;
   out.bytes_read = size;
   return out;
 }

@@ -30,7 +30,7 @@ class CaptureSink {
 };
 
 struct FileContent {
-  StatEntry stat;       // the fields seen while reading, and the content's ID
+  StatEntry stat;  // the fields seen while reading, and the content's ID
   uint64_t bytes_read = 0;
 };
 

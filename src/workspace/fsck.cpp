@@ -20,11 +20,11 @@
 
 #include "base/fs.h"
 #include "base/text.h"
+#include "workspace/materialize.h"
 #include "workspace/publication_index.h"
 #include "workspace/snap_index.h"
 #include "workspace/stat_cache.h"
 #include "workspace/workspace_state.h"
-#include "workspace/materialize.h"
 
 namespace converge {
 
@@ -81,8 +81,7 @@ struct WorkspaceChecker {
     ASSIGN_OR_RETURN(std::vector<FetchedPublicationRow> pubs,
                      PublicationIndex(ws.db()).ListUnchecked());
     for (const FetchedPublicationRow& pub : pubs)
-      RETURN_IF_ERROR(
-          CheckSnap(pub.snap_hex, "fetched publication " + ShortSnapLabel(pub.id), ""));
+      RETURN_IF_ERROR(CheckSnap(pub.snap_hex, "fetched publication " + ShortSnapLabel(pub.id), ""));
     return CheckStatCache();
   }
 

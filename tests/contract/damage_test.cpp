@@ -51,7 +51,6 @@ class DamageTest : public OwnedRepoTest {
     *token = NewUser("other");
     return NewRepo(*token);
   }
-
 };
 
 // Item 10: content some other repo already holds takes the same path as new

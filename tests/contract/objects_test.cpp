@@ -12,7 +12,6 @@ class ObjectsTest : public OwnedRepoTest {
  protected:
   bool OnDisk(const TestObject& o) { return StoreHas(server().data_dir(), o.id); }
   bool TempsEmpty() { return fs::is_empty(server().data_dir() / "tmp"); }
-
 };
 
 TEST_F(ObjectsTest, BlobRoundTrip) {

@@ -89,7 +89,8 @@ TEST_F(RestartTest, SigkillLeavesNoPartialObject) {
   // (on PostgreSQL) only hour-old ones, as a young one may be another node's
   // upload in flight (docs/server.md).
   if (!server().postgres()) {
-    EXPECT_TRUE(fs::is_empty(server().data_dir() / "tmp")) << "a crash's temps are cleaned at start";
+    EXPECT_TRUE(fs::is_empty(server().data_dir() / "tmp"))
+        << "a crash's temps are cleaned at start";
   }
   EXPECT_FALSE(StoreHas(server().data_dir(), big.id));
   Reply missing =

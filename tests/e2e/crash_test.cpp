@@ -201,7 +201,6 @@ class CrashTest : public TeamTest {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return fs::exists(out) ? DescribeTree(out) : Tree();
   }
-
 };
 
 // 30 small files and, in some rounds, a new 4.5 MB file (a chunk list).

@@ -148,8 +148,7 @@ void TwoNodesTest::ExpectDataDirClean(const std::string& when) {
   EXPECT_EQ(fsck.exit_code, 0) << when << ": " << fsck.out << fsck.err;
   json j = json::parse(fsck.out, nullptr, false);
   EXPECT_TRUE(j.is_object() && j.value("ok", false)) << when << ": " << fsck.out;
-  EXPECT_EQ(j.value("objects_checked", size_t{0}), ObjectCount(data_))
-      << when << ": " << fsck.out;
+  EXPECT_EQ(j.value("objects_checked", size_t{0}), ObjectCount(data_)) << when << ": " << fsck.out;
   RunResult verify =
       Converge({"serve", "--verify-audit", "--data-dir", data_.string(), "--db", schema_->url()});
   EXPECT_EQ(verify.exit_code, 0) << when << ": " << verify.out << verify.err;

@@ -34,7 +34,9 @@ uint64_t UnreadBytesTo(int port) {
     std::istringstream in(line);
     std::string slot, local, remote, state, queues;
     in >> slot >> local >> remote >> state >> queues;
-    auto port_of = [](const std::string& a) { return std::stoi(a.substr(a.find(':') + 1), nullptr, 16); };
+    auto port_of = [](const std::string& a) {
+      return std::stoi(a.substr(a.find(':') + 1), nullptr, 16);
+    };
     size_t colon = queues.find(':');
     if (colon == std::string::npos) continue;
     uint64_t tx = std::stoull(queues.substr(0, colon), nullptr, 16);

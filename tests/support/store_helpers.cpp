@@ -44,7 +44,9 @@ void DamageEveryCopy(const fs::path& store_root, const ObjectId& id, uint64_t of
   for (const PackSet::Copy& c : store.packs().Find(id)) {
     bool seen = false;
     damaged++;
-    if (!store.packs().StreamCopy(c, id, [](std::string_view) { return Status::Ok(); }, &seen, read)
+    if (!store.packs()
+             .StreamCopy(
+                 c, id, [](std::string_view) { return Status::Ok(); }, &seen, read)
              .ok())
       continue;
     uint64_t at = std::min(offset, c.entry.stored - 1);

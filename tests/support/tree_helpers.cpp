@@ -57,7 +57,9 @@ void FlipByte(const fs::path& file, size_t offset) {
   ::close(fd);
 }
 
-void WaitForFsClockPast(const fs::path& dir) { WaitForFsClockPast(dir, dir); }
+void WaitForFsClockPast(const fs::path& dir) {
+  WaitForFsClockPast(dir, dir);
+}
 
 void WaitForFsClockPast(const fs::path& dir, const fs::path& probe_dir) {
   int64_t newest = 0;

@@ -10,13 +10,13 @@
 
 #include "base/random.h"
 #include "store/fsck.h"
-#include "workspace/snap_index.h"
 #include "store/tree_depth.h"
 #include "support/process.h"
 #include "support/store_helpers.h"
 #include "support/tree_helpers.h"
 #include "support/workspace_fixture.h"
 #include "workspace/restore.h"
+#include "workspace/snap_index.h"
 #include "workspace/snapshot.h"
 
 namespace converge {
@@ -83,7 +83,6 @@ void MakeDiskChain(const fs::path& top, size_t levels) {
 
 class DeepTreeTest : public testing::WorkspaceTest {
  protected:
-
   // A snap whose tree is a chain of `levels` directories named "d" (what no
   // capture makes past the limit: only a hostile or old server could send
   // it). The object files are written directly, without a sync each: the
@@ -116,7 +115,6 @@ class DeepTreeTest : public testing::WorkspaceTest {
       if (Workspace::IsRestoreLeftover(e.path().filename().string())) n++;
     return n;
   }
-
 };
 
 TEST_F(DeepTreeTest, DepthIsMeasuredWithoutRecursion) {
@@ -133,9 +131,8 @@ TEST_F(DeepTreeTest, DepthIsMeasuredWithoutRecursion) {
   EXPECT_NE(st.message().find("level 257"), std::string::npos) << st.message();
   EXPECT_LT(st.message().size(), 1000u) << "a hostile path is shown shortened";
   // Walks stop at the limit instead of going 30,000 levels down.
-  Status walk = WalkTree(reader, root, [](const std::string&, const Entry&) {
-    return Status::Ok();
-  });
+  Status walk =
+      WalkTree(reader, root, [](const std::string&, const Entry&) { return Status::Ok(); });
   EXPECT_EQ(walk.code(), Code::kCorrupt);
   EXPECT_NE(walk.message().find("limit of 256"), std::string::npos) << walk.message();
   Result<std::vector<Change>> diff = DiffTrees(reader, ObjectId::Of(EncodeManifest({})), root);
@@ -190,8 +187,7 @@ TEST_F(DeepTreeTest, RestoreInPlaceRefusesAHostileDepthAndChangesNothing) {
     Result<RestoreStats> r = RestoreInPlace(ws(), snap, force, false);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), Code::kCorrupt);
-    EXPECT_NE(r.status().message().find("limit of 256"), std::string::npos)
-        << r.status().message();
+    EXPECT_NE(r.status().message().find("limit of 256"), std::string::npos) << r.status().message();
     EXPECT_EQ(DescribeTree(root_), before);
     EXPECT_EQ(SnapIndex(ws().db()).Head().value(), head);
   }
@@ -208,16 +204,19 @@ TEST_F(DeepTreeTest, ATreeAtTheLimitRestoresWithFewDescriptors) {
   ObjectId second = Snap();
   auto second_tree = DescribeTree(root_);
 
-  Result<RestoreStats> to = WithFewDescriptors([&] { return RestoreTo(ws(), first, tmp_ / "out", false); });
+  Result<RestoreStats> to =
+      WithFewDescriptors([&] { return RestoreTo(ws(), first, tmp_ / "out", false); });
   ASSERT_TRUE(to.ok()) << to.status().message();
   EXPECT_EQ(ReadFileOrDie(tmp_ / "out" / deep / "bottom.txt"), "at the bottom\n");
   EXPECT_EQ(to->dirs, kMaxTreeDepth);
 
   // In place, down the 256 directories both trees have, and back.
-  Result<RestoreStats> back = WithFewDescriptors([&] { return RestoreInPlace(ws(), first, false, false); });
+  Result<RestoreStats> back =
+      WithFewDescriptors([&] { return RestoreInPlace(ws(), first, false, false); });
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(DescribeTree(root_), DescribeTree(tmp_ / "out"));
-  Result<RestoreStats> forth = WithFewDescriptors([&] { return RestoreInPlace(ws(), second, false, false); });
+  Result<RestoreStats> forth =
+      WithFewDescriptors([&] { return RestoreInPlace(ws(), second, false, false); });
   ASSERT_TRUE(forth.ok()) << forth.status().message();
   EXPECT_EQ(DescribeTree(root_), second_tree);
 
@@ -233,10 +232,12 @@ TEST_F(DeepTreeTest, ATreeAtTheLimitRestoresWithFewDescriptors) {
                     return ws().store().PutExpected(o, bytes);
                   })
                   .ok());
-  Result<RestoreStats> pruned = WithFewDescriptors([&] { return RestoreInPlace(ws(), flat->id, false, false); });
+  Result<RestoreStats> pruned =
+      WithFewDescriptors([&] { return RestoreInPlace(ws(), flat->id, false, false); });
   ASSERT_TRUE(pruned.ok()) << pruned.status().message();
   EXPECT_FALSE(fs::exists(root_ / "d"));
-  Result<RestoreStats> again = WithFewDescriptors([&] { return RestoreInPlace(ws(), second, false, false); });
+  Result<RestoreStats> again =
+      WithFewDescriptors([&] { return RestoreInPlace(ws(), second, false, false); });
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_EQ(DescribeTree(root_), second_tree);
 }
@@ -247,7 +248,8 @@ TEST_F(DeepTreeTest, AFailedRestoreToRemovesItsStagingWithFewDescriptors) {
   for (int i = 0; i < 50; i++) WriteFile(root_ / ChainPath(i + 1) / "f.txt", std::to_string(i));
   ObjectId snap = Snap();
   testing::RemoveObject(ws().store(), ObjectId::Of("at the bottom\n"));
-  Result<RestoreStats> r = WithFewDescriptors([&] { return RestoreTo(ws(), snap, tmp_ / "out", false); });
+  Result<RestoreStats> r =
+      WithFewDescriptors([&] { return RestoreTo(ws(), snap, tmp_ / "out", false); });
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("nothing was restored"), std::string::npos)
       << r.status().message();
@@ -277,11 +279,11 @@ TEST_F(DeepTreeTest, InPlaceClearsADeepRestoreLeftoverInTheTree) {
   // What a restore killed half way can leave in the working tree.
   fs::path leftover = root_ / ".converge-restore.0123456789abcdef.tmp";
   MakeDiskChain(leftover, kDiskDepth);
-  Result<RestoreStats> r = WithFewDescriptors([&] { return RestoreInPlace(ws(), snap, false, false); });
+  Result<RestoreStats> r =
+      WithFewDescriptors([&] { return RestoreInPlace(ws(), snap, false, false); });
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_FALSE(fs::exists(leftover));
 }
-
 
 // Restore in place validates the whole tree before it touches the working
 // tree: the depth (above), and every object it will write, re-hashed.

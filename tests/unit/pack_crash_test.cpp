@@ -1,8 +1,8 @@
 // kill -9 in the middle of writing packs: a child process commits write
 // batches (each spanning several pack files) in a loop and is SIGKILLed at
-// varying moments, and at each step of a commit (store/pack_writer.h's hook). Afterwards every batch it acknowledged reads back whole,
-// the batch it was in the middle of is all there or not at all, and fsck
-// finds no damage (leftover temp files are warnings only).
+// varying moments, and at each step of a commit (store/pack_writer.h's hook). Afterwards every
+// batch it acknowledged reads back whole, the batch it was in the middle of is all there or not at
+// all, and fsck finds no damage (leftover temp files are warnings only).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>

@@ -102,7 +102,7 @@ TEST(PackFsck, ADamagedCopyBesideAnIntactOneIsAWarning) {
   Result<ObjectWriter> w = s.store.NewWriter();
   ASSERT_TRUE(w.ok() && w->Append(s.objects[5]).ok() && w->Finish(id).ok());
   ASSERT_TRUE(s.store.Install(std::move(*w)).ok());  // a loose copy beside the packed one
-  testing::DamageObject(s.store, id, 100);  // the packed copy, read first
+  testing::DamageObject(s.store, id, 100);           // the packed copy, read first
   EXPECT_TRUE(s.store.Verify(id).ok()) << "the loose copy stands in";
   FsckReport r = s.Census();
   EXPECT_TRUE(r.ok()) << Dump(r);

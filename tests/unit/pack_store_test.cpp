@@ -8,12 +8,12 @@
 #include <atomic>
 
 #include "base/fs.h"
+#include "store/cas.h"
 #include "store/compress.h"
 #include "store/memory_budget.h"
 #include "store/pack_format.h"
 #include "store/pack_set.h"
 #include "store/pack_writer.h"
-#include "store/cas.h"
 #include "support/process.h"
 #include "support/store_helpers.h"
 #include "support/tree_helpers.h"
@@ -46,12 +46,13 @@ Result<std::string> ReadCopy(const PackSet& set, const ObjectId& id) {
   std::string out;
   bool delivered = false;
   std::atomic<uint64_t> read{0};
-  RETURN_IF_ERROR(set.StreamCopy(copies[0], id,
-                                 [&](std::string_view p) {
-                                   out.append(p);
-                                   return Status::Ok();
-                                 },
-                                 &delivered, read));
+  RETURN_IF_ERROR(set.StreamCopy(
+      copies[0], id,
+      [&](std::string_view p) {
+        out.append(p);
+        return Status::Ok();
+      },
+      &delivered, read));
   return out;
 }
 
@@ -99,7 +100,8 @@ TEST(PackIndexFormat, FindsEveryEntryAndChecksItself) {
 TEST(PackWriter, ObjectsAreInvisibleUntilTheIndexIsRenamed) {
   PackDir d;
   std::vector<std::string> objects;
-  for (int i = 0; i < 50; i++) objects.push_back(std::string(1000 + i, static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < 50; i++)
+    objects.push_back(std::string(1000 + i, static_cast<char>('a' + i % 26)));
   std::string index_name;
   {
     PackWriter w(d.root(), 10'000);  // small: the batch spans several packs
@@ -167,12 +169,13 @@ TEST(PackSet, DamageIsCorruptAndNeverReachesASinkWhole) {
     std::string got;
     bool delivered = false;
     std::atomic<uint64_t> read{0};
-    Status st = set.StreamCopy(c, id,
-                               [&](std::string_view p) {
-                                 got.append(p);
-                                 return Status::Ok();
-                               },
-                               &delivered, read);
+    Status st = set.StreamCopy(
+        c, id,
+        [&](std::string_view p) {
+          got.append(p);
+          return Status::Ok();
+        },
+        &delivered, read);
     EXPECT_EQ(st.code(), Code::kCorrupt) << size;
     EXPECT_NE(st.message().find(id.hex()), std::string::npos) << st.message();
     EXPECT_LT(got.size(), size);
@@ -195,8 +198,9 @@ TEST(PackSet, AnIndexPointingAtOtherBytesIsCorrupt) {
   first.entry.offset = second.entry.offset;  // as a damaged index would say
   bool delivered = false;
   std::atomic<uint64_t> read{0};
-  Status st = set.StreamCopy(first, ObjectId::Of("first object"),
-                             [](std::string_view) { return Status::Ok(); }, &delivered, read);
+  Status st = set.StreamCopy(
+      first, ObjectId::Of("first object"), [](std::string_view) { return Status::Ok(); },
+      &delivered, read);
   EXPECT_EQ(st.code(), Code::kCorrupt);
 }
 
@@ -220,7 +224,8 @@ TEST(PackSet, QuarantinedCopiesAreSkipped) {
 
 TEST(Compress, KeepsZstdOnlyWhereItPays) {
   std::string text;
-  for (int i = 0; i < 5000; i++) text += "line " + std::to_string(i % 97) + " of some source file\n";
+  for (int i = 0; i < 5000; i++)
+    text += "line " + std::to_string(i % 97) + " of some source file\n";
   std::optional<std::string> frame = CompressForStorage(text);
   ASSERT_TRUE(frame.has_value());
   EXPECT_LT(frame->size(), text.size() / 3);

@@ -8,12 +8,12 @@
 
 #include "base/random.h"
 #include "store/chunker.h"
-#include "workspace/snap_index.h"
 #include "store/tree.h"
-#include "support/workspace_fixture.h"
 #include "support/process.h"
 #include "support/store_helpers.h"
 #include "support/tree_helpers.h"
+#include "support/workspace_fixture.h"
+#include "workspace/snap_index.h"
 #include "workspace/snapshot.h"
 
 namespace converge {
@@ -26,7 +26,6 @@ using testing::WriteFile;
 
 class RestoreTest : public testing::WorkspaceTest {
  protected:
-
   // The entry at `path` in snap `id`.
   Entry EntryOf(const ObjectId& id, const std::string& path) {
     Entry found;
@@ -52,7 +51,6 @@ class RestoreTest : public testing::WorkspaceTest {
     fs::create_symlink("src/main.c", root_ / "link");
     fs::create_symlink("../outside/of/tree", root_ / "src/dangling");
   }
-
 };
 
 bool Executable(const fs::path& p) {
@@ -429,7 +427,8 @@ TEST(SnapPrefixTest, AmbiguousPrefixListsCandidates) {
   ASSERT_TRUE(index.Add(*ObjectId::FromHex(b), s, "local").ok());
   Result<ObjectId> r = index.Resolve("abcd");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), Code::kConflict);  // one code for an ambiguous prefix (store/id_prefix.h)
+  EXPECT_EQ(r.status().code(),
+            Code::kConflict);  // one code for an ambiguous prefix (store/id_prefix.h)
   EXPECT_NE(r.status().message().find(a), std::string::npos);
   EXPECT_NE(r.status().message().find(b), std::string::npos);
   r = index.Resolve("abcd" + std::string(59, '0') + "2");

@@ -23,7 +23,6 @@
 namespace converge {
 namespace {
 
-
 class WorkspaceFsckTest : public testing::WorkspaceTest {
  protected:
   void SetUp() override {
@@ -153,8 +152,8 @@ TEST_F(WorkspaceFsckTest, DamagedLooseObjectIsReportedAndFixMovesItAside) {
   FsckReport fixed = Fix(ws());
   EXPECT_FALSE(fixed.ok()) << "the head snap is gone";
   fs::path aside = ws().meta() / "damaged" / snap.hex();
-  EXPECT_TRUE(WsHas(WsDump(fixed), "fixed: moved damaged object " + snap.hex() + " to " +
-                                       aside.string()))
+  EXPECT_TRUE(
+      WsHas(WsDump(fixed), "fixed: moved damaged object " + snap.hex() + " to " + aside.string()))
       << WsDump(fixed);
   EXPECT_FALSE(fs::exists(file));
   EXPECT_TRUE(fs::exists(aside));
@@ -215,8 +214,8 @@ TEST_F(WorkspaceFsckTest, AMissingCachedManifestIsDroppedByFix) {
   FsckReport r = Check(ws());
   std::string dump = WsDump(r);
   EXPECT_FALSE(r.ok()) << "the snap lacks the manifest";
-  EXPECT_TRUE(WsHas(dump, "warning: stat cache directory 'src': names manifest " +
-                              manifest->hex() + ", which is missing or damaged"))
+  EXPECT_TRUE(WsHas(dump, "warning: stat cache directory 'src': names manifest " + manifest->hex() +
+                              ", which is missing or damaged"))
       << dump;
   // The root's manifest names it, so the root's closure is not whole either.
   EXPECT_TRUE(WsHas(dump, "warning: stat cache directory '.': names manifest ")) << dump;
@@ -271,8 +270,8 @@ TEST_F(WorkspaceFsckTest, FixRemovesAnOldRestoreLeftover) {
   FsckReport fixed = Fix(ws());
   EXPECT_FALSE(fs::exists(leftover));
   EXPECT_TRUE(fs::exists(young));
-  EXPECT_TRUE(WsHas(WsDump(fixed), "fixed: removed the leftover of an interrupted restore " +
-                                       leftover.string()))
+  EXPECT_TRUE(WsHas(WsDump(fixed),
+                    "fixed: removed the leftover of an interrupted restore " + leftover.string()))
       << WsDump(fixed);
 }
 
