@@ -128,6 +128,9 @@ class DownloadRole : public ObjectReceiver::Role {
                       std::to_string(kMaxMetadataObject) + " bytes for a snap, manifest or " +
                       "chunk list: refusing the transfer (the server or its data is broken; " +
                       "tell its operator)");
+    if (refusal == ObjectReceiver::Refusal::kBadEncoding)
+      return Corrupt("the server sent " + Describe(kind, id) + " badly encoded (" + why.message() +
+                     "): refusing the transfer (nothing from it was stored)");
     if (kind == ObjectKind::kBlob)
       return Corrupt("the server sent a corrupt object: " + why.message());
     return Corrupt("the server sent a corrupt " + std::string(KindName(kind)) + ": " + id.hex() +
@@ -139,13 +142,14 @@ class DownloadRole : public ObjectReceiver::Role {
   Status Take(ReceivedObject&& o) override {
     progress_.Add(1, 0);
     received.insert(o.id);
-    if (o.kind == ObjectKind::kBlob) return batch_.Add(std::move(o.file));
+    // A frame that came compressed is stored as it came (store/object_receiver.h).
+    if (o.kind == ObjectKind::kBlob) return AddReceived(batch_, std::move(o));
     Result<Held> h = Decode(o.kind, o.bytes);
     if (!h.ok())
       return Corrupt("the server sent an invalid " + std::string(KindName(o.kind)) + " " +
                      o.id.hex() + ": " + h.status().message());
     held_.emplace(o.id, std::move(*h));  // `received` refuses a second copy
-    return batch_.Add(std::move(o.file), o.kind);
+    return AddReceived(batch_, std::move(o));
   }
 
  private:

@@ -3,8 +3,10 @@
 //
 // With a base (a snap whose whole tree the repo is believed to hold: one this
 // workspace published or fetched there), the tree is diffed against the base
-// locally and one request asks about the objects that differ plus the base's
-// root manifest. The server keeps a manifest only with everything under it,
+// locally and one request asks about the objects that differ (but the
+// directories along the changed paths, taken as missing: sending one against
+// its base's version costs about what asking does) plus the base's root
+// manifest. The server keeps a manifest only with everything under it,
 // so a held base root proves the belief; if it is not held, or there is no
 // base, negotiation walks the tree top down, one request per level, stopping
 // at every manifest the repo already has.
@@ -23,6 +25,10 @@ namespace converge {
 struct UploadPlan {
   std::unordered_map<ObjectId, std::vector<ObjectRef>> refs;  // what each references
   std::vector<ObjectRef> order;                               // leaves first
+  // For an object that replaces one of the base's at the same path (a
+  // changed file, chunk list or directory): that one, which the repo holds,
+  // to send it against (docs/pack.md, "Version 2").
+  std::unordered_map<ObjectId, ObjectId> bases;
   uint64_t bytes = 0;
   size_t requests = 0;  // negotiation round trips
 };

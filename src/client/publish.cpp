@@ -59,31 +59,52 @@ std::optional<ObjectId> FindBase(Workspace& ws, const std::string& url, const st
   return last.ok() && *last && known.count(**last) ? *last : newest;
 }
 
-// Streams objects [begin, end) of the plan as one pack.
+// Streams objects [begin, end) of the plan as one pack, in the newest pack
+// version the server takes (version 2: one zstd stream, changed objects
+// against their base's), adding what it sent to `out`.
 Result<wire::PackResult> UploadPack(const ObjectStore& store, ApiClient& api,
-                                    const std::string& repo, const std::vector<ObjectRef>& objs,
-                                    size_t begin, size_t end, Progress& progress) {
+                                    const std::string& repo, const UploadPlan& plan, size_t begin,
+                                    size_t end, Progress& progress, PublishOutcome& out) {
+  int version = api.upload_pack_version();
+  const HttpClient::Writer* writer = nullptr;
+  PackEncoder pack(store, PackEncoder::Options{version, version >= 2},
+                   [&](std::string_view bytes) -> Status {
+                     if (!(*writer)(bytes))
+                       return Unavailable("the server closed the connection during upload");
+                     return Status::Ok();
+                   });
   size_t next = begin;
   bool started = false;
-  return api.UploadPack(repo, [&](const HttpClient::Writer& write, bool* done) -> Status {
-    auto put = [&](std::string_view bytes) -> Status {
-      if (!write(bytes)) return Unavailable("the server closed the connection during upload");
-      return Status::Ok();
-    };
-    if (!started) {
-      started = true;
-      return put(kPackMagic);
-    }
-    if (next == end) {
-      *done = true;
-      return put(kPackEnd);
-    }
-    const ObjectRef& ref = objs[next++];
-    ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(ref.id));
-    RETURN_IF_ERROR(WritePackObject(store, ref.kind, ref.id, size, put));
-    progress.Add(1, size);
-    return Status::Ok();
-  });
+  Result<wire::PackResult> r =
+      api.UploadPack(repo, version, [&](const HttpClient::Writer& write, bool* done) -> Status {
+        writer = &write;
+        if (!started) {
+          started = true;
+          return pack.Start();
+        }
+        if (next == end) {
+          *done = true;
+          return pack.Finish();
+        }
+        const ObjectRef& ref = plan.order[next++];
+        ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(ref.id));
+        auto base = plan.bases.find(ref.id);
+        RETURN_IF_ERROR(pack.Add(ref.kind, ref.id, size,
+                                 base == plan.bases.end() ? std::optional<ObjectId>()
+                                                          : std::optional<ObjectId>(base->second)));
+        progress.Add(1, size);
+        return Status::Ok();
+      });
+  out.pack_version = version;
+  out.pack_bytes += pack.bytes_out();
+  for (ObjectKind k :
+       {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
+    PublishOutcome::KindSent& sent = out.by_kind[static_cast<size_t>(k)];
+    sent.objects += pack.stats(k).objects;
+    sent.bytes += pack.stats(k).bytes;
+    sent.encoded += pack.stats(k).encoded;
+  }
+  return r;
 }
 
 }  // namespace
@@ -135,6 +156,7 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
     if (lane.empty()) lane = kDefaultLane;
   }
   std::optional<ObjectId> base = FindBase(ws, api.url(), repo, snap);
+  uint64_t sent_before = api.http().body_bytes_sent();
   ASSIGN_OR_RETURN(UploadPlan plan, Negotiate(ws.store(), api, repo, snap, base));
   PublishOutcome out;
   out.negotiation_requests = plan.requests;
@@ -148,7 +170,7 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
       end++;
     }
     ASSIGN_OR_RETURN(wire::PackResult r,
-                     UploadPack(ws.store(), api, repo, plan.order, begin, end, progress));
+                     UploadPack(ws.store(), api, repo, plan, begin, end, progress, out));
     out.objects_uploaded += r.objects;
     out.bytes_uploaded += bytes;
     begin = end;
@@ -164,6 +186,7 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
   req.client_version = CONVERGE_VERSION;
   req.host = HostName();
   ASSIGN_OR_RETURN(out.publication, api.Publish(repo, req));
+  out.bytes_sent = api.http().body_bytes_sent() - sent_before;
   // Only the next publish's speed depends on this record: not worth failing
   // a publish that the server has already taken (nor, with --no-wait, worth
   // waiting for another command to record it).

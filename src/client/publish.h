@@ -5,6 +5,7 @@
 // nothing, and an interrupted publish, re-run, uploads only what is missing.
 #pragma once
 
+#include <array>
 #include <string>
 
 #include "net/api_client.h"
@@ -23,8 +24,18 @@ struct PublishOptions {
 struct PublishOutcome {
   wire::Publication publication;
   uint64_t objects_uploaded = 0;
-  uint64_t bytes_uploaded = 0;
+  uint64_t bytes_uploaded = 0;      // the objects' own bytes
   size_t negotiation_requests = 0;  // "which of these do you lack?" round trips
+  // What went over the wire: every request body of the publish (negotiation,
+  // packs, the publication), the packs' bodies alone, and their version.
+  uint64_t bytes_sent = 0, pack_bytes = 0;
+  int pack_version = 0;  // 0: nothing was uploaded
+  // Per kind (ObjectKind order): objects, their bytes, and what their records
+  // took in the packs before a stream's compression.
+  struct KindSent {
+    uint64_t objects = 0, bytes = 0, encoded = 0;
+  };
+  std::array<KindSent, 4> by_kind{};
 };
 
 // Fills what the flags left empty of `opts`: scope and gate from the

@@ -39,10 +39,22 @@ void RegisterPublish(Cli& cli) {
     Result<PublishOutcome> out = PublishSnap(ws, api, repo, snap, opts);
     if (!out.ok()) return ExplainFailure(out.status(), "", repo);
     if (cli.globals.json) {
+      nlohmann::json by_kind = nlohmann::json::object();
+      for (ObjectKind k :
+           {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
+        const PublishOutcome::KindSent& k_sent = out->by_kind[static_cast<size_t>(k)];
+        by_kind[KindName(k)] = {{"objects", k_sent.objects},
+                                {"bytes", k_sent.bytes},
+                                {"encoded", k_sent.encoded}};
+      }
       PrintJson({{"publication", wire::ToJson(out->publication)},
                  {"objects_uploaded", out->objects_uploaded},
                  {"bytes_uploaded", out->bytes_uploaded},
-                 {"negotiation_requests", out->negotiation_requests}});
+                 {"negotiation_requests", out->negotiation_requests},
+                 {"bytes_sent", out->bytes_sent},
+                 {"pack_bytes", out->pack_bytes},
+                 {"pack_version", out->pack_version},
+                 {"uploaded_by_kind", by_kind}});
     } else {
       const wire::Publication& p = out->publication;
       std::cout << ForTerminal(p.id) << "\n";

@@ -121,20 +121,24 @@ Result<wire::GateGraph> ApiClient::SetGateGraph(const std::string& repo,
 
 Result<wire::ObjectIdSet> ApiClient::Missing(const std::string& repo,
                                              const wire::ObjectIdSet& ids) {
-  return Decode<wire::ObjectIdSet>(
-      http_.Post(RepoPath(repo) + "/objects/missing", wire::ToJson(ids)));
+  Result<wire::ObjectIdSet> missing =
+      Decode<wire::ObjectIdSet>(http_.Post(RepoPath(repo) + "/objects/missing", wire::ToJson(ids)));
+  if (missing.ok())
+    upload_version_ = PackVersionFromList(http_.LastAnswerHeader(kPackVersionsHeader));
+  return missing;
 }
 
 Result<wire::PackResult> ApiClient::UploadPack(
-    const std::string& repo,
+    const std::string& repo, int version,
     const std::function<Status(const HttpClient::Writer&, bool* done)>& producer) {
   return Decode<wire::PackResult>(
-      http_.PostStreamed(RepoPath(repo) + "/objects/pack", kPackContentType, producer));
+      http_.PostStreamed(RepoPath(repo) + "/objects/pack", PackContentType(version), producer));
 }
 
 Status ApiClient::FetchPack(const std::string& repo, const wire::ObjectIdSet& ids,
                             const std::function<Status(std::string_view)>& sink) {
-  return http_.PostForStream(RepoPath(repo) + "/objects/fetch", wire::ToJson(ids), sink);
+  return http_.PostForStream(RepoPath(repo) + "/objects/fetch", wire::ToJson(ids), sink,
+                             PackContentType(kNewestPackVersion));
 }
 
 Result<wire::Publication> ApiClient::Publish(const std::string& repo,

@@ -48,11 +48,17 @@ class ApiClient {
   Result<wire::GateGraph> GetGateGraph(const std::string& repo);
   Result<wire::GateGraph> SetGateGraph(const std::string& repo, const wire::GateGraph& graph);
 
+  // Also learns from the answer which pack versions the server takes.
   Result<wire::ObjectIdSet> Missing(const std::string& repo, const wire::ObjectIdSet& ids);
+  // The newest pack version (api/pack.h) both this client and the server
+  // take in an upload, as the last Missing answer said: 1 until then.
+  int upload_pack_version() const { return upload_version_; }
+  // Streams a pack the producer writes (in pack format `version`).
   Result<wire::PackResult> UploadPack(
-      const std::string& repo,
+      const std::string& repo, int version,
       const std::function<Status(const HttpClient::Writer&, bool* done)>& producer);
-  // Streams a pack of exactly `ids` into `sink`.
+  // Streams a pack of exactly `ids` into `sink`, asking for the newest pack
+  // version (a server that does not know it answers version 1).
   Status FetchPack(const std::string& repo, const wire::ObjectIdSet& ids,
                    const std::function<Status(std::string_view)>& sink);
 
@@ -69,6 +75,7 @@ class ApiClient {
  private:
   std::string RepoPath(const std::string& repo) const;
   HttpClient http_;
+  int upload_version_ = 1;
 };
 
 }  // namespace converge

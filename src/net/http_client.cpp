@@ -163,10 +163,20 @@ Status HttpClient::AnswerTooLarge(const std::string& what) const {
                   url_ + " (--url, or the workspace's remote) a converge server?");
 }
 
+std::string HttpClient::LastAnswerHeader(const std::string& name) const {
+  auto it = last_headers_.find(name);
+  return it == last_headers_.end() ? "" : it->second;
+}
+
 Result<json> HttpClient::Exchange(httplib::Request req) {
   std::string what = Describe(req.method, req.path);
   BoundedBody body;
-  req.response_handler = [&](const httplib::Response& r) { return body.Start(r); };
+  last_headers_.clear();
+  sent_ += req.body.size();
+  req.response_handler = [&](const httplib::Response& r) {
+    last_headers_ = r.headers;
+    return body.Start(r);
+  };
   req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
     return body.Add(data, len);
   };
@@ -220,8 +230,10 @@ Result<json> HttpClient::PutBytes(const std::string& path, std::string_view byte
 }
 
 Status HttpClient::PostForStream(const std::string& path, const json& body,
-                                 const std::function<Status(std::string_view)>& sink) {
+                                 const std::function<Status(std::string_view)>& sink,
+                                 const std::string& accept) {
   httplib::Request req = WithBody(MakeRequest("POST", path), body.dump(), "application/json");
+  if (!accept.empty()) req.set_header("Accept", accept);
   return Stream(std::move(req), sink);
 }
 
@@ -236,7 +248,10 @@ Status HttpClient::Stream(httplib::Request req,
   bool streaming = false;  // a 2xx answer streams to `sink`
   BoundedBody error;       // any other is read (boundedly) for its JSON error
   Status sink_status;
+  last_headers_.clear();
+  sent_ += req.body.size();
   req.response_handler = [&](const httplib::Response& r) {
+    last_headers_ = r.headers;
     streaming = r.status >= 200 && r.status < 300;
     return streaming || error.Start(r);
   };
@@ -265,7 +280,10 @@ Result<json> HttpClient::PostStreamed(
   req.is_chunked_content_provider_ = true;
   req.content_provider_ = [&](size_t, size_t, httplib::DataSink& sink) {
     bool done = false;
-    Writer write = [&](std::string_view bytes) { return sink.write(bytes.data(), bytes.size()); };
+    Writer write = [&](std::string_view bytes) {
+      sent_ += bytes.size();
+      return sink.write(bytes.data(), bytes.size());
+    };
     produce_status = producer(write, &done);
     if (!produce_status.ok()) return false;
     if (done) sink.done();

@@ -48,9 +48,11 @@ class HttpClient {
   Result<nlohmann::json> PutBytes(const std::string& path, std::string_view bytes,
                                   const std::string& content_type);
   // POSTs `body` (JSON) and streams the answer's bytes to `sink`; a sink
-  // error stops the transfer and is returned.
+  // error stops the transfer and is returned. `accept`, when not empty, is
+  // sent as the Accept header.
   Status PostForStream(const std::string& path, const nlohmann::json& body,
-                       const std::function<Status(std::string_view)>& sink);
+                       const std::function<Status(std::string_view)>& sink,
+                       const std::string& accept = "");
   Status GetStream(const std::string& path, const std::function<Status(std::string_view)>& sink);
   // Streams a body of unknown length (chunked): `producer` is called with a
   // writer until it returns done=true. Answers the server's JSON.
@@ -58,6 +60,11 @@ class HttpClient {
   Result<nlohmann::json> PostStreamed(
       const std::string& path, const std::string& content_type,
       const std::function<Status(const Writer&, bool* done)>& producer);
+
+  // A header of the last answer read (JSON or streamed), "" when it had none.
+  std::string LastAnswerHeader(const std::string& name) const;
+  // Request body bytes sent so far (JSON, raw and streamed bodies).
+  uint64_t body_bytes_sent() const { return sent_; }
 
   // Percent-encodes one path segment.
   static std::string Escape(std::string_view segment);
@@ -75,6 +82,8 @@ class HttpClient {
   std::string url_;
   std::unique_ptr<httplib::Client> client_;
   uint64_t answer_bytes_ = 0;
+  uint64_t sent_ = 0;
+  httplib::Headers last_headers_;
 };
 
 // The Status an error answer stands for (its JSON error body when there is one).

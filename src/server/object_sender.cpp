@@ -71,11 +71,12 @@ Result<std::vector<ObjectSender::Located>> ObjectSender::PlanFetch(const Caller&
   return plan;
 }
 
-Status ObjectSender::WritePack(const std::vector<Located>& plan, const Sink& sink) const {
-  RETURN_IF_ERROR(sink(kPackMagic));
-  for (const Located& o : plan)
-    RETURN_IF_ERROR(WritePackObject(store_, o.kind, o.id, o.size, sink));
-  return sink(kPackEnd);
+Status ObjectSender::WritePack(const std::vector<Located>& plan, const Sink& sink,
+                               int version) const {
+  PackEncoder pack(store_, PackEncoder::Options{version, false}, sink);
+  RETURN_IF_ERROR(pack.Start());
+  for (const Located& o : plan) RETURN_IF_ERROR(pack.Add(o.kind, o.id, o.size));
+  return pack.Finish();
 }
 
 }  // namespace converge

@@ -73,9 +73,11 @@ class ObjectSender {
   // for more IDs than max_ids_per_request. Audits a refusal ("object.fetch").
   Result<std::vector<Located>> PlanFetch(const Caller& caller, std::string_view repo,
                                          const wire::ObjectIdSet& ids);
-  // Writes the whole pack (api/pack.h) for a plan to `sink`: kCorrupt when a
-  // file's size differs from its record, or the sink's error.
-  Status WritePack(const std::vector<Located>& plan, const Sink& sink) const;
+  // Writes the whole pack (api/pack.h) for a plan to `sink`, in pack format
+  // `version` (1, or 2: each object as it is stored, a compressed copy as
+  // its frame, never compressed again here but for a loose object):
+  // kCorrupt when a file's size differs from its record, or the sink's error.
+  Status WritePack(const std::vector<Located>& plan, const Sink& sink, int version = 1) const;
 
  private:
   DbPool& dbs_;

@@ -4,6 +4,7 @@
 
 #include "api/pack.h"
 #include "server/object_check.h"
+#include "store/compress.h"
 #include "store/object_receiver.h"
 #include "store/object_records.h"
 
@@ -18,7 +19,7 @@ namespace {
 class IntakeRole : public ObjectReceiver::Role {
  public:
   IntakeRole(DbPool& dbs, ObjectStore& store, int64_t repo_id, uint64_t max_metadata)
-      : dbs_(dbs), batch_(store), repo_id_(repo_id), max_metadata_(max_metadata) {}
+      : dbs_(dbs), store_(store), batch_(store), repo_id_(repo_id), max_metadata_(max_metadata) {}
 
   Status Accept(ObjectKind kind, const ObjectId& id, uint64_t) override {
     kind_ = kind;
@@ -35,6 +36,27 @@ class IntakeRole : public ObjectReceiver::Role {
   }
 
   void Received(size_t n) override { result_.bytes += n; }
+
+  // A base must be the repo's (a client may not learn, by sending frames
+  // against them, what other repos hold); read verified, like any read.
+  Result<std::string> Base(ObjectKind kind, const ObjectId& base) override {
+    {
+      ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+      ASSIGN_OR_RETURN(std::optional<HeldObject> held, RepoHolds(*db, repo_id_, kind, base));
+      if (!held)
+        return Corrupt("it was sent against " + Describe(kind, base) +
+                       ", which is not in the repo (a base must be)");
+      if (held->size > kMaxCompressedObject)
+        return Corrupt("it was sent against " + Describe(kind, base) + ", of " +
+                       std::to_string(held->size) + " bytes: a base is at most " +
+                       std::to_string(kMaxCompressedObject));
+    }
+    Result<std::string> bytes = store_.Read(base, kMaxCompressedObject);
+    if (!bytes.ok())
+      return IoError(Describe(kind, base) + " is missing or damaged on the server: " +
+                     bytes.status().message());
+    return bytes;
+  }
 
   Status Take(ReceivedObject&& o) override {
     HeldObject sizes{o.size, o.size};
@@ -56,9 +78,12 @@ class IntakeRole : public ObjectReceiver::Role {
     // Every verified object goes into the batch, whether this repo or another
     // holds it already: the same write, sync and rename either way (no timing
     // answer to "does another repo hold this?"), and a damaged copy is replaced.
-    RETURN_IF_ERROR(batch_.Add(std::move(o.file), o.kind));
-    in_pack_[{o.kind, o.id}] = sizes;
-    received_.push_back({o.kind, o.id, sizes});
+    ObjectKind kind = o.kind;
+    ObjectId id = o.id;
+    // A frame that came compressed is kept as it came (the client's work).
+    RETURN_IF_ERROR(AddReceived(batch_, std::move(o)));
+    in_pack_[{kind, id}] = sizes;
+    received_.push_back({kind, id, sizes});
     return Status::Ok();
   }
 
@@ -85,6 +110,7 @@ class IntakeRole : public ObjectReceiver::Role {
   }
 
   DbPool& dbs_;
+  const ObjectStore& store_;
   WriteBatch batch_;
   int64_t repo_id_;
   uint64_t max_metadata_;

@@ -46,6 +46,9 @@ void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
              ServeBody(a, req, res, r, config.max_json_bytes,
                        [&](const Caller& c, RequestBody& body) -> Result<Reply> {
                          ASSIGN_OR_RETURN(wire::ObjectIdSet ids, Decode<wire::ObjectIdSet>(body));
+                         // The pack versions an upload may use (docs/pack.md, "Versions"):
+                         // the client asks this before every upload.
+                         res.set_header(kPackVersionsHeader, kPackVersionsTaken);
                          return Answer(200, objects.Missing(c, req.matches[1].str(), ids));
                        });
            });
@@ -101,9 +104,13 @@ void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
                    ASSIGN_OR_RETURN(std::vector<ObjectSender::Located> plan,
                                     sender.PlanFetch(c, req.matches[1].str(), ids));
                    const ObjectSender* store = &sender;
+                   // Version 2 only for a client that asks for it (docs/pack.md, "Versions").
+                   int version = PackVersionAccepted(req.get_header_value("Accept"));
                    res.set_chunked_content_provider(
-                       kPackContentType, [store, plan = std::move(plan)](size_t, DataSink& sink) {
-                         if (!Report(store->WritePack(plan, ToClient(sink)), "sending a pack"))
+                       PackContentType(version),
+                       [store, version, plan = std::move(plan)](size_t, DataSink& sink) {
+                         if (!Report(store->WritePack(plan, ToClient(sink), version),
+                                     "sending a pack"))
                            return false;
                          sink.done();
                          return true;

@@ -279,6 +279,17 @@ Status ObjectStore::StreamLoose(const ObjectId& id,
 
 Status ObjectStore::Stream(const ObjectId& id,
                            const std::function<Status(std::string_view)>& sink) const {
+  return StreamCopies(id, false, [&](const StoredForm&, std::string_view piece) {
+    return sink(piece);
+  });
+}
+
+Status ObjectStore::StreamStored(const ObjectId& id, const StoredSink& sink) const {
+  return StreamCopies(id, true, sink);
+}
+
+Status ObjectStore::StreamCopies(const ObjectId& id, bool as_stored,
+                                 const StoredSink& sink) const {
   auto nothing = [](std::string_view) { return Status::Ok(); };
   bool delivered = false;
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -296,11 +307,18 @@ Status ObjectStore::Stream(const ObjectId& id,
           continue;
         }
       }
-      Status st = packs_->StreamCopy(c, id, sink, &delivered, *bytes_read_);
+      bool frame = as_stored && c.entry.codec == Codec::kZstd;
+      StoredForm form{frame, frame ? c.entry.stored : c.entry.raw};
+      auto to_sink = [&](std::string_view piece) { return sink(form, piece); };
+      Status st = frame ? packs_->StreamFrameCopy(c, id, to_sink, &delivered, *bytes_read_)
+                        : packs_->StreamCopy(c, id, to_sink, &delivered, *bytes_read_);
       if (st.ok() || delivered) return st;
       if (damage.ok() && st.code() != Code::kNotFound) damage = st;  // NotFound: repacked away
     }
-    Status st = StreamLoose(id, sink, &delivered);
+    StoredForm form{false, 0};
+    if (as_stored) HasLoose(id, &form.stored);
+    Status st = StreamLoose(
+        id, [&](std::string_view piece) { return sink(form, piece); }, &delivered);
     if (st.ok() || delivered) return st;
     if (st.code() != Code::kNotFound) return damage.ok() ? st : damage;
     if (!damage.ok()) return damage;

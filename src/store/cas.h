@@ -131,6 +131,19 @@ class ObjectStore {
   // another copy when the sink has seen nothing of it (a copy larger than one read is re-hashed
   // first when there is another).
   Status Stream(const ObjectId& id, const std::function<Status(std::string_view)>& sink) const;
+  // For sending an object on (docs/pack.md, "Version 2"): like Stream, but a
+  // copy stored compressed goes to the sink as its stored zstd frame (after
+  // the same verification: decompressed and re-hashed, the last piece only
+  // after the hash matched), so it travels without being compressed again.
+  // Every call of the sink carries how the copy being sent is stored: `zstd`
+  // (the pieces are a frame of `stored` bytes) or not (the raw bytes). An
+  // empty object never reaches the sink.
+  struct StoredForm {
+    bool zstd = false;
+    uint64_t stored = 0;
+  };
+  using StoredSink = std::function<Status(const StoredForm&, std::string_view)>;
+  Status StreamStored(const ObjectId& id, const StoredSink& sink) const;
   // Re-hashes an object without keeping its bytes: ok when some copy is intact.
   Status Verify(const ObjectId& id) const;
   // Re-hashes the loose copy only (fsck checks each copy on its own).
@@ -158,6 +171,7 @@ class ObjectStore {
   Status RenameIntoPlace(const fs::path& temp, const ObjectId& id);
   Status StreamLoose(const ObjectId& id, const std::function<Status(std::string_view)>& sink,
                      bool* delivered) const;
+  Status StreamCopies(const ObjectId& id, bool as_stored, const StoredSink& sink) const;
   bool HasLoose(const ObjectId& id, uint64_t* size = nullptr) const;
 
   fs::path root_;
@@ -184,6 +198,11 @@ class WriteBatch {
   // an ID already in the batch is dropped. `kind` is kept in the index as a
   // hint (fsck, repack).
   Status Add(ObjectWriter&& writer, ObjectKind kind = ObjectKind::kBlob);
+  // Adds a finished writer's object stored as `frame`, a zstd frame of its
+  // bytes that the caller verified (it decompresses to exactly them, with a
+  // window of at most 1 MiB, declaring their size: what a pack receiver
+  // checks), so that it is kept as it came instead of compressed again.
+  Status AddFrame(ObjectWriter&& writer, ObjectKind kind, std::string_view frame);
   // Adds bytes unless the store or the batch has them already.
   Result<ObjectId> Put(std::string_view bytes, ObjectKind kind = ObjectKind::kBlob);
   // Adds bytes the caller hashed to `id` (ObjectId::Of) unless the batch has

@@ -56,6 +56,77 @@ std::optional<std::string> CompressForStorage(std::string_view raw) {
   return CompressIfSmaller(raw);
 }
 
+std::optional<std::string> CompressAgainst(std::string_view raw, std::string_view base) {
+  if (raw.size() > kMaxCompressedObject || base.size() > kMaxCompressedObject) return std::nullopt;
+  size_t bound = ZSTD_compressBound(raw.size());
+  if (!MemoryBudget::Global().TryTake(bound)) return std::nullopt;
+  std::string out(bound, '\0');
+  // A context of its own: the prefix and the parameters are set per call,
+  // and the thread's storage context keeps its simple one-call settings.
+  thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> ctx(ZSTD_createCCtx());
+  ZSTD_CCtx* c = ctx.get();
+  ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+  // Level 3: an object sent against a base is small work (a changed file, a
+  // directory), and the better match search finds more of the base. The
+  // window (reduced by zstd to what base and object need) reaches the
+  // start of the base, whatever its size.
+  size_t n = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 3);
+  if (!ZSTD_isError(n)) n = ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, kDeltaWindowLog);
+  if (!ZSTD_isError(n)) n = ZSTD_CCtx_refPrefix(c, base.data(), base.size());
+  if (!ZSTD_isError(n)) n = ZSTD_compress2(c, out.data(), out.size(), raw.data(), raw.size());
+  MemoryBudget::Global().Give(bound);
+  if (ZSTD_isError(n) || n >= raw.size()) return std::nullopt;
+  out.resize(n);
+  out.shrink_to_fit();
+  return out;
+}
+
+Status DecompressAgainst(std::string_view frame, std::string_view base, char* out,
+                         uint64_t raw_size) {
+  bool complete = false;
+  RETURN_IF_ERROR(CheckFrameHeader(frame, raw_size, &complete));
+  if (!complete) return Corrupt("its compressed frame is cut short");
+  ZSTD_DCtx* d = ThreadDCtx();
+  ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
+  size_t n = ZSTD_DCtx_refPrefix(d, base.data(), base.size());
+  if (!ZSTD_isError(n)) n = ZSTD_decompressDCtx(d, out, raw_size, frame.data(), frame.size());
+  ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);  // forget the prefix
+  if (ZSTD_isError(n))
+    return Corrupt(std::string("its compressed frame is damaged, or made against other bytes (") +
+                   ZSTD_getErrorName(n) + ")");
+  if (n != raw_size) return Corrupt("its compressed frame holds another number of bytes");
+  return Status::Ok();
+}
+
+Status CheckFrameHeader(std::string_view head, uint64_t raw_size, bool* complete) {
+  *complete = false;
+  // The frame format (RFC 8878) rather than zstd's unstable API: the magic,
+  // then the header's length from its descriptor byte, then the size it
+  // declares (the window it asks for is the decompressor's to limit).
+  static constexpr unsigned char kMagic[4] = {0x28, 0xb5, 0x2f, 0xfd};  // ZSTD_MAGICNUMBER, LE
+  for (size_t i = 0; i < head.size() && i < 4; i++)
+    if (static_cast<unsigned char>(head[i]) != kMagic[i])
+      return Corrupt("its bytes are not a zstd frame");
+  if (head.size() < 5) return Status::Ok();
+  unsigned fhd = static_cast<unsigned char>(head[4]);
+  bool single = fhd & 0x20;
+  static constexpr size_t kDictIdBytes[4] = {0, 1, 2, 4};
+  static constexpr size_t kSizeBytes[4] = {0, 2, 4, 8};
+  size_t header = 5 + (single ? 0 : 1) + kDictIdBytes[fhd & 3] +
+                  ((fhd >> 6) == 0 ? (single ? 1 : 0) : kSizeBytes[fhd >> 6]);
+  if ((fhd & 3) != 0) return Corrupt("its compressed frame names a dictionary");
+  if (head.size() < header) return Status::Ok();
+  *complete = true;
+  unsigned long long declared = ZSTD_getFrameContentSize(head.data(), header);
+  if (declared == ZSTD_CONTENTSIZE_ERROR) return Corrupt("its bytes are not a zstd frame");
+  if (declared != raw_size)
+    return Corrupt("its compressed frame declares " +
+                   (declared == ZSTD_CONTENTSIZE_UNKNOWN ? std::string("no size")
+                                                         : std::to_string(declared) + " bytes") +
+                   ", not the " + std::to_string(raw_size) + " its header gives");
+  return Status::Ok();
+}
+
 Status DecompressStored(std::string_view frame, char* out, uint64_t raw_size) {
   if (raw_size > kMaxCompressedObject)
     return Corrupt("a compressed object claims " + std::to_string(raw_size) +
@@ -73,10 +144,15 @@ Status DecompressStored(std::string_view frame, char* out, uint64_t raw_size) {
 
 namespace converge {
 
-StreamDecompressor::StreamDecompressor() : ctx_(ZSTD_createDCtx()) {
+StreamDecompressor::StreamDecompressor(int window_log) : ctx_(ZSTD_createDCtx()) {
   // Level 1 frames of at most 8 MiB use a window of at most 512 KiB; a frame
-  // asking for more is not one of ours.
-  ZSTD_DCtx_setParameter(static_cast<ZSTD_DCtx*>(ctx_), ZSTD_d_windowLogMax, 20);
+  // asking for more than the caller's limit is not one of ours.
+  ZSTD_DCtx_setParameter(static_cast<ZSTD_DCtx*>(ctx_), ZSTD_d_windowLogMax, window_log);
+}
+
+void StreamDecompressor::Reset() {
+  if (ctx_) ZSTD_DCtx_reset(static_cast<ZSTD_DCtx*>(ctx_), ZSTD_reset_session_only);
+  done_ = false;
 }
 
 StreamDecompressor::~StreamDecompressor() {
@@ -98,6 +174,39 @@ Status StreamDecompressor::Feed(std::string_view& in, char* out, size_t out_cap,
   in.remove_prefix(ib.pos);
   *out_len = ob.pos;
   return Status::Ok();
+}
+
+StreamCompressor::StreamCompressor(int level, int window_log) : ctx_(ZSTD_createCCtx()) {
+  auto* c = static_cast<ZSTD_CCtx*>(ctx_);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_log);
+  out_.resize(ZSTD_CStreamOutSize());
+}
+
+StreamCompressor::~StreamCompressor() {
+  ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(ctx_));
+}
+
+Status StreamCompressor::Run(std::string_view in, int mode, const Sink& sink) {
+  if (!ctx_) return Internal("no zstd compression context");
+  ZSTD_inBuffer ib{in.data(), in.size(), 0};
+  for (;;) {
+    ZSTD_outBuffer ob{out_.data(), out_.size(), 0};
+    size_t left = ZSTD_compressStream2(static_cast<ZSTD_CCtx*>(ctx_), &ob, &ib,
+                                       static_cast<ZSTD_EndDirective>(mode));
+    if (ZSTD_isError(left)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(left));
+    if (ob.pos > 0) RETURN_IF_ERROR(sink(std::string_view(out_.data(), ob.pos)));
+    bool finished = mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size;
+    if (finished) return Status::Ok();
+  }
+}
+
+Status StreamCompressor::Write(std::string_view in, const Sink& sink) {
+  return in.empty() ? Status::Ok() : Run(in, ZSTD_e_continue, sink);
+}
+
+Status StreamCompressor::Finish(const Sink& sink) {
+  return Run({}, ZSTD_e_end, sink);
 }
 
 }  // namespace converge

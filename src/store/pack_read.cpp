@@ -6,6 +6,8 @@
 // - larger: a piece at a time, each piece handed out once the next one is
 //   made, the last only after the hash matched, so a sink never holds a whole
 //   damaged object (ObjectStore::Stream's promise).
+// PackSet::StreamFrameCopy hands out a compressed copy's stored frame the
+// same way (for the wire: store/cas.h, StreamStored).
 #include <algorithm>
 #include <memory>
 
@@ -18,19 +20,25 @@ namespace {
 
 constexpr size_t kPiece = 1 << 20;
 
+std::string CorruptCopy(const PackSet::Copy& c, const ObjectId& id, const std::string& why) {
+  return "object " + id.hex() + " is corrupt: " + why + " (" + c.Where() + "); run 'converge fsck'";
+}
+
+bool PossibleSizes(const PackEntry& e) {
+  return e.codec == Codec::kZstd
+             ? e.raw <= kMaxCompressedObject && e.stored <= e.raw + kMaxFrameOverhead
+             : e.stored == e.raw;
+}
+
 }  // namespace
 
 Status PackSet::StreamCopy(const Copy& c, const ObjectId& id, const Sink& sink, bool* delivered,
                            std::atomic<uint64_t>& bytes_read) const {
   const PackEntry& e = c.entry;
-  auto corrupt = [&](const std::string& why) {
-    return Corrupt("object " + id.hex() + " is corrupt: " + why + " (" + c.Where() +
-                   "); run 'converge fsck'");
-  };
+  auto corrupt = [&](const std::string& why) { return Corrupt(CorruptCopy(c, id, why)); };
   if (e.pack >= c.index->packs().size()) return corrupt("its index entry names no pack");
   bool zstd = e.codec == Codec::kZstd;
-  if (zstd ? (e.raw > kMaxCompressedObject || e.stored > e.raw + (1 << 16)) : e.stored != e.raw)
-    return corrupt("its index entry has impossible sizes");
+  if (!PossibleSizes(e)) return corrupt("its index entry has impossible sizes");
   ASSIGN_OR_RETURN(std::shared_ptr<Fd> fd, OpenPack(c.index->packs()[e.pack]));
   // The header and the first piece of the stored bytes in one read.
   bool small = e.raw <= kPiece;
@@ -112,6 +120,69 @@ Status PackSet::StreamCopy(const Copy& c, const ObjectId& id, const Sink& sink, 
   }
   if (zstd && (!z->done() || !stored.empty() || read != e.stored))
     return corrupt("its compressed frame is cut short or followed by other bytes");
+  if (made != e.raw) return corrupt("it holds fewer bytes than its index says");
+  if (hasher.Finish() != id) return corrupt("its bytes do not match its ID");
+  *delivered = true;
+  return sink(held);
+}
+
+Status PackSet::StreamFrameCopy(const Copy& c, const ObjectId& id, const Sink& sink,
+                                bool* delivered, std::atomic<uint64_t>& bytes_read) const {
+  const PackEntry& e = c.entry;
+  auto corrupt = [&](const std::string& why) { return Corrupt(CorruptCopy(c, id, why)); };
+  if (e.codec != Codec::kZstd) return Internal("StreamFrameCopy of a raw copy");
+  if (e.pack >= c.index->packs().size()) return corrupt("its index entry names no pack");
+  if (!PossibleSizes(e)) return corrupt("its index entry has impossible sizes");
+  ASSIGN_OR_RETURN(std::shared_ptr<Fd> fd, OpenPack(c.index->packs()[e.pack]));
+  size_t first = static_cast<size_t>(std::min<uint64_t>(e.stored, kPiece));
+  auto in = std::make_unique_for_overwrite<char[]>(kPackEntryHeaderBytes + first);
+  RETURN_IF_ERROR(ReadAt(c, fd->get(), in.get(), kPackEntryHeaderBytes + first, e.offset));
+  bytes_read.fetch_add(kPackEntryHeaderBytes + first);
+  Result<PackEntryHeader> h = DecodeEntryHeader(std::string_view(in.get(), kPackEntryHeaderBytes));
+  if (!h.ok() || h->id != id || h->codec != e.codec || h->raw != e.raw || h->stored != e.stored)
+    return corrupt("the pack holds something else where its index points");
+  Hasher hasher;
+  if (e.raw <= kPiece) {  // small: the whole frame, decompressed and hashed first
+    std::string_view frame(in.get() + kPackEntryHeaderBytes, first);
+    auto raw = std::make_unique_for_overwrite<char[]>(std::max<uint64_t>(e.raw, 1));
+    Status st = DecompressStored(frame, raw.get(), e.raw);
+    if (!st.ok()) return corrupt(st.message());
+    hasher.Update(std::string_view(raw.get(), e.raw));
+    if (hasher.Finish() != id) return corrupt("its bytes do not match its ID");
+    *delivered = true;
+    return sink(frame);
+  }
+  // Larger: each piece of the frame is decompressed (and hashed) whole, and
+  // the one before it handed out; the last only after the hash matched.
+  std::string cur(in.get() + kPackEntryHeaderBytes, first), held;
+  in.reset();
+  auto out = std::make_unique_for_overwrite<char[]>(kPiece);
+  StreamDecompressor z;
+  uint64_t read = first, made = 0;
+  for (;;) {
+    std::string_view left = cur;
+    size_t n = 0;
+    do {
+      n = 0;
+      Status st = z.Feed(left, out.get(), kPiece, &n);
+      if (!st.ok()) return corrupt(st.message());
+      made += n;
+      if (made > e.raw) return corrupt("it holds more bytes than its index says");
+      hasher.Update(out.get(), n);
+    } while (!left.empty() || n == kPiece);
+    if (!held.empty()) {
+      *delivered = true;
+      RETURN_IF_ERROR(sink(held));
+    }
+    std::swap(held, cur);
+    if (read == e.stored) break;
+    cur.resize(static_cast<size_t>(std::min<uint64_t>(kPiece, e.stored - read)));
+    RETURN_IF_ERROR(
+        ReadAt(c, fd->get(), cur.data(), cur.size(), e.offset + kPackEntryHeaderBytes + read));
+    bytes_read.fetch_add(cur.size());
+    read += cur.size();
+  }
+  if (!z.done()) return corrupt("its compressed frame is cut short");
   if (made != e.raw) return corrupt("it holds fewer bytes than its index says");
   if (hasher.Finish() != id) return corrupt("its bytes do not match its ID");
   *delivered = true;

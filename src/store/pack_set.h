@@ -82,6 +82,13 @@ class PackSet {
   // pack file is gone.
   Status StreamCopy(const Copy& c, const ObjectId& id, const Sink& sink, bool* delivered,
                     std::atomic<uint64_t>& bytes_read) const;
+  // Streams a copy stored compressed (Codec::kZstd) as its stored frame,
+  // verified as StreamCopy verifies (decompressed and re-hashed, the last
+  // piece handed out only after the hash matched, one of at most 1 MiB raw
+  // only whole and verified), in pieces of at most 1 MiB; ObjectStore::
+  // StreamStored says why.
+  Status StreamFrameCopy(const Copy& c, const ObjectId& id, const Sink& sink, bool* delivered,
+                         std::atomic<uint64_t>& bytes_read) const;
   // A copy's bytes exactly as stored (to keep a damaged copy aside).
   Result<std::string> ReadStored(const Copy& c) const;
 

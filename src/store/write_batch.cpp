@@ -88,6 +88,18 @@ Status WriteBatch::Add(ObjectWriter&& w, ObjectKind kind) {
   return s_->Writer(store_->root()).AppendFile(id, static_cast<uint8_t>(kind), fd, writer.size_);
 }
 
+Status WriteBatch::AddFrame(ObjectWriter&& w, ObjectKind kind, std::string_view frame) {
+  ObjectWriter writer = std::move(w);
+  if (!writer.id_) return Internal("batch add of an unfinished object writer");
+  if (writer.size_ > kMaxCompressedObject || frame.size() > writer.size_ + kMaxFrameOverhead)
+    return Internal("a frame outside the sizes a pack keeps compressed");
+  ObjectId id = *writer.id_;
+  std::lock_guard<std::mutex> lock(s_->mu);
+  if (!s_->ids.insert(id).second) return Status::Ok();
+  return s_->Writer(store_->root())
+      .Append(id, static_cast<uint8_t>(kind), Codec::kZstd, writer.size_, frame);
+}
+
 Status WriteBatch::Commit() {
   std::unique_ptr<PackWriter> writer;
   {
