@@ -4,6 +4,7 @@
 
 #include "api/pack.h"
 #include "server/pack_transfer.h"
+#include "store/compress.h"
 #include "store/object_records.h"
 #include "support/process.h"
 
@@ -142,6 +143,55 @@ TEST_F(PackIntakeTest, AMetadataObjectOverTheServersLimitIsRefusedByItsNumber) {
   EXPECT_NE(r.status().message().find("the limit for a manifest is 10"), std::string::npos)
       << r.status().message();
   EXPECT_NE(r.status().message().find("pack object #1"), std::string::npos);
+}
+
+// An object sent against a base (docs/pack.md, "Version 2") is taken only
+// against an object of the repo's own: the base's bytes are in the store
+// either way, and the answer must not tell the two apart.
+TEST_F(PackIntakeTest, AnObjectSentAgainstABaseIsTakenOnlyAgainstTheReposOwn) {
+  std::string held(3000, 'h'), elsewhere(3000, 'e');
+  auto first = Receive(std::string(kPackMagic) + Framed(ObjectKind::kBlob, held) +
+                       std::string(kPackEnd));
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_TRUE(store_->Put(elsewhere).ok());  // in the store, not the repo's (another repo's)
+  auto against = [&](const std::string& base, const std::string& now) {
+    std::optional<std::string> delta = CompressAgainst(now, base);
+    EXPECT_TRUE(delta.has_value());
+    EncodedObject h{ObjectKind::kBlob, ObjectId::Of(now), now.size(), Encoding::kZstdDelta,
+                    delta ? delta->size() : 0, ObjectId::Of(base)};
+    std::string pack(kPackMagicV2);
+    pack.push_back('\0');
+    return Receive(pack + PackObjectHeaderV2(h) + delta.value_or("") + std::string(1, '\0'));
+  };
+  std::string next = held + "one more line\n";
+  auto taken = against(held, next);
+  ASSERT_TRUE(taken.ok()) << taken.status().message();
+  EXPECT_TRUE(Holds(ObjectKind::kBlob, next));
+  EXPECT_EQ(*store_->Read(ObjectId::Of(next)), next);
+
+  std::string other = elsewhere + "one more line\n", nowhere(3000, 'n');
+  auto refused = against(elsewhere, other);
+  auto unknown = against(nowhere, nowhere + "x");
+  ASSERT_FALSE(refused.ok());
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(refused.status().code(), Code::kCorrupt);
+  EXPECT_EQ(unknown.status().code(), Code::kCorrupt);
+  auto without_ids = [](std::string m, const std::vector<std::string>& ids) {
+    for (const std::string& id : ids)
+      for (size_t at; (at = m.find(id)) != std::string::npos;) m.replace(at, id.size(), "ID");
+    return m;
+  };
+  EXPECT_EQ(without_ids(refused.status().message(),
+                        {ObjectId::Of(elsewhere).hex(), ObjectId::Of(other).hex()}),
+            without_ids(unknown.status().message(),
+                        {ObjectId::Of(nowhere).hex(), ObjectId::Of(nowhere + "x").hex()}));
+  EXPECT_NE(refused.status().message().find("which is not in the repo"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("pack object #1 (blob " + ObjectId::Of(other).hex()),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_FALSE(Holds(ObjectKind::kBlob, other));
+  EXPECT_FALSE(store_->Has(ObjectId::Of(other)));
 }
 
 }  // namespace
