@@ -112,7 +112,9 @@ Status ObjectReceiver::DataZstd(std::string_view piece) {
   do {
     n = 0;
     Status st = decoder_->Feed(piece, out_.get(), kReceiverDecodePiece, &n);
-    if (!st.ok()) return BadEncoding(st.message());
+    if (!st.ok())
+      return BadEncoding(st.message() + "; it was declared to hold " + std::to_string(size_) +
+                         " bytes");
     RETURN_IF_ERROR(Decoded(std::string_view(out_.get(), n)));
   } while (!piece.empty() || n == kReceiverDecodePiece);
   return Status::Ok();
