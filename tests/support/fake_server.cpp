@@ -132,6 +132,16 @@ void FakeServer::Reset() {
   next_cursor_.reset();
 }
 
+void FakeServer::AdvertisePackVersions(std::optional<std::string> versions) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pack_versions_ = std::move(versions);
+}
+
+std::vector<std::string> FakeServer::uploads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return uploads_;
+}
+
 int FakeServer::fetches() const {
   std::lock_guard<std::mutex> lock(mu_);
   return fetches_;
@@ -206,6 +216,41 @@ void FakeServer::Routes() {
                                    return sink.write(body->data() + offset, stop - offset);
                                  });
       });
+  server_.Post(repo + "/objects/missing",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 std::lock_guard<std::mutex> lock(mu_);
+                 if (pack_versions_) res.set_header(kPackVersionsHeader, *pack_versions_);
+                 res.set_content(req.body, "application/json");  // all of them
+               });
+  server_.Post(repo + "/objects/pack", [this](const httplib::Request& req, httplib::Response& res) {
+    struct Count : PackParser::Handler {
+      uint64_t n = 0;
+      Status Begin(ObjectKind, const ObjectId&, uint64_t) override { return Status::Ok(); }
+      Status BeginEncoded(const EncodedObject&) override { return Status::Ok(); }
+      Status Data(std::string_view) override { return Status::Ok(); }
+      Status End() override {
+        n++;
+        return Status::Ok();
+      }
+    } count;
+    PackParser parser(count);
+    Status st = parser.Feed(req.body);
+    if (st.ok()) st = parser.Finish();
+    if (!st.ok()) return Error(res, 400, "invalid", st.message());
+    std::lock_guard<std::mutex> lock(mu_);
+    uploads_.push_back(req.body);
+    wire::PackResult r{count.n, count.n, req.body.size()};
+    res.set_content(wire::ToJson(r).dump(), "application/json");
+  });
+  server_.Post(repo + "/publications", [](const httplib::Request& req, httplib::Response& res) {
+    Result<json> j = ParseJson(req.body);
+    std::optional<ObjectId> snap;
+    if (j.ok() && j->is_object() && j->contains("snap") && (*j)["snap"].is_string())
+      snap = ObjectId::FromHex((*j)["snap"].get<std::string>());
+    if (!snap) return Error(res, 400, "invalid", "bad publication request");
+    res.status = 201;
+    res.set_content(wire::ToJson(MakePublication(*snap)).dump(), "application/json");
+  });
   server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     Handler handler;
     {

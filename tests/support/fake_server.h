@@ -65,6 +65,14 @@ class FakeServer {
   void Override(const std::string& path, Handler handler);
   int requests(const std::string& path) const;
 
+  // Uploads (objects/missing says everything is missing; objects/pack keeps
+  // the body and says every object was stored; publications answers a
+  // publication of the snap asked for). Like a server from before pack
+  // version 2, the missing answer names no pack versions, unless told to
+  // (`versions`, e.g. "1, 2").
+  void AdvertisePackVersions(std::optional<std::string> versions);
+  std::vector<std::string> uploads() const;
+
   // Forgets every object, publication, override and request count (not
   // the list requests() returns).
   void Reset();
@@ -100,6 +108,8 @@ class FakeServer {
   std::map<std::string, int> request_counts_;
   int fetches_ = 0;
   std::vector<Seen> requests_;
+  std::optional<std::string> pack_versions_;
+  std::vector<std::string> uploads_;
 };
 
 // Frames `objects` (kind, ID as written, bytes) as a pack, "end" line and all.

@@ -1,0 +1,127 @@
+// Pack version 2 end to end (docs/pack.md, "Version 2"), through the built
+// binary: a publish goes compressed, a changed file and the directories along
+// its path go against their base's versions, and what a fetch brings back
+// restores byte for byte; a server that does not say it takes version 2 is
+// sent version 1.
+#include <gtest/gtest.h>
+
+#include "api/pack.h"
+#include "support/fake_client.h"
+#include "support/objects.h"
+#include "support/team.h"
+#include "support/tree_helpers.h"
+
+namespace converge::testing {
+namespace {
+
+using json = nlohmann::json;
+
+// Source-like text: compresses, and differs from file to file.
+std::string SourceText(int n) {
+  std::string out = "// file " + std::to_string(n) + "\n";
+  for (int i = 0; i < 400; i++)
+    out += "int f" + std::to_string(n * 1000 + i) + "(int x) { return x * " + std::to_string(i) +
+           "; }\n";
+  return out;
+}
+
+class WireE2eTest : public TeamTest {
+ protected:
+  void SetUp() override {
+    StartTeam();
+    alice_ = NewUser("alice");
+    bob_ = NewUser("bob");
+    ASSERT_EQ(admin_.Run({"repo", "create", "web"}).exit_code, 0);
+    ASSERT_EQ(admin_.Run({"repo", "grant", "web", "alice", "--role", "publish"}).exit_code, 0);
+    ASSERT_EQ(admin_.Run({"lane", "add", "default", "alice", "--repo", "web"}).exit_code, 0);
+    ASSERT_EQ(admin_.Run({"repo", "grant", "web", "bob", "--role", "read"}).exit_code, 0);
+    ws_ = alice_.home->path() / "ws";
+    for (int i = 0; i < 40; i++)
+      WriteFile(ws_ / ("src/d" + std::to_string(i % 4)) / ("f" + std::to_string(i) + ".c"),
+                SourceText(i));
+    WriteFile(ws_ / "noise.bin", PseudoRandomBytes(1 << 20, 3));  // incompressible
+    WriteFile(ws_ / "big.bin", PseudoRandomBytes(5 << 20, 4));    // a chunk list
+    ASSERT_EQ(alice_.Run({"init", ws_.string()}).exit_code, 0);
+    ASSERT_EQ(alice_.Run({"remote", "set", "--url", url_, "--repo", "web"}, ws_).exit_code, 0);
+  }
+
+  json SnapAndPublish(const std::string& message) {
+    EXPECT_EQ(alice_.Run({"snap", "-m", message}, ws_).exit_code, 0);
+    return alice_.Json({"publish"}, ws_);
+  }
+
+  Person alice_, bob_;
+  fs::path ws_;
+};
+
+TEST_F(WireE2eTest, PublishesCompressedSendsChangesAgainstTheirBaseAndRestoresExactly) {
+  json first = SnapAndPublish("first");
+  ASSERT_TRUE(first.contains("publication")) << first;
+  EXPECT_EQ(first["pack_version"], 2);
+  uint64_t raw = first["bytes_uploaded"], packs = first["pack_bytes"];
+  uint64_t random = (1u << 20) + (5u << 20), text = raw - random;
+  EXPECT_LT(packs, random + text / 2) << first << ": the text goes compressed";
+  EXPECT_GT(packs, random) << "random bytes cannot shrink";
+  EXPECT_LT(packs, random + random / 50 + text) << "and cost next to nothing more";
+  EXPECT_GE(first["bytes_sent"].get<uint64_t>(), packs) << "negotiation and publication too";
+
+  // One line appended to one file: it and the directories along its path
+  // go against the versions the repo holds.
+  std::string edited = SourceText(5) + "int added(void) { return 1; }\n";
+  WriteFile(ws_ / "src/d1/f5.c", edited);
+  json second = SnapAndPublish("second");
+  ASSERT_TRUE(second.contains("publication")) << second;
+  EXPECT_EQ(second["objects_uploaded"], 5) << second;  // the file, src/d1, src, the root, the snap
+  const json& blob = second["uploaded_by_kind"]["blob"];
+  EXPECT_EQ(blob["objects"], 1) << second;
+  EXPECT_EQ(blob["bytes"], edited.size());
+  EXPECT_LT(blob["encoded"].get<uint64_t>(), 200u) << second;
+  const json& dirs = second["uploaded_by_kind"]["manifest"];
+  EXPECT_EQ(dirs["objects"], 3) << second;
+  EXPECT_LT(dirs["encoded"].get<uint64_t>(), dirs["bytes"].get<uint64_t>() / 2) << second;
+  EXPECT_LT(second["bytes_sent"].get<uint64_t>(), 2500u) << second;
+
+  fs::path bob_ws = bob_.home->path() / "ws";
+  ASSERT_EQ(bob_.Run({"init", bob_ws.string()}).exit_code, 0);
+  ASSERT_EQ(bob_.Run({"remote", "set", "--url", url_, "--repo", "web"}, bob_ws).exit_code, 0);
+  RunResult fetched = bob_.Run({"fetch"}, bob_ws);
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  for (const json* p : {&first, &second}) {
+    std::string snap = (*p)["publication"]["snap"].get<std::string>();
+    fs::path out = bob_.home->path() / ("out-" + snap.substr(0, 12));
+    RunResult r = bob_.Run({"restore", snap, "--to", out.string()}, bob_ws);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    if (p == &second) {
+      EXPECT_EQ(DescribeTree(out), DescribeTree(ws_));
+    }
+  }
+  RunResult fsck = bob_.Run({"fsck"}, bob_ws);
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
+}
+
+class OldServerTest : public FakeServerClientTest {};
+
+TEST_F(OldServerTest, AServerThatDoesNotSayItTakesVersionTwoGetsVersionOne) {
+  WriteFile(ws_ / "a.txt", SourceText(1));
+  WriteFile(ws_ / "sub/b.txt", SourceText(2));
+  ASSERT_EQ(Run({"snap", "-m", "one"}).exit_code, 0);
+  for (bool advertised : {false, true}) {
+    SCOPED_TRACE(advertised ? "advertised" : "not advertised");
+    server_.AdvertisePackVersions(advertised ? std::optional<std::string>("1, 2") : std::nullopt);
+    size_t before = server_.uploads().size();
+    RunResult r = Run({"--json", "publish", "--lane", "default"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json out = json::parse(r.out);
+    EXPECT_EQ(out["pack_version"], advertised ? 2 : 1) << out;
+    std::vector<std::string> uploads = server_.uploads();
+    ASSERT_EQ(uploads.size(), before + 1);
+    std::string_view magic = advertised ? kPackMagicV2 : kPackMagic;
+    EXPECT_EQ(uploads.back().substr(0, magic.size()), magic);
+    std::vector<PackedObject> got = ParsePack(uploads.back());
+    EXPECT_EQ(got.size(), 5u);  // two blobs, two manifests, the snap
+    for (const PackedObject& o : got) EXPECT_EQ(ObjectId::Of(o.bytes), o.id);
+  }
+}
+
+}  // namespace
+}  // namespace converge::testing
