@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <map>
 
 #include "base/text.h"
@@ -17,6 +18,7 @@
 #include "workspace/snap_index.h"
 #include "support/fake_client.h"
 #include "support/fake_server.h"
+#include "support/objects.h"
 #include "support/people.h"
 #include "support/process.h"
 #include "workspace/workspace.h"
@@ -391,6 +393,63 @@ TEST_F(MaliciousServerTest, BrokenPacksAreRefused) {
     ObjectId snap = Publish(Tree({ServedFile("a", "x\n")}));
     server_.SetPack(
         [&](const wire::ObjectIdSet& asked) { return c.mangle(server_.FramePack(asked)); });
+    ExpectRefused(snap, c.needle);
+  }
+}
+
+// A server may answer in pack version 2 (docs/pack.md): whatever it claims
+// of a compressed object, the client decompresses no more than the size the
+// object's header gives, re-hashes it, and takes no object sent against a
+// base (a fetch never names one).
+TEST_F(MaliciousServerTest, BadlyCompressedObjectsAreRefused) {
+  std::string content(1000, '\0');
+  struct Case {
+    const char* what;
+    std::function<std::string(const PackedObject& blob)> record;
+    bool stream;
+    std::string needle;
+  };
+  auto bomb = [](const PackedObject& b) {
+    std::string frame = ZstdFrame(std::string(4 << 20, '\0'));
+    unsigned fhd = static_cast<unsigned char>(frame[4]);
+    uint32_t declared = static_cast<uint32_t>(b.bytes.size());
+    std::memcpy(frame.data() + 5 + ((fhd & 0x20) ? 0 : 1), &declared, 4);
+    return V2Record(b.kind, b.id, b.bytes.size(), Encoding::kZstd, frame);
+  };
+  const std::vector<Case> cases = {
+      {"a frame that inflates past its size", bomb, false, "badly encoded"},
+      {"the same in a stream", bomb, true, "badly encoded"},
+      {"a frame of another size",
+       [](const PackedObject& b) {
+         return V2Record(b.kind, b.id, b.bytes.size(), Encoding::kZstd, ZstdFrame(b.bytes + "x"));
+       },
+       false, "declares 1001 bytes, not the 1000"},
+      {"other bytes of the same size",
+       [](const PackedObject& b) {
+         return V2Record(b.kind, b.id, b.bytes.size(), Encoding::kZstd,
+                         ZstdFrame(std::string(b.bytes.size(), 'e')));
+       },
+       false, "corrupt"},
+      {"a frame against a base",
+       [](const PackedObject& b) {
+         std::string base(1000, 'b');
+         return V2Record(b.kind, b.id, b.bytes.size(), Encoding::kZstdDelta,
+                         CompressAgainst(b.bytes, base).value_or("x"), ObjectId::Of(base));
+       },
+       false, "no object is taken as a base here"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    server_.Reset();
+    ObjectId blob = Blob(content);
+    ObjectId snap = Publish(Tree({File("a", blob, content.size())}));
+    server_.SetPack([&](const wire::ObjectIdSet& asked) {
+      std::string records;
+      for (const PackedObject& o : ParsePack(server_.FramePack(asked)))
+        records += o.id == blob ? c.record(o) : V2Record(o.kind, o.id, o.bytes.size(),
+                                                         Encoding::kRaw, o.bytes);
+      return PackV2Body(records, c.stream);
+    });
     ExpectRefused(snap, c.needle);
   }
 }
