@@ -3,6 +3,7 @@
 
   corpus.py build small|large DEST   make the corpus in DEST (must not exist)
   corpus.py edit DEST PERCENT        append a line to PERCENT% of the text files
+  corpus.py unedit DEST PERCENT      take those lines off again
   corpus.py binary PATH MIB SEED     write a seeded pseudo-random file of MIB MiB
   corpus.py flip PATH                change the byte in the middle of PATH
 
@@ -109,6 +110,20 @@ def edit(dest, percent):
     print(n)
 
 
+def unedit(dest, percent):
+    files = text_files(dest)
+    step = max(1, round(100 / float(percent)))
+    n = 0
+    for i in range(0, len(files), step):
+        line = b"\nbench edit %d\n" % i
+        with open(files[i], "r+b") as fh:
+            data = fh.read()
+            if data.endswith(line):
+                fh.truncate(len(data) - len(line))
+                n += 1
+    print(n)
+
+
 def flip(path):
     size = os.path.getsize(path)
     with open(path, "r+b") as fh:
@@ -123,6 +138,8 @@ def main(argv):
         build(argv[1], argv[2])
     elif len(argv) == 3 and argv[0] == "edit":
         edit(argv[1], argv[2])
+    elif len(argv) == 3 and argv[0] == "unedit":
+        unedit(argv[1], argv[2])
     elif len(argv) == 4 and argv[0] == "binary":
         write_binary(argv[1], int(argv[2]), int(argv[3]))
     elif len(argv) == 2 and argv[0] == "flip":
