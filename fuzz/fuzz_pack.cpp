@@ -133,8 +133,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!whole.ok) return 0;
   FUZZ_CHECK(whole.version == 1 || whole.version == 2, "an accepted pack of no version");
   std::string framed = Reframed(whole);
-  bool stream = whole.version == 2 && body.size() > kPackMagicV2.size() &&
-                body[kPackMagicV2.size()] == '\1';
+  bool stream =
+      whole.version == 2 && body.size() > kPackMagicV2.size() && body[kPackMagicV2.size()] == '\1';
   if (!stream) {
     FUZZ_CHECK(framed == body, "an accepted pack is not in canonical framing");
     return 0;

@@ -84,10 +84,10 @@ Status PackEncoder::AddV2(ObjectKind kind, const ObjectId& id, uint64_t size,
   if (where.ok() && !where->packed && size >= kSmallestWorthCompressing &&
       size <= kMaxCompressedObject && MemoryBudget::Global().TryTake(size)) {
     Result<std::string> raw = store_.Read(id, kMaxCompressedObject);
-    Status st = raw.ok() && raw->size() != size
-                    ? Corrupt("object " + id.hex() + " holds another number of bytes on disk "
-                              "than recorded")
-                    : raw.status();
+    Status st = raw.ok() && raw->size() != size ? Corrupt("object " + id.hex() +
+                                                          " holds another number of bytes on disk "
+                                                          "than recorded")
+                                                : raw.status();
     if (st.ok()) st = EmitWhole(kind, id, *raw, std::nullopt, {});
     MemoryBudget::Global().Give(size);
     return st;

@@ -26,7 +26,8 @@ Result<bool> GetUvarint(std::string_view bytes, size_t* at, uint64_t* v) {
     if (i == 9 && b > 1) return Invalid("malformed pack object header (a size past 64 bits)");
     value |= uint64_t{b & 0x7fu} << (7 * i);
     if (!(b & 0x80)) {
-      if (i > 0 && b == 0) return Invalid("malformed pack object header (a size not in shortest form)");
+      if (i > 0 && b == 0)
+        return Invalid("malformed pack object header (a size not in shortest form)");
       *at += i + 1;
       *v = value;
       return true;

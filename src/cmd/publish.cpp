@@ -43,9 +43,8 @@ void RegisterPublish(Cli& cli) {
       for (ObjectKind k :
            {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
         const PublishOutcome::KindSent& k_sent = out->by_kind[static_cast<size_t>(k)];
-        by_kind[KindName(k)] = {{"objects", k_sent.objects},
-                                {"bytes", k_sent.bytes},
-                                {"encoded", k_sent.encoded}};
+        by_kind[KindName(k)] = {
+            {"objects", k_sent.objects}, {"bytes", k_sent.bytes}, {"encoded", k_sent.encoded}};
       }
       PrintJson({{"publication", wire::ToJson(out->publication)},
                  {"objects_uploaded", out->objects_uploaded},

@@ -53,8 +53,8 @@ class IntakeRole : public ObjectReceiver::Role {
     }
     Result<std::string> bytes = store_.Read(base, kMaxCompressedObject);
     if (!bytes.ok())
-      return IoError(Describe(kind, base) + " is missing or damaged on the server: " +
-                     bytes.status().message());
+      return IoError(Describe(kind, base) +
+                     " is missing or damaged on the server: " + bytes.status().message());
     return bytes;
   }
 

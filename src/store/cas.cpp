@@ -279,17 +279,15 @@ Status ObjectStore::StreamLoose(const ObjectId& id,
 
 Status ObjectStore::Stream(const ObjectId& id,
                            const std::function<Status(std::string_view)>& sink) const {
-  return StreamCopies(id, false, [&](const StoredForm&, std::string_view piece) {
-    return sink(piece);
-  });
+  return StreamCopies(id, false,
+                      [&](const StoredForm&, std::string_view piece) { return sink(piece); });
 }
 
 Status ObjectStore::StreamStored(const ObjectId& id, const StoredSink& sink) const {
   return StreamCopies(id, true, sink);
 }
 
-Status ObjectStore::StreamCopies(const ObjectId& id, bool as_stored,
-                                 const StoredSink& sink) const {
+Status ObjectStore::StreamCopies(const ObjectId& id, bool as_stored, const StoredSink& sink) const {
   auto nothing = [](std::string_view) { return Status::Ok(); };
   bool delivered = false;
   for (int attempt = 0; attempt < 2; attempt++) {

@@ -19,8 +19,8 @@ class WireTest : public OwnedRepoTest {
     cli.set_bearer_token_auth(owner_);
     httplib::Headers headers;
     if (!accept.empty()) headers.emplace("Accept", accept);
-    httplib::Result r = cli.Post((Base() + "/objects/fetch").c_str(), headers, ids.dump(),
-                                 "application/json");
+    httplib::Result r =
+        cli.Post((Base() + "/objects/fetch").c_str(), headers, ids.dump(), "application/json");
     Reply out;
     if (!r) return out;
     out.status = r->status;
@@ -86,7 +86,8 @@ TEST_F(WireTest, AClientThatKnowsOnlyVersionOneIsServedAsBefore) {
   Reply up = Owner().PostBytes(Base() + "/objects/pack", PackOf(t.objects), kPackContentType);
   ASSERT_EQ(up.status, 200) << up.body;
   EXPECT_EQ(up.json()["stored"], 5);
-  for (const std::string& accept : {std::string(), std::string("*/*"), std::string(kPackContentType)}) {
+  for (const std::string& accept :
+       {std::string(), std::string("*/*"), std::string(kPackContentType)}) {
     Reply fetch = FetchAccepting(IdsOf(t), accept);
     ASSERT_EQ(fetch.status, 200) << fetch.body;
     EXPECT_EQ(fetch.header("Content-Type"), kPackContentType) << "Accept: " << accept;
@@ -137,9 +138,8 @@ TEST_F(WireTest, AnObjectAgainstABaseIsTakenOnlyAgainstTheReposOwn) {
   TestObject next = Blob(held.bytes + " and v2");
   std::optional<std::string> delta = CompressAgainst(next.bytes, held.bytes);
   ASSERT_TRUE(delta.has_value());
-  Reply ok = UploadV2(
-      PackV2Body(V2Record(next.kind, next.id, next.bytes.size(), Encoding::kZstdDelta, *delta,
-                          held.id)));
+  Reply ok = UploadV2(PackV2Body(
+      V2Record(next.kind, next.id, next.bytes.size(), Encoding::kZstdDelta, *delta, held.id)));
   ASSERT_EQ(ok.status, 200) << ok.body;
   Reply get = Owner().Get(next.Path(repo_));
   ASSERT_EQ(get.status, 200);
@@ -154,17 +154,15 @@ TEST_F(WireTest, AnObjectAgainstABaseIsTakenOnlyAgainstTheReposOwn) {
                 .status,
             200);
   TestObject probe = Blob(theirs.bytes + "?");
-  Reply refused = UploadV2(PackV2Body(V2Record(probe.kind, probe.id, probe.bytes.size(),
-                                               Encoding::kZstdDelta,
-                                               *CompressAgainst(probe.bytes, theirs.bytes),
-                                               theirs.id)));
+  Reply refused =
+      UploadV2(PackV2Body(V2Record(probe.kind, probe.id, probe.bytes.size(), Encoding::kZstdDelta,
+                                   *CompressAgainst(probe.bytes, theirs.bytes), theirs.id)));
   ExpectRefusedAndNotKept(refused, probe, "which is not in the repo");
   TestObject nowhere = Blob(std::string(5000, 'n'));
   TestObject probe2 = Blob(nowhere.bytes + "?");
-  Reply unknown = UploadV2(PackV2Body(V2Record(probe2.kind, probe2.id, probe2.bytes.size(),
-                                               Encoding::kZstdDelta,
-                                               *CompressAgainst(probe2.bytes, nowhere.bytes),
-                                               nowhere.id)));
+  Reply unknown = UploadV2(
+      PackV2Body(V2Record(probe2.kind, probe2.id, probe2.bytes.size(), Encoding::kZstdDelta,
+                          *CompressAgainst(probe2.bytes, nowhere.bytes), nowhere.id)));
   EXPECT_EQ(unknown.status, refused.status);
   std::string a = refused.message(), b = unknown.message();
   for (const auto& [id, with] : {std::pair{theirs.hex(), "BASE"}, std::pair{probe.hex(), "ID"}})

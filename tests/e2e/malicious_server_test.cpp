@@ -13,14 +13,14 @@
 #include <cstring>
 #include <map>
 
-#include "base/text.h"
 #include "api/pack.h"
-#include "workspace/snap_index.h"
+#include "base/text.h"
 #include "support/fake_client.h"
 #include "support/fake_server.h"
 #include "support/objects.h"
 #include "support/people.h"
 #include "support/process.h"
+#include "workspace/snap_index.h"
 #include "workspace/workspace.h"
 
 namespace converge::testing {
@@ -446,8 +446,8 @@ TEST_F(MaliciousServerTest, BadlyCompressedObjectsAreRefused) {
     server_.SetPack([&](const wire::ObjectIdSet& asked) {
       std::string records;
       for (const PackedObject& o : ParsePack(server_.FramePack(asked)))
-        records += o.id == blob ? c.record(o) : V2Record(o.kind, o.id, o.bytes.size(),
-                                                         Encoding::kRaw, o.bytes);
+        records += o.id == blob ? c.record(o)
+                                : V2Record(o.kind, o.id, o.bytes.size(), Encoding::kRaw, o.bytes);
       return PackV2Body(records, c.stream);
     });
     ExpectRefused(snap, c.needle);

@@ -150,15 +150,15 @@ TEST_F(PackIntakeTest, AMetadataObjectOverTheServersLimitIsRefusedByItsNumber) {
 // either way, and the answer must not tell the two apart.
 TEST_F(PackIntakeTest, AnObjectSentAgainstABaseIsTakenOnlyAgainstTheReposOwn) {
   std::string held(3000, 'h'), elsewhere(3000, 'e');
-  auto first = Receive(std::string(kPackMagic) + Framed(ObjectKind::kBlob, held) +
-                       std::string(kPackEnd));
+  auto first =
+      Receive(std::string(kPackMagic) + Framed(ObjectKind::kBlob, held) + std::string(kPackEnd));
   ASSERT_TRUE(first.ok()) << first.status().message();
   ASSERT_TRUE(store_->Put(elsewhere).ok());  // in the store, not the repo's (another repo's)
   auto against = [&](const std::string& base, const std::string& now) {
     std::optional<std::string> delta = CompressAgainst(now, base);
     EXPECT_TRUE(delta.has_value());
-    EncodedObject h{ObjectKind::kBlob, ObjectId::Of(now), now.size(), Encoding::kZstdDelta,
-                    delta ? delta->size() : 0, ObjectId::Of(base)};
+    EncodedObject h{ObjectKind::kBlob,    ObjectId::Of(now),         now.size(),
+                    Encoding::kZstdDelta, delta ? delta->size() : 0, ObjectId::Of(base)};
     std::string pack(kPackMagicV2);
     pack.push_back('\0');
     return Receive(pack + PackObjectHeaderV2(h) + delta.value_or("") + std::string(1, '\0'));

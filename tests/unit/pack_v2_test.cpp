@@ -45,14 +45,18 @@ Status FeedV2InPieces(PackParser& parser, const std::string& body, size_t piece)
 }
 
 EncodedObject SampleHeader(Encoding e, uint64_t size, uint64_t stored) {
-  return EncodedObject{ObjectKind::kManifest, ObjectId::Of("m"), size, e, stored,
+  return EncodedObject{ObjectKind::kManifest,
+                       ObjectId::Of("m"),
+                       size,
+                       e,
+                       stored,
                        e == Encoding::kZstdDelta ? ObjectId::Of("base") : ObjectId()};
 }
 
 TEST(PackV2Header, RoundTripsAndAsksForMoreUntilWhole) {
   for (Encoding e : {Encoding::kRaw, Encoding::kZstd, Encoding::kZstdDelta}) {
-    for (uint64_t size : {uint64_t{0}, uint64_t{127}, uint64_t{128}, uint64_t{1} << 40,
-                          ~uint64_t{0}}) {
+    for (uint64_t size :
+         {uint64_t{0}, uint64_t{127}, uint64_t{128}, uint64_t{1} << 40, ~uint64_t{0}}) {
       EncodedObject h = SampleHeader(e, size, e == Encoding::kRaw ? size : 300);
       std::string bytes = PackObjectHeaderV2(h);
       ASSERT_LE(bytes.size(), kMaxV2HeaderBytes);
@@ -89,9 +93,9 @@ TEST(PackV2Header, RoundTripsAndAsksForMoreUntilWhole) {
 TEST(PackV2Header, RefusesAnythingButTheCanonicalForm) {
   std::string id(32, 'i');
   for (const std::string& bad : {
-           std::string("\x05\x00", 2) + id + "\x01",          // kind 5
-           std::string("\x01\x03", 2) + id + "\x01",          // encoding 3
-           std::string("\x01\x00", 2) + id + std::string("\x81\x00", 2),  // 1 in two bytes
+           std::string("\x05\x00", 2) + id + "\x01",                           // kind 5
+           std::string("\x01\x03", 2) + id + "\x01",                           // encoding 3
+           std::string("\x01\x00", 2) + id + std::string("\x81\x00", 2),       // 1 in two bytes
            std::string("\x01\x00", 2) + id + std::string(9, '\xff') + "\x02",  // past 64 bits
        }) {
     EncodedObject o;
@@ -174,7 +178,8 @@ TEST(PackParserV2, ACutOrOverlongBodyIsInvalid) {
 }
 
 TEST(PackParserV2, ADamagedStreamIsInvalid) {
-  std::string body = testing::PackV2Body(testing::V2Raw(testing::Blob(std::string(9000, 'q'))), true);
+  std::string body =
+      testing::PackV2Body(testing::V2Raw(testing::Blob(std::string(9000, 'q'))), true);
   body[kPackMagicV2.size() + 1] ^= 0x55;  // the zstd magic
   V2Collect c;
   PackParser parser(c);
