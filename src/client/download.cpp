@@ -263,7 +263,8 @@ Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const st
           return Corrupt("the server did not send " + Describe(kind, id) +
                          " that it was asked for");
       stats.objects += rx.received.size();
-      stats.bytes += receiver.bytes();
+      stats.bytes += receiver.object_bytes();
+      stats.received += receiver.bytes();
       for (const auto& [id, kind] : wanted) {
         auto h = held.find(id);
         if (h == held.end()) continue;

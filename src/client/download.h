@@ -20,7 +20,8 @@
 namespace converge {
 
 struct DownloadStats {
-  uint64_t objects = 0, bytes = 0;
+  uint64_t objects = 0, bytes = 0;  // the objects' own bytes
+  uint64_t received = 0;            // what came over the wire for them (packs' object records)
 };
 
 // Downloads every object under `snaps` that `store` lacks, from `repo`

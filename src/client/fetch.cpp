@@ -83,6 +83,7 @@ Result<FetchOutcome> FetchPublications(Workspace& ws, ApiClient& api, const std:
   ASSIGN_OR_RETURN(DownloadStats got, DownloadSnaps(ws.store(), api, repo, snaps, opts.progress));
   out.objects_fetched = got.objects;
   out.bytes_fetched = got.bytes;
+  out.bytes_received = got.received;
 
   // Record last, in one transaction, once every object is stored.
   ASSIGN_OR_RETURN(WorkspaceLock lock, WorkspaceLock::Acquire(ws, "converge fetch", opts.lock));

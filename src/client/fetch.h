@@ -29,7 +29,8 @@ struct FetchOutcome {
   std::vector<wire::Publication> publications;
   std::vector<std::string> lanes;  // the lanes listed; empty: all
   uint64_t objects_fetched = 0;
-  uint64_t bytes_fetched = 0;
+  uint64_t bytes_fetched = 0;   // the objects' own bytes
+  uint64_t bytes_received = 0;  // what came over the wire for them (compressed where it pays)
 };
 
 Result<FetchOutcome> FetchPublications(Workspace& ws, ApiClient& api, const std::string& repo,

@@ -34,7 +34,8 @@ void RegisterFetch(Cli& cli) {
     if (cli.globals.json) {
       PrintJson({{"publications", wire::ToJson(out->publications)},
                  {"objects_fetched", out->objects_fetched},
-                 {"bytes_fetched", out->bytes_fetched}});
+                 {"bytes_fetched", out->bytes_fetched},
+                 {"bytes_received", out->bytes_received}});
       return Status::Ok();
     }
     for (const wire::Publication& p : out->publications)

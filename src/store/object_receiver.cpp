@@ -97,6 +97,7 @@ Status ObjectReceiver::Decoded(std::string_view raw) {
     return BadEncoding("its compressed bytes inflate past its declared size of " +
                        std::to_string(size_) + " bytes");
   made_ += raw.size();
+  made_total_ += raw.size();
   if (kind_ != ObjectKind::kBlob) buf_.append(raw);
   return writer_->Append(raw);
 }
@@ -126,6 +127,7 @@ Status ObjectReceiver::Data(std::string_view piece) {
   role_.Received(piece.size());
   switch (encoding_) {
     case Encoding::kRaw:
+      made_total_ += piece.size();
       if (kind_ != ObjectKind::kBlob) buf_.append(piece);
       return writer_->Append(piece);
     case Encoding::kZstd:

@@ -141,7 +141,8 @@ class ObjectReceiver : public ObjectSink {
   Status End() override;
 
   uint64_t objects() const { return objects_; }  // verified and taken
-  uint64_t bytes() const { return bytes_; }      // received, of every object begun
+  uint64_t bytes() const { return bytes_; }      // received, of every object begun (as they came)
+  uint64_t object_bytes() const { return made_total_; }  // the same objects' own bytes
 
  private:
   const ObjectStore& store_;
@@ -159,7 +160,7 @@ class ObjectReceiver : public ObjectSink {
   uint64_t stored_ = 0;
   std::string buf_;
   std::optional<ObjectWriter> writer_;
-  uint64_t objects_ = 0, bytes_ = 0;
+  uint64_t objects_ = 0, bytes_ = 0, made_total_ = 0;
   // An encoded object's state: raw bytes made so far, its frame's header
   // (until complete) and, kept when the budget allows or needed (a delta),
   // the whole frame; a delta's base.
