@@ -155,6 +155,9 @@ access_lines() { wc -l <"$GIT_BODY_LOG"; }
 # converge serve on 127.0.0.1:$2 with data dir $1.
 converge_start() {
   local data=$1 port=$2
+  # Emptied here, not by the background redirection below: that may run after
+  # the wait loop has already seen the last server's "listening".
+  : >"$BENCH_WORK/converge-serve.log"
   "$CVG" serve --listen "127.0.0.1:$port" --data-dir "$data" --log-level warn \
     2>"$BENCH_WORK/converge-serve.log" &
   CVG_SERVER_PID=$!
