@@ -192,12 +192,15 @@ Status StreamCompressor::Run(std::string_view in, int mode, const Sink& sink) {
   ZSTD_inBuffer ib{in.data(), in.size(), 0};
   for (;;) {
     ZSTD_outBuffer ob{out_.data(), out_.size(), 0};
+    size_t consumed = ib.pos;
     size_t left = ZSTD_compressStream2(static_cast<ZSTD_CCtx*>(ctx_), &ob, &ib,
                                        static_cast<ZSTD_EndDirective>(mode));
     if (ZSTD_isError(left)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(left));
     if (ob.pos > 0) RETURN_IF_ERROR(sink(std::string_view(out_.data(), ob.pos)));
     bool finished = mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size;
     if (finished) return Status::Ok();
+    // zstd promises progress with room to write: never spin if it makes none.
+    if (ob.pos == 0 && ib.pos == consumed) return Internal("zstd made no progress compressing");
   }
 }
 
