@@ -60,14 +60,16 @@ std::optional<ObjectId> FindBase(Workspace& ws, const std::string& url, const st
 }
 
 // Streams objects [begin, end) of the plan as one pack, in the newest pack
-// version the server takes (version 2: one zstd stream, changed objects
-// against their base's), adding what it sent to `out`.
+// version the server takes (version 2: changed objects against their base's,
+// the rest as one zstd stream when `stream`, else as they are stored),
+// adding what it sent to `out`.
 Result<wire::PackResult> UploadPack(const ObjectStore& store, ApiClient& api,
                                     const std::string& repo, const UploadPlan& plan, size_t begin,
-                                    size_t end, Progress& progress, PublishOutcome& out) {
+                                    size_t end, bool stream, Progress& progress,
+                                    PublishOutcome& out) {
   int version = api.upload_pack_version();
   const HttpClient::Writer* writer = nullptr;
-  PackEncoder pack(store, PackEncoder::Options{version, version >= 2},
+  PackEncoder pack(store, PackEncoder::Options{version, version >= 2 && stream},
                    [&](std::string_view bytes) -> Status {
                      if (!(*writer)(bytes))
                        return Unavailable("the server closed the connection during upload");
@@ -163,14 +165,18 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
   Progress progress("Uploading", plan.order.size(), plan.bytes, opts.progress);
   for (size_t begin = 0; begin < plan.order.size();) {
     size_t end = begin;
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, compressible = 0;
     while (end < plan.order.size() && end - begin < kPackObjects && bytes < kPackBytes) {
-      ASSIGN_OR_RETURN(uint64_t size, ws.store().SizeOf(plan.order[end].id));
-      bytes += size;
+      ASSIGN_OR_RETURN(ObjectStore::Location at, ws.store().Locate(plan.order[end].id));
+      bytes += at.size;
+      if (at.compressed || !at.packed) compressible += at.size;  // loose: never tried
       end++;
     }
+    // A pack of what did not compress at rest (random binaries, media) goes
+    // plain: a stream would only spend time finding that again.
+    bool stream = compressible >= bytes / 10;
     ASSIGN_OR_RETURN(wire::PackResult r,
-                     UploadPack(ws.store(), api, repo, plan, begin, end, progress, out));
+                     UploadPack(ws.store(), api, repo, plan, begin, end, stream, progress, out));
     out.objects_uploaded += r.objects;
     out.bytes_uploaded += bytes;
     begin = end;

@@ -127,5 +127,34 @@ TEST_F(OldServerTest, AServerThatDoesNotSayItTakesVersionTwoGetsVersionOne) {
   }
 }
 
+class UploadModeTest : public FakeServerClientTest {};
+
+// A pack is one zstd stream unless less than a tenth of its bytes compressed
+// at rest: random data goes as it is stored, with no time spent compressing.
+TEST_F(UploadModeTest, APackOfWhatDidNotCompressGoesPlainAndTextAsAStream) {
+  server_.AdvertisePackVersions("1, 2");
+  WriteFile(ws_ / "noise.bin", PseudoRandomBytes(3 << 20, 5));
+  WriteFile(ws_ / "a.txt", SourceText(1));
+  ASSERT_EQ(Run({"snap", "-m", "noise"}).exit_code, 0);
+  RunResult r = Run({"--json", "publish", "--lane", "default"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(server_.uploads().size(), 1u);
+  std::string plain = server_.uploads().back();
+  ASSERT_GT(plain.size(), kPackMagicV2.size());
+  EXPECT_EQ(plain[kPackMagicV2.size()], '\0') << "mode 0: as stored";
+  EXPECT_GT(plain.size(), 3u << 20);
+  EXPECT_LT(plain.size(), (3u << 20) + 8000);
+
+  // The fake server holds nothing, so this pack has the noise again: the
+  // text must be more than a tenth of it.
+  for (int i = 0; i < 40; i++) WriteFile(ws_ / ("t" + std::to_string(i) + ".c"), SourceText(i));
+  ASSERT_EQ(Run({"snap", "-m", "text"}).exit_code, 0);
+  r = Run({"--json", "publish", "--lane", "default"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string stream = server_.uploads().back();
+  EXPECT_EQ(stream[kPackMagicV2.size()], '\1') << "mode 1: one zstd stream";
+  for (const PackedObject& o : ParsePack(stream)) EXPECT_EQ(ObjectId::Of(o.bytes), o.id);
+}
+
 }  // namespace
 }  // namespace converge::testing
