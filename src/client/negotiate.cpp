@@ -18,10 +18,12 @@ struct Candidates {
   std::vector<ObjectRef> list;
   std::unordered_map<ObjectId, std::vector<ObjectRef>> refs;
   std::unordered_map<ObjectId, ObjectId> bases;  // the base's object at the same path
+  std::unordered_map<ObjectId, std::string> names;
 
   void Base(const ObjectId& id, const std::optional<ObjectId>& base) {
     if (base) bases.emplace(id, *base);
   }
+  void Name(const ObjectId& id, const std::string& name) { names.emplace(id, name); }
 
   void Add(const ObjectRef& r, std::vector<ObjectRef> refs_of_r) {
     if (refs.emplace(r.id, std::move(refs_of_r)).second) list.push_back(r);
@@ -46,7 +48,7 @@ Result<wire::ObjectIdSet> AskMissing(ApiClient& api, const std::string& repo,
 }
 
 // A chunk list and those of its chunks the base's version of the file lacks.
-Status AddChunkList(const TreeReader& reader, const ObjectId& id,
+Status AddChunkList(const TreeReader& reader, const ObjectId& id, const std::string& name,
                     const std::optional<ObjectId>& base, Candidates& out) {
   ASSIGN_OR_RETURN(ChunkList now, reader.ReadChunkList(id));
   std::unordered_set<ObjectId> had;
@@ -58,9 +60,11 @@ Status AddChunkList(const TreeReader& reader, const ObjectId& id,
   for (const ChunkList::Chunk& ch : now.chunks) {
     refs.push_back({ObjectKind::kBlob, ch.blob});
     if (!had.count(ch.blob)) out.Add({ObjectKind::kBlob, ch.blob}, {});
+    out.Name(ch.blob, name);
   }
   out.Add({ObjectKind::kChunkList, id}, std::move(refs));
   out.Base(id, base);
+  out.Name(id, name);
   return Status::Ok();
 }
 
@@ -94,10 +98,11 @@ Status NewSinceBase(const TreeReader& reader, const ObjectId& root, const Object
       if (e.type == EntryType::kDir) {
         todo.push_back({e.id, old_id});
       } else if (e.chunked) {
-        RETURN_IF_ERROR(AddChunkList(reader, e.id, old_id, out));
+        RETURN_IF_ERROR(AddChunkList(reader, e.id, e.name, old_id, out));
       } else {
         out.Add(r, {});
         out.Base(e.id, old_id);
+        out.Name(e.id, e.name);
       }
     }
     out.Add({ObjectKind::kManifest, id}, std::move(refs));
@@ -120,6 +125,8 @@ Status TakeMissing(const ObjectStore& store, const wire::ObjectIdSet& missing,
       if (plan.refs.emplace(id, it->second).second) plan.bytes += size;
       auto base = asked.bases.find(id);
       if (base != asked.bases.end()) plan.bases.emplace(id, base->second);
+      auto name = asked.names.find(id);
+      if (name != asked.names.end()) plan.names.emplace(id, name->second);
     }
   }
   return Status::Ok();
@@ -161,7 +168,8 @@ Result<std::optional<UploadPlan>> AgainstBase(const ObjectStore& store, ApiClien
 }
 
 // Top-down walk: ask about one level of candidates at a time and descend only
-// into what is missing.
+// into what is missing; a small blob under a missing manifest or chunk list
+// is taken as missing without asking (kAskBlobsFrom).
 Result<UploadPlan> Walk(const ObjectStore& store, ApiClient& api, const std::string& repo,
                         const ObjectId& snap, size_t* requests) {
   UploadPlan plan;
@@ -179,21 +187,32 @@ Result<UploadPlan> Walk(const ObjectStore& store, ApiClient& api, const std::str
     for (const ObjectRef& r : level) asked.refs.emplace(r.id, std::vector<ObjectRef>());
     ASSIGN_OR_RETURN(wire::ObjectIdSet missing, AskMissing(api, repo, level, requests));
     std::vector<ObjectRef> next;
+    wire::ObjectIdSet unasked;  // small blobs under what is missing
     for (ObjectKind kind : {ObjectKind::kSnap, ObjectKind::kManifest, ObjectKind::kChunkList}) {
       for (const ObjectId& id : missing.of(kind)) {
         auto it = asked.refs.find(id);
         if (it == asked.refs.end())
           return Invalid("the server reported an object it was not asked about");
         ASSIGN_OR_RETURN(std::string bytes, store.Read(id));
-        ASSIGN_OR_RETURN(it->second, ReferencesOf(kind, bytes));
-        for (const ObjectRef& r : it->second)
-          if (!asked.refs.count(r.id)) {
-            asked.refs.emplace(r.id, std::vector<ObjectRef>());
-            next.push_back(r);
-          }
+        ASSIGN_OR_RETURN(ObjectFacts facts, RefsAndSizes(kind, bytes));
+        // References into the maps stay valid as they grow; iterators do not.
+        std::vector<ObjectRef>& kids = it->second;
+        auto parent_name = asked.names.find(id);
+        std::string parent = parent_name == asked.names.end() ? "" : parent_name->second;
+        for (const NamedRef& n : facts.refs) {
+          kids.push_back(n.ref);
+          if (asked.refs.count(n.ref.id)) continue;
+          asked.refs.emplace(n.ref.id, std::vector<ObjectRef>());
+          asked.Name(n.ref.id, n.name.empty() ? parent : n.name);  // a chunk: its file's
+          if (n.ref.kind == ObjectKind::kBlob && n.size && *n.size < kAskBlobsFrom)
+            unasked.of(ObjectKind::kBlob).push_back(n.ref.id);
+          else
+            next.push_back(n.ref);
+        }
       }
     }
     RETURN_IF_ERROR(TakeMissing(store, missing, asked, plan));
+    RETURN_IF_ERROR(TakeMissing(store, unasked, asked, plan));
     level = std::move(next);
   }
   return plan;

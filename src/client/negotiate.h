@@ -9,7 +9,9 @@
 // manifest. The server keeps a manifest only with everything under it,
 // so a held base root proves the belief; if it is not held, or there is no
 // base, negotiation walks the tree top down, one request per level, stopping
-// at every manifest the repo already has.
+// at every manifest the repo already has; under a manifest the repo lacks, a
+// blob under kAskBlobsFrom is taken as missing without asking (asking costs
+// about what sending it does, and the server drops one it holds).
 #pragma once
 
 #include <optional>
@@ -22,6 +24,10 @@
 
 namespace converge {
 
+// Blobs this large or larger are asked about even under a directory the repo
+// lacks (one it holds may be there); smaller ones are just sent.
+inline constexpr uint64_t kAskBlobsFrom = 64u << 10;
+
 struct UploadPlan {
   std::unordered_map<ObjectId, std::vector<ObjectRef>> refs;  // what each references
   std::vector<ObjectRef> order;                               // leaves first
@@ -29,6 +35,9 @@ struct UploadPlan {
   // changed file, chunk list or directory): that one, which the repo holds,
   // to send it against (docs/pack.md, "Version 2").
   std::unordered_map<ObjectId, ObjectId> bases;
+  // The file name a blob or chunk list was found under (a chunk: its file's),
+  // for ordering an upload like objects together (PublishSnap).
+  std::unordered_map<ObjectId, std::string> names;
   uint64_t bytes = 0;
   size_t requests = 0;  // negotiation round trips
 };

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <string_view>
 #include <unordered_set>
 
 #include "base/progress.h"
@@ -57,6 +59,45 @@ std::optional<ObjectId> FindBase(Workspace& ws, const std::string& url, const st
     at = s.ok() ? s->parent : std::nullopt;
   }
   return last.ok() && *last && known.count(**last) ? *last : newest;
+}
+
+std::string_view Extension(std::string_view name) {
+  size_t dot = name.rfind('.');
+  return dot == std::string_view::npos || dot == 0 ? std::string_view() : name.substr(dot);
+}
+
+// The blobs first, ordered the way git orders objects for its delta search:
+// by file extension, then name, then size, largest first; so that copies and
+// versions of a file, and files of a kind, are next to each other in the
+// stream, where zstd's window finds what they share. The rest keep their
+// order (each after what it names; every blob is before them).
+Status OrderForUpload(const ObjectStore& store, UploadPlan& plan) {
+  struct Leaf {
+    std::string_view ext, name;
+    uint64_t size;
+    ObjectRef ref;
+  };
+  std::vector<Leaf> blobs;
+  std::vector<ObjectRef> rest;
+  for (const ObjectRef& r : plan.order) {
+    if (r.kind != ObjectKind::kBlob) {
+      rest.push_back(r);
+      continue;
+    }
+    auto name = plan.names.find(r.id);
+    std::string_view n = name == plan.names.end() ? std::string_view() : name->second;
+    ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(r.id));
+    blobs.push_back({Extension(n), n, size, r});
+  }
+  std::stable_sort(blobs.begin(), blobs.end(), [](const Leaf& a, const Leaf& b) {
+    if (a.ext != b.ext) return a.ext < b.ext;
+    if (a.name != b.name) return a.name < b.name;
+    return a.size > b.size;
+  });
+  plan.order.clear();
+  for (const Leaf& l : blobs) plan.order.push_back(l.ref);
+  plan.order.insert(plan.order.end(), rest.begin(), rest.end());
+  return Status::Ok();
 }
 
 // Streams objects [begin, end) of the plan as one pack, in the newest pack
@@ -160,6 +201,7 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
   std::optional<ObjectId> base = FindBase(ws, api.url(), repo, snap);
   uint64_t sent_before = api.http().body_bytes_sent();
   ASSIGN_OR_RETURN(UploadPlan plan, Negotiate(ws.store(), api, repo, snap, base));
+  RETURN_IF_ERROR(OrderForUpload(ws.store(), plan));
   PublishOutcome out;
   out.negotiation_requests = plan.requests;
   Progress progress("Uploading", plan.order.size(), plan.bytes, opts.progress);

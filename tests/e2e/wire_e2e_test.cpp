@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "api/pack.h"
+#include "client/negotiate.h"
 #include "support/fake_client.h"
 #include "support/objects.h"
 #include "support/team.h"
@@ -103,6 +104,31 @@ TEST_F(WireE2eTest, PublishesCompressedSendsChangesAgainstTheirBaseAndRestoresEx
   EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
 }
 
+// Without a base (a fresh workspace), negotiation walks the tree; under a
+// directory the repo lacks, a small file is sent without asking (the server
+// drops it if it holds it) and a large one is asked about (and not sent).
+TEST_F(WireE2eTest, UnderANewDirectorySmallFilesAreSentUnaskedAndLargeOnesAsked) {
+  ASSERT_TRUE(SnapAndPublish("first").contains("publication"));
+  fs::path other = alice_.home->path() / "other";
+  std::string small = SourceText(1), large = SourceText(2) + SourceText(3) + SourceText(4) +
+                                            SourceText(5) + SourceText(6);
+  ASSERT_LT(small.size(), kAskBlobsFrom);
+  ASSERT_GE(large.size(), kAskBlobsFrom);
+  WriteFile(ws_ / "src/d0/small.c", small);
+  WriteFile(ws_ / "src/d0/large.c", large);
+  ASSERT_TRUE(SnapAndPublish("both held").contains("publication"));
+  WriteFile(other / "moved/small.c", small);
+  WriteFile(other / "moved/large.c", large);
+  ASSERT_EQ(alice_.Run({"init", other.string()}).exit_code, 0);
+  ASSERT_EQ(alice_.Run({"remote", "set", "--url", url_, "--repo", "web"}, other).exit_code, 0);
+  ASSERT_EQ(alice_.Run({"snap", "-m", "moved"}, other).exit_code, 0);
+  json pub = alice_.Json({"publish"}, other);
+  ASSERT_TRUE(pub.contains("publication")) << pub;
+  const json& blobs = pub["uploaded_by_kind"]["blob"];
+  EXPECT_EQ(blobs["objects"], 1) << pub;
+  EXPECT_EQ(blobs["bytes"], small.size()) << pub;
+}
+
 class OldServerTest : public FakeServerClientTest {};
 
 TEST_F(OldServerTest, AServerThatDoesNotSayItTakesVersionTwoGetsVersionOne) {
@@ -128,6 +154,32 @@ TEST_F(OldServerTest, AServerThatDoesNotSayItTakesVersionTwoGetsVersionOne) {
 }
 
 class UploadModeTest : public FakeServerClientTest {};
+
+// Blobs go first, like files together (extension, name, larger first), then
+// the rest, each after what it names.
+TEST_F(UploadModeTest, BlobsGoFirstOrderedByExtensionThenNameThenSize) {
+  server_.AdvertisePackVersions("1, 2");
+  WriteFile(ws_ / "z/b.c", SourceText(1));
+  WriteFile(ws_ / "a.h", SourceText(2));
+  WriteFile(ws_ / "y/a.c", SourceText(3));
+  WriteFile(ws_ / "x/a.c", SourceText(44) + "bigger\n");
+  ASSERT_EQ(Run({"snap", "-m", "order"}).exit_code, 0);
+  RunResult r = Run({"--json", "publish", "--lane", "default"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<PackedObject> got = ParsePack(server_.uploads().back());
+  std::vector<ObjectId> blobs;
+  bool rest = false;
+  for (const PackedObject& o : got) {
+    if (o.kind != ObjectKind::kBlob) rest = true;
+    else
+      EXPECT_FALSE(rest) << "a blob after a manifest";
+    if (o.kind == ObjectKind::kBlob) blobs.push_back(o.id);
+  }
+  std::vector<ObjectId> want = {ObjectId::Of(SourceText(44) + "bigger\n"),
+                                ObjectId::Of(SourceText(3)), ObjectId::Of(SourceText(1)),
+                                ObjectId::Of(SourceText(2))};
+  EXPECT_EQ(blobs, want);
+}
 
 // A pack is one zstd stream unless less than a tenth of its bytes compressed
 // at rest: random data goes as it is stored, with no time spent compressing.
