@@ -12,10 +12,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -40,12 +38,12 @@ Result<uint64_t> CheckObject(ObjectKind kind, const ObjectId& id, std::string_vi
                              const HeldLookup& held, uint64_t* depth = nullptr);
 
 // The objects a pack brought before the one being checked, with their sizes.
-using EarlierObjects = std::map<std::pair<ObjectKind, ObjectId>, HeldObject>;
+using EarlierObjects = HeldObjects;
 
 // CheckObject against what repo `repo_id` holds and, for a pack, `earlier`
 // (null for a single upload): `earlier` answers first, and what the repo
-// holds of the rest is read in one batched query per kind
-// (ObjectRecords::HeldAmong), not one query per reference. Runs in the
+// holds of the rest is read in one batched query (ObjectRecords::HeldAmong),
+// not one query per reference. Runs in the
 // caller's transaction, if any.
 Result<uint64_t> CheckObjectInRepo(Db& db, int64_t repo_id, ObjectKind kind, const ObjectId& id,
                                    std::string_view bytes, const EarlierObjects* earlier,

@@ -15,7 +15,8 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -30,6 +31,9 @@ struct NewObject {
   ObjectId id;
   HeldObject sizes;
 };
+
+// Objects by kind and ID, with their sizes.
+using HeldObjects = std::map<std::pair<ObjectKind, ObjectId>, HeldObject>;
 
 // An `objects` row, or a `repo_objects` row joined to its `objects` row.
 struct ObjectRow {
@@ -48,12 +52,11 @@ class ObjectRecords {
 
   // Whether repo `repo_id` holds (kind, id), and its recorded sizes.
   Result<std::optional<HeldObject>> Held(int64_t repo_id, ObjectKind kind, const ObjectId& id);
-  // Which of `ids` (all of `kind`; repeats allowed) repo `repo_id` holds,
+  // Which of `refs` (of any kinds; repeats allowed) repo `repo_id` holds,
   // with their recorded sizes: what Held answers for each, in one query per
-  // up to kBatch IDs. Queries run in the caller's transaction, if any (a read
-  // transaction makes them one snapshot).
-  Result<std::unordered_map<ObjectId, HeldObject>> HeldAmong(int64_t repo_id, ObjectKind kind,
-                                                             const std::vector<ObjectId>& ids);
+  // up to kBatch of them. Queries run in the caller's transaction, if any (a
+  // read transaction makes them one snapshot).
+  Result<HeldObjects> HeldAmong(int64_t repo_id, const std::vector<ObjectRef>& refs);
 
   // Needs a write transaction. Records the objects as held by the repo (an
   // objects row recorded before depths were gets its depth now). Returns how
