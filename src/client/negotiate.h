@@ -22,7 +22,7 @@ namespace converge {
 
 struct UploadPlan {
   std::unordered_map<ObjectId, std::vector<ObjectRef>> refs;  // what each references
-  std::vector<ObjectRef> order;                               // leaves first
+  std::vector<ObjectRef> order;  // blobs first, then the rest leaves first
   uint64_t bytes = 0;
   size_t requests = 0;  // negotiation round trips
 };

@@ -123,6 +123,50 @@ Result<uint64_t> CheckObjectInRepo(Db& db, int64_t repo_id, ObjectKind kind, con
   return Judge(kind, id, bytes, facts, held, depth);
 }
 
+Result<QueuedVerdict> CheckQueuedInRepo(Db& db, int64_t repo_id,
+                                        const std::vector<QueuedCheck>& queue,
+                                        EarlierObjects* earlier) {
+  std::vector<Result<ObjectFacts>> facts;
+  std::vector<ObjectRef> ask;
+  std::set<std::pair<ObjectKind, ObjectId>> asked;
+  for (const QueuedCheck& q : queue) {
+    facts.push_back(RefsAndSizes(q.kind, q.bytes));
+    if (!facts.back().ok()) continue;
+    for (const NamedRef& n : facts.back()->refs)
+      if (!earlier->count({n.ref.kind, n.ref.id}) && asked.insert({n.ref.kind, n.ref.id}).second)
+        ask.push_back(n.ref);
+  }
+  HeldObjects repo;
+  if (!ask.empty()) {
+    ASSIGN_OR_RETURN(repo, ObjectRecords(db).HeldAmong(repo_id, ask));
+  }
+  // `*earlier` grows only as objects pass, in order: a queued object never
+  // sees one queued after it.
+  HeldLookup held = [&](ObjectKind k, const ObjectId& ref) -> Result<std::optional<HeldObject>> {
+    for (const HeldObjects* from :
+         {static_cast<const HeldObjects*>(earlier), static_cast<const HeldObjects*>(&repo)}) {
+      auto it = from->find({k, ref});
+      if (it != from->end()) return std::optional<HeldObject>(it->second);
+    }
+    return std::optional<HeldObject>();
+  };
+  QueuedVerdict out;
+  for (size_t i = 0; i < queue.size(); i++) {
+    const QueuedCheck& q = queue[i];
+    uint64_t depth = 0;
+    Result<uint64_t> content = Judge(q.kind, q.id, q.bytes, facts[i], held, &depth);
+    if (!content.ok()) {
+      out.failure = content.status();
+      return out;
+    }
+    HeldObject sizes{q.bytes.size(), *content, depth};
+    (*earlier)[{q.kind, q.id}] = sizes;
+    out.sizes.push_back(sizes);
+    out.passed++;
+  }
+  return out;
+}
+
 Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind kind,
                                             const ObjectId& id) {
   return ObjectRecords(db).Held(repo_id, kind, id);
@@ -139,9 +183,9 @@ Status ForEachHeld(Db& db, int64_t repo_id, const wire::ObjectIdSet& ids, const 
   ASSIGN_OR_RETURN(HeldObjects held, ObjectRecords(db).HeldAmong(repo_id, distinct));
   for (const ObjectRef& ref : distinct) {
     auto it = held.find({ref.kind, ref.id});
-    RETURN_IF_ERROR(fn(ref.kind, ref.id,
-                       it == held.end() ? std::optional<HeldObject>()
-                                        : std::optional<HeldObject>(it->second)));
+    RETURN_IF_ERROR(
+        fn(ref.kind, ref.id,
+           it == held.end() ? std::optional<HeldObject>() : std::optional<HeldObject>(it->second)));
   }
   return Status::Ok();
 }

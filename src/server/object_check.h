@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/status.h"
 #include "api/wire.h"
+#include "base/status.h"
 #include "store/db.h"
 #include "store/object_records.h"
 #include "store/object_refs.h"
@@ -48,6 +48,29 @@ using EarlierObjects = HeldObjects;
 Result<uint64_t> CheckObjectInRepo(Db& db, int64_t repo_id, ObjectKind kind, const ObjectId& id,
                                    std::string_view bytes, const EarlierObjects* earlier,
                                    uint64_t* depth = nullptr);
+
+// A pack's objects queued for their check (server/pack_transfer.cpp queues
+// consecutive manifests, snaps and chunk lists, so that what the repo holds
+// of all their references is one batched query rather than one per object).
+struct QueuedCheck {
+  ObjectKind kind;
+  ObjectId id;
+  std::string_view bytes;
+};
+struct QueuedVerdict {
+  size_t passed = 0;              // how many passed, from the front of the queue
+  std::vector<HeldObject> sizes;  // theirs, in order
+  Status failure;                 // why object `passed` failed; ok when all passed
+};
+
+// CheckObjectInRepo for each queued object in order, exactly as if one by
+// one: object i may name the repo's objects, `*earlier` and the queued
+// objects before it (each that passes is added to `*earlier`). Stops at the
+// first that fails (QueuedVerdict::failure); an error reading the database
+// is the Result's.
+Result<QueuedVerdict> CheckQueuedInRepo(Db& db, int64_t repo_id,
+                                        const std::vector<QueuedCheck>& queue,
+                                        EarlierObjects* earlier);
 
 // Whether repo `repo_id` holds (kind, id), and its sizes (ObjectRecords::Held;
 // kept here for the services that ask it).
