@@ -4,8 +4,9 @@
 // RepairDataDir needs the server stopped: it takes the data dir's lock
 // alone, and on PostgreSQL the database's node lock alone too
 // (server/node_lock.h), so it is refused while any node of the authority
-// runs, on any host, and no node starts while it runs. It moves damaged object files to DATA/damaged/ and,
-// in each repo, drops the records of every object that cannot be served whole
+// runs, on any host, and no node starts while it runs. It moves damaged
+// object files to DATA/damaged/ and, in each repo, drops the records of
+// every object that cannot be served whole
 // (its file damaged or missing, or it names an object the repo lacks) and of
 // everything that names one of those, up to the snaps: the repo then again
 // holds only whole trees, and a client's next publish of those snaps uploads

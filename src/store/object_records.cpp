@@ -80,10 +80,10 @@ ObjectRow RowOf(const Stmt& q) {
 // before every row) and how many rows a page holds; a short page is the
 // last. One page at a time is in memory (PostgreSQL hands over a
 // statement's whole result), however many rows there are.
-Status EachRowPaged(Stmt& q, int64_t page,
-                    const std::function<void(Stmt&, const std::string& kind,
-                                             const std::string& id)>& bind,
-                    const std::function<Status(const ObjectRow&)>& fn) {
+Status EachRowPaged(
+    Stmt& q, int64_t page,
+    const std::function<void(Stmt&, const std::string& kind, const std::string& id)>& bind,
+    const std::function<Status(const ObjectRow&)>& fn) {
   std::string kind, id;
   for (;;) {
     q.Reset();

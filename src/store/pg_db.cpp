@@ -104,8 +104,8 @@ Result<std::vector<std::pair<std::string, std::string>>> PgConnectParams(const s
   if (!parsed) {
     std::string why = PgTrimmed(err ? err : "out of memory");
     PQfreemem(err);
-    return Invalid("the database URL " + PgRedactUrl(url) + " is not a libpq connection string: " +
-                   why);
+    return Invalid("the database URL " + PgRedactUrl(url) +
+                   " is not a libpq connection string: " + why);
   }
   std::vector<std::pair<std::string, std::string>> params;
   std::string options;

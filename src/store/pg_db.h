@@ -78,10 +78,10 @@ std::string PgRedactUrl(std::string_view url);
 // word (a host down, a cut network) within about a minute, instead of
 // waiting on a read forever, and never waits over kPgConnectTimeout to
 // connect.
-inline constexpr int kPgConnectTimeout = 10;    // connect_timeout, seconds
-inline constexpr int kPgKeepaliveIdle = 30;     // keepalives_idle (keepalives=1)
-inline constexpr int kPgKeepaliveInterval = 10; // keepalives_interval
-inline constexpr int kPgKeepaliveCount = 3;     // keepalives_count
+inline constexpr int kPgConnectTimeout = 10;     // connect_timeout, seconds
+inline constexpr int kPgKeepaliveIdle = 30;      // keepalives_idle (keepalives=1)
+inline constexpr int kPgKeepaliveInterval = 10;  // keepalives_interval
+inline constexpr int kPgKeepaliveCount = 3;      // keepalives_count
 // Server side (session settings, in libpq's `options`): a node frozen or
 // cut off inside a transaction holds the write lock every node's writes
 // queue behind (kPgWriteLock); PostgreSQL ends its session, and so frees

@@ -57,8 +57,8 @@ TEST_F(TwoNodesTest, ANodeGivenTheDataDirButAnotherDatabaseIsRefusedNamingBoth) 
   ASSERT_TRUE(users.ok());
   EXPECT_EQ(*users, 0);
   // So do the checks: another authority's database is not this data dir's.
-  RunResult fsck = Converge(
-      {"serve", "--fsck", "--data-dir", data_.string(), "--db", (*other)->url()});
+  RunResult fsck =
+      Converge({"serve", "--fsck", "--data-dir", data_.string(), "--db", (*other)->url()});
   EXPECT_EQ(fsck.exit_code, 1) << fsck.out << fsck.err;
   EXPECT_NE(fsck.err.find("belong to different authorities"), std::string::npos) << fsck.err;
 
@@ -79,7 +79,7 @@ TEST_F(TwoNodesTest, ANodeGivenTheDataDirButAnotherDatabaseIsRefusedNamingBoth) 
 
 TEST_F(TwoNodesTest, ARepairIsRefusedWhileNodesRunAndANodeWhileARepairRuns) {
   StartBoth();
-  std::vector<std::string> repair = {"serve",          "--fsck", "--repair", "--data-dir",
+  std::vector<std::string> repair = {"serve",        "--fsck", "--repair",    "--data-dir",
                                      data_.string(), "--db",   schema_->url()};
   // On the nodes' host: DATA/lock is held shared by them.
   RunResult here = Converge(repair);
@@ -94,8 +94,8 @@ TEST_F(TwoNodesTest, ARepairIsRefusedWhileNodesRunAndANodeWhileARepairRuns) {
   TempDir other_host;
   fs::path copy = other_host.path() / "data";
   fs::copy(data_, copy, fs::copy_options::recursive);
-  RunResult there = Converge({"serve", "--fsck", "--repair", "--data-dir", copy.string(), "--db",
-                              schema_->url()});
+  RunResult there = Converge(
+      {"serve", "--fsck", "--repair", "--data-dir", copy.string(), "--db", schema_->url()});
   EXPECT_EQ(there.exit_code, 1) << there.out << there.err;
   EXPECT_NE(there.err.find("2 converge serve nodes are running on database"), std::string::npos)
       << there.err;

@@ -102,8 +102,8 @@ TEST_P(AuthorityIdTest, AnEmptyDataDirGivenADatabaseThatRecordsObjectsIsRefused)
             .ok());
     Result<Db::Tx> tx = db_->BeginWrite();
     ASSERT_TRUE(tx.ok());
-    ASSERT_TRUE(ObjectRecords(*db_).Link(1, {{ObjectKind::kBlob, ObjectId::Of("a"), {1, 1, 0}}})
-                    .ok());
+    ASSERT_TRUE(
+        ObjectRecords(*db_).Link(1, {{ObjectKind::kBlob, ObjectId::Of("a"), {1, 1, 0}}}).ok());
     ASSERT_TRUE(tx->Commit().ok());
   }
   Result<std::string> id = Bind();

@@ -37,11 +37,11 @@ TEST(PgConnectParams, DefaultsFillWhatTheUrlLeavesOut) {
   EXPECT_EQ(p["keepalives_count"], std::to_string(kPgKeepaliveCount));
   EXPECT_EQ(p["connect_timeout"], std::to_string(kPgConnectTimeout));
   EXPECT_EQ(p["application_name"], kPgApplicationName);
-  EXPECT_EQ(p["options"], std::string("-c idle_in_transaction_session_timeout=") +
-                              kPgIdleInTransactionTimeout + " -c tcp_keepalives_idle=" +
-                              std::to_string(kPgKeepaliveIdle) + " -c tcp_keepalives_interval=" +
-                              std::to_string(kPgKeepaliveInterval) + " -c tcp_keepalives_count=" +
-                              std::to_string(kPgKeepaliveCount));
+  EXPECT_EQ(p["options"],
+            std::string("-c idle_in_transaction_session_timeout=") + kPgIdleInTransactionTimeout +
+                " -c tcp_keepalives_idle=" + std::to_string(kPgKeepaliveIdle) +
+                " -c tcp_keepalives_interval=" + std::to_string(kPgKeepaliveInterval) +
+                " -c tcp_keepalives_count=" + std::to_string(kPgKeepaliveCount));
 }
 
 TEST(PgConnectParams, TheUrlsOwnSettingsWin) {
@@ -60,9 +60,9 @@ TEST(PgConnectParams, TheUrlsOwnSettingsWin) {
                     0),
             0u)
       << o;  // kept first, as given
-  EXPECT_EQ(o.find("idle_in_transaction_session_timeout=" +
-                   std::string(kPgIdleInTransactionTimeout)),
-            std::string::npos)
+  EXPECT_EQ(
+      o.find("idle_in_transaction_session_timeout=" + std::string(kPgIdleInTransactionTimeout)),
+      std::string::npos)
       << o;
   EXPECT_EQ(o.find("tcp_keepalives_count"), std::string::npos) << o;
   EXPECT_NE(o.find("-c tcp_keepalives_idle="), std::string::npos) << o;  // not given: ours

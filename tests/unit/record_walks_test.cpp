@@ -64,7 +64,8 @@ TEST_P(RecordWalksTest, ObjectsComeOnceEachInKeyOrderAcrossPages) {
     ASSERT_TRUE(tx->Commit().ok());
   }
   ASSERT_EQ(want.size(), 27u);
-  for (int64_t page : {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{9}, int64_t{27}, int64_t{1000}}) {
+  for (int64_t page :
+       {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{9}, int64_t{27}, int64_t{1000}}) {
     std::vector<std::pair<std::string, std::string>> seen;
     ASSERT_TRUE(ObjectRecords(*db_, page)
                     .ForEachObject([&](const ObjectRow& r) {
@@ -100,9 +101,8 @@ TEST_P(RecordWalksTest, ObjectsComeOnceEachInKeyOrderAcrossPages) {
   // A walk stops at the first error, on a page edge or inside a page.
   for (int stop_at : {4, 6}) {
     int calls = 0;
-    Status st = ObjectRecords(*db_, 4).ForEachObject([&](const ObjectRow&) {
-      return ++calls == stop_at ? Internal("stop") : Status::Ok();
-    });
+    Status st = ObjectRecords(*db_, 4).ForEachObject(
+        [&](const ObjectRow&) { return ++calls == stop_at ? Internal("stop") : Status::Ok(); });
     EXPECT_EQ(st.message(), "stop");
     EXPECT_EQ(calls, stop_at);
   }
@@ -160,9 +160,8 @@ TEST_P(RecordWalksTest, AuditRowsComeNewestFirstFromTheGivenSeqAcrossPages) {
     for (size_t i = 0; i < seen.size(); i++) EXPECT_EQ(seen[i], 20 - static_cast<int64_t>(i));
   }
   int calls = 0;
-  Status st = AuditRecords(*db_, 5).ForEachNewestFirst(23, [&](const AuditRow&) {
-    return ++calls == 5 ? Internal("stop") : Status::Ok();
-  });
+  Status st = AuditRecords(*db_, 5).ForEachNewestFirst(
+      23, [&](const AuditRow&) { return ++calls == 5 ? Internal("stop") : Status::Ok(); });
   EXPECT_EQ(st.message(), "stop");
   EXPECT_EQ(calls, 5);
 }

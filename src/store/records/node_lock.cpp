@@ -44,11 +44,11 @@ NodeLockRecords::NodeLockRecords(Db& db, const std::string& authority_id)
 
 Result<bool> NodeLockRecords::TryTake(bool shared) {
   RETURN_IF_ERROR(PostgresOnly(db_));
-  ASSIGN_OR_RETURN(
-      Stmt q, db_.Prepare(shared ? "SELECT CASE WHEN pg_try_advisory_lock_shared(CAST(? AS "
-                                   "INTEGER), CAST(? AS INTEGER)) THEN 1 ELSE 0 END"
-                                 : "SELECT CASE WHEN pg_try_advisory_lock(CAST(? AS INTEGER), "
-                                   "CAST(? AS INTEGER)) THEN 1 ELSE 0 END"));
+  ASSIGN_OR_RETURN(Stmt q,
+                   db_.Prepare(shared ? "SELECT CASE WHEN pg_try_advisory_lock_shared(CAST(? AS "
+                                        "INTEGER), CAST(? AS INTEGER)) THEN 1 ELSE 0 END"
+                                      : "SELECT CASE WHEN pg_try_advisory_lock(CAST(? AS INTEGER), "
+                                        "CAST(? AS INTEGER)) THEN 1 ELSE 0 END"));
   q.Bind(1, AsInt4(static_cast<uint32_t>(kPgNodeLockClass))).Bind(2, AsInt4(key_));
   ASSIGN_OR_RETURN(int64_t got, OneInt(db_, q));
   return got == 1;
