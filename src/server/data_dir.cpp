@@ -31,9 +31,9 @@ Result<DataDir> DataDir::Open(const fs::path& dir, Use use) {
     // join (the probe holds it shared an instant, as a node does).
     if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
       ::flock(fd, LOCK_UN);
-      return Conflict("converge serve nodes on PostgreSQL (--db) are running on data dir '" +
-                      path.string() + "': stop every one of them first, or pass a different " +
-                      "--data-dir");
+      return Conflict("another converge serve is using data dir '" + path.string() +
+                      "': nodes on PostgreSQL (--db) are running on it; stop every one of them "
+                      "first, or pass a different --data-dir");
     }
     return Conflict("another converge serve is using data dir '" + path.string() +
                     "': stop it first, or pass a different --data-dir");

@@ -84,7 +84,7 @@ TEST_F(TwoNodesTest, ARepairIsRefusedWhileNodesRunAndANodeWhileARepairRuns) {
   // On the nodes' host: DATA/lock is held shared by them.
   RunResult here = Converge(repair);
   EXPECT_EQ(here.exit_code, 1) << here.out << here.err;
-  EXPECT_NE(here.err.find("nodes on PostgreSQL (--db) are running on data dir"), std::string::npos)
+  EXPECT_NE(here.err.find("nodes on PostgreSQL (--db) are running on it"), std::string::npos)
       << here.err;
   EXPECT_NE(here.err.find("stop every one of them first"), std::string::npos) << here.err;
   EXPECT_NE(here.err.find("--repair' needs the data dir to itself"), std::string::npos) << here.err;
