@@ -78,11 +78,30 @@ ObjectRow RowOf(const Stmt& q) {
   return r;
 }
 
-Status EachRow(Stmt& q, const std::function<Status(const ObjectRow&)>& fn) {
+// Walks a query ordered by (kind, id) or (id, kind) a page at a time: `bind`
+// binds where the next page starts (after the kind and ID given: "" and ""
+// before every row) and how many rows a page holds; a short page is the
+// last. One page at a time is in memory (PostgreSQL hands over a
+// statement's whole result), however many rows there are.
+Status EachRowPaged(
+    Stmt& q, int64_t page,
+    const std::function<void(Stmt&, const std::string& kind, const std::string& id)>& bind,
+    const std::function<Status(const ObjectRow&)>& fn) {
+  std::string kind, id;
   for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return Status::Ok();
-    RETURN_IF_ERROR(fn(RowOf(q)));
+    q.Reset();
+    bind(q, kind, id);
+    int64_t rows = 0;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      rows++;
+      ObjectRow r = RowOf(q);
+      kind = r.kind_text;
+      id = r.id_text;
+      RETURN_IF_ERROR(fn(r));
+    }
+    if (rows < page) return Status::Ok();
   }
 }
 
@@ -177,9 +196,18 @@ Result<uint64_t> ObjectRecords::Link(int64_t repo_id, const std::vector<NewObjec
   return added;
 }
 
+// Keyset pages in primary-key order: each page starts after the last row of
+// the one before (a row comparison both engines answer from the key's index).
 Status ObjectRecords::ForEachObject(const std::function<Status(const ObjectRow&)>& fn) {
-  ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT kind, id, size, content_size, depth FROM objects"));
-  return EachRow(q, fn);
+  ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT kind, id, size, content_size, depth FROM objects "
+                                       "WHERE (id, kind) > (?, ?) ORDER BY id, kind LIMIT ?"));
+  int64_t page = page_rows_;
+  return EachRowPaged(
+      q, page,
+      [page](Stmt& s, const std::string& kind, const std::string& id) {
+        s.Bind(1, id).Bind(2, kind).Bind(3, page);
+      },
+      fn);
 }
 
 Status ObjectRecords::ForEachHeld(int64_t repo_id,
@@ -187,9 +215,15 @@ Status ObjectRecords::ForEachHeld(int64_t repo_id,
   ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT r.kind, r.object_id, o.size, o.content_size, "
                                        "o.depth FROM repo_objects r LEFT JOIN objects o ON "
                                        "o.id = r.object_id AND o.kind = r.kind "
-                                       "WHERE r.repo_id = ?"));
-  q.Bind(1, repo_id);
-  return EachRow(q, fn);
+                                       "WHERE r.repo_id = ? AND (r.kind, r.object_id) > (?, ?) "
+                                       "ORDER BY r.kind, r.object_id LIMIT ?"));
+  int64_t page = page_rows_;
+  return EachRowPaged(
+      q, page,
+      [repo_id, page](Stmt& s, const std::string& kind, const std::string& id) {
+        s.Bind(1, repo_id).Bind(2, kind).Bind(3, id).Bind(4, page);
+      },
+      fn);
 }
 
 Result<uint64_t> ObjectRecords::Count() {

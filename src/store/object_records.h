@@ -46,9 +46,12 @@ struct ObjectRow {
 
 class ObjectRecords {
  public:
-  explicit ObjectRecords(Db& db) : db_(db) {}
+  // `page_rows`: how many rows a walk (ForEachObject, ForEachHeld) reads per
+  // statement (tests make it small).
+  explicit ObjectRecords(Db& db, int64_t page_rows = kPageRows) : db_(db), page_rows_(page_rows) {}
 
   static constexpr size_t kBatch = 256;  // objects per statement, at most
+  static constexpr int64_t kPageRows = 1000;
 
   // Whether repo `repo_id` holds (kind, id), and its recorded sizes.
   Result<std::optional<HeldObject>> Held(int64_t repo_id, ObjectKind kind, const ObjectId& id);
@@ -63,9 +66,14 @@ class ObjectRecords {
   // many the repo did not hold before; an object listed twice counts once.
   Result<uint64_t> Link(int64_t repo_id, const std::vector<NewObject>& objects);
 
-  // Calls `fn` for every objects row (sizes always set); stops at an error.
+  // Calls `fn` for every objects row (sizes always set), in (id, kind)
+  // order; stops at an error. Reads page_rows rows per statement (keyset
+  // pages), so memory stays flat on either engine however many rows there
+  // are; in a read transaction every page is of one snapshot, outside one a
+  // row committed meanwhile may or may not be seen.
   Status ForEachObject(const std::function<Status(const ObjectRow&)>& fn);
-  // Calls `fn` for every object repo `repo_id` holds; stops at an error.
+  // Calls `fn` for every object repo `repo_id` holds, in (kind, id) order,
+  // the same way; stops at an error.
   Status ForEachHeld(int64_t repo_id, const std::function<Status(const ObjectRow&)>& fn);
   // How many objects rows there are. In a read transaction, the first read
   // fixes the snapshot: fsck calls this before it lists the object files.
@@ -84,6 +92,7 @@ class ObjectRecords {
 
  private:
   Db& db_;
+  int64_t page_rows_;
 };
 
 }  // namespace converge
