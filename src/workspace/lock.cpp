@@ -44,15 +44,15 @@ Status RecordHolder(int fd, const std::string& command, const fs::path& path) {
   return WriteAll(fd, line, Quote(path.string()));
 }
 
-}  // namespace
-
-Result<WorkspaceLock> WorkspaceLock::Acquire(const Workspace& ws, const std::string& command,
-                                             const LockOptions& opts) {
-  fs::path path = ws.meta() / "lock";
+// Takes an flock on `path` (exclusive or shared) for `command`, waiting as
+// `opts` says, and records the holder.
+Result<Fd> TakeWorkspaceFlock(const fs::path& path, bool exclusive, const std::string& command,
+                              const LockOptions& opts) {
   int raw = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (raw < 0) return ErrnoStatus("cannot open the workspace lock " + Quote(path.string()), errno);
   Fd fd(raw);
-  if (::flock(raw, LOCK_EX | LOCK_NB) != 0) {
+  int mode = exclusive ? LOCK_EX : LOCK_SH;
+  if (::flock(raw, mode | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK)
       return ErrnoStatus("cannot lock the workspace (" + Quote(path.string()) + ")", errno);
     Holder holder = Holder::Of(raw);
@@ -63,13 +63,33 @@ Result<WorkspaceLock> WorkspaceLock::Acquire(const Workspace& ws, const std::str
     if (opts.on_wait)
       opts.on_wait("waiting for " + holder.Who() + " in this workspace to finish" +
                    holder.What() + "...");
-    while (::flock(raw, LOCK_EX) != 0) {
+    while (::flock(raw, mode) != 0) {
       if (errno != EINTR)
         return ErrnoStatus("cannot lock the workspace (" + Quote(path.string()) + ")", errno);
     }
   }
   RETURN_IF_ERROR(RecordHolder(raw, command, path));
+  return fd;
+}
+
+}  // namespace
+
+Result<WorkspaceLock> WorkspaceLock::Acquire(const Workspace& ws, const std::string& command,
+                                             const LockOptions& opts) {
+  ASSIGN_OR_RETURN(Fd fd, TakeWorkspaceFlock(ws.meta() / "lock", true, command, opts));
   return WorkspaceLock(std::move(fd));
+}
+
+Result<GcLock> GcLock::Shared(const Workspace& ws, const std::string& command,
+                              const LockOptions& opts) {
+  ASSIGN_OR_RETURN(Fd fd, TakeWorkspaceFlock(ws.meta() / kFileName, false, command, opts));
+  return GcLock(std::move(fd));
+}
+
+Result<GcLock> GcLock::Exclusive(const Workspace& ws, const std::string& command,
+                                 const LockOptions& opts) {
+  ASSIGN_OR_RETURN(Fd fd, TakeWorkspaceFlock(ws.meta() / kFileName, true, command, opts));
+  return GcLock(std::move(fd));
 }
 
 }  // namespace converge
