@@ -68,6 +68,7 @@ Result<bool> RemoveLooseGarbage(const ObjectStore& store, const ObjectId& id, in
     if (errno == ENOENT) return false;
     return ErrnoStatus("rename '" + path.string() + "'", errno);
   }
+  GcStep("gc-loose-caught");
   std::optional<int64_t> written = ModifiedAt(caught);
   if (written && *written >= cutoff) {
     if (::link(caught.c_str(), path.c_str()) != 0 && errno != EEXIST)
