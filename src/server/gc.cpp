@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <ctime>
 #include <optional>
 #include <vector>
 
@@ -117,7 +116,7 @@ Result<DataDirGcReport> CollectDataDirGarbage(const fs::path& dir, const std::st
                    " minutes could remove the objects of an upload whose records are not "
                    "committed yet; give --grace 10m or more, or stop the server");
   GcOptions options;
-  options.cutoff = static_cast<int64_t>(::time(nullptr)) - grace_seconds;  // before the rows
+  options.cutoff = GcCutoff(grace_seconds);  // before the rows are read
   options.dry_run = dry_run;
   ASSIGN_OR_RETURN(Db db, where.OpenForCheck());
   RETURN_IF_ERROR(CheckDatabaseIsTheDataDirs(db, where, dir));

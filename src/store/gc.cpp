@@ -122,7 +122,13 @@ class GcSweep {
       stats_.removed_bytes += f.bytes;
       gone_.insert(f.id);
     }
-    if (!o_.dry_run) RETURN_IF_ERROR(CommitAndRemove());
+    if (!o_.dry_run) {
+      RETURN_IF_ERROR(CommitAndRemove());
+    } else {  // what the run would do, counted the same way
+      stats_.loose_folded = fold_.size();
+      stats_.loose_removed = loose_garbage_.size();
+      for (const GcIndexPlan& p : rewrite_) stats_.packs_removed += p.idx->packs().size();
+    }
     RETURN_IF_ERROR(Leftovers());
     for (const ObjectId& id : gone_)
       if (!young_.count(id)) stats_.removed++;
@@ -200,7 +206,7 @@ class GcSweep {
     for (const LooseFile& f : loose_) {
       if (live_.Contains(f.id))
         fold_.push_back(f);
-      else if (f.mtime >= o_.cutoff)
+      else if (f.mtime_ns >= o_.cutoff)
         NoteYoung(f.id, kUnknownKind, f.bytes);
       else
         loose_garbage_.push_back(f);

@@ -84,9 +84,9 @@ class LiveWalk {
 };
 
 struct GcOptions {
-  // Seconds since the epoch: a pack index or loose file last written at or
-  // after it is young, and kept whole. The caller takes it (now minus the
-  // grace period) before it reads its roots.
+  // Nanoseconds since the epoch: a pack index or loose file last written at
+  // or after it is young, and kept whole. The caller takes it (GcCutoff)
+  // before it reads its roots.
   int64_t cutoff = 0;
   bool dry_run = false;  // decide and count, change nothing, read no blob
   // Old packs at least this large are kept as they are unless they hold
@@ -121,6 +121,10 @@ struct GcStats {
 // Collects `store`'s garbage as above. Errors: kConflict when another
 // repack or gc runs; kCorrupt (nothing removed) as above; kIo.
 Result<GcStats> CollectGarbage(ObjectStore& store, const LiveSet& live, const GcOptions& options);
+
+// The cutoff of a grace period that starts now: now minus `grace_seconds`,
+// in nanoseconds since the epoch.
+int64_t GcCutoff(int64_t grace_seconds);
 
 // Seconds of a grace period written "90", "90s", "30m", "2h" or "14d".
 // kInvalid otherwise.

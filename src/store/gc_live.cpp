@@ -2,6 +2,7 @@
 // and the grace period's spelling.
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 
 #include "store/gc.h"
 #include "store/object_refs.h"
@@ -41,6 +42,12 @@ Status LiveWalk::Add(ObjectKind kind, const ObjectId& id, const std::string& lab
     stack.insert(stack.end(), refs->begin(), refs->end());
   }
   return Status::Ok();
+}
+
+int64_t GcCutoff(int64_t grace_seconds) {
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return (int64_t{now.tv_sec} - grace_seconds) * 1000000000 + now.tv_nsec;
 }
 
 Result<int64_t> ParseGrace(const std::string& text) {

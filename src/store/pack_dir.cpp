@@ -32,7 +32,7 @@ uint64_t FileBytes(const fs::path& p) {
 std::optional<int64_t> ModifiedAt(const fs::path& p) {
   struct stat st;
   if (::lstat(p.c_str(), &st) != 0) return std::nullopt;
-  return static_cast<int64_t>(st.st_mtim.tv_sec);
+  return int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
 }
 
 std::vector<LooseFile> ListLooseFiles(const ObjectStore& store) {
@@ -45,7 +45,8 @@ std::vector<LooseFile> ListLooseFiles(const ObjectStore& store) {
       if (!id || store.PathOf(*id) != f.path()) continue;
       struct stat st;
       if (::lstat(f.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-      out.push_back({*id, static_cast<uint64_t>(st.st_size), st.st_mtim.tv_sec});
+      out.push_back({*id, static_cast<uint64_t>(st.st_size),
+                     int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec});
     }
   }
   return out;

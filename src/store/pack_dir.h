@@ -23,11 +23,11 @@ Result<Fd> TakeRepackLock(const fs::path& root);
 uint64_t FileBytes(const fs::path& p);
 
 // A loose object file (well named, in its right shard) and when it was last
-// written (seconds since the epoch).
+// written (nanoseconds since the epoch).
 struct LooseFile {
   ObjectId id;
   uint64_t bytes = 0;
-  int64_t mtime = 0;
+  int64_t mtime_ns = 0;
 };
 std::vector<LooseFile> ListLooseFiles(const ObjectStore& store);
 
@@ -35,7 +35,7 @@ std::vector<LooseFile> ListLooseFiles(const ObjectStore& store);
 // be read (then no pack may be taken for unnamed).
 std::optional<std::set<std::string>> NamedPacks(const fs::path& dir);
 
-// When `p` was last written (seconds since the epoch); nullopt when it is gone.
+// When `p` was last written (nanoseconds since the epoch); nullopt when it is gone.
 std::optional<int64_t> ModifiedAt(const fs::path& p);
 
 }  // namespace converge

@@ -1,6 +1,5 @@
 #include "workspace/gc.h"
 
-#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,7 +51,7 @@ Status WalkStatCache(const StatCache& cache, LiveWalk& walk, uint64_t* count) {
 Result<WorkspaceGcReport> CollectWorkspaceGarbage(Workspace& ws, int64_t grace_seconds,
                                                   bool dry_run) {
   GcOptions options;
-  options.cutoff = static_cast<int64_t>(::time(nullptr)) - grace_seconds;  // before the roots
+  options.cutoff = GcCutoff(grace_seconds);  // before the roots are read
   options.dry_run = dry_run;
   WorkspaceGcReport report;
   LiveSet live;

@@ -132,7 +132,7 @@ size_t CountFilesUnder(const fs::path& dir) {
   return n;
 }
 
-void Backdate(const fs::path& dir, int64_t seconds) {
+void BackdateFiles(const fs::path& dir, int64_t seconds) {
   struct timespec times[2];
   times[0].tv_nsec = UTIME_OMIT;
   times[1].tv_sec = ::time(nullptr) - seconds;

@@ -51,6 +51,6 @@ size_t CountFilesUnder(const fs::path& dir);
 // Sets the modification time of every file under `dir` (and of `dir`)
 // `seconds` into the past: what a store written that long ago looks like to
 // a gc's grace period (store/gc.h).
-void Backdate(const fs::path& dir, int64_t seconds);
+void BackdateFiles(const fs::path& dir, int64_t seconds);
 
 }  // namespace converge::testing

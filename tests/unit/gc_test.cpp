@@ -59,8 +59,8 @@ struct GcStore {
       (j % 2 ? garbage : live).push_back(o);
       EXPECT_TRUE(store.Put(o).ok());
     }
-    testing::Backdate(dir.path() / "packs", 2 * kHour);
-    testing::Backdate(dir.path() / "objects", 2 * kHour);
+    testing::BackdateFiles(dir.path() / "packs", 2 * kHour);
+    testing::BackdateFiles(dir.path() / "objects", 2 * kHour);
     WriteBatch batch(store);
     for (int j = 0; j < 3; j++) {
       young.push_back(GcObject("young", j));
@@ -79,7 +79,7 @@ struct GcStore {
   }
   GcOptions Options() const {
     GcOptions o;
-    o.cutoff = ::time(nullptr) - kHour;
+    o.cutoff = GcCutoff(kHour);
     return o;
   }
   bool Has(const std::string& o) const { return testing::StoreHas(dir.path(), ObjectId::Of(o)); }
@@ -258,7 +258,7 @@ TEST(Gc, DropsDuplicateAndQuarantinedCopies) {
     ASSERT_TRUE(batch.Add(std::move(w)).ok());
   }
   ASSERT_TRUE(batch.Commit().ok());
-  testing::Backdate(s.dir.path() / "packs", 2 * kHour);
+  testing::BackdateFiles(s.dir.path() / "packs", 2 * kHour);
   Result<GcStats> r = CollectGarbage(s.store, s.Live(), s.Options());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->duplicates, 2u);

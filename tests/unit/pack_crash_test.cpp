@@ -236,8 +236,8 @@ GcCrashStore FillForGc(const fs::path& root, int round) {
     (j % 2 ? out.garbage : out.live).push_back(o);
     EXPECT_TRUE(store.Put(o).ok());
   }
-  testing::Backdate(root / "packs", 7200);
-  testing::Backdate(root / "objects", 7200);
+  testing::BackdateFiles(root / "packs", 7200);
+  testing::BackdateFiles(root / "objects", 7200);
   return out;
 }
 
@@ -249,7 +249,7 @@ TEST(PackCrash, GcKilledAtAnyStepLosesNothing) {
     TempDir dir;
     GcCrashStore objects = FillForGc(dir.path(), round);
     GcOptions options;
-    options.cutoff = ::time(nullptr) - 3600;
+    options.cutoff = GcCutoff(3600);
     options.max_pack_bytes = 96 << 10;  // several new packs
     g_gc_kill_step = steps[round];
     pid_t pid = ::fork();
