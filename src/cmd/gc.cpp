@@ -2,9 +2,9 @@
 // [--config FILE]]: removes the objects no snap, publication or record
 // needs, from the workspace (workspace/gc.h) or a server's data dir
 // (server/gc.h), and says what it kept and removed (cmd/gc_report.h).
+#include "server/gc.h"
 #include "cmd/command.h"
 #include "cmd/gc_report.h"
-#include "server/gc.h"
 #include "server/serve.h"
 #include "workspace/gc.h"
 
@@ -54,10 +54,10 @@ void RegisterGc(Cli& cli) {
       ASSIGN_OR_RETURN(ServerConfig config, BuildServerConfig(serve));
       ASSIGN_OR_RETURN(DataDirGcReport r,
                        CollectDataDirGarbage(config.data_dir, config.db, grace, f->dry_run));
-      std::string kept = "that " + Count(r.object_rows, "objects row records", "objects rows record") +
-                         " or " + Count(r.repos, "repo holds", "repos hold") + " (" +
-                         std::to_string(r.held_rows) + " membership rows), and under " +
-                         Count(r.publications, "publication", "publications");
+      std::string kept =
+          "that " + Count(r.object_rows, "objects row records", "objects rows record") + " or " +
+          Count(r.repos, "repo holds", "repos hold") + " (" + std::to_string(r.held_rows) +
+          " membership rows), and under " + Count(r.publications, "publication", "publications");
       PrintGcReport(r.stats, grace, f->dry_run, cli.globals.json, kept,
                     {{"object_rows", r.object_rows},
                      {"repos", r.repos},

@@ -63,8 +63,8 @@ void PrintGcReport(const GcStats& s, int64_t grace, bool dry_run, bool json,
               << HumanBytes(s.bytes_after) << "; ";
   else
     std::cout << "nothing to rewrite: ";
-  std::cout << s.indexes_kept << " packs kept as they are, " << s.indexes_young
-            << " younger than " << GraceText(grace) << " left alone, " << s.loose_removed
+  std::cout << s.indexes_kept << " packs kept as they are, " << s.indexes_young << " younger than "
+            << GraceText(grace) << " left alone, " << s.loose_removed
             << " loose files of unreferenced objects removed\n";
 }
 

@@ -41,8 +41,9 @@ DirHolders ProbeDataDirLock(const fs::path& dir) {
 }
 
 Status RefuseRow(const std::string& what) {
-  return Corrupt(what + ": gc cannot tell what it names and removes nothing; run 'converge serve "
-                        "--fsck' on the data dir");
+  return Corrupt(what +
+                 ": gc cannot tell what it names and removes nothing; run 'converge serve "
+                 "--fsck' on the data dir");
 }
 
 // The database is this data dir's: its audit head is signed by the data
@@ -80,7 +81,8 @@ Status ReadRecordedRoots(Db& db, LiveSet& live, std::vector<ObjectId>& snaps,
     report.repos++;
     RETURN_IF_ERROR(ObjectRecords(db).ForEachHeld(repo.id, [&](const ObjectRow& row) {
       if (!row.id)
-        return RefuseRow("repo " + Quote(repo.name) + " holds " + Quote(row.kind_text + " " + row.id_text));
+        return RefuseRow("repo " + Quote(repo.name) + " holds " +
+                         Quote(row.kind_text + " " + row.id_text));
       live.Add(*row.id);
       report.held_rows++;
       return Status::Ok();
@@ -88,7 +90,9 @@ Status ReadRecordedRoots(Db& db, LiveSet& live, std::vector<ObjectId>& snaps,
   }
   return PublicationRecords(db).ForEach([&](int64_t, const PublicationRow& row) {
     std::optional<ObjectId> snap = ObjectId::FromHex(row.publication.snap);
-    if (!snap) return RefuseRow("publication " + row.publication.id + " names snap " + Quote(row.publication.snap));
+    if (!snap)
+      return RefuseRow("publication " + row.publication.id + " names snap " +
+                       Quote(row.publication.snap));
     snaps.push_back(*snap);
     report.publications++;
     return Status::Ok();
@@ -127,7 +131,8 @@ Result<DataDirGcReport> CollectDataDirGarbage(const fs::path& dir, const std::st
   RETURN_IF_ERROR(ReadRecordedRoots(db, live, snaps, report));
   LiveWalk walk(store, live);
   for (const ObjectId& s : snaps)
-    RETURN_IF_ERROR(walk.Add(ObjectKind::kSnap, s, "a publication's snap " + s.hex().substr(0, 12)));
+    RETURN_IF_ERROR(
+        walk.Add(ObjectKind::kSnap, s, "a publication's snap " + s.hex().substr(0, 12)));
   live.Seal();
   ASSIGN_OR_RETURN(report.stats, CollectGarbage(store, live, options));
   return report;

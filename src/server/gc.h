@@ -40,8 +40,8 @@ namespace converge {
 inline constexpr int64_t kMinGraceBesideServer = 600;
 
 struct DataDirGcReport {
-  uint64_t object_rows = 0;   // `objects` rows
-  uint64_t held_rows = 0;     // `repo_objects` rows
+  uint64_t object_rows = 0;  // `objects` rows
+  uint64_t held_rows = 0;    // `repo_objects` rows
   uint64_t repos = 0;
   uint64_t publications = 0;
   GcStats stats;

@@ -84,8 +84,8 @@ Result<bool> RemoveLooseGarbage(const ObjectStore& store, const ObjectId& id, in
 
 struct GcIndexPlan {
   std::shared_ptr<const PackIndex> idx;
-  uint64_t bytes = 0;       // its pack files and itself
-  uint64_t garbage = 0;     // entries of unreferenced objects
+  uint64_t bytes = 0;    // its pack files and itself
+  uint64_t garbage = 0;  // entries of unreferenced objects
   uint64_t quarantined = 0;
 };
 
@@ -152,13 +152,15 @@ class GcSweep {
     for (const std::string& name : names) {
       Result<std::shared_ptr<const PackIndex>> loaded = PackIndex::Load(packs_.dir(), name);
       if (!loaded.ok() && loaded.status().code() == Code::kNotFound) continue;
-      if (!loaded.ok()) return RefuseIndex(name, "cannot be read (" + loaded.status().message() + ")");
+      if (!loaded.ok())
+        return RefuseIndex(name, "cannot be read (" + loaded.status().message() + ")");
       std::shared_ptr<const PackIndex> idx = *loaded;
       if (Status whole = idx->CheckWhole(); !whole.ok())
         return RefuseIndex(name, "is damaged (" + whole.message() + ")");
       GcIndexPlan plan{idx, idx->file_bytes()};
       for (const std::string& p : idx->packs()) {
-        if (!fs::exists(packs_.dir() / p, ec)) return RefuseIndex(name, "names pack " + p + ", which is gone");
+        if (!fs::exists(packs_.dir() / p, ec))
+          return RefuseIndex(name, "names pack " + p + ", which is gone");
         plan.bytes += FileBytes(packs_.dir() / p);
       }
       std::optional<int64_t> written = ModifiedAt(packs_.dir() / name);
@@ -277,8 +279,9 @@ class GcSweep {
           "gc stopped before removing anything: run 'converge fsck' (--fix sets damaged "
           "objects aside; for a server, 'converge serve --fsck')");
     RETURN_IF_ERROR(w.Finish(id).status());
-    ObjectKind k = kind <= static_cast<uint8_t>(ObjectKind::kChunkList) ? static_cast<ObjectKind>(kind)
-                                                                        : ObjectKind::kBlob;
+    ObjectKind k = kind <= static_cast<uint8_t>(ObjectKind::kChunkList)
+                       ? static_cast<ObjectKind>(kind)
+                       : ObjectKind::kBlob;
     return batch_.Add(std::move(w), k);
   }
 

@@ -102,9 +102,9 @@ struct GcStats {
   uint64_t removed = 0, removed_bytes = 0;
   // Unreferenced objects kept: in a young file, or named by a young object.
   uint64_t young = 0, young_bytes = 0;
-  uint64_t duplicates = 0;   // extra copies of kept objects not carried over
-  uint64_t quarantined = 0;  // quarantined copies dropped (their bytes are in damaged/)
-  uint64_t carried = 0;      // objects written into the new pack(s)
+  uint64_t duplicates = 0;     // extra copies of kept objects not carried over
+  uint64_t quarantined = 0;    // quarantined copies dropped (their bytes are in damaged/)
+  uint64_t carried = 0;        // objects written into the new pack(s)
   uint64_t carried_bytes = 0;  // their stored bytes before (an estimate of the new pack)
   uint64_t loose_folded = 0;   // loose files of kept objects, now packed
   uint64_t loose_removed = 0;  // loose files of garbage

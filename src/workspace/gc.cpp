@@ -30,17 +30,19 @@ Status WalkStatCache(const StatCache& cache, LiveWalk& walk, uint64_t* count) {
   const std::string label = "the stat cache";
   auto add = [&](ObjectKind kind, const ObjectId& id) {
     (*count)++;
-    return walk.Add(kind, id, label).With(
-        "the stat cache names it ('converge fsck --fix' drops such entries)");
+    return walk.Add(kind, id, label)
+        .With("the stat cache names it ('converge fsck --fix' drops such entries)");
   };
   for (size_t d = 0; d < cache.dir_count(); d++) {
     int dir = static_cast<int>(d);
-    if (std::optional<ObjectId> m = cache.DirManifest(dir)) RETURN_IF_ERROR(add(ObjectKind::kManifest, *m));
+    if (std::optional<ObjectId> m = cache.DirManifest(dir))
+      RETURN_IF_ERROR(add(ObjectKind::kManifest, *m));
     for (uint32_t i = 0; i < cache.DirSize(dir); i++) {
       CachedEntry e = cache.At(dir, i);
       if (e.kind == CachedKind::kDir) RETURN_IF_ERROR(add(ObjectKind::kManifest, e.stat.id));
       if (e.kind == CachedKind::kFile)
-        RETURN_IF_ERROR(add(e.stat.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.stat.id));
+        RETURN_IF_ERROR(
+            add(e.stat.chunked ? ObjectKind::kChunkList : ObjectKind::kBlob, e.stat.id));
     }
   }
   return Status::Ok();
@@ -66,13 +68,15 @@ Result<WorkspaceGcReport> CollectWorkspaceGarbage(Workspace& ws, int64_t grace_s
       RETURN_IF_ERROR(walk.Add(ObjectKind::kManifest, root, "snap " + Short(id)));
       report.snaps++;
     }
-    ASSIGN_OR_RETURN(std::optional<std::string> head, WorkspaceState(ws.db()).Get(WorkspaceState::kHead));
+    ASSIGN_OR_RETURN(std::optional<std::string> head,
+                     WorkspaceState(ws.db()).Get(WorkspaceState::kHead));
     if (head && !head->empty()) {
       ASSIGN_OR_RETURN(ObjectId id, ParseRecorded(*head, "the head"));
       RETURN_IF_ERROR(walk.Add(ObjectKind::kSnap, id, "the head"));
       report.head = true;
     }
-    ASSIGN_OR_RETURN(std::vector<FetchedPublicationRow> pubs, PublicationIndex(ws.db()).ListUnchecked());
+    ASSIGN_OR_RETURN(std::vector<FetchedPublicationRow> pubs,
+                     PublicationIndex(ws.db()).ListUnchecked());
     for (const FetchedPublicationRow& p : pubs) {
       ASSIGN_OR_RETURN(ObjectId id, ParseRecorded(p.snap_hex, "the snap of publication " + p.id));
       RETURN_IF_ERROR(walk.Add(ObjectKind::kSnap, id, "publication " + p.id));

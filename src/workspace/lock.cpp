@@ -61,8 +61,8 @@ Result<Fd> TakeWorkspaceFlock(const fs::path& path, bool exclusive, const std::s
                       ": wait for it to finish and run this again, or leave out --no-wait to " +
                       "queue behind it");
     if (opts.on_wait)
-      opts.on_wait("waiting for " + holder.Who() + " in this workspace to finish" +
-                   holder.What() + "...");
+      opts.on_wait("waiting for " + holder.Who() + " in this workspace to finish" + holder.What() +
+                   "...");
     while (::flock(raw, mode) != 0) {
       if (errno != EINTR)
         return ErrnoStatus("cannot lock the workspace (" + Quote(path.string()) + ")", errno);

@@ -243,15 +243,16 @@ TEST_F(StoreCrashTest, ServerKilledWhileAPublishUploadsItsPack) {
 
 TEST_F(StoreCrashTest, WorkspaceGcAndRepackKilledAtEachStep) {
   fs::path meta = ws_ / ".converge";
-  for (int k = 0; k < 6; k++) WriteFile(ws_ / "d" / ("f" + std::to_string(k)), PseudoRandomBytes(20000, k));
+  for (int k = 0; k < 6; k++)
+    WriteFile(ws_ / "d" / ("f" + std::to_string(k)), PseudoRandomBytes(20000, k));
   Snap(ws_, "one");
   WriteFile(ws_ / "d" / "f0", "changed\n");
   Snap(ws_, "two");
   std::vector<std::string> garbage;
   int round = 0;
-  for (const char* step : {"sealed", "index-written", "packs-renamed", "index-renamed",
-                           "gc-indexes-removed", "gc-packs-removed", "gc-loose-caught",
-                           "gc-loose-removed"}) {
+  for (const char* step :
+       {"sealed", "index-written", "packs-renamed", "index-renamed", "gc-indexes-removed",
+        "gc-packs-removed", "gc-loose-caught", "gc-loose-removed"}) {
     // Garbage: a snap killed after its pack landed, and an unrecorded loose object.
     round++;
     std::string junk = "junk " + std::to_string(round) + PseudoRandomBytes(9000, round);
@@ -272,7 +273,8 @@ TEST_F(StoreCrashTest, WorkspaceGcAndRepackKilledAtEachStep) {
   ExpectFsckClean(ws_, "after the gc finished");
   ExpectListedSnapsRestore(ws_, "after the gc finished");
 
-  for (const char* step : {"sealed", "index-renamed", "repack-indexes-removed", "repack-packs-removed"}) {
+  for (const char* step :
+       {"sealed", "index-renamed", "repack-indexes-removed", "repack-packs-removed"}) {
     WriteFile(ws_ / "d" / "f1", std::string("repack round ") + step);
     Snap(ws_, step);
     RunResult r = Converge({"repack", "--all"}, KillAt(ws_, step));

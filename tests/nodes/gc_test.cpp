@@ -49,7 +49,8 @@ TEST_F(TwoNodesTest, AGcBesideTwoBusyNodesLosesNothing) {
   BackdateFiles(data_ / "packs", 7200);
   BackdateFiles(data_ / "objects", 7200);
 
-  RunResult no_db = Converge({"gc", "--data-dir", data_.string()}, RunOptions{{}, {{"CONVERGE_DB", ""}}, ""});
+  RunResult no_db =
+      Converge({"gc", "--data-dir", data_.string()}, RunOptions{{}, {{"CONVERGE_DB", ""}}, ""});
   ExpectError(no_db, "pass the --db they use");
 
   std::atomic<bool> stop{false};
@@ -83,8 +84,8 @@ TEST_F(TwoNodesTest, AGcBesideTwoBusyNodesLosesNothing) {
       bob_rounds++;
     }
   });
-  std::vector<std::string> gc = {"gc", "--data-dir", data_.string(), "--db", schema_->url(),
-                                 "--json"};
+  std::vector<std::string> gc = {"gc",   "--data-dir",   data_.string(),
+                                 "--db", schema_->url(), "--json"};
   RunResult first = Converge(gc);
   RunResult second = Converge(gc);
   stop = true;

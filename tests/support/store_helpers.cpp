@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <ctime>
 #include <atomic>
+#include <ctime>
 #include <stdexcept>
 #include <vector>
 

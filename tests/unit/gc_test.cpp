@@ -33,8 +33,9 @@ std::string Lines(const std::vector<std::string>& lines) {
 
 std::string GcObject(const std::string& tag, int j) {
   std::string head = tag + " object " + std::to_string(j) + "\n";
-  return head + (j % 2 ? testing::PseudoRandomBytes(2000 + j, static_cast<uint32_t>(j * 7 + tag.size()))
-                       : std::string(2000 + j, static_cast<char>('a' + j % 26)));
+  return head +
+         (j % 2 ? testing::PseudoRandomBytes(2000 + j, static_cast<uint32_t>(j * 7 + tag.size()))
+                : std::string(2000 + j, static_cast<char>('a' + j % 26)));
 }
 
 // A store with live objects and garbage in old packs and loose files, and
@@ -101,7 +102,8 @@ struct GcStore {
   std::set<std::string> Files() const {
     std::set<std::string> out;
     for (const auto& e : fs::recursive_directory_iterator(dir.path()))
-      if (e.is_regular_file() && e.path().filename() != "repack.lock") out.insert(e.path().string());
+      if (e.is_regular_file() && e.path().filename() != "repack.lock")
+        out.insert(e.path().string());
     return out;
   }
 };
@@ -186,7 +188,8 @@ TEST(Gc, RefusesWhileAnIndexIsUnreadable) {
   Result<GcStats> r = CollectGarbage(s.store, s.Live(), s.Options());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kCorrupt);
-  EXPECT_NE(r.status().message().find("removes nothing"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("removes nothing"), std::string::npos)
+      << r.status().message();
   EXPECT_EQ(s.Files(), before);
 }
 
