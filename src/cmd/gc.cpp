@@ -68,7 +68,7 @@ void RegisterGc(Cli& cli) {
     ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
     // The gc lock before the workspace lock: a fetch holds it (shared) and
     // then takes the workspace lock to record.
-    ASSIGN_OR_RETURN(GcLock gc_lock, GcLock::Exclusive(ws, "converge gc", LockPolicy(cli)));
+    ASSIGN_OR_RETURN(GcLock gc_lock, GcLock::Exclusive(ws, LockPolicy(cli)));
     ASSIGN_OR_RETURN(WorkspaceLock lock, LockWorkspace(cli, ws, "converge gc"));
     ASSIGN_OR_RETURN(WorkspaceGcReport r, CollectWorkspaceGarbage(ws, grace, f->dry_run));
     std::string kept = "under " + Count(r.snaps, "snap", "snaps") + ", " +

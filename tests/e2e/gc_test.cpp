@@ -193,12 +193,12 @@ TEST_F(GcTest, AFetchAndAGcWaitForEachOther) {
   Result<Workspace> ws = Workspace::Find(ws_);
   ASSERT_TRUE(ws.ok()) << ws.status().message();
   {
-    Result<GcLock> fetching = GcLock::Shared(*ws, "converge fetch", LockOptions{});
+    Result<GcLock> fetching = GcLock::Shared(*ws, LockOptions{});
     ASSERT_TRUE(fetching.ok()) << fetching.status().message();
     ExpectError(admin_.Run({"--no-wait", "gc"}, ws_), "converge fetch");
   }
   {
-    Result<GcLock> collecting = GcLock::Exclusive(*ws, "converge gc", LockOptions{});
+    Result<GcLock> collecting = GcLock::Exclusive(*ws, LockOptions{});
     ASSERT_TRUE(collecting.ok()) << collecting.status().message();
     ExpectError(admin_.Run({"--no-wait", "fetch"}, ws_), "converge gc");
   }
