@@ -14,6 +14,7 @@ namespace {
 
 struct GcFlags {
   bool dry_run = false;
+  bool all = false;
   std::string grace = "1h";
   std::string data_dir, db, config;
 };
@@ -29,6 +30,9 @@ void RegisterGc(Cli& cli) {
   CLI::App* cmd = cli.Command(
       "gc", "Remove objects no snap, publication or record needs (and repack what stays)");
   cmd->add_flag("--dry-run", f->dry_run, "Say what would be removed; change nothing");
+  cmd->add_flag("--all", f->all,
+                "Rewrite every old pack holding garbage (default: a large one only when 5% of "
+                "it is)");
   cmd->add_option("--grace", f->grace,
                   "Keep unreferenced objects written less than this long ago (default 1h; "
                   "e.g. 90s, 30m, 2h, 14d)")
@@ -52,8 +56,8 @@ void RegisterGc(Cli& cli) {
       serve.db = f->db;
       serve.config = f->config;
       ASSIGN_OR_RETURN(ServerConfig config, BuildServerConfig(serve));
-      ASSIGN_OR_RETURN(DataDirGcReport r,
-                       CollectDataDirGarbage(config.data_dir, config.db, grace, f->dry_run));
+      ASSIGN_OR_RETURN(DataDirGcReport r, CollectDataDirGarbage(config.data_dir, config.db, grace,
+                                                                f->dry_run, f->all));
       std::string kept =
           "that " + Count(r.object_rows, "objects row records", "objects rows record") + " or " +
           Count(r.repos, "repo holds", "repos hold") + " (" + std::to_string(r.held_rows) +
@@ -70,7 +74,7 @@ void RegisterGc(Cli& cli) {
     // then takes the workspace lock to record.
     ASSIGN_OR_RETURN(GcLock gc_lock, GcLock::Exclusive(ws, LockPolicy(cli)));
     ASSIGN_OR_RETURN(WorkspaceLock lock, LockWorkspace(cli, ws, "converge gc"));
-    ASSIGN_OR_RETURN(WorkspaceGcReport r, CollectWorkspaceGarbage(ws, grace, f->dry_run));
+    ASSIGN_OR_RETURN(WorkspaceGcReport r, CollectWorkspaceGarbage(ws, grace, f->dry_run, f->all));
     std::string kept = "under " + Count(r.snaps, "snap", "snaps") + ", " +
                        Count(r.publications, "fetched publication", "fetched publications") +
                        (r.head ? ", the head" : "") + " and the stat cache (" +

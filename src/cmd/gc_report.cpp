@@ -28,6 +28,7 @@ void PrintGcReport(const GcStats& s, int64_t grace, bool dry_run, bool json,
                  {"loose_files", s.loose_removed},
                  {"leftovers", s.leftovers}}},
                {"young", {{"objects", s.young}, {"bytes", s.young_bytes}}},
+               {"left", {{"objects", s.left}, {"bytes", s.left_bytes}}},
                {"packs",
                 {{"rewritten", s.indexes_rewritten},
                  {"removed", s.packs_removed},
@@ -50,6 +51,10 @@ void PrintGcReport(const GcStats& s, int64_t grace, bool dry_run, bool json,
     std::cout << "kept " << s.young << " unreferenced objects written in the last "
               << GraceText(grace) << " or named by one (" << HumanBytes(s.young_bytes)
               << "): a command may still be recording them\n";
+  if (s.left > 0)
+    std::cout << "left " << s.left << " unreferenced objects (" << HumanBytes(s.left_bytes)
+              << ") in large packs they are under 5% of ('converge gc --all' rewrites those "
+                 "too)\n";
   if (dry_run) {
     std::cout << "would write " << s.carried << " objects (about " << HumanBytes(s.carried_bytes)
               << ") into a new pack and remove " << HumanBytes(s.bytes_before)

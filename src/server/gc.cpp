@@ -102,7 +102,7 @@ Status ReadRecordedRoots(Db& db, LiveSet& live, std::vector<ObjectId>& snaps,
 }  // namespace
 
 Result<DataDirGcReport> CollectDataDirGarbage(const fs::path& dir, const std::string& db_setting,
-                                              int64_t grace_seconds, bool dry_run) {
+                                              int64_t grace_seconds, bool dry_run, bool all) {
   std::error_code ec;
   if (!fs::exists(dir / "converge.db", ec) && !fs::exists(AuditKey::SecretPath(dir), ec))
     return NotFound(Quote(dir.string()) +
@@ -122,6 +122,7 @@ Result<DataDirGcReport> CollectDataDirGarbage(const fs::path& dir, const std::st
   GcOptions options;
   options.cutoff = GcCutoff(grace_seconds);  // before the rows are read
   options.dry_run = dry_run;
+  options.rewrite_all = all;
   ASSIGN_OR_RETURN(Db db, where.OpenForCheck());
   RETURN_IF_ERROR(CheckDatabaseIsTheDataDirs(db, where, dir));
   ASSIGN_OR_RETURN(ObjectStore store, ObjectStore::Open(dir));

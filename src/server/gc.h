@@ -52,7 +52,9 @@ struct DataDirGcReport {
 // dir's or nodes without --db (above); kInvalid for a grace period too
 // short beside a server; kCorrupt (removing nothing) for a malformed row or
 // a publication whose tree cannot be read whole; those of CollectGarbage.
+// `all`: GcOptions::rewrite_all.
 Result<DataDirGcReport> CollectDataDirGarbage(const fs::path& dir, const std::string& db,
-                                              int64_t grace_seconds, bool dry_run);
+                                              int64_t grace_seconds, bool dry_run,
+                                              bool all = false);
 
 }  // namespace converge

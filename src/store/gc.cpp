@@ -86,6 +86,7 @@ struct GcIndexPlan {
   std::shared_ptr<const PackIndex> idx;
   uint64_t bytes = 0;    // its pack files and itself
   uint64_t garbage = 0;  // entries of unreferenced objects
+  uint64_t garbage_bytes = 0;
   uint64_t quarantined = 0;
 };
 
@@ -131,8 +132,9 @@ class GcSweep {
     }
     RETURN_IF_ERROR(Leftovers());
     for (const ObjectId& id : gone_)
-      if (!young_.count(id)) stats_.removed++;
+      if (!young_.count(id) && !left_.count(id)) stats_.removed++;
     stats_.young = young_.size() + protect_.size();
+    stats_.left = left_.size();
     return stats_;
   }
 
@@ -172,13 +174,16 @@ class GcSweep {
           plan.quarantined++;
         } else if (!live_.Contains(e.id)) {
           plan.garbage++;
+          plan.garbage_bytes += e.stored + kPackEntryHeaderBytes;
           if (young) NoteYoung(e.id, e.kind, e.stored + kPackEntryHeaderBytes);
         }
       }
       if (young)
         stats_.indexes_young++;
-      else if (plan.garbage || plan.quarantined)
+      else if (plan.quarantined || (plan.garbage && WorthRewriting(plan)))
         rewrite_.push_back(plan);
+      else if (plan.garbage)
+        LeaveInPlace(plan);
       else if (plan.bytes < o_.keep_packs_from)
         small.push_back(plan);
       else
@@ -191,6 +196,21 @@ class GcSweep {
     else
       rewrite_.insert(rewrite_.end(), small.begin(), small.end());
     return Status::Ok();
+  }
+
+  // A large pack is rewritten for its garbage only when that is at least
+  // max_unused_percent of it (restic's prune decides the same way): else a
+  // few unreferenced objects would cost rewriting hundreds of MiB every time.
+  bool WorthRewriting(const GcIndexPlan& p) const {
+    return o_.rewrite_all || p.bytes < o_.keep_packs_from ||
+           p.garbage_bytes * 100 >= p.bytes * o_.max_unused_percent;
+  }
+
+  void LeaveInPlace(const GcIndexPlan& p) {
+    stats_.indexes_kept++;
+    stats_.left_bytes += p.garbage_bytes;
+    for (size_t i = 0; i < p.idx->size(); i++)
+      if (ObjectId id = p.idx->entry(i).id; !live_.Contains(id)) left_.insert(id);
   }
 
   bool HasLooseToFold() {
@@ -355,6 +375,7 @@ class GcSweep {
   std::unordered_set<ObjectId> protect_;  // unreferenced, old, named by a young object
   std::vector<std::pair<ObjectId, uint8_t>> young_roots_;
   std::unordered_set<ObjectId> carried_, gone_;
+  std::unordered_set<ObjectId> left_;  // unreferenced, in an old pack not worth rewriting
 };
 
 }  // namespace

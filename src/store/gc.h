@@ -14,7 +14,8 @@
 //     is under it, or recording it later would record a hole;
 //
 // and removes the rest, like repack (store/repack.h) does: the old packs
-// holding garbage (and small old ones) are rewritten into a new pack without
+// holding garbage (a large one only when enough of it is: max_unused_percent)
+// and the small old ones are rewritten into a new pack without
 // it, every object carried re-hashed, and the new pack committed (durable,
 // store/pack_writer.h) before any old index, pack or loose file goes. Young
 // packs are never rewritten. Killed at any point, every object kept is
@@ -89,9 +90,12 @@ struct GcOptions {
   // before it reads its roots.
   int64_t cutoff = 0;
   bool dry_run = false;  // decide and count, change nothing, read no blob
-  // Old packs at least this large are kept as they are unless they hold
-  // garbage; smaller old ones are folded into the new pack.
+  // Old packs at least this large are kept as they are unless at least
+  // max_unused_percent of their bytes is garbage (or rewrite_all); smaller
+  // old ones are folded into the new pack.
   uint64_t keep_packs_from = 64u << 20;
+  uint64_t max_unused_percent = 5;
+  bool rewrite_all = false;
   uint64_t max_pack_bytes = kDefaultMaxPackBytes;
 };
 
@@ -102,6 +106,9 @@ struct GcStats {
   uint64_t removed = 0, removed_bytes = 0;
   // Unreferenced objects kept: in a young file, or named by a young object.
   uint64_t young = 0, young_bytes = 0;
+  // Unreferenced objects left in large old packs not worth rewriting yet,
+  // and their bytes.
+  uint64_t left = 0, left_bytes = 0;
   uint64_t duplicates = 0;     // extra copies of kept objects not carried over
   uint64_t quarantined = 0;    // quarantined copies dropped (their bytes are in damaged/)
   uint64_t carried = 0;        // objects written into the new pack(s)

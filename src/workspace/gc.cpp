@@ -51,10 +51,11 @@ Status WalkStatCache(const StatCache& cache, LiveWalk& walk, uint64_t* count) {
 }  // namespace
 
 Result<WorkspaceGcReport> CollectWorkspaceGarbage(Workspace& ws, int64_t grace_seconds,
-                                                  bool dry_run) {
+                                                  bool dry_run, bool all) {
   GcOptions options;
   options.cutoff = GcCutoff(grace_seconds);  // before the roots are read
   options.dry_run = dry_run;
+  options.rewrite_all = all;
   WorkspaceGcReport report;
   LiveSet live;
   LiveWalk walk(ws.store(), live);

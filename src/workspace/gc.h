@@ -43,7 +43,8 @@ struct WorkspaceGcReport {
 // Errors: kCorrupt, removing nothing, when a record is malformed or a
 // root's tree cannot be read whole (LiveWalk), naming it and saying to run
 // `converge fsck`; those of CollectGarbage; the database's.
+// `all`: GcOptions::rewrite_all.
 Result<WorkspaceGcReport> CollectWorkspaceGarbage(Workspace& ws, int64_t grace_seconds,
-                                                  bool dry_run);
+                                                  bool dry_run, bool all = false);
 
 }  // namespace converge

@@ -270,6 +270,40 @@ TEST(Gc, DropsDuplicateAndQuarantinedCopies) {
   s.ExpectReads(s.live);
 }
 
+// A large old pack with a little garbage is left as it is (rewriting it
+// would cost far more than it frees) unless told to rewrite everything.
+TEST(Gc, ALargePackWithLittleGarbageIsLeftUnlessAll) {
+  TempDir dir;
+  ObjectStore store = *ObjectStore::Open(dir.path());
+  std::vector<std::string> objects;
+  WriteBatch batch(store);
+  for (int j = 0; j < 50; j++) {
+    objects.push_back(GcObject("large", j));
+    ASSERT_TRUE(batch.Put(objects.back()).ok());
+  }
+  ASSERT_TRUE(batch.Commit().ok());
+  testing::BackdateFiles(dir.path() / "packs", 2 * kHour);
+  LiveSet live;
+  for (size_t j = 1; j < objects.size(); j++) live.Add(ObjectId::Of(objects[j]));
+  live.Seal();
+  GcOptions o;
+  o.cutoff = GcCutoff(kHour);
+  o.keep_packs_from = 1;  // every pack counts as large
+  Result<GcStats> r = CollectGarbage(store, live, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->removed, 0u);
+  EXPECT_EQ(r->left, 1u);
+  EXPECT_GT(r->left_bytes, 0u);
+  EXPECT_EQ(r->carried, 0u);
+  EXPECT_TRUE(testing::StoreHas(dir.path(), ObjectId::Of(objects[0])));
+  o.rewrite_all = true;
+  r = CollectGarbage(store, live, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->removed, 1u);
+  EXPECT_EQ(r->left, 0u);
+  EXPECT_FALSE(testing::StoreHas(dir.path(), ObjectId::Of(objects[0])));
+}
+
 TEST(Gc, TheLiveWalkStopsAtAMissingTreeButNotAtAMissingBlob) {
   TempDir dir;
   ObjectStore store = *ObjectStore::Open(dir.path());
