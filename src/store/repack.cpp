@@ -15,7 +15,7 @@ namespace converge {
 
 namespace {
 
-void Step(const char* name) {
+void RepackStep(const char* name) {
   if (pack_commit_step_hook) pack_commit_step_hook(name);
 }
 
@@ -87,7 +87,7 @@ Result<RepackStats> Repack(ObjectStore& store, const RepackOptions& options) {
     folded_packs.insert(idx->packs().begin(), idx->packs().end());
   }
   RETURN_IF_ERROR(FsyncDir(packs.dir()));
-  Step("repack-indexes-removed");
+  RepackStep("repack-indexes-removed");
   if (std::optional<std::set<std::string>> named = NamedPacks(packs.dir())) {
     for (const std::string& p : folded_packs)
       if (!named->count(p) && ::unlink((packs.dir() / p).c_str()) == 0) stats.packs_removed++;
@@ -98,7 +98,7 @@ Result<RepackStats> Repack(ObjectStore& store, const RepackOptions& options) {
     RETURN_IF_ERROR(packs.PruneQuarantine(live));
   }
   RETURN_IF_ERROR(FsyncDir(packs.dir()));
-  Step("repack-packs-removed");
+  RepackStep("repack-packs-removed");
   for (const ObjectId& id : loose)
     if (::unlink(store.PathOf(id).c_str()) == 0) stats.loose_folded++;
   RETURN_IF_ERROR(packs.Refresh());
