@@ -19,7 +19,7 @@ struct GcFlags {
   std::string data_dir, db, config;
 };
 
-std::string Count(uint64_t n, const std::string& one, const std::string& many) {
+std::string Plural(uint64_t n, const std::string& one, const std::string& many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
@@ -59,9 +59,9 @@ void RegisterGc(Cli& cli) {
       ASSIGN_OR_RETURN(DataDirGcReport r, CollectDataDirGarbage(config.data_dir, config.db, grace,
                                                                 f->dry_run, f->all));
       std::string kept =
-          "that " + Count(r.object_rows, "objects row records", "objects rows record") + " or " +
-          Count(r.repos, "repo holds", "repos hold") + " (" + std::to_string(r.held_rows) +
-          " membership rows), and under " + Count(r.publications, "publication", "publications");
+          "that " + Plural(r.object_rows, "objects row records", "objects rows record") + " or " +
+          Plural(r.repos, "repo holds", "repos hold") + " (" + std::to_string(r.held_rows) +
+          " membership rows), and under " + Plural(r.publications, "publication", "publications");
       PrintGcReport(r.stats, grace, f->dry_run, cli.globals.json, kept,
                     {{"object_rows", r.object_rows},
                      {"repos", r.repos},
@@ -75,10 +75,10 @@ void RegisterGc(Cli& cli) {
     ASSIGN_OR_RETURN(GcLock gc_lock, GcLock::Exclusive(ws, LockPolicy(cli)));
     ASSIGN_OR_RETURN(WorkspaceLock lock, LockWorkspace(cli, ws, "converge gc"));
     ASSIGN_OR_RETURN(WorkspaceGcReport r, CollectWorkspaceGarbage(ws, grace, f->dry_run, f->all));
-    std::string kept = "under " + Count(r.snaps, "snap", "snaps") + ", " +
-                       Count(r.publications, "fetched publication", "fetched publications") +
+    std::string kept = "under " + Plural(r.snaps, "snap", "snaps") + ", " +
+                       Plural(r.publications, "fetched publication", "fetched publications") +
                        (r.head ? ", the head" : "") + " and the stat cache (" +
-                       Count(r.cached, "object", "objects") + ")";
+                       Plural(r.cached, "object", "objects") + ")";
     PrintGcReport(r.stats, grace, f->dry_run, cli.globals.json, kept,
                   {{"snaps", r.snaps},
                    {"publications", r.publications},

@@ -21,7 +21,7 @@ Result<ObjectId> ParseRecorded(const std::string& hex, const std::string& what) 
   return *id;
 }
 
-std::string Short(const ObjectId& id) {
+std::string GcShortId(const ObjectId& id) {
   return id.hex().substr(0, 12);
 }
 
@@ -64,9 +64,10 @@ Result<WorkspaceGcReport> CollectWorkspaceGarbage(Workspace& ws, int64_t grace_s
     ASSIGN_OR_RETURN(std::vector<SnapRow> snaps, SnapIndex(ws.db()).ListUnchecked());
     for (const SnapRow& row : snaps) {
       ASSIGN_OR_RETURN(ObjectId id, ParseRecorded(row.id_hex, "a snaps row"));
-      ASSIGN_OR_RETURN(ObjectId root, ParseRecorded(row.root_hex, "the root of snap " + Short(id)));
-      RETURN_IF_ERROR(walk.Add(ObjectKind::kSnap, id, "snap " + Short(id)));
-      RETURN_IF_ERROR(walk.Add(ObjectKind::kManifest, root, "snap " + Short(id)));
+      ASSIGN_OR_RETURN(ObjectId root,
+                       ParseRecorded(row.root_hex, "the root of snap " + GcShortId(id)));
+      RETURN_IF_ERROR(walk.Add(ObjectKind::kSnap, id, "snap " + GcShortId(id)));
+      RETURN_IF_ERROR(walk.Add(ObjectKind::kManifest, root, "snap " + GcShortId(id)));
       report.snaps++;
     }
     ASSIGN_OR_RETURN(std::optional<std::string> head,
