@@ -68,7 +68,8 @@ step() {
       srv=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$GIT_CGI_LOG")
     fi
   fi
-  record "$row" "$tool" "$LAST_SECS" "$LAST_RSS" "$srv" "${STEP_BYTES:-0}" "$lb" "$la"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$tool" "$LAST_SECS" "$LAST_RSS" "$srv" \
+    "${STEP_BYTES:-0}" "$lb" "$la" >>"$RESULTS_TSV"
   echo "  $tool $row: ${LAST_SECS}s, client ${LAST_RSS} KiB, server ${srv} KiB, load $lb -> $la" >&2
 }
 
