@@ -71,21 +71,29 @@ def size_table(d):
                    (r["row"], r["tool"], r["secs"], ratio, mib(r["rss"]),
                     mib(r["srv"]) if r["srv"] else "-", ok,
                     human(r["bytes"]) if r["bytes"] else "", r["load"]))
+    worst = max([max(r["rss"], r["srv"]) for r in d["rows"] if r["tool"] == "converge"] or [0])
+    out.append("")
+    out.append("Peak RSS of converge (client and server) at most 200 MiB at every step: %s "
+               "(largest: %s MiB)." % ("yes" if worst <= RSS_LIMIT_KIB else "**no**", mib(worst)))
     return "\n".join(out)
 
 
 def growth_table(small, big):
     out = ["### Growth: 1,000,000 against 100,000 files", "",
-           "| step | tool | 100k | 1m | 1m / 100k | <= 12x |", "|---|---|---:|---:|---:|---|"]
-    s = {(r["row"], r["tool"]): r["secs"] for r in small["rows"]}
+           "| step | tool | 100k | 1m | 1m / 100k | <= 12x | RSS client / server MiB, 100k -> 1m |",
+           "|---|---|---:|---:|---:|---|---|"]
+    s = {(r["row"], r["tool"]): r for r in small["rows"]}
     for r in big["rows"]:
         k = (r["row"], r["tool"])
-        if k not in s or not s[k]:
+        if k not in s or not s[k]["secs"]:
             continue
-        g = r["secs"] / s[k]
+        a = s[k]
+        g = r["secs"] / a["secs"]
         ok = ("yes" if g <= MAX_GROWTH else "**no**") if r["tool"] == "converge" else ""
-        out.append("| %s | %s | %.3f s | %.3f s | %.1fx | %s |" %
-                   (r["row"], r["tool"], s[k], r["secs"], g, ok))
+        srv = lambda d: mib(d["srv"]) if d["srv"] else "-"
+        out.append("| %s | %s | %.3f s | %.3f s | %.1fx | %s | %s / %s -> %s / %s |" %
+                   (r["row"], r["tool"], a["secs"], r["secs"], g, ok, mib(a["rss"]), srv(a),
+                    mib(r["rss"]), srv(r)))
     return "\n".join(out)
 
 
