@@ -7,8 +7,9 @@
 #      the e2e suites that start a server once per metadata engine (ctest
 #      labels sqlite and postgres: tests/CMakeLists.txt);
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: every test again
-#      (the load test at its short size only; the e2e suites on SQLite only,
-#      as contract-pg already runs the server's PostgreSQL paths);
+#      (the load test at its short size only; the contract and e2e suites on
+#      SQLite only: PostgreSQL's own code is under ASan through the unit tests
+#      on both engines and tests/nodes);
 #   3. a ThreadSanitizer build of the server: its concurrency, restart, limits,
 #      stalled-client, connection-cap, framing and backoff contract tests
 #      (where threads share state);
