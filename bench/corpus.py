@@ -6,6 +6,7 @@
   corpus.py unedit DEST PERCENT      take those lines off again
   corpus.py binary PATH MIB SEED     write a seeded pseudo-random file of MIB MiB
   corpus.py flip PATH                change the byte in the middle of PATH
+  corpus.py synthetic N DEST         N small files in N/10 directories (bench/million.sh)
 
 Text comes from the source files of installed Debian packages (headers,
 Python and Perl modules, CMake modules, docs), walked in sorted order and
@@ -124,6 +125,38 @@ def unedit(dest, percent):
     print(n)
 
 
+def synthetic(n, dest):
+    """N files of text derived from their index alone, ten to a directory:
+    DEST/dAAA/dBBBBB/fCCCCCCC.txt, a thousand leaf directories under each
+    top one. Sizes vary from about 100 to 900 bytes; every 1000th file is
+    about 16 KiB. One process, os.open/os.write: a million files take about a
+    minute, most of it ext4 creating inodes."""
+    import hashlib
+    os.makedirs(dest)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    total, cur = 0, None
+    for i in range(n):
+        leaf = i // 10
+        if leaf != cur:
+            cur = leaf
+            d = os.path.join(dest, "d%03d" % (leaf // 1000), "d%05d" % leaf)
+            os.makedirs(d, exist_ok=True)
+        h = hashlib.blake2b(b"%d" % i, digest_size=32).hexdigest()
+        size = 100 + int(h[:4], 16) % 800
+        if i % 1000 == 999:
+            size = 16 * 1024
+        head = b"synthetic file %d of the million-file tree\n" % i
+        line = (h + "\n").encode()
+        body = line * (size // len(line) + 1)
+        data = head + body[:max(0, size - len(head))]
+        fd = os.open(os.path.join(d, "f%07d.txt" % i), flags, 0o644)
+        os.write(fd, data)
+        os.close(fd)
+        total += len(data)
+    print("synthetic: %d files in %d directories, %.1f MB in %s" %
+          (n, (n + 9) // 10, total / 1e6, dest))
+
+
 def flip(path):
     size = os.path.getsize(path)
     with open(path, "r+b") as fh:
@@ -142,6 +175,8 @@ def main(argv):
         unedit(argv[1], argv[2])
     elif len(argv) == 4 and argv[0] == "binary":
         write_binary(argv[1], int(argv[2]), int(argv[3]))
+    elif len(argv) == 3 and argv[0] == "synthetic":
+        synthetic(int(argv[1]), argv[2])
     elif len(argv) == 2 and argv[0] == "flip":
         flip(argv[1])
     else:

@@ -28,7 +28,8 @@ RESULTS_MD=${BENCH_RESULTS:-$here/RESULTS.md}
 rm -rf "$BENCH_WORK"
 mkdir -p "$BENCH_WORK"
 # One line per measurement: run, row, engine, seconds, server peak RSS (KiB),
-# server CPU seconds, PostgreSQL CPU seconds (0 on SQLite).
+# server CPU seconds, PostgreSQL CPU seconds (0 on SQLite), server seconds
+# (the step's requests, summed from the access log).
 TSV=$BENCH_WORK/engines.tsv
 : >"$TSV"
 tree=$BENCH_WORK/tree
@@ -89,7 +90,7 @@ proc_cpu() {  # proc_cpu PID: user + system CPU seconds of one process
 
 # serve ENGINE RUN: a fresh server (data dir, and for PostgreSQL a database
 # of its own) on a free port; sets URL[ENGINE] and SERVER_PID[ENGINE].
-declare -A URL=()
+declare -A URL=() SERVER_LOG=()
 serve() {
   local engine=$1 run=$2 data=$BENCH_WORK/r$2-$1 port log
   port=$(free_port)
@@ -99,9 +100,11 @@ serve() {
     psql "$pg_url" -qc "CREATE DATABASE bench_r$run" >/dev/null
     db=(--db "${pg_url/\/converge_test\?//bench_r$run?}")
   fi
-  "$CVG" serve --listen "127.0.0.1:$port" --data-dir "$data" --log-level warn "${db[@]}" \
+  # The access log (info) gives each request's time in the server.
+  "$CVG" serve --listen "127.0.0.1:$port" --data-dir "$data" --log-level info "${db[@]}" \
     2>"$log" &
   SERVER_PID[$engine]=$!
+  SERVER_LOG[$engine]=$log
   URL[$engine]=http://127.0.0.1:$port
   for _ in $(seq 100); do
     if grep -q "listening" "$log" 2>/dev/null; then
@@ -127,19 +130,25 @@ step() {
   local run=$1 row=$2 engine=$3 pid cpu0 pg0
   shift 3
   pid=${SERVER_PID[$engine]}
+  local log=${SERVER_LOG[$engine]} lines
+  lines=$(wc -l <"$log")
   server_rss_reset "$pid"
   cpu0=$(proc_cpu "$pid")
   pg0=$(pg_cpu)
   measure_cmd "$@"
-  local rss cpu pg
+  local rss cpu pg srv
   rss=$(server_rss_kib "$pid")
   cpu=$(awk -v a="$cpu0" -v b="$(proc_cpu "$pid")" 'BEGIN { printf "%.2f", b - a }')
   pg=$(awk -v a="$pg0" -v b="$(pg_cpu)" 'BEGIN { printf "%.2f", b - a }')
   [ "$engine" = postgresql ] || pg=0
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$row" "$engine" "$LAST_SECS" "$rss" "$cpu" "$pg" \
-    >>"$TSV"
-  printf '  run %s  %-11s %s: %ss, server %s KiB, server CPU %ss, PostgreSQL CPU %ss\n' \
-    "$run" "$engine" "$row" "$LAST_SECS" "$rss" "$cpu" "$pg" >&2
+  # Access lines end "... STATUS BYTES NNNms USER".
+  srv=$(tail -n +$((lines + 1)) "$log" | awk '$3 == "access" {
+      for (i = NF; i > 0; i--) if ($i ~ /^[0-9]+ms$/) { s += substr($i, 1, length($i) - 2); break } }
+    END { printf "%.3f", s / 1000 }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$row" "$engine" "$LAST_SECS" "$rss" "$cpu" \
+    "$pg" "$srv" >>"$TSV"
+  printf '  run %s  %-11s %s: %ss (server %ss), RSS %s KiB, CPU server %ss, PostgreSQL %ss\n' \
+    "$run" "$engine" "$row" "$LAST_SECS" "$srv" "$rss" "$cpu" "$pg" >&2
 }
 
 # engines_in_order N: both engines, the first alternating with N.
@@ -164,7 +173,6 @@ fetch_from() {  # fetch_from RUN ROW ENGINE: fetch + restore into a fresh dir
     echo "bench: the tree restored from $3 differs from the original (see $BENCH_WORK/diff.txt)" >&2
     exit 1
   fi
-  rm -rf "$fresh"
 }
 
 declare -A LAST_PUB=()
@@ -185,7 +193,10 @@ for run in $(seq "$runs"); do
   done
   for engine in $(engines_in_order "$run"); do fetch_from "$run" "4 fetch + restore" "$engine"; done
   stop_servers
-  rm -rf "$BENCH_WORK/r$run-sqlite" "$BENCH_WORK/r$run-postgresql"
+  # Deleted only now, all at once: on ext4 a burst of deletions makes the
+  # next minute's file creations slower (the allocator skips the inodes just
+  # freed), which would fall on the other engine's step.
+  rm -rf "$BENCH_WORK/r$run-sqlite" "$BENCH_WORK/r$run-postgresql" "$BENCH_WORK"/fresh-*
   psql "$pg_url" -qc "DROP DATABASE bench_r$run" >/dev/null
   loads+=("run $run: $before -> $(cut -d' ' -f1-3 /proc/loadavg)")
 done

@@ -19,12 +19,14 @@ BEGIN, END = "<!-- engines:begin -->", "<!-- engines:end -->"
 HEAD = ("## Metadata engines: SQLite and PostgreSQL, one node\n\n"
         "Written by `bench/engines.sh` (see `bench/README.md`): the same corpus published to and "
         "fetched from a `converge serve` on SQLite and one with `--db` on a throwaway PostgreSQL "
-        "cluster on a Unix socket (fsync off, as `scripts/pg-cluster.sh` makes it), one fresh "
+        "cluster on a Unix socket (fsync off, as `scripts/pg-cluster.sh` makes it); a fresh "
         "server, data dir and database each per run, three runs (`BENCH_RUNS`), the median; the "
-        "engine that goes first alternates from row to row and run to run. Server RSS is the `converge serve` process only (PostgreSQL's "
-        "own processes are not in it); CPU columns are the median CPU seconds the converge "
-        "server and the PostgreSQL cluster spent in the step. The sections between the size "
-        "markers are replaced on each run.\n")
+        "engine that goes first alternates from row to row and run to run. *In the server* is "
+        "the time the step's requests spent in the server (its access log), the rest being the "
+        "client's; server RSS is the `converge serve` process only (PostgreSQL's own processes "
+        "are not in it); the CPU columns are the CPU seconds the converge server and the "
+        "PostgreSQL cluster spent in the step. The sections between the size markers are "
+        "replaced on each run.\n")
 
 
 def human(n):
@@ -42,10 +44,10 @@ def section(a, rows, data):
                (a.files, human(a.bytes), a.commit, a.postgres,
                 datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), a.loads))
     out.append("")
-    out.append("| step | SQLite s | PostgreSQL s | PG/SQLite | within %.1fx | server peak RSS "
-               "SQLite / PG MiB | server CPU s SQLite / PG | PostgreSQL CPU s | runs SQLite; PG "
-               "(s) |" % GOAL)
-    out.append("|---|---:|---:|---:|---|---:|---:|---:|---|")
+    out.append("| step | SQLite s | PostgreSQL s | PG/SQLite | within %.1fx | in the server s "
+               "SQLite / PG | server peak RSS SQLite / PG MiB | server CPU s SQLite / PG | "
+               "PostgreSQL CPU s | runs SQLite; PG (s) |" % GOAL)
+    out.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---|")
     for row in rows:
         s, p = data[(row, "sqlite")], data[(row, "postgresql")]
         med = lambda d, k: statistics.median(x[k] for x in d)
@@ -53,9 +55,11 @@ def section(a, rows, data):
         ratio = ps / ss if ss > 0 else float("inf")
         peak = lambda d: "%.0f" % (max(x["rss"] for x in d) / 1024.0)
         runs = lambda d: ", ".join("%.2f" % x["secs"] for x in d)
-        out.append("| %s | %.3f | %.3f | %.2f | %s | %s / %s | %.2f / %.2f | %.2f | %s; %s |" %
-                   (row, ss, ps, ratio, "yes" if ratio <= GOAL else "**no**", peak(s), peak(p),
-                    med(s, "cpu"), med(p, "cpu"), med(p, "pg"), runs(s), runs(p)))
+        out.append("| %s | %.3f | %.3f | %.2f | %s | %.3f / %.3f | %s / %s | %.2f / %.2f | %.2f | "
+                   "%s; %s |" %
+                   (row, ss, ps, ratio, "yes" if ratio <= GOAL else "**no**", med(s, "srv"),
+                    med(p, "srv"), peak(s), peak(p), med(s, "cpu"), med(p, "cpu"), med(p, "pg"),
+                    runs(s), runs(p)))
     return "\n".join(out)
 
 
@@ -83,12 +87,12 @@ def main():
     a = ap.parse_args()
     rows, data = [], {}
     for line in open(a.tsv):
-        run, row, engine, secs, rss, cpu, pg = line.rstrip("\n").split("\t")
+        run, row, engine, secs, rss, cpu, pg, srv = line.rstrip("\n").split("\t")
         if row not in rows:
             rows.append(row)
         data.setdefault((row, engine), []).append(
             {"run": int(run), "secs": float(secs), "rss": int(rss), "cpu": float(cpu),
-             "pg": float(pg)})
+             "pg": float(pg), "srv": float(srv)})
     block = section(a, rows, data)
     print(block)
     text = open(a.out).read() if os.path.exists(a.out) else (

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns bench/run.sh measurements into a table: printed, and written into
 RESULTS.md between the markers of this corpus size (other sections, and the
-block bench/engines.sh writes, are kept).
+blocks bench/engines.sh and bench/million.sh write, are kept).
 
   report.py RESULTS_TSV LIMITS_TXT --size S --files N --bytes B
             --load-before L --load-after L --commit C --out RESULTS.md
@@ -14,7 +14,10 @@ import re
 import subprocess
 
 RSS_LIMIT_KIB = 100 * 1024
-ENGINES_BEGIN, ENGINES_END = "<!-- engines:begin -->", "<!-- engines:end -->"
+# Blocks other scripts write (bench/engines.sh, bench/million.sh): kept as
+# they are, and a new size section goes above the first of them.
+FOREIGN = [("<!-- engines:begin -->", "<!-- engines:end -->"),
+           ("<!-- million:begin -->", "<!-- million:end -->")]
 # row -> (kind, value): "ratio" converge/git at most value; "secs" converge
 # under value seconds; "bytes" converge sends under value bytes; None: shown only.
 TARGETS = {
@@ -155,19 +158,19 @@ def main():
     text = open(a.out).read() if os.path.exists(a.out) else (
         "# Benchmark results: converge vs git\n\nWritten by `bench/run.sh` (see "
         "`bench/README.md`); the sections between markers are replaced on each run.\n\n")
-    # bench/engines.sh's block (SQLite against PostgreSQL) is not this
-    # script's: it is read from the old file and written back as it was, and a
-    # new size section goes above it.
-    engines = re.search(re.escape(ENGINES_BEGIN) + ".*?" + re.escape(ENGINES_END), text, re.S)
+    foreign = [m for m in (re.search(re.escape(b) + ".*?" + re.escape(e), text, re.S)
+                           for b, e in FOREIGN) if m]
     if begin in text:
         text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, text,
                       flags=re.S)
-    elif engines:
-        text = text[:engines.start()] + block + "\n\n" + text[engines.start():]
+    elif foreign:
+        first = min(m.start() for m in foreign)
+        text = text[:first] + block + "\n\n" + text[first:]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
-    if engines and engines.group(0) not in text:
-        text = text.rstrip("\n") + "\n\n" + engines.group(0) + "\n"
+    for m in foreign:
+        if m.group(0) not in text:
+            text = text.rstrip("\n") + "\n\n" + m.group(0) + "\n"
     with open(a.out, "w") as fh:
         fh.write(text)
 

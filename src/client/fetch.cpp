@@ -68,6 +68,10 @@ Result<std::vector<wire::Publication>> Select(ApiClient& api, const std::string&
 
 Result<FetchOutcome> FetchPublications(Workspace& ws, ApiClient& api, const std::string& repo,
                                        const FetchOptions& opts) {
+  // Held from before the first look at the store until the publications are
+  // recorded: a `converge gc` must not remove an object this fetch skips
+  // because the store has it (workspace/lock.h, GcLock).
+  ASSIGN_OR_RETURN(GcLock gc_lock, GcLock::Shared(ws, opts.lock));
   FetchOutcome out;
   ASSIGN_OR_RETURN(out.publications, Select(api, repo, opts, &out.lanes));
   std::vector<ObjectId> snaps;

@@ -21,7 +21,9 @@ struct FetchOptions {
   std::string publication;  // one publication (ID or 4+ prefix) instead of a listing
   bool progress = false;
   // The workspace lock is held while the fetched publications are recorded
-  // (the download itself only adds objects, which is safe beside anything).
+  // (the download itself only adds objects, which is safe beside anything
+  // but a `converge gc`: the gc lock is held shared throughout, and waits
+  // for a gc the same way).
   LockOptions lock;
 };
 

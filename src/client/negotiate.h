@@ -30,7 +30,7 @@ inline constexpr uint64_t kAskBlobsFrom = 64u << 10;
 
 struct UploadPlan {
   std::unordered_map<ObjectId, std::vector<ObjectRef>> refs;  // what each references
-  std::vector<ObjectRef> order;                               // leaves first
+  std::vector<ObjectRef> order;  // blobs first, then the rest leaves first
   // For an object that replaces one of the base's at the same path (a
   // changed file, chunk list or directory): that one, which the repo holds,
   // to send it against (docs/pack.md, "Version 2").

@@ -80,7 +80,7 @@ int RunCommandLine(int argc, char** argv) {
         RegisterRestore, RegisterServe,        RegisterLogin,  RegisterRemote, RegisterPublish,
         RegisterFetch,   RegisterPublications, RegisterStatus, RegisterUser,   RegisterToken,
         RegisterRepo,    RegisterLane,         RegisterScope,  RegisterGates,  RegisterAudit,
-        RegisterFsck,    RegisterRepack})
+        RegisterFsck,    RegisterRepack,       RegisterGc})
     reg(cli);
   return cli.Main(argc, argv);
 }

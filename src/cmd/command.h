@@ -87,5 +87,6 @@ void RegisterGates(Cli& cli);
 void RegisterAudit(Cli& cli);
 void RegisterFsck(Cli& cli);
 void RegisterRepack(Cli& cli);
+void RegisterGc(Cli& cli);
 
 }  // namespace converge

@@ -58,6 +58,8 @@ Result<AuditVerdict> VerifyAuditDataDir(const fs::path& dir, const std::string& 
   ServerDb where = ServerDb::For(dir, db_setting);
   ASSIGN_OR_RETURN(Db db, where.postgres() ? Db::ConnectExisting(where.postgres_url)
                                            : Db::OpenReadOnly(where.sqlite));
+  // Its one snapshot lasts the whole walk, as a check's does (ServerDb::OpenForCheck).
+  if (where.postgres()) RETURN_IF_ERROR(db.Exec("SET idle_in_transaction_session_timeout = 0"));
   // One read transaction: the head and the rows it covers from one snapshot,
   // even while a server appends.
   ASSIGN_OR_RETURN(Db::Tx read, db.BeginRead());  // rolled back at the end: it only read

@@ -1,6 +1,7 @@
 #include "server/authority.h"
 
 #include "base/text.h"
+#include "server/authority_id.h"
 #include "server/depths.h"
 #include "store/records/identity.h"
 
@@ -28,6 +29,12 @@ Result<std::unique_ptr<Authority>> Authority::Open(const ServerConfig& config) {
     ASSIGN_OR_RETURN(DbPool::Lease db, a->dbs_.Acquire());
     a->db_source_ = db->source();
     RETURN_IF_ERROR(a->RefuseUnimportedSqlite(*db));
+    // Before anything is written to it: the database must be this data dir's.
+    std::string where = a->dbs_.where().Describe();
+    ASSIGN_OR_RETURN(std::string id, BindAuthority(a->data_.path(), a->data_.store(), *db, where));
+    if (config.postgres()) {  // no repair may run beside this node, on any host
+      ASSIGN_OR_RETURN(a->node_lock_, NodeLock::ForNode(config.db, id, where));
+    }
     ASSIGN_OR_RETURN(a->depth_notes_, MeasureStoredDepths(*db, a->data_.store()));
   }
   RETURN_IF_ERROR(a->LoadAuditKey());

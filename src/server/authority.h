@@ -19,6 +19,7 @@
 #include "server/config.h"
 #include "server/data_dir.h"
 #include "server/db_pool.h"
+#include "server/node_lock.h"
 #include "server/object_intake.h"
 #include "server/object_sender.h"
 #include "server/publications.h"
@@ -34,8 +35,9 @@ class Authority {
   // were recorded, loads (or makes) the audit key and registers it as the
   // database's signer, and, on an empty database, makes the admin user and
   // its one-time token file (audited, see Identity::Bootstrap). Errors:
-  // kConflict when another converge serve holds the data dir, or when the
-  // audit log's head is signed by another key than the data dir's; kIo for
+  // kConflict when another converge serve holds the data dir, when the data
+  // dir and the database are of different authorities (server/authority_id.h),
+  // or when the audit log's head is signed by another key than the data dir's; kIo for
   // the files; the database's (a database from a newer converge says so).
   static Result<std::unique_ptr<Authority>> Open(const ServerConfig& config);
 
@@ -52,6 +54,9 @@ class Authority {
   // ("" or a note for the operator: a new key, a first signed head).
   const AuditKey& audit_key() const { return *audit_key_; }
   const std::vector<std::string>& audit_notes() const { return audit_notes_; }
+  // On PostgreSQL, the node lock this node holds while it runs
+  // (server/node_lock.h; its upkeep is the caller's); null on SQLite.
+  NodeLock* node_lock() { return node_lock_.get(); }
   // What measuring trees stored before depths were recorded did (server/depths.h).
   const std::vector<std::string>& depth_notes() const { return depth_notes_; }
 
@@ -75,6 +80,7 @@ class Authority {
   ServerConfig config_;
   DataDir data_;
   DbPool dbs_;
+  std::unique_ptr<NodeLock> node_lock_;
   std::string db_source_;  // Db::source(): the audit signer's key
   bool bootstrapped_ = false;
   std::shared_ptr<const AuditKey> audit_key_;

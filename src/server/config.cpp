@@ -128,6 +128,8 @@ Status Apply(const std::string& key, const json& v, ServerConfig& c) {
   if (key == "write_timeout_seconds") return NumberInto(v, key, 1, 3600, &c.write_timeout_seconds);
   if (key == "keep_alive_timeout_seconds")
     return NumberInto(v, key, 1, 3600, &c.keep_alive_timeout_seconds);
+  if (key == "sweep_interval_seconds")
+    return NumberInto(v, key, 1, 86400, &c.sweep_interval_seconds);
   if (key == "keep_alive_max_requests")
     return NumberInto(v, key, 1, 1000000, &c.keep_alive_max_requests);
   return Invalid("unknown setting \"" + key + "\" (see docs/server.md for the list)");

@@ -40,6 +40,9 @@ struct ServerConfig {
   int auth_fail_window_seconds = 60;
   int auth_block_seconds = 30;
   int auth_block_max_seconds = 3600;
+  // How often a running server sweeps the data dir's stale temp files and
+  // orphan packs (server/sweep.h).
+  int sweep_interval_seconds = 600;
   bool web = true;  // the web view at / (server/routes_web.h); --no-web: off
   std::string log_level = "info";  // "debug", "info" (access log), "warn", "error"
   // HTTPS when both are set: a PEM certificate (chain) and its private key.

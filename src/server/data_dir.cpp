@@ -27,6 +27,14 @@ Result<DataDir> DataDir::Open(const fs::path& dir, Use use) {
       return Conflict("data dir '" + path.string() +
                       "' is held by a converge serve on SQLite (or a repair): stop it first; "
                       "nodes share a data dir only when all run with the same --db");
+    // Held shared: by nodes on PostgreSQL, which a lone holder must not
+    // join (the probe holds it shared an instant, as a node does).
+    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
+      ::flock(fd, LOCK_UN);
+      return Conflict("another converge serve is using data dir '" + path.string() +
+                      "': nodes on PostgreSQL (--db) are running on it; stop every one of them "
+                      "first, or pass a different --data-dir");
+    }
     return Conflict("another converge serve is using data dir '" + path.string() +
                     "': stop it first, or pass a different --data-dir");
   }

@@ -9,6 +9,8 @@
 //     packs/, objects/ab/...   the CAS (store/cas.h): packs, loose objects
 //     tmp/                     objects and packs being received
 //     initial-admin-token      written once, on first start (0600)
+//     authority-id             the authority's ID, as its database holds it
+//                              (server/authority_id.h)
 //     server.json              optional settings (docs/server.md)
 #pragma once
 
@@ -23,7 +25,8 @@ class DataDir {
   // with the other nodes of one authority on PostgreSQL.
   enum class Use { kAlone, kShared };
   // Creates the layout when missing and takes the lock: kConflict when a
-  // server holds it in a way that excludes `use`. Temp files left by a crash
+  // server holds it in a way that excludes `use` (saying whether nodes on
+  // PostgreSQL hold it shared or a server alone). Temp files left by a crash
   // are removed: all of them when alone, only those older than
   // kSharedTempAge when shared (another node may be writing the rest).
   static Result<DataDir> Open(const fs::path& dir, Use use = Use::kAlone);

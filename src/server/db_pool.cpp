@@ -32,6 +32,11 @@ Result<Db> ServerDb::Open() const {
 Result<Db> ServerDb::OpenForCheck() const {
   Result<Db> db = postgres() ? Db::ConnectExisting(postgres_url) : Db::OpenReadOnly(sqlite);
   if (!db.ok()) return db.status();
+  // A check holds one read snapshot while it re-hashes every object file,
+  // hours between two statements on a large store: the timeout that ends a
+  // stuck node's transaction (store/pg_db.h) must not end it. It takes no
+  // lock that a node waits for.
+  if (postgres()) RETURN_IF_ERROR(db->Exec("SET idle_in_transaction_session_timeout = 0"));
   ASSIGN_OR_RETURN(int have, db->StoredSchemaVersion());
   int want = SchemaVersion(DbRole::kServer);
   if (have != want)

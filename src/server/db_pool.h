@@ -33,7 +33,9 @@ struct ServerDb {
   Result<Db> Open() const;
   // Opens without migrating, for checks beside running servers; kNotFound
   // when the SQLite file does not exist, kConflict when the schema is not
-  // this converge's version (naming both and what to do).
+  // this converge's version (naming both and what to do). On PostgreSQL
+  // its session has no idle-in-transaction timeout: a check's snapshot
+  // lasts while it hashes the objects.
   Result<Db> OpenForCheck() const;
 };
 

@@ -9,6 +9,7 @@
 #include "api/wire.h"
 #include "base/text.h"
 #include "server/audit_verify.h"
+#include "server/authority_id.h"
 #include "server/db_pool.h"
 #include "server/object_check.h"
 #include "server/publications.h"
@@ -210,6 +211,8 @@ Result<FsckReport> CheckDataDir(const fs::path& dir, const std::string& db_setti
   if (!where.postgres() && !fs::exists(where.sqlite, ec))
     return NotFound(Quote(dir.string()) + " is not a converge data dir (it has no converge.db)");
   ASSIGN_OR_RETURN(Db db, where.OpenForCheck());
+  // Another authority's database would make every finding below noise.
+  RETURN_IF_ERROR(CheckSameAuthority(dir, db, where.Describe()));
   ASSIGN_OR_RETURN(ObjectStore store, ObjectStore::Open(dir));
   FsckReport report;
   // The snapshot starts here: every object row in it had its object made

@@ -10,13 +10,16 @@
 // next publish of a snap above it then finds all of those missing and uploads
 // them, with the object itself.
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "base/text.h"
 #include "server/audit.h"
 #include "server/audit_key.h"
+#include "server/authority_id.h"
 #include "server/data_dir.h"
 #include "server/fsck_repair.h"
+#include "server/node_lock.h"
 #include "store/db.h"
 #include "store/object_records.h"
 #include "store/object_refs.h"
@@ -158,12 +161,30 @@ Result<FsckReport> RepairDataDir(const fs::path& dir, const std::string& db_sett
   if (!where.postgres() && !fs::exists(where.sqlite, ec))
     return CheckDataDir(dir).status();  // names what is wrong with `dir`
   // The data dir's lock, alone: no node uploads while records and files change.
-  ASSIGN_OR_RETURN(DataDir data, DataDir::Open(dir));
+  Result<DataDir> opened = DataDir::Open(dir);
+  if (!opened.ok() && opened.status().code() == Code::kConflict)
+    return Conflict("'converge serve --fsck --repair' needs the data dir to itself: " +
+                    opened.status().message() +
+                    "; then run the repair again ('converge serve --fsck' without --repair "
+                    "checks beside running servers)");
+  if (!opened.ok()) return opened.status();
+  DataDir data = std::move(*opened);
+  // And on PostgreSQL the database's node lock, alone: nodes of this
+  // authority on other hosts hold it even where DATA/lock does not reach
+  // them (server/node_lock.h). Held until the repair returns.
+  std::unique_ptr<NodeLock> nodes;
+  if (where.postgres()) {
+    ASSIGN_OR_RETURN(Db check, where.OpenForCheck());
+    RETURN_IF_ERROR(CheckSameAuthority(data.path(), check, where.Describe()));
+    ASSIGN_OR_RETURN(std::string id, DatabaseAuthorityId(check));
+    ASSIGN_OR_RETURN(nodes, NodeLock::ForRepair(where.postgres_url, id, where.Describe()));
+  }
   DataDirDamage damage;
   ASSIGN_OR_RETURN(FsckReport found, CheckDataDir(data.path(), db_setting, &damage));
   if (damage.empty()) return found;
 
   ASSIGN_OR_RETURN(Db db, where.Open());
+
   Result<AuditKey> loaded = AuditKey::Load(data.path());
   if (!loaded.ok())
     return loaded.status().With(

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <set>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "base/json.h"
 #include "base/text.h"
@@ -106,26 +104,67 @@ Result<uint64_t> CheckObjectInRepo(Db& db, int64_t repo_id, ObjectKind kind, con
                                    std::string_view bytes, const EarlierObjects* earlier,
                                    uint64_t* depth) {
   Result<ObjectFacts> facts = RefsAndSizes(kind, bytes);
-  std::map<ObjectKind, std::vector<ObjectId>> ask;
+  std::vector<ObjectRef> ask;
   if (facts.ok())
     for (const NamedRef& n : facts->refs)
-      if (!earlier || !earlier->count({n.ref.kind, n.ref.id})) ask[n.ref.kind].push_back(n.ref.id);
-  std::map<ObjectKind, std::unordered_map<ObjectId, HeldObject>> repo;
-  for (const auto& [k, ids] : ask) {
-    ASSIGN_OR_RETURN(repo[k], ObjectRecords(db).HeldAmong(repo_id, k, ids));
+      if (!earlier || !earlier->count({n.ref.kind, n.ref.id})) ask.push_back(n.ref);
+  HeldObjects repo;
+  if (!ask.empty()) {
+    ASSIGN_OR_RETURN(repo, ObjectRecords(db).HeldAmong(repo_id, ask));
   }
   HeldLookup held = [&](ObjectKind k, const ObjectId& ref) -> Result<std::optional<HeldObject>> {
-    if (earlier) {
-      auto it = earlier->find({k, ref});
-      if (it != earlier->end()) return std::optional<HeldObject>(it->second);
+    for (const HeldObjects* from : {earlier, static_cast<const HeldObjects*>(&repo)}) {
+      if (!from) continue;
+      auto it = from->find({k, ref});
+      if (it != from->end()) return std::optional<HeldObject>(it->second);
     }
-    auto in = repo.find(k);
-    if (in == repo.end()) return std::optional<HeldObject>();
-    auto it = in->second.find(ref);
-    if (it == in->second.end()) return std::optional<HeldObject>();
-    return std::optional<HeldObject>(it->second);
+    return std::optional<HeldObject>();
   };
   return Judge(kind, id, bytes, facts, held, depth);
+}
+
+Result<QueuedVerdict> CheckQueuedInRepo(Db& db, int64_t repo_id,
+                                        const std::vector<QueuedCheck>& queue,
+                                        EarlierObjects* earlier) {
+  std::vector<Result<ObjectFacts>> facts;
+  std::vector<ObjectRef> ask;
+  std::set<std::pair<ObjectKind, ObjectId>> asked;
+  for (const QueuedCheck& q : queue) {
+    facts.push_back(RefsAndSizes(q.kind, q.bytes));
+    if (!facts.back().ok()) continue;
+    for (const NamedRef& n : facts.back()->refs)
+      if (!earlier->count({n.ref.kind, n.ref.id}) && asked.insert({n.ref.kind, n.ref.id}).second)
+        ask.push_back(n.ref);
+  }
+  HeldObjects repo;
+  if (!ask.empty()) {
+    ASSIGN_OR_RETURN(repo, ObjectRecords(db).HeldAmong(repo_id, ask));
+  }
+  // `*earlier` grows only as objects pass, in order: a queued object never
+  // sees one queued after it.
+  HeldLookup held = [&](ObjectKind k, const ObjectId& ref) -> Result<std::optional<HeldObject>> {
+    for (const HeldObjects* from :
+         {static_cast<const HeldObjects*>(earlier), static_cast<const HeldObjects*>(&repo)}) {
+      auto it = from->find({k, ref});
+      if (it != from->end()) return std::optional<HeldObject>(it->second);
+    }
+    return std::optional<HeldObject>();
+  };
+  QueuedVerdict out;
+  for (size_t i = 0; i < queue.size(); i++) {
+    const QueuedCheck& q = queue[i];
+    uint64_t depth = 0;
+    Result<uint64_t> content = Judge(q.kind, q.id, q.bytes, facts[i], held, &depth);
+    if (!content.ok()) {
+      out.failure = content.status();
+      return out;
+    }
+    HeldObject sizes{q.bytes.size(), *content, depth};
+    (*earlier)[{q.kind, q.id}] = sizes;
+    out.sizes.push_back(sizes);
+    out.passed++;
+  }
+  return out;
 }
 
 Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind kind,
@@ -135,21 +174,18 @@ Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind 
 
 Status ForEachHeld(Db& db, int64_t repo_id, const wire::ObjectIdSet& ids, const HeldVisitor& fn) {
   ASSIGN_OR_RETURN(Db::Tx read, db.BeginRead());  // one snapshot, one lock round trip
-  ObjectRecords records(db);
+  std::vector<ObjectRef> distinct;
+  std::set<std::pair<ObjectKind, ObjectId>> seen;
   for (ObjectKind kind :
-       {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
-    std::unordered_set<ObjectId> seen;
-    std::vector<ObjectId> distinct;
+       {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList})
     for (const ObjectId& id : ids.of(kind))
-      if (seen.insert(id).second) distinct.push_back(id);
-    if (distinct.empty()) continue;
-    ASSIGN_OR_RETURN(auto held, records.HeldAmong(repo_id, kind, distinct));
-    for (const ObjectId& id : distinct) {
-      auto it = held.find(id);
-      RETURN_IF_ERROR(fn(kind, id,
-                         it == held.end() ? std::optional<HeldObject>()
-                                          : std::optional<HeldObject>(it->second)));
-    }
+      if (seen.insert({kind, id}).second) distinct.push_back({kind, id});
+  ASSIGN_OR_RETURN(HeldObjects held, ObjectRecords(db).HeldAmong(repo_id, distinct));
+  for (const ObjectRef& ref : distinct) {
+    auto it = held.find({ref.kind, ref.id});
+    RETURN_IF_ERROR(
+        fn(ref.kind, ref.id,
+           it == held.end() ? std::optional<HeldObject>() : std::optional<HeldObject>(it->second)));
   }
   return Status::Ok();
 }

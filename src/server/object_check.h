@@ -12,14 +12,12 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string_view>
-#include <utility>
 #include <vector>
 
-#include "base/status.h"
 #include "api/wire.h"
+#include "base/status.h"
 #include "store/db.h"
 #include "store/object_records.h"
 #include "store/object_refs.h"
@@ -40,16 +38,39 @@ Result<uint64_t> CheckObject(ObjectKind kind, const ObjectId& id, std::string_vi
                              const HeldLookup& held, uint64_t* depth = nullptr);
 
 // The objects a pack brought before the one being checked, with their sizes.
-using EarlierObjects = std::map<std::pair<ObjectKind, ObjectId>, HeldObject>;
+using EarlierObjects = HeldObjects;
 
 // CheckObject against what repo `repo_id` holds and, for a pack, `earlier`
 // (null for a single upload): `earlier` answers first, and what the repo
-// holds of the rest is read in one batched query per kind
-// (ObjectRecords::HeldAmong), not one query per reference. Runs in the
+// holds of the rest is read in one batched query (ObjectRecords::HeldAmong),
+// not one query per reference. Runs in the
 // caller's transaction, if any.
 Result<uint64_t> CheckObjectInRepo(Db& db, int64_t repo_id, ObjectKind kind, const ObjectId& id,
                                    std::string_view bytes, const EarlierObjects* earlier,
                                    uint64_t* depth = nullptr);
+
+// A pack's objects queued for their check (server/pack_transfer.cpp queues
+// consecutive manifests, snaps and chunk lists, so that what the repo holds
+// of all their references is one batched query rather than one per object).
+struct QueuedCheck {
+  ObjectKind kind;
+  ObjectId id;
+  std::string_view bytes;
+};
+struct QueuedVerdict {
+  size_t passed = 0;              // how many passed, from the front of the queue
+  std::vector<HeldObject> sizes;  // theirs, in order
+  Status failure;                 // why object `passed` failed; ok when all passed
+};
+
+// CheckObjectInRepo for each queued object in order, exactly as if one by
+// one: object i may name the repo's objects, `*earlier` and the queued
+// objects before it (each that passes is added to `*earlier`). Stops at the
+// first that fails (QueuedVerdict::failure); an error reading the database
+// is the Result's.
+Result<QueuedVerdict> CheckQueuedInRepo(Db& db, int64_t repo_id,
+                                        const std::vector<QueuedCheck>& queue,
+                                        EarlierObjects* earlier);
 
 // Whether repo `repo_id` holds (kind, id), and its sizes (ObjectRecords::Held;
 // kept here for the services that ask it).

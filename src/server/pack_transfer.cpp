@@ -13,9 +13,10 @@ namespace converge {
 namespace {
 
 // The server's role: each verified object's references checked against the
-// repo and the objects before it in the pack, then into a WriteBatch. A
-// database connection is leased only for that check and for the commit, not
-// while the pack's bytes arrive.
+// repo and the objects before it in the pack, then into a WriteBatch.
+// Consecutive manifests, snaps and chunk lists are queued and checked
+// together (Flush). A database connection is leased only for that check and
+// for the commit, not while the pack's bytes arrive.
 class IntakeRole : public ObjectReceiver::Role {
  public:
   IntakeRole(DbPool& dbs, ObjectStore& store, int64_t repo_id, uint64_t max_metadata)
@@ -59,36 +60,48 @@ class IntakeRole : public ObjectReceiver::Role {
   }
 
   Status Take(ReceivedObject&& o) override {
-    HeldObject sizes{o.size, o.size};
-    // The references not in the pack are read in one query per kind, outside
-    // any transaction: a repo's set only grows while servers run (only a
-    // stopped server's fsck --repair drops objects), so answers read at two
-    // moments never contradict each other. The connection is leased for the
-    // check only, not while the pack's bytes arrive.
     if (o.kind != ObjectKind::kBlob) {
-      ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
-      uint64_t depth = 0;
-      Result<uint64_t> content =
-          CheckObjectInRepo(*db, repo_id_, o.kind, o.id, o.bytes, &in_pack_, &depth);
-      if (!content.ok()) return Context(content.status());
-      sizes.content_size = *content;
-      sizes.depth = depth;
+      queued_bytes_ += o.bytes.size();
+      queue_.push_back(std::move(o));
+      if (queue_.size() >= kMaxQueued || queued_bytes_ >= kMaxQueuedBytes) return Flush();
+      return Status::Ok();
     }
-    result_.objects++;
-    // Every verified object goes into the batch, whether this repo or another
-    // holds it already: the same write, sync and rename either way (no timing
-    // answer to "does another repo hold this?"), and a damaged copy is replaced.
-    ObjectKind kind = o.kind;
-    ObjectId id = o.id;
-    // A frame that came compressed is kept as it came (the client's work).
-    RETURN_IF_ERROR(AddReceived(batch_, std::move(o)));
-    in_pack_[{kind, id}] = sizes;
-    received_.push_back({kind, id, sizes});
-    return Status::Ok();
+    // A blob names nothing; the queue is checked first, so that no queued
+    // object sees a blob that came after it.
+    RETURN_IF_ERROR(Flush());
+    HeldObject sizes{o.size, o.size};
+    return Keep(std::move(o), sizes);
   }
 
-  // Makes every object received whole durable and the repo's, in one
-  // transaction; safe to call after a failure.
+  // Checks the queued objects' references against the repo and what came
+  // before each in the pack, all in one batched query (one per 256): a
+  // client sends a tree's manifests one after another, bottom up. The
+  // answers are read outside any transaction: a repo's set only grows while
+  // servers run (only a stopped server's fsck --repair drops objects), so
+  // answers read at two moments never contradict each other. The connection
+  // is leased for the check only, not while the pack's bytes arrive.
+  Status Flush() {
+    if (queue_.empty()) return Status::Ok();
+    std::vector<QueuedCheck> checks;
+    for (const ReceivedObject& q : queue_) checks.push_back({q.kind, q.id, q.bytes});
+    Result<QueuedVerdict> verdict = [&]() -> Result<QueuedVerdict> {
+      ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
+      return CheckQueuedInRepo(*db, repo_id_, checks, &in_pack_);
+    }();
+    std::vector<ReceivedObject> queue = std::move(queue_);
+    queue_.clear();
+    queued_bytes_ = 0;
+    if (!verdict.ok()) return verdict.status();
+    for (size_t i = 0; i < verdict->passed; i++)
+      RETURN_IF_ERROR(Keep(std::move(queue[i]), verdict->sizes[i]));
+    if (verdict->failure.ok()) return Status::Ok();
+    kind_ = queue[verdict->passed].kind;
+    id_ = queue[verdict->passed].id;
+    return Context(verdict->failure);
+  }
+
+  // Makes every object received whole and checked durable and the repo's,
+  // in one transaction; safe to call after a failure (Flush first).
   Status Commit() {
     if (received_.empty()) return Status::Ok();
     RETURN_IF_ERROR(batch_.Commit());
@@ -104,9 +117,26 @@ class IntakeRole : public ObjectReceiver::Role {
   const wire::PackResult& result() const { return result_; }
 
  private:
+  static constexpr size_t kMaxQueued = 256;                // objects
+  static constexpr uint64_t kMaxQueuedBytes = 8ull << 20;  // their bytes
+
+  // A checked object: into the batch, whether this repo or another holds it
+  // already (the same write, sync and rename either way: no timing answer to
+  // "does another repo hold this?"; a damaged copy is replaced). A frame that
+  // came compressed is kept as it came (the client's work).
+  Status Keep(ReceivedObject&& o, const HeldObject& sizes) {
+    result_.objects++;
+    ObjectKind kind = o.kind;
+    ObjectId id = o.id;
+    RETURN_IF_ERROR(AddReceived(batch_, std::move(o)));
+    in_pack_[{kind, id}] = sizes;
+    received_.push_back({kind, id, sizes});
+    return Status::Ok();
+  }
+
   Status Context(const Status& s) const {
-    return s.With("pack object #" + std::to_string(result_.objects + 1) + " (" + KindName(kind_) +
-                  " " + id_.hex() + ")");
+    return s.With("pack object #" + std::to_string(result_.objects + queue_.size() + 1) + " (" +
+                  KindName(kind_) + " " + id_.hex() + ")");
   }
 
   DbPool& dbs_;
@@ -118,6 +148,8 @@ class IntakeRole : public ObjectReceiver::Role {
   ObjectId id_;
   EarlierObjects in_pack_;
   std::vector<NewObject> received_;
+  std::vector<ReceivedObject> queue_;  // manifests, snaps, chunk lists not yet checked
+  uint64_t queued_bytes_ = 0;
   wire::PackResult result_;
 };
 
@@ -130,6 +162,10 @@ Result<wire::PackResult> ReceivePack(DbPool& dbs, ObjectStore& store, int64_t re
   PackParser parser(receiver, PackLimits{config.max_object_bytes, config.max_ids_per_request});
   Status st = body([&](std::string_view piece) { return parser.Feed(piece); });
   if (st.ok()) st = parser.Finish();
+  // The objects queued when the stream ended (well or not) are checked too:
+  // what arrived whole and checks out is kept either way.
+  Status flushed = role.Flush();
+  if (st.ok()) st = flushed;
   Status committed = role.Commit();
   if (!st.ok()) {
     uint64_t kept = role.result().objects;

@@ -5,13 +5,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <thread>
 
 #include "net/http_log.h"
 #include "server/authority.h"
 #include "net/http_server.h"
 #include "server/http_routes.h"
+#include "server/periodic.h"
+#include "server/sweep.h"
 
 namespace converge {
 
@@ -84,6 +88,21 @@ Status RunServer(const ServerConfig& config, const std::function<void(const std:
          list + " (the per-address connection cap still counts the proxies themselves)");
   }
 
+  // What crashed writers left in the data dir, here or on another node
+  // sharing it, goes while the server runs (server/sweep.h); only what no
+  // writer can still be at (DataDir::kSharedTempAge, either engine: this
+  // process's own uploads are in tmp/ too).
+  const ObjectStore& store = authority->data_dir().store();
+  PeriodicTask sweep(std::chrono::seconds(config.sweep_interval_seconds),
+                     [&store] { SweepStaleFiles(store, DataDir::kSharedTempAge); });
+  // A node's hold on the database's node lock outlives a remade connection.
+  std::unique_ptr<PeriodicTask> node_lock_upkeep;
+  if (NodeLock* lock = authority->node_lock())
+    node_lock_upkeep = std::make_unique<PeriodicTask>(NodeLock::kRefresh, [lock] {
+      Status st = lock->Refresh();
+      if (!st.ok())
+        LogLine(st.code() == Code::kConflict ? LogLevel::kError : LogLevel::kWarn, st.message());
+    });
   std::thread waiter([&server, stop_signals] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -96,6 +115,8 @@ Status RunServer(const ServerConfig& config, const std::function<void(const std:
   server.Stop();
   ::kill(::getpid(), SIGTERM);
   waiter.join();
+  sweep.Stop();
+  if (node_lock_upkeep) node_lock_upkeep->Stop();
   authority->Close();
   LogLine(LogLevel::kWarn, "converge serve stopped");
   return st;

@@ -368,22 +368,25 @@ Status ObjectStore::ForEach(const std::function<Status(const ObjectId&)>& fn) co
   return Status::Ok();
 }
 
-void ObjectStore::CleanStaleTemps(int64_t max_age_seconds) const {
+size_t ObjectStore::CleanStaleTemps(int64_t max_age_seconds) const {
+  size_t removed = 0;
   std::error_code ec;
   auto now = fs::file_time_type::clock::now();
   for (const auto& f : fs::directory_iterator(root_ / "tmp", ec)) {
     auto age = now - f.last_write_time(ec);
-    if (!ec && age > std::chrono::seconds(max_age_seconds)) fs::remove(f.path(), ec);
+    if (!ec && age > std::chrono::seconds(max_age_seconds) && fs::remove(f.path(), ec)) removed++;
   }
   // A pack no index names is left between a commit's renames: an hour old
   // at least, its writer (maybe another process, another host) is gone.
   Result<std::vector<fs::path>> orphans = FindOrphanPacks(packs_->dir());
-  if (!orphans.ok()) return;
+  if (!orphans.ok()) return removed;
   for (const fs::path& p : *orphans) {
     auto age = now - fs::last_write_time(p, ec);
-    if (!ec && age > std::chrono::seconds(std::max<int64_t>(max_age_seconds, kOrphanPackAge)))
-      fs::remove(p, ec);
+    if (!ec && age > std::chrono::seconds(std::max<int64_t>(max_age_seconds, kOrphanPackAge)) &&
+        fs::remove(p, ec))
+      removed++;
   }
+  return removed;
 }
 
 Result<std::vector<std::string>> ObjectStore::SetAsideDamaged(const ObjectId& id,

@@ -152,8 +152,11 @@ class ObjectStore {
   // Every object ID stored (loose or packed, not quarantined), each once, in
   // no particular order.
   Status ForEach(const std::function<Status(const ObjectId&)>& fn) const;
-  // Removes temp files older than `max_age_seconds` left by crashed writers.
-  void CleanStaleTemps(int64_t max_age_seconds) const;
+  // Removes temp files older than `max_age_seconds` left by crashed writers,
+  // and pack files no index names older than that (and than kOrphanPackAge);
+  // returns how many files it removed. Safe beside writers, in this process
+  // or another, whose files are younger.
+  size_t CleanStaleTemps(int64_t max_age_seconds) const;
 
   // Sets aside every copy of `id` that fails its hash: a loose file moves to
   // `aside`, a packed copy's bytes are copied there and the copy quarantined

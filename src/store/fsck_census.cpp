@@ -42,6 +42,12 @@ Status ListLooseCopies(const ObjectStore& store, std::vector<CopyCheck>& copies,
     for (const auto& f : fs::directory_iterator(shard.path(), sec)) {
       std::string name = f.path().filename().string();
       std::optional<ObjectId> id = ObjectId::FromHex(name);
+      if (name.size() == 67 && name.ends_with(".gc") && ObjectId::FromHex(name.substr(0, 64))) {
+        report.Warn(f.path().string(),
+                    "an object file a killed 'converge gc' was removing (store/gc.h): the next "
+                    "gc puts it back under its name and decides again");
+        continue;
+      }
       if (!id || !f.is_regular_file(sec) || f.is_symlink(sec)) {
         report.Warn(f.path().string(), "stray entry in the object store (converge ignores it)");
         continue;

@@ -15,7 +15,8 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -31,6 +32,9 @@ struct NewObject {
   HeldObject sizes;
 };
 
+// Objects by kind and ID, with their sizes.
+using HeldObjects = std::map<std::pair<ObjectKind, ObjectId>, HeldObject>;
+
 // An `objects` row, or a `repo_objects` row joined to its `objects` row.
 struct ObjectRow {
   std::string kind_text, id_text;  // as stored
@@ -42,27 +46,34 @@ struct ObjectRow {
 
 class ObjectRecords {
  public:
-  explicit ObjectRecords(Db& db) : db_(db) {}
+  // `page_rows`: how many rows a walk (ForEachObject, ForEachHeld) reads per
+  // statement (tests make it small).
+  explicit ObjectRecords(Db& db, int64_t page_rows = kPageRows) : db_(db), page_rows_(page_rows) {}
 
   static constexpr size_t kBatch = 256;  // objects per statement, at most
+  static constexpr int64_t kPageRows = 1000;
 
   // Whether repo `repo_id` holds (kind, id), and its recorded sizes.
   Result<std::optional<HeldObject>> Held(int64_t repo_id, ObjectKind kind, const ObjectId& id);
-  // Which of `ids` (all of `kind`; repeats allowed) repo `repo_id` holds,
+  // Which of `refs` (of any kinds; repeats allowed) repo `repo_id` holds,
   // with their recorded sizes: what Held answers for each, in one query per
-  // up to kBatch IDs. Queries run in the caller's transaction, if any (a read
-  // transaction makes them one snapshot).
-  Result<std::unordered_map<ObjectId, HeldObject>> HeldAmong(int64_t repo_id, ObjectKind kind,
-                                                             const std::vector<ObjectId>& ids);
+  // up to kBatch of them. Queries run in the caller's transaction, if any (a
+  // read transaction makes them one snapshot).
+  Result<HeldObjects> HeldAmong(int64_t repo_id, const std::vector<ObjectRef>& refs);
 
   // Needs a write transaction. Records the objects as held by the repo (an
   // objects row recorded before depths were gets its depth now). Returns how
   // many the repo did not hold before; an object listed twice counts once.
   Result<uint64_t> Link(int64_t repo_id, const std::vector<NewObject>& objects);
 
-  // Calls `fn` for every objects row (sizes always set); stops at an error.
+  // Calls `fn` for every objects row (sizes always set), in (id, kind)
+  // order; stops at an error. Reads page_rows rows per statement (keyset
+  // pages), so memory stays flat on either engine however many rows there
+  // are; in a read transaction every page is of one snapshot, outside one a
+  // row committed meanwhile may or may not be seen.
   Status ForEachObject(const std::function<Status(const ObjectRow&)>& fn);
-  // Calls `fn` for every object repo `repo_id` holds; stops at an error.
+  // Calls `fn` for every object repo `repo_id` holds, in (kind, id) order,
+  // the same way; stops at an error.
   Status ForEachHeld(int64_t repo_id, const std::function<Status(const ObjectRow&)>& fn);
   // How many objects rows there are. In a read transaction, the first read
   // fixes the snapshot: fsck calls this before it lists the object files.
@@ -81,6 +92,7 @@ class ObjectRecords {
 
  private:
   Db& db_;
+  int64_t page_rows_;
 };
 
 }  // namespace converge

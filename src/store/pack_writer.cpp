@@ -1,10 +1,13 @@
 #include "store/pack_writer.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "base/random.h"
 
@@ -166,6 +169,15 @@ Result<std::string> PackWriter::Commit() {
   Step("index-renamed");
   RETURN_IF_ERROR(FsyncDir(packs));
   return index_name;
+}
+
+void ArmStepKillFromEnvironment() {
+  const char* at = std::getenv("CONVERGE_TEST_KILL_AT");
+  if (!at || !*at) return;
+  static const std::string step = at;
+  pack_commit_step_hook = [](const char* name) {
+    if (step == name) ::raise(SIGKILL);
+  };
 }
 
 }  // namespace converge

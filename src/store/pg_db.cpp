@@ -73,12 +73,84 @@ std::string PgRedactUrl(std::string_view url) {
   return s;
 }
 
+namespace {
+
+// `options` (libpq's: command-line switches for the server) with a
+// `-c name=value` for each default it does not set already.
+std::string PgSessionOptions(std::string options) {
+  const std::pair<const char*, std::string> defaults[] = {
+      {"idle_in_transaction_session_timeout", kPgIdleInTransactionTimeout},
+      {"tcp_keepalives_idle", std::to_string(kPgKeepaliveIdle)},
+      {"tcp_keepalives_interval", std::to_string(kPgKeepaliveInterval)},
+      {"tcp_keepalives_count", std::to_string(kPgKeepaliveCount)},
+  };
+  for (const auto& [name, value] : defaults) {
+    // Both spellings PostgreSQL accepts: -c name=v and --name=v (and - for _).
+    std::string dashed = name;
+    for (char& ch : dashed)
+      if (ch == '_') ch = '-';
+    if (options.find(name) != std::string::npos || options.find(dashed) != std::string::npos)
+      continue;
+    options += (options.empty() ? "" : " ") + std::string("-c ") + name + "=" + value;
+  }
+  return options;
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, std::string>>> PgConnectParams(const std::string& url) {
+  char* err = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &err);
+  if (!parsed) {
+    std::string why = PgTrimmed(err ? err : "out of memory");
+    PQfreemem(err);
+    return Invalid("the database URL " + PgRedactUrl(url) +
+                   " is not a libpq connection string: " + why);
+  }
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string options;
+  for (PQconninfoOption* o = parsed; o->keyword; o++) {
+    if (!o->val) continue;
+    if (std::strcmp(o->keyword, "options") == 0)
+      options = o->val;
+    else
+      params.emplace_back(o->keyword, o->val);
+  }
+  PQconninfoFree(parsed);
+  auto given = [&](const char* key) {
+    for (const auto& [k, v] : params)
+      if (k == key) return true;
+    return false;
+  };
+  const std::pair<const char*, std::string> defaults[] = {
+      {"connect_timeout", std::to_string(kPgConnectTimeout)},
+      {"keepalives", "1"},
+      {"keepalives_idle", std::to_string(kPgKeepaliveIdle)},
+      {"keepalives_interval", std::to_string(kPgKeepaliveInterval)},
+      {"keepalives_count", std::to_string(kPgKeepaliveCount)},
+      {"application_name", kPgApplicationName},
+  };
+  for (const auto& [key, value] : defaults)
+    if (!given(key)) params.emplace_back(key, value);
+  params.emplace_back("options", PgSessionOptions(std::move(options)));
+  return params;
+}
+
 PgConn::~PgConn() {
   PQfinish(conn_);
 }
 
 Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& url) {
-  PGconn* c = PQconnectdb(url.c_str());
+  ASSIGN_OR_RETURN(auto params, PgConnectParams(url));
+  std::vector<const char*> keys, values;
+  for (const auto& [k, v] : params) {
+    keys.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  // expand_dbname 0: the URL was parsed above, a dbname is only a name now.
+  PGconn* c = PQconnectdbParams(keys.data(), values.data(), 0);
   std::unique_ptr<PgConn> conn(new PgConn(c));
   if (!c || PQstatus(c) != CONNECTION_OK)
     return IoError("connect to PostgreSQL at " + PgRedactUrl(url) + ": " +

@@ -15,9 +15,10 @@
 // prepared again; a transaction it was in fails (PostgreSQL has rolled it
 // back), and so does the one statement that found it lost, except a BEGIN,
 // which is retried once on the new connection since nothing had happened. The price: a result
-// is held in memory whole, so a walk over a large table (AuditRecords::
-// ForEachNewestFirst, the fsck's object walk) is not flat in memory here yet;
-// single-row mode or a cursor per walk is the way when it matters.
+// is held in memory whole, so a walk over a table that can grow without
+// bound reads it in keyset pages (WHERE key > last ORDER BY key LIMIT n:
+// AuditRecords::ForEachNewestFirst, ObjectRecords::ForEachObject and
+// ForEachHeld, PublicationRecords::ForEach), never in one statement.
 //
 // Transactions (Db::BeginWrite, BeginRead):
 // - a write transaction is READ COMMITTED and first takes a transaction-level
@@ -51,6 +52,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -70,13 +72,41 @@ std::string PgNumberPlaceholders(std::string_view sql, int* count);
 // URI form's user:password@ and a password= parameter).
 std::string PgRedactUrl(std::string_view url);
 
+// What converge sets on every connection, unless the URL sets it itself
+// (docs/server.md, "Running several nodes": what they are for).
+// Client side (libpq): a node notices a database that vanished without a
+// word (a host down, a cut network) within about a minute, instead of
+// waiting on a read forever, and never waits over kPgConnectTimeout to
+// connect.
+inline constexpr int kPgConnectTimeout = 10;     // connect_timeout, seconds
+inline constexpr int kPgKeepaliveIdle = 30;      // keepalives_idle (keepalives=1)
+inline constexpr int kPgKeepaliveInterval = 10;  // keepalives_interval
+inline constexpr int kPgKeepaliveCount = 3;      // keepalives_count
+// Server side (session settings, in libpq's `options`): a node frozen or
+// cut off inside a transaction holds the write lock every node's writes
+// queue behind (kPgWriteLock); PostgreSQL ends its session, and so frees
+// the lock, once it has been idle in the transaction this long. A healthy
+// node's transactions never wait between statements for anything but the
+// database and a local read (milliseconds). The same keepalives on the
+// server's end free the connection slots of a node that vanished.
+inline constexpr const char* kPgIdleInTransactionTimeout = "60s";
+inline constexpr const char* kPgApplicationName = "converge";
+
+// The libpq connection parameters (keyword, value) for `url` (a URI or a
+// key=value string): every parameter the URL gives, as it gives it, plus
+// each of the settings above it does not give (a session setting counts as
+// given when the URL's `options` names it). Errors: kInvalid with libpq's
+// reason (never the password).
+Result<std::vector<std::pair<std::string, std::string>>> PgConnectParams(const std::string& url);
+
 class PgConn {
  public:
   ~PgConn();
   PgConn(const PgConn&) = delete;
   PgConn& operator=(const PgConn&) = delete;
 
-  // Connects to `url` (a libpq connection URI or key=value string). Errors:
+  // Connects to `url` (a libpq connection URI or key=value string) with
+  // PgConnectParams(url). Errors: kInvalid for a URL libpq cannot parse,
   // kIoError naming the server (never the password) and libpq's reason.
   static Result<std::unique_ptr<PgConn>> Connect(const std::string& url);
 

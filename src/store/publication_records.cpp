@@ -72,11 +72,21 @@ Result<Publication> PublicationRecords::Get(int64_t repo_id, const std::string& 
 Status PublicationRecords::ForEach(
     const std::function<Status(int64_t repo_id, const PublicationRow&)>& fn) {
   ASSIGN_OR_RETURN(Stmt q, db_->Prepare(std::string("SELECT seq, ") + kPublicationColumns +
-                                        ", repo_id FROM publications ORDER BY seq"));
+                                        ", repo_id FROM publications WHERE seq > ? "
+                                        "ORDER BY seq LIMIT ?"));
+  int64_t after = 0;  // seqs start at 1
   for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return Status::Ok();
-    RETURN_IF_ERROR(fn(q.Int(13), {q.Int(0), PublicationFromRow(q, 1, "")}));
+    q.Reset();
+    q.Bind(1, after).Bind(2, page_rows_);
+    int64_t rows = 0;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      rows++;
+      after = q.Int(0);
+      RETURN_IF_ERROR(fn(q.Int(13), {q.Int(0), PublicationFromRow(q, 1, "")}));
+    }
+    if (rows < page_rows_) return Status::Ok();
   }
 }
 

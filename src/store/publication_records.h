@@ -30,7 +30,10 @@ struct PublicationRowFilter {
 
 class PublicationRecords {
  public:
-  explicit PublicationRecords(Db& db) : db_(&db) {}
+  // `page_rows`: how many rows ForEach reads per statement.
+  explicit PublicationRecords(Db& db, int64_t page_rows = kPageRows)
+      : db_(&db), page_rows_(page_rows) {}
+  static constexpr int64_t kPageRows = 1000;
 
   // Whether any repo has a publication `id`. Errors: the database's.
   Result<bool> IdTaken(const std::string& id);
@@ -51,11 +54,13 @@ class PublicationRecords {
   // Calls `fn(repo_id, row)` for every row of every repo, oldest first, with
   // repo left empty (fsck names it; a row may name a repo that is gone).
   // Stops at the first error `fn` returns and returns it; else the
-  // database's errors.
+  // database's errors. Reads page_rows rows per statement (keyset pages by
+  // seq), so memory stays flat on either engine.
   Status ForEach(const std::function<Status(int64_t repo_id, const PublicationRow&)>& fn);
 
  private:
   Db* db_;
+  int64_t page_rows_;
 };
 
 }  // namespace converge

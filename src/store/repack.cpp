@@ -1,7 +1,5 @@
 #include "store/repack.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,65 +8,14 @@
 #include <unordered_set>
 #include <vector>
 
+#include "store/pack_dir.h"
 #include "store/pack_set.h"
 
 namespace converge {
 
 namespace {
 
-Result<Fd> TakeRepackLock(const fs::path& root) {
-  fs::path path = root / "repack.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus("open '" + path.string() + "'", errno);
-  Fd owner(fd);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK)
-      return Conflict("another repack of " + root.string() + " is running; try again when it ends");
-    return ErrnoStatus("lock '" + path.string() + "'", errno);
-  }
-  return owner;
-}
-
-uint64_t FileBytes(const fs::path& p) {
-  std::error_code ec;
-  uint64_t n = fs::file_size(p, ec);
-  return ec ? 0 : n;
-}
-
-// The loose objects of objects/ (well-named files in the right shard).
-std::vector<ObjectId> ListLoose(const ObjectStore& store) {
-  std::vector<ObjectId> out;
-  std::error_code ec;
-  for (const auto& shard : fs::directory_iterator(store.root() / "objects", ec)) {
-    std::error_code sec;
-    for (const auto& f : fs::directory_iterator(shard.path(), sec)) {
-      std::optional<ObjectId> id = ObjectId::FromHex(f.path().filename().string());
-      if (id && store.PathOf(*id) == f.path()) out.push_back(*id);
-    }
-  }
-  return out;
-}
-
-// The pack files some index in `dir` names now; nullopt when an index cannot
-// be read (then no pack may be taken for unnamed).
-std::optional<std::set<std::string>> NamedPacks(const fs::path& dir) {
-  std::set<std::string> named;
-  std::error_code ec;
-  for (const auto& f : fs::directory_iterator(dir, ec)) {
-    std::string name = f.path().filename().string();
-    if (!IsPackFileName(name, ".idx")) continue;
-    Result<std::shared_ptr<const PackIndex>> idx = PackIndex::Load(dir, name);
-    if (!idx.ok()) {
-      if (idx.status().code() == Code::kNotFound) continue;
-      return std::nullopt;
-    }
-    named.insert((*idx)->packs().begin(), (*idx)->packs().end());
-  }
-  if (ec) return std::nullopt;
-  return named;
-}
-
-void Step(const char* name) {
+void RepackStep(const char* name) {
   if (pack_commit_step_hook) pack_commit_step_hook(name);
 }
 
@@ -90,7 +37,8 @@ Result<RepackStats> Repack(ObjectStore& store, const RepackOptions& options) {
       stats.packs_kept++;
     }
   }
-  std::vector<ObjectId> loose = ListLoose(store);
+  std::vector<ObjectId> loose;
+  for (const LooseFile& f : ListLooseFiles(store)) loose.push_back(f.id);
   if (loose.empty() && fold.size() <= 1 && packs.Quarantine().empty()) return stats;
 
   // Every object folded, once, read from any intact copy and re-hashed.
@@ -108,8 +56,9 @@ Result<RepackStats> Repack(ObjectStore& store, const RepackOptions& options) {
           "sets damaged objects aside)");
     RETURN_IF_ERROR(w.Finish(id).status());
     stats.objects++;
-    ObjectKind k = kind <= static_cast<uint8_t>(ObjectKind::kSnap) ? static_cast<ObjectKind>(kind)
-                                                                   : ObjectKind::kBlob;
+    ObjectKind k = kind <= static_cast<uint8_t>(ObjectKind::kChunkList)
+                       ? static_cast<ObjectKind>(kind)
+                       : ObjectKind::kBlob;
     return batch.Add(std::move(w), k);
   };
   for (const auto& idx : fold)
@@ -138,7 +87,7 @@ Result<RepackStats> Repack(ObjectStore& store, const RepackOptions& options) {
     folded_packs.insert(idx->packs().begin(), idx->packs().end());
   }
   RETURN_IF_ERROR(FsyncDir(packs.dir()));
-  Step("repack-indexes-removed");
+  RepackStep("repack-indexes-removed");
   if (std::optional<std::set<std::string>> named = NamedPacks(packs.dir())) {
     for (const std::string& p : folded_packs)
       if (!named->count(p) && ::unlink((packs.dir() / p).c_str()) == 0) stats.packs_removed++;
@@ -149,7 +98,7 @@ Result<RepackStats> Repack(ObjectStore& store, const RepackOptions& options) {
     RETURN_IF_ERROR(packs.PruneQuarantine(live));
   }
   RETURN_IF_ERROR(FsyncDir(packs.dir()));
-  Step("repack-packs-removed");
+  RepackStep("repack-packs-removed");
   for (const ObjectId& id : loose)
     if (::unlink(store.PathOf(id).c_str()) == 0) stats.loose_folded++;
   RETURN_IF_ERROR(packs.Refresh());

@@ -210,6 +210,20 @@ CREATE TABLE web_sessions (
 );
 CREATE INDEX web_sessions_by_token ON web_sessions(token_id);
 )sql",
+    // 6: which authority this database is (server/authority_id.h): one row,
+    // written at the first start after this migration and never changed; the
+    // data dir keeps the same ID, so a data dir and a database of two
+    // different authorities are refused together.
+    R"sql(
+CREATE TABLE authority (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  authority_id TEXT NOT NULL         -- lowercase hex
+);
+CREATE TRIGGER authority_no_update BEFORE UPDATE ON authority
+  BEGIN SELECT RAISE(ABORT, 'the authority ID never changes'); END;
+CREATE TRIGGER authority_no_delete BEFORE DELETE ON authority
+  BEGIN SELECT RAISE(ABORT, 'the authority ID never changes'); END;
+)sql",
 };
 
 }  // namespace

@@ -172,6 +172,19 @@ CREATE TABLE web_sessions (
 );
 CREATE INDEX web_sessions_by_token ON web_sessions(token_id);
 )sql",
+    // 6: which authority this database is.
+    R"sql(
+CREATE TABLE authority (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  authority_id TEXT COLLATE "C" NOT NULL
+);
+CREATE TRIGGER authority_no_update BEFORE UPDATE ON authority
+  FOR EACH ROW EXECUTE FUNCTION converge_refuse('the authority ID never changes');
+CREATE TRIGGER authority_no_delete BEFORE DELETE ON authority
+  FOR EACH ROW EXECUTE FUNCTION converge_refuse('the authority ID never changes');
+CREATE TRIGGER authority_no_truncate BEFORE TRUNCATE ON authority
+  FOR EACH STATEMENT EXECUTE FUNCTION converge_refuse('the authority ID never changes');
+)sql",
 };
 
 }  // namespace

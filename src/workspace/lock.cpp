@@ -61,8 +61,8 @@ Result<WorkspaceLock> WorkspaceLock::Acquire(const Workspace& ws, const std::str
                       ": wait for it to finish and run this again, or leave out --no-wait to " +
                       "queue behind it");
     if (opts.on_wait)
-      opts.on_wait("waiting for " + holder.Who() + " in this workspace to finish" +
-                   holder.What() + "...");
+      opts.on_wait("waiting for " + holder.Who() + " in this workspace to finish" + holder.What() +
+                   "...");
     while (::flock(raw, LOCK_EX) != 0) {
       if (errno != EINTR)
         return ErrnoStatus("cannot lock the workspace (" + Quote(path.string()) + ")", errno);
@@ -70,6 +70,39 @@ Result<WorkspaceLock> WorkspaceLock::Acquire(const Workspace& ws, const std::str
   }
   RETURN_IF_ERROR(RecordHolder(raw, command, path));
   return WorkspaceLock(std::move(fd));
+}
+
+// An flock on .converge itself: no file to make or rewrite, so a fetch that
+// fails leaves the workspace's files exactly as they were. Only fetches hold
+// it shared and only gc exclusively, so who is waited for goes without saying.
+Result<GcLock> GcLock::Take(const Workspace& ws, bool exclusive, const LockOptions& opts) {
+  fs::path dir = ws.meta();
+  int raw = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (raw < 0) return ErrnoStatus("cannot open " + Quote(dir.string()) + " to lock it", errno);
+  Fd fd(raw);
+  int mode = exclusive ? LOCK_EX : LOCK_SH;
+  if (::flock(raw, mode | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return ErrnoStatus("cannot lock " + Quote(dir.string()), errno);
+    std::string other = exclusive ? "a 'converge fetch' is downloading into this workspace"
+                                  : "a 'converge gc' is running in this workspace";
+    if (!opts.wait)
+      return Conflict(other +
+                      ": wait for it to finish and run this again, or leave out --no-wait to "
+                      "queue behind it");
+    if (opts.on_wait) opts.on_wait(other + ": waiting for it to finish...");
+    while (::flock(raw, mode) != 0) {
+      if (errno != EINTR) return ErrnoStatus("cannot lock " + Quote(dir.string()), errno);
+    }
+  }
+  return GcLock(std::move(fd));
+}
+
+Result<GcLock> GcLock::Shared(const Workspace& ws, const LockOptions& opts) {
+  return Take(ws, false, opts);
+}
+
+Result<GcLock> GcLock::Exclusive(const Workspace& ws, const LockOptions& opts) {
+  return Take(ws, true, opts);
 }
 
 }  // namespace converge

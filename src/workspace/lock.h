@@ -43,4 +43,26 @@ class WorkspaceLock {
   Fd fd_;
 };
 
+// The gc lock: an flock on the .converge directory itself. `converge fetch`
+// skips the objects the store has and records its publications later: an
+// object no snap names yet (left by a fetch killed after storing it) could
+// be counted on by a fetch and removed by a `converge gc` in between. So
+// fetch holds this lock shared from its first look at the store until it has
+// recorded, and gc holds it exclusively (taken before the workspace lock,
+// always in that order) for its whole run. Waiting as WorkspaceLock does.
+class GcLock {
+ public:
+  static Result<GcLock> Shared(const Workspace& ws, const LockOptions& opts);
+  static Result<GcLock> Exclusive(const Workspace& ws, const LockOptions& opts);
+
+  GcLock(GcLock&&) = default;
+  GcLock& operator=(GcLock&&) = default;
+  ~GcLock() = default;
+
+ private:
+  static Result<GcLock> Take(const Workspace& ws, bool exclusive, const LockOptions& opts);
+  explicit GcLock(Fd fd) : fd_(std::move(fd)) {}
+  Fd fd_;
+};
+
 }  // namespace converge

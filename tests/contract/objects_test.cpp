@@ -319,6 +319,43 @@ TEST_F(ObjectsTest, ABadPackObjectKeepsTheVerifiedOnesBeforeIt) {
   EXPECT_TRUE(TempsEmpty());
 }
 
+// The server checks a run of manifests together (one query for what the repo
+// holds of all their references), exactly as if one by one: a manifest may
+// not name one that comes after it in the run; a bad one in the middle keeps
+// those before it, numbered as they came; a run cut short by the end of the
+// stream is still checked and kept.
+TEST_F(ObjectsTest, ARunOfManifestsIsCheckedAsIfOneByOne) {
+  TestTree t = MakeTree("run");  // a, b, sub, root, snap
+  const TestObject &a = t.objects[0], &b = t.objects[1], &sub = t.objects[2], &root = t.objects[3];
+  Reply early =
+      Owner().PostBytes(Base() + "/objects/pack", PackOf({a, b, root, sub}), kPackContentType);
+  EXPECT_EQ(early.status, 422) << early.body;
+  EXPECT_NE(early.message().find("pack object #3 (manifest " + root.hex()), std::string::npos)
+      << early.body;
+  EXPECT_NE(early.message().find(sub.hex()), std::string::npos) << early.body;
+  EXPECT_FALSE(Lacks(b));
+  EXPECT_TRUE(Lacks(root));
+  EXPECT_TRUE(Lacks(sub)) << "nothing after the refused one is kept";
+
+  TestObject lost = Blob("never uploaded");
+  TestObject bad = ManifestOf({FileEntry("lost", lost)});
+  Reply middle =
+      Owner().PostBytes(Base() + "/objects/pack", PackOf({a, b, sub, bad, root}), kPackContentType);
+  EXPECT_EQ(middle.status, 422) << middle.body;
+  EXPECT_NE(middle.message().find("pack object #4 (manifest " + bad.hex()), std::string::npos)
+      << middle.body;
+  EXPECT_FALSE(Lacks(sub)) << "the manifest before the bad one is kept";
+  EXPECT_TRUE(Lacks(bad));
+  EXPECT_TRUE(Lacks(root));
+
+  std::string cut = PackOf({root, t.snap()});
+  cut.resize(cut.size() - std::string(kPackEnd).size());
+  Reply truncated = Owner().PostBytes(Base() + "/objects/pack", cut, kPackContentType);
+  EXPECT_EQ(truncated.status, 400) << truncated.body;
+  EXPECT_FALSE(Lacks(root)) << "whole and checked before the cut: kept";
+  EXPECT_FALSE(Lacks(t.snap()));
+}
+
 TEST_F(ObjectsTest, TruncatedBodiesStoreNothing) {
   // A pack without its end line.
   TestObject a = Blob("whole object in a cut pack"), b = Blob("cut short");

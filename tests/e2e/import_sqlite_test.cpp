@@ -126,6 +126,22 @@ TEST_F(ImportSqliteTest, ANodeOnTheImportedDatabaseServesEverythingTheOldServerH
   RunResult fsck =
       Converge({"serve", "--fsck", "--data-dir", old.data_dir().string(), "--db", schema_->url()});
   EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
+
+  // The old converge.db knows nothing of what came since the move: a gc
+  // without --db beside the node refuses; with it, it keeps everything.
+  RunOptions no_db;
+  no_db.env["CONVERGE_DB"] = "";
+  RunResult stale = Converge({"gc", "--data-dir", old.data_dir().string()}, no_db);
+  EXPECT_EQ(stale.exit_code, 1) << stale.out << stale.err;
+  EXPECT_NE(stale.err.find("pass the --db they use"), std::string::npos) << stale.err;
+  RunResult gc = Converge({"gc", "--data-dir", old.data_dir().string(), "--db", schema_->url(),
+                           "--grace", "0", "--json"});
+  EXPECT_NE(gc.exit_code, 0) << "a grace of 0 beside a running node: " << gc.out;
+  gc = Converge({"gc", "--data-dir", old.data_dir().string(), "--db", schema_->url(), "--json"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.out << gc.err;
+  RunResult after =
+      Converge({"serve", "--fsck", "--data-dir", old.data_dir().string(), "--db", schema_->url()});
+  EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
 }
 
 TEST_F(ImportSqliteTest, ATamperedAuditChainIsRefusedAndNothingIsCopied) {

@@ -1,10 +1,12 @@
 #include "support/store_helpers.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <ctime>
 #include <stdexcept>
 #include <vector>
 
@@ -128,6 +130,18 @@ size_t CountFilesUnder(const fs::path& dir) {
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
     if (it->is_regular_file()) n++;
   return n;
+}
+
+void BackdateFiles(const fs::path& dir, int64_t seconds) {
+  struct timespec times[2];
+  times[0].tv_nsec = UTIME_OMIT;
+  times[1].tv_sec = ::time(nullptr) - seconds;
+  times[1].tv_nsec = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    ::utimensat(AT_FDCWD, it->path().c_str(), times, AT_SYMLINK_NOFOLLOW);
+  ::utimensat(AT_FDCWD, dir.c_str(), times, AT_SYMLINK_NOFOLLOW);
 }
 
 }  // namespace converge::testing

@@ -48,4 +48,9 @@ std::string StoredBytes(const ObjectStore& store, const ObjectId& id);
 // How many files `dir` holds, recursively (0 when it does not exist).
 size_t CountFilesUnder(const fs::path& dir);
 
+// Sets the modification time of every file under `dir` (and of `dir`)
+// `seconds` into the past: what a store written that long ago looks like to
+// a gc's grace period (store/gc.h).
+void BackdateFiles(const fs::path& dir, int64_t seconds);
+
 }  // namespace converge::testing

@@ -273,38 +273,41 @@ TEST_P(ObjectRecordsTest, ManyObjectsLinkAndAnswerAsOneAtATime) {
     EXPECT_EQ(*added, linked + 1);
     ASSERT_TRUE(tx->Commit().ok());
   }
-  // Held and unheld IDs, some twice, over more than two batches.
-  std::vector<ObjectId> ask;
-  for (size_t i = 0; i < 2 * linked; i += 2) ask.push_back(IdOf("blob " + std::to_string(i)));
-  for (size_t i = 0; i < linked; i += 3) ask.push_back(IdOf("blob " + std::to_string(i)));
-  auto held = records.HeldAmong(1, ObjectKind::kBlob, ask);
+  // Held and unheld IDs, some twice, over more than one batch.
+  std::vector<ObjectRef> ask;
+  for (size_t i = 0; i < 2 * linked; i += 2)
+    ask.push_back({ObjectKind::kBlob, IdOf("blob " + std::to_string(i))});
+  for (size_t i = 0; i < linked; i += 3)
+    ask.push_back({ObjectKind::kBlob, IdOf("blob " + std::to_string(i))});
+  ask.push_back({ObjectKind::kManifest, IdOf("blob 0")});  // kinds mix
+  ask.push_back({ObjectKind::kSnap, IdOf("blob 0")});      // not held as a snap
+  EXPECT_GT(ask.size(), ObjectRecords::kBatch);           // a full batch and a short one
+  auto held = records.HeldAmong(1, ask);
   ASSERT_TRUE(held.ok()) << held.status().message();
   size_t found = 0;
-  std::set<ObjectId> distinct_held;
-  for (const ObjectId& id : ask) {
-    auto one = records.Held(1, ObjectKind::kBlob, id);
+  std::set<std::pair<ObjectKind, ObjectId>> distinct_held;
+  for (const ObjectRef& ref : ask) {
+    auto one = records.Held(1, ref.kind, ref.id);
     ASSERT_TRUE(one.ok());
-    auto it = held->find(id);
-    ASSERT_EQ(it != held->end(), one->has_value()) << id.hex();
+    auto it = held->find({ref.kind, ref.id});
+    ASSERT_EQ(it != held->end(), one->has_value()) << KindName(ref.kind) << " " << ref.id.hex();
     if (it == held->end()) continue;
     found++;
-    distinct_held.insert(id);
+    distinct_held.insert({ref.kind, ref.id});
     EXPECT_EQ(it->second.size, (*one)->size);
     EXPECT_EQ(it->second.content_size, (*one)->content_size);
     EXPECT_EQ(it->second.depth, (*one)->depth);
   }
   EXPECT_EQ(held->size(), distinct_held.size());  // nothing not asked for
   EXPECT_GT(found, held->size());                 // some asked twice
-  EXPECT_GT(ask.size(), ObjectRecords::kBatch);  // a full batch and a short one
-  // Of one kind only; another repo holds nothing; no IDs, no answers.
-  auto manifests = records.HeldAmong(1, ObjectKind::kManifest, ask);
-  ASSERT_TRUE(manifests.ok());
-  ASSERT_EQ(manifests->size(), 1u);
-  EXPECT_EQ(manifests->begin()->second.depth, std::optional<uint64_t>(2));
-  auto other = records.HeldAmong(2, ObjectKind::kBlob, ask);
+  auto manifest = held->find({ObjectKind::kManifest, IdOf("blob 0")});
+  ASSERT_NE(manifest, held->end());
+  EXPECT_EQ(manifest->second.depth, std::optional<uint64_t>(2));
+  // Another repo holds nothing; no objects, no answers.
+  auto other = records.HeldAmong(2, ask);
   ASSERT_TRUE(other.ok());
   EXPECT_TRUE(other->empty());
-  auto none = records.HeldAmong(1, ObjectKind::kBlob, {});
+  auto none = records.HeldAmong(1, {});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
 }

@@ -9,14 +9,17 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <string>
 #include <thread>
 
 #include "store/cas.h"
 #include "store/fsck.h"
+#include "store/gc.h"
 #include "store/pack_writer.h"
 #include "store/repack.h"
 #include "support/process.h"
+#include "support/store_helpers.h"
 #include "support/tree_helpers.h"
 
 namespace converge {
@@ -193,6 +196,98 @@ TEST(PackCrash, RepackKilledAtAnyStepLosesNothing) {
         Result<RepackStats> again = Repack(store);
         EXPECT_TRUE(again.ok()) << when << ": " << again.status().message();
       }
+    }
+  }
+}
+
+// A gc killed at each of its steps (and after a delay): every object it
+// keeps still reads back, fsck finds no damage (leftovers are warnings), and
+// a rerun finishes: no unreferenced object is left.
+const char* g_gc_kill_step = nullptr;
+
+void KillGcAtStep(const char* step) {
+  if (g_gc_kill_step && std::string_view(step) == g_gc_kill_step) ::raise(SIGKILL);
+}
+
+struct GcCrashStore {
+  std::vector<std::string> live, garbage;
+  LiveSet Live() const {
+    LiveSet s;
+    for (const std::string& o : live) s.Add(ObjectId::Of(o));
+    s.Seal();
+    return s;
+  }
+};
+
+GcCrashStore FillForGc(const fs::path& root, int round) {
+  GcCrashStore out;
+  ObjectStore store = *ObjectStore::Open(root);
+  for (int b = 0; b < 3; b++) {
+    WriteBatch batch(store);
+    for (int j = 0; j < kObjectsPerBatch; j++) {
+      std::string o = CrashObject(round, b, j);
+      (j % 3 == 0 ? out.garbage : out.live).push_back(o);
+      EXPECT_TRUE(batch.Put(o).ok());
+    }
+    EXPECT_TRUE(batch.Commit().ok());
+  }
+  for (int j = 0; j < 6; j++) {
+    std::string o = "loose " + std::to_string(round) + " " + std::to_string(j);
+    (j % 2 ? out.garbage : out.live).push_back(o);
+    EXPECT_TRUE(store.Put(o).ok());
+  }
+  testing::BackdateFiles(root / "packs", 7200);
+  testing::BackdateFiles(root / "objects", 7200);
+  return out;
+}
+
+TEST(PackCrash, GcKilledAtAnyStepLosesNothing) {
+  const char* steps[] = {"sealed",          "index-written",      "packs-renamed",
+                         "index-renamed",   "gc-indexes-removed", "gc-packs-removed",
+                         "gc-loose-caught", "gc-loose-removed",   nullptr};
+  for (int round = 0; round < 9; round++) {
+    TempDir dir;
+    GcCrashStore objects = FillForGc(dir.path(), round);
+    GcOptions options;
+    options.cutoff = GcCutoff(3600);
+    options.max_pack_bytes = 96 << 10;  // several new packs
+    g_gc_kill_step = steps[round];
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      pack_commit_step_hook = KillGcAtStep;
+      Result<ObjectStore> store = ObjectStore::Open(dir.path());
+      ::_exit(store.ok() && CollectGarbage(*store, objects.Live(), options).ok() ? 0 : 3);
+    }
+    if (!g_gc_kill_step) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      ::kill(pid, SIGKILL);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    if (g_gc_kill_step)
+      EXPECT_TRUE(WIFSIGNALED(status)) << "the gc never reached " << g_gc_kill_step;
+    else
+      EXPECT_TRUE(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
+
+    std::string when = g_gc_kill_step ? g_gc_kill_step : "a delay";
+    for (int pass = 0; pass < 2; pass++) {
+      ObjectStore store = *ObjectStore::Open(dir.path());
+      for (const std::string& o : objects.live) {
+        Result<std::string> back = store.Read(ObjectId::Of(o));
+        EXPECT_TRUE(back.ok() && *back == o) << when << ", pass " << pass;
+      }
+      FsckReport report;
+      ASSERT_TRUE(TakeCensus(store, report).ok());
+      for (const FsckProblem& p : report.problems)
+        EXPECT_TRUE(p.warning) << when << ": " << p.subject << ": " << p.problem;
+      if (pass == 0) {
+        Result<GcStats> again = CollectGarbage(store, objects.Live(), options);
+        EXPECT_TRUE(again.ok()) << when << ": " << again.status().message();
+        continue;
+      }
+      for (const std::string& o : objects.garbage)
+        EXPECT_FALSE(store.Has(ObjectId::Of(o))) << when << ": garbage left after the rerun";
     }
   }
 }

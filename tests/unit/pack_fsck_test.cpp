@@ -48,21 +48,21 @@ struct PackedStore {
   }
 };
 
-std::string Dump(const FsckReport& r) {
+std::string PackFsckDump(const FsckReport& r) {
   std::string out;
   for (const FsckProblem& p : r.problems)
     out += (p.warning ? "warning: " : "error: ") + p.subject + ": " + p.problem + "\n";
   return out;
 }
 
-bool Has(const std::string& text, const std::string& needle) {
+bool PackFsckHas(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
 
 TEST(PackFsck, ACleanPackedStoreHasNoProblems) {
   PackedStore s;
   FsckReport r = s.Census();
-  EXPECT_TRUE(r.problems.empty()) << Dump(r);
+  EXPECT_TRUE(r.problems.empty()) << PackFsckDump(r);
   EXPECT_EQ(r.objects_checked, 20u);
 }
 
@@ -72,8 +72,9 @@ TEST(PackFsck, AnIndexFailingItsChecksumIsDamage) {
   testing::FlipByte(index, fs::file_size(index) - 1);  // the trailer
   FsckReport r = s.Census();
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(Has(Dump(r), "error: pack index " + index.filename().string())) << Dump(r);
-  EXPECT_TRUE(Has(Dump(r), "checksum")) << Dump(r);
+  EXPECT_TRUE(PackFsckHas(PackFsckDump(r), "error: pack index " + index.filename().string()))
+      << PackFsckDump(r);
+  EXPECT_TRUE(PackFsckHas(PackFsckDump(r), "checksum")) << PackFsckDump(r);
 }
 
 TEST(PackFsck, APackAnIndexNamesThatIsGoneIsDamageNamingIt) {
@@ -82,8 +83,9 @@ TEST(PackFsck, APackAnIndexNamesThatIsGoneIsDamageNamingIt) {
   fs::remove(pack);
   FsckReport r = s.Census();
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(Has(Dump(r), "names pack " + pack.filename().string() + ", which is missing: the 20"))
-      << Dump(r);
+  EXPECT_TRUE(PackFsckHas(PackFsckDump(r),
+                          "names pack " + pack.filename().string() + ", which is missing: the 20"))
+      << PackFsckDump(r);
 }
 
 TEST(PackFsck, ADamagedPackedObjectIsDamageNamingThePack) {
@@ -92,8 +94,9 @@ TEST(PackFsck, ADamagedPackedObjectIsDamageNamingThePack) {
   testing::DamageObject(s.store, id, 100);
   FsckReport r = s.Census();
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(Has(Dump(r), "error: object " + id.hex() + ": damaged")) << Dump(r);
-  EXPECT_TRUE(Has(Dump(r), s.File(".pack").filename().string())) << Dump(r);
+  EXPECT_TRUE(PackFsckHas(PackFsckDump(r), "error: object " + id.hex() + ": damaged"))
+      << PackFsckDump(r);
+  EXPECT_TRUE(PackFsckHas(PackFsckDump(r), s.File(".pack").filename().string())) << PackFsckDump(r);
 }
 
 TEST(PackFsck, ADamagedCopyBesideAnIntactOneIsAWarning) {
@@ -105,8 +108,9 @@ TEST(PackFsck, ADamagedCopyBesideAnIntactOneIsAWarning) {
   testing::DamageObject(s.store, id, 100);           // the packed copy, read first
   EXPECT_TRUE(s.store.Verify(id).ok()) << "the loose copy stands in";
   FsckReport r = s.Census();
-  EXPECT_TRUE(r.ok()) << Dump(r);
-  EXPECT_TRUE(Has(Dump(r), "warning: object " + id.hex() + ": a copy is damaged")) << Dump(r);
+  EXPECT_TRUE(r.ok()) << PackFsckDump(r);
+  EXPECT_TRUE(PackFsckHas(PackFsckDump(r), "warning: object " + id.hex() + ": a copy is damaged"))
+      << PackFsckDump(r);
 }
 
 TEST(PackFsck, BytesNoIndexNamesAndAPackNoIndexNamesAreWarnings) {
@@ -119,10 +123,12 @@ TEST(PackFsck, BytesNoIndexNamesAndAPackNoIndexNamesAreWarnings) {
     tail << "a torn tail";
   }
   FsckReport r = s.Census();
-  EXPECT_TRUE(r.ok()) << Dump(r);
-  EXPECT_TRUE(Has(Dump(r), "warning: " + pack.string() + ": its last 11 bytes")) << Dump(r);
-  EXPECT_TRUE(Has(Dump(r), "warning: " + orphan.string() + ": pack file no index names"))
-      << Dump(r);
+  EXPECT_TRUE(r.ok()) << PackFsckDump(r);
+  EXPECT_TRUE(PackFsckHas(PackFsckDump(r), "warning: " + pack.string() + ": its last 11 bytes"))
+      << PackFsckDump(r);
+  EXPECT_TRUE(
+      PackFsckHas(PackFsckDump(r), "warning: " + orphan.string() + ": pack file no index names"))
+      << PackFsckDump(r);
   for (const std::string& o : s.objects) EXPECT_TRUE(s.store.Verify(ObjectId::Of(o)).ok());
 }
 

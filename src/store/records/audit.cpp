@@ -52,6 +52,13 @@ Result<std::optional<AuditLink>> AuditRecords::Newest() {
   return std::optional<AuditLink>(AuditLink{q.Int(0), q.Text(1)});
 }
 
+Result<std::optional<AuditLink>> AuditRecords::Oldest() {
+  ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT seq, hash FROM audit ORDER BY seq LIMIT 1"));
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::optional<AuditLink>();
+  return std::optional<AuditLink>(AuditLink{q.Int(0), q.Text(1)});
+}
+
 Status AuditRecords::Insert(const AuditRow& r) {
   ASSIGN_OR_RETURN(Stmt q,
                    db_.Prepare("INSERT INTO audit (seq, at, actor_id, actor_handle, action, repo, "
@@ -108,13 +115,22 @@ Result<std::vector<AuditRow>> AuditRecords::Page(const std::optional<std::string
 
 Status AuditRecords::ForEachNewestFirst(int64_t from_seq,
                                         const std::function<Status(const AuditRow&)>& fn) {
-  ASSIGN_OR_RETURN(
-      Stmt q, db_.Prepare(std::string(kAuditRowColumns) + " WHERE seq <= ? ORDER BY seq DESC"));
-  q.Bind(1, from_seq);
+  ASSIGN_OR_RETURN(Stmt q, db_.Prepare(std::string(kAuditRowColumns) +
+                                       " WHERE seq <= ? ORDER BY seq DESC LIMIT ?"));
+  int64_t next = from_seq;
   for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return Status::Ok();
-    RETURN_IF_ERROR(fn(AuditRowFrom(q)));
+    q.Reset();
+    q.Bind(1, next).Bind(2, page_rows_);
+    int64_t rows = 0;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      rows++;
+      AuditRow r = AuditRowFrom(q);
+      next = r.seq - 1;
+      RETURN_IF_ERROR(fn(r));
+    }
+    if (rows < page_rows_) return Status::Ok();
   }
 }
 

@@ -75,7 +75,9 @@ struct AuditRowFilter {
 
 class AuditRecords {
  public:
-  explicit AuditRecords(Db& db) : db_(db) {}
+  // `page_rows`: how many rows ForEachNewestFirst reads per statement.
+  explicit AuditRecords(Db& db, int64_t page_rows = kPageRows) : db_(db), page_rows_(page_rows) {}
+  static constexpr int64_t kPageRows = 1000;
 
   // The head, or nullopt while none was written.
   Result<std::optional<AuditHeadRow>> Head();
@@ -84,6 +86,8 @@ class AuditRecords {
   Status SetHead(const AuditHeadRow& head);
   // The row with the highest seq, or nullopt for an empty log.
   Result<std::optional<AuditLink>> Newest();
+  // The row with the lowest seq, or nullopt for an empty log.
+  Result<std::optional<AuditLink>> Oldest();
   // Adds `row` as given (its seq and hashes too). kConflict when seq is taken.
   Status Insert(const AuditRow& row);
   // Up to `limit` rows with seq < `before` that pass `filter`, newest first,
@@ -94,13 +98,16 @@ class AuditRecords {
   Result<std::vector<AuditRow>> Page(const std::optional<std::string>& repo, int64_t before,
                                      int64_t limit);
   // Calls `fn` on every row with seq <= `from_seq`, newest first, one at a
-  // time (memory stays flat); stops at and returns the first error `fn` gives.
+  // time; stops at and returns the first error `fn` gives. Reads page_rows
+  // rows per statement (keyset pages: seq below the last row seen), so memory
+  // stays flat on either engine however long the log.
   Status ForEachNewestFirst(int64_t from_seq, const std::function<Status(const AuditRow&)>& fn);
   // How many rows the log has.
   Result<int64_t> Count();
 
  private:
   Db& db_;
+  int64_t page_rows_;
 };
 
 }  // namespace converge

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# bench/million.sh [100k|1m|both]: converge and git on a synthetic tree of N
+# small files in N/10 directories (corpus.py synthetic), side by side in the
+# same run: cold snap, re-snap unchanged, publish, fetch + restore. Records
+# wall time, peak RSS of client and server and the load average around each
+# step, and writes bench/RESULTS.md's million block (bench/million_report.py;
+# see bench/README.md). Not part of the test suite.
+#
+# Environment: BENCH_WORK (scratch dir prefix: each size works in
+# PREFIX-SIZE, default /tmp/converge-million-SIZE, removed at the start and
+# the end of its run), CONVERGE_BIN (skip
+# the build and use this binary), BENCH_MAX_LOAD / BENCH_MAX_WAIT (wait for a
+# quiet machine first, as in run.sh), BENCH_RESULTS (output file),
+# BENCH_KEEP=1 (keep the scratch dir).
+set -euo pipefail
+which=${1:-100k}
+case $which in
+100k) sizes=(100k) ;;
+1m) sizes=(1m) ;;
+both) sizes=(100k 1m) ;;
+*) echo "usage: bench/million.sh [100k|1m|both]" >&2 && exit 2 ;;
+esac
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
+
+bench_deps
+if [ -z "${CONVERGE_BIN:-}" ]; then
+  (cd "$top" && scripts/deps.sh &&
+    flock /tmp/build.lock scripts/build.sh build-release Release -DCONVERGE_TESTS=OFF)
+  CONVERGE_BIN=$top/build-release/converge
+fi
+CVG=$CONVERGE_BIN
+RESULTS_MD=${BENCH_RESULTS:-$here/RESULTS.md}
+work_base=${BENCH_WORK:-/tmp/converge-million}
+commit="$(git -C "$top" rev-parse --short HEAD)$(git -C "$top" diff --quiet -- src ||
+  echo ' (with uncommitted changes in src/)')"
+
+cleanup() {
+  [ -n "${CVG_SERVER_PID:-}" ] && kill "$CVG_SERVER_PID" 2>/dev/null && wait "$CVG_SERVER_PID" 2>/dev/null
+  [ -n "${GIT_SERVER_PID:-}" ] && kill "$GIT_SERVER_PID" 2>/dev/null && wait "$GIT_SERVER_PID" 2>/dev/null
+  CVG_SERVER_PID="" GIT_SERVER_PID=""
+  true
+}
+trap cleanup EXIT
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# step ROW TOOL CMD...: one timed step of TOOL (converge or git). The server
+# side counts when STEP_USES_SERVER=1: the converge serve process (its peak
+# reset before the step) or every git http-backend CGI run during it.
+# Appends: row, tool, seconds, client KiB, server KiB, bytes sent, load before,
+# load after.
+step() {
+  local row=$1 tool=$2
+  shift 2
+  local lb la srv=0
+  [ "$tool" = git ] && : >"$GIT_CGI_LOG"
+  [ "$tool" = converge ] && server_rss_reset "$CVG_SERVER_PID"
+  lb=$(load1)
+  measure_cmd "$@"
+  la=$(load1)
+  if [ "${STEP_USES_SERVER:-0}" = 1 ]; then
+    if [ "$tool" = converge ]; then
+      srv=$(server_rss_kib "$CVG_SERVER_PID")
+    else
+      srv=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$GIT_CGI_LOG")
+    fi
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$tool" "$LAST_SECS" "$LAST_RSS" "$srv" \
+    "${STEP_BYTES:-0}" "$lb" "$la" >>"$RESULTS_TSV"
+  echo "  $tool $row: ${LAST_SECS}s, client ${LAST_RSS} KiB, server ${srv} KiB, load $lb -> $la" >&2
+}
+
+set_bytes() { sed -i '$ s/^\(\([^\t]*\t\)\{5\}\)0\t/\1'"$1"'\t/' "$RESULTS_TSV"; }
+
+run_size() {
+  local size=$1 n
+  case $size in 100k) n=100000 ;; 1m) n=1000000 ;; esac
+  BENCH_WORK=$work_base-$size
+  rm -rf "$BENCH_WORK"
+  mkdir -p "$BENCH_WORK"
+  RESULTS_TSV=$BENCH_WORK/results.tsv
+  : >"$RESULTS_TSV"
+  local tree=$BENCH_WORK/tree
+
+  export HOME=$BENCH_WORK/home XDG_CONFIG_HOME=$BENCH_WORK/home/.config
+  unset CONVERGE_TOKEN CONVERGE_URL
+  mkdir -p "$HOME"
+  export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@localhost
+  export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@localhost
+  git config --global init.defaultBranch main
+  git config --global gc.auto 0
+
+  echo "== $size: synthetic tree of $n files" >&2
+  local t0
+  t0=$(now_ns)
+  /usr/bin/python3 "$here/corpus.py" synthetic "$n" "$tree" >&2
+  local make_secs corpus_bytes dirs
+  make_secs=$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+  corpus_bytes=$(find "$tree" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+  dirs=$(find "$tree" -mindepth 1 -type d | wc -l)
+
+  echo "== waiting for a quiet machine" >&2
+  wait_for_quiet
+  local load_before
+  load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+  echo "== servers" >&2
+  local cvg_port git_port
+  cvg_port=$(free_port)
+  git_port=$(free_port)
+  converge_start "$BENCH_WORK/converge-data" "$cvg_port"
+  local cvg_url=http://127.0.0.1:$cvg_port
+  "$CVG" login --url "$cvg_url" <"$BENCH_WORK/converge-data/initial-admin-token" >/dev/null
+  "$CVG" repo create bench >/dev/null
+  mkdir -p "$BENCH_WORK/git-srv"
+  git init -q --bare "$BENCH_WORK/git-srv/bench.git"
+  git -C "$BENCH_WORK/git-srv/bench.git" config http.receivepack true
+  git_http_start "$BENCH_WORK/git-srv" "$git_port"
+  local git_url=http://127.0.0.1:$git_port/git/bench.git
+
+  printf '/.git/\n' >"$tree/.convergeignore"
+  "$CVG" init "$tree" >/dev/null
+  "$CVG" -C "$tree" remote set --url "$cvg_url" --repo bench >/dev/null
+  git -C "$tree" init -q
+  printf '/.converge/\n' >>"$tree/.git/info/exclude"
+  git -C "$tree" remote add origin "$git_url"
+  export tree
+  commit_all() { git -C "$tree" add -A && git -C "$tree" commit -q --allow-empty -m "$1"; }
+  export -f commit_all
+
+  # Which tool goes first alternates from row to row: the first one pays
+  # for cold dentries and inodes.
+  echo "== 1. cold snap" >&2
+  step "1 cold snap" converge "$CVG" -C "$tree" snap -m cold
+  step "1 cold snap" git bash -c 'commit_all cold'
+
+  echo "== 2. re-snap, nothing changed" >&2
+  step "2 re-snap, unchanged" git bash -c 'commit_all same'
+  step "2 re-snap, unchanged" converge "$CVG" -C "$tree" snap -m same
+
+  echo "== 3. publish" >&2
+  STEP_USES_SERVER=1 step "3 publish" converge "$CVG" -C "$tree" --json publish -m first
+  set_bytes "$(json_field "$BENCH_WORK/last.out" bytes_uploaded)"
+  local pub
+  pub=$(json_field "$BENCH_WORK/last.out" publication.id)
+  local before
+  before=$(access_lines)
+  STEP_USES_SERVER=1 step "3 publish" git git -C "$tree" push -q origin main
+  set_bytes "$(git_bytes_sent_since "$before")"
+
+  echo "== 4. fetch + restore into a fresh directory" >&2
+  local fresh_cvg=$BENCH_WORK/fresh-converge fresh_git=$BENCH_WORK/fresh-git
+  STEP_USES_SERVER=1 step "4 fetch + restore" git git clone -q "$git_url" "$fresh_git"
+  STEP_USES_SERVER=1 step "4 fetch + restore" converge bash -c \
+    "'$CVG' init '$fresh_cvg' >/dev/null && cd '$fresh_cvg' &&
+     '$CVG' remote set --url '$cvg_url' --repo bench >/dev/null &&
+     '$CVG' fetch && '$CVG' restore '$pub'"
+  # Same paths, sizes and contents (content digests of every file, in order).
+  local a b
+  a=$(cd "$fresh_cvg" && find . -path ./.converge -prune -o -type f ! -name .convergeignore -print0 |
+    sort -z | xargs -0 md5sum | md5sum)
+  b=$(cd "$fresh_git" && find . -path ./.git -prune -o -type f ! -name .convergeignore -print0 |
+    sort -z | xargs -0 md5sum | md5sum)
+  if [ "$a" != "$b" ]; then
+    echo "bench: the two fresh trees differ ($a vs $b)" >&2
+    exit 1
+  fi
+
+  local load_after
+  load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+  local store_cvg store_git
+  store_cvg=$(du -sb "$BENCH_WORK/converge-data" | cut -f1)
+  store_git=$(du -sb "$BENCH_WORK/git-srv" | cut -f1)
+  cleanup
+  /usr/bin/python3 "$here/million_report.py" "$RESULTS_TSV" --size "$size" --files "$n" \
+    --dirs "$dirs" --bytes "$corpus_bytes" --make-secs "$make_secs" \
+    --load-before "$load_before" --load-after "$load_after" --commit "$commit" \
+    --store-converge "$store_cvg" --store-git "$store_git" --out "$RESULTS_MD"
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then
+    echo "== removing $BENCH_WORK" >&2
+    rm -rf "$BENCH_WORK"
+  fi
+}
+
+for s in "${sizes[@]}"; do run_size "$s"; done
