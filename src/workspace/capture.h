@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -27,6 +28,8 @@
 
 namespace converge {
 
+class StatCacheWriter;
+
 struct CaptureStats {
   uint64_t files = 0, dirs = 0, symlinks = 0;
   uint64_t bytes = 0;       // total size of the files in the tree
@@ -35,6 +38,9 @@ struct CaptureStats {
   uint64_t objects_written = 0;
   uint64_t manifests_reused = 0;  // directories whose manifest ID came from the stat cache
   uint64_t dirs_listed = 0;       // directories read (the others' names came from the stat cache)
+  // The most directory entries held in memory at once (directories listed
+  // whose manifests are not stored yet): the paths in progress, not the tree.
+  uint64_t peak_entries_held = 0;
   std::vector<std::string> warnings;
 };
 
@@ -51,9 +57,10 @@ struct CapturedTree {
   // stored; a reused one is not here: a snap stored it (read it from the store).
   std::unordered_map<ObjectId, std::string> manifests;
   CaptureStats stats;
-  // When storing and the stat cache changed: the new cache file's bytes, for
-  // SaveCapturedStatCache once the snap naming this tree is recorded.
-  std::optional<std::string> stat_cache;
+  // When storing and the stat cache changed: the new cache file, its bytes
+  // mostly in unlinked temp files, for SaveCapturedStatCache to stream into
+  // place once the snap naming this tree is recorded.
+  std::shared_ptr<StatCacheWriter> stat_cache;
   bool stat_cache_from_table = false;  // the legacy table held the cache: empty it
 };
 

@@ -37,6 +37,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -170,10 +171,21 @@ class StatCache {
 
 // Builds the bytes of a cache file: a directory, then its entries in name
 // order (bytewise, no duplicates), then the next directory; directories in
-// any order (Finish sorts them by path).
+// any order (the file sorts them by path). In memory by default; after
+// SpillTo, the entries and names (nearly all of the file) go to unlinked temp
+// files as they come, and only the directories' records and paths stay in
+// memory (about 100 bytes a directory), so a capture of a million files
+// writes its cache in bounded memory.
 class StatCacheWriter {
  public:
   explicit StatCacheWriter(const ObjectId& rules);
+  StatCacheWriter(const StatCacheWriter&) = delete;
+  StatCacheWriter& operator=(const StatCacheWriter&) = delete;
+
+  // Keeps the entries and names in two unlinked temp files made in
+  // `tmp_dir` (gone with this writer, crash or not). Call before adding
+  // anything. Errors: kIo.
+  Status SpillTo(const fs::path& tmp_dir);
   // Room for this many directories, entries and bytes of names, paths and
   // targets (an estimate: only saves growing).
   void Reserve(size_t dirs, size_t entries, size_t string_bytes);
@@ -185,6 +197,13 @@ class StatCacheWriter {
   void File(std::string_view name, const StatEntry& e, bool executable);
   void Subdir(std::string_view name, const ObjectId& manifest);
   void Symlink(std::string_view name, std::string_view target);
+  // The first error writing a spill file (kIo), else Ok.
+  const Status& status() const { return status_; }
+
+  // The file's bytes, in pieces, in order (the checksum last): each piece
+  // goes to `out` and is gone after it returns. Call once, at the end.
+  Status Emit(const std::function<Status(std::string_view)>& out);
+  // Emit into one string (a writer that never spilled: small caches, tests).
   std::string Finish();
 
  private:
@@ -193,16 +212,28 @@ class StatCacheWriter {
     std::optional<ObjectId> manifest;
     StatEntry stat;
     bool warned;
+    size_t mem_off;  // its path in paths_
+  };
+  // Bytes of one region: a spill file's, then what is not flushed yet.
+  struct Region {
+    Fd fd;  // invalid: all in `buf`
+    uint64_t flushed = 0;
+    std::string buf;
+    uint64_t size() const { return flushed + buf.size(); }
   };
   void Add(std::string_view name, CachedKind kind, const StatEntry& e, uint8_t flags,
            std::string_view target);
   uint32_t Intern(std::string_view s);
+  void Append(Region& r, std::string_view bytes);
+  Status EmitRegion(Region& r, const std::function<Status(std::string_view)>& out);
 
   ObjectId rules_;
   std::vector<DirRec> dirs_;
-  std::string entries_;  // fixed-size records
+  std::string paths_;  // the directories' paths, for sorting them
+  Region entries_;     // fixed-size records
   uint64_t entry_count_ = 0;
-  std::string strings_;
+  Region strings_;
+  Status status_;
 };
 
 // The ID of the ignore rules `text` (a .convergeignore's bytes, "" for none).
@@ -212,5 +243,8 @@ ObjectId IgnoreRulesId(std::string_view text);
 // fsync of .converge/), then, when `empty_table`, deletes the legacy table's
 // rows. Needs the workspace lock. Errors: kIo, the database's.
 Status SaveStatCache(const fs::path& meta, Db& db, std::string_view bytes, bool empty_table);
+// The same, the file's bytes streamed from `writer` (StatCacheWriter::Emit)
+// to the temp file, never whole in memory.
+Status SaveStatCache(const fs::path& meta, Db& db, StatCacheWriter& writer, bool empty_table);
 
 }  // namespace converge

@@ -59,6 +59,28 @@ Status SaveStatCache(const fs::path& meta, Db& db, std::string_view bytes, bool 
   return StatCache::EmptyTable(db);
 }
 
+Status SaveStatCache(const fs::path& meta, Db& db, StatCacheWriter& writer, bool empty_table) {
+  // As WriteFileAtomic, but the bytes come in pieces.
+  fs::path path = meta / StatCache::kFileName;
+  fs::path tmp = meta / TempName("." + std::string(StatCache::kFileName));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("create '" + tmp.string() + "'", errno);
+  Fd owner(fd);
+  ::fchmod(fd, 0600);
+  std::string what = "'" + tmp.string() + "'";
+  Status st = writer.Emit([&](std::string_view piece) { return WriteAll(fd, piece, what); });
+  if (st.ok() && ::fsync(fd) != 0) st = ErrnoStatus("fsync " + what, errno);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    st = ErrnoStatus("rename to '" + path.string() + "'", errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  RETURN_IF_ERROR(FsyncDir(meta));
+  if (!empty_table) return Status::Ok();
+  return StatCache::EmptyTable(db);
+}
+
 Status StatCache::EmptyTable(Db& db) {
   ASSIGN_OR_RETURN(Db::Tx tx, db.BeginWrite());
   RETURN_IF_ERROR(db.Exec("DELETE FROM stat_cache"));
