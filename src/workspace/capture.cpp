@@ -278,7 +278,9 @@ class CaptureRun {
         if (e.type == EntryType::kSymlink) w->Symlink(e.name, e.target);
       }
     }
-    dirs_done_++;
+    // What the walk has touched of the old cache goes every few thousand
+    // directories: it is file-backed, but counts as this process's memory.
+    if (++dirs_done_ % 4096 == 0) ctx_.walk->cache->ReleasePages();
     Hold(-static_cast<int64_t>(d.manifest.entries.size()));
     std::vector<Entry>().swap(d.manifest.entries);
     std::vector<StatEntry>().swap(d.stats);
@@ -326,8 +328,10 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   walk.fs_now_ns = fs_now;
   if (clock.dir_mtime_moves) walk.listing_dev = clock.dev;
 
-  WriteBatch batch(ws.store());
-  CaptureSink sink(opts.store ? &batch : nullptr);
+  std::optional<CaptureSink> storing;
+  if (opts.store) storing.emplace(ws.store(), opts.objects_per_batch);
+  CaptureSink hash_only(nullptr);
+  CaptureSink& sink = opts.store ? *storing : hash_only;
   // The next stat cache, its entries streamed to temp files as directories
   // are done. Without room for them, the snap still goes on: the cache is a cache.
   auto next = std::make_shared<StatCacheWriter>(rules_id);
@@ -343,7 +347,7 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   progress.Done();
   out.stats.objects_written = sink.written();
   if (!opts.store) return out;
-  RETURN_IF_ERROR(batch.Commit());
+  RETURN_IF_ERROR(sink.Commit());
   // Nothing listed or read, every manifest reused: the file would come out the same.
   bool unchanged = cache.from_file() && walk.same_rules && out.stats.dirs_listed == 0 &&
                    out.stats.files_read == 0 && out.stats.manifests_reused == dirs &&

@@ -13,7 +13,20 @@
 // cached for it, without encoding, hashing or storing it again
 // (workspace/stat_cache.h). A directory nested more
 // than kMaxTreeDepth levels deep (store/tree_depth.h) is refused (kInvalid,
-// naming it) before anything is stored: no snap holds a tree that deep.
+// naming it) and nothing is stored: the snap's objects are in a write batch
+// that is never committed, and no snap holds a tree that deep.
+//
+// Memory: the tree is captured and stored directory by directory, depth
+// first (post-order: a directory's manifest once its files are read and its
+// subdirectories stored), and a directory's entries are freed once its
+// manifest is stored. So a capture holds the directories on the paths in
+// progress and the names of those still to list, not the tree: flat in the
+// number of files for a tree of bounded width (CaptureStats::
+// peak_entries_held). A directory's own entries are always held whole (its
+// manifest is one object). The next stat cache goes to temp files as it is
+// made (workspace/stat_cache.h); only its directory records (about 100 bytes
+// a directory) stay in memory until it is written. status and diff (nothing
+// stored) keep every manifest they make, for the comparison.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +62,9 @@ struct CaptureOptions {
   // true: the caller holds the workspace lock.
   bool store = true;
   bool progress = false;
+  // New objects per write batch: each is committed as it fills (its index
+  // is what a batch holds in memory, about 200 bytes an object).
+  uint64_t objects_per_batch = uint64_t{1} << 16;
 };
 
 struct CapturedTree {

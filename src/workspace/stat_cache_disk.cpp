@@ -42,13 +42,24 @@ Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* pro
           ::munmap(const_cast<char*>(p), size);
         });
         Result<StatCache> parsed = Parse(hold, std::string_view(hold.get(), size));
-        if (parsed.ok()) return parsed;
+        if (parsed.ok()) {
+          parsed->mapped_ = true;
+          parsed->ReleasePages();  // the checksum pass read it all: start from none
+          return parsed;
+        }
         why = parsed.status().message();
       }
     }
   }
   if (problem) *problem = why;
   return FromTable(db);
+}
+
+void StatCache::ReleasePages() const {
+  if (!mapped_ || bytes_.empty()) return;
+  // Private, read-only, of a file replaced only by rename: dropped pages
+  // come back from the file as they were.
+  ::madvise(const_cast<char*>(bytes_.data()), bytes_.size(), MADV_DONTNEED);
 }
 
 // ---- saving
