@@ -32,6 +32,7 @@
 #include "workspace/stat_cache.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -88,7 +89,24 @@ Result<StatCache> StatCache::Parse(std::string bytes) {
   return Parse(std::shared_ptr<const char>(owned, owned->data()), view);
 }
 
-Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string_view bytes) {
+namespace {
+
+// Drops the pages wholly inside [p, p + n) of a private read-only file
+// mapping from this process (they come back from the file when touched).
+void DropMappedPages(const char* p, size_t n) {
+  static const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  auto end = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+constexpr size_t kCheckPiece = 4 << 20;  // bytes hashed between drops of a mapping's pages
+constexpr size_t kCheckDirs = 4096;      // directories checked between drops
+
+}  // namespace
+
+Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string_view bytes,
+                                   bool mapped) {
   auto bad = [](const std::string& why) { return Corrupt("the stat cache file " + why); };
   if (bytes.size() < kCacheHeaderBytes + kCacheSumBytes ||
       std::memcmp(bytes.data(), kCacheMagic, 8) != 0)
@@ -107,7 +125,13 @@ Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string
   if (c.strings_at_ + c.strings_len_ + kCacheSumBytes != bytes.size())
     return bad("is torn: its size does not match its header");
   std::string_view body(bytes.data(), bytes.size() - kCacheSumBytes);
-  if (ObjectId::Of(body) != CacheId(bytes.data() + body.size()))
+  Hasher sum;
+  for (size_t at = 0; at < body.size(); at += kCheckPiece) {
+    std::string_view piece = body.substr(at, kCheckPiece);
+    sum.Update(piece);
+    if (mapped) DropMappedPages(piece.data(), piece.size());
+  }
+  if (sum.Finish() != CacheId(bytes.data() + body.size()))
     return bad("is damaged: its checksum does not match");
   c.rules_ = CacheId(bytes.data() + 32);
   c.hold_ = std::move(hold);
@@ -116,7 +140,9 @@ Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string
   // checks; each entry in one directory at most, so that this is linear.
   std::string_view prev_path;
   std::vector<bool> owned(c.entries_);
+  c.mapped_ = mapped;
   for (size_t d = 0; d < c.dirs_; d++) {
+    if (d % kCheckDirs == kCheckDirs - 1) c.ReleasePages();
     const char* r = c.DirRecord(static_cast<int>(d));
     uint64_t path_end = uint64_t{CacheU32(r + 32)} + CacheU32(r + 36);
     uint64_t entries_end = uint64_t{CacheU32(r + 40)} + CacheU32(r + 44);
@@ -144,7 +170,14 @@ Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string
     }
   }
   c.from_file_ = true;
+  c.ReleasePages();
   return c;
+}
+
+void StatCache::ReleasePages() const {
+  // Private, read-only, of a file replaced only by rename: dropped pages
+  // come back from the file as they were.
+  if (mapped_) DropMappedPages(bytes_.data(), bytes_.size());
 }
 
 const char* StatCache::DirRecord(int dir) const {

@@ -109,7 +109,11 @@ class StatCache {
   // a cache file), kInvalid (written in another version of the format).
   static Result<StatCache> Parse(std::string bytes);
   // The same over bytes `hold` keeps alive (a mapping of the file, say).
-  static Result<StatCache> Parse(std::shared_ptr<const char> hold, std::string_view bytes);
+  // `mapped`: the bytes are a private read-only mapping of a file that is
+  // never changed in place; the check then drops the pages it has read as it
+  // goes (ReleasePages), so that it never holds the whole file at once.
+  static Result<StatCache> Parse(std::shared_ptr<const char> hold, std::string_view bytes,
+                                 bool mapped = false);
 
   // What a capture in the workspace whose .converge is `meta` uses: the
   // file; or, when it is missing or unusable, the legacy table's rows; or

@@ -25,7 +25,9 @@ Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* pro
   } else {
     // Mapped whole: no copy, no zeroed buffer. A snap replaces the file by
     // rename, never in place, so the mapping stays one whole version (and
-    // never shrinks under us).
+    // never shrinks under us). Not populated: the check and the lookups
+    // fault in what they touch, and drop it again (ReleasePages), so a
+    // cache of a million files is never resident whole.
     Fd owner(fd);
     struct stat st;
     if (::fstat(fd, &st) != 0) {
@@ -34,32 +36,21 @@ Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* pro
       why = "the stat cache file is empty";
     } else {
       auto size = static_cast<size_t>(st.st_size);
-      void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
       if (map == MAP_FAILED) {
         why = "the stat cache file " + ErrnoStatus("cannot be mapped", errno).message();
       } else {
         std::shared_ptr<const char> hold(static_cast<const char*>(map), [size](const char* p) {
           ::munmap(const_cast<char*>(p), size);
         });
-        Result<StatCache> parsed = Parse(hold, std::string_view(hold.get(), size));
-        if (parsed.ok()) {
-          parsed->mapped_ = true;
-          parsed->ReleasePages();  // the checksum pass read it all: start from none
-          return parsed;
-        }
+        Result<StatCache> parsed = Parse(hold, std::string_view(hold.get(), size), true);
+        if (parsed.ok()) return parsed;
         why = parsed.status().message();
       }
     }
   }
   if (problem) *problem = why;
   return FromTable(db);
-}
-
-void StatCache::ReleasePages() const {
-  if (!mapped_ || bytes_.empty()) return;
-  // Private, read-only, of a file replaced only by rename: dropped pages
-  // come back from the file as they were.
-  ::madvise(const_cast<char*>(bytes_.data()), bytes_.size(), MADV_DONTNEED);
 }
 
 // ---- saving
