@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -118,96 +120,191 @@ std::optional<ObjectId> CachedCaptureManifest(const StatCache& cache, const Capt
   return id;
 }
 
-// The next stat cache: every directory captured, with its manifest and entries.
-std::string NewCaptureStatCache(const std::vector<CaptureDir>& dirs, const ObjectId& rules) {
-  StatCacheWriter w(rules);
-  size_t entries = 0, string_bytes = 0;
-  for (const CaptureDir& d : dirs) {
-    entries += d.manifest.entries.size();
-    string_bytes += d.rel.size();
-    for (const Entry& e : d.manifest.entries) string_bytes += e.name.size() + e.target.size();
+// Runs the listings and reads of a capture on all cores and stores each
+// directory's manifest as soon as its subtree is done (post-order). Tasks
+// are taken last in, first out: a directory's files (pushed after its
+// subdirectories) are read before anything else is listed, and the walk goes
+// depth first, so what is in memory at once is the directories on the paths
+// in progress (with their entries) and the names of the subdirectories still
+// to list, not the tree; and descriptors stay open only for directories
+// whose files are being read.
+class CaptureRun {
+ public:
+  struct Context {
+    const WalkOptions* walk;
+    bool reuse;  // the cache was made under these ignore rules
+    CaptureSink* sink;
+    bool keep;                     // hold the manifests made in `out` (nothing stored)
+    StatCacheWriter* next_cache;   // the next stat cache, or null
+    Progress* progress;
+  };
+  CaptureRun(const Context& ctx, CapturedTree& out) : ctx_(ctx), out_(out) {}
+
+  // Captures the tree from the root. Returns the number of directories.
+  Result<uint64_t> Run() {
+    auto root = std::make_shared<CaptureDir>();
+    tasks_.push_back(Task{std::move(root), 0, true});
+    std::vector<std::thread> threads;
+    for (unsigned i = 0; i < WorkerCount(); i++) threads.emplace_back([this] { Work(); });
+    for (std::thread& t : threads) t.join();
+    RETURN_IF_ERROR(error_);
+    if (!done_) return Internal("the capture ended before its root directory was stored");
+    out_.stats.files_read += files_read_;
+    out_.stats.bytes_read += bytes_read_;
+    out_.stats.bytes += bytes_delta_;  // files whose size changed between stat and read
+    out_.stats.manifests_reused += reused_;
+    out_.stats.peak_entries_held = peak_held_;
+    // In a fixed order, whatever order the threads saw them in.
+    std::sort(out_.stats.warnings.begin(), out_.stats.warnings.end());
+    return dirs_done_.load();
   }
-  w.Reserve(dirs.size(), entries, string_bytes);
-  for (const CaptureDir& d : dirs) {
-    w.Dir(d.rel, d.id, d.stat, d.warned);
-    for (size_t i = 0; i < d.manifest.entries.size(); i++) {
-      const Entry& e = d.manifest.entries[i];
-      if (e.type == EntryType::kFile) w.File(e.name, d.stats[i], e.executable);
-      if (e.type == EntryType::kDir) w.Subdir(e.name, e.id);
-      if (e.type == EntryType::kSymlink) w.Symlink(e.name, e.target);
+
+ private:
+  struct Task {
+    std::shared_ptr<CaptureDir> dir;
+    size_t slot = 0;    // a read: the entry
+    bool list = false;  // else a read
+  };
+
+  void Work() {
+    for (;;) {
+      Task t;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !tasks_.empty() || done_ || !error_.ok(); });
+        if (done_ || !error_.ok()) return;
+        t = std::move(tasks_.back());
+        tasks_.pop_back();
+      }
+      Status st = t.list ? List(t.dir) : Read(*t.dir, t.slot);
+      if (st.ok()) st = Release(std::move(t.dir));
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (error_.ok()) error_ = st;
+        tasks_.clear();
+        cv_.notify_all();
+        return;
+      }
     }
   }
-  return w.Finish();
-}
 
-// Reads and stores the files the walk left as jobs, on all cores, and puts
-// their IDs and stat fields in place.
-Status ReadCaptureJobs(int root_fd, int64_t fs_now, std::vector<CaptureDir>& dirs,
-                       const std::vector<CaptureJob>& jobs, CaptureSink& sink, bool progress_meter,
-                       CaptureStats& stats) {
-  uint64_t job_bytes = 0;
-  for (const CaptureJob& j : jobs) job_bytes += dirs[j.dir].manifest.entries[j.slot].size;
-  Progress progress("Capturing", jobs.size(), job_bytes, progress_meter);
-  std::vector<FileContent> results(jobs.size());
-  RETURN_IF_ERROR(ParallelFor(jobs.size(), WorkerCount(), [&](size_t i) {
-    ASSIGN_OR_RETURN(results[i], CaptureFile(root_fd, jobs[i].rel, jobs[i].rel, fs_now, sink));
-    progress.Add(1, results[i].bytes_read);
+  Status List(const std::shared_ptr<CaptureDir>& d) {
+    Listing l;
+    RETURN_IF_ERROR(ListCaptureDir(*ctx_.walk, d, l));
+    Hold(static_cast<int64_t>(d->manifest.entries.size()));
+    d->reads_left = l.reads.size();
+    d->pending += l.subdirs.size() + l.reads.size();
+    std::lock_guard<std::mutex> lock(mu_);
+    MergeStats(l.stats);
+    for (auto it = l.subdirs.rbegin(); it != l.subdirs.rend(); ++it)
+      tasks_.push_back(Task{std::move(*it), 0, true});
+    for (size_t slot : l.reads) tasks_.push_back(Task{d, slot, false});
+    cv_.notify_all();
     return Status::Ok();
-  }));
-  progress.Done();
-  for (size_t i = 0; i < jobs.size(); i++) {
-    const CaptureJob& j = jobs[i];
-    Entry& e = dirs[j.dir].manifest.entries[j.slot];
-    stats.bytes += results[i].stat.size - e.size;
-    e.id = results[i].stat.id;
-    e.chunked = results[i].stat.chunked;
-    e.size = results[i].stat.size;
-    stats.files_read++;
-    stats.bytes_read += results[i].bytes_read;
-    dirs[j.dir].stats[j.slot] = results[i].stat;
   }
-  return Status::Ok();
-}
 
-// Children come after their parents in `dirs`, a level at a time: from the
-// deepest level up, every manifest is built before the one that names it,
-// the directories of a level on all cores. Each reuses the cached ID when
-// its entries are as cached (`reuse`: the cache was made under the same
-// ignore rules). `keep`: hold the manifests made in `out` (nothing stored).
-Status BuildCaptureManifests(std::vector<CaptureDir>& dirs, const StatCache& cache, bool reuse,
-                             CaptureSink& sink, bool keep, CapturedTree& out) {
-  std::mutex mu;  // guards out.manifests
-  std::atomic<uint64_t> reused{0};
-  auto build = [&](CaptureDir& d) -> Status {
+  void MergeStats(CaptureStats& l) {  // under mu_
+    CaptureStats& s = out_.stats;
+    s.files += l.files, s.dirs += l.dirs, s.symlinks += l.symlinks;
+    s.bytes += l.bytes;
+    s.dirs_listed += l.dirs_listed;
+    for (std::string& w : l.warnings) s.warnings.push_back(std::move(w));
+  }
+
+  // Reads and stores one file the cache could not vouch for, and puts its ID
+  // and stat fields in place (other threads write other entries).
+  Status Read(CaptureDir& d, size_t slot) {
+    Entry& e = d.manifest.entries[slot];
+    std::string display = d.rel.empty() ? e.name : d.rel + "/" + e.name;
+    ASSIGN_OR_RETURN(FileContent c,
+                     CaptureFile(d.fd.get(), e.name, display, ctx_.walk->fs_now_ns, *ctx_.sink));
+    bytes_delta_ += c.stat.size - e.size;
+    e.id = c.stat.id;
+    e.chunked = c.stat.chunked;
+    e.size = c.stat.size;
+    d.stats[slot] = c.stat;
+    files_read_++;
+    bytes_read_ += c.bytes_read;
+    ctx_.progress->Add(1, c.bytes_read);
+    if (--d.reads_left == 0) d.fd = Fd();
+    return Status::Ok();
+  }
+
+  // Drops one of `d`'s pending counts; the last builds its manifest, and so
+  // on up the tree.
+  Status Release(std::shared_ptr<CaptureDir> d) {
+    while (d && --d->pending == 0) {
+      RETURN_IF_ERROR(Finish(*d));
+      std::shared_ptr<CaptureDir> parent = std::move(d->parent);
+      if (!parent) {
+        std::lock_guard<std::mutex> lock(mu_);
+        out_.root = d->id;
+        done_ = true;
+        cv_.notify_all();
+        return Status::Ok();
+      }
+      // Siblings write distinct entries of their parent, which is built later.
+      parent->manifest.entries[d->slot].id = d->id;
+      d = std::move(parent);
+    }
+    return Status::Ok();
+  }
+
+  // Builds and stores `d`'s manifest (or reuses the cached ID when its
+  // entries are as cached), adds it to the next stat cache and frees its entries.
+  Status Finish(CaptureDir& d) {
     SortCaptureDir(d);
-    std::optional<ObjectId> cached = reuse ? CachedCaptureManifest(cache, d) : std::nullopt;
+    std::optional<ObjectId> cached =
+        ctx_.reuse ? CachedCaptureManifest(*ctx_.walk->cache, d) : std::nullopt;
     if (cached) {
       d.id = *cached;
-      reused++;
+      reused_++;
     } else {
       RETURN_IF_ERROR(NormalizeManifest(d.manifest));
       std::string bytes = EncodeManifest(d.manifest);
-      ASSIGN_OR_RETURN(d.id, sink.Put(bytes));
-      if (keep) {
-        std::lock_guard<std::mutex> lock(mu);
-        out.manifests.emplace(d.id, std::move(bytes));
+      ASSIGN_OR_RETURN(d.id, ctx_.sink->Put(bytes));
+      if (ctx_.keep) {
+        std::lock_guard<std::mutex> lock(mu_);
+        out_.manifests.emplace(d.id, std::move(bytes));
       }
     }
-    // Siblings write distinct entries of their parent, which is built later.
-    if (d.parent >= 0) dirs[d.parent].manifest.entries[d.slot].id = d.id;
+    if (StatCacheWriter* w = ctx_.next_cache) {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      w->Dir(d.rel, d.id, d.stat, d.warned);
+      for (size_t i = 0; i < d.manifest.entries.size(); i++) {
+        const Entry& e = d.manifest.entries[i];
+        if (e.type == EntryType::kFile) w->File(e.name, d.stats[i], e.executable);
+        if (e.type == EntryType::kDir) w->Subdir(e.name, e.id);
+        if (e.type == EntryType::kSymlink) w->Symlink(e.name, e.target);
+      }
+    }
+    // What the walk has touched of the old cache goes every few thousand
+    // directories: it is file-backed, but counts as this process's memory.
+    if (++dirs_done_ % 4096 == 0) ctx_.walk->cache->ReleasePages();
+    Hold(-static_cast<int64_t>(d.manifest.entries.size()));
+    std::vector<Entry>().swap(d.manifest.entries);
+    std::vector<StatEntry>().swap(d.stats);
     return Status::Ok();
-  };
-  for (size_t end = dirs.size(); end > 0;) {
-    size_t begin = end - 1;
-    while (begin > 0 && dirs[begin - 1].level == dirs[end - 1].level) begin--;
-    RETURN_IF_ERROR(
-        ParallelFor(end - begin, WorkerCount(), [&](size_t i) { return build(dirs[begin + i]); }));
-    end = begin;
   }
-  out.root = dirs.front().id;
-  out.stats.manifests_reused += reused;
-  return Status::Ok();
-}
+
+  void Hold(int64_t entries) {
+    uint64_t now = held_ += static_cast<uint64_t>(entries);
+    uint64_t peak = peak_held_;
+    while (now > peak && !peak_held_.compare_exchange_weak(peak, now)) {
+    }
+  }
+
+  const Context ctx_;
+  CapturedTree& out_;
+  std::mutex mu_;  // guards tasks_, done_, error_, out_
+  std::condition_variable cv_;
+  std::vector<Task> tasks_;
+  bool done_ = false;
+  Status error_;
+  std::mutex cache_mu_;  // guards *ctx_.next_cache
+  std::atomic<uint64_t> files_read_{0}, bytes_read_{0}, bytes_delta_{0}, reused_{0}, dirs_done_{0};
+  std::atomic<uint64_t> held_{0}, peak_held_{0};  // entries of listed directories not yet stored
+};
 
 }  // namespace
 
@@ -230,27 +327,36 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   walk.same_rules = cache.rules() == rules_id;
   walk.fs_now_ns = fs_now;
   if (clock.dir_mtime_moves) walk.listing_dev = clock.dev;
-  std::vector<CaptureDir> dirs;
-  std::vector<CaptureJob> jobs;
-  RETURN_IF_ERROR(WalkWorkingTree(walk, dirs, jobs, out.stats));
 
-  WriteBatch batch(ws.store());
-  CaptureSink sink(opts.store ? &batch : nullptr);
-  RETURN_IF_ERROR(ReadCaptureJobs(root_fd, fs_now, dirs, jobs, sink, opts.progress, out.stats));
-  RETURN_IF_ERROR(BuildCaptureManifests(dirs, cache, walk.same_rules, sink, !opts.store, out));
+  std::optional<CaptureSink> storing;
+  if (opts.store) storing.emplace(ws.store(), opts.objects_per_batch);
+  CaptureSink hash_only(nullptr);
+  CaptureSink& sink = opts.store ? *storing : hash_only;
+  // The next stat cache, its entries streamed to temp files as directories
+  // are done. Without room for them, the snap still goes on: the cache is a cache.
+  auto next = std::make_shared<StatCacheWriter>(rules_id);
+  std::optional<std::string> no_cache;
+  if (opts.store) {
+    Status spill = next->SpillTo(ws.meta() / "tmp");
+    if (!spill.ok()) no_cache = spill.message();
+  }
+  Progress progress("Capturing", 0, 0, opts.progress);
+  CaptureRun::Context ctx{&walk, walk.same_rules, &sink, !opts.store,
+                          opts.store && !no_cache ? next.get() : nullptr, &progress};
+  ASSIGN_OR_RETURN(uint64_t dirs, CaptureRun(ctx, out).Run());
+  progress.Done();
   out.stats.objects_written = sink.written();
   if (!opts.store) return out;
+  RETURN_IF_ERROR(sink.Commit());
   // Nothing listed or read, every manifest reused: the file would come out the same.
   bool unchanged = cache.from_file() && walk.same_rules && out.stats.dirs_listed == 0 &&
-                   out.stats.files_read == 0 && out.stats.manifests_reused == dirs.size() &&
-                   cache.dir_count() == dirs.size();
-  // Encoded while the commit waits for the disk: `dirs` is final.
-  std::thread encoder;
-  if (!unchanged)
-    encoder = std::thread([&] { out.stat_cache = NewCaptureStatCache(dirs, rules_id); });
-  Status committed = batch.Commit();
-  if (encoder.joinable()) encoder.join();
-  RETURN_IF_ERROR(committed);
+                   out.stats.files_read == 0 && out.stats.manifests_reused == dirs &&
+                   cache.dir_count() == dirs;
+  if (no_cache)
+    out.stats.warnings.push_back("could not write the stat cache (" + *no_cache +
+                                 "): the next snap reads every file again");
+  else if (!unchanged)
+    out.stat_cache = std::move(next);
   out.stat_cache_from_table = cache.from_table();
   return out;
 }

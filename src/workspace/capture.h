@@ -13,10 +13,24 @@
 // cached for it, without encoding, hashing or storing it again
 // (workspace/stat_cache.h). A directory nested more
 // than kMaxTreeDepth levels deep (store/tree_depth.h) is refused (kInvalid,
-// naming it) before anything is stored: no snap holds a tree that deep.
+// naming it) and nothing is stored: the snap's objects are in a write batch
+// that is never committed, and no snap holds a tree that deep.
+//
+// Memory: the tree is captured and stored directory by directory, depth
+// first (post-order: a directory's manifest once its files are read and its
+// subdirectories stored), and a directory's entries are freed once its
+// manifest is stored. So a capture holds the directories on the paths in
+// progress and the names of those still to list, not the tree: flat in the
+// number of files for a tree of bounded width (CaptureStats::
+// peak_entries_held). A directory's own entries are always held whole (its
+// manifest is one object). The next stat cache goes to temp files as it is
+// made (workspace/stat_cache.h); only its directory records (about 100 bytes
+// a directory) stay in memory until it is written. status and diff (nothing
+// stored) keep every manifest they make, for the comparison.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -27,6 +41,8 @@
 
 namespace converge {
 
+class StatCacheWriter;
+
 struct CaptureStats {
   uint64_t files = 0, dirs = 0, symlinks = 0;
   uint64_t bytes = 0;       // total size of the files in the tree
@@ -35,6 +51,9 @@ struct CaptureStats {
   uint64_t objects_written = 0;
   uint64_t manifests_reused = 0;  // directories whose manifest ID came from the stat cache
   uint64_t dirs_listed = 0;       // directories read (the others' names came from the stat cache)
+  // The most directory entries held in memory at once (directories listed
+  // whose manifests are not stored yet): the paths in progress, not the tree.
+  uint64_t peak_entries_held = 0;
   std::vector<std::string> warnings;
 };
 
@@ -43,6 +62,9 @@ struct CaptureOptions {
   // true: the caller holds the workspace lock.
   bool store = true;
   bool progress = false;
+  // New objects per write batch: each is committed as it fills (its index
+  // is what a batch holds in memory, about 200 bytes an object).
+  uint64_t objects_per_batch = uint64_t{1} << 16;
 };
 
 struct CapturedTree {
@@ -51,9 +73,10 @@ struct CapturedTree {
   // stored; a reused one is not here: a snap stored it (read it from the store).
   std::unordered_map<ObjectId, std::string> manifests;
   CaptureStats stats;
-  // When storing and the stat cache changed: the new cache file's bytes, for
-  // SaveCapturedStatCache once the snap naming this tree is recorded.
-  std::optional<std::string> stat_cache;
+  // When storing and the stat cache changed: the new cache file, its bytes
+  // mostly in unlinked temp files, for SaveCapturedStatCache to stream into
+  // place once the snap naming this tree is recorded.
+  std::shared_ptr<StatCacheWriter> stat_cache;
   bool stat_cache_from_table = false;  // the legacy table held the cache: empty it
 };
 

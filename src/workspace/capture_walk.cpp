@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <optional>
 
-#include "base/parallel.h"
 #include "base/text.h"
 #include "store/tree_depth.h"
 #include "workspace/file_content.h"
@@ -19,53 +18,19 @@ namespace converge {
 
 namespace {
 
-// One directory's listing, made on a worker thread and merged into the walk
-// in directory order, so that the result never depends on thread timing.
-struct Listing {
-  std::vector<CaptureDir> subdirs;
-  std::vector<CaptureJob> jobs;
-  CaptureStats stats;  // files, dirs, symlinks, bytes, dirs_listed and warnings
-};
-
-class Walker {
+// Lists one directory. A listing runs on a worker thread and writes only its
+// own directory and `out`.
+class DirLister {
  public:
-  Walker(const WalkOptions& opts, std::vector<CaptureDir>& dirs, std::vector<CaptureJob>& jobs,
-         CaptureStats& stats)
-      : opts_(opts), cache_(*opts.cache), dirs_(dirs), jobs_(jobs), stats_(stats) {}
+  DirLister(const WalkOptions& opts, const std::shared_ptr<CaptureDir>& d, Listing& out)
+      : opts_(opts), cache_(*opts.cache), self_(d), d_(*d), out_(out) {}
 
-  Status Walk() {
-    dirs_.push_back(CaptureDir{});
-    for (size_t begin = 0; begin < dirs_.size();) {
-      size_t end = dirs_.size();
-      std::vector<Listing> level(end - begin);
-      RETURN_IF_ERROR(ParallelFor(level.size(), WorkerCount(), [&](size_t i) {
-        return ReadDir(static_cast<int>(begin + i), level[i]);
-      }));
-      for (Listing& l : level) Merge(l);
-      begin = end;
-    }
-    return Status::Ok();
-  }
-
- private:
-  void Merge(Listing& l) {
-    for (CaptureDir& d : l.subdirs) dirs_.push_back(std::move(d));
-    jobs_.insert(jobs_.end(), l.jobs.begin(), l.jobs.end());
-    CaptureStats& s = stats_;
-    s.files += l.stats.files, s.dirs += l.stats.dirs, s.symlinks += l.stats.symlinks;
-    s.bytes += l.stats.bytes;
-    s.dirs_listed += l.stats.dirs_listed;
-    for (std::string& w : l.stats.warnings) s.warnings.push_back(std::move(w));
-  }
-
-  // Reads directory `index` into its manifest; only dirs_[index] is written
-  // (other threads read other directories), the rest goes to `out`. Lists
-  // with getdents64 on the descriptor itself (fdopendir would add an fstat
-  // and two fcntl per directory), and takes a subdirectory's type from its
-  // listing where the filesystem gives one (no stat of it at all); or, when
-  // the directory is unchanged since the cache listed it, from the cache.
-  Status ReadDir(int index, Listing& out) {
-    CaptureDir& d = dirs_[index];
+  // Lists with getdents64 on the descriptor itself (fdopendir would add an
+  // fstat and two fcntl per directory), and takes a subdirectory's type from
+  // its listing where the filesystem gives one (no stat of it at all); or,
+  // when the directory is unchanged since the cache listed it, from the cache.
+  Status Run() {
+    CaptureDir& d = d_;
     d.cached = cache_.FindDir(d.rel);
     int fd = ::openat(opts_.root_fd, d.rel.empty() ? "." : d.rel.c_str(),
                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -92,13 +57,23 @@ class Walker {
         rel.resize(prefix);
         rel += name;
         unsigned char type = c.kind == CachedKind::kDir ? DT_DIR : DT_UNKNOWN;
-        RETURN_IF_ERROR(AddEntry(index, fd, name, rel, type, i, out));
+        RETURN_IF_ERROR(AddEntry(fd, name, rel, type, i));
       }
-      return Status::Ok();
+    } else {
+      RETURN_IF_ERROR(List(fd, rel, prefix));
     }
-    out.stats.dirs_listed++;
-    size_t warnings = out.stats.warnings.size();
+    // Its files are opened relative to it: no lookup from the root per file.
+    if (!out_.reads.empty()) d.fd = std::move(owner);
+    return Status::Ok();
+  }
+
+ private:
+  Status List(int fd, std::string& rel, size_t prefix) {
+    CaptureDir& d = d_;
+    out_.stats.dirs_listed++;
+    size_t warnings = out_.stats.warnings.size();
     thread_local std::vector<char> buf(64 << 10);
+    std::string name;
     for (;;) {
       ssize_t n = ::getdents64(fd, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
@@ -111,10 +86,10 @@ class Walker {
         if (name == "." || name == "..") continue;
         rel.resize(prefix);
         rel += name;
-        RETURN_IF_ERROR(AddEntry(index, fd, name, rel, de->d_type, -1, out));
+        RETURN_IF_ERROR(AddEntry(fd, name, rel, de->d_type, -1));
       }
     }
-    d.warned = out.stats.warnings.size() > warnings;
+    d.warned = out_.stats.warnings.size() > warnings;
     return Status::Ok();
   }
 
@@ -122,9 +97,10 @@ class Walker {
   // the directory's cached listing, -1 when listed now: a cached name passed
   // the checks below under these same ignore rules when it was captured (and
   // cannot have changed type without its directory changing), so it skips them.
-  Status AddEntry(int dir, int dfd, const std::string& name, const std::string& rel,
-                  unsigned char type, int64_t known, Listing& out) {
-    CaptureDir& d = dirs_[dir];
+  Status AddEntry(int dfd, const std::string& name, const std::string& rel, unsigned char type,
+                  int64_t known) {
+    CaptureDir& d = d_;
+    Listing& out = out_;
     StatEntry fields;
     struct stat st;
     if (type == DT_DIR) {
@@ -148,15 +124,15 @@ class Walker {
                        ": converge cannot store a tree that deep; move that part of the tree " +
                        "higher up, or leave it out with .convergeignore");
       e.type = EntryType::kDir;
-      CaptureDir sub;
-      sub.rel = rel;
-      sub.parent = dir;
-      sub.slot = d.manifest.entries.size();
-      sub.level = level;
+      auto sub = std::make_shared<CaptureDir>();
+      sub->rel = rel;
+      sub->parent = self_;
+      sub->slot = d.manifest.entries.size();
+      sub->level = level;
       out.subdirs.push_back(std::move(sub));
       out.stats.dirs++;
     } else if (S_ISREG(st.st_mode)) {
-      AddFile(dir, rel, st, known, e, fields, out);
+      AddFile(st, known, e, fields);
     } else if (S_ISLNK(st.st_mode)) {
       RETURN_IF_ERROR(ReadLink(dfd, name, rel, st, e));
       out.stats.symlinks++;
@@ -191,23 +167,23 @@ class Walker {
     return true;
   }
 
-  void AddFile(int dir, const std::string& rel, const struct stat& st, int64_t known, Entry& e,
-               StatEntry& fields, Listing& out) {
+  void AddFile(const struct stat& st, int64_t known, Entry& e, StatEntry& fields) {
+    CaptureDir& d = d_;
     e.type = EntryType::kFile;
     e.executable = (st.st_mode & S_IXUSR) != 0;
     e.size = static_cast<uint64_t>(st.st_size);
-    out.stats.files++;
-    out.stats.bytes += e.size;
+    out_.stats.files++;
+    out_.stats.bytes += e.size;
     fields = StatFields(st);
-    std::optional<StatEntry> cached = known >= 0 ? cache_.ReuseAt(dirs_[dir].cached, known, fields)
-                                                 : cache_.Reuse(dirs_[dir].cached, e.name, fields);
+    std::optional<StatEntry> cached = known >= 0 ? cache_.ReuseAt(d.cached, known, fields)
+                                                 : cache_.Reuse(d.cached, e.name, fields);
     if (cached) {
       e.id = cached->id;
       e.chunked = cached->chunked;
       fields = *cached;
       return;
     }
-    out.jobs.push_back(CaptureJob{dir, dirs_[dir].manifest.entries.size(), rel});
+    out_.reads.push_back(d.manifest.entries.size());
   }
 
   Status ReadLink(int dfd, const std::string& name, const std::string& rel, const struct stat& st,
@@ -234,16 +210,15 @@ class Walker {
 
   const WalkOptions& opts_;
   const StatCache& cache_;
-  std::vector<CaptureDir>& dirs_;
-  std::vector<CaptureJob>& jobs_;
-  CaptureStats& stats_;
+  const std::shared_ptr<CaptureDir>& self_;
+  CaptureDir& d_;
+  Listing& out_;
 };
 
 }  // namespace
 
-Status WalkWorkingTree(const WalkOptions& opts, std::vector<CaptureDir>& dirs,
-                       std::vector<CaptureJob>& jobs, CaptureStats& stats) {
-  return Walker(opts, dirs, jobs, stats).Walk();
+Status ListCaptureDir(const WalkOptions& opts, const std::shared_ptr<CaptureDir>& d, Listing& out) {
+  return DirLister(opts, d, out).Run();
 }
 
 }  // namespace converge

@@ -1,8 +1,10 @@
-// The walk behind CaptureTree (workspace/capture.h): lists the working tree
-// breadth first, the directories of each level on all cores, into one
-// unsorted manifest per directory, with the stat cache's answers filled in
-// and the files it cannot vouch for left as jobs to read. Internal to
-// capture; nothing else includes it.
+// The listing behind CaptureTree (workspace/capture.h): one directory at a
+// time, into an unsorted manifest, with the stat cache's answers filled in
+// and the files it cannot vouch for left to read. capture.cpp runs these
+// listings and the reads on all cores, depth first, and stores each
+// directory's manifest as soon as its subtree is done, so that only the
+// directories in progress are in memory. Internal to capture; nothing else
+// includes it.
 //
 // A directory whose own stat fields match the stat cache's record of it (not
 // racy, and no entry of it was skipped with a warning) is not read again:
@@ -17,11 +19,14 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/fs.h"
 #include "store/objects.h"
 #include "workspace/capture.h"
 #include "workspace/ignore.h"
@@ -29,10 +34,12 @@
 
 namespace converge {
 
+// A directory being captured: made when its parent is listed, freed once
+// its manifest is stored and its parent holds the ID.
 struct CaptureDir {
-  std::string rel;  // "" for the root
-  int parent = -1;
-  size_t slot = 0;  // this directory's entry in its parent
+  std::string rel;                     // "" for the root
+  std::shared_ptr<CaptureDir> parent;  // null for the root
+  size_t slot = 0;                     // this directory's entry in its parent's (unsorted) entries
   Manifest manifest;
   // Beside manifest.entries, one per entry: a file's stat fields and
   // content ID (what the next stat cache holds for it), empty for others.
@@ -42,12 +49,19 @@ struct CaptureDir {
   StatEntry stat;       // its own stat fields, racy when it changed during the capture
   bool warned = false;  // an entry was skipped with a warning: always list it
   ObjectId id;          // its manifest, once built
+  // Open while files of it are left to read (they are opened relative to it).
+  Fd fd;
+  std::atomic<size_t> reads_left{0};
+  // Its listing, files left to read and subdirectories not yet stored: at
+  // zero, its manifest can be built.
+  std::atomic<size_t> pending{1};
 };
 
-struct CaptureJob {
-  int dir;
-  size_t slot;
-  std::string rel;
+// What listing one directory leaves to do.
+struct Listing {
+  std::vector<std::shared_ptr<CaptureDir>> subdirs;
+  std::vector<size_t> reads;  // entries (files) to read: the cache could not vouch for them
+  CaptureStats stats;         // files, dirs, symlinks, bytes, dirs_listed and warnings
 };
 
 struct WalkOptions {
@@ -63,10 +77,9 @@ struct WalkOptions {
   std::optional<dev_t> listing_dev;
 };
 
-// Fills `dirs` (the root first, then breadth first: a level's directories
-// after all of the level above, so `level` never decreases) and `jobs`; counts and warnings go
-// to `stats`. Errors: as CaptureTree's (kIo, kPermission, kInvalid names).
-Status WalkWorkingTree(const WalkOptions& opts, std::vector<CaptureDir>& dirs,
-                       std::vector<CaptureJob>& jobs, CaptureStats& stats);
+// Lists `d` (its rel, parent, slot and level set) into its manifest and
+// stats; keeps its descriptor in d.fd when files are left to read. Errors:
+// as CaptureTree's (kIo, kPermission, kInvalid names).
+Status ListCaptureDir(const WalkOptions& opts, const std::shared_ptr<CaptureDir>& d, Listing& out);
 
 }  // namespace converge

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 #include <vector>
 
 #include "base/fs.h"
@@ -13,13 +14,48 @@
 
 namespace converge {
 
+CaptureSink::CaptureSink(ObjectStore& store, uint64_t batch_objects)
+    : store_(&store),
+      batch_objects_(std::max<uint64_t>(batch_objects, 1)),
+      owned_(std::make_unique<WriteBatch>(store)),
+      batch_(owned_.get()) {}
+
 Result<ObjectId> CaptureSink::Put(std::string_view bytes, ObjectKind kind) {
   ObjectId id = ObjectId::Of(bytes);
-  if (!batch_ || batch_->store().Has(id)) return id;
-  // Hashed once, here: the batch takes the ID as it is (every read re-hashes).
-  ASSIGN_OR_RETURN(bool added, batch_->PutHashed(id, bytes, kind));
-  if (added) written_++;
+  if (!store_ && !batch_) return id;  // batch_ changes only when store_ is set
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (batch_->store().Has(id)) return id;
+    // Hashed once, here: the batch takes the ID as it is (every read re-hashes).
+    ASSIGN_OR_RETURN(bool added, batch_->PutHashed(id, bytes, kind));
+    if (!added) return id;
+    written_++;
+    if (!owned_ || ++in_batch_ < batch_objects_) return id;
+  }
+  RETURN_IF_ERROR(Rotate());
   return id;
+}
+
+Status CaptureSink::Rotate() {
+  std::unique_ptr<WriteBatch> full;
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    if (in_batch_ < batch_objects_) return Status::Ok();  // another thread rotated
+    full = std::exchange(owned_, std::make_unique<WriteBatch>(*store_));
+    batch_ = owned_.get();
+    in_batch_ = 0;
+  }
+  RETURN_IF_ERROR(full->Commit());
+  committed_++;
+  return Status::Ok();
+}
+
+Status CaptureSink::Commit() {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  if (!owned_) return Status::Ok();
+  RETURN_IF_ERROR(owned_->Commit());
+  committed_++;
+  return Status::Ok();
 }
 
 StatEntry StatFields(const struct stat& st) {

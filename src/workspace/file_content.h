@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -20,13 +22,32 @@ class CaptureSink {
  public:
   // `batch` null: hash only, store nothing.
   explicit CaptureSink(WriteBatch* batch) : batch_(batch) {}
+  // Stores into `store` through write batches of at most `batch_objects`
+  // new objects each, each committed (durable, then visible whole) as it
+  // fills and the last by Commit. So a capture of a million files holds one
+  // batch's index in memory, not the tree's. A capture that fails leaves the
+  // batches committed before it: objects no snap names, which gc removes.
+  CaptureSink(ObjectStore& store, uint64_t batch_objects);
+
   // `kind` is the batch's hint for its index (store/cas.h).
   Result<ObjectId> Put(std::string_view bytes, ObjectKind kind = ObjectKind::kBlob);
+  // Commits the open batch (the second constructor's). Call once every Put returned.
+  Status Commit();
   uint64_t written() const { return written_; }
+  uint64_t batches_committed() const { return committed_; }
 
  private:
+  // Swaps in a new batch when the open one is full and commits the full one
+  // (other threads go on adding to the new one meanwhile).
+  Status Rotate();
+
+  ObjectStore* store_ = nullptr;
+  uint64_t batch_objects_ = 0;
+  std::shared_mutex mu_;  // guards owned_ and batch_ (exclusive: swapping them)
+  std::unique_ptr<WriteBatch> owned_;
   WriteBatch* batch_;  // itself safe from many threads; the first to add an ID writes it
-  std::atomic<uint64_t> written_{0};
+  std::atomic<uint64_t> in_batch_{0};
+  std::atomic<uint64_t> written_{0}, committed_{0};
 };
 
 struct FileContent {

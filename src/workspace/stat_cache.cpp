@@ -31,7 +31,12 @@
 // name still a plain slice of the buffer.
 #include "workspace/stat_cache.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -84,7 +89,24 @@ Result<StatCache> StatCache::Parse(std::string bytes) {
   return Parse(std::shared_ptr<const char>(owned, owned->data()), view);
 }
 
-Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string_view bytes) {
+namespace {
+
+// Drops the pages wholly inside [p, p + n) of a private read-only file
+// mapping from this process (they come back from the file when touched).
+void DropMappedPages(const char* p, size_t n) {
+  static const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  auto end = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+constexpr size_t kCheckPiece = 4 << 20;  // bytes hashed between drops of a mapping's pages
+constexpr size_t kCheckDirs = 4096;      // directories checked between drops
+
+}  // namespace
+
+Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string_view bytes,
+                                   bool mapped) {
   auto bad = [](const std::string& why) { return Corrupt("the stat cache file " + why); };
   if (bytes.size() < kCacheHeaderBytes + kCacheSumBytes ||
       std::memcmp(bytes.data(), kCacheMagic, 8) != 0)
@@ -103,7 +125,13 @@ Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string
   if (c.strings_at_ + c.strings_len_ + kCacheSumBytes != bytes.size())
     return bad("is torn: its size does not match its header");
   std::string_view body(bytes.data(), bytes.size() - kCacheSumBytes);
-  if (ObjectId::Of(body) != CacheId(bytes.data() + body.size()))
+  Hasher sum;
+  for (size_t at = 0; at < body.size(); at += kCheckPiece) {
+    std::string_view piece = body.substr(at, kCheckPiece);
+    sum.Update(piece);
+    if (mapped) DropMappedPages(piece.data(), piece.size());
+  }
+  if (sum.Finish() != CacheId(bytes.data() + body.size()))
     return bad("is damaged: its checksum does not match");
   c.rules_ = CacheId(bytes.data() + 32);
   c.hold_ = std::move(hold);
@@ -112,7 +140,9 @@ Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string
   // checks; each entry in one directory at most, so that this is linear.
   std::string_view prev_path;
   std::vector<bool> owned(c.entries_);
+  c.mapped_ = mapped;
   for (size_t d = 0; d < c.dirs_; d++) {
+    if (d % kCheckDirs == kCheckDirs - 1) c.ReleasePages();
     const char* r = c.DirRecord(static_cast<int>(d));
     uint64_t path_end = uint64_t{CacheU32(r + 32)} + CacheU32(r + 36);
     uint64_t entries_end = uint64_t{CacheU32(r + 40)} + CacheU32(r + 44);
@@ -140,7 +170,14 @@ Result<StatCache> StatCache::Parse(std::shared_ptr<const char> hold, std::string
     }
   }
   c.from_file_ = true;
+  c.ReleasePages();
   return c;
+}
+
+void StatCache::ReleasePages() const {
+  // Private, read-only, of a file replaced only by rename: dropped pages
+  // come back from the file as they were.
+  if (mapped_) DropMappedPages(bytes_.data(), bytes_.size());
 }
 
 const char* StatCache::DirRecord(int dir) const {
@@ -267,15 +304,49 @@ std::optional<StatEntry> StatCache::ReuseAt(int dir, int64_t i, const StatEntry&
 
 StatCacheWriter::StatCacheWriter(const ObjectId& rules) : rules_(rules) {}
 
+namespace {
+
+// An unlinked file in `dir` for reading and writing: gone once closed, crash or not.
+Result<Fd> OpenSpillFile(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+  if (fd >= 0) return Fd(fd);
+  // A filesystem without O_TMPFILE: an ordinary temp file, unlinked at once.
+  fs::path path = dir / TempName("stat-cache-spill");
+  fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("create a temp file in '" + dir.string() + "'", errno);
+  ::unlink(path.c_str());
+  return Fd(fd);
+}
+
+constexpr size_t kSpillChunk = 1 << 20;
+
+}  // namespace
+
+Status StatCacheWriter::SpillTo(const fs::path& tmp_dir) {
+  ASSIGN_OR_RETURN(entries_.fd, OpenSpillFile(tmp_dir));
+  ASSIGN_OR_RETURN(strings_.fd, OpenSpillFile(tmp_dir));
+  entries_.buf.reserve(kSpillChunk + kEntryBytes);
+  strings_.buf.reserve(kSpillChunk + 4096);
+  return Status::Ok();
+}
+
 void StatCacheWriter::Reserve(size_t dirs, size_t entries, size_t string_bytes) {
   dirs_.reserve(dirs);
-  entries_.reserve(entries * kEntryBytes);
-  strings_.reserve(string_bytes);
+  if (!entries_.fd.valid()) entries_.buf.reserve(entries * kEntryBytes);
+  if (!strings_.fd.valid()) strings_.buf.reserve(string_bytes);
+}
+
+void StatCacheWriter::Append(Region& r, std::string_view bytes) {
+  r.buf.append(bytes);
+  if (!r.fd.valid() || r.buf.size() < kSpillChunk) return;
+  if (status_.ok()) status_ = WriteAll(r.fd.get(), r.buf, "the stat cache's temp file");
+  r.flushed += r.buf.size();
+  r.buf.clear();
 }
 
 uint32_t StatCacheWriter::Intern(std::string_view s) {
   auto off = static_cast<uint32_t>(strings_.size());
-  strings_.append(s);
+  Append(strings_, s);
   return off;
 }
 
@@ -283,10 +354,11 @@ void StatCacheWriter::Dir(std::string_view path, const std::optional<ObjectId>& 
                           const StatEntry& stat, bool warned) {
   uint32_t off = Intern(path);
   dirs_.push_back({off, static_cast<uint32_t>(path.size()), static_cast<uint32_t>(entry_count_), 0,
-                   manifest, stat, warned});
+                   manifest, stat, warned, paths_.size()});
+  paths_.append(path);
 }
 
-// Offsets are taken modulo 2^32 here; Finish throws everything away when
+// Offsets are taken modulo 2^32 here; Emit throws everything away when
 // they did not fit.
 void StatCacheWriter::Add(std::string_view name, CachedKind kind, const StatEntry& e, uint8_t flags,
                           std::string_view target) {
@@ -302,7 +374,7 @@ void StatCacheWriter::Add(std::string_view name, CachedKind kind, const StatEntr
   Intern(target);
   r[76] = static_cast<char>(kind);
   r[77] = static_cast<char>(flags);
-  entries_.append(r, kEntryBytes);
+  Append(entries_, std::string_view(r, kEntryBytes));
   entry_count_++;
   dirs_.back().count++;
 }
@@ -323,29 +395,50 @@ void StatCacheWriter::Symlink(std::string_view name, std::string_view target) {
   Add(name, CachedKind::kSymlink, StatEntry{}, 0, target);
 }
 
-std::string StatCacheWriter::Finish() {
+Status StatCacheWriter::EmitRegion(Region& r, const std::function<Status(std::string_view)>& out) {
+  std::string chunk;
+  for (uint64_t at = 0; at < r.flushed;) {
+    chunk.resize(std::min<uint64_t>(kSpillChunk, r.flushed - at));
+    ssize_t n = ::pread(r.fd.get(), chunk.data(), chunk.size(), static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("read the stat cache's temp file", errno);
+    if (n == 0) return IoError("the stat cache's temp file is shorter than what was written to it");
+    chunk.resize(static_cast<size_t>(n));
+    RETURN_IF_ERROR(out(chunk));
+    at += static_cast<uint64_t>(n);
+  }
+  return out(r.buf);
+}
+
+Status StatCacheWriter::Emit(const std::function<Status(std::string_view)>& sink) {
+  RETURN_IF_ERROR(status_);
+  Hasher sum;
+  auto out = [&](std::string_view piece) {
+    sum.Update(piece);
+    return sink(piece);
+  };
   // Past what 32-bit counts and offsets hold (billions of entries or 4 GiB
   // of names), write an empty cache rather than a wrong one.
-  if (strings_.size() > UINT32_MAX || dirs_.size() > UINT32_MAX || entry_count_ > UINT32_MAX) {
+  bool fits = strings_.size() <= UINT32_MAX && dirs_.size() <= UINT32_MAX &&
+              entry_count_ <= UINT32_MAX;
+  if (!fits) {
     dirs_.clear();
-    entries_.clear();
-    strings_.clear();
+    entries_ = Region{};
+    strings_ = Region{};
     entry_count_ = 0;
   }
   auto path = [&](const DirRec& d) {
-    return std::string_view(strings_).substr(d.path_off, d.path_len);
+    return std::string_view(paths_).substr(d.mem_off, d.path_len);
   };
   std::sort(dirs_.begin(), dirs_.end(),
             [&](const DirRec& a, const DirRec& b) { return path(a) < path(b); });
-  std::string out(kCacheHeaderBytes, '\0');
-  std::memcpy(out.data(), kCacheMagic, 8);
-  CachePutU32(out.data() + 8, StatCache::kVersion);
-  CachePutU32(out.data() + 16, static_cast<uint32_t>(dirs_.size()));
-  CachePutU32(out.data() + 20, static_cast<uint32_t>(entry_count_));
-  CachePutU32(out.data() + 24, static_cast<uint32_t>(strings_.size()));
-  CachePutId(out.data() + 32, rules_);
-  out.reserve(kCacheHeaderBytes + dirs_.size() * kDirBytes + entries_.size() + strings_.size() +
-              kCacheSumBytes);
+  std::string head(kCacheHeaderBytes, '\0');
+  std::memcpy(head.data(), kCacheMagic, 8);
+  CachePutU32(head.data() + 8, StatCache::kVersion);
+  CachePutU32(head.data() + 16, static_cast<uint32_t>(dirs_.size()));
+  CachePutU32(head.data() + 20, static_cast<uint32_t>(entry_count_));
+  CachePutU32(head.data() + 24, static_cast<uint32_t>(strings_.size()));
+  CachePutId(head.data() + 32, rules_);
   for (const DirRec& d : dirs_) {
     char r[kDirBytes] = {};
     if (d.manifest) CachePutId(r, *d.manifest);
@@ -360,13 +453,28 @@ std::string StatCacheWriter::Finish() {
     CachePutU64(r + 64, static_cast<uint64_t>(d.stat.mtime_ns));
     CachePutU64(r + 72, static_cast<uint64_t>(d.stat.ctime_ns));
     CachePutU64(r + 80, d.stat.size);
-    out.append(r, kDirBytes);
+    head.append(r, kDirBytes);
+    if (head.size() >= kSpillChunk) {
+      RETURN_IF_ERROR(out(head));
+      head.clear();
+    }
   }
-  out += entries_;
-  out += strings_;
-  ObjectId sum = ObjectId::Of(out);
-  out.append(reinterpret_cast<const char*>(sum.data()), kCacheSumBytes);
-  return out;
+  RETURN_IF_ERROR(out(head));
+  RETURN_IF_ERROR(EmitRegion(entries_, out));
+  RETURN_IF_ERROR(EmitRegion(strings_, out));
+  ObjectId id = sum.Finish();
+  return sink(std::string_view(reinterpret_cast<const char*>(id.data()), kCacheSumBytes));
+}
+
+std::string StatCacheWriter::Finish() {
+  std::string out;
+  out.reserve(kCacheHeaderBytes + dirs_.size() * kDirBytes + entries_.size() + strings_.size() +
+              kCacheSumBytes);
+  Status st = Emit([&](std::string_view piece) {
+    out.append(piece);
+    return Status::Ok();
+  });
+  return st.ok() ? out : std::string();
 }
 
 }  // namespace converge

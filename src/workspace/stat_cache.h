@@ -21,7 +21,13 @@
 // search by directory path, then by name, no allocation per entry.
 // A snap (which holds the workspace lock) writes it whole, atomically (temp
 // file, fsync, rename), after its objects are durable and the snap is
-// recorded, and only when it changed. So a reader (status, diff) sees the old
+// recorded, and only when it changed. The capture streams the records into
+// unlinked temp files in .converge/tmp as each directory is stored
+// (StatCacheWriter::SpillTo), and the save copies them into the temp file in
+// pieces: neither holds the file in memory, and a snap that fails or is
+// killed before the rename leaves the old file and nothing else. The file
+// is read mapped (MAP_POPULATE, file-backed pages: about 110 MB at a million
+// files, which the kernel can drop and re-read, not heap). So a reader (status, diff) sees the old
 // file or the new one, and every ID in it names an object under a recorded
 // snap (whatever keeps a workspace's snaps' objects keeps the cache's; fsck
 // checks them). A trailing BLAKE2b-256 checksum catches a torn or damaged
@@ -37,6 +43,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -102,7 +109,11 @@ class StatCache {
   // a cache file), kInvalid (written in another version of the format).
   static Result<StatCache> Parse(std::string bytes);
   // The same over bytes `hold` keeps alive (a mapping of the file, say).
-  static Result<StatCache> Parse(std::shared_ptr<const char> hold, std::string_view bytes);
+  // `mapped`: the bytes are a private read-only mapping of a file that is
+  // never changed in place; the check then drops the pages it has read as it
+  // goes (ReleasePages), so that it never holds the whole file at once.
+  static Result<StatCache> Parse(std::shared_ptr<const char> hold, std::string_view bytes,
+                                 bool mapped = false);
 
   // What a capture in the workspace whose .converge is `meta` uses: the
   // file; or, when it is missing or unusable, the legacy table's rows; or
@@ -147,6 +158,13 @@ class StatCache {
   // The same for entry `i` of `dir` (0 <= i < DirSize(dir)).
   std::optional<StatEntry> ReuseAt(int dir, int64_t i, const StatEntry& now) const;
 
+  // Drops the mapped file's pages from this process's memory (they are
+  // read again from the page cache as lookups touch them): a capture calls
+  // it every few thousand directories, so that what it holds of the cache
+  // is what the walk is at, not the whole file. Nothing when not mapped.
+  // Safe beside lookups on other threads: the file never changes in place.
+  void ReleasePages() const;
+
   // Legacy table (fsck of a workspace whose file was never written): every
   // row, unchecked, and dropping rows in one write transaction (a database
   // error drops none). Errors: the database's.
@@ -166,14 +184,26 @@ class StatCache {
   size_t dirs_at_ = 0, entries_at_ = 0, strings_at_ = 0, strings_len_ = 0;
   ObjectId rules_;
   bool from_table_ = false, from_file_ = false;
+  bool mapped_ = false;  // bytes_ is a read-only mapping of the file
 };
 
 // Builds the bytes of a cache file: a directory, then its entries in name
 // order (bytewise, no duplicates), then the next directory; directories in
-// any order (Finish sorts them by path).
+// any order (the file sorts them by path). In memory by default; after
+// SpillTo, the entries and names (nearly all of the file) go to unlinked temp
+// files as they come, and only the directories' records and paths stay in
+// memory (about 100 bytes a directory), so a capture of a million files
+// writes its cache in bounded memory.
 class StatCacheWriter {
  public:
   explicit StatCacheWriter(const ObjectId& rules);
+  StatCacheWriter(const StatCacheWriter&) = delete;
+  StatCacheWriter& operator=(const StatCacheWriter&) = delete;
+
+  // Keeps the entries and names in two unlinked temp files made in
+  // `tmp_dir` (gone with this writer, crash or not). Call before adding
+  // anything. Errors: kIo.
+  Status SpillTo(const fs::path& tmp_dir);
   // Room for this many directories, entries and bytes of names, paths and
   // targets (an estimate: only saves growing).
   void Reserve(size_t dirs, size_t entries, size_t string_bytes);
@@ -185,6 +215,13 @@ class StatCacheWriter {
   void File(std::string_view name, const StatEntry& e, bool executable);
   void Subdir(std::string_view name, const ObjectId& manifest);
   void Symlink(std::string_view name, std::string_view target);
+  // The first error writing a spill file (kIo), else Ok.
+  const Status& status() const { return status_; }
+
+  // The file's bytes, in pieces, in order (the checksum last): each piece
+  // goes to `out` and is gone after it returns. Call once, at the end.
+  Status Emit(const std::function<Status(std::string_view)>& out);
+  // Emit into one string (a writer that never spilled: small caches, tests).
   std::string Finish();
 
  private:
@@ -193,16 +230,28 @@ class StatCacheWriter {
     std::optional<ObjectId> manifest;
     StatEntry stat;
     bool warned;
+    size_t mem_off;  // its path in paths_
+  };
+  // Bytes of one region: a spill file's, then what is not flushed yet.
+  struct Region {
+    Fd fd;  // invalid: all in `buf`
+    uint64_t flushed = 0;
+    std::string buf;
+    uint64_t size() const { return flushed + buf.size(); }
   };
   void Add(std::string_view name, CachedKind kind, const StatEntry& e, uint8_t flags,
            std::string_view target);
   uint32_t Intern(std::string_view s);
+  void Append(Region& r, std::string_view bytes);
+  Status EmitRegion(Region& r, const std::function<Status(std::string_view)>& out);
 
   ObjectId rules_;
   std::vector<DirRec> dirs_;
-  std::string entries_;  // fixed-size records
+  std::string paths_;  // the directories' paths, for sorting them
+  Region entries_;     // fixed-size records
   uint64_t entry_count_ = 0;
-  std::string strings_;
+  Region strings_;
+  Status status_;
 };
 
 // The ID of the ignore rules `text` (a .convergeignore's bytes, "" for none).
@@ -212,5 +261,8 @@ ObjectId IgnoreRulesId(std::string_view text);
 // fsync of .converge/), then, when `empty_table`, deletes the legacy table's
 // rows. Needs the workspace lock. Errors: kIo, the database's.
 Status SaveStatCache(const fs::path& meta, Db& db, std::string_view bytes, bool empty_table);
+// The same, the file's bytes streamed from `writer` (StatCacheWriter::Emit)
+// to the temp file, never whole in memory.
+Status SaveStatCache(const fs::path& meta, Db& db, StatCacheWriter& writer, bool empty_table);
 
 }  // namespace converge

@@ -25,7 +25,9 @@ Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* pro
   } else {
     // Mapped whole: no copy, no zeroed buffer. A snap replaces the file by
     // rename, never in place, so the mapping stays one whole version (and
-    // never shrinks under us).
+    // never shrinks under us). Not populated: the check and the lookups
+    // fault in what they touch, and drop it again (ReleasePages), so a
+    // cache of a million files is never resident whole.
     Fd owner(fd);
     struct stat st;
     if (::fstat(fd, &st) != 0) {
@@ -34,14 +36,14 @@ Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* pro
       why = "the stat cache file is empty";
     } else {
       auto size = static_cast<size_t>(st.st_size);
-      void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
       if (map == MAP_FAILED) {
         why = "the stat cache file " + ErrnoStatus("cannot be mapped", errno).message();
       } else {
         std::shared_ptr<const char> hold(static_cast<const char*>(map), [size](const char* p) {
           ::munmap(const_cast<char*>(p), size);
         });
-        Result<StatCache> parsed = Parse(hold, std::string_view(hold.get(), size));
+        Result<StatCache> parsed = Parse(hold, std::string_view(hold.get(), size), true);
         if (parsed.ok()) return parsed;
         why = parsed.status().message();
       }
@@ -55,6 +57,28 @@ Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* pro
 
 Status SaveStatCache(const fs::path& meta, Db& db, std::string_view bytes, bool empty_table) {
   RETURN_IF_ERROR(WriteFileAtomic(meta / StatCache::kFileName, bytes, 0600));
+  if (!empty_table) return Status::Ok();
+  return StatCache::EmptyTable(db);
+}
+
+Status SaveStatCache(const fs::path& meta, Db& db, StatCacheWriter& writer, bool empty_table) {
+  // As WriteFileAtomic, but the bytes come in pieces.
+  fs::path path = meta / StatCache::kFileName;
+  fs::path tmp = meta / TempName("." + std::string(StatCache::kFileName));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("create '" + tmp.string() + "'", errno);
+  Fd owner(fd);
+  ::fchmod(fd, 0600);
+  std::string what = "'" + tmp.string() + "'";
+  Status st = writer.Emit([&](std::string_view piece) { return WriteAll(fd, piece, what); });
+  if (st.ok() && ::fsync(fd) != 0) st = ErrnoStatus("fsync " + what, errno);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    st = ErrnoStatus("rename to '" + path.string() + "'", errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  RETURN_IF_ERROR(FsyncDir(meta));
   if (!empty_table) return Status::Ok();
   return StatCache::EmptyTable(db);
 }
