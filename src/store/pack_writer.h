@@ -53,6 +53,10 @@ class PackWriter {
   Status AppendFile(const ObjectId& id, uint8_t kind, int fd, uint64_t size);
 
   size_t count() const { return entries_.size(); }
+  // The entry appended for `id`, or null. Looked up in an open-addressing
+  // table of positions into the entries (4 bytes a slot, at most half full),
+  // so a batch of a million objects needs no set of its IDs besides.
+  const PackEntry* Find(const ObjectId& id) const;
   uint64_t bytes() const { return total_; }  // written so far, headers included
 
   // Makes every object appended durable and visible; returns the index's
@@ -65,6 +69,7 @@ class PackWriter {
   Status Write(std::string_view data);
   Status Flush();
   void RemoveFiles();
+  void Index(uint32_t position);
 
   fs::path root_;
   uint64_t max_;
@@ -77,6 +82,7 @@ class PackWriter {
   uint64_t written_ = 0, hinted_ = 0;  // bytes written to fd_, and given to write-back
   std::string buf_;
   std::vector<PackEntry> entries_;
+  std::vector<uint32_t> slots_;  // 1 + a position in entries_, or 0: empty
   uint64_t total_ = 0;
   bool committed_ = false;
 };
