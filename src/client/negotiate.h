@@ -14,6 +14,7 @@
 // about what sending it does, and the server drops one it holds).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -28,16 +29,22 @@ namespace converge {
 // lacks (one it holds may be there); smaller ones are just sent.
 inline constexpr uint64_t kAskBlobsFrom = 64u << 10;
 
+// No name (a directory, a snap): in UploadPlan::name_of.
+inline constexpr uint32_t kNoName = UINT32_MAX;
+
+// Kept compact: a million-file snap's plan is about 60 bytes an object.
 struct UploadPlan {
-  std::unordered_map<ObjectId, std::vector<ObjectRef>> refs;  // what each references
   std::vector<ObjectRef> order;  // blobs first, then the rest leaves first
   // For an object that replaces one of the base's at the same path (a
   // changed file, chunk list or directory): that one, which the repo holds,
   // to send it against (docs/pack.md, "Version 2").
   std::unordered_map<ObjectId, ObjectId> bases;
-  // The file name a blob or chunk list was found under (a chunk: its file's),
-  // for ordering an upload like objects together (PublishSnap).
-  std::unordered_map<ObjectId, std::string> names;
+  // For each blob of `order` (they come first, one name each): where the
+  // file name it was found under (a chunk: its file's) starts in
+  // `name_bytes`, NUL-terminated; or kNoName. For ordering an upload like
+  // objects together (PublishSnap).
+  std::vector<uint32_t> name_of;
+  std::string name_bytes;
   uint64_t bytes = 0;
   size_t requests = 0;  // negotiation round trips
 };
