@@ -173,8 +173,8 @@ Result<std::string> PackWriter::Commit() {
   RETURN_IF_ERROR(SealPack());
   Step("sealed");
   std::vector<uint32_t>().swap(slots_);
-  std::string index = EncodePackIndex(names_, std::move(entries_));
-  entries_.clear();
+  std::sort(entries_.begin(), entries_.end(),
+            [](const PackEntry& a, const PackEntry& b) { return a.id < b.id; });
   std::string index_name = base_ + ".idx";
   fs::path index_temp = root_ / "tmp" / ("pack-" + index_name + ".tmp");
   {
@@ -182,7 +182,12 @@ Result<std::string> PackWriter::Commit() {
     if (fd < 0) return ErrnoStatus("create '" + index_temp.string() + "'", errno);
     Fd owner(fd);
     temps_.push_back(index_temp);
-    RETURN_IF_ERROR(WriteAll(fd, index, "'" + index_temp.string() + "'"));
+    RETURN_IF_ERROR(StreamPackIndex(
+        names_, entries_.size(), [&](size_t i) -> const PackEntry& { return entries_[i]; },
+        [&](std::string_view piece) {
+          return WriteAll(fd, piece, "'" + index_temp.string() + "'");
+        }));
+    std::deque<PackEntry>().swap(entries_);
     RETURN_IF_ERROR(SyncData(fd, index_temp));
     if (::close(owner.release()) != 0)
       return ErrnoStatus("close '" + index_temp.string() + "'", errno);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,7 +82,10 @@ class PackWriter {
   uint64_t size_ = 0;                  // its bytes, buffered ones included
   uint64_t written_ = 0, hinted_ = 0;  // bytes written to fd_, and given to write-back
   std::string buf_;
-  std::vector<PackEntry> entries_;
+  // In blocks (a deque): growing never copies them all, so a batch of a
+  // million objects holds them once (64 bytes each), and Commit sorts them
+  // in place and streams the index from them (StreamPackIndex).
+  std::deque<PackEntry> entries_;
   std::vector<uint32_t> slots_;  // 1 + a position in entries_, or 0: empty
   uint64_t total_ = 0;
   bool committed_ = false;
