@@ -1,11 +1,16 @@
-// IdSet: a set of object IDs in one flat table (open addressing, linear
-// probing, at most 3/4 full): 32 bytes a slot, so 43 to 85 bytes an ID,
+// IdSet: a set of object IDs held compactly: the IDs themselves in blocks (a
+// deque: growing never copies them all) and an open-addressing table of their
+// positions (4 bytes a slot, at most half full), so 40 to 48 bytes an ID,
 // where a node-based std::unordered_set<ObjectId> takes about 80 plus its
-// bucket array. For walks over every object of a large tree (publish's
-// negotiation). Not thread-safe.
+// bucket array, and no doubling ever holds two copies of the IDs. For walks
+// over every object of a large tree (publish's negotiation). Not
+// thread-safe; at most 2^32 - 1 IDs.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <vector>
 
 #include "store/hash.h"
@@ -16,43 +21,36 @@ class IdSet {
  public:
   // True when `id` was not in the set.
   bool Insert(const ObjectId& id) {
-    if (id.is_zero()) {  // the zero ID marks an empty slot: kept aside
-      bool added = !has_zero_;
-      has_zero_ = true;
-      size_ += added ? 1 : 0;
-      return added;
-    }
-    if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
-    ObjectId& slot = Slot(id);
-    if (!slot.is_zero()) return false;
-    slot = id;
-    size_++;
+    if ((ids_.size() + 1) * 2 > slots_.size()) Grow();
+    uint32_t& slot = Slot(id);
+    if (slot != 0) return false;
+    ids_.push_back(id);
+    slot = static_cast<uint32_t>(ids_.size());
     return true;
   }
   bool Contains(const ObjectId& id) const {
-    if (id.is_zero()) return has_zero_;
-    if (slots_.empty()) return false;
-    return !const_cast<IdSet*>(this)->Slot(id).is_zero();
+    return !slots_.empty() && const_cast<IdSet*>(this)->Slot(id) != 0;
   }
-  size_t size() const { return size_; }
+  size_t size() const { return ids_.size(); }
 
  private:
-  // The slot holding `id`, else the empty one where it would go.
-  ObjectId& Slot(const ObjectId& id) {
+  // The slot holding `id`'s position (1-based), else the empty one where it
+  // would go. IDs are hashes: their first bytes are uniform already.
+  uint32_t& Slot(const ObjectId& id) {
     size_t mask = slots_.size() - 1;
     for (size_t i = std::hash<ObjectId>()(id) & mask;; i = (i + 1) & mask)
-      if (slots_[i].is_zero() || slots_[i] == id) return slots_[i];
+      if (slots_[i] == 0 || ids_[slots_[i] - 1] == id) return slots_[i];
   }
   void Grow() {
-    std::vector<ObjectId> old(slots_.empty() ? 1024 : slots_.size() * 2);
-    old.swap(slots_);
-    for (const ObjectId& id : old)
-      if (!id.is_zero()) Slot(id) = id;
+    size_t n = 1024;
+    while (n < (ids_.size() + 1) * 4) n *= 2;  // a power of two, at most a quarter full
+    std::vector<uint32_t>().swap(slots_);
+    slots_.assign(n, 0);
+    for (size_t p = 0; p < ids_.size(); p++) Slot(ids_[p]) = static_cast<uint32_t>(p + 1);
   }
 
-  std::vector<ObjectId> slots_;  // a power of two of them
-  size_t size_ = 0;
-  bool has_zero_ = false;
+  std::deque<ObjectId> ids_;
+  std::vector<uint32_t> slots_;  // a power of two of them; 0: empty
 };
 
 }  // namespace converge
