@@ -15,6 +15,12 @@ namespace converge {
 namespace {
 
 constexpr size_t kIdsPerRequest = 10000;
+// Names are kept in blocks of 1 MiB: a position is the block (12 bits) and
+// the offset in it (20 bits).
+constexpr size_t kNameBlockBits = 20;
+constexpr size_t kNameBlock = size_t{1} << kNameBlockBits;
+constexpr size_t kMaxNameBlocks = (size_t{1} << (32 - kNameBlockBits)) - 1;  // kNoName is past them
+constexpr size_t kMaxNameKept = 4096;  // longer names are cut for ordering
 
 // What may need uploading when diffing against a base (as much as differs
 // from it), and what each of those references.
@@ -43,10 +49,18 @@ class PlanBuilder {
   explicit PlanBuilder(const ObjectStore& store) : store_(store) {}
 
   uint32_t Intern(std::string_view name) {
-    size_t at = plan_.name_bytes.size();
-    plan_.name_bytes.append(name);
-    plan_.name_bytes.push_back('\0');
-    return static_cast<uint32_t>(at);
+    name = name.substr(0, std::min(name.size(), kMaxNameKept));
+    std::vector<std::string>& blocks = plan_.name_blocks;
+    if (blocks.empty() || blocks.back().size() + name.size() + 1 > kNameBlock) {
+      if (blocks.size() == kMaxNameBlocks) return kNoName;  // 4 GiB of names: order unsorted
+      blocks.emplace_back();
+      blocks.back().reserve(kNameBlock);
+    }
+    std::string& block = blocks.back();
+    uint32_t at = static_cast<uint32_t>(((blocks.size() - 1) << kNameBlockBits) | block.size());
+    block.append(name);
+    block.push_back('\0');
+    return at;
   }
   uint32_t Intern(const std::unordered_map<ObjectId, std::string>& names, const ObjectId& id) {
     auto it = names.find(id);
@@ -80,7 +94,7 @@ class PlanBuilder {
     if (!meta_.count(snap)) {
       plan_.order.clear();
       plan_.name_of.clear();
-      plan_.name_bytes.clear();
+      plan_.name_blocks.clear();
       return std::move(plan_);
     }
     std::vector<ObjectRef> rest = LeavesFirst({{ObjectKind::kSnap, snap}}, [&](const ObjectRef& r) {
@@ -291,6 +305,14 @@ Result<UploadPlan> Walk(const ObjectStore& store, ApiClient& api, const std::str
 }
 
 }  // namespace
+
+std::string_view NameAt(const UploadPlan& plan, uint32_t at) {
+  if (at == kNoName) return std::string_view();
+  size_t block = at >> kNameBlockBits, offset = at & (kNameBlock - 1);
+  if (block >= plan.name_blocks.size() || offset >= plan.name_blocks[block].size())
+    return std::string_view();
+  return std::string_view(plan.name_blocks[block].c_str() + offset);
+}
 
 Result<UploadPlan> Negotiate(const ObjectStore& store, ApiClient& api, const std::string& repo,
                              const ObjectId& snap, const std::optional<ObjectId>& base) {

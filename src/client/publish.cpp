@@ -74,10 +74,7 @@ std::string_view Extension(std::string_view name) {
 // positions (4 bytes a blob, and 8 for its size), then moves the blobs.
 Status OrderForUpload(const ObjectStore& store, UploadPlan& plan) {
   size_t n = plan.name_of.size();
-  auto name = [&](uint32_t i) {
-    uint32_t at = plan.name_of[i];
-    return at == kNoName ? std::string_view() : std::string_view(plan.name_bytes.c_str() + at);
-  };
+  auto name = [&](uint32_t i) { return NameAt(plan, plan.name_of[i]); };
   std::vector<uint64_t> sizes(n);
   std::vector<uint32_t> pos(n);
   for (uint32_t i = 0; i < n; i++) {
@@ -106,8 +103,8 @@ Status OrderForUpload(const ObjectStore& store, UploadPlan& plan) {
     plan.order[j] = first;
     pos[j] = j;
   }
-  std::vector<uint32_t>().swap(plan.name_of);
-  std::string().swap(plan.name_bytes);
+  std::deque<uint32_t>().swap(plan.name_of);
+  std::vector<std::string>().swap(plan.name_blocks);
   return Status::Ok();
 }
 
