@@ -137,3 +137,28 @@ TEST_F(FetchBatchesTest, ABlobAlreadyReceivedIsCheckedAgainstALaterNamersSize) {
 
 }  // namespace
 }  // namespace converge::testing
+
+namespace converge::testing {
+namespace {
+
+// Publish's negotiation (client/negotiate.h) checks each answer against the
+// batch it answers: an ID it did not ask about there fails the publish.
+class PublishAnswersTest : public FakeServerClientTest {};
+
+TEST_F(PublishAnswersTest, AnAnswerNamingAnObjectNotAskedAboutFailsThePublish) {
+  WriteFile(ws_ / "a.txt", "one\n");
+  WriteFile(ws_ / "sub/b.txt", "two\n");
+  ASSERT_EQ(Run({"snap", "-m", "one"}).exit_code, 0);
+  std::string stranger = ObjectId::Of("never asked about").hex();
+  server_.Override(std::string("/v1/repos/") + FakeServer::kRepo + "/objects/missing",
+                   [stranger](const httplib::Request&, httplib::Response& res) {
+                     nlohmann::json answer = {{"blobs", {stranger}}};
+                     res.set_content(answer.dump(), "application/json");
+                   });
+  RunResult r = Run({"publish", "--lane", "default"});
+  ExpectError(r, "not asked about");
+  EXPECT_TRUE(server_.uploads().empty());
+}
+
+}  // namespace
+}  // namespace converge::testing
