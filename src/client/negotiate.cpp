@@ -89,7 +89,7 @@ class PlanBuilder {
   // name nothing), then the rest leaves first, so the server checks
   // consecutive manifests together, in one batched query. Nothing when the
   // repo holds the snap (with its whole tree).
-  UploadPlan Finish(const ObjectId& snap, size_t requests) {
+  Result<UploadPlan> Finish(const ObjectId& snap, size_t requests) {
     plan_.requests = requests;
     if (!meta_.count(snap)) {
       plan_.order.clear();
@@ -97,6 +97,7 @@ class PlanBuilder {
       plan_.name_blocks.clear();
       return std::move(plan_);
     }
+    RETURN_IF_ERROR(DropCopies());
     std::vector<ObjectRef> rest = LeavesFirst({{ObjectKind::kSnap, snap}}, [&](const ObjectRef& r) {
       std::vector<ObjectRef> kids;
       for (const ObjectRef& k : meta_[r.id])
@@ -109,6 +110,37 @@ class PlanBuilder {
   }
 
  private:
+  // The walk takes blobs under a missing directory as missing without
+  // keeping their IDs in its set of those seen (they are most of a tree's
+  // objects; the plan holds them anyway): a blob met twice is added twice,
+  // and the later copies go here (positions sorted by ID, 4 bytes a blob).
+  Status DropCopies() {
+    size_t n = plan_.order.size();  // only blobs so far
+    std::vector<uint32_t> pos(n);
+    for (size_t i = 0; i < n; i++) pos[i] = static_cast<uint32_t>(i);
+    std::stable_sort(pos.begin(), pos.end(), [&](uint32_t a, uint32_t b) {
+      return plan_.order[a].id < plan_.order[b].id;
+    });
+    std::vector<bool> copy(n);
+    for (size_t i = 1; i < n; i++)
+      if (plan_.order[pos[i]].id == plan_.order[pos[i - 1]].id) copy[pos[i]] = true;
+    std::vector<uint32_t>().swap(pos);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (copy[i]) {
+        ASSIGN_OR_RETURN(uint64_t size, store_.SizeOf(plan_.order[i].id));
+        plan_.bytes -= size;
+        continue;
+      }
+      plan_.order[kept] = plan_.order[i];
+      plan_.name_of[kept] = plan_.name_of[i];
+      kept++;
+    }
+    plan_.order.resize(kept);
+    plan_.name_of.resize(kept);
+    return Status::Ok();
+  }
+
   const ObjectStore& store_;
   UploadPlan plan_;
   std::unordered_map<ObjectId, std::vector<ObjectRef>> meta_;
@@ -252,7 +284,8 @@ Result<std::optional<UploadPlan>> AgainstBase(const ObjectStore& store, ApiClien
   // A snap the repo holds comes with its whole tree: nothing to send then.
   if (snap_missing)
     for (const ObjectRef& d : dirs) RETURN_IF_ERROR(add(d));
-  return std::optional<UploadPlan>(plan.Finish(snap, *requests));
+  ASSIGN_OR_RETURN(UploadPlan done, plan.Finish(snap, *requests));
+  return std::optional<UploadPlan>(std::move(done));
 }
 
 // Top-down walk: ask about one level of candidates at a time and descend only
@@ -286,10 +319,12 @@ Result<UploadPlan> Walk(const ObjectStore& store, ApiClient& api, const std::str
       std::vector<ObjectRef> refs;
       for (const NamedRef& n : facts.refs) {
         refs.push_back(n.ref);
-        if (!seen.Insert(n.ref.id)) continue;
+        // A small blob is not kept in `seen`: PlanBuilder drops its copies.
+        bool small = n.ref.kind == ObjectKind::kBlob && n.size && *n.size < kAskBlobsFrom;
+        if (!small && !seen.Insert(n.ref.id)) continue;
         bool leaf = n.ref.kind == ObjectKind::kBlob || n.ref.kind == ObjectKind::kChunkList;
         uint32_t kid_name = !leaf ? kNoName : n.name.empty() ? name : plan.Intern(n.name);
-        if (n.ref.kind == ObjectKind::kBlob && n.size && *n.size < kAskBlobsFrom) {
+        if (small) {
           RETURN_IF_ERROR(plan.Add(n.ref, kid_name, {}, std::nullopt));
           continue;
         }

@@ -9,6 +9,7 @@
 #include "store/tree.h"
 #include "support/fake_client.h"
 #include "support/fake_server.h"
+#include "support/objects.h"
 #include "support/people.h"
 #include "support/process.h"
 
@@ -158,6 +159,34 @@ TEST_F(PublishAnswersTest, AnAnswerNamingAnObjectNotAskedAboutFailsThePublish) {
   RunResult r = Run({"publish", "--lane", "default"});
   ExpectError(r, "not asked about");
   EXPECT_TRUE(server_.uploads().empty());
+}
+
+// The walk takes small blobs under a missing directory as missing without
+// keeping them in its set of IDs seen: copies of one file in many
+// directories are still uploaded once.
+TEST_F(PublishAnswersTest, CopiesOfASmallFileAreUploadedOnce) {
+  for (const char* dir : {"a", "b/c", "d"}) WriteFile(ws_ / dir / "same.txt", "the same\n");
+  WriteFile(ws_ / "other.txt", "other\n");
+  ASSERT_EQ(Run({"snap", "-m", "copies"}).exit_code, 0);
+  RunResult r = Run({"--json", "publish", "--lane", "default"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(server_.uploads().size(), 1u);
+  std::vector<PackedObject> got = ParsePack(server_.uploads().back());
+  size_t same = 0, blobs = 0;
+  for (const PackedObject& o : got) {
+    if (o.kind == ObjectKind::kBlob) blobs++;
+    if (o.id == ObjectId::Of("the same\n")) same++;
+  }
+  EXPECT_EQ(same, 1u);
+  EXPECT_EQ(blobs, 2u);
+  nlohmann::json out = nlohmann::json::parse(r.out);
+  EXPECT_EQ(out["bytes_uploaded"].get<uint64_t>(),
+            [&] {
+              uint64_t n = 0;
+              for (const PackedObject& o : got) n += o.bytes.size();
+              return n;
+            }())
+      << out;
 }
 
 }  // namespace
