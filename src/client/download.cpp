@@ -1,6 +1,8 @@
 // DownloadSnaps (client/download.h): the closure of some snaps, fetched top
 // down one tree level per request, each object verified as it arrives.
+#include <algorithm>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -62,6 +64,9 @@ class Promises {
                      " bytes): refusing the transfer");
     return Status::Ok();
   }
+  // Once `id` is received (or found in the store) and checked: a later
+  // namer is checked against its real size instead (DownloadSnaps).
+  void Forget(ObjectKind kind, const ObjectId& id) { Of(kind).erase(id); }
   const Promise* Find(ObjectKind kind, const ObjectId& id) const {
     const auto& of = kind == ObjectKind::kBlob ? blobs_ : lists_;
     auto it = of.find(id);
@@ -162,8 +167,9 @@ class DownloadRole : public ObjectReceiver::Role {
 
 // Checks `h` (`id`) against what named it, and records what the objects it
 // names must be: a chunk list must add up to the size of the file naming it,
-// a blob must have the size its manifest entry or chunk list gives.
-Status KeepPromises(const ObjectId& id, Held& h, Promises& promises) {
+// a blob must have the size its manifest entry or chunk list gives (checked
+// at once for a blob already received, whose promise is forgotten).
+Status KeepPromises(const ObjectId& id, Held& h, Promises& promises, const WriteBatch& batch) {
   if (h.kind == ObjectKind::kChunkList) {
     const Promise* file = promises.Find(ObjectKind::kChunkList, id);
     if (file && !KeepsSize(file->size, h.total))
@@ -171,8 +177,15 @@ Status KeepPromises(const ObjectId& id, Held& h, Promises& promises) {
                      std::to_string(h.total) + " bytes where its manifest says " +
                      std::to_string(file->size) + ": refusing the transfer");
   }
-  for (const NamedRef& n : h.promises)
-    RETURN_IF_ERROR(promises.Add(n.ref.id, n.ref.kind, *n.size, h.kind));
+  for (const NamedRef& n : h.promises) {
+    std::optional<uint64_t> got =
+        n.ref.kind == ObjectKind::kBlob ? batch.SizeOf(n.ref.id) : std::nullopt;
+    if (!got) {
+      RETURN_IF_ERROR(promises.Add(n.ref.id, n.ref.kind, *n.size, h.kind));
+    } else if (!KeepsSize(*n.size, *got)) {
+      return Corrupt(SizeMismatch(ObjectKind::kBlob, n.ref.id, *got, Promise{*n.size, h.kind}));
+    }
+  }
   h.promises.clear();
   h.promises.shrink_to_fit();
   return Status::Ok();
@@ -220,72 +233,136 @@ Status CheckDepths(const ObjectStore& store, const std::vector<ObjectId>& snaps,
   return Status::Ok();
 }
 
+// One download: the closure walked top down, one tree level per round, with
+// what each object names queued for the next. Blobs name nothing, so a full
+// request's worth of them is fetched as soon as it is queued: what is held
+// per object stays bounded however many files the snaps have. Received
+// objects are known by the write batch (WriteBatch::Contains, a few bytes
+// each); `queued_` holds only what is asked for and not yet received.
+class Download {
+ public:
+  Download(ObjectStore& store, ApiClient& api, const std::string& repo, bool progress)
+      : store_(store), api_(api), repo_(repo), batch_(store), progress_("Fetching", 0, 0, progress) {}
+
+  Result<DownloadStats> Run(const std::vector<ObjectId>& snaps) {
+    std::vector<ObjectRef> level;
+    for (const ObjectId& s : snaps)
+      if (!store_.Has(s) && queued_.insert(s).second) level.push_back({ObjectKind::kSnap, s});
+    // Round r asks for what is r references below a snap: a manifest first
+    // met in round r is r - 1 levels deep at least. A server that keeps
+    // sending deeper ones is refused here, before thousands of round trips.
+    for (uint64_t round = 0; !level.empty(); round++) {
+      if (round > kMaxTreeDepth + 1)
+        for (const ObjectRef& r : level)
+          if (r.kind == ObjectKind::kManifest)
+            return TooDeepFromServer(
+                snaps.size() == 1 ? std::optional<ObjectId>(snaps.front()) : std::nullopt,
+                "more than " + std::to_string(kMaxTreeDepth) + " levels");
+      for (size_t i = 0; i < level.size(); i += kIdsPerFetchRequest) {
+        size_t end = std::min(level.size(), i + kIdsPerFetchRequest);
+        RETURN_IF_ERROR(Request(level.data() + i, level.data() + end));
+        while (blobs_.size() >= kIdsPerFetchRequest) RETURN_IF_ERROR(FetchBlobs());
+      }
+      // What is left of the blobs goes with the next level's requests.
+      level = std::move(next_);
+      next_.clear();
+      level.insert(level.end(), blobs_.begin(), blobs_.end());
+      blobs_.clear();
+    }
+    progress_.Done();
+    RETURN_IF_ERROR(CheckDepths(store_, snaps, held_));
+    // Everything at once (one pack index, store/cas.h): killed before this,
+    // nothing fetched is visible; after, all of it, every reference whole.
+    RETURN_IF_ERROR(batch_.Commit());
+    return stats_;
+  }
+
+ private:
+  // One request, for the objects [begin, end): each checked as it arrives,
+  // then what the snaps, manifests and chunk lists among them name queued.
+  Status Request(const ObjectRef* begin, const ObjectRef* end) {
+    std::unordered_map<ObjectId, ObjectKind> wanted;
+    wire::ObjectIdSet ask;
+    for (const ObjectRef* r = begin; r != end; r++) {
+      wanted[r->id] = r->kind;
+      ask.of(r->kind).push_back(r->id);
+    }
+    DownloadRole rx(batch_, wanted, promises_, held_, progress_);
+    ObjectReceiver receiver(store_, rx, kMaxMetadataObject);
+    // The receiver and its role check every size, before the object's
+    // bytes, with a message naming the kind: the parser's own limit is lifted.
+    PackParser parser(receiver, PackLimits{kNoLimit});
+    RETURN_IF_ERROR(api_.FetchPack(repo_, ask, [&](std::string_view p) { return parser.Feed(p); }));
+    RETURN_IF_ERROR(parser.Finish());
+    for (const auto& [id, kind] : wanted)
+      if (!rx.received.count(id))
+        return Corrupt("the server did not send " + Describe(kind, id) + " that it was asked for");
+    stats_.objects += rx.received.size();
+    stats_.bytes += receiver.object_bytes();
+    stats_.received += receiver.bytes();
+    for (const auto& [id, kind] : wanted) {
+      queued_.erase(id);  // the batch has it now
+      if (kind == ObjectKind::kBlob) {
+        promises_.Forget(kind, id);  // checked on arrival (DownloadRole::Accept)
+        continue;
+      }
+      auto h = held_.find(id);
+      if (h == held_.end()) continue;
+      RETURN_IF_ERROR(KeepPromises(id, h->second, promises_, batch_));
+      for (const ObjectRef& r : h->second.refs) RETURN_IF_ERROR(Queue(r));
+      // Only the tree's shape stays, for CheckDepths.
+      if (kind == ObjectKind::kChunkList) {
+        held_.erase(h);
+        continue;
+      }
+      std::vector<ObjectRef>& refs = h->second.refs;
+      refs.erase(std::remove_if(refs.begin(), refs.end(),
+                                [](const ObjectRef& r) { return r.kind != ObjectKind::kManifest; }),
+                 refs.end());
+      refs.shrink_to_fit();
+    }
+    return Status::Ok();
+  }
+
+  // `r`, named by an object just received: to fetch unless the batch, the
+  // queue or the store has it (then a blob is checked against the promise).
+  Status Queue(const ObjectRef& r) {
+    if (batch_.Contains(r.id) || queued_.count(r.id)) return Status::Ok();
+    if (store_.Has(r.id)) {
+      RETURN_IF_ERROR(CheckStored(store_, r, promises_));
+      if (r.kind == ObjectKind::kBlob) promises_.Forget(r.kind, r.id);
+      return Status::Ok();
+    }
+    queued_.insert(r.id);
+    (r.kind == ObjectKind::kBlob ? blobs_ : next_).push_back(r);
+    return Status::Ok();
+  }
+
+  // One request's worth of the queued blobs.
+  Status FetchBlobs() {
+    size_t n = std::min(blobs_.size(), kIdsPerFetchRequest);
+    std::vector<ObjectRef> ask(blobs_.end() - static_cast<std::ptrdiff_t>(n), blobs_.end());
+    blobs_.resize(blobs_.size() - n);
+    return Request(ask.data(), ask.data() + ask.size());
+  }
+
+  ObjectStore& store_;
+  ApiClient& api_;
+  const std::string& repo_;
+  WriteBatch batch_;
+  Progress progress_;
+  std::unordered_map<ObjectId, Held> held_;  // after its request: a manifest's sub-manifests
+  Promises promises_;
+  std::unordered_set<ObjectId> queued_;  // asked for, or to be, and not yet received
+  std::vector<ObjectRef> next_, blobs_;  // queued: the next level's, and blobs to fetch
+  DownloadStats stats_;
+};
+
 }  // namespace
 
 Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const std::string& repo,
                                     const std::vector<ObjectId>& snaps, bool progress_on) {
-  DownloadStats stats;
-  WriteBatch batch(store);
-  std::unordered_map<ObjectId, Held> held;
-  Promises promises;
-  std::unordered_set<ObjectId> queued;
-  std::vector<ObjectRef> level;
-  for (const ObjectId& s : snaps)
-    if (!store.Has(s) && queued.insert(s).second) level.push_back({ObjectKind::kSnap, s});
-  Progress progress("Fetching", 0, 0, progress_on);
-  // Round r asks for what is r references below a snap: a manifest first
-  // met in round r is r - 1 levels deep at least. A server that keeps
-  // sending deeper ones is refused here, before thousands of round trips.
-  for (uint64_t round = 0; !level.empty(); round++) {
-    if (round > kMaxTreeDepth + 1)
-      for (const ObjectRef& r : level)
-        if (r.kind == ObjectKind::kManifest)
-          return TooDeepFromServer(
-              snaps.size() == 1 ? std::optional<ObjectId>(snaps.front()) : std::nullopt,
-              "more than " + std::to_string(kMaxTreeDepth) + " levels");
-    std::vector<ObjectRef> next;
-    for (size_t i = 0; i < level.size(); i += kIdsPerFetchRequest) {
-      std::unordered_map<ObjectId, ObjectKind> wanted;
-      wire::ObjectIdSet ask;
-      for (size_t j = i; j < std::min(level.size(), i + kIdsPerFetchRequest); j++) {
-        wanted[level[j].id] = level[j].kind;
-        ask.of(level[j].kind).push_back(level[j].id);
-      }
-      DownloadRole rx(batch, wanted, promises, held, progress);
-      ObjectReceiver receiver(store, rx, kMaxMetadataObject);
-      // The receiver and its role check every size, before the object's
-      // bytes, with a message naming the kind: the parser's own limit is lifted.
-      PackParser parser(receiver, PackLimits{kNoLimit});
-      RETURN_IF_ERROR(api.FetchPack(repo, ask, [&](std::string_view p) { return parser.Feed(p); }));
-      RETURN_IF_ERROR(parser.Finish());
-      for (const auto& [id, kind] : wanted)
-        if (!rx.received.count(id))
-          return Corrupt("the server did not send " + Describe(kind, id) +
-                         " that it was asked for");
-      stats.objects += rx.received.size();
-      stats.bytes += receiver.object_bytes();
-      stats.received += receiver.bytes();
-      for (const auto& [id, kind] : wanted) {
-        auto h = held.find(id);
-        if (h == held.end()) continue;
-        RETURN_IF_ERROR(KeepPromises(id, h->second, promises));
-        for (const ObjectRef& r : h->second.refs) {
-          if (batch.Contains(r.id) || !queued.insert(r.id).second) continue;
-          if (store.Has(r.id))
-            RETURN_IF_ERROR(CheckStored(store, r, promises));
-          else
-            next.push_back(r);
-        }
-      }
-    }
-    level = std::move(next);
-  }
-  progress.Done();
-  RETURN_IF_ERROR(CheckDepths(store, snaps, held));
-  // Everything at once (one pack index, store/cas.h): killed before this,
-  // nothing fetched is visible; after, all of it, every reference whole.
-  RETURN_IF_ERROR(batch.Commit());
-  return stats;
+  return Download(store, api, repo, progress_on).Run(snaps);
 }
 
 }  // namespace converge

@@ -1,6 +1,8 @@
 // Downloading the closure of some snaps from a repo (used by fetch).
 //
-// Top down, one tree level per request (POST .../objects/fetch), each pack
+// Top down, one tree level per round (POST .../objects/fetch, up to 10,000
+// IDs a request; blobs, which name nothing, asked for as soon as a request's
+// worth is queued, so memory stays bounded per object held), each pack
 // received by store/object_receiver.h: every object must be one asked for,
 // hash to its ID, and (a manifest, snap or chunk list) decode canonically
 // within the metadata limit; every blob and chunk list must have the size

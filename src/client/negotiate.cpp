@@ -1,10 +1,11 @@
 #include "client/negotiate.h"
 
 #include <algorithm>
-
+#include <functional>
 #include <unordered_set>
 
 #include "store/closure.h"
+#include "store/id_set.h"
 #include "store/object_refs.h"
 #include "store/tree.h"
 #include "store/tree_depth.h"
@@ -14,8 +15,15 @@ namespace converge {
 namespace {
 
 constexpr size_t kIdsPerRequest = 10000;
+// Names are kept in blocks of 1 MiB: a position is the block (12 bits) and
+// the offset in it (20 bits).
+constexpr size_t kNameBlockBits = 20;
+constexpr size_t kNameBlock = size_t{1} << kNameBlockBits;
+constexpr size_t kMaxNameBlocks = (size_t{1} << (32 - kNameBlockBits)) - 1;  // kNoName is past them
+constexpr size_t kMaxNameKept = 4096;  // longer names are cut for ordering
 
-// What may need uploading, and what each of those references.
+// What may need uploading when diffing against a base (as much as differs
+// from it), and what each of those references.
 struct Candidates {
   std::vector<ObjectRef> list;
   std::unordered_map<ObjectId, std::vector<ObjectRef>> refs;
@@ -32,21 +40,142 @@ struct Candidates {
   }
 };
 
-// The IDs of `ids` the repo lacks, asked in batches counted in `*requests`.
-Result<wire::ObjectIdSet> AskMissing(ApiClient& api, const std::string& repo,
-                                     const std::vector<ObjectRef>& ids, size_t* requests) {
-  wire::ObjectIdSet all;
+// The plan as negotiation finds it: the missing blobs in a flat list with
+// their names, the missing snaps, manifests and chunk lists with the ones of
+// those they name (all the leaves-first order needs: blobs go first anyway).
+// Each object is added once: the walks see to that.
+class PlanBuilder {
+ public:
+  explicit PlanBuilder(const ObjectStore& store) : store_(store) {}
+
+  uint32_t Intern(std::string_view name) {
+    name = name.substr(0, std::min(name.size(), kMaxNameKept));
+    std::vector<std::string>& blocks = plan_.name_blocks;
+    if (blocks.empty() || blocks.back().size() + name.size() + 1 > kNameBlock) {
+      if (blocks.size() == kMaxNameBlocks) return kNoName;  // 4 GiB of names: order unsorted
+      blocks.emplace_back();
+      blocks.back().reserve(kNameBlock);
+    }
+    std::string& block = blocks.back();
+    uint32_t at = static_cast<uint32_t>(((blocks.size() - 1) << kNameBlockBits) | block.size());
+    block.append(name);
+    block.push_back('\0');
+    return at;
+  }
+  uint32_t Intern(const std::unordered_map<ObjectId, std::string>& names, const ObjectId& id) {
+    auto it = names.find(id);
+    return it == names.end() ? kNoName : Intern(it->second);
+  }
+
+  // `r` is missing; `refs`: what it references (only the non-blobs are kept).
+  Status Add(const ObjectRef& r, uint32_t name, const std::vector<ObjectRef>& refs,
+             const std::optional<ObjectId>& base) {
+    ASSIGN_OR_RETURN(uint64_t size, store_.SizeOf(r.id));
+    plan_.bytes += size;
+    if (base) plan_.bases.emplace(r.id, *base);
+    if (r.kind == ObjectKind::kBlob) {
+      plan_.order.push_back(r);
+      plan_.name_of.push_back(name);
+      return Status::Ok();
+    }
+    std::vector<ObjectRef> kids;
+    for (const ObjectRef& k : refs)
+      if (k.kind != ObjectKind::kBlob) kids.push_back(k);
+    meta_.emplace(r.id, std::move(kids));
+    return Status::Ok();
+  }
+
+  // The plan, `snap`'s missing objects in upload order: blobs first (they
+  // name nothing), then the rest leaves first, so the server checks
+  // consecutive manifests together, in one batched query. Nothing when the
+  // repo holds the snap (with its whole tree).
+  Result<UploadPlan> Finish(const ObjectId& snap, size_t requests) {
+    plan_.requests = requests;
+    if (!meta_.count(snap)) {
+      plan_.order.clear();
+      plan_.name_of.clear();
+      plan_.name_blocks.clear();
+      return std::move(plan_);
+    }
+    RETURN_IF_ERROR(DropCopies());
+    std::vector<ObjectRef> rest = LeavesFirst({{ObjectKind::kSnap, snap}}, [&](const ObjectRef& r) {
+      std::vector<ObjectRef> kids;
+      for (const ObjectRef& k : meta_[r.id])
+        if (meta_.count(k.id)) kids.push_back(k);
+      return kids;
+    });
+    meta_.clear();
+    plan_.order.insert(plan_.order.end(), rest.begin(), rest.end());
+    return std::move(plan_);
+  }
+
+ private:
+  // The walk takes blobs under a missing directory as missing without
+  // keeping their IDs in its set of those seen (they are most of a tree's
+  // objects; the plan holds them anyway): a blob met twice is added twice,
+  // and the later copies go here (positions sorted by ID, 4 bytes a blob).
+  Status DropCopies() {
+    size_t n = plan_.order.size();  // only blobs so far
+    std::vector<uint32_t> pos(n);
+    for (size_t i = 0; i < n; i++) pos[i] = static_cast<uint32_t>(i);
+    std::stable_sort(pos.begin(), pos.end(), [&](uint32_t a, uint32_t b) {
+      return plan_.order[a].id < plan_.order[b].id;
+    });
+    std::vector<bool> copy(n);
+    for (size_t i = 1; i < n; i++)
+      if (plan_.order[pos[i]].id == plan_.order[pos[i - 1]].id) copy[pos[i]] = true;
+    std::vector<uint32_t>().swap(pos);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (copy[i]) {
+        ASSIGN_OR_RETURN(uint64_t size, store_.SizeOf(plan_.order[i].id));
+        plan_.bytes -= size;
+        continue;
+      }
+      plan_.order[kept] = plan_.order[i];
+      plan_.name_of[kept] = plan_.name_of[i];
+      kept++;
+    }
+    plan_.order.resize(kept);
+    plan_.name_of.resize(kept);
+    return Status::Ok();
+  }
+
+  const ObjectStore& store_;
+  UploadPlan plan_;
+  std::unordered_map<ObjectId, std::vector<ObjectRef>> meta_;
+};
+
+// Asks which of `ids` the repo lacks, in batches counted in `*requests`, and
+// hands each one reported (once) to `missing`. Fails with kInvalid when the
+// server reports an object it was not asked about in that batch.
+Status AskMissing(ApiClient& api, const std::string& repo, const std::vector<ObjectRef>& ids,
+                  size_t* requests, const std::function<Status(const ObjectRef&)>& missing) {
   for (size_t i = 0; i < ids.size(); i += kIdsPerRequest) {
     ++*requests;
+    size_t end = std::min(ids.size(), i + kIdsPerRequest);
     wire::ObjectIdSet ask;
-    for (size_t j = i; j < std::min(ids.size(), i + kIdsPerRequest); j++)
+    std::vector<std::pair<ObjectId, size_t>> asked;  // sorted, to check the answer
+    for (size_t j = i; j < end; j++) {
       ask.of(ids[j].kind).push_back(ids[j].id);
+      asked.push_back({ids[j].id, j});
+    }
+    std::sort(asked.begin(), asked.end());
     ASSIGN_OR_RETURN(wire::ObjectIdSet got, api.Missing(repo, ask));
+    std::vector<bool> reported(end - i);
     for (ObjectKind k :
-         {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList})
-      all.of(k).insert(all.of(k).end(), got.of(k).begin(), got.of(k).end());
+         {ObjectKind::kSnap, ObjectKind::kManifest, ObjectKind::kChunkList, ObjectKind::kBlob}) {
+      for (const ObjectId& id : got.of(k)) {
+        auto it = std::lower_bound(asked.begin(), asked.end(), std::make_pair(id, size_t{0}));
+        if (it == asked.end() || it->first != id)
+          return Invalid("the server reported an object it was not asked about");
+        if (reported[it->second - i]) continue;
+        reported[it->second - i] = true;
+        RETURN_IF_ERROR(missing(ids[it->second]));
+      }
+    }
   }
-  return all;
+  return Status::Ok();
 }
 
 // A chunk list and those of its chunks the base's version of the file lacks.
@@ -113,27 +242,6 @@ Status NewSinceBase(const TreeReader& reader, const ObjectId& root, const Object
   return Status::Ok();
 }
 
-// Fills plan.refs and plan.bytes with the objects the server reported
-// missing, each of which must have been asked about.
-Status TakeMissing(const ObjectStore& store, const wire::ObjectIdSet& missing,
-                   const Candidates& asked, UploadPlan& plan) {
-  for (ObjectKind kind :
-       {ObjectKind::kSnap, ObjectKind::kManifest, ObjectKind::kChunkList, ObjectKind::kBlob}) {
-    for (const ObjectId& id : missing.of(kind)) {
-      auto it = asked.refs.find(id);
-      if (it == asked.refs.end())
-        return Invalid("the server reported an object it was not asked about");
-      ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(id));
-      if (plan.refs.emplace(id, it->second).second) plan.bytes += size;
-      auto base = asked.bases.find(id);
-      if (base != asked.bases.end()) plan.bases.emplace(id, base->second);
-      auto name = asked.names.find(id);
-      if (name != asked.names.end()) plan.names.emplace(id, name->second);
-    }
-  }
-  return Status::Ok();
-}
-
 // One request: the snap's differences from the base, and the base's root.
 // Nullopt when the repo turns out not to hold the base.
 Result<std::optional<UploadPlan>> AgainstBase(const ObjectStore& store, ApiClient& api,
@@ -157,26 +265,40 @@ Result<std::optional<UploadPlan>> AgainstBase(const ObjectStore& store, ApiClien
   std::vector<ObjectRef> ask, dirs;
   for (const ObjectRef& r : c.list) (r.kind == ObjectKind::kManifest ? dirs : ask).push_back(r);
   ask.push_back({ObjectKind::kManifest, base_root});
-  UploadPlan plan;
-  ASSIGN_OR_RETURN(wire::ObjectIdSet missing, AskMissing(api, repo, ask, requests));
-  for (const ObjectId& id : missing.of(ObjectKind::kManifest))
-    if (id == base_root) return std::optional<UploadPlan>();
+  PlanBuilder plan(store);
+  bool base_missing = false, snap_missing = false;
+  auto add = [&](const ObjectRef& r) -> Status {
+    auto base = c.bases.find(r.id);
+    return plan.Add(r, plan.Intern(c.names, r.id), c.refs[r.id],
+                    base == c.bases.end() ? std::nullopt : std::optional<ObjectId>(base->second));
+  };
+  RETURN_IF_ERROR(AskMissing(api, repo, ask, requests, [&](const ObjectRef& r) -> Status {
+    if (r.kind == ObjectKind::kManifest && r.id == base_root) {
+      base_missing = true;
+      return Status::Ok();
+    }
+    if (r.kind == ObjectKind::kSnap) snap_missing = true;
+    return add(r);
+  }));
+  if (base_missing) return std::optional<UploadPlan>();
   // A snap the repo holds comes with its whole tree: nothing to send then.
-  bool snap_missing = !missing.of(ObjectKind::kSnap).empty();
-  for (const ObjectRef& d : dirs)
-    if (snap_missing) missing.of(ObjectKind::kManifest).push_back(d.id);
-  RETURN_IF_ERROR(TakeMissing(store, missing, c, plan));
-  return std::optional<UploadPlan>(std::move(plan));
+  if (snap_missing)
+    for (const ObjectRef& d : dirs) RETURN_IF_ERROR(add(d));
+  ASSIGN_OR_RETURN(UploadPlan done, plan.Finish(snap, *requests));
+  return std::optional<UploadPlan>(std::move(done));
 }
 
 // Top-down walk: ask about one level of candidates at a time and descend only
 // into what is missing; a small blob under a missing manifest or chunk list
-// is taken as missing without asking (kAskBlobsFrom).
+// is taken as missing without asking (kAskBlobsFrom). Per object, only its
+// ID in `seen` and, if missing, its entry in the plan are kept.
 Result<UploadPlan> Walk(const ObjectStore& store, ApiClient& api, const std::string& repo,
                         const ObjectId& snap, size_t* requests) {
-  UploadPlan plan;
-  Candidates asked;
+  PlanBuilder plan(store);
+  IdSet seen;
+  seen.Insert(snap);
   std::vector<ObjectRef> level = {{ObjectKind::kSnap, snap}};
+  std::unordered_map<ObjectId, uint32_t> names;  // of the blobs and chunk lists in `level`
   for (uint64_t round = 0; !level.empty(); round++) {
     // A manifest first met in round r is at least r - 1 levels deep: past the
     // limit, the server would refuse it anyway, after all those round trips.
@@ -186,41 +308,46 @@ Result<UploadPlan> Walk(const ObjectStore& store, ApiClient& api, const std::str
           return Corrupt("snap " + snap.hex() + " nests directories more than " +
                          std::to_string(kMaxTreeDepth) + " levels deep, past converge's limit: " +
                          "servers refuse such a tree (capture no longer makes one)");
-    for (const ObjectRef& r : level) asked.refs.emplace(r.id, std::vector<ObjectRef>());
-    ASSIGN_OR_RETURN(wire::ObjectIdSet missing, AskMissing(api, repo, level, requests));
     std::vector<ObjectRef> next;
-    wire::ObjectIdSet unasked;  // small blobs under what is missing
-    for (ObjectKind kind : {ObjectKind::kSnap, ObjectKind::kManifest, ObjectKind::kChunkList}) {
-      for (const ObjectId& id : missing.of(kind)) {
-        auto it = asked.refs.find(id);
-        if (it == asked.refs.end())
-          return Invalid("the server reported an object it was not asked about");
-        ASSIGN_OR_RETURN(std::string bytes, store.Read(id));
-        ASSIGN_OR_RETURN(ObjectFacts facts, RefsAndSizes(kind, bytes));
-        // References into the maps stay valid as they grow; iterators do not.
-        std::vector<ObjectRef>& kids = it->second;
-        auto parent_name = asked.names.find(id);
-        std::string parent = parent_name == asked.names.end() ? "" : parent_name->second;
-        for (const NamedRef& n : facts.refs) {
-          kids.push_back(n.ref);
-          if (asked.refs.count(n.ref.id)) continue;
-          asked.refs.emplace(n.ref.id, std::vector<ObjectRef>());
-          asked.Name(n.ref.id, n.name.empty() ? parent : n.name);  // a chunk: its file's
-          if (n.ref.kind == ObjectKind::kBlob && n.size && *n.size < kAskBlobsFrom)
-            unasked.of(ObjectKind::kBlob).push_back(n.ref.id);
-          else
-            next.push_back(n.ref);
+    std::unordered_map<ObjectId, uint32_t> next_names;
+    RETURN_IF_ERROR(AskMissing(api, repo, level, requests, [&](const ObjectRef& r) -> Status {
+      auto named = names.find(r.id);
+      uint32_t name = named == names.end() ? kNoName : named->second;
+      if (r.kind == ObjectKind::kBlob) return plan.Add(r, name, {}, std::nullopt);
+      ASSIGN_OR_RETURN(std::string bytes, store.Read(r.id));
+      ASSIGN_OR_RETURN(ObjectFacts facts, RefsAndSizes(r.kind, bytes));
+      std::vector<ObjectRef> refs;
+      for (const NamedRef& n : facts.refs) {
+        refs.push_back(n.ref);
+        // A small blob is not kept in `seen`: PlanBuilder drops its copies.
+        bool small = n.ref.kind == ObjectKind::kBlob && n.size && *n.size < kAskBlobsFrom;
+        if (!small && !seen.Insert(n.ref.id)) continue;
+        bool leaf = n.ref.kind == ObjectKind::kBlob || n.ref.kind == ObjectKind::kChunkList;
+        uint32_t kid_name = !leaf ? kNoName : n.name.empty() ? name : plan.Intern(n.name);
+        if (small) {
+          RETURN_IF_ERROR(plan.Add(n.ref, kid_name, {}, std::nullopt));
+          continue;
         }
+        next.push_back(n.ref);
+        if (kid_name != kNoName) next_names.emplace(n.ref.id, kid_name);
       }
-    }
-    RETURN_IF_ERROR(TakeMissing(store, missing, asked, plan));
-    RETURN_IF_ERROR(TakeMissing(store, unasked, asked, plan));
+      return plan.Add(r, kNoName, refs, std::nullopt);
+    }));
     level = std::move(next);
+    names = std::move(next_names);
   }
-  return plan;
+  return plan.Finish(snap, *requests);
 }
 
 }  // namespace
+
+std::string_view NameAt(const UploadPlan& plan, uint32_t at) {
+  if (at == kNoName) return std::string_view();
+  size_t block = at >> kNameBlockBits, offset = at & (kNameBlock - 1);
+  if (block >= plan.name_blocks.size() || offset >= plan.name_blocks[block].size())
+    return std::string_view();
+  return std::string_view(plan.name_blocks[block].c_str() + offset);
+}
 
 Result<UploadPlan> Negotiate(const ObjectStore& store, ApiClient& api, const std::string& repo,
                              const ObjectId& snap, const std::optional<ObjectId>& base) {
@@ -232,20 +359,7 @@ Result<UploadPlan> Negotiate(const ObjectStore& store, ApiClient& api, const std
   if (!found) {
     ASSIGN_OR_RETURN(found, Walk(store, api, repo, snap, &requests));
   }
-  UploadPlan plan = std::move(*found);
-  plan.requests = requests;
-  if (!plan.refs.count(snap)) return plan;
-  plan.order = LeavesFirst({{ObjectKind::kSnap, snap}}, [&](const ObjectRef& r) {
-    std::vector<ObjectRef> kids;
-    for (const ObjectRef& k : plan.refs[r.id])
-      if (plan.refs.count(k.id)) kids.push_back(k);
-    return kids;
-  });
-  // Blobs first (they name nothing), then the rest still leaves first: the
-  // server checks consecutive manifests together, in one batched query.
-  std::stable_partition(plan.order.begin(), plan.order.end(),
-                        [](const ObjectRef& r) { return r.kind == ObjectKind::kBlob; });
-  return plan;
+  return std::move(*found);
 }
 
 }  // namespace converge

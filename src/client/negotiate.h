@@ -14,8 +14,11 @@
 // about what sending it does, and the server drops one it holds).
 #pragma once
 
+#include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -28,19 +31,28 @@ namespace converge {
 // lacks (one it holds may be there); smaller ones are just sent.
 inline constexpr uint64_t kAskBlobsFrom = 64u << 10;
 
+// No name (a directory, a snap): in UploadPlan::name_of.
+inline constexpr uint32_t kNoName = UINT32_MAX;
+
+// Kept compact: a million-file snap's plan is about 60 bytes an object, and
+// growing never copies it whole (deques, names in 1 MiB blocks).
 struct UploadPlan {
-  std::unordered_map<ObjectId, std::vector<ObjectRef>> refs;  // what each references
-  std::vector<ObjectRef> order;  // blobs first, then the rest leaves first
+  std::deque<ObjectRef> order;  // blobs first, then the rest leaves first
   // For an object that replaces one of the base's at the same path (a
   // changed file, chunk list or directory): that one, which the repo holds,
   // to send it against (docs/pack.md, "Version 2").
   std::unordered_map<ObjectId, ObjectId> bases;
-  // The file name a blob or chunk list was found under (a chunk: its file's),
-  // for ordering an upload like objects together (PublishSnap).
-  std::unordered_map<ObjectId, std::string> names;
+  // For each blob of `order` (they come first, one name each): the file name
+  // it was found under (a chunk: its file's), as NameAt reads it; or
+  // kNoName. For ordering an upload like objects together (PublishSnap).
+  std::deque<uint32_t> name_of;
+  std::vector<std::string> name_blocks;  // NUL-terminated names, 1 MiB a block
   uint64_t bytes = 0;
   size_t requests = 0;  // negotiation round trips
 };
+
+// The name `at` (from UploadPlan::name_of) stands for; empty for kNoName.
+std::string_view NameAt(const UploadPlan& plan, uint32_t at);
 
 // The objects of `snap` (held whole in `store`) that repo `repo` lacks, and
 // their upload order, asked of the server through `api` (`base`: a snap the

@@ -70,33 +70,41 @@ std::string_view Extension(std::string_view name) {
 // by file extension, then name, then size, largest first; so that copies and
 // versions of a file, and files of a kind, are next to each other in the
 // stream, where zstd's window finds what they share. The rest keep their
-// order (each after what it names; every blob is before them).
+// order (each after what it names; every blob is before them). Sorts
+// positions (4 bytes a blob, and 8 for its size), then moves the blobs.
 Status OrderForUpload(const ObjectStore& store, UploadPlan& plan) {
-  struct Leaf {
-    std::string_view ext, name;
-    uint64_t size;
-    ObjectRef ref;
-  };
-  std::vector<Leaf> blobs;
-  std::vector<ObjectRef> rest;
-  for (const ObjectRef& r : plan.order) {
-    if (r.kind != ObjectKind::kBlob) {
-      rest.push_back(r);
-      continue;
-    }
-    auto name = plan.names.find(r.id);
-    std::string_view n = name == plan.names.end() ? std::string_view() : name->second;
-    ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(r.id));
-    blobs.push_back({Extension(n), n, size, r});
+  size_t n = plan.name_of.size();
+  auto name = [&](uint32_t i) { return NameAt(plan, plan.name_of[i]); };
+  std::vector<uint64_t> sizes(n);
+  std::vector<uint32_t> pos(n);
+  for (uint32_t i = 0; i < n; i++) {
+    ASSIGN_OR_RETURN(sizes[i], store.SizeOf(plan.order[i].id));
+    pos[i] = i;
   }
-  std::stable_sort(blobs.begin(), blobs.end(), [](const Leaf& a, const Leaf& b) {
-    if (a.ext != b.ext) return a.ext < b.ext;
-    if (a.name != b.name) return a.name < b.name;
-    return a.size > b.size;
+  std::stable_sort(pos.begin(), pos.end(), [&](uint32_t a, uint32_t b) {
+    std::string_view na = name(a), nb = name(b);
+    std::string_view ea = Extension(na), eb = Extension(nb);
+    if (ea != eb) return ea < eb;
+    if (na != nb) return na < nb;
+    return sizes[a] > sizes[b];
   });
-  plan.order.clear();
-  for (const Leaf& l : blobs) plan.order.push_back(l.ref);
-  plan.order.insert(plan.order.end(), rest.begin(), rest.end());
+  std::vector<uint64_t>().swap(sizes);
+  // order[i] = old order[pos[i]], cycle by cycle, in place.
+  for (uint32_t i = 0; i < n; i++) {
+    if (pos[i] == i) continue;
+    ObjectRef first = plan.order[i];
+    uint32_t j = i;
+    while (pos[j] != i) {
+      uint32_t k = pos[j];
+      plan.order[j] = plan.order[k];
+      pos[j] = j;
+      j = k;
+    }
+    plan.order[j] = first;
+    pos[j] = j;
+  }
+  std::deque<uint32_t>().swap(plan.name_of);
+  std::vector<std::string>().swap(plan.name_blocks);
   return Status::Ok();
 }
 

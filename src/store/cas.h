@@ -213,6 +213,9 @@ class WriteBatch {
   // when added. Reads re-hash, so wrong bytes could never be read as `id`.
   Result<bool> PutHashed(const ObjectId& id, std::string_view bytes, ObjectKind kind);
   bool Contains(const ObjectId& id) const;
+  // The size of `id` when the batch has appended it (nullopt while another
+  // thread is still adding it, or when the batch lacks it).
+  std::optional<uint64_t> SizeOf(const ObjectId& id) const;
   bool HasOrPending(const ObjectId& id) const { return Contains(id) || store_->Has(id); }
   size_t size() const;
   const ObjectStore& store() const { return *store_; }

@@ -1,5 +1,7 @@
 #include "store/pack_format.h"
 
+#include <functional>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -72,29 +74,36 @@ bool IsPackFileName(std::string_view name, std::string_view suffix) {
   return true;
 }
 
-std::string EncodePackIndex(const std::vector<std::string>& packs, std::vector<PackEntry> entries) {
-  std::sort(entries.begin(), entries.end(),
-            [](const PackEntry& a, const PackEntry& b) { return a.id < b.id; });
+Status StreamPackIndex(const std::vector<std::string>& packs, size_t count,
+                       const std::function<const PackEntry&(size_t)>& at,
+                       const std::function<Status(std::string_view)>& sink) {
+  constexpr size_t kPiece = 1u << 20;
+  Hasher sum;
   std::string out;
-  out.reserve(kPackIndexHeaderBytes + packs.size() * kPackNameBytes + kPackFanoutBytes +
-              entries.size() * kPackIndexEntryBytes + ObjectId::kBytes);
+  auto flush = [&]() -> Status {
+    sum.Update(out);
+    Status st = sink(out);
+    out.clear();
+    return st;
+  };
   out.append(kPackIndexMagic);
   PutLe(out, packs.size(), 4);
   PutLe(out, 0, 4);
-  PutLe(out, entries.size(), 8);
+  PutLe(out, count, 8);
   for (const std::string& p : packs) {
     out.append(p);
     out.append(kPackNameBytes - p.size(), '\0');
   }
   uint32_t fanout[256] = {};
-  for (const PackEntry& e : entries) fanout[e.id.data()[0]]++;
+  for (size_t i = 0; i < count; i++) fanout[at(i).id.data()[0]]++;
   uint32_t total = 0;
   for (uint32_t& f : fanout) {
     total += f;
     f = total;
   }
   for (uint32_t f : fanout) PutLe(out, f, 4);
-  for (const PackEntry& e : entries) {
+  for (size_t i = 0; i < count; i++) {
+    const PackEntry& e = at(i);
     out.append(reinterpret_cast<const char*>(e.id.data()), ObjectId::kBytes);
     PutLe(out, e.pack, 4);
     out.push_back(static_cast<char>(e.kind));
@@ -103,9 +112,26 @@ std::string EncodePackIndex(const std::vector<std::string>& packs, std::vector<P
     PutLe(out, e.offset, 8);
     PutLe(out, e.stored, 8);
     PutLe(out, e.raw, 8);
+    if (out.size() >= kPiece) RETURN_IF_ERROR(flush());
   }
-  ObjectId sum = ObjectId::Of(out);
-  out.append(reinterpret_cast<const char*>(sum.data()), ObjectId::kBytes);
+  RETURN_IF_ERROR(flush());
+  ObjectId id = sum.Finish();
+  return sink(std::string_view(reinterpret_cast<const char*>(id.data()), ObjectId::kBytes));
+}
+
+std::string EncodePackIndex(const std::vector<std::string>& packs, std::vector<PackEntry> entries) {
+  std::sort(entries.begin(), entries.end(),
+            [](const PackEntry& a, const PackEntry& b) { return a.id < b.id; });
+  std::string out;
+  out.reserve(kPackIndexHeaderBytes + packs.size() * kPackNameBytes + kPackFanoutBytes +
+              entries.size() * kPackIndexEntryBytes + ObjectId::kBytes);
+  Status st = StreamPackIndex(
+      packs, entries.size(), [&](size_t i) -> const PackEntry& { return entries[i]; },
+      [&](std::string_view piece) {
+        out.append(piece);
+        return Status::Ok();
+      });
+  (void)st;  // the sink never fails
   return out;
 }
 

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +79,12 @@ bool IsPackFileName(std::string_view name, std::string_view suffix);
 // The bytes of an index over `entries` (sorted here; IDs must be unique)
 // naming `packs`.
 std::string EncodePackIndex(const std::vector<std::string>& packs, std::vector<PackEntry> entries);
+// The same bytes in pieces of about 1 MiB to `sink`, for `count` entries
+// already sorted by ID, the i-th being `at(i)`: no copy of the entries and
+// no whole index in memory (a batch of a million objects).
+Status StreamPackIndex(const std::vector<std::string>& packs, size_t count,
+                       const std::function<const PackEntry&(size_t)>& at,
+                       const std::function<Status(std::string_view)>& sink);
 
 // A parsed index: the bytes mapped read-only from its file (or held, for
 // one built in memory). Lookups do not check the checksum (reads re-hash

@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -104,6 +106,7 @@ Status PackWriter::Append(const ObjectId& id, uint8_t kind, Codec codec, uint64_
   if (!fd_.valid()) RETURN_IF_ERROR(StartPack());
   entries_.push_back(
       {id, static_cast<uint32_t>(names_.size() - 1), kind, codec, size_, stored.size(), raw});
+  Index(static_cast<uint32_t>(entries_.size() - 1));
   RETURN_IF_ERROR(Write(EncodeEntryHeader({kind, codec, raw, stored.size(), id})));
   return Write(stored);
 }
@@ -116,6 +119,7 @@ Status PackWriter::AppendFile(const ObjectId& id, uint8_t kind, int fd, uint64_t
   if (!fd_.valid()) RETURN_IF_ERROR(StartPack());
   entries_.push_back(
       {id, static_cast<uint32_t>(names_.size() - 1), kind, Codec::kRaw, size_, size, size});
+  Index(static_cast<uint32_t>(entries_.size() - 1));
   RETURN_IF_ERROR(Write(EncodeEntryHeader({kind, Codec::kRaw, size, size, id})));
   if (::lseek(fd, 0, SEEK_SET) != 0) return ErrnoStatus("rewind object " + id.hex(), errno);
   auto piece = std::make_unique_for_overwrite<char[]>(kPackWriteBuffer);
@@ -130,13 +134,47 @@ Status PackWriter::AppendFile(const ObjectId& id, uint8_t kind, int fd, uint64_t
   return Status::Ok();
 }
 
+namespace {
+
+// IDs are hashes: their first bytes are uniformly distributed already.
+size_t SlotOf(const ObjectId& id, size_t mask) { return std::hash<ObjectId>()(id) & mask; }
+
+}  // namespace
+
+void PackWriter::Index(uint32_t position) {
+  if ((static_cast<size_t>(position) + 1) * 2 > slots_.size()) {
+    std::vector<uint32_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(1024, old.size() * 2), 0);
+    for (uint32_t p : old)
+      if (p != 0) Index(p - 1);
+  }
+  size_t mask = slots_.size() - 1;
+  for (size_t i = SlotOf(entries_[position].id, mask);; i = (i + 1) & mask) {
+    if (slots_[i] == 0) {
+      slots_[i] = position + 1;
+      return;
+    }
+  }
+}
+
+const PackEntry* PackWriter::Find(const ObjectId& id) const {
+  if (slots_.empty()) return nullptr;
+  size_t mask = slots_.size() - 1;
+  for (size_t i = SlotOf(id, mask);; i = (i + 1) & mask) {
+    if (slots_[i] == 0) return nullptr;
+    const PackEntry& e = entries_[slots_[i] - 1];
+    if (e.id == id) return &e;
+  }
+}
+
 Result<std::string> PackWriter::Commit() {
   if (committed_) return Internal("pack committed twice");
   if (entries_.empty()) return Internal("commit of an empty pack");
   RETURN_IF_ERROR(SealPack());
   Step("sealed");
-  std::string index = EncodePackIndex(names_, std::move(entries_));
-  entries_.clear();
+  std::vector<uint32_t>().swap(slots_);
+  std::sort(entries_.begin(), entries_.end(),
+            [](const PackEntry& a, const PackEntry& b) { return a.id < b.id; });
   std::string index_name = base_ + ".idx";
   fs::path index_temp = root_ / "tmp" / ("pack-" + index_name + ".tmp");
   {
@@ -144,7 +182,12 @@ Result<std::string> PackWriter::Commit() {
     if (fd < 0) return ErrnoStatus("create '" + index_temp.string() + "'", errno);
     Fd owner(fd);
     temps_.push_back(index_temp);
-    RETURN_IF_ERROR(WriteAll(fd, index, "'" + index_temp.string() + "'"));
+    RETURN_IF_ERROR(StreamPackIndex(
+        names_, entries_.size(), [&](size_t i) -> const PackEntry& { return entries_[i]; },
+        [&](std::string_view piece) {
+          return WriteAll(fd, piece, "'" + index_temp.string() + "'");
+        }));
+    std::deque<PackEntry>().swap(entries_);
     RETURN_IF_ERROR(SyncData(fd, index_temp));
     if (::close(owner.release()) != 0)
       return ErrnoStatus("close '" + index_temp.string() + "'", errno);

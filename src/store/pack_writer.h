@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,10 @@ class PackWriter {
   Status AppendFile(const ObjectId& id, uint8_t kind, int fd, uint64_t size);
 
   size_t count() const { return entries_.size(); }
+  // The entry appended for `id`, or null. Looked up in an open-addressing
+  // table of positions into the entries (4 bytes a slot, at most half full),
+  // so a batch of a million objects needs no set of its IDs besides.
+  const PackEntry* Find(const ObjectId& id) const;
   uint64_t bytes() const { return total_; }  // written so far, headers included
 
   // Makes every object appended durable and visible; returns the index's
@@ -65,6 +70,7 @@ class PackWriter {
   Status Write(std::string_view data);
   Status Flush();
   void RemoveFiles();
+  void Index(uint32_t position);
 
   fs::path root_;
   uint64_t max_;
@@ -76,7 +82,11 @@ class PackWriter {
   uint64_t size_ = 0;                  // its bytes, buffered ones included
   uint64_t written_ = 0, hinted_ = 0;  // bytes written to fd_, and given to write-back
   std::string buf_;
-  std::vector<PackEntry> entries_;
+  // In blocks (a deque): growing never copies them all, so a batch of a
+  // million objects holds them once (64 bytes each), and Commit sorts them
+  // in place and streams the index from them (StreamPackIndex).
+  std::deque<PackEntry> entries_;
+  std::vector<uint32_t> slots_;  // 1 + a position in entries_, or 0: empty
   uint64_t total_ = 0;
   bool committed_ = false;
 };

@@ -17,9 +17,16 @@ namespace converge {
 
 struct WriteBatch::State {
   std::mutex mu;  // guards what follows; compression happens outside it
-  std::unordered_set<ObjectId> ids;
+  // The IDs added are the writer's (PackWriter::Find: a few bytes each, no
+  // set of them besides) and, while a thread compresses one, `pending`
+  // (at most one per thread).
+  std::unordered_set<ObjectId> pending;
   std::unique_ptr<PackWriter> writer;
   uint64_t max_pack = kDefaultMaxPackBytes;
+
+  bool Has(const ObjectId& id) const {
+    return pending.count(id) > 0 || (writer && writer->Find(id) != nullptr);
+  }
 
   PackWriter& Writer(const fs::path& root) {
     if (!writer) writer = std::make_unique<PackWriter>(root, max_pack);
@@ -38,18 +45,25 @@ void WriteBatch::set_max_pack_bytes(uint64_t n) {
 
 bool WriteBatch::Contains(const ObjectId& id) const {
   std::lock_guard<std::mutex> lock(s_->mu);
-  return s_->ids.count(id) > 0;
+  return s_->Has(id);
+}
+
+std::optional<uint64_t> WriteBatch::SizeOf(const ObjectId& id) const {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  const PackEntry* e = s_->writer ? s_->writer->Find(id) : nullptr;
+  return e ? std::optional<uint64_t>(e->raw) : std::nullopt;
 }
 
 size_t WriteBatch::size() const {
   std::lock_guard<std::mutex> lock(s_->mu);
-  return s_->ids.size();
+  return s_->pending.size() + (s_->writer ? s_->writer->count() : 0);
 }
 
 Status WriteBatch::Append(const ObjectId& id, ObjectKind kind, std::string_view bytes) {
   // Compressed in the calling thread (capture's are many), appended in turn.
   std::optional<std::string> frame = CompressForStorage(bytes);
   std::lock_guard<std::mutex> lock(s_->mu);
+  s_->pending.erase(id);  // the writer has it from here on (or the batch failed)
   PackWriter& w = s_->Writer(store_->root());
   if (frame) return w.Append(id, static_cast<uint8_t>(kind), Codec::kZstd, bytes.size(), *frame);
   return w.Append(id, static_cast<uint8_t>(kind), Codec::kRaw, bytes.size(), bytes);
@@ -58,7 +72,8 @@ Status WriteBatch::Append(const ObjectId& id, ObjectKind kind, std::string_view 
 Result<bool> WriteBatch::PutHashed(const ObjectId& id, std::string_view bytes, ObjectKind kind) {
   {
     std::lock_guard<std::mutex> lock(s_->mu);
-    if (!s_->ids.insert(id).second) return false;
+    if (s_->Has(id)) return false;
+    s_->pending.insert(id);
   }
   RETURN_IF_ERROR(Append(id, kind, bytes));
   return true;
@@ -77,14 +92,11 @@ Status WriteBatch::Add(ObjectWriter&& w, ObjectKind kind) {
   ObjectId id = *writer.id_;
   if (!writer.spilled()) return PutHashed(id, writer.buf_, kind).status();
   // A large object: copied from its temp file into the pack, as it is.
-  {
-    std::lock_guard<std::mutex> lock(s_->mu);
-    if (!s_->ids.insert(id).second) return Status::Ok();
-  }
   int fd = ::open(writer.temp_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("reopen '" + writer.temp_.string() + "'", errno);
   Fd owner(fd);
   std::lock_guard<std::mutex> lock(s_->mu);
+  if (s_->Has(id)) return Status::Ok();
   return s_->Writer(store_->root()).AppendFile(id, static_cast<uint8_t>(kind), fd, writer.size_);
 }
 
@@ -95,7 +107,7 @@ Status WriteBatch::AddFrame(ObjectWriter&& w, ObjectKind kind, std::string_view 
     return Internal("a frame outside the sizes a pack keeps compressed");
   ObjectId id = *writer.id_;
   std::lock_guard<std::mutex> lock(s_->mu);
-  if (!s_->ids.insert(id).second) return Status::Ok();
+  if (s_->Has(id)) return Status::Ok();
   return s_->Writer(store_->root())
       .Append(id, static_cast<uint8_t>(kind), Codec::kZstd, writer.size_, frame);
 }
@@ -105,7 +117,7 @@ Status WriteBatch::Commit() {
   {
     std::lock_guard<std::mutex> lock(s_->mu);
     writer = std::move(s_->writer);
-    s_->ids.clear();
+    s_->pending.clear();
   }
   if (!writer || writer->count() == 0) return Status::Ok();
   ASSIGN_OR_RETURN(std::string index, writer->Commit());

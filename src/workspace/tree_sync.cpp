@@ -171,7 +171,7 @@ Status TreeSync::WriteLeaf(const std::shared_ptr<Fd>& dir, const std::string& pa
     if (want.type != EntryType::kFile) return Status::Ok();
     files_to_write_++;
     bytes_to_write_ += want.size;
-    to_check_.push_back({want, path});
+    QueueCheck(want, path);
     return Status::Ok();
   }
   if (want.type == EntryType::kFile) return queue_->Add(dir, want, path);
@@ -187,7 +187,7 @@ Status TreeSync::NewDir(const std::shared_ptr<Fd>& dir, const std::string& path,
       if (e.type != EntryType::kFile) return Status::Ok();
       files_to_write_++;
       bytes_to_write_ += e.size;
-      to_check_.push_back({e, JoinPath(path, sub)});
+      QueueCheck(e, JoinPath(path, sub));
       return Status::Ok();
     });
   }
@@ -353,14 +353,27 @@ Result<bool> TreeSync::SameAsWanted(int dirfd, const std::string& name, const st
   return c->stat.id == want.id && c->stat.chunked == want.chunked;
 }
 
-Status TreeSync::CheckObjects() {
-  // On all cores: each object is read and hashed whole.
-  Status st = ParallelFor(to_check_.size(), WorkerCount(), [&](size_t i) {
-    return CheckFileObjects(reader_, to_check_[i].first, to_check_[i].second);
-  });
+void TreeSync::QueueCheck(const Entry& e, std::string path) {
+  if (!check_status_.ok()) return;  // already failed: reported by CheckObjects
+  to_check_.push_back({e, std::move(path)});
+  if (to_check_.size() >= check_batch_) CheckQueued();
+}
+
+void TreeSync::CheckQueued() {
+  if (check_status_.ok() && !to_check_.empty()) {
+    check_batches_++;
+    // On all cores: each object is read and hashed whole.
+    check_status_ = ParallelFor(to_check_.size(), WorkerCount(), [&](size_t i) {
+      return CheckFileObjects(reader_, to_check_[i].first, to_check_[i].second);
+    });
+  }
   to_check_.clear();
+}
+
+Status TreeSync::CheckObjects() {
+  CheckQueued();
   to_check_.shrink_to_fit();
-  return st;
+  return check_status_;
 }
 
 void TreeSync::Clobber(const std::string& path) {

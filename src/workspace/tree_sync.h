@@ -28,7 +28,10 @@ class TreeSync {
   // `queue` null: the check pass. `force`: destroying uncaptured content is
   // fine (the check pass then does not look for it).
   TreeSync(const TreeReader& reader, FileQueue* queue, bool force)
-      : reader_(reader), queue_(queue), force_(force) {}
+      : reader_(reader), queue_(queue), force_(force), check_batch_(kCheckBatch) {}
+
+  // Files whose objects the check pass verifies together.
+  static constexpr size_t kCheckBatch = 4096;
 
   // Makes directory `dir` (at workspace path `rel`) match manifest `want`;
   // `have` is the manifest capture saw there, if it captured the directory.
@@ -45,7 +48,16 @@ class TreeSync {
   uint64_t clobbered_count() const { return clobbered_count_; }
   // Check pass, after Sync: that every object the files to write need is in
   // the store, of the right size and intact (CheckFileObjects, on all cores).
+  // Sync checks the files it meets in batches of `check_batch` (so memory
+  // stays bounded however many files the tree has) and keeps the first
+  // failure without returning it, so that the clobber check is reported
+  // first; after a failure, nothing more is checked. This checks the last
+  // batch and returns that first failure.
   Status CheckObjects();
+  // For tests: the number of files checked together (kCheckBatch by default).
+  void set_check_batch(size_t n) { check_batch_ = n > 0 ? n : 1; }
+  // Check pass: how many batches were checked (for tests).
+  size_t check_batches() const { return check_batches_; }
   // Check pass: the files the apply pass will write and their bytes.
   uint64_t files_to_write() const { return files_to_write_; }
   uint64_t bytes_to_write() const { return bytes_to_write_; }
@@ -75,6 +87,9 @@ class TreeSync {
   Result<bool> SameAsWanted(int dirfd, const std::string& name, const std::string& path,
                             const Entry& want, const struct stat& st);
   void Clobber(const std::string& path);
+  // Check pass: queues a file entry for CheckObjects, checking a full batch.
+  void QueueCheck(const Entry& e, std::string path);
+  void CheckQueued();
   void Clobber(const DirCursor& at, const std::string& name);
 
   const TreeReader& reader_;
@@ -84,6 +99,9 @@ class TreeSync {
   uint64_t clobbered_count_ = 0;
   uint64_t files_to_write_ = 0, bytes_to_write_ = 0;
   std::vector<std::pair<Entry, std::string>> to_check_;  // file entries and their paths
+  size_t check_batch_;
+  size_t check_batches_ = 0;
+  Status check_status_;  // the first failure of a checked batch
   RestoreStats stats_;
 };
 

@@ -1,0 +1,97 @@
+// TreeSync's check pass (workspace/tree_sync.h): the objects of the files to
+// write are checked in bounded batches as the walk goes, the first failure is
+// kept and returned by CheckObjects, after the walk's clobber check.
+#include "workspace/tree_sync.h"
+
+#include <gtest/gtest.h>
+#include <fcntl.h>
+
+#include "store/tree.h"
+#include "support/store_helpers.h"
+#include "support/workspace_fixture.h"
+
+namespace converge {
+namespace {
+
+class TreeSyncCheckTest : public testing::WorkspaceTest {
+ protected:
+  // Snaps files f0..f{n-1} (in walk order: names sort bytewise, so two
+  // digits) and returns the snap's root manifest and each file's blob.
+  ObjectId SnapFiles(int n, std::vector<ObjectId>* blobs) {
+    for (int i = 0; i < n; i++) Write(Name(i), "content " + std::to_string(i));
+    ObjectId id = Snap();
+    TreeReader reader(ws().store());
+    Result<converge::Snap> s = reader.ReadSnap(id);
+    EXPECT_TRUE(s.ok());
+    Result<Manifest> m = reader.ReadManifest(s->root);
+    EXPECT_TRUE(m.ok());
+    for (int i = 0; i < n; i++)
+      for (const Entry& e : m->entries)
+        if (e.name == Name(i)) blobs->push_back(e.id);
+    EXPECT_EQ(blobs->size(), static_cast<size_t>(n));
+    return s->root;
+  }
+  static std::string Name(int i) { return "f" + std::string(i < 10 ? "0" : "") + std::to_string(i); }
+
+  // A check pass over the workspace root against `want`, with nothing
+  // captured: the files the disk lacks are to be written, so checked.
+  Status CheckPass(const ObjectId& want, size_t batch, TreeSync* sync) {
+    sync->set_check_batch(batch);
+    int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    return sync->Sync(std::make_shared<Fd>(fd), "", want, std::nullopt);
+  }
+};
+
+TEST_F(TreeSyncCheckTest, ChecksMoreFilesThanOneBatchInSeveralBatches) {
+  std::vector<ObjectId> blobs;
+  ObjectId root = SnapFiles(7, &blobs);
+  for (int i = 0; i < 7; i++) fs::remove(root_ / Name(i));
+  TreeReader reader(ws().store());
+  TreeSync sync(reader, nullptr, false);
+  ASSERT_TRUE(CheckPass(root, 3, &sync).ok());
+  Status st = sync.CheckObjects();
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(sync.files_to_write(), 7u);
+  EXPECT_EQ(sync.check_batches(), 3u);  // 3 + 3 during the walk, the last 1 at the end
+}
+
+TEST_F(TreeSyncCheckTest, AFailureInALaterBatchIsFoundAndTheFirstOneKept) {
+  std::vector<ObjectId> blobs;
+  ObjectId root = SnapFiles(9, &blobs);
+  for (int i = 0; i < 9; i++) fs::remove(root_ / Name(i));
+  // f04 is in the second batch of three, f07 in the third.
+  testing::RemoveObject(ws().store(), blobs[4]);
+  testing::RemoveObject(ws().store(), blobs[7]);
+  TreeReader reader(ws().store());
+  TreeSync sync(reader, nullptr, false);
+  ASSERT_TRUE(CheckPass(root, 3, &sync).ok());
+  // The walk went on past the failure: the clobber check is whole.
+  EXPECT_EQ(sync.files_to_write(), 9u);
+  Status st = sync.CheckObjects();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kNotFound);
+  EXPECT_NE(st.message().find(blobs[4].hex()), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find(Name(4)), std::string::npos) << st.message();
+  EXPECT_EQ(sync.check_batches(), 2u);  // nothing is checked after the first failure
+  EXPECT_TRUE(sync.CheckObjects().code() == Code::kNotFound);  // kept
+}
+
+TEST_F(TreeSyncCheckTest, ClobberCheckSeesTheWholeTreeWhenAnEarlyBatchFails) {
+  std::vector<ObjectId> blobs;
+  Write("zz.txt", "as snapped");
+  ObjectId root = SnapFiles(4, &blobs);
+  for (int i = 0; i < 4; i++) fs::remove(root_ / Name(i));
+  testing::RemoveObject(ws().store(), blobs[0]);
+  Write("zz.txt", "changed since, never captured");
+  TreeReader reader(ws().store());
+  TreeSync sync(reader, nullptr, false);
+  ASSERT_TRUE(CheckPass(root, 2, &sync).ok());
+  EXPECT_EQ(sync.clobbered_count(), 1u);
+  ASSERT_EQ(sync.clobbered().size(), 1u);
+  EXPECT_EQ(sync.clobbered()[0], "zz.txt");
+  EXPECT_EQ(sync.CheckObjects().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace converge
