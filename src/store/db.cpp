@@ -201,6 +201,12 @@ Result<Db> Db::Open(const fs::path& path, DbRole role) {
   RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys=ON"));
   // Lookups read pages through a shared mapping instead of copying each into
   // every connection's private 2 MiB cache: the object index outgrows that.
+  // The mapped pages are clean page cache, yet count in the server's VmHWM.
+  // 256 MiB stays (bench/RESULTS.md, "Binary object IDs"): at 100,000
+  // objects the database is 10 MB, under any cap; at 1,000,000 (95 MB since
+  // schema 7) a 64 MiB cap saved 17-35 MiB of VmHWM, cost nothing on a
+  // compact file, but doubled the lookups' time on a migrated one, whose
+  // live pages lie past the old tables' freed ones.
   RETURN_IF_ERROR(db.Exec("PRAGMA mmap_size=268435456"));
   if (sqlite3_create_function(raw, "converge_unhex", 1,
                               SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
