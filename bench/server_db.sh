@@ -4,7 +4,10 @@
 # fresh SQLite server: wall times, peak RSS of the client, the server's VmHWM,
 # RssAnon and RssFile, and the server database's size per object. Works in
 # /tmp/converge-server-db-LABEL (removed at the end). Not part of the test suite; quoted
-# in bench/RESULTS.md, "Binary object IDs in the server schema".
+# in bench/RESULTS.md, "Binary object IDs in the server schema". With PG_URL
+# (a PostgreSQL URL with a query part, e.g. scripts/pg-cluster.sh's), the
+# server runs with --db on a fresh schema there, and the sizes are
+# PostgreSQL's (pg_total_relation_size of the two object tables).
 set -euo pipefail
 BIN=$1 label=$2 corpus=${CORPUS:-/tmp/binids-100k}
 W=/tmp/converge-server-db-$label
@@ -15,14 +18,25 @@ unset CONVERGE_TOKEN CONVERGE_URL CONVERGE_DB
 tree=$W/tree
 cp -a "$corpus" "$tree"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+dbargs=()
+if [ -n "${PG_URL:-}" ]; then
+  schema=bench_${label}_$$
+  psql "$PG_URL" -qc "CREATE SCHEMA $schema"
+  dburl="$PG_URL&options=-csearch_path%3D$schema"
+  dbargs=(--db "$dburl")
+fi
 start() {
   : >"$W/serve.log"
-  "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$W/data" --log-level warn 2>"$W/serve.log" &
+  "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$W/data" "${dbargs[@]}" --log-level warn \
+    2>"$W/serve.log" &
   pid=$!
   for _ in $(seq 100); do grep -q listening "$W/serve.log" && return 0; sleep 0.1; done
   cat "$W/serve.log"; exit 1
 }
-hwm() { awk '/^VmHWM|^RssFile|^RssAnon/ { printf "%s %s ", $1, $2 }' /proc/$pid/status; }
+hwm() {
+  awk '/^VmHWM|^RssFile|^RssAnon/ { printf "%s %s ", $1, $2 }' /proc/$pid/status
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "cpu %.2f s", ($14 + $15) / hz }' /proc/$pid/stat
+}
 start
 "$BIN" login --url "http://127.0.0.1:$port" <"$W/data/initial-admin-token" >/dev/null
 "$BIN" repo create bench >/dev/null
@@ -37,6 +51,12 @@ t1=$(date +%s.%N)
 echo "$label publish: $(echo "$t1 - $t0" | bc) s client $(cat "$W/time.out") KiB server $(hwm)"
 pub=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["publication"]["id"])' "$W/pub.json")
 kill $pid; wait $pid || true
+if [ -n "${PG_URL:-}" ]; then
+  psql "$dburl" -Atc "SELECT COUNT(*), pg_total_relation_size('objects'),
+    pg_total_relation_size('repo_objects') FROM objects" | awk -F'|' '{
+    printf "postgres: %d objects; objects %d B, repo_objects %d B: %.1f B per object\n",
+      $1, $2, $3, ($2 + $3) / $1 }'
+else
 python3 - "$W/data/converge.db" <<'PY'
 import sqlite3, sys, os
 p = sys.argv[1]
@@ -54,6 +74,7 @@ c.close()
 size = os.path.getsize(p)
 print(f"db {size} bytes, {n} objects, {links} links, {size / n:.1f} B/object; tables {pages}")
 PY
+fi
 start
 echo 5 >/proc/$pid/clear_refs
 fresh=$W/fresh
@@ -64,4 +85,5 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 echo "$label fetch+restore: $(echo "$t1 - $t0" | bc) s client $(cat "$W/time.out") KiB server $(hwm)"
 kill $pid; wait $pid || true
+[ -n "${PG_URL:-}" ] && psql "$PG_URL" -qc "DROP SCHEMA $schema CASCADE"
 rm -rf "$W"
