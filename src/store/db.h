@@ -74,6 +74,8 @@ class Stmt {
 
   int64_t Int(int col) const;
   std::string Text(int col) const;  // "" for NULL
+  // A BLOB (BYTEA) column's bytes; "" for NULL.
+  std::string Blob(int col) const;
   bool IsNull(int col) const;
 
  private:

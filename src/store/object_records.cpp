@@ -7,7 +7,29 @@
 #include <set>
 #include <utility>
 
+#include "base/hex.h"
+
 namespace converge {
+
+int64_t KindCode(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::kBlob: return 1;
+    case ObjectKind::kChunkList: return 2;
+    case ObjectKind::kManifest: return 3;
+    case ObjectKind::kSnap: return 4;
+  }
+  return 0;
+}
+
+std::optional<ObjectKind> KindFromCode(int64_t code) {
+  switch (code) {
+    case 1: return ObjectKind::kBlob;
+    case 2: return ObjectKind::kChunkList;
+    case 3: return ObjectKind::kManifest;
+    case 4: return ObjectKind::kSnap;
+    default: return std::nullopt;
+  }
+}
 
 namespace {
 
@@ -62,9 +84,24 @@ const std::string& Shaped(size_t n, Make make) {
   return texts->at(n);
 }
 
-// "(VALUES (CAST(? AS BIGINT), ?, ?), ...) AS v": `n` (repo, kind, ID) rows.
-std::string HeldValues(size_t n) {
-  return "(VALUES " + Repeated(n, "(CAST(? AS BIGINT), ?, ?)") + ") AS v";
+// "(VALUES (CAST(? AS BIGINT), CAST(? AS INTEGER), ?), ...) AS v": `n`
+// (repo, kind, ID) rows. PostgreSQL takes a VALUES column's type from its
+// first row, text for an untyped parameter: the ID is cast to BYTEA there
+// (SQLite has no such type name, and a bound BLOB needs no cast).
+std::string HeldValues(size_t n, bool pg) {
+  return "(VALUES " +
+         Repeated(n, pg ? "(CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS BYTEA))"
+                        : "(CAST(? AS BIGINT), CAST(? AS INTEGER), ?)") +
+         ") AS v";
+}
+
+// The ID in a BLOB column, or nullopt when it is not 32 bytes.
+std::optional<ObjectId> IdAt(const Stmt& q, int col) {
+  std::string b = q.Blob(col);
+  if (b.size() != ObjectId::kBytes) return std::nullopt;
+  std::array<unsigned char, ObjectId::kBytes> raw;
+  std::copy(b.begin(), b.end(), raw.begin());
+  return ObjectId(raw);
 }
 
 // The sizes of a row whose columns `col`, `col + 1`, `col + 2` are size,
@@ -80,21 +117,27 @@ HeldObject SizesAt(const Stmt& q, int col) {
 
 // Kind and ID in columns 0 and 1, sizes from column 2 (unless NULL).
 ObjectRow RowOf(const Stmt& q) {
-  ObjectRow r{q.Text(0), q.Text(1), KindFromName(q.Text(0)), ObjectId::FromHex(q.Text(1)), {}};
+  int64_t code = q.Int(0);
+  std::string bytes = q.Blob(1);
+  std::optional<ObjectKind> kind = KindFromCode(code);
+  ObjectRow r{kind ? KindName(*kind) : "kind " + std::to_string(code),
+              ToHex(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()), kind,
+              IdAt(q, 1), {}};
   if (!q.IsNull(2)) r.sizes = SizesAt(q, 2);
   return r;
 }
 
 // Walks a query ordered by (kind, id) or (id, kind) a page at a time: `bind`
-// binds where the next page starts (after the kind and ID given: "" and ""
-// before every row) and how many rows a page holds; a short page is the
-// last. One page at a time is in memory (PostgreSQL hands over a
+// binds where the next page starts (after the kind code and ID bytes given:
+// 0 and "" before every row) and how many rows a page holds; a short page is
+// the last. One page at a time is in memory (PostgreSQL hands over a
 // statement's whole result), however many rows there are.
 Status EachRowPaged(
     Stmt& q, int64_t page,
-    const std::function<void(Stmt&, const std::string& kind, const std::string& id)>& bind,
+    const std::function<void(Stmt&, int64_t kind, const std::string& id)>& bind,
     const std::function<Status(const ObjectRow&)>& fn) {
-  std::string kind, id;
+  int64_t kind = 0;
+  std::string id;
   for (;;) {
     q.Reset();
     bind(q, kind, id);
@@ -104,8 +147,8 @@ Status EachRowPaged(
       if (!row) break;
       rows++;
       ObjectRow r = RowOf(q);
-      kind = r.kind_text;
-      id = r.id_text;
+      kind = q.Int(0);
+      id = q.Blob(1);
       RETURN_IF_ERROR(fn(r));
     }
     if (rows < page) return Status::Ok();
@@ -119,7 +162,7 @@ Result<std::optional<HeldObject>> ObjectRecords::Held(int64_t repo_id, ObjectKin
   ASSIGN_OR_RETURN(Stmt q, db_.Prepare("SELECT o.size, o.content_size, o.depth FROM repo_objects r "
                                        "JOIN objects o ON o.id = r.object_id AND o.kind = r.kind "
                                        "WHERE r.repo_id = ? AND r.kind = ? AND r.object_id = ?"));
-  q.Bind(1, repo_id).Bind(2, KindName(kind)).Bind(3, id.hex());
+  q.Bind(1, repo_id).Bind(2, KindCode(kind)).BindBlob(3, IdBytes(id));
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return std::optional<HeldObject>();
   return std::optional<HeldObject>(SizesAt(q, 0));
@@ -147,7 +190,7 @@ Result<HeldObjects> ObjectRecords::HeldAmong(int64_t repo_id, const std::vector<
             ? Shaped(n,
                      [](size_t s) {
                        return "SELECT x.kind, x.object_id, x.size, x.content_size, x.depth FROM " +
-                              HeldValues(s) +
+                              HeldValues(s, true) +
                               " CROSS JOIN LATERAL (SELECT r.kind, r.object_id, o.size, "
                               "o.content_size, o.depth FROM repo_objects r JOIN objects o ON "
                               "o.id = r.object_id AND o.kind = r.kind WHERE r.repo_id = v.column1 "
@@ -155,7 +198,7 @@ Result<HeldObjects> ObjectRecords::HeldAmong(int64_t repo_id, const std::vector<
                      })
             : Shaped(n, [](size_t s) {
                 return "SELECT r.kind, r.object_id, o.size, o.content_size, o.depth FROM " +
-                       HeldValues(s) +
+                       HeldValues(s, false) +
                        " JOIN repo_objects r ON r.repo_id = v.column1 AND r.kind = v.column2 AND "
                        "r.object_id = v.column3 JOIN objects o ON o.id = r.object_id AND o.kind = "
                        "r.kind";
@@ -165,13 +208,13 @@ Result<HeldObjects> ObjectRecords::HeldAmong(int64_t repo_id, const std::vector<
     for (size_t i = 0; i < n; i++) {
       const ObjectRef& ref = refs[at + std::min(i, left - 1)];
       int c = static_cast<int>(3 * i);
-      q.Bind(c + 1, repo_id).Bind(c + 2, KindName(ref.kind)).Bind(c + 3, ref.id.hex());
+      q.Bind(c + 1, repo_id).Bind(c + 2, KindCode(ref.kind)).BindBlob(c + 3, IdBytes(ref.id));
     }
     for (;;) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
-      std::optional<ObjectKind> kind = KindFromName(q.Text(0));
-      std::optional<ObjectId> id = ObjectId::FromHex(q.Text(1));
+      std::optional<ObjectKind> kind = KindFromCode(q.Int(0));
+      std::optional<ObjectId> id = IdAt(q, 1);
       if (kind && id) out[{*kind, *id}] = SizesAt(q, 2);
     }
     at += std::min(n, left);
@@ -200,13 +243,13 @@ Result<uint64_t> ObjectRecords::Link(int64_t repo_id, const std::vector<NewObjec
     })));
     for (size_t i = 0; i < n; i++) {
       const NewObject& o = *todo[at + i];
-      std::string hex = o.id.hex();
+      std::string_view id = IdBytes(o.id);
       int c = static_cast<int>(5 * i), l = static_cast<int>(3 * i);
-      obj.Bind(c + 1, hex).Bind(c + 2, KindName(o.kind));
+      obj.BindBlob(c + 1, id).Bind(c + 2, KindCode(o.kind));
       obj.Bind(c + 3, static_cast<int64_t>(o.sizes.size))
           .Bind(c + 4, static_cast<int64_t>(o.sizes.content_size))
           .Bind(c + 5, static_cast<int64_t>(o.sizes.depth.value_or(0)));
-      link.Bind(l + 1, repo_id).Bind(l + 2, KindName(o.kind)).Bind(l + 3, hex);
+      link.Bind(l + 1, repo_id).Bind(l + 2, KindCode(o.kind)).BindBlob(l + 3, id);
     }
     RETURN_IF_ERROR(obj.Run());
     for (;;) {
@@ -227,8 +270,8 @@ Status ObjectRecords::ForEachObject(const std::function<Status(const ObjectRow&)
   int64_t page = page_rows_;
   return EachRowPaged(
       q, page,
-      [page](Stmt& s, const std::string& kind, const std::string& id) {
-        s.Bind(1, id).Bind(2, kind).Bind(3, page);
+      [page](Stmt& s, int64_t kind, const std::string& id) {
+        s.BindBlob(1, id).Bind(2, kind).Bind(3, page);
       },
       fn);
 }
@@ -243,8 +286,8 @@ Status ObjectRecords::ForEachHeld(int64_t repo_id,
   int64_t page = page_rows_;
   return EachRowPaged(
       q, page,
-      [repo_id, page](Stmt& s, const std::string& kind, const std::string& id) {
-        s.Bind(1, repo_id).Bind(2, kind).Bind(3, id).Bind(4, page);
+      [repo_id, page](Stmt& s, int64_t kind, const std::string& id) {
+        s.Bind(1, repo_id).Bind(2, kind).BindBlob(3, id).Bind(4, page);
       },
       fn);
 }
@@ -262,8 +305,8 @@ Result<std::vector<ObjectRef>> ObjectRecords::Unmeasured() {
   for (;;) {
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) break;
-    std::optional<ObjectId> id = ObjectId::FromHex(q.Text(0));
-    std::optional<ObjectKind> kind = KindFromName(q.Text(1));
+    std::optional<ObjectId> id = IdAt(q, 0);
+    std::optional<ObjectKind> kind = KindFromCode(q.Int(1));
     if (id && kind) out.push_back({*kind, *id});
   }
   return out;
@@ -271,21 +314,22 @@ Result<std::vector<ObjectRef>> ObjectRecords::Unmeasured() {
 
 Status ObjectRecords::SetDepth(ObjectKind kind, const ObjectId& id, uint64_t depth) {
   ASSIGN_OR_RETURN(Stmt q, db_.Prepare("UPDATE objects SET depth = ? WHERE id = ? AND kind = ?"));
-  return q.Bind(1, static_cast<int64_t>(depth)).Bind(2, id.hex()).Bind(3, KindName(kind)).Run();
+  return q.Bind(1, static_cast<int64_t>(depth)).BindBlob(2, IdBytes(id)).Bind(3, KindCode(kind)).Run();
 }
 
 Status ObjectRecords::Unlink(int64_t repo_id, ObjectKind kind, const ObjectId& id) {
   ASSIGN_OR_RETURN(Stmt q, db_.Prepare("DELETE FROM repo_objects WHERE repo_id = ? AND kind = ? "
                                        "AND object_id = ?"));
-  return q.Bind(1, repo_id).Bind(2, KindName(kind)).Bind(3, id.hex()).Run();
+  return q.Bind(1, repo_id).Bind(2, KindCode(kind)).BindBlob(3, IdBytes(id)).Run();
 }
 
 Status ObjectRecords::DropIfUnheld(ObjectKind kind, const ObjectId& id) {
   ASSIGN_OR_RETURN(Stmt q, db_.Prepare("DELETE FROM objects WHERE id = ? AND kind = ? AND NOT "
                                        "EXISTS (SELECT 1 FROM repo_objects WHERE object_id = ? "
                                        "AND kind = ?)"));
-  std::string hex = id.hex();
-  return q.Bind(1, hex).Bind(2, KindName(kind)).Bind(3, hex).Bind(4, KindName(kind)).Run();
+  std::string_view bytes = IdBytes(id);
+  int64_t code = KindCode(kind);
+  return q.BindBlob(1, bytes).Bind(2, code).BindBlob(3, bytes).Bind(4, code).Run();
 }
 
 }  // namespace converge

@@ -13,9 +13,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
-#include <map>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,9 +36,22 @@ struct NewObject {
 // Objects by kind and ID, with their sizes.
 using HeldObjects = std::map<std::pair<ObjectKind, ObjectId>, HeldObject>;
 
+// How a kind is stored (server schema migration 7): 1 blob, 2 chunklist,
+// 3 manifest, 4 snap, the order of the names, so rows sort as they did when
+// kinds were text. Never renumber: the codes are on disk.
+int64_t KindCode(ObjectKind kind);
+std::optional<ObjectKind> KindFromCode(int64_t code);
+
+// The 32 bytes an ID is stored as (a BLOB; BYTEA on PostgreSQL).
+inline std::string_view IdBytes(const ObjectId& id) {
+  return {reinterpret_cast<const char*>(id.data()), ObjectId::kBytes};
+}
+
 // An `objects` row, or a `repo_objects` row joined to its `objects` row.
 struct ObjectRow {
-  std::string kind_text, id_text;  // as stored
+  // For messages: the kind's name (or "kind N" for an unknown code) and the
+  // ID's bytes in hex, as stored.
+  std::string kind_text, id_text;
   std::optional<ObjectKind> kind;  // nullopt: malformed
   std::optional<ObjectId> id;      // nullopt: malformed
   // Nullopt for a repo_objects row that has no objects row.

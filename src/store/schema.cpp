@@ -224,6 +224,54 @@ CREATE TRIGGER authority_no_update BEFORE UPDATE ON authority
 CREATE TRIGGER authority_no_delete BEFORE DELETE ON authority
   BEGIN SELECT RAISE(ABORT, 'the authority ID never changes'); END;
 )sql",
+    // 7: object IDs as their 32 bytes and kinds as small integers
+    // (store/object_records.h, KindCode: 1 blob, 2 chunklist, 3 manifest,
+    // 4 snap, the order of the names, so rows sort as they did): about half
+    // the bytes per row and per key. The old tables are renamed away, their
+    // rows copied in key order (the IDs decoded by converge_unhex, store/
+    // db.cpp) and dropped, all in the one migration transaction. A row no
+    // object could be (an ID that is not 64 lowercase hex digits, an unknown
+    // kind) or a link with no objects row is not copied: fsck reported those
+    // as damage, and nothing can reference them.
+    R"sql(
+DROP INDEX objects_unmeasured;
+ALTER TABLE repo_objects RENAME TO repo_objects_v6;
+ALTER TABLE objects RENAME TO objects_v6;
+CREATE TABLE objects (
+  id BLOB NOT NULL CHECK (typeof(id) = 'blob' AND length(id) = 32),
+  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 4),
+  size INTEGER NOT NULL,             -- bytes of the object
+  content_size INTEGER NOT NULL,     -- bytes of the file it holds: a blob's size, a chunk list's total
+  depth INTEGER,                     -- a manifest's tree depth, a snap's root's; 0 for blobs and chunk lists; NULL: not measured yet
+  PRIMARY KEY (id, kind)
+) WITHOUT ROWID;
+CREATE TABLE repo_objects (
+  repo_id INTEGER NOT NULL REFERENCES repos(id),
+  kind INTEGER NOT NULL,
+  object_id BLOB NOT NULL,
+  PRIMARY KEY (repo_id, kind, object_id),
+  FOREIGN KEY (object_id, kind) REFERENCES objects(id, kind)
+) WITHOUT ROWID;
+INSERT INTO objects (id, kind, size, content_size, depth)
+  SELECT converge_unhex(id),
+         CASE kind WHEN 'blob' THEN 1 WHEN 'chunklist' THEN 2 WHEN 'manifest' THEN 3 ELSE 4 END,
+         size, content_size, depth
+  FROM objects_v6
+  WHERE kind IN ('blob', 'chunklist', 'manifest', 'snap') AND length(id) = 64
+    AND converge_unhex(id) IS NOT NULL
+  ORDER BY id, kind;
+INSERT INTO repo_objects (repo_id, kind, object_id)
+  SELECT r.repo_id,
+         CASE r.kind WHEN 'blob' THEN 1 WHEN 'chunklist' THEN 2 WHEN 'manifest' THEN 3 ELSE 4 END,
+         converge_unhex(r.object_id)
+  FROM repo_objects_v6 r JOIN objects_v6 o ON o.id = r.object_id AND o.kind = r.kind
+  WHERE o.kind IN ('blob', 'chunklist', 'manifest', 'snap') AND length(o.id) = 64
+    AND converge_unhex(o.id) IS NOT NULL
+  ORDER BY r.repo_id, r.kind, r.object_id;
+DROP TABLE repo_objects_v6;
+DROP TABLE objects_v6;
+CREATE INDEX objects_unmeasured ON objects(kind) WHERE depth IS NULL;
+)sql",
 };
 
 }  // namespace

@@ -185,6 +185,29 @@ CREATE TRIGGER authority_no_delete BEFORE DELETE ON authority
 CREATE TRIGGER authority_no_truncate BEFORE TRUNCATE ON authority
   FOR EACH STATEMENT EXECUTE FUNCTION converge_refuse('the authority ID never changes');
 )sql",
+    // 7: object IDs as their 32 bytes, kinds as small integers (the mapping
+    // of schema.cpp's 7). The columns change type in place (each table
+    // rewritten once; its key and index rebuilt under their old names) with
+    // the foreign key dropped and remade around it; the rows SQLite's 7 would
+    // not copy are deleted first.
+    R"sql(
+ALTER TABLE repo_objects DROP CONSTRAINT repo_objects_object_id_kind_fkey;
+DELETE FROM repo_objects r WHERE NOT EXISTS (SELECT 1 FROM objects o WHERE o.id = r.object_id
+  AND o.kind = r.kind AND o.id ~ '^[0-9a-f]{64}$');
+DELETE FROM objects WHERE id !~ '^[0-9a-f]{64}$';
+ALTER TABLE objects DROP CONSTRAINT objects_kind_check,
+  ALTER COLUMN id TYPE BYTEA USING decode(id, 'hex'),
+  ALTER COLUMN kind TYPE INTEGER USING
+    CASE kind WHEN 'blob' THEN 1 WHEN 'chunklist' THEN 2 WHEN 'manifest' THEN 3 ELSE 4 END,
+  ADD CONSTRAINT objects_id_check CHECK (octet_length(id) = 32),
+  ADD CONSTRAINT objects_kind_check CHECK (kind BETWEEN 1 AND 4);
+ALTER TABLE repo_objects
+  ALTER COLUMN kind TYPE INTEGER USING
+    CASE kind WHEN 'blob' THEN 1 WHEN 'chunklist' THEN 2 WHEN 'manifest' THEN 3 ELSE 4 END,
+  ALTER COLUMN object_id TYPE BYTEA USING decode(object_id, 'hex');
+ALTER TABLE repo_objects ADD CONSTRAINT repo_objects_object_id_kind_fkey
+  FOREIGN KEY (object_id, kind) REFERENCES objects(id, kind);
+)sql",
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "fixtures.h"
 #include "store/cas.h"
 #include "store/db.h"
+#include "store/object_records.h"
 #include "store/tree_depth.h"
 
 namespace converge::testing {
@@ -97,14 +98,16 @@ void StoreLegacy(const ServerProcess& server, const std::string& repo,
         "INSERT INTO objects (id, kind, size, content_size) VALUES (?, ?, ?, ?)");
     ASSERT_TRUE(row.ok());
     int64_t size = static_cast<int64_t>(o.bytes.size());
-    ASSERT_TRUE(row->Bind(1, o.hex()).Bind(2, KindName(o.kind)).Bind(3, size)
+    ObjectId oid = *ObjectId::FromHex(o.hex());
+    ASSERT_TRUE(row->BindBlob(1, IdBytes(oid)).Bind(2, KindCode(o.kind)).Bind(3, size)
                     .Bind(4, o.kind == ObjectKind::kBlob ? size : 0)
                     .Run()
                     .ok());
     Result<Stmt> link =
         db->Prepare("INSERT INTO repo_objects (repo_id, kind, object_id) VALUES (?, ?, ?)");
     ASSERT_TRUE(link.ok());
-    ASSERT_TRUE(link->Bind(1, id).Bind(2, KindName(o.kind)).Bind(3, o.hex()).Run().ok());
+    ASSERT_TRUE(
+        link->Bind(1, id).Bind(2, KindCode(o.kind)).BindBlob(3, IdBytes(oid)).Run().ok());
   }
 }
 

@@ -10,6 +10,8 @@
 #include <set>
 
 #include "store/cas.h"
+#include "store/db.h"
+#include "store/object_records.h"
 #include "store/tree.h"
 #include "support/store_helpers.h"
 #include "support/team.h"
@@ -264,11 +266,17 @@ TEST_F(GcTest, APublicationKeepsItsTreeWhenNoRowNamesIt) {
   ObjectStore store = *ObjectStore::Open(server_->data_dir());
   ObjectId snap = *ObjectId::FromHex(snaps_[0]);
   ObjectId root = TreeReader(store).ReadSnap(snap)->root;
-  for (const ObjectId& id : {snap, root})
-    ASSERT_TRUE(server_
-                    ->Sql("DELETE FROM repo_objects WHERE object_id = '" + id.hex() +
-                          "'; DELETE FROM objects WHERE id = '" + id.hex() + "'")
-                    .ok());
+  {
+    Result<Db> db = server_->OpenDb();
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    for (const ObjectId& id : {snap, root})
+      for (const char* sql :
+           {"DELETE FROM repo_objects WHERE object_id = ?", "DELETE FROM objects WHERE id = ?"}) {
+        Result<Stmt> q = db->Prepare(sql);
+        ASSERT_TRUE(q.ok()) << q.status().message();
+        ASSERT_TRUE(q->BindBlob(1, IdBytes(id)).Run().ok());
+      }
+  }
   Age(server_->data_dir());
   RunResult run = Converge(ServerGcArgs({"--json"}));
   ASSERT_EQ(run.exit_code, 0) << run.err;

@@ -65,8 +65,8 @@ TEST_F(TwoNodesTest, ANodeGivenTheDataDirButAnotherDatabaseIsRefusedNamingBoth) 
   // And a new, empty data dir given the authority's database, once it
   // records objects, is refused too.
   ASSERT_TRUE(Db::ConnectExisting(schema_->url())
-                  ->Exec("INSERT INTO objects (id, kind, size, content_size, depth) VALUES ('" +
-                         std::string(64, 'a') + "', 'blob', 1, 1, 0)")
+                  ->Exec("INSERT INTO objects (id, kind, size, content_size, depth) VALUES "
+                         "(decode('" + std::string(64, 'a') + "', 'hex'), 1, 1, 1, 0)")
                   .ok());
   TempDir elsewhere;
   RunResult empty = RefusedStart(elsewhere.path() / "data", schema_->url());

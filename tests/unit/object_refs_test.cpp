@@ -339,9 +339,10 @@ TEST_P(ObjectRecordsTest, LinkCountsAnObjectListedTwiceOnce) {
 TEST_P(ObjectRecordsTest, UnmeasuredRowsGetTheirDepth) {
   Db* db = &*db_;
   ObjectId m = IdOf("m");
-  ASSERT_TRUE(db->Exec("INSERT INTO objects (id, kind, size, content_size, depth) VALUES ('" +
-                       m.hex() + "', 'manifest', 10, 0, NULL)")
-                  .ok());
+  Result<Stmt> row = db->Prepare(
+      "INSERT INTO objects (id, kind, size, content_size, depth) VALUES (?, ?, 10, 0, NULL)");
+  ASSERT_TRUE(row.ok());
+  ASSERT_TRUE(row->BindBlob(1, IdBytes(m)).Bind(2, KindCode(ObjectKind::kManifest)).Run().ok());
   ObjectRecords records(*db);
   auto todo = records.Unmeasured();
   ASSERT_TRUE(todo.ok());
