@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <random>
 #include <thread>
 
 #include "server/node_lock.h"
@@ -16,7 +18,18 @@
 namespace converge {
 namespace {
 
-const std::string kId = "0123abcd" + std::string(24, 'f');
+// Each test's own authority ID: ctest runs the tests of this file at once,
+// in separate processes on one database, and an advisory lock is the
+// database's (keyed by the ID's first 4 bytes), not a schema's.
+uint32_t FreshKey() {
+  std::random_device rd;
+  return 0x10000000u + rd() % 0x60000000u;
+}
+std::string HexKey(uint32_t key) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", key);
+  return buf;
+}
 
 class NodeLockTest : public ::testing::Test {
  protected:
@@ -29,19 +42,19 @@ class NodeLockTest : public ::testing::Test {
     ASSERT_TRUE(admin.ok()) << admin.status().message();
     admin_.emplace(std::move(*admin));
   }
-  int64_t Holders(const std::string& id = kId) {
-    Result<int64_t> n = NodeLockRecords(*admin_, id).Holders();
+  int64_t Holders() {
+    Result<int64_t> n = NodeLockRecords(*admin_, id_).Holders();
     EXPECT_TRUE(n.ok()) << n.status().message();
     return n.ok() ? *n : -1;
   }
-  // Ends every session holding kId's node lock, as a database restart would,
+  // Ends every session holding this test's node lock, as a database restart would,
   // waiting for each to be gone.
   void CutHolders() {
     Result<Stmt> q = admin_->Prepare(
         "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' AND "
         "classid = CAST(? AS OID) AND objid = CAST(? AS OID) AND objsubid = 2");
     ASSERT_TRUE(q.ok()) << q.status().message();
-    q->Bind(1, int64_t{kPgNodeLockClass}).Bind(2, int64_t{0x0123abcd});
+    q->Bind(1, int64_t{kPgNodeLockClass}).Bind(2, int64_t{key_});
     for (;;) {
       Result<bool> row = q->Step();
       ASSERT_TRUE(row.ok()) << row.status().message();
@@ -50,15 +63,17 @@ class NodeLockTest : public ::testing::Test {
   }
   std::unique_ptr<testing::PgTestSchema> schema_;
   std::optional<Db> admin_;
+  const uint32_t key_ = FreshKey();
+  const std::string id_ = HexKey(key_) + std::string(24, 'f');
 };
 
 TEST_F(NodeLockTest, NodesShareItARepairTakesItAloneAndEachRefusesTheOther) {
   std::string url = schema_->url();
-  auto a = NodeLock::ForNode(url, kId, "DB");
-  auto b = NodeLock::ForNode(url, kId, "DB");
+  auto a = NodeLock::ForNode(url, id_, "DB");
+  auto b = NodeLock::ForNode(url, id_, "DB");
   ASSERT_TRUE(a.ok() && b.ok()) << a.status().message() << b.status().message();
   EXPECT_EQ(Holders(), 2);
-  auto repair = NodeLock::ForRepair(url, kId, "DB");
+  auto repair = NodeLock::ForRepair(url, id_, "DB");
   ASSERT_FALSE(repair.ok());
   EXPECT_EQ(repair.status().code(), Code::kConflict);
   const std::string& m = repair.status().message();
@@ -66,7 +81,8 @@ TEST_F(NodeLockTest, NodesShareItARepairTakesItAloneAndEachRefusesTheOther) {
   EXPECT_NE(m.find("stop every node"), std::string::npos) << m;
 
   // Another authority in the same database is not held up by these nodes.
-  EXPECT_TRUE(NodeLock::ForRepair(url, "99887766" + std::string(24, 'a'), "DB").ok());
+  EXPECT_TRUE(
+      NodeLock::ForRepair(url, HexKey(key_ ^ 0x0f000000u) + std::string(24, 'a'), "DB").ok());
 
   a->reset();
   b->reset();  // their sessions end on the server a moment after
@@ -74,9 +90,9 @@ TEST_F(NodeLockTest, NodesShareItARepairTakesItAloneAndEachRefusesTheOther) {
   while (Holders() > 0 && std::chrono::steady_clock::now() < give_up)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(Holders(), 0);
-  auto alone = NodeLock::ForRepair(url, kId, "DB");
+  auto alone = NodeLock::ForRepair(url, id_, "DB");
   ASSERT_TRUE(alone.ok()) << alone.status().message();
-  auto late = NodeLock::ForNode(url, kId, "DB");
+  auto late = NodeLock::ForNode(url, id_, "DB");
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(late.status().code(), Code::kConflict);
   EXPECT_NE(late.status().message().find("a repair ('converge serve --fsck --repair') is running"),
@@ -85,7 +101,7 @@ TEST_F(NodeLockTest, NodesShareItARepairTakesItAloneAndEachRefusesTheOther) {
 }
 
 TEST_F(NodeLockTest, ANodesHoldComesBackAfterItsConnectionWasCut) {
-  auto node = NodeLock::ForNode(schema_->url(), kId, "DB");
+  auto node = NodeLock::ForNode(schema_->url(), id_, "DB");
   ASSERT_TRUE(node.ok()) << node.status().message();
   EXPECT_TRUE((*node)->Refresh().ok());  // nothing to do
   CutHolders();
@@ -96,7 +112,7 @@ TEST_F(NodeLockTest, ANodesHoldComesBackAfterItsConnectionWasCut) {
 
   // Cut again, and a repair takes it before the node's upkeep comes round.
   CutHolders();
-  auto repair = NodeLock::ForRepair(schema_->url(), kId, "DB");
+  auto repair = NodeLock::ForRepair(schema_->url(), id_, "DB");
   ASSERT_TRUE(repair.ok()) << repair.status().message();
   st = (*node)->Refresh();
   EXPECT_EQ(st.code(), Code::kConflict) << st.message();
