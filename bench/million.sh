@@ -143,7 +143,7 @@ run_size() {
 
   echo "== 3. publish" >&2
   STEP_USES_SERVER=1 step "3 publish" converge "$CVG" -C "$tree" --json publish -m first
-  set_bytes "$(json_field "$BENCH_WORK/last.out" bytes_uploaded)"
+  set_bytes "$(json_field "$BENCH_WORK/last.out" bytes_sent)"  # as it went over the wire
   local pub
   pub=$(json_field "$BENCH_WORK/last.out" publication.id)
   local before

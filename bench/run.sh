@@ -87,7 +87,9 @@ export tree
 publish_converge() {  # ROW: publish the newest snap, recording bytes sent
   STEP_USES_SERVER=1 STEP_BYTES=0 measure_converge "$1" "$CVG" -C "$tree" --json publish -m "$1"
   local bytes
-  bytes=$(json_field "$BENCH_WORK/last.out" bytes_uploaded)
+  # Every byte the client sent for it (negotiation, headers and packs, as
+  # they went over the wire); bytes_uploaded is the objects' own size.
+  bytes=$(json_field "$BENCH_WORK/last.out" bytes_sent)
   sed -i '$ s/\t0$/\t'"$bytes"'/' "$RESULTS_TSV"
   LAST_PUBLICATION=$(json_field "$BENCH_WORK/last.out" publication.id)
 }
