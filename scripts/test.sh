@@ -13,7 +13,8 @@
 #   3. a ThreadSanitizer build of the server: its concurrency, restart, limits,
 #      stalled-client, connection-cap, framing and backoff contract tests
 #      (where threads share state);
-#   4. every libFuzzer target for 10 s on its seed corpus (scripts/fuzz.sh).
+#   4. every libFuzzer target for 10 s on its seed corpus (scripts/fuzz.sh),
+#      one a core at once.
 # CONVERGE_SKIP_SANITIZERS=1 skips 2-4, CONVERGE_SKIP_FUZZ=1 skips 4 (quick
 # local loops only; CI runs everything).
 set -euo pipefail
@@ -70,6 +71,7 @@ if [ "${CONVERGE_SKIP_SANITIZERS:-0}" != 1 ]; then
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --output-on-failure -j "$jobs" -R '^contract\.(Concurrency|Restart|Limits|Stalled|Connections|Framing|Backoff)')
 
-  [ "${CONVERGE_SKIP_FUZZ:-0}" = 1 ] || { step "fuzz (10 s a target)"; scripts/fuzz.sh 10; }
+  # One target a core at once (libFuzzer runs on one).
+  [ "${CONVERGE_SKIP_FUZZ:-0}" = 1 ] || { step "fuzz (10 s a target, $jobs at once)"; FUZZ_JOBS=$jobs scripts/fuzz.sh 10; }
 fi
 step "all passed"
