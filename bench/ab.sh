@@ -27,13 +27,7 @@ mkdir -p "$BENCH_WORK"
 RESULTS_TSV=$BENCH_WORK/results.tsv
 : >"$RESULTS_TSV"
 tree=$BENCH_WORK/tree
-export HOME=$BENCH_WORK/home XDG_CONFIG_HOME=$BENCH_WORK/home/.config
-unset CONVERGE_TOKEN CONVERGE_URL
-mkdir -p "$HOME"
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@localhost
-export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@localhost
-git config --global init.defaultBranch main
-git config --global gc.auto 0
+bench_home "$BENCH_WORK"
 
 cleanup() {
   [ -n "${CVG_SERVER_PID:-}" ] && kill "$CVG_SERVER_PID" 2>/dev/null && wait "$CVG_SERVER_PID" 2>/dev/null

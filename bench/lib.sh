@@ -18,6 +18,20 @@ bench_deps() {
     { $sudo apt-get update -q && $sudo apt-get install -y --no-install-recommends "${missing[@]}"; }
 }
 
+# bench_home DIR: the tools get a home of their own under DIR: no user
+# config, no stored logins, no token, URL or database from the caller's
+# environment; git commits as "bench" and never repacks in the background in
+# the middle of a timing.
+bench_home() {
+  export HOME=$1/home XDG_CONFIG_HOME=$1/home/.config
+  unset CONVERGE_TOKEN CONVERGE_URL CONVERGE_DB
+  mkdir -p "$HOME"
+  export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@localhost
+  export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@localhost
+  git config --global init.defaultBranch main
+  git config --global gc.auto 0
+}
+
 now_ns() { date +%s%N; }
 
 # Waits (up to BENCH_MAX_WAIT seconds, default 1800) for the 1-minute load

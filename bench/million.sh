@@ -85,13 +85,7 @@ run_size() {
   : >"$RESULTS_TSV"
   local tree=$BENCH_WORK/tree
 
-  export HOME=$BENCH_WORK/home XDG_CONFIG_HOME=$BENCH_WORK/home/.config
-  unset CONVERGE_TOKEN CONVERGE_URL
-  mkdir -p "$HOME"
-  export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@localhost
-  export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@localhost
-  git config --global init.defaultBranch main
-  git config --global gc.auto 0
+  bench_home "$BENCH_WORK"
 
   echo "== $size: synthetic tree of $n files" >&2
   local t0

@@ -36,15 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Each tool gets a home of its own: no user config, no stored logins, and no
-# token from the caller's environment.
-export HOME=$BENCH_WORK/home XDG_CONFIG_HOME=$BENCH_WORK/home/.config
-unset CONVERGE_TOKEN CONVERGE_URL
-mkdir -p "$HOME"
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@localhost
-export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@localhost
-git config --global init.defaultBranch main
-git config --global gc.auto 0 # no background repack in the middle of a timing
+bench_home "$BENCH_WORK"
 
 echo "== corpus ($size)" >&2
 /usr/bin/python3 "$here/corpus.py" build "$size" "$tree" >&2
