@@ -13,6 +13,8 @@ import os
 import re
 import statistics
 
+from report import human  # bench/report.py: one formatting for every table
+
 GOAL = 1.5  # issue 13: PostgreSQL within 1.5x of SQLite for one node
 ENGINES = ("sqlite", "postgresql")
 BEGIN, END = "<!-- engines:begin -->", "<!-- engines:end -->"
@@ -27,14 +29,6 @@ HEAD = ("## Metadata engines: SQLite and PostgreSQL, one node\n\n"
         "are not in it); the CPU columns are the CPU seconds the converge server and the "
         "PostgreSQL cluster spent in the step. The sections between the size markers are "
         "replaced on each run.\n")
-
-
-def human(n):
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return ("%.0f %s" if unit == "B" else "%.1f %s") % (n, unit)
-        n /= 1024
 
 
 def section(a, rows, data):

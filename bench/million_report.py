@@ -16,6 +16,8 @@ import json
 import os
 import re
 
+from report import human, mib  # bench/report.py: one formatting for every table
+
 BEGIN, END = "<!-- million:begin -->", "<!-- million:end -->"
 DATA = re.compile(r"<!-- million-data (\{.*\}) -->")  # one line of JSON
 RSS_LIMIT_KIB = 200 * 1024
@@ -26,18 +28,6 @@ HEAD = ("## A million files (`bench/million.sh`)\n\n"
         "16 KiB) in N/10 directories. Targets (issue 14): peak RSS of client and server at most "
         "200 MiB at every step; the 1,000,000 row at most 12x the 100,000 row for every step. "
         "Load is the 1-minute load average before -> after the step (2 cores, shared).")
-
-
-def mib(kib):
-    return "%.0f" % (int(kib) / 1024.0)
-
-
-def human(n):
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return ("%.0f %s" if unit == "B" else "%.1f %s") % (n, unit)
-        n /= 1024
 
 
 def read_tsv(path):
