@@ -32,24 +32,41 @@ bool PossibleSizes(const PackEntry& e) {
 
 }  // namespace
 
+std::string_view PackSet::EntryHead::stored() const {
+  return std::string_view(buf.get() + kPackEntryHeaderBytes, first);
+}
+
+Result<PackSet::EntryHead> PackSet::ReadEntryHead(const Copy& c, const ObjectId& id, size_t first,
+                                                  std::atomic<uint64_t>& bytes_read) const {
+  const PackEntry& e = c.entry;
+  auto corrupt = [&](const std::string& why) { return Corrupt(CorruptCopy(c, id, why)); };
+  if (e.pack >= c.index->packs().size()) return corrupt("its index entry names no pack");
+  if (!PossibleSizes(e)) return corrupt("its index entry has impossible sizes");
+  EntryHead head;
+  ASSIGN_OR_RETURN(head.fd, OpenPack(c.index->packs()[e.pack]));
+  head.first = first;
+  head.buf = std::make_unique_for_overwrite<char[]>(kPackEntryHeaderBytes + first);
+  RETURN_IF_ERROR(
+      ReadAt(c, head.fd->get(), head.buf.get(), kPackEntryHeaderBytes + first, e.offset));
+  bytes_read.fetch_add(kPackEntryHeaderBytes + first);
+  Result<PackEntryHeader> h =
+      DecodeEntryHeader(std::string_view(head.buf.get(), kPackEntryHeaderBytes));
+  if (!h.ok() || h->id != id || h->codec != e.codec || h->raw != e.raw || h->stored != e.stored)
+    return corrupt("the pack holds something else where its index points");
+  return head;
+}
+
 Status PackSet::StreamCopy(const Copy& c, const ObjectId& id, const Sink& sink, bool* delivered,
                            std::atomic<uint64_t>& bytes_read) const {
   const PackEntry& e = c.entry;
   auto corrupt = [&](const std::string& why) { return Corrupt(CorruptCopy(c, id, why)); };
-  if (e.pack >= c.index->packs().size()) return corrupt("its index entry names no pack");
   bool zstd = e.codec == Codec::kZstd;
-  if (!PossibleSizes(e)) return corrupt("its index entry has impossible sizes");
-  ASSIGN_OR_RETURN(std::shared_ptr<Fd> fd, OpenPack(c.index->packs()[e.pack]));
-  // The header and the first piece of the stored bytes in one read.
   bool small = e.raw <= kPiece;
   size_t first = static_cast<size_t>(small ? e.stored : std::min<uint64_t>(e.stored, kPiece));
-  auto in = std::make_unique_for_overwrite<char[]>(kPackEntryHeaderBytes + first);
-  RETURN_IF_ERROR(ReadAt(c, fd->get(), in.get(), kPackEntryHeaderBytes + first, e.offset));
-  bytes_read.fetch_add(kPackEntryHeaderBytes + first);
-  Result<PackEntryHeader> h = DecodeEntryHeader(std::string_view(in.get(), kPackEntryHeaderBytes));
-  if (!h.ok() || h->id != id || h->codec != e.codec || h->raw != e.raw || h->stored != e.stored)
-    return corrupt("the pack holds something else where its index points");
-  std::string_view stored(in.get() + kPackEntryHeaderBytes, first);
+  ASSIGN_OR_RETURN(EntryHead head, ReadEntryHead(c, id, first, bytes_read));
+  const std::shared_ptr<Fd>& fd = head.fd;
+  std::unique_ptr<char[]>& in = head.buf;  // refilled with later pieces
+  std::string_view stored = head.stored();
   uint64_t read = first;  // of the stored bytes
   Hasher hasher;
 
@@ -131,19 +148,12 @@ Status PackSet::StreamFrameCopy(const Copy& c, const ObjectId& id, const Sink& s
   const PackEntry& e = c.entry;
   auto corrupt = [&](const std::string& why) { return Corrupt(CorruptCopy(c, id, why)); };
   if (e.codec != Codec::kZstd) return Internal("StreamFrameCopy of a raw copy");
-  if (e.pack >= c.index->packs().size()) return corrupt("its index entry names no pack");
-  if (!PossibleSizes(e)) return corrupt("its index entry has impossible sizes");
-  ASSIGN_OR_RETURN(std::shared_ptr<Fd> fd, OpenPack(c.index->packs()[e.pack]));
   size_t first = static_cast<size_t>(std::min<uint64_t>(e.stored, kPiece));
-  auto in = std::make_unique_for_overwrite<char[]>(kPackEntryHeaderBytes + first);
-  RETURN_IF_ERROR(ReadAt(c, fd->get(), in.get(), kPackEntryHeaderBytes + first, e.offset));
-  bytes_read.fetch_add(kPackEntryHeaderBytes + first);
-  Result<PackEntryHeader> h = DecodeEntryHeader(std::string_view(in.get(), kPackEntryHeaderBytes));
-  if (!h.ok() || h->id != id || h->codec != e.codec || h->raw != e.raw || h->stored != e.stored)
-    return corrupt("the pack holds something else where its index points");
+  ASSIGN_OR_RETURN(EntryHead head, ReadEntryHead(c, id, first, bytes_read));
+  const std::shared_ptr<Fd>& fd = head.fd;
   Hasher hasher;
   if (e.raw <= kPiece) {  // small: the whole frame, decompressed and hashed first
-    std::string_view frame(in.get() + kPackEntryHeaderBytes, first);
+    std::string_view frame = head.stored();
     auto raw = std::make_unique_for_overwrite<char[]>(std::max<uint64_t>(e.raw, 1));
     Status st = DecompressStored(frame, raw.get(), e.raw);
     if (!st.ok()) return corrupt(st.message());
@@ -154,8 +164,8 @@ Status PackSet::StreamFrameCopy(const Copy& c, const ObjectId& id, const Sink& s
   }
   // Larger: each piece of the frame is decompressed (and hashed) whole, and
   // the one before it handed out; the last only after the hash matched.
-  std::string cur(in.get() + kPackEntryHeaderBytes, first), held;
-  in.reset();
+  std::string cur(head.stored()), held;
+  head.buf.reset();
   auto out = std::make_unique_for_overwrite<char[]>(kPiece);
   StreamDecompressor z;
   uint64_t read = first, made = 0;

@@ -97,6 +97,17 @@ class PackSet {
   using QuarantineSet = std::set<std::pair<std::string, ObjectId>>;
   Result<std::shared_ptr<Fd>> OpenPack(const std::string& name) const;
   Status ReadAt(const Copy& c, int fd, char* buf, size_t n, uint64_t at) const;
+  // A copy's pack opened, and its entry header (checked against its index
+  // entry: sizes possible, same ID, codec and sizes) with the first `first`
+  // stored bytes after it, in one read.
+  struct EntryHead {
+    std::shared_ptr<Fd> fd;
+    std::unique_ptr<char[]> buf;  // the header, then `first` stored bytes
+    std::string_view stored() const;
+    size_t first = 0;
+  };
+  Result<EntryHead> ReadEntryHead(const Copy& c, const ObjectId& id, size_t first,
+                                  std::atomic<uint64_t>& bytes_read) const;
   Result<QuarantineSet> LoadQuarantine() const;
   Status WriteQuarantine(const QuarantineSet& q);
 
