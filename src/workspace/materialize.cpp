@@ -253,14 +253,16 @@ Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e, const st
   return temp.RenameTo(e.name, display);
 }
 
-Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display) {
+Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display, WriteMode mode) {
   RETURN_IF_ERROR(CheckEntryName(e, display));
   if (e.type != EntryType::kSymlink) return Internal("WriteSymlinkAt on a non-symlink entry");
   if (e.target.empty() || e.target.find('\0') != std::string::npos)
     return Corrupt("symlink " + Quote(display) + " has an empty or NUL-bearing target");
-  std::string tmp = TempName(kTempPrefix);
+  bool create = mode == WriteMode::kCreate;
+  std::string tmp = create ? e.name : TempName(kTempPrefix);
   if (::symlinkat(e.target.c_str(), dirfd, tmp.c_str()) != 0)
     return ErrnoStatus("cannot create symlink " + Quote(display), errno);
+  if (create) return Status::Ok();
   TempEntry temp(dirfd, tmp);
   return temp.RenameTo(e.name, display);
 }
@@ -291,9 +293,10 @@ Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::str
   return Status::Ok();
 }
 
-Status FileQueue::Add(std::shared_ptr<Fd> dir, const Entry& e, std::string display) {
+Status FileQueue::Add(std::shared_ptr<Fd> dir, const Entry& e, std::string display,
+                      WriteMode mode) {
   if (jobs_.empty() || jobs_.back().dir != dir) dirs_++;
-  jobs_.push_back(Job{std::move(dir), e, std::move(display)});
+  jobs_.push_back(Job{std::move(dir), e, std::move(display), mode});
   if (jobs_.size() >= kMaxQueuedJobs || dirs_ >= kMaxQueuedDirs) return Flush();
   return Status::Ok();
 }
@@ -302,7 +305,7 @@ Status FileQueue::Flush() {
   std::atomic<uint64_t> done{0};
   Status st = ParallelFor(jobs_.size(), WorkerCount(), [&](size_t i) {
     const Job& j = jobs_[i];
-    RETURN_IF_ERROR(WriteFileAt(reader_, j.dir->get(), j.entry, j.display, mode_));
+    RETURN_IF_ERROR(WriteFileAt(reader_, j.dir->get(), j.entry, j.display, j.mode));
     done++;
     if (progress_) progress_->Add(1, j.entry.size);
     return Status::Ok();
@@ -341,11 +344,11 @@ Status Materializer::Fill(const std::shared_ptr<Fd>& dir, const std::string& rel
       case EntryType::kFile:
         stats_.files++;
         stats_.bytes += e.size;
-        RETURN_IF_ERROR(queue_.Add(at.dir(), e, path));
+        RETURN_IF_ERROR(queue_.Add(at.dir(), e, path, WriteMode::kCreate));
         break;
       case EntryType::kSymlink:
         stats_.symlinks++;
-        RETURN_IF_ERROR(WriteSymlinkAt(at.fd(), e, path));
+        RETURN_IF_ERROR(WriteSymlinkAt(at.fd(), e, path, WriteMode::kCreate));
         stats_.written++;
         break;
       case EntryType::kDir: {

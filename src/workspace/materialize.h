@@ -53,8 +53,10 @@ Status RemoveAllAt(int dirfd, const std::string& name, const std::string& displa
 enum class WriteMode { kReplace, kCreate };
 Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e, const std::string& display,
                    WriteMode mode = WriteMode::kReplace);
-// Makes the symlink entry `e` as e.name in `dirfd`, replacing a file or symlink.
-Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display);
+// Makes the symlink entry `e` as e.name in `dirfd`, replacing a file or
+// symlink; kCreate as for WriteFileAt.
+Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display,
+                      WriteMode mode = WriteMode::kReplace);
 
 // Checks that every object a file entry needs is in the store with the size
 // its manifest or chunk list says, and intact (re-hashed): catches a missing
@@ -66,9 +68,9 @@ Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::str
 // descriptors and memory stay bounded for any tree.
 class FileQueue {
  public:
-  FileQueue(const TreeReader& reader, Progress* progress, WriteMode mode = WriteMode::kReplace)
-      : reader_(reader), progress_(progress), mode_(mode) {}
-  Status Add(std::shared_ptr<Fd> dir, const Entry& e, std::string display);
+  FileQueue(const TreeReader& reader, Progress* progress) : reader_(reader), progress_(progress) {}
+  Status Add(std::shared_ptr<Fd> dir, const Entry& e, std::string display,
+             WriteMode mode = WriteMode::kReplace);
   Status Flush();
   uint64_t written() const { return written_; }
 
@@ -77,10 +79,10 @@ class FileQueue {
     std::shared_ptr<Fd> dir;
     Entry entry;
     std::string display;
+    WriteMode mode;
   };
   const TreeReader& reader_;
   Progress* progress_;
-  WriteMode mode_;
   std::vector<Job> jobs_;
   size_t dirs_ = 0;  // distinct directories among jobs_
   uint64_t written_ = 0;
@@ -91,6 +93,8 @@ class FileQueue {
 // so neither the call stack nor the descriptors grow with the depth. It stops
 // (kCorrupt) past kMaxTreeDepth, having written what came before: callers
 // measure the whole tree first (TreeDepth) so that it never gets that far.
+// Files are made under their own names (WriteMode::kCreate): the directories
+// it fills are ones no one else sees yet (a staging directory).
 class Materializer {
  public:
   Materializer(const TreeReader& reader, FileQueue& queue, RestoreStats& stats)

@@ -70,7 +70,7 @@ Status MaterializeInto(const TreeReader& reader, std::shared_ptr<Fd> dir, const 
   Progress meter("Restoring", 0, 0, progress);
   // `dir` is restore --to's staging directory: nothing else writes or reads
   // there until it is renamed into place whole.
-  FileQueue queue(reader, &meter, WriteMode::kCreate);
+  FileQueue queue(reader, &meter);
   Materializer m(reader, queue, stats);
   Status st = m.Fill(dir, "", root);
   if (st.ok()) st = queue.Flush();
@@ -190,6 +190,7 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
     TreeSync sync(reader, &queue, force);
     Status st = sync.Sync(root, "", snap.root, work.root);
     if (st.ok()) st = queue.Flush();
+    st = sync.Finish(st);
     meter.Done();
     if (!st.ok())
       return Status(st.code(), st.message() + "; the working tree is partly restored: fix " +

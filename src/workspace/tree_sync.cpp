@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>  // renameat2
 #include <map>
 
 #include "base/parallel.h"
@@ -191,12 +192,47 @@ Status TreeSync::NewDir(const std::shared_ptr<Fd>& dir, const std::string& path,
       return Status::Ok();
     });
   }
-  ASSIGN_OR_RETURN(Fd sub, MakeDirAt(dir->get(), want.name, path));
+  // Under a staging name no reader looks at (snap and diff skip it, a later
+  // restore or fsck --fix clears a killed one's), so the files go straight
+  // in: no temp name and rename per file, and the directory appears whole.
+  std::string temp = TempName(Workspace::kRestoreTempPrefix);
+  ASSIGN_OR_RETURN(Fd sub, MakeDirAt(dir->get(), temp, path));
+  staged_.push_back({dir, temp, want.name, path});
   RestoreStats filled;
   Materializer m(reader_, *queue_, filled);
   Status st = m.Fill(std::make_shared<Fd>(std::move(sub)), path, want.id);
   stats_.written += filled.written;
   for (auto& w : filled.warnings) stats_.warnings.push_back(std::move(w));
+  if (st.ok() && staged_.size() >= kMaxStaged) st = PlaceStaged();
+  return st;
+}
+
+Status TreeSync::PlaceStaged() {
+  RETURN_IF_ERROR(queue_->Flush());
+  while (!staged_.empty()) {
+    const Staged& s = staged_.front();
+    // Never onto something that appeared meanwhile (rename(2) would replace
+    // an empty directory).
+    if (::renameat2(s.parent->get(), s.temp.c_str(), s.parent->get(), s.name.c_str(),
+                    RENAME_NOREPLACE) != 0) {
+      int err = errno;
+      if (err == EEXIST)
+        return Conflict(Quote(s.path) + " appeared while the snap was being restored");
+      return ErrnoStatus("cannot move the restored directory " + Quote(s.path) + " into place",
+                         err);
+    }
+    staged_.erase(staged_.begin());
+  }
+  return Status::Ok();
+}
+
+Status TreeSync::Finish(Status st) {
+  if (st.ok()) st = PlaceStaged();
+  for (const Staged& s : staged_) {
+    uint64_t removed = 0;
+    (void)RemoveAllAt(s.parent->get(), s.temp, s.path, &removed);  // a failure reported already
+  }
+  staged_.clear();
   return st;
 }
 

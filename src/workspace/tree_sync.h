@@ -41,6 +41,12 @@ class TreeSync {
   // before either pass), what is on disk may be of any depth.
   Status Sync(const std::shared_ptr<Fd>& dir, const std::string& rel, const ObjectId& want,
               const std::optional<ObjectId>& have);
+  // Apply pass, after Sync and the queue's last Flush, with their outcome
+  // `st`: a directory the snap has and the tree lacks is built under a
+  // staging name beside it (files made in place, no rename each) and appears
+  // whole, renamed into place here; on a failure the staging directories go.
+  // Returns `st`, or the failure to place one.
+  Status Finish(Status st);
 
   // Check pass: uncaptured paths the apply pass would destroy (the first few)
   // and how many there are in all.
@@ -68,6 +74,15 @@ class TreeSync {
   struct Slot;
   struct Frame;
   struct Descend;
+  // A new directory being built under a staging name in `parent`.
+  struct Staged {
+    std::shared_ptr<Fd> parent;
+    std::string temp, name, path;
+  };
+  // Staging directories waiting for their files, at most: each holds its
+  // parent open.
+  static constexpr size_t kMaxStaged = 64;
+  Status PlaceStaged();
   bool apply() const { return queue_ != nullptr; }
   Result<std::unique_ptr<Frame>> OpenFrame(const DirCursor& at, const std::string& rel,
                                            const ObjectId& want_id,
@@ -103,6 +118,7 @@ class TreeSync {
   size_t check_batches_ = 0;
   Status check_status_;  // the first failure of a checked batch
   RestoreStats stats_;
+  std::vector<Staged> staged_;
 };
 
 }  // namespace converge

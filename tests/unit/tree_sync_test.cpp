@@ -1,12 +1,17 @@
-// TreeSync's check pass (workspace/tree_sync.h): the objects of the files to
-// write are checked in bounded batches as the walk goes, the first failure is
-// kept and returned by CheckObjects, after the walk's clobber check.
+// TreeSync (workspace/tree_sync.h). The check pass: the objects of the files
+// to write are checked in bounded batches as the walk goes, the first failure
+// is kept and returned by CheckObjects, after the walk's clobber check. The
+// apply pass: a directory the tree lacks is built under a staging name and
+// appears whole in Finish, or not at all.
 #include "workspace/tree_sync.h"
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
 
+#include "workspace/workspace.h"
+
 #include "store/tree.h"
+#include "support/process.h"
 #include "support/store_helpers.h"
 #include "support/workspace_fixture.h"
 
@@ -91,6 +96,87 @@ TEST_F(TreeSyncCheckTest, ClobberCheckSeesTheWholeTreeWhenAnEarlyBatchFails) {
   ASSERT_EQ(sync.clobbered().size(), 1u);
   EXPECT_EQ(sync.clobbered()[0], "zz.txt");
   EXPECT_EQ(sync.CheckObjects().code(), Code::kNotFound);
+}
+
+class TreeSyncApplyTest : public TreeSyncCheckTest {
+ protected:
+  // Snaps new/a.txt, new/sub/b.txt and top.txt, then removes them from disk.
+  ObjectId SnapNewDir(ObjectId* a_blob) {
+    Write("new/a.txt", "a");
+    Write("new/sub/b.txt", "b");
+    Write("top.txt", "top");
+    ObjectId id = Snap();
+    TreeReader reader(ws().store());
+    Result<converge::Snap> s = reader.ReadSnap(id);
+    EXPECT_TRUE(s.ok());
+    EXPECT_TRUE(WalkTree(reader, s->root, [&](const std::string& path, const Entry& e) {
+                  if (path == "new/a.txt") *a_blob = e.id;
+                  return Status::Ok();
+                }).ok());
+    fs::remove_all(root_ / "new");
+    fs::remove(root_ / "top.txt");
+    return s->root;
+  }
+  // The apply pass over the workspace root, up to the queue's last flush.
+  Status Apply(const ObjectId& want, FileQueue* queue, TreeSync* sync) {
+    int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    Status st = sync->Sync(std::make_shared<Fd>(fd), "", want, std::nullopt);
+    return st.ok() ? queue->Flush() : st;
+  }
+  std::vector<std::string> Leftovers() {
+    std::vector<std::string> found;
+    for (const auto& e : fs::directory_iterator(root_))
+      if (Workspace::IsRestoreLeftover(e.path().filename().string()))
+        found.push_back(e.path().filename().string());
+    return found;
+  }
+};
+
+TEST_F(TreeSyncApplyTest, ANewDirectoryIsBuiltAsideAndAppearsWholeInFinish) {
+  ObjectId a;
+  ObjectId root = SnapNewDir(&a);
+  TreeReader reader(ws().store());
+  FileQueue queue(reader, nullptr);
+  TreeSync sync(reader, &queue, false);
+  ASSERT_TRUE(Apply(root, &queue, &sync).ok());
+  // Every file is written, the directory is not there yet: only its staging.
+  EXPECT_FALSE(fs::exists(root_ / "new"));
+  EXPECT_EQ(Leftovers().size(), 1u);
+  EXPECT_EQ(testing::ReadFileOrDie(root_ / "top.txt"), "top");  // a file of a directory the tree has
+  Status st = sync.Finish(Status::Ok());
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(testing::ReadFileOrDie(root_ / "new" / "a.txt"), "a");
+  EXPECT_EQ(testing::ReadFileOrDie(root_ / "new" / "sub" / "b.txt"), "b");
+  EXPECT_TRUE(Leftovers().empty());
+}
+
+TEST_F(TreeSyncApplyTest, AFailedWriteLeavesNeitherTheDirectoryNorItsStaging) {
+  ObjectId a;
+  ObjectId root = SnapNewDir(&a);
+  testing::RemoveObject(ws().store(), a);  // no check pass ran: the write finds it
+  TreeReader reader(ws().store());
+  FileQueue queue(reader, nullptr);
+  TreeSync sync(reader, &queue, false);
+  Status st = sync.Finish(Apply(root, &queue, &sync));
+  EXPECT_EQ(st.code(), Code::kNotFound) << st.message();
+  EXPECT_FALSE(fs::exists(root_ / "new"));
+  EXPECT_TRUE(Leftovers().empty());
+}
+
+TEST_F(TreeSyncApplyTest, ADirectoryThatAppearsMeanwhileIsNeitherReplacedNorFilled) {
+  ObjectId a;
+  ObjectId root = SnapNewDir(&a);
+  TreeReader reader(ws().store());
+  FileQueue queue(reader, nullptr);
+  TreeSync sync(reader, &queue, false);
+  ASSERT_TRUE(Apply(root, &queue, &sync).ok());
+  fs::create_directory(root_ / "new");  // empty: rename(2) alone would replace it
+  Status st = sync.Finish(Status::Ok());
+  EXPECT_EQ(st.code(), Code::kConflict) << st.message();
+  EXPECT_NE(st.message().find("new"), std::string::npos) << st.message();
+  EXPECT_TRUE(fs::is_empty(root_ / "new"));
+  EXPECT_TRUE(Leftovers().empty());
 }
 
 }  // namespace
