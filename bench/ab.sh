@@ -30,7 +30,7 @@ tree=$BENCH_WORK/tree
 bench_home "$BENCH_WORK"
 
 cleanup() {
-  [ -n "${CVG_SERVER_PID:-}" ] && kill "$CVG_SERVER_PID" 2>/dev/null && wait "$CVG_SERVER_PID" 2>/dev/null
+  converge_stop
   [ -n "${GIT_SERVER_PID:-}" ] && kill "$GIT_SERVER_PID" 2>/dev/null && wait "$GIT_SERVER_PID" 2>/dev/null
   [ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
   true
@@ -96,20 +96,16 @@ step() {  # MODE ROW TOOL CMD...
 run_converge() {  # TOOL BIN ROUND MODE
   local tool=$1 round=$3 mode=$4
   CVG=$2
-  local data=$BENCH_WORK/data-$tool-$round fresh=$BENCH_WORK/fresh-$tool port url
-  rm -rf "$tree/.converge" "$fresh"
-  port=$(free_port)
-  converge_start "$data" "$port"
-  url=http://127.0.0.1:$port
-  "$CVG" login --url "$url" <"$data/initial-admin-token" >/dev/null
+  local data=$BENCH_WORK/data-$tool-$round fresh=$BENCH_WORK/fresh-$tool url
+  rm -rf "$fresh"
+  converge_fresh "$data" "$tree"
+  url=$CVG_URL
   if [ "$mode" = bytes ]; then
-    proxy_start "$port"
+    proxy_start "$CVG_PORT"
     url=http://127.0.0.1:$PROXY_PORT
     "$CVG" login --url "$url" <"$data/initial-admin-token" >/dev/null
+    "$CVG" -C "$tree" remote set --url "$url" --repo bench >/dev/null
   fi
-  "$CVG" repo create bench >/dev/null
-  "$CVG" init "$tree" >/dev/null
-  "$CVG" -C "$tree" remote set --url "$url" --repo bench >/dev/null
   if [ "$mode" = time ]; then
     step time "1 cold snap" "$tool" "$CVG" -C "$tree" snap -m cold
   else
@@ -124,30 +120,25 @@ run_converge() {  # TOOL BIN ROUND MODE
   /usr/bin/python3 "$here/corpus.py" unedit "$tree" 1 >/dev/null
   if [ "$mode" = time ]; then
     step time "4 fetch + restore" "$tool" bash -c "'$CVG' init '$fresh' >/dev/null && cd '$fresh' &&
-      '$CVG' remote set --url 'http://127.0.0.1:$port' --repo bench >/dev/null &&
+      '$CVG' remote set --url '$CVG_URL' --repo bench >/dev/null &&
       '$CVG' fetch >/dev/null && '$CVG' restore '$pub'"
     { du -sb "$data/objects" "$data/packs" 2>/dev/null || true; } |
       awk -v t="$tool" '{ s += $1 } END { print t " server store bytes: " s }'
   else
     proxy_stop
   fi
-  kill "$CVG_SERVER_PID" && wait "$CVG_SERVER_PID" 2>/dev/null || true
-  CVG_SERVER_PID=
+  converge_stop
   rm -rf "$tree/.converge" "$fresh" "$data"
 }
 
 run_git() {  # ROUND MODE
   local mode=$2 bare=$BENCH_WORK/git-srv/bench.git fresh=$BENCH_WORK/fresh-git port=$git_port
-  rm -rf "$tree/.git" "$bare" "$fresh"
-  git init -q --bare "$bare"
-  git -C "$bare" config http.receivepack true
-  git -C "$tree" init -q
-  printf '/.converge/\n' >>"$tree/.git/info/exclude"
+  rm -rf "$fresh"
   if [ "$mode" = bytes ]; then
     proxy_start "$git_port"
     port=$PROXY_PORT
   fi
-  git -C "$tree" remote add origin "http://127.0.0.1:$port/git/bench.git"
+  git_fresh "$bare" "$tree" "http://127.0.0.1:$port/git/bench.git"
   if [ "$mode" = time ]; then
     step time "1 cold snap" git bash -c "git -C '$tree' add -A && git -C '$tree' commit -q -m cold"
   else
@@ -166,12 +157,10 @@ run_git() {  # ROUND MODE
   rm -rf "$tree/.git" "$bare" "$fresh"
 }
 
-tools=(old new git)
 for ((r = 0; r <= rounds; r++)); do
-  mode=time
+  mode="time"
   [ "$r" = "$rounds" ] && mode=bytes  # the last round counts bytes, untimed
-  for ((k = 0; k < 3; k++)); do
-    t=${tools[$(((r + k) % 3))]}
+  for t in $(round_order "$r" old new git); do
     echo "== round $r ($mode): $t" >&2
     case $t in
       old) run_converge old "$OLD" "$r" "$mode" ;;

@@ -5,7 +5,9 @@
   corpus.py edit DEST PERCENT        append a line to PERCENT% of the text files
   corpus.py unedit DEST PERCENT      take those lines off again
   corpus.py binary PATH MIB SEED     write a seeded pseudo-random file of MIB MiB
-  corpus.py flip PATH                change the byte in the middle of PATH
+  corpus.py flip PATH                change the byte in the middle of PATH (twice: back)
+  corpus.py digest DEST              one hash of DEST's paths, types and contents
+                                     (.git and .converge at the top left out)
   corpus.py synthetic N DEST         N small files in N/10 directories (bench/million.sh)
 
 Text comes from the source files of installed Debian packages (headers,
@@ -166,6 +168,30 @@ def flip(path):
         fh.write(bytes([b[0] ^ 0xFF]))
 
 
+def digest(dest):
+    """bench/run.sh checks with this that every round starts from the same
+    tree: every directory and file under DEST (but the tools' metadata),
+    its kind, size and bytes."""
+    import hashlib
+    h = hashlib.blake2b(digest_size=16)
+    for d, dirs, files in os.walk(dest):
+        if d == dest:
+            dirs[:] = [x for x in dirs if x not in (".git", ".converge")]
+        dirs.sort()
+        rel = os.path.relpath(d, dest)
+        h.update(b"d %s\0" % rel.encode())
+        for f in sorted(files):
+            p = os.path.join(d, f)
+            if os.path.islink(p):
+                h.update(b"l %s %s\0" % (f.encode(), os.readlink(p).encode()))
+                continue
+            h.update(b"f %s %d\0" % (f.encode(), os.path.getsize(p)))
+            with open(p, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+    print(h.hexdigest())
+
+
 def main(argv):
     if len(argv) == 3 and argv[0] == "build" and argv[1] in CORPORA:
         build(argv[1], argv[2])
@@ -177,6 +203,8 @@ def main(argv):
         write_binary(argv[1], int(argv[2]), int(argv[3]))
     elif len(argv) == 3 and argv[0] == "synthetic":
         synthetic(int(argv[1]), argv[2])
+    elif len(argv) == 2 and argv[0] == "digest":
+        digest(argv[1])
     elif len(argv) == 2 and argv[0] == "flip":
         flip(argv[1])
     else:

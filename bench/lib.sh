@@ -1,6 +1,7 @@
-# Helpers for bench/run.sh (sourced). Every measurement appends one line to
-# $RESULTS_TSV: row, tool, seconds, client peak RSS (KiB), server peak RSS
-# (KiB, 0 when no server took part), bytes sent (0 when not measured).
+# Helpers for the bench scripts (sourced). run.sh and ab.sh append one line
+# per measurement to $RESULTS_TSV (record): row, tool, seconds, client peak
+# RSS (KiB), server peak RSS (KiB, 0 when no server took part), bytes sent (0
+# when not measured), and for run.sh the round.
 
 # Installs what the benchmark needs and the tests do not: GNU time (peak RSS)
 # and lighttpd (a CGI-capable server for git http-backend).
@@ -57,7 +58,7 @@ server_rss_reset() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 server_rss_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # measure ROW TOOL CMD...: runs CMD under /usr/bin/time, records wall time and
-# peak RSS; the server side is read by the caller (see measure_converge/git).
+# peak RSS; the server side is read by the caller (see measure_tool).
 # CMD's stdout is kept in $BENCH_WORK/last.out.
 measure_cmd() {
   local t0 t1
@@ -77,34 +78,30 @@ measure_cmd() {
   LAST_RSS=$(tail -1 "$BENCH_WORK/time.out")
 }
 
-record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS_TSV"; }
-
-# measure_converge ROW CMD...: a converge step; the server's peak RSS too.
-measure_converge() {
-  local row=$1
-  shift
-  server_rss_reset "$CVG_SERVER_PID"
-  measure_cmd "$@"
-  local srv
-  srv=$(server_rss_kib "$CVG_SERVER_PID")
-  [ "${STEP_USES_SERVER:-0}" = 1 ] || srv=0
-  record "$row" converge "$LAST_SECS" "$LAST_RSS" "$srv" "${STEP_BYTES:-0}"
-  echo "  converge  $row: ${LAST_SECS}s, client ${LAST_RSS} KiB, server ${srv} KiB" >&2
+# record FIELD...: one line of $RESULTS_TSV, the fields tab-separated.
+record() {
+  local IFS=$'\t'
+  printf '%s\n' "$*" >>"$RESULTS_TSV"
 }
 
-# measure_git ROW CMD...: a git step; the server side is every git
-# http-backend CGI run during it (each under /usr/bin/time, see git_http_start).
-measure_git() {
-  local row=$1
+# measure_tool converge|git CMD...: one timed step of that tool (measure_cmd),
+# and LAST_SRV the server side's peak RSS in KiB when STEP_USES_SERVER=1 (0
+# otherwise): for converge the `serve` process, its peak reset before the
+# step; for git every git http-backend CGI run during it (each under
+# /usr/bin/time, see git_http_start).
+measure_tool() {
+  local tool=$1
   shift
-  : >"$GIT_CGI_LOG"
+  if [ "$tool" = converge ]; then server_rss_reset "$CVG_SERVER_PID"; else : >"$GIT_CGI_LOG"; fi
   measure_cmd "$@"
-  local srv=0
+  LAST_SRV=0
   if [ "${STEP_USES_SERVER:-0}" = 1 ]; then
-    srv=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$GIT_CGI_LOG")
+    if [ "$tool" = converge ]; then
+      LAST_SRV=$(server_rss_kib "$CVG_SERVER_PID")
+    else
+      LAST_SRV=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$GIT_CGI_LOG")
+    fi
   fi
-  record "$row" git "$LAST_SECS" "$LAST_RSS" "$srv" "${STEP_BYTES:-0}"
-  echo "  git       $row: ${LAST_SECS}s, client ${LAST_RSS} KiB, server ${srv} KiB" >&2
 }
 
 # Starts lighttpd serving git smart HTTP (git http-backend as CGI) for the
@@ -193,4 +190,54 @@ json_field() {  # json_field FILE KEY.KEY...: one value from a JSON document
 v = json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."): v = v[k]
 print(v)' "$1" "$2"
+}
+
+# converge_stop: stops the converge server converge_start started, if any.
+converge_stop() {
+  [ -n "${CVG_SERVER_PID:-}" ] || return 0
+  kill "$CVG_SERVER_PID" 2>/dev/null && wait "$CVG_SERVER_PID" 2>/dev/null || true
+  CVG_SERVER_PID=
+}
+
+# converge_fresh DATA TREE: converge starting from nothing: a server of its
+# own on the new data dir DATA (CVG_SERVER_PID, CVG_PORT, CVG_URL), logged in,
+# with an empty repository "bench"; TREE a new workspace (its .converge
+# removed first) whose remote is that repository.
+converge_fresh() {
+  local data=$1 tree=$2
+  rm -rf "$data" "$tree/.converge"
+  CVG_PORT=$(free_port)
+  converge_start "$data" "$CVG_PORT"
+  CVG_URL=http://127.0.0.1:$CVG_PORT
+  "$CVG" login --url "$CVG_URL" <"$data/initial-admin-token" >/dev/null
+  "$CVG" repo create bench >/dev/null
+  "$CVG" init "$tree" >/dev/null
+  "$CVG" -C "$tree" remote set --url "$CVG_URL" --repo bench >/dev/null
+}
+
+# git_fresh BARE TREE URL: git starting from nothing: a new bare repository
+# BARE that accepts pushes over smart HTTP (served by git_http_start), and
+# TREE a new repository (its .git removed first) with origin URL and
+# converge's .converge/ excluded.
+git_fresh() {
+  local bare=$1 tree=$2 url=$3
+  rm -rf "$bare" "$tree/.git"
+  git init -q --bare "$bare"
+  git -C "$bare" config http.receivepack true
+  git -C "$tree" init -q
+  printf '/.converge/\n' >>"$tree/.git/info/exclude"
+  git -C "$tree" remote add origin "$url"
+}
+
+# round_order ROUND TOOL...: the tools in the order they run in round ROUND
+# (0-based): rotated by one each round, so that each goes first in turn
+# (whoever goes first meets the cold dentries and inodes).
+round_order() {
+  local r=$1
+  shift
+  local tools=("$@") k out=()
+  for ((k = 0; k < ${#tools[@]}; k++)); do
+    out+=("${tools[$(((r + k) % ${#tools[@]}))]}")
+  done
+  echo "${out[@]}"
 }
