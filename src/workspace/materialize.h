@@ -60,8 +60,12 @@ Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display,
 
 // Checks that every object a file entry needs is in the store with the size
 // its manifest or chunk list says, and intact (re-hashed): catches a missing
-// or damaged blob before anything is changed.
-Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::string& display);
+// or damaged blob before anything is changed. kPresent leaves out re-hashing
+// the blobs, for a file whose write cannot change anything when it fails (it
+// goes into a staging directory): writing re-hashes them anyway.
+enum class ObjectCheck { kIntact, kPresent };
+Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::string& display,
+                        ObjectCheck how = ObjectCheck::kIntact);
 
 // File writes queued and run on all cores. Each job holds its directory open;
 // the queue runs itself when it holds many jobs or directories, so open
@@ -93,12 +97,12 @@ class FileQueue {
 // so neither the call stack nor the descriptors grow with the depth. It stops
 // (kCorrupt) past kMaxTreeDepth, having written what came before: callers
 // measure the whole tree first (TreeDepth) so that it never gets that far.
-// Files are made under their own names (WriteMode::kCreate): the directories
-// it fills are ones no one else sees yet (a staging directory).
+// `mode` kCreate makes files and symlinks under their own names: for
+// directories no one else sees yet (a staging directory).
 class Materializer {
  public:
-  Materializer(const TreeReader& reader, FileQueue& queue, RestoreStats& stats)
-      : reader_(reader), queue_(queue), stats_(stats) {}
+  Materializer(const TreeReader& reader, FileQueue& queue, RestoreStats& stats, WriteMode mode)
+      : reader_(reader), queue_(queue), stats_(stats), mode_(mode) {}
   // Fills the empty directory `dir` (at `rel`, "" for the target's root) with
   // manifest `id`, counting what it writes in the stats. File writes may still
   // be queued when this returns: flush the queue.
@@ -108,6 +112,7 @@ class Materializer {
   const TreeReader& reader_;
   FileQueue& queue_;
   RestoreStats& stats_;
+  WriteMode mode_;
 };
 
 // "a/b" from "a" and "b"; "b" when `dir` is empty.

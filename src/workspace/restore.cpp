@@ -71,7 +71,7 @@ Status MaterializeInto(const TreeReader& reader, std::shared_ptr<Fd> dir, const 
   // `dir` is restore --to's staging directory: nothing else writes or reads
   // there until it is renamed into place whole.
   FileQueue queue(reader, &meter);
-  Materializer m(reader, queue, stats);
+  Materializer m(reader, queue, stats, WriteMode::kCreate);
   Status st = m.Fill(dir, "", root);
   if (st.ok()) st = queue.Flush();
   meter.Done();
@@ -188,7 +188,15 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
     Progress meter("Restoring", check.files_to_write(), check.bytes_to_write(), progress);
     FileQueue queue(reader, &meter);
     TreeSync sync(reader, &queue, force);
-    Status st = sync.Sync(root, "", snap.root, work.root);
+    // New directories first, aside: a failure there changes nothing.
+    Status st = sync.BuildNew(root, "", snap.root, work.root);
+    if (st.ok()) st = queue.Flush();
+    if (!st.ok()) {
+      st = sync.Finish(st);
+      meter.Done();
+      return Status(st.code(), st.message() + "; nothing was restored");
+    }
+    st = sync.Sync(root, "", snap.root, work.root);
     if (st.ok()) st = queue.Flush();
     st = sync.Finish(st);
     meter.Done();

@@ -101,6 +101,7 @@ Status TreeSync::Sync(const std::shared_ptr<Fd>& dir, const std::string& rel,
   // Depth first with an explicit stack and one directory open at a time: the
   // snap's depth is bounded (restore measures it first), the stack and the
   // descriptors are not spent per level either way.
+  new_dirs_ = 0;
   ASSIGN_OR_RETURN(DirCursor at, DirCursor::At(dir, rel));
   std::vector<std::unique_ptr<Frame>> stack;
   ASSIGN_OR_RETURN(std::unique_ptr<Frame> top, OpenFrame(at, rel, want_id, have_id));
@@ -130,17 +131,20 @@ Status TreeSync::SyncEntry(const std::shared_ptr<Fd>& dir, const std::string& na
   bool is_dir = s.exists && S_ISDIR(s.st.st_mode);
   bool wants_dir = s.want && s.want->type == EntryType::kDir;
   if (name == Workspace::kMetaDir && (is_dir || wants_dir)) {
-    if (s.want && apply())
+    if (s.want && apply() && !building_)
       stats_.warnings.push_back("skipped " + Quote(path) +
                                 ": converge never touches a .converge directory");
     return Status::Ok();
   }
   // Staging left by a killed restore is converge's own: snap never captures
-  // it, and an in-place restore clears it away.
+  // it, and an in-place restore clears it away (not this one's own).
   if (!s.want && s.exists && Workspace::IsRestoreLeftover(name))
-    return apply() ? RemoveAllAt(dir->get(), name, path, &stats_.removed) : Status::Ok();
+    return apply() && !building_ && !IsStaged(name)
+               ? RemoveAllAt(dir->get(), name, path, &stats_.removed)
+               : Status::Ok();
   if (!s.want)
-    return s.exists && s.have ? Prune(dir->get(), name, path, *s.have, s.st) : Status::Ok();
+    return s.exists && s.have && !building_ ? Prune(dir->get(), name, path, *s.have, s.st)
+                                            : Status::Ok();
   const Entry& want = *s.want;
   RETURN_IF_ERROR(CheckEntryName(want, path));
   if (s.exists && s.have && SameEntry(*s.have, want)) return Status::Ok();
@@ -152,9 +156,10 @@ Status TreeSync::SyncEntry(const std::shared_ptr<Fd>& dir, const std::string& na
       return Status::Ok();
     }
     // A file or symlink where the snap has a directory: remove it, never descend through it.
-    if (s.exists) RETURN_IF_ERROR(Clear(dir->get(), name, path, s.have, s.st));
+    if (s.exists && !building_) RETURN_IF_ERROR(Clear(dir->get(), name, path, s.have, s.st));
     return NewDir(dir, path, want);
   }
+  if (building_) return Status::Ok();  // files and symlinks are the apply pass's
   if (is_dir) {
     RETURN_IF_ERROR(Clear(dir->get(), name, path, s.have, s.st));
   } else if (s.exists && !s.have && !apply() && !force_) {
@@ -172,7 +177,7 @@ Status TreeSync::WriteLeaf(const std::shared_ptr<Fd>& dir, const std::string& pa
     if (want.type != EntryType::kFile) return Status::Ok();
     files_to_write_++;
     bytes_to_write_ += want.size;
-    QueueCheck(want, path);
+    QueueCheck(want, path, ObjectCheck::kIntact);
     return Status::Ok();
   }
   if (want.type == EntryType::kFile) return queue_->Add(dir, want, path);
@@ -183,54 +188,68 @@ Status TreeSync::WriteLeaf(const std::shared_ptr<Fd>& dir, const std::string& pa
 
 Status TreeSync::NewDir(const std::shared_ptr<Fd>& dir, const std::string& path,
                         const Entry& want) {
+  // Every step walks the same tree in the same order, so the n-th new
+  // directory is the same one in each.
+  bool staged = new_dirs_++ < kMaxStaged;
   if (!apply()) {
+    ObjectCheck how = staged ? ObjectCheck::kPresent : ObjectCheck::kIntact;
     return WalkTree(reader_, want.id, [&](const std::string& sub, const Entry& e) {
       if (e.type != EntryType::kFile) return Status::Ok();
       files_to_write_++;
       bytes_to_write_ += e.size;
-      QueueCheck(e, JoinPath(path, sub));
+      QueueCheck(e, JoinPath(path, sub), how);
       return Status::Ok();
     });
   }
-  // Under a staging name no reader looks at (snap and diff skip it, a later
-  // restore or fsck --fix clears a killed one's), so the files go straight
-  // in: no temp name and rename per file, and the directory appears whole.
-  std::string temp = TempName(Workspace::kRestoreTempPrefix);
+  if (staged != building_) return Status::Ok();  // the other step's
+  // A staged directory goes under a name no reader looks at (snap and diff
+  // skip it; a later restore or fsck --fix clears a killed one's), so its
+  // files go straight in; one past kMaxStaged is built in place, visibly.
+  std::string temp = staged ? TempName(Workspace::kRestoreTempPrefix) : want.name;
   ASSIGN_OR_RETURN(Fd sub, MakeDirAt(dir->get(), temp, path));
-  staged_.push_back({dir, temp, want.name, path});
+  if (staged) staged_.push_back({dir, temp, want.name, path});
   RestoreStats filled;
-  Materializer m(reader_, *queue_, filled);
+  Materializer m(reader_, *queue_, filled, staged ? WriteMode::kCreate : WriteMode::kReplace);
   Status st = m.Fill(std::make_shared<Fd>(std::move(sub)), path, want.id);
   stats_.written += filled.written;
   for (auto& w : filled.warnings) stats_.warnings.push_back(std::move(w));
-  if (st.ok() && staged_.size() >= kMaxStaged) st = PlaceStaged();
   return st;
 }
 
-Status TreeSync::PlaceStaged() {
-  RETURN_IF_ERROR(queue_->Flush());
-  while (!staged_.empty()) {
-    const Staged& s = staged_.front();
-    // Never onto something that appeared meanwhile (rename(2) would replace
-    // an empty directory).
-    if (::renameat2(s.parent->get(), s.temp.c_str(), s.parent->get(), s.name.c_str(),
-                    RENAME_NOREPLACE) != 0) {
-      int err = errno;
-      if (err == EEXIST)
-        return Conflict(Quote(s.path) + " appeared while the snap was being restored");
-      return ErrnoStatus("cannot move the restored directory " + Quote(s.path) + " into place",
-                         err);
-    }
-    staged_.erase(staged_.begin());
-  }
-  return Status::Ok();
+Status TreeSync::BuildNew(const std::shared_ptr<Fd>& dir, const std::string& rel,
+                          const ObjectId& want, const std::optional<ObjectId>& have) {
+  building_ = true;
+  Status st = Sync(dir, rel, want, have);
+  building_ = false;
+  return st;
+}
+
+bool TreeSync::IsStaged(const std::string& name) const {
+  for (const Staged& s : staged_)
+    if (s.temp == name) return true;
+  return false;
 }
 
 Status TreeSync::Finish(Status st) {
-  if (st.ok()) st = PlaceStaged();
-  for (const Staged& s : staged_) {
+  size_t placed = 0;
+  for (; st.ok() && placed < staged_.size(); placed++) {
+    const Staged& s = staged_[placed];
+    // Never onto something that appeared meanwhile (rename(2) would replace
+    // an empty directory).
+    if (::renameat2(s.parent->get(), s.temp.c_str(), s.parent->get(), s.name.c_str(),
+                    RENAME_NOREPLACE) == 0)
+      continue;
+    int err = errno;
+    st = err == EEXIST ? Conflict(Quote(s.path) + " appeared while the snap was being restored")
+                       : ErrnoStatus("cannot move the restored directory " + Quote(s.path) +
+                                         " into place",
+                                     err);
+    break;
+  }
+  for (size_t i = placed; i < staged_.size(); i++) {
     uint64_t removed = 0;
-    (void)RemoveAllAt(s.parent->get(), s.temp, s.path, &removed);  // a failure reported already
+    (void)RemoveAllAt(staged_[i].parent->get(), staged_[i].temp, staged_[i].path,
+                      &removed);  // the failure that got here is the one to report
   }
   staged_.clear();
   return st;
@@ -389,9 +408,9 @@ Result<bool> TreeSync::SameAsWanted(int dirfd, const std::string& name, const st
   return c->stat.id == want.id && c->stat.chunked == want.chunked;
 }
 
-void TreeSync::QueueCheck(const Entry& e, std::string path) {
+void TreeSync::QueueCheck(const Entry& e, std::string path, ObjectCheck how) {
   if (!check_status_.ok()) return;  // already failed: reported by CheckObjects
-  to_check_.push_back({e, std::move(path)});
+  to_check_.push_back({e, std::move(path), how});
   if (to_check_.size() >= check_batch_) CheckQueued();
 }
 
@@ -400,7 +419,8 @@ void TreeSync::CheckQueued() {
     check_batches_++;
     // On all cores: each object is read and hashed whole.
     check_status_ = ParallelFor(to_check_.size(), WorkerCount(), [&](size_t i) {
-      return CheckFileObjects(reader_, to_check_[i].first, to_check_[i].second);
+      const ToCheck& c = to_check_[i];
+      return CheckFileObjects(reader_, c.entry, c.path, c.how);
     });
   }
   to_check_.clear();

@@ -4,9 +4,15 @@
 // rewritten, identical ones are left alone. Anything else on disk (ignored
 // paths, FIFOs, .converge directories) is not converge's, and stays.
 //
-// A TreeSync runs twice over the same tree: a check pass that changes nothing
-// (it finds uncaptured content the restore would destroy, checks that every
-// object needed is in the store, and counts the work), then an apply pass.
+// A TreeSync runs over the same tree in three steps: a check pass that
+// changes nothing (it finds uncaptured content the restore would destroy,
+// checks that every object needed is in the store, and counts the work); a
+// build step (BuildNew) that makes the directories the tree lacks under
+// staging names beside them and changes nothing else; the apply pass (Sync
+// with a queue) that makes every other change; then Finish renames the staged
+// directories into place. A directory the tree lacks so appears whole, and a
+// failure while building one changes nothing, which is why the check pass
+// does not re-hash the objects of its files (writing them re-hashes them).
 #pragma once
 
 #include <sys/stat.h>
@@ -41,11 +47,15 @@ class TreeSync {
   // before either pass), what is on disk may be of any depth.
   Status Sync(const std::shared_ptr<Fd>& dir, const std::string& rel, const ObjectId& want,
               const std::optional<ObjectId>& have);
-  // Apply pass, after Sync and the queue's last Flush, with their outcome
-  // `st`: a directory the snap has and the tree lacks is built under a
-  // staging name beside it (files made in place, no rename each) and appears
-  // whole, renamed into place here; on a failure the staging directories go.
-  // Returns `st`, or the failure to place one.
+  // The build step, on the apply pass's TreeSync before its Sync: builds the
+  // directories the snap has and the tree lacks (the first kMaxStaged met;
+  // Sync builds any more in place) under staging names, their files made in
+  // place (no temp name and rename each). Flush the queue after it.
+  Status BuildNew(const std::shared_ptr<Fd>& dir, const std::string& rel, const ObjectId& want,
+                  const std::optional<ObjectId>& have);
+  // After the last step and the queue's last Flush, with their outcome `st`:
+  // renames the staged directories into place when `st` is ok, removes them
+  // otherwise (or when one cannot be placed). Returns `st` or that failure.
   Status Finish(Status st);
 
   // Check pass: uncaptured paths the apply pass would destroy (the first few)
@@ -74,15 +84,20 @@ class TreeSync {
   struct Slot;
   struct Frame;
   struct Descend;
-  // A new directory being built under a staging name in `parent`.
+  // A new directory built under a staging name in `parent`.
   struct Staged {
     std::shared_ptr<Fd> parent;
     std::string temp, name, path;
   };
-  // Staging directories waiting for their files, at most: each holds its
-  // parent open.
+  // New directories built aside, at most: each holds its parent open until
+  // Finish.
   static constexpr size_t kMaxStaged = 64;
-  Status PlaceStaged();
+  bool IsStaged(const std::string& name) const;
+  struct ToCheck {
+    Entry entry;
+    std::string path;
+    ObjectCheck how;
+  };
   bool apply() const { return queue_ != nullptr; }
   Result<std::unique_ptr<Frame>> OpenFrame(const DirCursor& at, const std::string& rel,
                                            const ObjectId& want_id,
@@ -103,7 +118,7 @@ class TreeSync {
                             const Entry& want, const struct stat& st);
   void Clobber(const std::string& path);
   // Check pass: queues a file entry for CheckObjects, checking a full batch.
-  void QueueCheck(const Entry& e, std::string path);
+  void QueueCheck(const Entry& e, std::string path, ObjectCheck how);
   void CheckQueued();
   void Clobber(const DirCursor& at, const std::string& name);
 
@@ -113,11 +128,13 @@ class TreeSync {
   std::vector<std::string> clobbered_;
   uint64_t clobbered_count_ = 0;
   uint64_t files_to_write_ = 0, bytes_to_write_ = 0;
-  std::vector<std::pair<Entry, std::string>> to_check_;  // file entries and their paths
+  std::vector<ToCheck> to_check_;
   size_t check_batch_;
   size_t check_batches_ = 0;
   Status check_status_;  // the first failure of a checked batch
   RestoreStats stats_;
+  bool building_ = false;  // in BuildNew
+  size_t new_dirs_ = 0;    // directories the tree lacks, met so far in this walk
   std::vector<Staged> staged_;
 };
 

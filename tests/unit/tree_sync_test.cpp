@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <fcntl.h>
 
+#include <map>
+
 #include "workspace/workspace.h"
 
 #include "store/tree.h"
@@ -117,11 +119,17 @@ class TreeSyncApplyTest : public TreeSyncCheckTest {
     fs::remove(root_ / "top.txt");
     return s->root;
   }
-  // The apply pass over the workspace root, up to the queue's last flush.
-  Status Apply(const ObjectId& want, FileQueue* queue, TreeSync* sync) {
+  // The build step and the apply pass over the workspace root, each up to
+  // the queue's flush, as RestoreInPlace runs them; stops after the build
+  // step when `build_only`.
+  Status Apply(const ObjectId& want, FileQueue* queue, TreeSync* sync, bool build_only = false) {
     int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     EXPECT_GE(fd, 0);
-    Status st = sync->Sync(std::make_shared<Fd>(fd), "", want, std::nullopt);
+    auto root = std::make_shared<Fd>(fd);
+    Status st = sync->BuildNew(root, "", want, std::nullopt);
+    if (st.ok()) st = queue->Flush();
+    if (!st.ok() || build_only) return st;
+    st = sync->Sync(root, "", want, std::nullopt);
     return st.ok() ? queue->Flush() : st;
   }
   std::vector<std::string> Leftovers() {
@@ -158,10 +166,33 @@ TEST_F(TreeSyncApplyTest, AFailedWriteLeavesNeitherTheDirectoryNorItsStaging) {
   TreeReader reader(ws().store());
   FileQueue queue(reader, nullptr);
   TreeSync sync(reader, &queue, false);
-  Status st = sync.Finish(Apply(root, &queue, &sync));
+  Status st = sync.Finish(Apply(root, &queue, &sync, /*build_only=*/true));
   EXPECT_EQ(st.code(), Code::kNotFound) << st.message();
   EXPECT_FALSE(fs::exists(root_ / "new"));
+  EXPECT_FALSE(fs::exists(root_ / "top.txt"));  // the apply pass's: not reached
   EXPECT_TRUE(Leftovers().empty());
+}
+
+TEST_F(TreeSyncApplyTest, TheCheckPassLeavesRehashingToTheBuildStepOnlyInNewDirectories) {
+  ObjectId a;
+  ObjectId root = SnapNewDir(&a);
+  TreeReader reader(ws().store());
+  // Damaged in place (same size): only re-hashing finds it.
+  testing::DamageObject(ws().store(), a, 0);
+  TreeSync check(reader, nullptr, false);
+  ASSERT_TRUE(CheckPass(root, 100, &check).ok());
+  EXPECT_TRUE(check.CheckObjects().ok());  // new/a.txt is written aside: not re-hashed here
+  FileQueue queue(reader, nullptr);
+  TreeSync sync(reader, &queue, false);
+  Status st = sync.Finish(Apply(root, &queue, &sync, /*build_only=*/true));
+  EXPECT_EQ(st.code(), Code::kCorrupt) << st.message();  // writing re-hashes it
+  EXPECT_FALSE(fs::exists(root_ / "new"));
+  EXPECT_TRUE(Leftovers().empty());
+  // The same damaged blob under a name in a directory the tree has is re-hashed first.
+  fs::create_directory(root_ / "new");
+  TreeSync recheck(reader, nullptr, false);
+  ASSERT_TRUE(CheckPass(root, 100, &recheck).ok());
+  EXPECT_EQ(recheck.CheckObjects().code(), Code::kCorrupt);
 }
 
 TEST_F(TreeSyncApplyTest, ADirectoryThatAppearsMeanwhileIsNeitherReplacedNorFilled) {
@@ -176,6 +207,39 @@ TEST_F(TreeSyncApplyTest, ADirectoryThatAppearsMeanwhileIsNeitherReplacedNorFill
   EXPECT_EQ(st.code(), Code::kConflict) << st.message();
   EXPECT_NE(st.message().find("new"), std::string::npos) << st.message();
   EXPECT_TRUE(fs::is_empty(root_ / "new"));
+  EXPECT_TRUE(Leftovers().empty());
+}
+
+TEST_F(TreeSyncApplyTest, NewDirectoriesPastTheStagingLimitAreCheckedWholeAndBuiltInPlace) {
+  // More new directories than TreeSync stages (64): d00..d69, each one file.
+  constexpr int kDirs = 70;
+  auto dir = [](int i) { return "d" + std::string(i < 10 ? "0" : "") + std::to_string(i); };
+  for (int i = 0; i < kDirs; i++) Write(dir(i) + "/f.txt", "file " + std::to_string(i));
+  ObjectId id = Snap();
+  TreeReader reader(ws().store());
+  Result<converge::Snap> snap = reader.ReadSnap(id);
+  ASSERT_TRUE(snap.ok());
+  std::map<std::string, ObjectId> blobs;
+  ASSERT_TRUE(WalkTree(reader, snap->root, [&](const std::string& path, const Entry& e) {
+                blobs[path] = e.id;
+                return Status::Ok();
+              }).ok());
+  for (int i = 0; i < kDirs; i++) fs::remove_all(root_ / dir(i));
+  // The last one is past the limit: the check pass re-hashes its file.
+  testing::DamageObject(ws().store(), blobs[dir(kDirs - 1) + "/f.txt"], 0);
+  TreeSync check(reader, nullptr, false);
+  ASSERT_TRUE(CheckPass(snap->root, 100, &check).ok());
+  Status st = check.CheckObjects();
+  EXPECT_EQ(st.code(), Code::kCorrupt) << st.message();
+  EXPECT_NE(st.message().find(dir(kDirs - 1)), std::string::npos) << st.message();
+  // Restored from an intact copy of that file, every directory lands.
+  testing::DamageObject(ws().store(), blobs[dir(kDirs - 1) + "/f.txt"], 0);  // flipped back
+  FileQueue queue(reader, nullptr);
+  TreeSync sync(reader, &queue, false);
+  st = sync.Finish(Apply(snap->root, &queue, &sync));
+  ASSERT_TRUE(st.ok()) << st.message();
+  for (int i = 0; i < kDirs; i++)
+    EXPECT_EQ(testing::ReadFileOrDie(root_ / dir(i) / "f.txt"), "file " + std::to_string(i));
   EXPECT_TRUE(Leftovers().empty());
 }
 
