@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 bench_deps
 BENCH_WORK=${BENCH_WORK:-/tmp/converge-ab-$size}
-rm -rf "$BENCH_WORK"
+[ -e "$BENCH_WORK" ] && rm -rf "$BENCH_WORK" && settle_deletes
 mkdir -p "$BENCH_WORK"
 RESULTS_TSV=$BENCH_WORK/results.tsv
 : >"$RESULTS_TSV"
@@ -129,6 +129,7 @@ run_converge() {  # TOOL BIN ROUND MODE
   fi
   converge_stop
   rm -rf "$tree/.converge" "$fresh" "$data"
+  settle_deletes
 }
 
 run_git() {  # ROUND MODE
@@ -155,6 +156,7 @@ run_git() {  # ROUND MODE
     proxy_stop
   fi
   rm -rf "$tree/.git" "$bare" "$fresh"
+  settle_deletes
 }
 
 for ((r = 0; r <= rounds; r++)); do

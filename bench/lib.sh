@@ -35,6 +35,18 @@ bench_home() {
 
 now_ns() { date +%s%N; }
 
+# settle_deletes: after removing many files, waits until the filesystem hands
+# their inodes out again. ext4 without a journal (this machine's) will not
+# reuse an inode freed less than 60 s ago (360 s while its inode table block
+# is dirty: hence the sync) and scans past each such inode on every create,
+# so a step that makes thousands of files soon after a big rm ran several
+# times slower: restoring the small corpus took 0.19 s settled and 0.4-1.6 s
+# within minutes of deleting a tree. BENCH_SETTLE (seconds, default 61).
+settle_deletes() {
+  sync
+  sleep "${BENCH_SETTLE:-61}"
+}
+
 # Waits (up to BENCH_MAX_WAIT seconds, default 1800) for the 1-minute load
 # average to drop below BENCH_MAX_LOAD (default 1.5): others share the machine.
 wait_for_quiet() {
@@ -62,9 +74,8 @@ server_rss_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || 
 # CMD's stdout is kept in $BENCH_WORK/last.out.
 measure_cmd() {
   local t0 t1
-  # Writes still dirty from the step before (the other tool's) would be
-  # flushed inside this one: converge's server makes a pack durable with
-  # syncfs(2), which writes back every dirty page of the filesystem.
+  # Writes still dirty from the step before (the other tool's) would compete
+  # with this one for the disk, and its own syncs could wait behind them.
   sync
   t0=$(now_ns)
   if ! /usr/bin/time -f "%M" -o "$BENCH_WORK/time.out" "$@" >"$BENCH_WORK/last.out" \

@@ -30,7 +30,7 @@ fi
 CVG=$CONVERGE_BIN
 BENCH_WORK=${BENCH_WORK:-/tmp/converge-bench-$size}
 RESULTS_MD=${BENCH_RESULTS:-$here/RESULTS.md}
-rm -rf "$BENCH_WORK"
+[ -e "$BENCH_WORK" ] && rm -rf "$BENCH_WORK" && settle_deletes
 mkdir -p "$BENCH_WORK"
 RESULTS_TSV=$BENCH_WORK/results.tsv
 : >"$RESULTS_TSV"
@@ -177,7 +177,7 @@ end_round() {
   echo "  round $1: scratch space in use $(du -sh "$BENCH_WORK" | cut -f1)" >&2
   rm -rf "$fresh_cvg" "$fresh_git" "$BENCH_WORK/converge-data-$1" "$tree/.converge" \
     "$tree/.git" "$git_bare"
-  sync
+  if [ "$1" -lt $((rounds - 1)) ]; then settle_deletes; fi
 }
 
 echo "== waiting for a quiet machine" >&2
