@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/hex.h"
+#include "store/libpq.h"
 
 namespace converge {
 
@@ -99,11 +100,12 @@ std::string PgSessionOptions(std::string options) {
 }  // namespace
 
 Result<std::vector<std::pair<std::string, std::string>>> PgConnectParams(const std::string& url) {
+  RETURN_IF_ERROR(LoadLibPq());
   char* err = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &err);
+  PQconninfoOption* parsed = Pq().PQconninfoParse(url.c_str(), &err);
   if (!parsed) {
     std::string why = PgTrimmed(err ? err : "out of memory");
-    PQfreemem(err);
+    Pq().PQfreemem(err);
     return Invalid("the database URL " + PgRedactUrl(url) +
                    " is not a libpq connection string: " + why);
   }
@@ -116,7 +118,7 @@ Result<std::vector<std::pair<std::string, std::string>>> PgConnectParams(const s
     else
       params.emplace_back(o->keyword, o->val);
   }
-  PQconninfoFree(parsed);
+  Pq().PQconninfoFree(parsed);
   auto given = [&](const char* key) {
     for (const auto& [k, v] : params)
       if (k == key) return true;
@@ -137,7 +139,7 @@ Result<std::vector<std::pair<std::string, std::string>>> PgConnectParams(const s
 }
 
 PgConn::~PgConn() {
-  PQfinish(conn_);
+  Pq().PQfinish(conn_);
 }
 
 Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& url) {
@@ -150,25 +152,25 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& url) {
   keys.push_back(nullptr);
   values.push_back(nullptr);
   // expand_dbname 0: the URL was parsed above, a dbname is only a name now.
-  PGconn* c = PQconnectdbParams(keys.data(), values.data(), 0);
+  PGconn* c = Pq().PQconnectdbParams(keys.data(), values.data(), 0);
   std::unique_ptr<PgConn> conn(new PgConn(c));
-  if (!c || PQstatus(c) != CONNECTION_OK)
+  if (!c || Pq().PQstatus(c) != CONNECTION_OK)
     return IoError("connect to PostgreSQL at " + PgRedactUrl(url) + ": " +
-                   PgTrimmed(c ? PQerrorMessage(c) : "out of memory") +
+                   PgTrimmed(c ? Pq().PQerrorMessage(c) : "out of memory") +
                    "; check that the server runs and the URL (--db) names it");
-  PQsetNoticeProcessor(c, PgQuietNotices, nullptr);
+  Pq().PQsetNoticeProcessor(c, PgQuietNotices, nullptr);
   return conn;
 }
 
 std::string PgConn::Where() const {
-  const char* host = PQhost(conn_);
-  return std::string(host ? host : "") + ":" + (PQport(conn_) ? PQport(conn_) : "") + "/" +
-         (PQdb(conn_) ? PQdb(conn_) : "");
+  const char* host = Pq().PQhost(conn_);
+  return std::string(host ? host : "") + ":" + (Pq().PQport(conn_) ? Pq().PQport(conn_) : "") + "/" +
+         (Pq().PQdb(conn_) ? Pq().PQdb(conn_) : "");
 }
 
 Status PgConn::ErrorOf(const PGresult* res, const std::string& what) const {
-  std::string msg = PgTrimmed(res ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
-  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  std::string msg = PgTrimmed(res ? Pq().PQresultErrorMessage(res) : Pq().PQerrorMessage(conn_));
+  const char* state = res ? Pq().PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   std::string code = state ? state : "";
   if (code.rfind("23", 0) == 0) return Conflict("database constraint: " + msg);
   if (code == "53100")
@@ -176,26 +178,26 @@ Status PgConn::ErrorOf(const PGresult* res, const std::string& what) const {
   if (code == "40001" || code == "40P01")
     return IoError("database: the transaction was cancelled by a concurrent one (" + msg +
                    "); try again");
-  if (PQstatus(conn_) != CONNECTION_OK)
+  if (Pq().PQstatus(conn_) != CONNECTION_OK)
     return IoError("database at " + Where() + ": the connection is lost: " + msg);
   return IoError("database: " + what + ": " + msg);
 }
 
 void PgConn::set_changes(const PGresult* res) {
-  const char* n = PQcmdTuples(const_cast<PGresult*>(res));
+  const char* n = Pq().PQcmdTuples(const_cast<PGresult*>(res));
   changes_ = n && *n ? std::atoi(n) : 0;
 }
 
 Status PgConn::Ready() {
-  if (PQstatus(conn_) == CONNECTION_OK) return Status::Ok();
+  if (Pq().PQstatus(conn_) == CONNECTION_OK) return Status::Ok();
   if (in_tx_)
     return IoError("database at " + Where() +
                    ": the connection was lost in a transaction, which is rolled back");
-  PQreset(conn_);
+  Pq().PQreset(conn_);
   prepared_.clear();  // they went with the old session
-  if (PQstatus(conn_) != CONNECTION_OK)
+  if (Pq().PQstatus(conn_) != CONNECTION_OK)
     return IoError("database at " + Where() + ": the connection is lost and reconnecting failed: " +
-                   PgTrimmed(PQerrorMessage(conn_)));
+                   PgTrimmed(Pq().PQerrorMessage(conn_)));
   return Status::Ok();
 }
 
@@ -204,7 +206,7 @@ Status PgConn::Exec(std::string_view sql) {
   bool begin = text.rfind("BEGIN", 0) == 0;
   if (text == "COMMIT" || text == "ROLLBACK") {
     in_tx_ = false;
-    if (PQstatus(conn_) != CONNECTION_OK)  // the server ended the transaction with the connection
+    if (Pq().PQstatus(conn_) != CONNECTION_OK)  // the server ended the transaction with the connection
       return text == "ROLLBACK"
                  ? Status::Ok()
                  : IoError("database at " + Where() +
@@ -213,29 +215,29 @@ Status PgConn::Exec(std::string_view sql) {
   }
   RETURN_IF_ERROR(Ready());
   Status out = Run(text);
-  if (!out.ok() && begin && PQstatus(conn_) != CONNECTION_OK) {  // lost while idle: retry once
+  if (!out.ok() && begin && Pq().PQstatus(conn_) != CONNECTION_OK) {  // lost while idle: retry once
     RETURN_IF_ERROR(Ready());
     out = Run(text);
   }
-  if (begin && !out.ok() && PQtransactionStatus(conn_) != PQTRANS_IDLE)
+  if (begin && !out.ok() && Pq().PQtransactionStatus(conn_) != PQTRANS_IDLE)
     (void)Run("ROLLBACK");  // BEGIN went through but what followed it did not
   if (begin && out.ok()) in_tx_ = true;
   return out;
 }
 
 Status PgConn::Run(const std::string& text) {
-  PGresult* res = PQexec(conn_, text.c_str());
-  ExecStatusType st = PQresultStatus(res);
+  PGresult* res = Pq().PQexec(conn_, text.c_str());
+  ExecStatusType st = Pq().PQresultStatus(res);
   Status out = Status::Ok();
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     out = ErrorOf(res, text.substr(0, 80));
-  } else if (text == "COMMIT" && std::strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+  } else if (text == "COMMIT" && std::strcmp(Pq().PQcmdStatus(res), "ROLLBACK") == 0) {
     // A statement failed earlier: PostgreSQL then ends the transaction here.
     out = IoError("database: the transaction was rolled back: a statement in it failed");
   } else {
     set_changes(res);
   }
-  PQclear(res);
+  Pq().PQclear(res);
   return out;
 }
 
@@ -247,10 +249,10 @@ Result<std::pair<std::string, int>> PgConn::Prepared(std::string_view sql) {
   int count = 0;
   std::string numbered = PgNumberPlaceholders(sql, &count);
   std::string name = "c" + std::to_string(prepared_.size() + 1);
-  PGresult* res = PQprepare(conn_, name.c_str(), numbered.c_str(), 0, nullptr);
-  bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+  PGresult* res = Pq().PQprepare(conn_, name.c_str(), numbered.c_str(), 0, nullptr);
+  bool ok = Pq().PQresultStatus(res) == PGRES_COMMAND_OK;
   Status err = ok ? Status::Ok() : ErrorOf(res, "prepare '" + key + "'");
-  PQclear(res);
+  Pq().PQclear(res);
   if (!ok) return err;
   return prepared_[key] = {name, count};
 }
@@ -259,7 +261,7 @@ PgStmt::PgStmt(std::shared_ptr<PgConn> conn, std::string sql, int params)
     : conn_(std::move(conn)), sql_(std::move(sql)), values_(params), binary_(params, 0) {}
 
 PgStmt::~PgStmt() {
-  PQclear(res_);
+  Pq().PQclear(res_);
 }
 
 void PgStmt::Bind(int idx, std::string value, bool binary) {
@@ -284,42 +286,42 @@ Result<bool> PgStmt::Step() {
       vals[i] = values_[i] ? values_[i]->data() : nullptr;
       lens[i] = values_[i] ? static_cast<int>(values_[i]->size()) : 0;
     }
-    res_ = PQexecPrepared(conn_->raw(), named.first.c_str(), static_cast<int>(n), vals.data(),
+    res_ = Pq().PQexecPrepared(conn_->raw(), named.first.c_str(), static_cast<int>(n), vals.data(),
                           lens.data(), binary_.data(), 0);
-    ExecStatusType st = PQresultStatus(res_);
+    ExecStatusType st = Pq().PQresultStatus(res_);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
       Status err = conn_->ErrorOf(res_, "run '" + sql_ + "'");
-      PQclear(res_);
+      Pq().PQclear(res_);
       res_ = nullptr;
       return err;
     }
     conn_->set_changes(res_);
     row_ = 0;
-  } else if (row_ < PQntuples(res_)) {
+  } else if (row_ < Pq().PQntuples(res_)) {
     row_++;
   }
-  return row_ < PQntuples(res_);
+  return row_ < Pq().PQntuples(res_);
 }
 
 void PgStmt::Reset() {
-  PQclear(res_);
+  Pq().PQclear(res_);
   res_ = nullptr;
   row_ = -1;
   for (auto& v : values_) v.reset();
 }
 
 int64_t PgStmt::Int(int col) const {
-  if (!res_ || PQgetisnull(res_, row_, col)) return 0;
-  return std::strtoll(PQgetvalue(res_, row_, col), nullptr, 10);
+  if (!res_ || Pq().PQgetisnull(res_, row_, col)) return 0;
+  return std::strtoll(Pq().PQgetvalue(res_, row_, col), nullptr, 10);
 }
 
 std::string PgStmt::Text(int col) const {
-  if (!res_ || PQgetisnull(res_, row_, col)) return "";
-  const char* v = PQgetvalue(res_, row_, col);
-  std::string s(v, static_cast<size_t>(PQgetlength(res_, row_, col)));
+  if (!res_ || Pq().PQgetisnull(res_, row_, col)) return "";
+  const char* v = Pq().PQgetvalue(res_, row_, col);
+  std::string s(v, static_cast<size_t>(Pq().PQgetlength(res_, row_, col)));
   // BYTEA comes back in text form as \x and hex digits: give the bytes, as
   // SQLite gives a BLOB's.
-  if (PQftype(res_, col) == kByteaOid && s.rfind("\\x", 0) == 0) {
+  if (Pq().PQftype(res_, col) == kByteaOid && s.rfind("\\x", 0) == 0) {
     std::string bytes((s.size() - 2) / 2, '\0');
     if (FromHex(std::string_view(s).substr(2), reinterpret_cast<unsigned char*>(bytes.data()),
                 bytes.size()))
@@ -329,7 +331,7 @@ std::string PgStmt::Text(int col) const {
 }
 
 bool PgStmt::IsNull(int col) const {
-  return !res_ || PQgetisnull(res_, row_, col);
+  return !res_ || Pq().PQgetisnull(res_, row_, col);
 }
 
 }  // namespace converge

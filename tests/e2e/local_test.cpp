@@ -352,5 +352,21 @@ TEST_F(LocalTest, LeftoversOfAKilledRestoreAreNeverCaptured) {
   EXPECT_TRUE(fs::exists(ws_ / ".converge-restore.notmine.tmp"));
 }
 
+// libpq pulls in some twenty libraries; only serve on PostgreSQL needs it, so
+// it is loaded then (store/libpq.h) and no other command pays for loading it.
+TEST_F(LocalTest, CommandsStartWithoutLoadingLibpq) {
+  RunOptions o;
+  o.cwd = ws_;
+  o.env["LD_DEBUG"] = "libs";  // the loader names every library it looks up, on stderr
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--version"}, std::vector<std::string>{"init"},
+        std::vector<std::string>{"snap", "-m", "first"}, std::vector<std::string>{"snaps"}}) {
+    RunResult r = Converge(args, o);
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("libsodium"), std::string::npos) << "LD_DEBUG had no effect";
+    EXPECT_EQ(r.err.find("libpq"), std::string::npos) << args[0] << " loaded libpq";
+  }
+}
+
 }  // namespace
 }  // namespace converge::testing
