@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <unordered_set>
 
 #include "base/json.h"
 #include "base/text.h"
@@ -123,34 +124,65 @@ Result<uint64_t> CheckObjectInRepo(Db& db, int64_t repo_id, ObjectKind kind, con
   return Judge(kind, id, bytes, facts, held, depth);
 }
 
+namespace {
+
+// The file entries of `facts` (a manifest's) that are identical to the base
+// manifest's entry of the same name, into `known` with the content size both
+// promise (see QueuedCheck::base). A base that does not decode adds nothing.
+void KnownFromBase(const ObjectFacts& facts, std::string_view base, HeldObjects* known) {
+  Result<ObjectFacts> b = RefsAndSizes(ObjectKind::kManifest, base);
+  if (!b.ok()) return;
+  // Both lists follow their manifests' entries, sorted by name.
+  auto at = b->refs.begin();
+  for (const NamedRef& n : facts.refs) {
+    if (n.dir() || !n.size) continue;
+    while (at != b->refs.end() && at->name < n.name) ++at;
+    if (at == b->refs.end()) break;
+    if (at->name == n.name && at->ref == n.ref && at->size == n.size)
+      (*known)[{n.ref.kind, n.ref.id}] = HeldObject{0, *n.size, 0};
+  }
+}
+
+}  // namespace
+
 Result<QueuedVerdict> CheckQueuedInRepo(Db& db, int64_t repo_id,
                                         const std::vector<QueuedCheck>& queue,
                                         EarlierObjects* earlier) {
   std::vector<Result<ObjectFacts>> facts;
-  std::vector<ObjectRef> ask;
-  std::set<std::pair<ObjectKind, ObjectId>> asked;
+  HeldObjects known;
   for (const QueuedCheck& q : queue) {
     facts.push_back(RefsAndSizes(q.kind, q.bytes));
-    if (!facts.back().ok()) continue;
-    for (const NamedRef& n : facts.back()->refs)
-      if (!earlier->count({n.ref.kind, n.ref.id}) && asked.insert({n.ref.kind, n.ref.id}).second)
+    if (facts.back().ok() && q.kind == ObjectKind::kManifest && !q.base.empty())
+      KnownFromBase(*facts.back(), q.base, &known);
+  }
+  std::vector<ObjectRef> ask;
+  std::unordered_set<std::pair<ObjectKind, ObjectId>, ObjectKeyHash> asked;
+  for (const Result<ObjectFacts>& f : facts) {
+    if (!f.ok()) continue;
+    for (const NamedRef& n : f->refs) {
+      std::pair<ObjectKind, ObjectId> key{n.ref.kind, n.ref.id};
+      if (!earlier->count(key) && !known.count(key) && asked.insert(key).second)
         ask.push_back(n.ref);
+    }
   }
   HeldObjects repo;
   if (!ask.empty()) {
     ASSIGN_OR_RETURN(repo, ObjectRecords(db).HeldAmong(repo_id, ask));
   }
   // `*earlier` grows only as objects pass, in order: a queued object never
-  // sees one queued after it.
+  // sees one queued after it. What a base vouches for holds for every queued
+  // object: the repo held it before the pack began.
   HeldLookup held = [&](ObjectKind k, const ObjectId& ref) -> Result<std::optional<HeldObject>> {
-    for (const HeldObjects* from :
-         {static_cast<const HeldObjects*>(earlier), static_cast<const HeldObjects*>(&repo)}) {
+    for (const HeldObjects* from : {static_cast<const HeldObjects*>(earlier),
+                                    static_cast<const HeldObjects*>(&repo),
+                                    static_cast<const HeldObjects*>(&known)}) {
       auto it = from->find({k, ref});
       if (it != from->end()) return std::optional<HeldObject>(it->second);
     }
     return std::optional<HeldObject>();
   };
   QueuedVerdict out;
+  out.looked_up = ask.size();
   for (size_t i = 0; i < queue.size(); i++) {
     const QueuedCheck& q = queue[i];
     uint64_t depth = 0;

@@ -52,15 +52,25 @@ Result<uint64_t> CheckObjectInRepo(Db& db, int64_t repo_id, ObjectKind kind, con
 // A pack's objects queued for their check (server/pack_transfer.cpp queues
 // consecutive manifests, snaps and chunk lists, so that what the repo holds
 // of all their references is one batched query rather than one per object).
+//
+// `base`: for a manifest the client sent against a base manifest the repo
+// holds (checked before the bytes were decoded), that base's bytes. A repo
+// holds a manifest only with everything under it, of the sizes the manifest
+// says, so a file entry identical to the base's entry of the same name (same
+// object, same size) is known held without a lookup: a 1 % change of a
+// 50,000-file tree sends some 800 manifests naming 45,000 entries, nearly
+// all unchanged. Directories are still looked up (their depth is needed).
 struct QueuedCheck {
   ObjectKind kind;
   ObjectId id;
   std::string_view bytes;
+  std::string_view base;  // empty: none
 };
 struct QueuedVerdict {
   size_t passed = 0;              // how many passed, from the front of the queue
   std::vector<HeldObject> sizes;  // theirs, in order
   Status failure;                 // why object `passed` failed; ok when all passed
+  size_t looked_up = 0;           // references asked of the database
 };
 
 // CheckObjectInRepo for each queued object in order, exactly as if one by

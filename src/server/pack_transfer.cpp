@@ -56,13 +56,20 @@ class IntakeRole : public ObjectReceiver::Role {
     if (!bytes.ok())
       return IoError(Describe(kind, base) +
                      " is missing or damaged on the server: " + bytes.status().message());
+    // Kept for the object's check (QueuedCheck::base): it vouches for the
+    // entries the object shares with it.
+    if (kind == ObjectKind::kManifest) base_ = *bytes;
     return bytes;
   }
 
   Status Take(ReceivedObject&& o) override {
+    std::string base = std::move(base_);
+    base_.clear();
     if (o.kind != ObjectKind::kBlob) {
-      queued_bytes_ += o.bytes.size();
+      if (o.kind != ObjectKind::kManifest) base.clear();
+      queued_bytes_ += o.bytes.size() + base.size();
       queue_.push_back(std::move(o));
+      bases_.push_back(std::move(base));
       if (queue_.size() >= kMaxQueued || queued_bytes_ >= kMaxQueuedBytes) return Flush();
       return Status::Ok();
     }
@@ -83,13 +90,15 @@ class IntakeRole : public ObjectReceiver::Role {
   Status Flush() {
     if (queue_.empty()) return Status::Ok();
     std::vector<QueuedCheck> checks;
-    for (const ReceivedObject& q : queue_) checks.push_back({q.kind, q.id, q.bytes});
+    for (size_t i = 0; i < queue_.size(); i++)
+      checks.push_back({queue_[i].kind, queue_[i].id, queue_[i].bytes, bases_[i]});
     Result<QueuedVerdict> verdict = [&]() -> Result<QueuedVerdict> {
       ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
       return CheckQueuedInRepo(*db, repo_id_, checks, &in_pack_);
     }();
     std::vector<ReceivedObject> queue = std::move(queue_);
     queue_.clear();
+    bases_.clear();
     queued_bytes_ = 0;
     if (!verdict.ok()) return verdict.status();
     for (size_t i = 0; i < verdict->passed; i++)
@@ -149,6 +158,8 @@ class IntakeRole : public ObjectReceiver::Role {
   EarlierObjects in_pack_;
   std::vector<NewObject> received_;
   std::vector<ReceivedObject> queue_;  // manifests, snaps, chunk lists not yet checked
+  std::vector<std::string> bases_;     // each one's base manifest's bytes, or ""
+  std::string base_;                   // the base of the object being received
   uint64_t queued_bytes_ = 0;
   wire::PackResult result_;
 };

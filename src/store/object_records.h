@@ -13,10 +13,10 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -33,8 +33,15 @@ struct NewObject {
   HeldObject sizes;
 };
 
-// Objects by kind and ID, with their sizes.
-using HeldObjects = std::map<std::pair<ObjectKind, ObjectId>, HeldObject>;
+// Objects by kind and ID, with their sizes. Hashed: a pack's check looks up
+// tens of thousands of references, and comparing 32-byte keys down a tree
+// was a sixth of a 1 % publish's server time.
+struct ObjectKeyHash {
+  size_t operator()(const std::pair<ObjectKind, ObjectId>& k) const {
+    return std::hash<ObjectId>()(k.second) ^ static_cast<size_t>(k.first);
+  }
+};
+using HeldObjects = std::unordered_map<std::pair<ObjectKind, ObjectId>, HeldObject, ObjectKeyHash>;
 
 // How a kind is stored (server schema migration 7): 1 blob, 2 chunklist,
 // 3 manifest, 4 snap, the order of the names, so rows sort as they did when

@@ -172,5 +172,43 @@ TEST_F(WireTest, AnObjectAgainstABaseIsTakenOnlyAgainstTheReposOwn) {
   EXPECT_EQ(a, b) << "another repo's object is refused exactly as one that exists nowhere";
 }
 
+// A manifest sent against a base: the entries it shares with the base are
+// vouched for by it (the repo holds the base with everything under it), and
+// every entry that differs is checked as in any upload (docs/pack.md).
+TEST_F(WireTest, AManifestAgainstABaseIsCheckedWhereverItDiffersFromIt) {
+  TestObject a = Blob("alpha"), b = Blob("bravo"), c = Blob("charlie, never uploaded");
+  TestObject base = ManifestOf({FileEntry("a.txt", a), FileEntry("b.txt", b)});
+  ASSERT_EQ(UploadV2(PackV2Of({a, b, base})).status, 200);
+  auto against_base = [&](const TestObject& m) {
+    std::optional<std::string> delta = CompressAgainst(m.bytes, base.bytes);
+    EXPECT_TRUE(delta.has_value());
+    return UploadV2(PackV2Body(V2Record(m.kind, m.id, m.bytes.size(), Encoding::kZstdDelta,
+                                        delta.value_or(""), base.id)));
+  };
+  // Unchanged entries, one renamed (a name the base lacks), one added.
+  TestObject ok = ManifestOf({FileEntry("a.txt", a), FileEntry("b2.txt", b),
+                              FileEntry("b.txt", b), FileEntry("z.txt", a)});
+  Reply taken = against_base(ok);
+  EXPECT_EQ(taken.status, 200) << taken.body;
+  // A changed entry naming an object the repo lacks.
+  TestObject missing = ManifestOf({FileEntry("a.txt", a), FileEntry("b.txt", c)});
+  Reply r1 = against_base(missing);
+  EXPECT_EQ(r1.status, 422) << r1.body;
+  EXPECT_NE(r1.message().find(c.hex()), std::string::npos) << r1.body;
+  // The base's object under the base's name, with another size.
+  Entry lying = FileEntry("a.txt", a);
+  lying.size = 4;
+  TestObject resized = ManifestOf({lying, FileEntry("b.txt", b)});
+  Reply r2 = against_base(resized);
+  EXPECT_EQ(r2.status, 422) << r2.body;
+  EXPECT_NE(r2.message().find("says 4 bytes"), std::string::npos) << r2.body;
+  // A blob the base names, under another name with another size.
+  Entry moved = FileEntry("c.txt", b);
+  moved.size = 99;
+  Reply r3 = against_base(ManifestOf({FileEntry("a.txt", a), FileEntry("b.txt", b), moved}));
+  EXPECT_EQ(r3.status, 422) << r3.body;
+  EXPECT_NE(r3.message().find("says 99 bytes"), std::string::npos) << r3.body;
+}
+
 }  // namespace
 }  // namespace converge::testing
