@@ -128,8 +128,7 @@ run_converge() {  # TOOL BIN ROUND MODE
     proxy_stop
   fi
   converge_stop
-  rm -rf "$tree/.converge" "$fresh" "$data"
-  settle_deletes
+  bury "$tree/.converge" "$fresh" "$data"
 }
 
 run_git() {  # ROUND MODE
@@ -155,8 +154,7 @@ run_git() {  # ROUND MODE
   else
     proxy_stop
   fi
-  rm -rf "$tree/.git" "$bare" "$fresh"
-  settle_deletes
+  bury "$tree/.git" "$bare" "$fresh"
 }
 
 for ((r = 0; r <= rounds; r++)); do

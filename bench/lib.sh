@@ -36,15 +36,30 @@ bench_home() {
 now_ns() { date +%s%N; }
 
 # settle_deletes: after removing many files, waits until the filesystem hands
-# their inodes out again. ext4 without a journal (this machine's) will not
-# reuse an inode freed less than 60 s ago (360 s while its inode table block
-# is dirty: hence the sync) and scans past each such inode on every create,
-# so a step that makes thousands of files soon after a big rm ran several
-# times slower: restoring the small corpus took 0.19 s settled and 0.4-1.6 s
-# within minutes of deleting a tree. BENCH_SETTLE (seconds, default 61).
+# their inodes out again. ext4 without a journal (this machine's /tmp, mounted
+# with discard) will not reuse an inode freed less than 60 s ago, or 360 s
+# while its inode table block is dirty, which creating files next to it makes
+# it, and scans past each such inode on every create: a step that makes
+# thousands of files within minutes of a big rm ran several times slower
+# (restoring the small corpus: 0.19 s settled, 0.4-1.6 s after an rm).
+# BENCH_SETTLE (seconds, default 361). Within a run nothing is removed: see
+# bury.
 settle_deletes() {
   sync
-  sleep "${BENCH_SETTLE:-61}"
+  sleep "${BENCH_SETTLE:-361}"
+}
+
+# bury PATH...: moves each PATH (under $BENCH_WORK) into $BENCH_WORK/buried
+# instead of removing it, so that no step of the run meets freshly freed
+# inodes (settle_deletes); the next run's start removes the lot.
+bury() {
+  local p
+  mkdir -p "$BENCH_WORK/buried"
+  for p in "$@"; do
+    [ -e "$p" ] || continue
+    BURIED=$((${BURIED:-0} + 1))
+    mv "$p" "$BENCH_WORK/buried/$BURIED"
+  done
 }
 
 # Waits (up to BENCH_MAX_WAIT seconds, default 1800) for the 1-minute load

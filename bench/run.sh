@@ -165,8 +165,8 @@ run_tool() {
 }
 
 # end_round ROUND: the two fresh trees of row 4 must be the same; then
-# everything the round made goes, all at once after both tools ran (so that
-# neither meets the other's deletions inside its own sequence).
+# everything the round made is moved aside (bury: nothing is removed during a
+# run, so no step meets freshly freed inodes; the next run removes it).
 end_round() {
   local fresh_cvg=$BENCH_WORK/fresh-converge fresh_git=$BENCH_WORK/fresh-git
   if ! diff -r --no-dereference -x .git -x .converge "$fresh_cvg" "$fresh_git" \
@@ -175,9 +175,8 @@ end_round() {
     exit 1
   fi
   echo "  round $1: scratch space in use $(du -sh "$BENCH_WORK" | cut -f1)" >&2
-  rm -rf "$fresh_cvg" "$fresh_git" "$BENCH_WORK/converge-data-$1" "$tree/.converge" \
+  bury "$fresh_cvg" "$fresh_git" "$BENCH_WORK/converge-data-$1" "$tree/.converge" \
     "$tree/.git" "$git_bare"
-  if [ "$1" -lt $((rounds - 1)) ]; then settle_deletes; fi
 }
 
 echo "== waiting for a quiet machine" >&2
