@@ -29,41 +29,17 @@ Status LoadLibPq() {
     if (!handle) {
       const char* why = ::dlerror();
       loaded = IoError(std::string("PostgreSQL needs libpq (") + kLibPq + "), which cannot be " +
-                           "loaded: " + (why ? why : "unknown reason") +
-                           "; install it (apt-get install libpq5)");
+                       "loaded: " + (why ? why : "unknown reason") +
+                       "; install it (apt-get install libpq5)");
       return;
     }
     std::string missing;
-      Load(handle, "PQclear", &pq.PQclear, &missing);
-      Load(handle, "PQcmdStatus", &pq.PQcmdStatus, &missing);
-      Load(handle, "PQcmdTuples", &pq.PQcmdTuples, &missing);
-      Load(handle, "PQconnectdbParams", &pq.PQconnectdbParams, &missing);
-      Load(handle, "PQconninfoFree", &pq.PQconninfoFree, &missing);
-      Load(handle, "PQconninfoParse", &pq.PQconninfoParse, &missing);
-      Load(handle, "PQdb", &pq.PQdb, &missing);
-      Load(handle, "PQerrorMessage", &pq.PQerrorMessage, &missing);
-      Load(handle, "PQexec", &pq.PQexec, &missing);
-      Load(handle, "PQexecPrepared", &pq.PQexecPrepared, &missing);
-      Load(handle, "PQfinish", &pq.PQfinish, &missing);
-      Load(handle, "PQfreemem", &pq.PQfreemem, &missing);
-      Load(handle, "PQftype", &pq.PQftype, &missing);
-      Load(handle, "PQgetisnull", &pq.PQgetisnull, &missing);
-      Load(handle, "PQgetlength", &pq.PQgetlength, &missing);
-      Load(handle, "PQgetvalue", &pq.PQgetvalue, &missing);
-      Load(handle, "PQhost", &pq.PQhost, &missing);
-      Load(handle, "PQntuples", &pq.PQntuples, &missing);
-      Load(handle, "PQport", &pq.PQport, &missing);
-      Load(handle, "PQprepare", &pq.PQprepare, &missing);
-      Load(handle, "PQreset", &pq.PQreset, &missing);
-      Load(handle, "PQresultErrorField", &pq.PQresultErrorField, &missing);
-      Load(handle, "PQresultErrorMessage", &pq.PQresultErrorMessage, &missing);
-      Load(handle, "PQresultStatus", &pq.PQresultStatus, &missing);
-      Load(handle, "PQsetNoticeProcessor", &pq.PQsetNoticeProcessor, &missing);
-      Load(handle, "PQstatus", &pq.PQstatus, &missing);
-      Load(handle, "PQtransactionStatus", &pq.PQtransactionStatus, &missing);
+#define CONVERGE_LIBPQ_LOAD(name) Load(handle, #name, &pq.name, &missing);
+    CONVERGE_LIBPQ_FUNCTIONS(CONVERGE_LIBPQ_LOAD)
+#undef CONVERGE_LIBPQ_LOAD
     loaded = missing.empty() ? Status::Ok()
                              : IoError(std::string(kLibPq) + " has no " + missing +
-                                           ": install a libpq of PostgreSQL 15 or newer");
+                                       ": install a libpq of PostgreSQL 15 or newer");
   });
   return loaded;
 }

@@ -11,35 +11,42 @@
 
 namespace converge {
 
-// The functions store/pg_db.cpp calls, by their libpq names.
+// The functions store/pg_db.cpp calls, listed once: the struct below
+// declares them and LoadLibPq resolves them from this one list.
+#define CONVERGE_LIBPQ_FUNCTIONS(X) \
+  X(PQclear)                        \
+  X(PQcmdStatus)                    \
+  X(PQcmdTuples)                    \
+  X(PQconnectdbParams)              \
+  X(PQconninfoFree)                 \
+  X(PQconninfoParse)                \
+  X(PQdb)                           \
+  X(PQerrorMessage)                 \
+  X(PQexec)                         \
+  X(PQexecPrepared)                 \
+  X(PQfinish)                       \
+  X(PQfreemem)                      \
+  X(PQftype)                        \
+  X(PQgetisnull)                    \
+  X(PQgetlength)                    \
+  X(PQgetvalue)                     \
+  X(PQhost)                         \
+  X(PQntuples)                      \
+  X(PQport)                         \
+  X(PQprepare)                      \
+  X(PQreset)                        \
+  X(PQresultErrorField)             \
+  X(PQresultErrorMessage)           \
+  X(PQresultStatus)                 \
+  X(PQsetNoticeProcessor)           \
+  X(PQstatus)                       \
+  X(PQtransactionStatus)
+
+// The functions, by their libpq names.
 struct LibPq {
-  decltype(&::PQclear) PQclear;
-  decltype(&::PQcmdStatus) PQcmdStatus;
-  decltype(&::PQcmdTuples) PQcmdTuples;
-  decltype(&::PQconnectdbParams) PQconnectdbParams;
-  decltype(&::PQconninfoFree) PQconninfoFree;
-  decltype(&::PQconninfoParse) PQconninfoParse;
-  decltype(&::PQdb) PQdb;
-  decltype(&::PQerrorMessage) PQerrorMessage;
-  decltype(&::PQexec) PQexec;
-  decltype(&::PQexecPrepared) PQexecPrepared;
-  decltype(&::PQfinish) PQfinish;
-  decltype(&::PQfreemem) PQfreemem;
-  decltype(&::PQftype) PQftype;
-  decltype(&::PQgetisnull) PQgetisnull;
-  decltype(&::PQgetlength) PQgetlength;
-  decltype(&::PQgetvalue) PQgetvalue;
-  decltype(&::PQhost) PQhost;
-  decltype(&::PQntuples) PQntuples;
-  decltype(&::PQport) PQport;
-  decltype(&::PQprepare) PQprepare;
-  decltype(&::PQreset) PQreset;
-  decltype(&::PQresultErrorField) PQresultErrorField;
-  decltype(&::PQresultErrorMessage) PQresultErrorMessage;
-  decltype(&::PQresultStatus) PQresultStatus;
-  decltype(&::PQsetNoticeProcessor) PQsetNoticeProcessor;
-  decltype(&::PQstatus) PQstatus;
-  decltype(&::PQtransactionStatus) PQtransactionStatus;
+#define CONVERGE_LIBPQ_MEMBER(name) decltype(&::name) name;
+  CONVERGE_LIBPQ_FUNCTIONS(CONVERGE_LIBPQ_MEMBER)
+#undef CONVERGE_LIBPQ_MEMBER
 };
 
 // Loads libpq (libpq.so.5) once; kIo naming the library when it
