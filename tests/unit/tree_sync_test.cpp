@@ -5,8 +5,8 @@
 // appears whole in Finish, or not at all.
 #include "workspace/tree_sync.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 
 #include <map>
 
@@ -38,7 +38,9 @@ class TreeSyncCheckTest : public testing::WorkspaceTest {
     EXPECT_EQ(blobs->size(), static_cast<size_t>(n));
     return s->root;
   }
-  static std::string Name(int i) { return "f" + std::string(i < 10 ? "0" : "") + std::to_string(i); }
+  static std::string Name(int i) {
+    return "f" + std::string(i < 10 ? "0" : "") + std::to_string(i);
+  }
 
   // A check pass over the workspace root against `want`, with nothing
   // captured: the files the disk lacks are to be written, so checked.
@@ -119,18 +121,27 @@ class TreeSyncApplyTest : public TreeSyncCheckTest {
     fs::remove(root_ / "top.txt");
     return s->root;
   }
+  // What an in-place restore's writing side holds: a queue and the apply
+  // pass's TreeSync over the workspace's store.
+  struct Applier {
+    explicit Applier(const ObjectStore& store)
+        : reader(store), queue(reader, nullptr), sync(reader, &queue, false) {}
+    TreeReader reader;
+    FileQueue queue;
+    TreeSync sync;
+  };
   // The build step and the apply pass over the workspace root, each up to
   // the queue's flush, as RestoreInPlace runs them; stops after the build
   // step when `build_only`.
-  Status Apply(const ObjectId& want, FileQueue* queue, TreeSync* sync, bool build_only = false) {
+  Status Apply(const ObjectId& want, Applier* a, bool build_only = false) {
     int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     EXPECT_GE(fd, 0);
     auto root = std::make_shared<Fd>(fd);
-    Status st = sync->BuildNew(root, "", want, std::nullopt);
-    if (st.ok()) st = queue->Flush();
+    Status st = a->sync.BuildNew(root, "", want, std::nullopt);
+    if (st.ok()) st = a->queue.Flush();
     if (!st.ok() || build_only) return st;
-    st = sync->Sync(root, "", want, std::nullopt);
-    return st.ok() ? queue->Flush() : st;
+    st = a->sync.Sync(root, "", want, std::nullopt);
+    return st.ok() ? a->queue.Flush() : st;
   }
   std::vector<std::string> Leftovers() {
     std::vector<std::string> found;
@@ -144,15 +155,14 @@ class TreeSyncApplyTest : public TreeSyncCheckTest {
 TEST_F(TreeSyncApplyTest, ANewDirectoryIsBuiltAsideAndAppearsWholeInFinish) {
   ObjectId a;
   ObjectId root = SnapNewDir(&a);
-  TreeReader reader(ws().store());
-  FileQueue queue(reader, nullptr);
-  TreeSync sync(reader, &queue, false);
-  ASSERT_TRUE(Apply(root, &queue, &sync).ok());
+  Applier ap(ws().store());
+  ASSERT_TRUE(Apply(root, &ap).ok());
   // Every file is written, the directory is not there yet: only its staging.
   EXPECT_FALSE(fs::exists(root_ / "new"));
   EXPECT_EQ(Leftovers().size(), 1u);
-  EXPECT_EQ(testing::ReadFileOrDie(root_ / "top.txt"), "top");  // a file of a directory the tree has
-  Status st = sync.Finish(Status::Ok());
+  // A file of a directory the tree has is in place already.
+  EXPECT_EQ(testing::ReadFileOrDie(root_ / "top.txt"), "top");
+  Status st = ap.sync.Finish(Status::Ok());
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(testing::ReadFileOrDie(root_ / "new" / "a.txt"), "a");
   EXPECT_EQ(testing::ReadFileOrDie(root_ / "new" / "sub" / "b.txt"), "b");
@@ -163,10 +173,8 @@ TEST_F(TreeSyncApplyTest, AFailedWriteLeavesNeitherTheDirectoryNorItsStaging) {
   ObjectId a;
   ObjectId root = SnapNewDir(&a);
   testing::RemoveObject(ws().store(), a);  // no check pass ran: the write finds it
-  TreeReader reader(ws().store());
-  FileQueue queue(reader, nullptr);
-  TreeSync sync(reader, &queue, false);
-  Status st = sync.Finish(Apply(root, &queue, &sync, /*build_only=*/true));
+  Applier ap(ws().store());
+  Status st = ap.sync.Finish(Apply(root, &ap, /*build_only=*/true));
   EXPECT_EQ(st.code(), Code::kNotFound) << st.message();
   EXPECT_FALSE(fs::exists(root_ / "new"));
   EXPECT_FALSE(fs::exists(root_ / "top.txt"));  // the apply pass's: not reached
@@ -176,21 +184,19 @@ TEST_F(TreeSyncApplyTest, AFailedWriteLeavesNeitherTheDirectoryNorItsStaging) {
 TEST_F(TreeSyncApplyTest, TheCheckPassLeavesRehashingToTheBuildStepOnlyInNewDirectories) {
   ObjectId a;
   ObjectId root = SnapNewDir(&a);
-  TreeReader reader(ws().store());
+  Applier ap(ws().store());
   // Damaged in place (same size): only re-hashing finds it.
   testing::DamageObject(ws().store(), a, 0);
-  TreeSync check(reader, nullptr, false);
+  TreeSync check(ap.reader, nullptr, false);
   ASSERT_TRUE(CheckPass(root, 100, &check).ok());
   EXPECT_TRUE(check.CheckObjects().ok());  // new/a.txt is written aside: not re-hashed here
-  FileQueue queue(reader, nullptr);
-  TreeSync sync(reader, &queue, false);
-  Status st = sync.Finish(Apply(root, &queue, &sync, /*build_only=*/true));
+  Status st = ap.sync.Finish(Apply(root, &ap, /*build_only=*/true));
   EXPECT_EQ(st.code(), Code::kCorrupt) << st.message();  // writing re-hashes it
   EXPECT_FALSE(fs::exists(root_ / "new"));
   EXPECT_TRUE(Leftovers().empty());
   // The same damaged blob under a name in a directory the tree has is re-hashed first.
   fs::create_directory(root_ / "new");
-  TreeSync recheck(reader, nullptr, false);
+  TreeSync recheck(ap.reader, nullptr, false);
   ASSERT_TRUE(CheckPass(root, 100, &recheck).ok());
   EXPECT_EQ(recheck.CheckObjects().code(), Code::kCorrupt);
 }
@@ -198,12 +204,10 @@ TEST_F(TreeSyncApplyTest, TheCheckPassLeavesRehashingToTheBuildStepOnlyInNewDire
 TEST_F(TreeSyncApplyTest, ADirectoryThatAppearsMeanwhileIsNeitherReplacedNorFilled) {
   ObjectId a;
   ObjectId root = SnapNewDir(&a);
-  TreeReader reader(ws().store());
-  FileQueue queue(reader, nullptr);
-  TreeSync sync(reader, &queue, false);
-  ASSERT_TRUE(Apply(root, &queue, &sync).ok());
+  Applier ap(ws().store());
+  ASSERT_TRUE(Apply(root, &ap).ok());
   fs::create_directory(root_ / "new");  // empty: rename(2) alone would replace it
-  Status st = sync.Finish(Status::Ok());
+  Status st = ap.sync.Finish(Status::Ok());
   EXPECT_EQ(st.code(), Code::kConflict) << st.message();
   EXPECT_NE(st.message().find("new"), std::string::npos) << st.message();
   EXPECT_TRUE(fs::is_empty(root_ / "new"));
@@ -234,9 +238,8 @@ TEST_F(TreeSyncApplyTest, NewDirectoriesPastTheStagingLimitAreCheckedWholeAndBui
   EXPECT_NE(st.message().find(dir(kDirs - 1)), std::string::npos) << st.message();
   // Restored from an intact copy of that file, every directory lands.
   testing::DamageObject(ws().store(), blobs[dir(kDirs - 1) + "/f.txt"], 0);  // flipped back
-  FileQueue queue(reader, nullptr);
-  TreeSync sync(reader, &queue, false);
-  st = sync.Finish(Apply(snap->root, &queue, &sync));
+  Applier ap(ws().store());
+  st = ap.sync.Finish(Apply(snap->root, &ap));
   ASSERT_TRUE(st.ok()) << st.message();
   for (int i = 0; i < kDirs; i++)
     EXPECT_EQ(testing::ReadFileOrDie(root_ / dir(i) / "f.txt"), "file " + std::to_string(i));
