@@ -7,11 +7,17 @@
 # see bench/README.md). Not part of the test suite.
 #
 # Environment: BENCH_WORK (scratch dir prefix: each size works in
-# PREFIX-SIZE, default /tmp/converge-million-SIZE, removed at the start and
-# the end of its run), CONVERGE_BIN (skip
+# PREFIX-SIZE, default /tmp/converge-million-SIZE), CONVERGE_BIN (skip
 # the build and use this binary), BENCH_MAX_LOAD / BENCH_MAX_WAIT (wait for a
 # quiet machine first, as in run.sh), BENCH_RESULTS (output file),
-# BENCH_KEEP=1 (keep the scratch dir).
+# BENCH_SETTLE (lib.sh's settle_deletes).
+#
+# Nothing is removed while anything is measured: a size's scratch dir stays
+# until the next run of that size removes it at its start and then waits for
+# the filesystem to hand the freed inodes out again (lib.sh, settle_deletes),
+# and both sizes' trees are made before either is measured. Removing a 1m
+# tree takes over ten minutes here; a step that creates files within minutes
+# of it ran several times slower.
 set -euo pipefail
 which=${1:-100k}
 case $which in
@@ -79,20 +85,14 @@ run_size() {
   local size=$1 n
   case $size in 100k) n=100000 ;; 1m) n=1000000 ;; esac
   BENCH_WORK=$work_base-$size
-  rm -rf "$BENCH_WORK"
-  mkdir -p "$BENCH_WORK"
   RESULTS_TSV=$BENCH_WORK/results.tsv
   : >"$RESULTS_TSV"
   local tree=$BENCH_WORK/tree
 
   bench_home "$BENCH_WORK"
 
-  echo "== $size: synthetic tree of $n files" >&2
-  local t0
-  t0=$(now_ns)
-  /usr/bin/python3 "$here/corpus.py" synthetic "$n" "$tree" >&2
   local make_secs corpus_bytes dirs
-  make_secs=$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+  make_secs=$(cat "$BENCH_WORK/make-secs")
   corpus_bytes=$(find "$tree" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
   dirs=$(find "$tree" -mindepth 1 -type d | wc -l)
 
@@ -173,10 +173,31 @@ run_size() {
     --dirs "$dirs" --bytes "$corpus_bytes" --make-secs "$make_secs" \
     --load-before "$load_before" --load-after "$load_after" --commit "$commit" \
     --store-converge "$store_cvg" --store-git "$store_git" --out "$RESULTS_MD"
-  if [ "${BENCH_KEEP:-0}" != 1 ]; then
-    echo "== removing $BENCH_WORK" >&2
-    rm -rf "$BENCH_WORK"
-  fi
+  echo "== $BENCH_WORK stays until the next run of $size" >&2
 }
 
+# make_tree SIZE: removes the last run's scratch dir of SIZE and makes its tree.
+make_tree() {
+  local size=$1 n dir=$work_base-$1
+  case $size in 100k) n=100000 ;; 1m) n=1000000 ;; esac
+  if [ -e "$dir" ]; then
+    echo "== removing the last run's $dir" >&2
+    rm -rf "$dir"
+    REMOVED=1
+  fi
+  mkdir -p "$dir"
+  echo "== $size: synthetic tree of $n files" >&2
+  local t0
+  t0=$(now_ns)
+  /usr/bin/python3 "$here/corpus.py" synthetic "$n" "$dir/tree" >&2
+  awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }' >"$dir/make-secs"
+}
+
+REMOVED=0
+for s in "${sizes[@]}"; do make_tree "$s"; done
+sync  # the trees' own writes are not any step's
+if [ "$REMOVED" = 1 ]; then
+  echo "== waiting for the removed inodes to settle" >&2
+  settle_deletes
+fi
 for s in "${sizes[@]}"; do run_size "$s"; done
