@@ -9,6 +9,7 @@
 #include "api/pack.h"
 #include "base/progress.h"
 #include "client/download.h"
+#include "store/index_fold.h"
 #include "store/object_receiver.h"
 #include "store/object_refs.h"
 #include "store/tree_depth.h"
@@ -274,6 +275,9 @@ class Download {
     // Everything at once (one pack index, store/cas.h): killed before this,
     // nothing fetched is visible; after, all of it, every reference whole.
     RETURN_IF_ERROR(batch_.Commit());
+    // Each fetch adds an index; folding keeps lookups to a few. Not an
+    // error for the fetch, whose objects are durable: more indexes to search.
+    (void)FoldIndexes(store_);
     return stats_;
   }
 

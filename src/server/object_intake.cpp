@@ -1,10 +1,12 @@
 #include "server/object_intake.h"
 
 #include "base/text.h"
+#include "net/http_log.h"
 #include "server/audit.h"
 #include "server/authz.h"
 #include "server/object_check.h"
 #include "server/pack_transfer.h"
+#include "store/index_fold.h"
 #include "store/object_records.h"
 
 namespace converge {
@@ -76,7 +78,14 @@ Result<wire::StoredObject> ObjectIntake::Put(const Caller& caller, std::string_v
 Result<wire::PackResult> ObjectIntake::PutPack(const Caller& caller, std::string_view repo,
                                                const Body& body) {
   ASSIGN_OR_RETURN(int64_t repo_id, AuthorizeUpload(caller, repo, "pack"));
-  return ReceivePack(dbs_, store_, repo_id, config_, body);
+  Result<wire::PackResult> out = ReceivePack(dbs_, store_, repo_id, config_, body);
+  // Each pack request adds an index; folding keeps lookups to a few. What
+  // was received is durable already: a failed fold only leaves more indexes.
+  Result<FoldStats> folded = FoldIndexes(store_);
+  if (!folded.ok())
+    LogLine(LogLevel::kWarn, "folding pack indexes failed (" + folded.status().message() +
+                                 "); lookups search more indexes until the next fold");
+  return out;
 }
 
 }  // namespace converge

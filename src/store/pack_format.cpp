@@ -218,13 +218,29 @@ PackEntry PackIndex::entry(size_t i) const {
   return e;
 }
 
+namespace {
+
+// memcmp of two IDs, a word at a time: the lookups' inner loop, where a
+// call to memcmp per probe cost a third of a million-object publish.
+int CompareIds(const unsigned char* a, const unsigned char* b) {
+  for (size_t at = 0; at < ObjectId::kBytes; at += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a + at, 8);
+    std::memcpy(&y, b + at, 8);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
 std::optional<size_t> PackIndex::Find(const ObjectId& id) const {
   unsigned first = id.data()[0];
   size_t lo = first == 0 ? 0 : static_cast<size_t>(GetLe(fanout_ + 4 * (first - 1), 4));
   size_t hi = static_cast<size_t>(GetLe(fanout_ + 4 * first, 4));
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    int c = std::memcmp(EntryAt(mid), id.data(), ObjectId::kBytes);
+    int c = CompareIds(EntryAt(mid), id.data());
     if (c == 0) return mid;
     if (c < 0)
       lo = mid + 1;

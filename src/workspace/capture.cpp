@@ -16,6 +16,7 @@
 
 #include "base/parallel.h"
 #include "base/progress.h"
+#include "store/index_fold.h"
 #include "store/objects.h"
 #include "workspace/capture_walk.h"
 #include "workspace/file_content.h"
@@ -348,6 +349,11 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   out.stats.objects_written = sink.written();
   if (!opts.store) return out;
   RETURN_IF_ERROR(sink.Commit());
+  // A large capture commits a batch (an index) every objects_per_batch
+  // objects, and each snap adds one: folding keeps lookups to a few.
+  if (Result<FoldStats> folded = FoldIndexes(ws.store()); !folded.ok())
+    out.stats.warnings.push_back("could not fold the pack indexes (" + folded.status().message() +
+                                 "): lookups search more of them");
   // Nothing listed or read, every manifest reused: the file would come out the same.
   bool unchanged = cache.from_file() && walk.same_rules && out.stats.dirs_listed == 0 &&
                    out.stats.files_read == 0 && out.stats.manifests_reused == dirs &&

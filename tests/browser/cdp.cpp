@@ -38,8 +38,9 @@ int HighFd(int fd) {
 // its own temp dir so nothing is written to the real home.
 std::vector<std::string> BrowserEnv(const fs::path& home) {
   static const std::set<std::string> kDropped = {
-      "LD_PRELOAD",   "ASAN_OPTIONS",    "UBSAN_OPTIONS",  "LSAN_OPTIONS", "TSAN_OPTIONS",
-      "MSAN_OPTIONS", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "HOME",         "XDG_DATA_HOME"};
+      "LD_PRELOAD",   "ASAN_OPTIONS",  "UBSAN_OPTIONS",   "LSAN_OPTIONS",
+      "TSAN_OPTIONS", "MSAN_OPTIONS",  "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
+      "HOME",         "XDG_DATA_HOME", "TMPDIR"};
   std::vector<std::string> env;
   for (char** e = environ; *e; e++) {
     std::string kv = *e;
@@ -49,6 +50,9 @@ std::vector<std::string> BrowserEnv(const fs::path& home) {
   env.push_back("XDG_CONFIG_HOME=" + (home / ".config").string());
   env.push_back("XDG_CACHE_HOME=" + (home / ".cache").string());
   env.push_back("XDG_DATA_HOME=" + (home / ".local/share").string());
+  // Chromium makes its singleton directory (org.chromium.Chromium.*) in the
+  // temp dir and removes it only on a clean exit; we kill it.
+  env.push_back("TMPDIR=" + (home / "tmp").string());
   return env;
 }
 
@@ -115,7 +119,7 @@ void Chromium::Launch(const std::string& binary) {
   // destructor can reap every one of them.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::signal(SIGPIPE, SIG_IGN);
-  fs::create_directories(dir() / "home");
+  fs::create_directories(dir() / "home" / "tmp");
   fs::create_directories(dir() / "downloads");
   // --disable-dev-shm-usage: /dev/shm is often small in containers.
   std::vector<std::string> args = {binary,

@@ -18,6 +18,7 @@ class PublicationListTest : public ::testing::Test {
     InitCrypto();
     admin_ = MakePerson("admin", server_.admin_token(), url_);
     admin_.Login();
+    ws_ = admin_.home->path() / "ws";  // the new home's: the first one is gone
     ASSERT_EQ(admin_.Run({"repo", "create", "web"}).exit_code, 0);
     for (const char* lane : {"a", "b"}) {
       ASSERT_EQ(admin_.Run({"lane", "create", lane, "--repo", "web"}).exit_code, 0);
@@ -46,7 +47,7 @@ class PublicationListTest : public ::testing::Test {
   ServerProcess server_;
   std::string url_ = "http://127.0.0.1:" + std::to_string(server_.port());
   Person admin_;
-  fs::path ws_ = admin_.home->path() / "ws";
+  fs::path ws_;
 };
 
 TEST_F(PublicationListTest, TheServersLanesAreMergedNewestFirst) {

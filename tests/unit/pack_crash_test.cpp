@@ -12,10 +12,13 @@
 #include <ctime>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "store/cas.h"
 #include "store/fsck.h"
 #include "store/gc.h"
+#include "store/index_fold.h"
+#include "store/pack_set.h"
 #include "store/pack_writer.h"
 #include "store/repack.h"
 #include "support/process.h"
@@ -195,6 +198,72 @@ TEST(PackCrash, RepackKilledAtAnyStepLosesNothing) {
       if (pass == 0) {
         Result<RepackStats> again = Repack(store);
         EXPECT_TRUE(again.ok()) << when << ": " << again.status().message();
+      }
+    }
+  }
+}
+
+// An index fold killed at each of its steps (and after a delay): every
+// object still reads back, from the old indexes, the new one or both, fsck
+// finds no damage, and the next fold finishes the job.
+const char* g_fold_kill_step = nullptr;
+
+void KillFoldAtStep(const char* step) {
+  if (g_fold_kill_step && std::string_view(step) == g_fold_kill_step) ::raise(SIGKILL);
+}
+
+TEST(PackCrash, IndexFoldKilledAtAnyStepLosesNothing) {
+  const char* steps[] = {"fold-index-written", "fold-index-renamed", "fold-indexes-removed",
+                         nullptr};
+  for (int round = 0; round < 4; round++) {
+    TempDir dir;
+    std::vector<std::string> objects;
+    {
+      ObjectStore store = *ObjectStore::Open(dir.path());
+      for (int b = 0; b < 6; b++) {
+        WriteBatch batch(store);
+        for (int j = 0; j < kObjectsPerBatch; j++) {
+          objects.push_back(CrashObject(round, b, j));
+          ASSERT_TRUE(batch.Put(objects.back()).ok());
+        }
+        ASSERT_TRUE(batch.Commit().ok());
+      }
+    }
+    g_fold_kill_step = steps[round];
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      pack_commit_step_hook = KillFoldAtStep;
+      Result<ObjectStore> store = ObjectStore::Open(dir.path());
+      ::_exit(store.ok() && FoldIndexes(*store).ok() ? 0 : 3);
+    }
+    if (!g_fold_kill_step) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ::kill(pid, SIGKILL);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    if (g_fold_kill_step)
+      EXPECT_TRUE(WIFSIGNALED(status)) << "the fold never reached " << g_fold_kill_step;
+    else
+      EXPECT_TRUE(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
+
+    std::string when = g_fold_kill_step ? g_fold_kill_step : "a delay";
+    for (int pass = 0; pass < 2; pass++) {
+      ObjectStore store = *ObjectStore::Open(dir.path());
+      for (const std::string& o : objects) {
+        Result<std::string> back = store.Read(ObjectId::Of(o));
+        EXPECT_TRUE(back.ok() && *back == o) << when << ", pass " << pass;
+      }
+      FsckReport report;
+      ASSERT_TRUE(TakeCensus(store, report).ok());
+      for (const FsckProblem& p : report.problems)
+        EXPECT_TRUE(p.warning) << when << ": " << p.subject << ": " << p.problem;
+      if (pass == 0) {
+        Result<FoldStats> again = FoldIndexes(store, 0);
+        EXPECT_TRUE(again.ok()) << when << ": " << again.status().message();
+      } else {
+        EXPECT_EQ(store.packs().Indexes().size(), 1u) << when;
       }
     }
   }

@@ -1,0 +1,171 @@
+// Folding pack indexes (store/index_fold.h): which indexes the geometric
+// policy picks; a fold keeps every object readable from the same packs
+// (rewriting only indexes), an object stored twice once, a quarantined copy
+// out; it waits for nobody (another repack's lock: nothing done).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "store/cas.h"
+#include "store/fsck.h"
+#include "store/index_fold.h"
+#include "store/pack_dir.h"
+#include "store/pack_set.h"
+#include "support/process.h"
+#include "support/store_helpers.h"
+#include "support/tree_helpers.h"
+
+namespace converge {
+namespace {
+
+using testing::TempDir;
+
+TEST(IndexFoldPolicy, KeepsEachIndexAtLeastTwiceAllSmallerOnes) {
+  using V = std::vector<size_t>;
+  EXPECT_EQ(IndexesToFold({}), V{});
+  EXPECT_EQ(IndexesToFold({100}), V{});
+  EXPECT_EQ(IndexesToFold({100, 100}), (V{0, 1}));
+  EXPECT_EQ(IndexesToFold({1000, 10, 10}), (V{1, 2})) << "the large one stays";
+  EXPECT_EQ(IndexesToFold({10, 1000, 10}), (V{0, 2})) << "by size, not position";
+  EXPECT_EQ(IndexesToFold({100, 60, 10}), (V{0, 1, 2}));
+  EXPECT_EQ(IndexesToFold({1000, 300, 100, 40}), V{}) << "already geometric";
+  EXPECT_EQ(IndexesToFold({1000, 10}), V{}) << "one small index alone is not folded";
+}
+
+// `batches` committed batches of `per` objects each, one index each.
+struct BatchedStore {
+  TempDir dir;
+  ObjectStore store = *ObjectStore::Open(dir.path());
+  std::vector<std::string> objects;
+
+  BatchedStore(int batches, int per) {
+    for (int b = 0; b < batches; b++) {
+      WriteBatch batch(store);
+      for (int j = 0; j < per; j++) {
+        objects.push_back("batch " + std::to_string(b) + " object " + std::to_string(j) + " " +
+                          testing::PseudoRandomBytes(500, b * 100 + j));
+        EXPECT_TRUE(batch.Put(objects.back()).ok());
+      }
+      EXPECT_TRUE(batch.Commit().ok());
+    }
+  }
+  size_t Count(const std::string& suffix) const {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir.path() / "packs"))
+      if (e.path().string().ends_with(suffix)) n++;
+    return n;
+  }
+  void ExpectEveryObject(const ObjectStore& s) const {
+    for (const std::string& o : objects) {
+      Result<std::string> back = s.Read(ObjectId::Of(o));
+      EXPECT_TRUE(back.ok() && *back == o) << (back.ok() ? "wrong bytes" : back.status().message());
+    }
+  }
+  void ExpectFsckClean() {
+    FsckReport report;
+    ASSERT_TRUE(TakeCensus(store, report).ok());
+    for (const FsckProblem& p : report.problems) ADD_FAILURE() << p.subject << ": " << p.problem;
+  }
+};
+
+TEST(IndexFold, FoldsIndexesIntoOneNamingTheSamePacks) {
+  BatchedStore s(6, 20);
+  ASSERT_EQ(s.Count(".idx"), 6u);
+  ObjectStore reader = *ObjectStore::Open(s.dir.path());  // opened before: keeps reading
+  ASSERT_TRUE(reader.Verify(ObjectId::Of(s.objects[0])).ok());
+  Result<FoldStats> f = FoldIndexes(s.store);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->indexes_folded, 6u);
+  EXPECT_EQ(f->entries, 120u);
+  EXPECT_EQ(s.Count(".idx"), 1u);
+  EXPECT_EQ(s.Count(".pack"), 6u) << "packs are not rewritten";
+  EXPECT_TRUE(fs::is_empty(s.dir.path() / "tmp"));
+  s.ExpectEveryObject(s.store);
+  s.ExpectEveryObject(reader);
+  s.ExpectEveryObject(*ObjectStore::Open(s.dir.path()));
+  s.ExpectFsckClean();
+
+  Result<FoldStats> again = FoldIndexes(s.store, 0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->indexes_folded, 0u) << "one index: nothing to do";
+}
+
+TEST(IndexFold, FewIndexesAreLeftAlone) {
+  BatchedStore s(4, 5);
+  Result<FoldStats> f = FoldIndexes(s.store);  // at most 4 by default
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->indexes_folded, 0u);
+  EXPECT_EQ(s.Count(".idx"), 4u);
+  f = FoldIndexes(s.store, 0);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->indexes_folded, 4u);
+  s.ExpectEveryObject(s.store);
+}
+
+TEST(IndexFold, AnObjectStoredTwiceIsListedOnceFromAnIntactCopy) {
+  BatchedStore s(2, 5);
+  std::string twice = s.objects[1];
+  {
+    // A second writer stored it again (one that had not seen the first's
+    // index): its pack and index, made elsewhere, copied in.
+    TempDir other;
+    ObjectStore o = *ObjectStore::Open(other.path());
+    WriteBatch batch(o);
+    ASSERT_TRUE(batch.Put(twice).ok());
+    ASSERT_TRUE(batch.Put("one more").ok());
+    s.objects.push_back("one more");
+    ASSERT_TRUE(batch.Commit().ok());
+    for (const auto& e : fs::directory_iterator(other.path() / "packs"))
+      if (e.path().extension() == ".pack") fs::copy(e.path(), s.dir.path() / "packs");
+    for (const auto& e : fs::directory_iterator(other.path() / "packs"))
+      if (e.path().extension() == ".idx") fs::copy(e.path(), s.dir.path() / "packs");
+    ASSERT_TRUE(s.store.packs().Refresh().ok());
+  }
+  ObjectId id = ObjectId::Of(twice);
+  ASSERT_EQ(s.store.packs().Find(id).size(), 2u);
+  // The newest copy is damaged: the fold keeps the older, intact one.
+  PackSet::Copy newest = s.store.packs().Find(id).front();
+  fs::path pack = s.dir.path() / "packs" / newest.index->packs()[newest.entry.pack];
+  ::chmod(pack.c_str(), 0644);
+  {
+    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(newest.entry.offset + kPackEntryHeaderBytes + 3));
+    f.put('!');
+  }
+  Result<FoldStats> f = FoldIndexes(s.store, 0);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->entries, 11u);
+  ASSERT_EQ(s.store.packs().Find(id).size(), 1u);
+  EXPECT_TRUE(s.store.Verify(id).ok());
+  s.ExpectEveryObject(s.store);
+}
+
+TEST(IndexFold, AQuarantinedCopyIsNotCarriedOver) {
+  BatchedStore s(5, 5);
+  ObjectId victim = ObjectId::Of(s.objects[7]);
+  testing::DamageObject(s.store, victim, 10);
+  ASSERT_TRUE(s.store.SetAsideDamaged(victim, s.dir.path() / "damaged").ok());
+  ASSERT_TRUE(fs::exists(s.dir.path() / "packs" / "quarantine"));
+  Result<FoldStats> f = FoldIndexes(s.store);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->entries, 24u);
+  EXPECT_FALSE(fs::exists(s.dir.path() / "packs" / "quarantine")) << "its index is gone";
+  EXPECT_FALSE(s.store.Has(victim));
+  EXPECT_FALSE(ObjectStore::Open(s.dir.path())->Has(victim));
+}
+
+TEST(IndexFold, DoesNothingWhileARepackHoldsTheLock) {
+  BatchedStore s(6, 3);
+  Result<Fd> lock = TakeRepackLock(s.dir.path());
+  ASSERT_TRUE(lock.ok());
+  Result<FoldStats> f = FoldIndexes(s.store);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->indexes_folded, 0u);
+  EXPECT_EQ(s.Count(".idx"), 6u);
+}
+
+}  // namespace
+}  // namespace converge
