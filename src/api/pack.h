@@ -44,6 +44,11 @@ inline constexpr const char* kPackContentType = "application/x-converge-pack";
 // it takes in an upload ("1, 2"); a server without it takes version 1 only.
 inline constexpr const char* kPackVersionsHeader = "Converge-Pack-Versions";
 inline constexpr const char* kPackVersionsTaken = "1, 2";
+// The header of the same answer naming the most objects one upload may hold
+// (the server's max_ids_per_request); a server without it is taken to allow
+// kPackObjectsUnannounced.
+inline constexpr const char* kPackObjectsHeader = "Converge-Pack-Objects";
+inline constexpr uint64_t kPackObjectsUnannounced = 20000;
 inline constexpr int kNewestPackVersion = 2;
 // A version 2 pack sent as one zstd stream: level 3 (fast, and better than
 // level 1 at finding what one file repeats of another) with a 2 MiB window

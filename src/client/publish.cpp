@@ -20,7 +20,11 @@ namespace converge {
 namespace {
 
 constexpr uint64_t kPackBytes = 64u << 20;  // a pack per ~64 MiB keeps a retry cheap
-constexpr size_t kPackObjects = 20000;
+// Each pack is one transaction on the server, whose object rows it inserts
+// touching a page of the table per few rows: fewer, larger packs rewrite
+// fewer pages (a million-object publish: 32 s in packs of 20,000 objects,
+// 23 s in packs of 100,000), up to what the server announces it takes.
+constexpr uint64_t kPackObjects = 100000;
 constexpr int kBaseCandidates = 20;       // recent fetched publications considered as a base
 constexpr int kAncestorsSearched = 1000;  // parents followed looking for one
 
@@ -213,10 +217,11 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
   PublishOutcome out;
   out.negotiation_requests = plan.requests;
   Progress progress("Uploading", plan.order.size(), plan.bytes, opts.progress);
+  uint64_t per_pack = std::min(kPackObjects, api.upload_pack_objects());
   for (size_t begin = 0; begin < plan.order.size();) {
     size_t end = begin;
     uint64_t bytes = 0, compressible = 0;
-    while (end < plan.order.size() && end - begin < kPackObjects && bytes < kPackBytes) {
+    while (end < plan.order.size() && end - begin < per_pack && bytes < kPackBytes) {
       ASSIGN_OR_RETURN(ObjectStore::Location at, ws.store().Locate(plan.order[end].id));
       bytes += at.size;
       if (at.compressed || !at.packed) compressible += at.size;  // loose: never tried

@@ -1,5 +1,8 @@
 #include "net/api_client.h"
 
+#include <charconv>
+#include <system_error>
+
 #include "api/pack.h"
 
 namespace converge {
@@ -123,8 +126,15 @@ Result<wire::ObjectIdSet> ApiClient::Missing(const std::string& repo,
                                              const wire::ObjectIdSet& ids) {
   Result<wire::ObjectIdSet> missing =
       Decode<wire::ObjectIdSet>(http_.Post(RepoPath(repo) + "/objects/missing", wire::ToJson(ids)));
-  if (missing.ok())
+  if (missing.ok()) {
     upload_version_ = PackVersionFromList(http_.LastAnswerHeader(kPackVersionsHeader));
+    std::string most = http_.LastAnswerHeader(kPackObjectsHeader);
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(most.data(), most.data() + most.size(), n);
+    upload_pack_objects_ = ec == std::errc() && end == most.data() + most.size() && n > 0
+                               ? n
+                               : kPackObjectsUnannounced;
+  }
   return missing;
 }
 

@@ -2,12 +2,14 @@
 // Repo-scoped calls take the repo name; every call answers a Result.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "net/http_client.h"
+#include "api/pack.h"
 #include "api/wire.h"
+#include "net/http_client.h"
 
 namespace converge {
 
@@ -53,6 +55,8 @@ class ApiClient {
   // The newest pack version (api/pack.h) both this client and the server
   // take in an upload, as the last Missing answer said: 1 until then.
   int upload_pack_version() const { return upload_version_; }
+  // The most objects one upload may hold, from the same answer.
+  uint64_t upload_pack_objects() const { return upload_pack_objects_; }
   // Streams a pack the producer writes (in pack format `version`).
   Result<wire::PackResult> UploadPack(
       const std::string& repo, int version,
@@ -76,6 +80,7 @@ class ApiClient {
   std::string RepoPath(const std::string& repo) const;
   HttpClient http_;
   int upload_version_ = 1;
+  uint64_t upload_pack_objects_ = kPackObjectsUnannounced;
 };
 
 }  // namespace converge

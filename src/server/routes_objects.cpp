@@ -49,6 +49,8 @@ void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
                          // The pack versions an upload may use (docs/pack.md, "Versions"):
                          // the client asks this before every upload.
                          res.set_header(kPackVersionsHeader, kPackVersionsTaken);
+                         res.set_header(kPackObjectsHeader,
+                                        std::to_string(config.max_ids_per_request));
                          return Answer(200, objects.Missing(c, req.matches[1].str(), ids));
                        });
            });

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <map>
 #include <memory>
@@ -32,7 +31,7 @@ void FoldStep(const char* name) {
 // out. Rewind starts over (StreamPackIndex walks the entries twice).
 class MergedEntries {
  public:
-  MergedEntries(const PackSet& packs, Indexes from) : packs_(packs), from_(std::move(from)) {
+  MergedEntries(const PackSet& packs, Indexes from) : from_(std::move(from)) {
     quarantine_ = packs.Quarantine();
     std::map<std::string, uint32_t> number;
     for (const auto& idx : from_) {
@@ -64,8 +63,11 @@ class MergedEntries {
       same.push_back(heap_.back().second);
       heap_.pop_back();
     }
-    std::sort(same.begin(), same.end());
-    size_t k = same.size() == 1 ? same[0] : Choose(id, same);
+    // An object stored more than once (two writers, or two repos on a
+    // server): the index keeps one copy, the newest, which was written last
+    // from bytes verified as they came (how a good upload heals a damaged
+    // copy); the others' bytes stay in their packs, unindexed, until gc.
+    size_t k = *std::min_element(same.begin(), same.end());
     *out = from_[k]->entry(pos_[k]);
     out->pack = remap_[k][out->pack];
     for (size_t s : same) {
@@ -96,35 +98,12 @@ class MergedEntries {
     }
   }
 
-  // An object stored more than once (two writers at once): the index keeps
-  // one copy, so keep one that reads back intact, the newest such. Rare, so
-  // the re-hash costs nothing in practice; remembered for the second pass.
-  size_t Choose(const ObjectId& id, const std::vector<size_t>& same) {
-    auto known = chosen_.find(id);
-    if (known != chosen_.end()) return known->second;
-    size_t pick = same[0];
-    for (size_t k : same) {
-      PackSet::Copy c{from_[k], from_[k]->entry(pos_[k])};
-      bool delivered = false;
-      auto nothing = [](std::string_view) { return Status::Ok(); };
-      if (packs_.StreamCopy(c, id, nothing, &delivered, bytes_read_).ok()) {
-        pick = k;
-        break;
-      }
-    }
-    chosen_[id] = pick;
-    return pick;
-  }
-
-  const PackSet& packs_;
   Indexes from_;  // newest first
   std::set<std::pair<std::string, ObjectId>> quarantine_;
   std::vector<std::string> names_;
   std::vector<std::vector<uint32_t>> remap_;
   std::vector<size_t> pos_;
   std::vector<Item> heap_;
-  std::map<ObjectId, size_t> chosen_;
-  std::atomic<uint64_t> bytes_read_{0};
 };
 
 // Writes the merged index in tmp/ and renames it into packs/; returns its

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "base/hex.h"
@@ -223,12 +224,23 @@ Result<HeldObjects> ObjectRecords::HeldAmong(int64_t repo_id, const std::vector<
 }
 
 Result<uint64_t> ObjectRecords::Link(int64_t repo_id, const std::vector<NewObject>& objects) {
-  // Each object once: PostgreSQL refuses an upsert that meets one row twice.
+  // Each object once (PostgreSQL refuses an upsert that meets one row twice),
+  // and in each table's key order: random IDs inserted in any order touch a
+  // random page of the table per row, and past the page cache every touch is
+  // a read and a spilled write; in key order each page is visited once. At a
+  // million objects that was two thirds of a publish's server time.
   std::vector<const NewObject*> todo;
-  std::set<std::pair<ObjectKind, ObjectId>> seen;
-  for (const NewObject& o : objects)
-    if (seen.insert({o.kind, o.id}).second) todo.push_back(&o);
-  uint64_t added = 0;
+  todo.reserve(objects.size());
+  for (const NewObject& o : objects) todo.push_back(&o);
+  auto by_id = [](const NewObject* a, const NewObject* b) {
+    return std::tie(a->id, a->kind) < std::tie(b->id, b->kind);
+  };
+  std::sort(todo.begin(), todo.end(), by_id);
+  todo.erase(std::unique(todo.begin(), todo.end(),
+                         [](const NewObject* a, const NewObject* b) {
+                           return a->id == b->id && a->kind == b->kind;
+                         }),
+             todo.end());
   for (size_t at = 0; at < todo.size();) {
     size_t n = ShapeAtMost(todo.size() - at);
     ASSIGN_OR_RETURN(Stmt obj, db_.Prepare(Shaped(n, [](size_t s) {
@@ -236,6 +248,24 @@ Result<uint64_t> ObjectRecords::Link(int64_t repo_id, const std::vector<NewObjec
              " ON CONFLICT (id, kind) DO UPDATE SET depth = excluded.depth "
              "WHERE objects.depth IS NULL";
     })));
+    for (size_t i = 0; i < n; i++) {
+      const NewObject& o = *todo[at + i];
+      int c = static_cast<int>(5 * i);
+      obj.BindBlob(c + 1, IdBytes(o.id)).Bind(c + 2, KindCode(o.kind));
+      obj.Bind(c + 3, static_cast<int64_t>(o.sizes.size))
+          .Bind(c + 4, static_cast<int64_t>(o.sizes.content_size))
+          .Bind(c + 5, static_cast<int64_t>(o.sizes.depth.value_or(0)));
+    }
+    RETURN_IF_ERROR(obj.Run());
+    at += n;
+  }
+  // repo_objects' key is (repo_id, kind, object_id).
+  std::stable_sort(todo.begin(), todo.end(), [](const NewObject* a, const NewObject* b) {
+    return KindCode(a->kind) < KindCode(b->kind);
+  });
+  uint64_t added = 0;
+  for (size_t at = 0; at < todo.size();) {
+    size_t n = ShapeAtMost(todo.size() - at);
     // RETURNING yields a row only for a link that was not there before.
     ASSIGN_OR_RETURN(Stmt link, db_.Prepare(Shaped(n, [](size_t s) {
       return "INSERT INTO repo_objects (repo_id, kind, object_id) VALUES " + Tuples(s, 3) +
@@ -243,15 +273,9 @@ Result<uint64_t> ObjectRecords::Link(int64_t repo_id, const std::vector<NewObjec
     })));
     for (size_t i = 0; i < n; i++) {
       const NewObject& o = *todo[at + i];
-      std::string_view id = IdBytes(o.id);
-      int c = static_cast<int>(5 * i), l = static_cast<int>(3 * i);
-      obj.BindBlob(c + 1, id).Bind(c + 2, KindCode(o.kind));
-      obj.Bind(c + 3, static_cast<int64_t>(o.sizes.size))
-          .Bind(c + 4, static_cast<int64_t>(o.sizes.content_size))
-          .Bind(c + 5, static_cast<int64_t>(o.sizes.depth.value_or(0)));
-      link.Bind(l + 1, repo_id).Bind(l + 2, KindCode(o.kind)).BindBlob(l + 3, id);
+      int l = static_cast<int>(3 * i);
+      link.Bind(l + 1, repo_id).Bind(l + 2, KindCode(o.kind)).BindBlob(l + 3, IdBytes(o.id));
     }
-    RETURN_IF_ERROR(obj.Run());
     for (;;) {
       ASSIGN_OR_RETURN(bool row, link.Step());
       if (!row) break;

@@ -1,6 +1,7 @@
 // Contract: the configured size and count limits answer 413, before reading
 // a body whose declared length is over, and leave nothing behind; a request
 // head over max_header_bytes is 431, JSON nested too deep is 400.
+#include "api/pack.h"
 #include "fixtures.h"
 
 namespace converge::testing {
@@ -112,6 +113,12 @@ TEST_F(LimitsTest, JsonBodiesAndIdCountsHaveLimits) {
   Reply pack = As(owner_).PostBytes(Base() + "/objects/pack", PackOf(many), kPackContentType);
   EXPECT_EQ(pack.status, 413) << pack.body;
   ExpectNothingLeft();
+}
+
+TEST_F(LimitsTest, TheMostObjectsAPackMayHoldIsAnnounced) {
+  Reply r = As(owner_).Post(Base() + "/objects/missing", {{"blobs", {Blob("x").hex()}}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header(kPackObjectsHeader), "10") << "max_ids_per_request, for publish's packs";
 }
 
 TEST_F(LimitsTest, HeadersOverTheirLimitAre431) {

@@ -52,6 +52,7 @@ TEST_F(WireTest, TheServerSaysWhichPackVersionsItTakes) {
   Reply r = Owner().Post(Base() + "/objects/missing", {{"blobs", {Blob("x").hex()}}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header(kPackVersionsHeader), "1, 2");
+  EXPECT_EQ(r.header(kPackObjectsHeader), "100000") << "the default max_ids_per_request";
 }
 
 TEST_F(WireTest, AVersionTwoPackInEitherModeIsTakenAndServedBack) {

@@ -105,7 +105,7 @@ TEST(IndexFold, FewIndexesAreLeftAlone) {
   s.ExpectEveryObject(s.store);
 }
 
-TEST(IndexFold, AnObjectStoredTwiceIsListedOnceFromAnIntactCopy) {
+TEST(IndexFold, AnObjectStoredTwiceKeepsItsNewestCopy) {
   BatchedStore s(2, 5);
   std::string twice = s.objects[1];
   {
@@ -126,13 +126,14 @@ TEST(IndexFold, AnObjectStoredTwiceIsListedOnceFromAnIntactCopy) {
   }
   ObjectId id = ObjectId::Of(twice);
   ASSERT_EQ(s.store.packs().Find(id).size(), 2u);
-  // The newest copy is damaged: the fold keeps the older, intact one.
-  PackSet::Copy newest = s.store.packs().Find(id).front();
-  fs::path pack = s.dir.path() / "packs" / newest.index->packs()[newest.entry.pack];
+  // The older copy is damaged (the newer upload healed it): the fold keeps
+  // the newest.
+  PackSet::Copy older = s.store.packs().Find(id).back();
+  fs::path pack = s.dir.path() / "packs" / older.index->packs()[older.entry.pack];
   ::chmod(pack.c_str(), 0644);
   {
     std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(newest.entry.offset + kPackEntryHeaderBytes + 3));
+    f.seekp(static_cast<std::streamoff>(older.entry.offset + kPackEntryHeaderBytes + 3));
     f.put('!');
   }
   Result<FoldStats> f = FoldIndexes(s.store, 0);
