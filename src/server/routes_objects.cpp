@@ -22,6 +22,38 @@ ObjectSender::Sink ToClient(DataSink& sink) {
   };
 }
 
+// Gathers a pack's pieces (an object header, a small object's bytes) into
+// chunks of about 64 KiB before they go out: a chunk and a send() per piece
+// were half of a million-object fetch's server time.
+class PackToClient {
+ public:
+  explicit PackToClient(DataSink& sink) : sink_(sink) { buf_.reserve(kChunk); }
+  ObjectSender::Sink AsSink() {
+    return [this](std::string_view piece) { return Add(piece); };
+  }
+  Status Flush() {
+    Status st = buf_.empty() ? Status::Ok() : Send(buf_);
+    buf_.clear();
+    return st;
+  }
+
+ private:
+  static constexpr size_t kChunk = 64 << 10;
+  Status Add(std::string_view piece) {
+    if (buf_.size() + piece.size() > kChunk) RETURN_IF_ERROR(Flush());
+    if (piece.size() >= kChunk) return Send(piece);
+    buf_.append(piece);
+    return Status::Ok();
+  }
+  Status Send(std::string_view piece) {
+    CurrentRequestLog().streamed += piece.size();
+    if (!sink_.write(piece.data(), piece.size())) return Unavailable("the client stopped reading");
+    return Status::Ok();
+  }
+  DataSink& sink_;
+  std::string buf_;
+};
+
 // A stream that fails after its headers went out can only end the
 // connection: the client sees a short body and rejects it.
 bool Report(const Status& st, const std::string& what) {
@@ -111,9 +143,10 @@ void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
                    res.set_chunked_content_provider(
                        PackContentType(version),
                        [store, version, plan = std::move(plan)](size_t, DataSink& sink) {
-                         if (!Report(store->WritePack(plan, ToClient(sink), version),
-                                     "sending a pack"))
-                           return false;
+                         PackToClient out(sink);
+                         Status st = store->WritePack(plan, out.AsSink(), version);
+                         if (st.ok()) st = out.Flush();
+                         if (!Report(st, "sending a pack")) return false;
                          sink.done();
                          return true;
                        });

@@ -10,6 +10,7 @@
 
 #include "base/fs.h"
 #include "store/chunker.h"
+#include "store/index_fold.h"
 #include "store/objects.h"
 
 namespace converge {
@@ -47,6 +48,10 @@ Status CaptureSink::Rotate() {
   }
   RETURN_IF_ERROR(full->Commit());
   committed_++;
+  // Every new object is first looked up in every index (Has above): a
+  // capture of a million files would search 16 by its end. A fold that
+  // fails here is tried again at the capture's end, which reports it.
+  (void)FoldIndexes(*store_);
   return Status::Ok();
 }
 

@@ -322,7 +322,7 @@ TEST_F(CaptureStreamTest, ObjectsAreCommittedInBatchesOfBoundedSize) {
   uint64_t objects = tree->stats.objects_written;
   EXPECT_GT(objects, 5000u);
   EXPECT_GE(packs, objects / 500) << "one pack per full batch, and the last";
-  EXPECT_EQ(indexes, 1u) << "their indexes folded into one at the end (store/index_fold.h)";
+  EXPECT_LE(indexes, 4u) << "their indexes folded as they came (store/index_fold.h)";
   for (const auto& [path, id] : ref.manifests) EXPECT_TRUE(ws().store().Read(id).ok()) << path;
   for (const auto& [path, id] : ref.blobs) EXPECT_TRUE(ws().store().Read(id).ok()) << path;
   Result<FsckReport> report = CheckWorkspace(ws());
