@@ -12,6 +12,8 @@
 #include "store/index_fold.h"
 #include "store/object_receiver.h"
 #include "store/object_refs.h"
+#include "store/pack_dir.h"
+#include "store/pack_set.h"
 #include "store/tree_depth.h"
 
 namespace converge {
@@ -19,6 +21,7 @@ namespace converge {
 namespace {
 
 constexpr size_t kIdsPerFetchRequest = 10000;
+constexpr size_t kMaxLooseListed = 100000;
 // A manifest, snap or chunk list is decoded in memory: anything bigger than
 // the server's own default limit for one (docs/server.md) is refused unread.
 constexpr uint64_t kMaxMetadataObject = 64u << 20;
@@ -246,6 +249,7 @@ class Download {
       : store_(store), api_(api), repo_(repo), batch_(store), progress_("Fetching", 0, 0, progress) {}
 
   Result<DownloadStats> Run(const std::vector<ObjectId>& snaps) {
+    LoadLoose();
     std::vector<ObjectRef> level;
     for (const ObjectId& s : snaps)
       if (!store_.Has(s) && queued_.insert(s).second) level.push_back({ObjectKind::kSnap, s});
@@ -332,7 +336,7 @@ class Download {
   // queue or the store has it (then a blob is checked against the promise).
   Status Queue(const ObjectRef& r) {
     if (batch_.Contains(r.id) || queued_.count(r.id)) return Status::Ok();
-    if (store_.Has(r.id)) {
+    if (Stored(r.id)) {
       RETURN_IF_ERROR(CheckStored(store_, r, promises_));
       if (r.kind == ObjectKind::kBlob) promises_.Forget(r.kind, r.id);
       return Status::Ok();
@@ -340,6 +344,24 @@ class Download {
     queued_.insert(r.id);
     (r.kind == ObjectKind::kBlob ? blobs_ : next_).push_back(r);
     return Status::Ok();
+  }
+
+  // Whether the store has `id`, for deciding what to ask for: the indexes
+  // loaded and the loose files listed at the start, not the stat of a loose
+  // file and of packs/ that ObjectStore::Has makes on a miss (a million of
+  // each, a third of a million-object fetch). An object another process
+  // stored since is fetched again: a second copy, no harm.
+  bool Stored(const ObjectId& id) const {
+    if (!loose_listed_) return store_.Has(id);
+    return store_.packs().Has(id) || loose_.count(id);
+  }
+  // Lists the loose files once, unless there are very many (a store from
+  // before packs): then every miss looks for one.
+  void LoadLoose() {
+    std::vector<LooseFile> loose = ListLooseFiles(store_);
+    if (loose.size() > kMaxLooseListed) return;
+    for (const LooseFile& f : loose) loose_.insert(f.id);
+    loose_listed_ = true;
   }
 
   // One request's worth of the queued blobs.
@@ -358,6 +380,8 @@ class Download {
   std::unordered_map<ObjectId, Held> held_;  // after its request: a manifest's sub-manifests
   Promises promises_;
   std::unordered_set<ObjectId> queued_;  // asked for, or to be, and not yet received
+  std::unordered_set<ObjectId> loose_;   // the loose objects when the download began
+  bool loose_listed_ = false;
   std::vector<ObjectRef> next_, blobs_;  // queued: the next level's, and blobs to fetch
   DownloadStats stats_;
 };

@@ -128,6 +128,23 @@ TEST_F(ClientLoopTest, PublishFetchRestoreWithPermissionsAndProvenance) {
   EXPECT_TRUE(refused) << audit.dump(1);
 }
 
+TEST_F(ClientLoopTest, ASecondFetchAsksOnlyForWhatChanged) {
+  Snap("first");
+  ASSERT_TRUE(alice_.Json({"publish"}, alice_ws_).contains("publication"));
+  fs::path bob_ws = NewWorkspace(bob_, "ws");
+  json first = bob_.Json({"fetch"}, bob_ws);
+  int all = first.value("objects_fetched", 0);
+  ASSERT_GT(all, 8) << first;
+
+  WriteFile(alice_ws_ / "src/lib/util.c", "int util(void) { return 2; }\n");
+  Snap("second");
+  ASSERT_TRUE(alice_.Json({"publish"}, alice_ws_).contains("publication"));
+  json second = bob_.Json({"fetch"}, bob_ws);
+  // The snap, the three manifests above the file and its blob: what bob's
+  // store holds already (the 5 MB binary's chunks among it) is not asked for.
+  EXPECT_EQ(second.value("objects_fetched", -1), 5) << second;
+}
+
 TEST_F(ClientLoopTest, RepublishingUploadsNothingAndAnEditUploadsLittle) {
   Snap("one");
   json first = alice_.Json({"publish"}, alice_ws_);
