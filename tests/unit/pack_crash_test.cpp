@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -132,152 +133,124 @@ TEST(PackCrash, KilledMidBatchLeavesEachBatchWholeOrAbsent) {
   }
 }
 
-// A repack killed at each of its steps (and after a few delays): every
-// object still reads back from the old files or the new pack, fsck finds no
-// damage, and the next repack finishes the job.
-const char* g_repack_kill_step = nullptr;
+// The step-kill tests below: `job` runs in a child process that kills
+// itself when the store's hook names step `at` (pack_writer.h), or, with no
+// step, is killed after a few milliseconds; this returns once it ended.
+const char* g_kill_at = nullptr;
 
-void KillRepackAtStep(const char* step) {
-  if (g_repack_kill_step && std::string_view(step) == g_repack_kill_step) ::raise(SIGKILL);
+void KillAtNamedStep(const char* step) {
+  if (g_kill_at && std::string_view(step) == g_kill_at) ::raise(SIGKILL);
 }
 
+void RunKilled(const fs::path& root, const char* at,
+               const std::function<Status(ObjectStore&)>& job) {
+  g_kill_at = at;
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    pack_commit_step_hook = KillAtNamedStep;
+    Result<ObjectStore> store = ObjectStore::Open(root);
+    ::_exit(store.ok() && job(*store).ok() ? 0 : 3);
+  }
+  if (!at) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    ::kill(pid, SIGKILL);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  if (at)
+    EXPECT_TRUE(WIFSIGNALED(status)) << "the job never reached " << at;
+  else
+    EXPECT_TRUE(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
+}
+
+// After a kill: every object of `kept` reads back and fsck finds nothing
+// but warnings, before `finish` (the rerun that completes the job) and
+// after it; then `after` checks what the rerun left.
+void ExpectNothingLost(const fs::path& root, const std::vector<std::string>& kept,
+                       const std::string& when, const std::function<Status(ObjectStore&)>& finish,
+                       const std::function<void(ObjectStore&)>& after) {
+  for (int pass = 0; pass < 2; pass++) {
+    ObjectStore store = *ObjectStore::Open(root);
+    for (const std::string& o : kept) {
+      Result<std::string> back = store.Read(ObjectId::Of(o));
+      EXPECT_TRUE(back.ok() && *back == o) << when << ", pass " << pass;
+    }
+    FsckReport report;
+    ASSERT_TRUE(TakeCensus(store, report).ok());
+    for (const FsckProblem& p : report.problems)
+      EXPECT_TRUE(p.warning) << when << ": " << p.subject << ": " << p.problem;
+    if (pass == 0) {
+      Status st = finish(store);
+      EXPECT_TRUE(st.ok()) << when << ": " << st.message();
+    } else {
+      after(store);
+    }
+  }
+}
+
+// Batches committed into `root` (and `loose` loose objects); returns them all.
+std::vector<std::string> FillStore(const fs::path& root, int round, int batches, int loose) {
+  std::vector<std::string> objects;
+  ObjectStore store = *ObjectStore::Open(root);
+  for (int b = 0; b < batches; b++) {
+    WriteBatch batch(store);
+    for (int j = 0; j < kObjectsPerBatch; j++) {
+      objects.push_back(CrashObject(round, b, j));
+      EXPECT_TRUE(batch.Put(objects.back()).ok());
+    }
+    EXPECT_TRUE(batch.Commit().ok());
+  }
+  for (int j = 0; j < loose; j++) {
+    objects.push_back("loose " + std::to_string(round) + " " + std::to_string(j));
+    EXPECT_TRUE(store.Put(objects.back()).ok());
+  }
+  return objects;
+}
+
+// A repack killed at each of its steps (and after a delay): every object
+// still reads back from the old files or the new pack, fsck finds no
+// damage, and the next repack finishes the job.
 TEST(PackCrash, RepackKilledAtAnyStepLosesNothing) {
   const char* steps[] = {"sealed",        "index-written",          "packs-renamed",
                          "index-renamed", "repack-indexes-removed", "repack-packs-removed",
                          nullptr};
   for (int round = 0; round < 7; round++) {
     TempDir dir;
-    std::vector<std::string> objects;
-    {
-      ObjectStore store = *ObjectStore::Open(dir.path());
-      for (int b = 0; b < 3; b++) {
-        WriteBatch batch(store);
-        for (int j = 0; j < kObjectsPerBatch; j++) {
-          objects.push_back(CrashObject(round, b, j));
-          ASSERT_TRUE(batch.Put(objects.back()).ok());
-        }
-        ASSERT_TRUE(batch.Commit().ok());
-      }
-      for (int j = 0; j < 3; j++) {
-        objects.push_back("loose " + std::to_string(round) + " " + std::to_string(j));
-        ASSERT_TRUE(store.Put(objects.back()).ok());
-      }
-    }
-    g_repack_kill_step = steps[round];
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      pack_commit_step_hook = KillRepackAtStep;
-      Result<ObjectStore> store = ObjectStore::Open(dir.path());
+    std::vector<std::string> objects = FillStore(dir.path(), round, 3, 3);
+    RunKilled(dir.path(), steps[round], [](ObjectStore& store) {
       RepackOptions options;
       options.max_pack_bytes = 128 << 10;  // several new packs
-      ::_exit(store.ok() && Repack(*store, options).ok() ? 0 : 3);
-    }
-    if (!g_repack_kill_step) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(3));
-      ::kill(pid, SIGKILL);
-    }
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    if (g_repack_kill_step)
-      EXPECT_TRUE(WIFSIGNALED(status)) << "the repack never reached " << g_repack_kill_step;
-    else
-      EXPECT_TRUE(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
-
-    std::string when = g_repack_kill_step ? g_repack_kill_step : "a delay";
-    for (int pass = 0; pass < 2; pass++) {
-      ObjectStore store = *ObjectStore::Open(dir.path());
-      for (const std::string& o : objects) {
-        Result<std::string> back = store.Read(ObjectId::Of(o));
-        EXPECT_TRUE(back.ok() && *back == o) << when << ", pass " << pass;
-      }
-      FsckReport report;
-      ASSERT_TRUE(TakeCensus(store, report).ok());
-      for (const FsckProblem& p : report.problems)
-        EXPECT_TRUE(p.warning) << when << ": " << p.subject << ": " << p.problem;
-      if (pass == 0) {
-        Result<RepackStats> again = Repack(store);
-        EXPECT_TRUE(again.ok()) << when << ": " << again.status().message();
-      }
-    }
+      return Repack(store, options).status();
+    });
+    ExpectNothingLost(
+        dir.path(), objects, steps[round] ? steps[round] : "a delay",
+        [](ObjectStore& store) { return Repack(store).status(); }, [](ObjectStore&) {});
   }
 }
 
 // An index fold killed at each of its steps (and after a delay): every
 // object still reads back, from the old indexes, the new one or both, fsck
 // finds no damage, and the next fold finishes the job.
-const char* g_fold_kill_step = nullptr;
-
-void KillFoldAtStep(const char* step) {
-  if (g_fold_kill_step && std::string_view(step) == g_fold_kill_step) ::raise(SIGKILL);
-}
-
 TEST(PackCrash, IndexFoldKilledAtAnyStepLosesNothing) {
   const char* steps[] = {"fold-index-written", "fold-index-renamed", "fold-indexes-removed",
                          nullptr};
   for (int round = 0; round < 4; round++) {
     TempDir dir;
-    std::vector<std::string> objects;
-    {
-      ObjectStore store = *ObjectStore::Open(dir.path());
-      for (int b = 0; b < 6; b++) {
-        WriteBatch batch(store);
-        for (int j = 0; j < kObjectsPerBatch; j++) {
-          objects.push_back(CrashObject(round, b, j));
-          ASSERT_TRUE(batch.Put(objects.back()).ok());
-        }
-        ASSERT_TRUE(batch.Commit().ok());
-      }
-    }
-    g_fold_kill_step = steps[round];
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      pack_commit_step_hook = KillFoldAtStep;
-      Result<ObjectStore> store = ObjectStore::Open(dir.path());
-      ::_exit(store.ok() && FoldIndexes(*store).ok() ? 0 : 3);
-    }
-    if (!g_fold_kill_step) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      ::kill(pid, SIGKILL);
-    }
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    if (g_fold_kill_step)
-      EXPECT_TRUE(WIFSIGNALED(status)) << "the fold never reached " << g_fold_kill_step;
-    else
-      EXPECT_TRUE(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
-
-    std::string when = g_fold_kill_step ? g_fold_kill_step : "a delay";
-    for (int pass = 0; pass < 2; pass++) {
-      ObjectStore store = *ObjectStore::Open(dir.path());
-      for (const std::string& o : objects) {
-        Result<std::string> back = store.Read(ObjectId::Of(o));
-        EXPECT_TRUE(back.ok() && *back == o) << when << ", pass " << pass;
-      }
-      FsckReport report;
-      ASSERT_TRUE(TakeCensus(store, report).ok());
-      for (const FsckProblem& p : report.problems)
-        EXPECT_TRUE(p.warning) << when << ": " << p.subject << ": " << p.problem;
-      if (pass == 0) {
-        Result<FoldStats> again = FoldIndexes(store, 0);
-        EXPECT_TRUE(again.ok()) << when << ": " << again.status().message();
-      } else {
-        EXPECT_EQ(store.packs().Indexes().size(), 1u) << when;
-      }
-    }
+    std::vector<std::string> objects = FillStore(dir.path(), round, 6, 0);
+    RunKilled(dir.path(), steps[round],
+              [](ObjectStore& store) { return FoldIndexes(store).status(); });
+    std::string when = steps[round] ? steps[round] : "a delay";
+    ExpectNothingLost(
+        dir.path(), objects, when,
+        [](ObjectStore& store) { return FoldIndexes(store, 0).status(); },
+        [&](ObjectStore& store) { EXPECT_EQ(store.packs().Indexes().size(), 1u) << when; });
   }
 }
 
 // A gc killed at each of its steps (and after a delay): every object it
 // keeps still reads back, fsck finds no damage (leftovers are warnings), and
 // a rerun finishes: no unreferenced object is left.
-const char* g_gc_kill_step = nullptr;
-
-void KillGcAtStep(const char* step) {
-  if (g_gc_kill_step && std::string_view(step) == g_gc_kill_step) ::raise(SIGKILL);
-}
-
 struct GcCrashStore {
   std::vector<std::string> live, garbage;
   LiveSet Live() const {
@@ -290,20 +263,12 @@ struct GcCrashStore {
 
 GcCrashStore FillForGc(const fs::path& root, int round) {
   GcCrashStore out;
-  ObjectStore store = *ObjectStore::Open(root);
-  for (int b = 0; b < 3; b++) {
-    WriteBatch batch(store);
-    for (int j = 0; j < kObjectsPerBatch; j++) {
-      std::string o = CrashObject(round, b, j);
-      (j % 3 == 0 ? out.garbage : out.live).push_back(o);
-      EXPECT_TRUE(batch.Put(o).ok());
-    }
-    EXPECT_TRUE(batch.Commit().ok());
-  }
-  for (int j = 0; j < 6; j++) {
-    std::string o = "loose " + std::to_string(round) + " " + std::to_string(j);
-    (j % 2 ? out.garbage : out.live).push_back(o);
-    EXPECT_TRUE(store.Put(o).ok());
+  std::vector<std::string> all = FillStore(root, round, 3, 6);
+  for (size_t i = 0; i < all.size(); i++) {
+    bool loose = i >= size_t{3} * kObjectsPerBatch;
+    size_t j = loose ? i - 3 * kObjectsPerBatch : i % kObjectsPerBatch;
+    bool garbage = loose ? j % 2 == 1 : j % 3 == 0;
+    (garbage ? out.garbage : out.live).push_back(all[i]);
   }
   testing::BackdateFiles(root / "packs", 7200);
   testing::BackdateFiles(root / "objects", 7200);
@@ -320,44 +285,17 @@ TEST(PackCrash, GcKilledAtAnyStepLosesNothing) {
     GcOptions options;
     options.cutoff = GcCutoff(3600);
     options.max_pack_bytes = 96 << 10;  // several new packs
-    g_gc_kill_step = steps[round];
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      pack_commit_step_hook = KillGcAtStep;
-      Result<ObjectStore> store = ObjectStore::Open(dir.path());
-      ::_exit(store.ok() && CollectGarbage(*store, objects.Live(), options).ok() ? 0 : 3);
-    }
-    if (!g_gc_kill_step) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(3));
-      ::kill(pid, SIGKILL);
-    }
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    if (g_gc_kill_step)
-      EXPECT_TRUE(WIFSIGNALED(status)) << "the gc never reached " << g_gc_kill_step;
-    else
-      EXPECT_TRUE(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
-
-    std::string when = g_gc_kill_step ? g_gc_kill_step : "a delay";
-    for (int pass = 0; pass < 2; pass++) {
-      ObjectStore store = *ObjectStore::Open(dir.path());
-      for (const std::string& o : objects.live) {
-        Result<std::string> back = store.Read(ObjectId::Of(o));
-        EXPECT_TRUE(back.ok() && *back == o) << when << ", pass " << pass;
-      }
-      FsckReport report;
-      ASSERT_TRUE(TakeCensus(store, report).ok());
-      for (const FsckProblem& p : report.problems)
-        EXPECT_TRUE(p.warning) << when << ": " << p.subject << ": " << p.problem;
-      if (pass == 0) {
-        Result<GcStats> again = CollectGarbage(store, objects.Live(), options);
-        EXPECT_TRUE(again.ok()) << when << ": " << again.status().message();
-        continue;
-      }
-      for (const std::string& o : objects.garbage)
-        EXPECT_FALSE(store.Has(ObjectId::Of(o))) << when << ": garbage left after the rerun";
-    }
+    RunKilled(dir.path(), steps[round], [&](ObjectStore& store) {
+      return CollectGarbage(store, objects.Live(), options).status();
+    });
+    std::string when = steps[round] ? steps[round] : "a delay";
+    ExpectNothingLost(
+        dir.path(), objects.live, when,
+        [&](ObjectStore& store) { return CollectGarbage(store, objects.Live(), options).status(); },
+        [&](ObjectStore& store) {
+          for (const std::string& o : objects.garbage)
+            EXPECT_FALSE(store.Has(ObjectId::Of(o))) << when << ": garbage left after the rerun";
+        });
   }
 }
 
