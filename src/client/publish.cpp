@@ -6,13 +6,14 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "api/pack.h"
 #include "base/progress.h"
 #include "client/negotiate.h"
-#include "workspace/publication_index.h"
-#include "api/pack.h"
 #include "store/defaults.h"
-#include "workspace/snap_index.h"
+#include "store/pack_set.h"
 #include "store/tree.h"
+#include "workspace/publication_index.h"
+#include "workspace/snap_index.h"
 #include "workspace/snapshot.h"
 
 namespace converge {
@@ -235,6 +236,7 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
     out.objects_uploaded += r.objects;
     out.bytes_uploaded += bytes;
     begin = end;
+    ws.store().packs().ReleasePages();  // what this pack's lookups touched
   }
   progress.Done();
   wire::PublishRequest req;

@@ -5,8 +5,16 @@
 #include "server/audit.h"
 #include "server/authz.h"
 #include "server/object_check.h"
+#include "store/pack_set.h"
 
 namespace converge {
+
+namespace {
+
+// Objects sent between releases of the index pages their lookups touched.
+constexpr size_t kReleaseEvery = 65536;
+
+}  // namespace
 
 Result<ObjectSender::Located> ObjectSender::Locate(const Caller& caller, std::string_view repo,
                                                    ObjectKind kind, std::string_view id_text) {
@@ -75,7 +83,11 @@ Status ObjectSender::WritePack(const std::vector<Located>& plan, const Sink& sin
                                int version) const {
   PackEncoder pack(store_, PackEncoder::Options{version, false}, sink);
   RETURN_IF_ERROR(pack.Start());
-  for (const Located& o : plan) RETURN_IF_ERROR(pack.Add(o.kind, o.id, o.size));
+  size_t sent = 0;
+  for (const Located& o : plan) {
+    RETURN_IF_ERROR(pack.Add(o.kind, o.id, o.size));
+    if (++sent % kReleaseEvery == 0) store_.packs().ReleasePages();
+  }
   return pack.Finish();
 }
 

@@ -139,6 +139,10 @@ PackIndex::~PackIndex() {
   if (map_) ::munmap(map_, size_);
 }
 
+void PackIndex::ReleasePages() const {
+  if (map_) ::madvise(map_, size_, MADV_DONTNEED);
+}
+
 Result<std::shared_ptr<const PackIndex>> PackIndex::Load(const fs::path& dir,
                                                          const std::string& name) {
   fs::path path = dir / name;

@@ -112,6 +112,11 @@ class PackIndex {
   // unique and name a pack of the list.
   Status CheckWhole() const;
   uint64_t file_bytes() const { return size_; }
+  // Drops the pages lookups touched from this process's memory (they stay
+  // in the page cache and come back on the next touch): a million lookups
+  // touch all 64 MiB of a million-object index, which counts as the
+  // process's memory otherwise.
+  void ReleasePages() const;
 
  private:
   PackIndex() = default;

@@ -160,6 +160,10 @@ std::vector<std::shared_ptr<const PackIndex>> PackSet::Indexes() const {
   return *indexes_;
 }
 
+void PackSet::ReleasePages() const {
+  for (const auto& idx : Indexes()) idx->ReleasePages();
+}
+
 std::set<std::pair<std::string, ObjectId>> PackSet::Quarantine() const {
   std::lock_guard<std::mutex> lock(mu_);
   return *quarantine_;

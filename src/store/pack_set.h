@@ -70,6 +70,9 @@ class PackSet {
   Status Adopt(const std::string& index_name);
   // Every index loaded, newest first; the quarantine list.
   std::vector<std::shared_ptr<const PackIndex>> Indexes() const;
+  // PackIndex::ReleasePages on every index loaded: for long walks over
+  // many objects (a fetch's pack, a publish), every so often.
+  void ReleasePages() const;
   std::set<std::pair<std::string, ObjectId>> Quarantine() const;
   // Adds copies to the quarantine list (rewritten atomically); drops the
   // lines of indexes that are gone (after a repack).

@@ -1,7 +1,8 @@
 // Folding pack indexes (store/index_fold.h): which indexes the geometric
 // policy picks; a fold keeps every object readable from the same packs
 // (rewriting only indexes), an object stored twice once, a quarantined copy
-// out; it waits for nobody (another repack's lock: nothing done).
+// out; it waits for nobody (another repack's lock: nothing done). And
+// lookups after an index's pages were released (PackSet::ReleasePages).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -166,6 +167,14 @@ TEST(IndexFold, DoesNothingWhileARepackHoldsTheLock) {
   ASSERT_TRUE(f.ok()) << f.status().message();
   EXPECT_EQ(f->indexes_folded, 0u);
   EXPECT_EQ(s.Count(".idx"), 6u);
+}
+
+TEST(PackIndexPages, LookupsAndReadsWorkAfterThePagesAreReleased) {
+  BatchedStore s(3, 20);
+  s.ExpectEveryObject(s.store);
+  s.store.packs().ReleasePages();
+  s.ExpectEveryObject(s.store);
+  for (const std::string& o : s.objects) EXPECT_TRUE(s.store.Has(ObjectId::Of(o)));
 }
 
 }  // namespace
