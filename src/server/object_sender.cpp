@@ -11,8 +11,12 @@ namespace converge {
 
 namespace {
 
-// Objects sent between releases of the index pages their lookups touched.
-constexpr size_t kReleaseEvery = 65536;
+// Objects sent between releases of the index pages their lookups touched
+// (PackSet::ReleasePages). A fetch request's 10,000 lookups touched most of
+// a million-object index (57 MiB), counted in the server's peak RSS; 1024
+// lookups touch two pages each (PackIndex::Find interpolates). Measured at a
+// million objects: peak RSS 191 -> 177 MiB, fetch 15.0 -> 18.4 s (faults).
+constexpr size_t kReleaseEvery = 1024;
 
 }  // namespace
 
@@ -88,6 +92,7 @@ Status ObjectSender::WritePack(const std::vector<Located>& plan, const Sink& sin
     RETURN_IF_ERROR(pack.Add(o.kind, o.id, o.size));
     if (++sent % kReleaseEvery == 0) store_.packs().ReleasePages();
   }
+  if (sent % kReleaseEvery != 0 && sent > kReleaseEvery) store_.packs().ReleasePages();
   return pack.Finish();
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <atomic>
 
 #include "base/fs.h"
@@ -95,6 +96,48 @@ TEST(PackIndexFormat, FindsEveryEntryAndChecksItself) {
   std::string bad_fanout = bytes;
   bad_fanout[kPackIndexHeaderBytes + 2 * kPackNameBytes + 4] = '\x7f';  // fanout[1] > fanout[2]
   EXPECT_EQ(PackIndex::FromBytes(bad_fanout, "a.idx").status().code(), Code::kCorrupt);
+}
+
+// Find interpolates on the IDs' spread: IDs that are not spread evenly (a
+// run sharing 7 leading bytes, the extremes of a bucket, IDs that differ
+// only past their first 8 bytes) are still all found, and IDs between them
+// are not.
+TEST(PackIndexFormat, FindsIdsHoweverTheyAreSpread) {
+  std::vector<ObjectId> ids;
+  auto with = [](std::initializer_list<std::pair<size_t, unsigned char>> bytes,
+                 unsigned char last) {
+    std::array<unsigned char, ObjectId::kBytes> raw{};
+    for (auto [at, b] : bytes) raw[at] = b;
+    raw[ObjectId::kBytes - 1] = last;
+    return ObjectId(raw);
+  };
+  for (int i = 0; i < 3000; i++) ids.push_back(ObjectId::Of("spread " + std::to_string(i)));
+  for (unsigned char i = 0; i < 200; i++) {
+    ids.push_back(with({{0, 0x42}, {1, 0x42}, {6, 0x42}, {7, i}}, 1));  // 7 shared bytes
+    ids.push_back(with({{0, 0x43}}, i));                                // only the last differs
+  }
+  ids.push_back(with({{0, 0x00}}, 0));  // the lowest ID there is
+  std::array<unsigned char, ObjectId::kBytes> top;
+  top.fill(0xff);
+  ids.push_back(ObjectId(top));  // and the highest
+  std::vector<PackEntry> entries;
+  for (const ObjectId& id : ids) {
+    PackEntry e;
+    e.id = id;
+    entries.push_back(e);
+  }
+  auto idx = PackIndex::FromBytes(EncodePackIndex({"a-0.pack"}, entries), "a.idx");
+  ASSERT_TRUE(idx.ok()) << idx.status().message();
+  for (const ObjectId& id : ids) {
+    std::optional<size_t> i = (*idx)->Find(id);
+    ASSERT_TRUE(i.has_value()) << id.hex();
+    EXPECT_EQ((*idx)->entry(*i).id, id);
+  }
+  EXPECT_FALSE((*idx)->Find(with({{0, 0x42}, {1, 0x42}, {6, 0x42}, {7, 7}}, 2)).has_value());
+  EXPECT_FALSE((*idx)->Find(with({{0, 0x43}}, 250)).has_value());
+  EXPECT_FALSE((*idx)->Find(with({{0, 0x00}}, 1)).has_value());
+  for (int i = 0; i < 3000; i++)
+    EXPECT_FALSE((*idx)->Find(ObjectId::Of("absent " + std::to_string(i))).has_value());
 }
 
 TEST(PackWriter, ObjectsAreInvisibleUntilTheIndexIsRenamed) {
