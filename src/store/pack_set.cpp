@@ -97,6 +97,13 @@ bool PackSet::Changed() const {
   return !SameTime(st.st_mtim, seen_mtime_);
 }
 
+namespace {
+
+// Listings of packs/ Refresh makes at most when indexes vanish under it.
+constexpr int kRelistAttempts = 8;
+
+}  // namespace
+
 Status PackSet::Refresh() {
   std::lock_guard<std::mutex> one(refresh_mu_);
   struct stat dst;
@@ -109,22 +116,36 @@ Status PackSet::Refresh() {
   std::map<std::string, std::shared_ptr<const PackIndex>> known;
   for (const auto& idx : *old) known[idx->name()] = idx;
   std::vector<std::pair<int64_t, std::shared_ptr<const PackIndex>>> found;
-  std::error_code ec;
-  for (const auto& f : fs::directory_iterator(dir_, ec)) {
-    std::string name = f.path().filename().string();
-    if (!IsPackFileName(name, ".idx")) continue;
-    struct stat st;
-    if (::stat(f.path().c_str(), &st) != 0) continue;  // removed meanwhile
-    int64_t when = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
-    auto k = known.find(name);
-    if (k != known.end()) {
-      found.emplace_back(when, k->second);
-      continue;
+  // An index removed while it is listed was folded (or repacked) into one
+  // renamed in before its removal, which this listing may have missed: list
+  // again, so that its objects are never in neither.
+  for (int attempt = 0;; attempt++) {
+    found.clear();
+    bool vanished = false;
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(dir_, ec)) {
+      std::string name = f.path().filename().string();
+      if (!IsPackFileName(name, ".idx")) continue;
+      struct stat st;
+      if (::stat(f.path().c_str(), &st) != 0) {
+        vanished = true;
+        continue;
+      }
+      int64_t when = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+      auto k = known.find(name);
+      if (k != known.end()) {
+        found.emplace_back(when, k->second);
+        continue;
+      }
+      Result<std::shared_ptr<const PackIndex>> idx = PackIndex::Load(dir_, name);
+      if (idx.ok())
+        found.emplace_back(when, std::move(*idx));
+      else if (idx.status().code() == Code::kNotFound)
+        vanished = true;
     }
-    Result<std::shared_ptr<const PackIndex>> idx = PackIndex::Load(dir_, name);
-    if (idx.ok()) found.emplace_back(when, std::move(*idx));
+    if (ec) return IoError("list '" + dir_.string() + "': " + ec.message());
+    if (!vanished || attempt == kRelistAttempts) break;
   }
-  if (ec) return IoError("list '" + dir_.string() + "': " + ec.message());
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second->name() > b.second->name();
   });
@@ -145,7 +166,11 @@ Status PackSet::Refresh() {
 }
 
 Status PackSet::Adopt(const std::string& index_name) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const PackIndex> idx, PackIndex::Load(dir_, index_name));
+  Result<std::shared_ptr<const PackIndex>> loaded = PackIndex::Load(dir_, index_name);
+  // Gone already: another process folded it into an index of its own, made
+  // durable before this one was removed (store/index_fold.h).
+  if (!loaded.ok() && loaded.status().code() == Code::kNotFound) return Refresh();
+  ASSIGN_OR_RETURN(std::shared_ptr<const PackIndex> idx, std::move(loaded));
   std::lock_guard<std::mutex> lock(mu_);
   auto list = std::make_shared<IndexList>();
   list->push_back(std::move(idx));
