@@ -58,11 +58,10 @@ std::optional<std::set<std::string>> NamedPacks(const fs::path& dir) {
   for (const auto& f : fs::directory_iterator(dir, ec)) {
     std::string name = f.path().filename().string();
     if (!IsPackFileName(name, ".idx")) continue;
+    // Removed meanwhile (folded into an index this listing may have
+    // missed) or unreadable: no pack may be taken for unnamed.
     Result<std::shared_ptr<const PackIndex>> idx = PackIndex::Load(dir, name);
-    if (!idx.ok()) {
-      if (idx.status().code() == Code::kNotFound) continue;
-      return std::nullopt;
-    }
+    if (!idx.ok()) return std::nullopt;
     named.insert((*idx)->packs().begin(), (*idx)->packs().end());
   }
   if (ec) return std::nullopt;

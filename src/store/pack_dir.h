@@ -32,7 +32,7 @@ struct LooseFile {
 std::vector<LooseFile> ListLooseFiles(const ObjectStore& store);
 
 // The pack files some index in `dir` names now; nullopt when an index cannot
-// be read (then no pack may be taken for unnamed).
+// be read or vanishes while listed (then no pack may be taken for unnamed).
 std::optional<std::set<std::string>> NamedPacks(const fs::path& dir);
 
 // When `p` was last written (nanoseconds since the epoch); nullopt when it is gone.

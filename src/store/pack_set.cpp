@@ -36,10 +36,10 @@ Result<std::vector<fs::path>> FindOrphanPacks(const fs::path& dir) {
   for (const std::string& name : indexes) {
     bases.insert(name.substr(0, name.size() - 4));
     Result<std::shared_ptr<const PackIndex>> idx = PackIndex::Load(dir, name);
-    if (!idx.ok()) {
-      if (idx.status().code() == Code::kNotFound) continue;  // removed meanwhile
-      return std::vector<fs::path>();
-    }
+    // Unreadable, or removed meanwhile: then it was folded into an index
+    // this listing may have missed, which names packs no other index does.
+    // Either way, no pack is taken for an orphan this time.
+    if (!idx.ok()) return std::vector<fs::path>();
     named.insert((*idx)->packs().begin(), (*idx)->packs().end());
   }
   std::vector<fs::path> out;

@@ -40,7 +40,8 @@ namespace converge {
 inline constexpr int64_t kOrphanPackAge = 3600;
 
 // The pack files in `dir` that no index names: left by a commit interrupted
-// between its renames. None when some index cannot be read (a pack it names
+// between its renames. None when some index cannot be read or vanishes
+// while listed (a pack it names, or the index it was folded into names,
 // must not look orphaned), nor one whose index name it shares.
 Result<std::vector<fs::path>> FindOrphanPacks(const fs::path& dir);
 
