@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/cas.h"
@@ -183,6 +185,49 @@ TEST(IndexFold, AWriterWhoseIndexWasFoldedAwayStillCommits) {
   Status adopted = s.store.packs().Adopt(last);
   EXPECT_TRUE(adopted.ok()) << adopted.message();
   s.ExpectEveryObject(s.store);
+}
+
+// Writers that each commit and fold, at once, each through a store of its
+// own (as separate processes would): every commit and fold succeeds, each
+// writer reads back what it wrote at once, and nothing is lost.
+TEST(IndexFold, ConcurrentWritersAndFoldsLoseNothing) {
+  TempDir dir;
+  ASSERT_TRUE(ObjectStore::Open(dir.path()).ok());
+  constexpr int kWriters = 4, kBatches = 12, kPerBatch = 8;
+  std::vector<std::vector<std::string>> made(kWriters);
+  std::mutex mu;
+  std::vector<std::string> errors;
+  auto fail = [&](const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu);
+    errors.push_back(what);
+  };
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kWriters; t++)
+    writers.emplace_back([&, t] {
+      ObjectStore store = *ObjectStore::Open(dir.path());
+      for (int b = 0; b < kBatches; b++) {
+        WriteBatch batch(store);
+        for (int j = 0; j < kPerBatch; j++) {
+          made[t].push_back("writer " + std::to_string(t) + " batch " + std::to_string(b) +
+                            " object " + std::to_string(j));
+          if (!batch.Put(made[t].back()).ok()) fail("put");
+        }
+        if (Status st = batch.Commit(); !st.ok()) fail("commit: " + st.message());
+        if (Result<FoldStats> f = FoldIndexes(store, 1); !f.ok())
+          fail("fold: " + f.status().message());
+        for (const std::string& o : made[t])
+          if (!store.Read(ObjectId::Of(o)).ok()) fail("read back: " + o);
+      }
+    });
+  for (std::thread& w : writers) w.join();
+  for (const std::string& e : errors) ADD_FAILURE() << e;
+  ObjectStore after = *ObjectStore::Open(dir.path());
+  for (const auto& list : made)
+    for (const std::string& o : list) EXPECT_TRUE(after.Read(ObjectId::Of(o)).ok()) << o;
+  FsckReport report;
+  ASSERT_TRUE(TakeCensus(after, report).ok());
+  for (const FsckProblem& p : report.problems)
+    EXPECT_TRUE(p.warning) << p.subject << ": " << p.problem;
 }
 
 TEST(PackIndexPages, LookupsAndReadsWorkAfterThePagesAreReleased) {
