@@ -46,6 +46,8 @@ class MergedEntries {
   }
 
   const std::vector<std::string>& pack_names() const { return names_; }
+  // Not ok when an entry named no pack of its index (then Next stopped).
+  const Status& status() const { return status_; }
 
   void Rewind() {
     pos_.assign(from_.size(), 0);
@@ -69,6 +71,12 @@ class MergedEntries {
     // copy); the others' bytes stay in their packs, unindexed, until gc.
     size_t k = *std::min_element(same.begin(), same.end());
     *out = from_[k]->entry(pos_[k]);
+    if (out->pack >= remap_[k].size()) {  // lookups never check this; fsck does
+      status_ = Corrupt("pack index " + from_[k]->name() + " names no pack for object " + id.hex() +
+                        ": run 'converge fsck'");
+      heap_.clear();
+      return false;
+    }
     out->pack = remap_[k][out->pack];
     for (size_t s : same) {
       pos_[s]++;
@@ -104,6 +112,7 @@ class MergedEntries {
   std::vector<std::vector<uint32_t>> remap_;
   std::vector<size_t> pos_;
   std::vector<Item> heap_;
+  Status status_;
 };
 
 // Writes the merged index in tmp/ and renames it into packs/; returns its
@@ -112,6 +121,7 @@ Result<std::pair<std::string, uint64_t>> WriteFolded(const fs::path& root, Merge
   uint64_t count = 0;
   PackEntry e;
   for (merged.Rewind(); merged.Next(&e);) count++;
+  RETURN_IF_ERROR(merged.status());
   std::string name = RandomHex(16) + ".idx";
   fs::path temp = root / "tmp" / ("fold-" + name + ".tmp");
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);

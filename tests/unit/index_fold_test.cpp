@@ -161,6 +161,23 @@ TEST(IndexFold, AQuarantinedCopyIsNotCarriedOver) {
   EXPECT_FALSE(ObjectStore::Open(s.dir.path())->Has(victim));
 }
 
+TEST(IndexFold, AnIndexNamingNoPackStopsItBeforeAnythingIsRemoved) {
+  BatchedStore s(3, 4);
+  PackEntry bad;
+  bad.id = ObjectId::Of("an entry of a damaged index");
+  bad.pack = 7;  // its list names one pack
+  std::string bytes = EncodePackIndex({"0123456789abcdef-0.pack"}, {bad});
+  ASSERT_TRUE(WriteFileAtomic(s.dir.path() / "packs" / "0123456789abcdef.idx", bytes).ok());
+  ASSERT_TRUE(s.store.packs().Refresh().ok());
+  Result<FoldStats> f = FoldIndexes(s.store, 0);
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), Code::kCorrupt);
+  EXPECT_NE(f.status().message().find("converge fsck"), std::string::npos) << f.status().message();
+  EXPECT_EQ(s.Count(".idx"), 4u) << "nothing removed";
+  EXPECT_TRUE(fs::is_empty(s.dir.path() / "tmp"));
+  s.ExpectEveryObject(s.store);
+}
+
 TEST(IndexFold, DoesNothingWhileARepackHoldsTheLock) {
   BatchedStore s(6, 3);
   Result<Fd> lock = TakeRepackLock(s.dir.path());
