@@ -1,5 +1,7 @@
 #include "support/store_helpers.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -142,6 +144,20 @@ void BackdateFiles(const fs::path& dir, int64_t seconds) {
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
     ::utimensat(AT_FDCWD, it->path().c_str(), times, AT_SYMLINK_NOFOLLOW);
   ::utimensat(AT_FDCWD, dir.c_str(), times, AT_SYMLINK_NOFOLLOW);
+}
+
+size_t CountPackFiles(const fs::path& store_root, const std::string& suffix) {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(store_root / "packs"))
+    if (e.path().string().ends_with(suffix)) n++;
+  return n;
+}
+
+void ExpectEveryObject(const ObjectStore& store, const std::vector<std::string>& objects) {
+  for (const std::string& o : objects) {
+    Result<std::string> back = store.Read(ObjectId::Of(o));
+    EXPECT_TRUE(back.ok() && *back == o) << (back.ok() ? "wrong bytes" : back.status().message());
+  }
 }
 
 }  // namespace converge::testing

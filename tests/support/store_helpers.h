@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "store/cas.h"
 
@@ -44,6 +45,12 @@ size_t ObjectCount(const fs::path& store_root);
 
 // The stored bytes of an object's first copy, as they are on disk.
 std::string StoredBytes(const ObjectStore& store, const ObjectId& id);
+
+// How many files in the store's packs/ end with `suffix` (".idx", ".pack").
+size_t CountPackFiles(const fs::path& store_root, const std::string& suffix);
+
+// Expects each of `objects` to read back from `store` byte for byte.
+void ExpectEveryObject(const ObjectStore& store, const std::vector<std::string>& objects);
 
 // How many files `dir` holds, recursively (0 when it does not exist).
 size_t CountFilesUnder(const fs::path& dir);

@@ -43,17 +43,9 @@ struct MixedStore {
     }
   }
   size_t Count(const std::string& suffix) const {
-    size_t n = 0;
-    for (const auto& e : fs::directory_iterator(dir.path() / "packs"))
-      if (e.path().string().ends_with(suffix)) n++;
-    return n;
+    return testing::CountPackFiles(dir.path(), suffix);
   }
-  void ExpectEveryObject(const ObjectStore& s) const {
-    for (const std::string& o : objects) {
-      Result<std::string> back = s.Read(ObjectId::Of(o));
-      EXPECT_TRUE(back.ok() && *back == o) << (back.ok() ? "wrong bytes" : back.status().message());
-    }
-  }
+  void ExpectEveryObject(const ObjectStore& s) const { testing::ExpectEveryObject(s, objects); }
   bool FsckClean() {
     FsckReport report;
     EXPECT_TRUE(TakeCensus(store, report).ok());
