@@ -70,18 +70,20 @@ class PlanBuilder {
   // `r` is missing; `refs`: what it references (only the non-blobs are kept).
   Status Add(const ObjectRef& r, uint32_t name, const std::vector<ObjectRef>& refs,
              const std::optional<ObjectId>& base) {
-    ASSIGN_OR_RETURN(uint64_t size, store_.SizeOf(r.id));
-    plan_.bytes += size;
+    ASSIGN_OR_RETURN(ObjectStore::Location at, store_.Locate(r.id));
+    PlannedSize size{at.size, at.compressed || !at.packed};
+    plan_.bytes += at.size;
     if (base) plan_.bases.emplace(r.id, *base);
     if (r.kind == ObjectKind::kBlob) {
       plan_.order.push_back(r);
+      plan_.size_of.push_back(size);
       plan_.name_of.push_back(name);
       return Status::Ok();
     }
-    std::vector<ObjectRef> kids;
+    Meta& m = meta_[r.id];
+    m.size = size;
     for (const ObjectRef& k : refs)
-      if (k.kind != ObjectKind::kBlob) kids.push_back(k);
-    meta_.emplace(r.id, std::move(kids));
+      if (k.kind != ObjectKind::kBlob) m.kids.push_back(k);
     return Status::Ok();
   }
 
@@ -93,6 +95,7 @@ class PlanBuilder {
     plan_.requests = requests;
     if (!meta_.count(snap)) {
       plan_.order.clear();
+      plan_.size_of.clear();
       plan_.name_of.clear();
       plan_.name_blocks.clear();
       return std::move(plan_);
@@ -100,12 +103,15 @@ class PlanBuilder {
     RETURN_IF_ERROR(DropCopies());
     std::vector<ObjectRef> rest = LeavesFirst({{ObjectKind::kSnap, snap}}, [&](const ObjectRef& r) {
       std::vector<ObjectRef> kids;
-      for (const ObjectRef& k : meta_[r.id])
+      for (const ObjectRef& k : meta_[r.id].kids)
         if (meta_.count(k.id)) kids.push_back(k);
       return kids;
     });
+    for (const ObjectRef& r : rest) {
+      plan_.order.push_back(r);
+      plan_.size_of.push_back(meta_[r.id].size);
+    }
     meta_.clear();
-    plan_.order.insert(plan_.order.end(), rest.begin(), rest.end());
     return std::move(plan_);
   }
 
@@ -128,22 +134,30 @@ class PlanBuilder {
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
       if (copy[i]) {
-        ASSIGN_OR_RETURN(uint64_t size, store_.SizeOf(plan_.order[i].id));
-        plan_.bytes -= size;
+        plan_.bytes -= plan_.size_of[i].size;
         continue;
       }
       plan_.order[kept] = plan_.order[i];
+      plan_.size_of[kept] = plan_.size_of[i];
       plan_.name_of[kept] = plan_.name_of[i];
       kept++;
     }
     plan_.order.resize(kept);
+    plan_.size_of.resize(kept);
     plan_.name_of.resize(kept);
     return Status::Ok();
   }
 
+  // A missing snap, manifest or chunk list: its size, and the ones of those
+  // it names.
+  struct Meta {
+    PlannedSize size{0, 0};
+    std::vector<ObjectRef> kids;
+  };
+
   const ObjectStore& store_;
   UploadPlan plan_;
-  std::unordered_map<ObjectId, std::vector<ObjectRef>> meta_;
+  std::unordered_map<ObjectId, Meta> meta_;
 };
 
 // Asks which of `ids` the repo lacks, in batches counted in `*requests`, and

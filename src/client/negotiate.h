@@ -34,10 +34,20 @@ inline constexpr uint64_t kAskBlobsFrom = 64u << 10;
 // No name (a directory, a snap): in UploadPlan::name_of.
 inline constexpr uint32_t kNoName = UINT32_MAX;
 
-// Kept compact: a million-file snap's plan is about 60 bytes an object, and
+// An object's size, and whether it may compress: stored compressed, or loose
+// (never tried). Found once, when the object joins the plan: ordering,
+// cutting packs and encoding them read it here instead of searching the
+// store's indexes again (at a million objects each search is a cache miss).
+struct PlannedSize {
+  uint64_t size : 63;
+  uint64_t compressible : 1;
+};
+
+// Kept compact: a million-file snap's plan is about 70 bytes an object, and
 // growing never copies it whole (deques, names in 1 MiB blocks).
 struct UploadPlan {
   std::deque<ObjectRef> order;  // blobs first, then the rest leaves first
+  std::deque<PlannedSize> size_of;  // of each object of `order`
   // For an object that replaces one of the base's at the same path (a
   // changed file, chunk list or directory): that one, which the repo holds,
   // to send it against (docs/pack.md, "Version 2").

@@ -76,41 +76,38 @@ std::string_view Extension(std::string_view name) {
 // versions of a file, and files of a kind, are next to each other in the
 // stream, where zstd's window finds what they share. The rest keep their
 // order (each after what it names; every blob is before them). Sorts
-// positions (4 bytes a blob, and 8 for its size), then moves the blobs.
-Status OrderForUpload(const ObjectStore& store, UploadPlan& plan) {
+// positions (4 bytes a blob), then moves the blobs and their sizes.
+void OrderForUpload(UploadPlan& plan) {
   size_t n = plan.name_of.size();
   auto name = [&](uint32_t i) { return NameAt(plan, plan.name_of[i]); };
-  std::vector<uint64_t> sizes(n);
   std::vector<uint32_t> pos(n);
-  for (uint32_t i = 0; i < n; i++) {
-    ASSIGN_OR_RETURN(sizes[i], store.SizeOf(plan.order[i].id));
-    pos[i] = i;
-  }
+  for (uint32_t i = 0; i < n; i++) pos[i] = i;
   std::stable_sort(pos.begin(), pos.end(), [&](uint32_t a, uint32_t b) {
     std::string_view na = name(a), nb = name(b);
     std::string_view ea = Extension(na), eb = Extension(nb);
     if (ea != eb) return ea < eb;
     if (na != nb) return na < nb;
-    return sizes[a] > sizes[b];
+    return plan.size_of[a].size > plan.size_of[b].size;
   });
-  std::vector<uint64_t>().swap(sizes);
   // order[i] = old order[pos[i]], cycle by cycle, in place.
   for (uint32_t i = 0; i < n; i++) {
     if (pos[i] == i) continue;
     ObjectRef first = plan.order[i];
+    PlannedSize first_size = plan.size_of[i];
     uint32_t j = i;
     while (pos[j] != i) {
       uint32_t k = pos[j];
       plan.order[j] = plan.order[k];
+      plan.size_of[j] = plan.size_of[k];
       pos[j] = j;
       j = k;
     }
     plan.order[j] = first;
+    plan.size_of[j] = first_size;
     pos[j] = j;
   }
   std::deque<uint32_t>().swap(plan.name_of);
   std::vector<std::string>().swap(plan.name_blocks);
-  return Status::Ok();
 }
 
 // Streams objects [begin, end) of the plan as one pack, in the newest pack
@@ -142,8 +139,8 @@ Result<wire::PackResult> UploadPack(const ObjectStore& store, ApiClient& api,
           *done = true;
           return pack.Finish();
         }
+        uint64_t size = plan.size_of[next].size;
         const ObjectRef& ref = plan.order[next++];
-        ASSIGN_OR_RETURN(uint64_t size, store.SizeOf(ref.id));
         auto base = plan.bases.find(ref.id);
         RETURN_IF_ERROR(pack.Add(ref.kind, ref.id, size,
                                  base == plan.bases.end() ? std::optional<ObjectId>()
@@ -214,7 +211,7 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
   std::optional<ObjectId> base = FindBase(ws, api.url(), repo, snap);
   uint64_t sent_before = api.http().body_bytes_sent();
   ASSIGN_OR_RETURN(UploadPlan plan, Negotiate(ws.store(), api, repo, snap, base));
-  RETURN_IF_ERROR(OrderForUpload(ws.store(), plan));
+  OrderForUpload(plan);
   PublishOutcome out;
   out.negotiation_requests = plan.requests;
   Progress progress("Uploading", plan.order.size(), plan.bytes, opts.progress);
@@ -223,10 +220,9 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
     size_t end = begin;
     uint64_t bytes = 0, compressible = 0;
     while (end < plan.order.size() && end - begin < per_pack && bytes < kPackBytes) {
-      ASSIGN_OR_RETURN(ObjectStore::Location at, ws.store().Locate(plan.order[end].id));
+      const PlannedSize& at = plan.size_of[end++];
       bytes += at.size;
-      if (at.compressed || !at.packed) compressible += at.size;  // loose: never tried
-      end++;
+      if (at.compressible) compressible += at.size;
     }
     // A pack of what did not compress at rest (random binaries, media) goes
     // plain: a stream would only spend time finding that again.
