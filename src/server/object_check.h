@@ -87,8 +87,8 @@ Result<QueuedVerdict> CheckQueuedInRepo(Db& db, int64_t repo_id,
 Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind kind,
                                             const ObjectId& id);
 
-// Calls `fn` once for each distinct (kind, id) of `ids`, with what the repo
-// holds of it, all read in one snapshot; stops at the first error (fn's or
+// Calls `fn` once for each distinct (kind, id) of `ids`, in ID order, with
+// what the repo holds of it, all read in one snapshot; stops at the first error (fn's or
 // the database's kIo); the lookups are batched (ObjectRecords::HeldAmong).
 // Like RepoHolds, checks no role and audits nothing:
 // the service calling it has authorized the caller.

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <mutex>
+#include <shared_mutex>
 #include <utility>
 #include <vector>
 

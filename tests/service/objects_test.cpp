@@ -75,6 +75,9 @@ TEST_F(ObjectsServiceTest, APackIsTakenInOrderAndServedBack) {
   std::vector<ObjectSender::Located> plan =
       Must(sender().PlanFetch(alice_, "web", IdsOf(tree.objects)));
   ASSERT_EQ(plan.size(), 5u);
+  // In ID order, whatever the request's: the lookups then walk the tables
+  // and the pack index front to back (object_check.h, ForEachHeld).
+  for (size_t i = 1; i < plan.size(); i++) EXPECT_LT(plan[i - 1].id, plan[i].id);
   std::string pack;
   ASSERT_TRUE(sender()
                   .WritePack(plan,

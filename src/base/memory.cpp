@@ -1,0 +1,11 @@
+#include "base/memory.h"
+
+#include <malloc.h>
+
+namespace converge {
+
+void ReturnFreedMemory() {
+  ::malloc_trim(0);
+}
+
+}  // namespace converge
