@@ -89,7 +89,7 @@ Result<wire::PackResult> ObjectIntake::PutPack(const Caller& caller, std::string
                                  "); lookups search more indexes until the next fold");
   // What the request touched and freed would stay resident while the worker
   // idles or serves small requests: the index pages its lookups mapped (at
-  // a million objects, most of a 57 MiB index), and the pack's bookkeeping
+  // a million objects, most of a 55 MiB index), and the pack's bookkeeping
   // (some 170 bytes an object), freed into this thread's malloc arena.
   store_.packs().ReleasePages();
   ReturnFreedMemory();

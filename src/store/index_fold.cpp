@@ -84,7 +84,7 @@ class MergedEntries {
     }
     // The pages read so far are not read again (but by the next pass, in
     // order): mapped, a million-object fold's would stay counted in the
-    // process's RSS (57 MiB at a million) until the old indexes are closed.
+    // process's RSS (55 MiB at a million) until the old indexes are closed.
     if (++merged_ % kReleaseEvery == 0)
       for (const auto& idx : from_) idx->ReleasePages();
     return true;
