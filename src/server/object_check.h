@@ -88,10 +88,10 @@ Result<std::optional<HeldObject>> RepoHolds(Db& db, int64_t repo_id, ObjectKind 
                                             const ObjectId& id);
 
 // Calls `fn` once for each distinct (kind, id) of `ids`, in ID order, with
-// what the repo holds of it, all read in one snapshot; stops at the first error (fn's or
-// the database's kIo); the lookups are batched (ObjectRecords::HeldAmong).
-// Like RepoHolds, checks no role and audits nothing:
-// the service calling it has authorized the caller.
+// what the repo holds of it, all read in one snapshot; stops at the first
+// error (fn's or the database's kIo); the lookups are batched
+// (ObjectRecords::HeldAmong). Like RepoHolds, checks no role and audits
+// nothing: the service calling it has authorized the caller.
 using HeldVisitor = std::function<Status(ObjectKind kind, const ObjectId& id,
                                          const std::optional<HeldObject>& held)>;
 Status ForEachHeld(Db& db, int64_t repo_id, const wire::ObjectIdSet& ids, const HeldVisitor& fn);
