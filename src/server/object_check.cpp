@@ -210,14 +210,15 @@ Status ForEachHeld(Db& db, int64_t repo_id, const wire::ObjectIdSet& ids, const 
   // index's for a fetch's reads) then walk each table and index front to
   // back, touching each page once, instead of a random page per object (at
   // a million objects the pages touched were most of the server's memory).
-  std::set<std::pair<ObjectId, ObjectKind>> seen;
+  std::vector<ObjectRef> distinct;
+  distinct.reserve(ids.size());
   for (ObjectKind kind :
        {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList})
-    for (const ObjectId& id : ids.of(kind)) seen.insert({id, kind});
-  std::vector<ObjectRef> distinct;
-  distinct.reserve(seen.size());
-  for (const auto& [id, kind] : seen) distinct.push_back({kind, id});
-  std::set<std::pair<ObjectId, ObjectKind>>().swap(seen);
+    for (const ObjectId& id : ids.of(kind)) distinct.push_back({kind, id});
+  auto key = [](const ObjectRef& r) { return std::make_pair(r.id, r.kind); };
+  std::sort(distinct.begin(), distinct.end(),
+            [&](const ObjectRef& a, const ObjectRef& b) { return key(a) < key(b); });
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   ASSIGN_OR_RETURN(HeldObjects held, ObjectRecords(db).HeldAmong(repo_id, distinct));
   for (const ObjectRef& ref : distinct) {
     auto it = held.find({ref.kind, ref.id});

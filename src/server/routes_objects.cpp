@@ -27,12 +27,12 @@ ObjectSender::Sink ToClient(DataSink& sink) {
 // were half of a million-object fetch's server time.
 class PackToClient {
  public:
-  explicit PackToClient(DataSink& sink) : sink_(sink) { buf_.reserve(kChunk); }
+  explicit PackToClient(DataSink& sink) : send_(ToClient(sink)) { buf_.reserve(kChunk); }
   ObjectSender::Sink AsSink() {
     return [this](std::string_view piece) { return Add(piece); };
   }
   Status Flush() {
-    Status st = buf_.empty() ? Status::Ok() : Send(buf_);
+    Status st = buf_.empty() ? Status::Ok() : send_(buf_);
     buf_.clear();
     return st;
   }
@@ -41,16 +41,11 @@ class PackToClient {
   static constexpr size_t kChunk = 64 << 10;
   Status Add(std::string_view piece) {
     if (buf_.size() + piece.size() > kChunk) RETURN_IF_ERROR(Flush());
-    if (piece.size() >= kChunk) return Send(piece);
+    if (piece.size() >= kChunk) return send_(piece);
     buf_.append(piece);
     return Status::Ok();
   }
-  Status Send(std::string_view piece) {
-    CurrentRequestLog().streamed += piece.size();
-    if (!sink_.write(piece.data(), piece.size())) return Unavailable("the client stopped reading");
-    return Status::Ok();
-  }
-  DataSink& sink_;
+  ObjectSender::Sink send_;
   std::string buf_;
 };
 
