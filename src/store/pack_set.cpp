@@ -8,6 +8,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "store/pack_dir.h"
+
 namespace converge {
 
 namespace {
@@ -32,20 +34,17 @@ Result<std::vector<fs::path>> FindOrphanPacks(const fs::path& dir) {
     if (IsPackFileName(name, ".pack")) packs.push_back(name);
   }
   if (ec) return IoError("list '" + dir.string() + "': " + ec.message());
-  std::set<std::string> named, bases;
-  for (const std::string& name : indexes) {
-    bases.insert(name.substr(0, name.size() - 4));
-    Result<std::shared_ptr<const PackIndex>> idx = PackIndex::Load(dir, name);
-    // Unreadable, or removed meanwhile: then it was folded into an index
-    // this listing may have missed, which names packs no other index does.
-    // Either way, no pack is taken for an orphan this time.
-    if (!idx.ok()) return std::vector<fs::path>();
-    named.insert((*idx)->packs().begin(), (*idx)->packs().end());
-  }
+  std::set<std::string> bases;
+  for (const std::string& name : indexes) bases.insert(name.substr(0, name.size() - 4));
+  // Read after the listing above: an index renamed in since only names more.
+  // None when an index is unreadable or vanishes (folded into one this
+  // listing may have missed): then no pack is taken for an orphan this time.
+  std::optional<std::set<std::string>> named = NamedPacks(dir);
+  if (!named) return std::vector<fs::path>();
   std::vector<fs::path> out;
   for (const std::string& p : packs) {
     std::string base = p.substr(0, p.rfind('-'));
-    if (!named.count(p) && !bases.count(base)) out.push_back(dir / p);
+    if (!named->count(p) && !bases.count(base)) out.push_back(dir / p);
   }
   return out;
 }
