@@ -4,13 +4,16 @@
 # same run: cold snap, re-snap unchanged, publish, fetch + restore. Records
 # wall time, peak RSS of client and server and the load average around each
 # step, and writes bench/RESULTS.md's million block (bench/million_report.py;
-# see bench/README.md). Not part of the test suite.
+# see bench/README.md). Git's steps run once; converge's run BENCH_ROUNDS
+# times (default 3), each round from nothing, and the report takes each
+# step's median time and largest RSS. Not part of the test suite.
 #
-# Environment: BENCH_WORK (scratch dir prefix: each size works in
-# PREFIX-SIZE, default /tmp/converge-million-SIZE), CONVERGE_BIN (skip
-# the build and use this binary), BENCH_MAX_LOAD / BENCH_MAX_WAIT (wait for a
-# quiet machine first, as in run.sh), BENCH_RESULTS (output file),
-# BENCH_SETTLE (lib.sh's settle_deletes).
+# Environment: BENCH_ROUNDS (converge's rounds), BENCH_WORK (scratch dir
+# prefix: each size works in PREFIX-SIZE, default
+# /tmp/converge-million-SIZE), CONVERGE_BIN (skip the build and use this
+# binary), BENCH_MAX_LOAD / BENCH_MAX_WAIT (wait for a quiet machine first,
+# as in run.sh), BENCH_RESULTS (output file), BENCH_SETTLE (lib.sh's
+# settle_deletes).
 #
 # Nothing is removed while anything is measured: a size's scratch dir stays
 # until the next run of that size removes it at its start and then waits for
@@ -26,6 +29,8 @@ case $which in
 both) sizes=(100k 1m) ;;
 *) echo "usage: bench/million.sh [100k|1m|both]" >&2 && exit 2 ;;
 esac
+rounds=${BENCH_ROUNDS:-3}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_ROUNDS must be a positive number" >&2 && exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 # shellcheck source=bench/lib.sh
@@ -80,6 +85,24 @@ step() {
 }
 
 set_bytes() { sed -i '$ s/^\(\([^\t]*\t\)\{5\}\)0\t/\1'"$1"'\t/' "$RESULTS_TSV"; }
+
+# tree_digest DIR SKIP: one digest of every file's path and content under
+# DIR in path order, leaving out DIR/SKIP and .convergeignore.
+tree_digest() {
+  (cd "$1" && find . -path "./$2" -prune -o -type f ! -name .convergeignore -print0 |
+    sort -z | xargs -0 md5sum | md5sum)
+}
+
+# same_tree DIR DIGEST: fails the run unless converge's fresh DIR holds what
+# git's clone held.
+same_tree() {
+  local got
+  got=$(tree_digest "$1" .converge)
+  if [ "$got" != "$2" ]; then
+    echo "bench: $1 differs from git's clone ($got vs $2)" >&2
+    exit 1
+  fi
+}
 
 run_size() {
   local size=$1 n
@@ -152,16 +175,31 @@ run_size() {
     "'$CVG' init '$fresh_cvg' >/dev/null && cd '$fresh_cvg' &&
      '$CVG' remote set --url '$cvg_url' --repo bench >/dev/null &&
      '$CVG' fetch && '$CVG' restore '$pub'"
-  # Same paths, sizes and contents (content digests of every file, in order).
-  local a b
-  a=$(cd "$fresh_cvg" && find . -path ./.converge -prune -o -type f ! -name .convergeignore -print0 |
-    sort -z | xargs -0 md5sum | md5sum)
-  b=$(cd "$fresh_git" && find . -path ./.git -prune -o -type f ! -name .convergeignore -print0 |
-    sort -z | xargs -0 md5sum | md5sum)
-  if [ "$a" != "$b" ]; then
-    echo "bench: the two fresh trees differ ($a vs $b)" >&2
-    exit 1
-  fi
+  local want
+  want=$(tree_digest "$fresh_git" .git)
+  same_tree "$fresh_cvg" "$want"
+
+  # Rounds 2..N repeat converge's steps from nothing (a new workspace store
+  # in the same tree, a new server, a new fresh directory; git ran once): the
+  # report takes each step's median.
+  local round
+  for ((round = 2; round <= rounds; round++)); do
+    echo "== converge, round $round of $rounds" >&2
+    converge_stop
+    mv "$tree/.converge" "$BENCH_WORK/workspace-store-$((round - 1))"
+    converge_fresh "$BENCH_WORK/converge-data-$round" "$tree"
+    step "1 cold snap" converge "$CVG" -C "$tree" snap -m cold
+    step "2 re-snap, unchanged" converge "$CVG" -C "$tree" snap -m same
+    STEP_USES_SERVER=1 step "3 publish" converge "$CVG" -C "$tree" --json publish -m first
+    set_bytes "$(json_field "$BENCH_WORK/last.out" bytes_sent)"
+    pub=$(json_field "$BENCH_WORK/last.out" publication.id)
+    fresh_cvg=$BENCH_WORK/fresh-converge-$round
+    STEP_USES_SERVER=1 step "4 fetch + restore" converge bash -c \
+      "'$CVG' init '$fresh_cvg' >/dev/null && cd '$fresh_cvg' &&
+       '$CVG' remote set --url '$CVG_URL' --repo bench >/dev/null &&
+       '$CVG' fetch && '$CVG' restore '$pub'"
+    same_tree "$fresh_cvg" "$want"
+  done
 
   local load_after
   load_after=$(cut -d' ' -f1-3 /proc/loadavg)
