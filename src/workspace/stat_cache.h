@@ -17,7 +17,7 @@
 // turn both off for that capture.
 //
 // It lives in one file, .converge/stat-cache (StatCache::kFileName; the
-// layout is in stat_cache.cpp), mapped whole and looked up in place: binary
+// layout is in stat_cache_layout.h), mapped whole and looked up in place: binary
 // search by directory path, then by name, no allocation per entry.
 // A snap (which holds the workspace lock) writes it whole, atomically (temp
 // file, fsync, rename), after its objects are durable and the snap is

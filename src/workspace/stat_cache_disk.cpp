@@ -1,7 +1,7 @@
 // The stat cache on disk (workspace/stat_cache.h): loading the file (mapped),
 // saving it, and the legacy `stat_cache` table, where a workspace made before
 // the file kept the cache, one row per file. The only SQL against that table.
-// (stat_cache.cpp is the format alone, which the fuzzer links.)
+// (stat_cache.cpp and stat_cache_writer.cpp are the format alone, which the fuzzer links.)
 #include "workspace/stat_cache.h"
 
 #include <fcntl.h>
