@@ -14,8 +14,8 @@ run=fuzz/corpus-run
 
 targets=${FUZZ_TARGETS:-$(cd fuzz && ls fuzz_*.cpp | sed 's/\.cpp$//' | tr '\n' ' ')}
 if [ ! -f "$build/build.ninja" ]; then
-  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONVERGE_LINE_TABLES=ON \
-    -DCONVERGE_FUZZ=ON -DCONVERGE_TESTS=OFF >/dev/null
+  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCONVERGE_LINE_TABLES=ON -DCONVERGE_FUZZ=ON -DCONVERGE_TESTS=OFF >/dev/null
 fi
 # shellcheck disable=SC2086
 cmake --build "$build" -j "${FUZZ_BUILD_JOBS:-2}" --target $targets
