@@ -202,8 +202,7 @@ for run in $(seq "$runs"); do
 done
 
 load_text=$(printf '%s; ' "${loads[@]}")
-commit="$(git -C "$top" rev-parse --short HEAD)$(git -C "$top" diff --quiet -- src || echo ' (with uncommitted changes in src/)')"
-[ "$CVG" = "$top/build-release/converge" ] || commit="$commit, binary $CVG"
+commit=$(converge_label "$top")
 /usr/bin/python3 "$here/engines_report.py" "$TSV" --size "$size" --files "$corpus_files" \
   --bytes "$corpus_bytes" --loads "${load_text%; }" --postgres "$pg_version" \
   --commit "$commit" \

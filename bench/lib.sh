@@ -207,6 +207,18 @@ converge_start() {
   exit 1
 }
 
+# converge_label TOP: the converge a results block names: the checkout's
+# commit (noting uncommitted changes in src/) and, when $CVG is not the
+# checkout's build-release/converge, that binary's path (CONVERGE_BIN may
+# name a build of another commit).
+converge_label() {
+  local top=$1 label
+  label="$(git -C "$top" rev-parse --short HEAD)$(git -C "$top" diff --quiet -- src ||
+    echo ' (with uncommitted changes in src/)')"
+  [ "$CVG" = "$top/build-release/converge" ] || label="$label, binary $CVG"
+  echo "$label"
+}
+
 free_port() {
   /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -45,8 +45,7 @@ fi
 CVG=$CONVERGE_BIN
 RESULTS_MD=${BENCH_RESULTS:-$here/RESULTS.md}
 work_base=${BENCH_WORK:-/tmp/converge-million}
-commit="$(git -C "$top" rev-parse --short HEAD)$(git -C "$top" diff --quiet -- src ||
-  echo ' (with uncommitted changes in src/)')"
+commit=$(converge_label "$top")
 
 cleanup() {
   [ -n "${CVG_SERVER_PID:-}" ] && kill "$CVG_SERVER_PID" 2>/dev/null && wait "$CVG_SERVER_PID" 2>/dev/null

@@ -194,5 +194,5 @@ echo "== $rounds rounds took $(($(date +%s) - run_start)) s from the start (corp
 /usr/bin/python3 "$here/report.py" "$RESULTS_TSV" "$BENCH_WORK/limits.txt" \
   --size "$size" --files "$corpus_files" --bytes "$corpus_bytes" --rounds "$rounds" \
   --load-before "$load_before" --load-after "$load_after" \
-  --commit "$(git -C "$top" rev-parse --short HEAD)$(git -C "$top" diff --quiet -- src || echo ' (with uncommitted changes in src/)')" \
+  --commit "$(converge_label "$top")" \
   --out "$RESULTS_MD"
