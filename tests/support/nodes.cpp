@@ -55,6 +55,7 @@ void ServerNode::Launch() {
   cargv.push_back(nullptr);
   for (std::string& e : env) cenv.push_back(e.data());
   cenv.push_back(nullptr);
+  log_from_ = LogSize(o_.log);
   pid_t pid = ::fork();
   if (pid == 0) {
     int fd = ::open(o_.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -77,7 +78,8 @@ void ServerNode::WaitHealthy() {
         pid_ = -1;
         break;
       }
-      if (NodeHealthy(port_)) {
+      // Ours, not another test's server that took the port first.
+      if (ListeningLogged(o_.log, log_from_, port_) && NodeHealthy(port_)) {
         started_once_ = true;
         return;
       }

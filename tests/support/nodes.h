@@ -54,6 +54,7 @@ class ServerNode {
   NodeOptions o_;
   int port_ = 0;
   bool started_once_ = false;
+  uintmax_t log_from_ = 0;  // the log's size at the last launch
   pid_t pid_ = -1;
 };
 

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -176,6 +177,28 @@ std::string ReadFileOrDie(const fs::path& p) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+uintmax_t LogSize(const fs::path& log) {
+  std::error_code ec;
+  uintmax_t n = fs::file_size(log, ec);
+  return ec ? 0 : n;
+}
+
+bool ListeningLogged(const fs::path& log, uintmax_t from, int port) {
+  std::ifstream in(log, std::ios::binary);
+  if (!in) return false;
+  in.seekg(static_cast<std::streamoff>(from));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string where = "://127.0.0.1:" + std::to_string(port) + " ";
+  for (size_t at = text.find("listening on "); at != std::string::npos;
+       at = text.find("listening on ", at + 1)) {
+    size_t eol = text.find('\n', at);
+    if (text.substr(at, eol == std::string::npos ? std::string::npos : eol - at).find(where) !=
+        std::string::npos)
+      return true;
+  }
+  return false;
 }
 
 int FreePort() {

@@ -2,6 +2,7 @@
 // would, with its own cwd, environment and stdin, and collect what it printed.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -60,5 +61,14 @@ std::string ReadFileOrDie(const fs::path& p);
 
 // A loopback TCP port that was free a moment ago.
 int FreePort();
+
+// The size of a log file (0 when it does not exist yet).
+uintmax_t LogSize(const fs::path& log);
+
+// Whether the log, past its first `from` bytes, has `converge serve`'s line
+// saying it listens on 127.0.0.1:port. Readiness must rest on this and not on
+// the port answering alone: a port free a moment ago may be taken by another
+// test's server, which would answer for ours (and refuse our tokens).
+bool ListeningLogged(const fs::path& log, uintmax_t from, int port);
 
 }  // namespace converge::testing

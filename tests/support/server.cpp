@@ -98,6 +98,7 @@ void ServerProcess::Start() {
     std::vector<char*> cargv;
     for (std::string& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
+    uintmax_t log_from = LogSize(log_);
     pid_t pid = ::fork();
     if (pid == 0) {
       int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -116,7 +117,8 @@ void ServerProcess::Start() {
         pid_ = -1;
         break;
       }
-      if (Healthy(port_, tls_)) return;
+      // Ours, not another test's server that took the port first.
+      if (ListeningLogged(log_, log_from, port_) && Healthy(port_, tls_)) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (pid_ > 0) {

@@ -322,7 +322,12 @@ TEST_F(CaptureStreamTest, ObjectsAreCommittedInBatchesOfBoundedSize) {
   uint64_t objects = tree->stats.objects_written;
   EXPECT_GT(objects, 5000u);
   EXPECT_GE(packs, objects / 500) << "one pack per full batch, and the last";
-  EXPECT_LE(indexes, 4u) << "their indexes folded as they came (store/index_fold.h)";
+  // Failed once (seventh session) with its output lost: a failed or skipped
+  // final fold is only a warning, so say what the capture warned.
+  std::string warned;
+  for (const std::string& w : tree->stats.warnings) warned += "\n  " + w;
+  EXPECT_LE(indexes, 4u) << "their indexes folded as they came (store/index_fold.h); warnings:"
+                         << (warned.empty() ? " none" : warned);
   for (const auto& [path, id] : ref.manifests) EXPECT_TRUE(ws().store().Read(id).ok()) << path;
   for (const auto& [path, id] : ref.blobs) EXPECT_TRUE(ws().store().Read(id).ok()) << path;
   Result<FsckReport> report = CheckWorkspace(ws());
