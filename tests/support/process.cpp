@@ -191,14 +191,8 @@ bool ListeningLogged(const fs::path& log, uintmax_t from, int port) {
   in.seekg(static_cast<std::streamoff>(from));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::string where = "://127.0.0.1:" + std::to_string(port) + " ";
-  for (size_t at = text.find("listening on "); at != std::string::npos;
-       at = text.find("listening on ", at + 1)) {
-    size_t eol = text.find('\n', at);
-    if (text.substr(at, eol == std::string::npos ? std::string::npos : eol - at).find(where) !=
-        std::string::npos)
-      return true;
-  }
-  return false;
+  return text.find("listening on http" + where) != std::string::npos ||
+         text.find("listening on https" + where) != std::string::npos;
 }
 
 int FreePort() {
