@@ -1,6 +1,7 @@
 // What repack, gc and the orphan sweep (store/repack.h, store/gc.h,
-// FindOrphanPacks) read of a store's files besides the pack indexes: the lock that lets one of them
-// run at a time, the loose object files, and which pack files some index still names.
+// FindOrphanPacks) read of a store's files besides the pack indexes: the
+// lock that lets one of them run at a time, the loose object files, and
+// which pack files some index still names.
 #pragma once
 
 #include <cstdint>
