@@ -103,6 +103,12 @@ warm_tree() {
     xargs -0 cat >/dev/null)
 }
 
+# Converge's step 4 as one command, `bash -c "$FETCH_RESTORE" _ CVG DIR URL
+# PUB`: a new workspace DIR whose remote is repository "bench" at URL, a
+# fetch, and a restore of publication PUB.
+FETCH_RESTORE='"$1" init "$2" >/dev/null && cd "$2" &&
+  "$1" remote set --url "$3" --repo bench >/dev/null && "$1" fetch && "$1" restore "$4"'
+
 # same_tree DIR DIGEST: fails the run unless converge's fresh DIR holds what
 # git's clone held.
 same_tree() {
@@ -183,10 +189,8 @@ run_size() {
   echo "== 4. fetch + restore into a fresh directory" >&2
   local fresh_cvg=$BENCH_WORK/fresh-converge fresh_git=$BENCH_WORK/fresh-git
   STEP_USES_SERVER=1 step "4 fetch + restore" git git clone -q "$git_url" "$fresh_git"
-  STEP_USES_SERVER=1 step "4 fetch + restore" converge bash -c \
-    "'$CVG' init '$fresh_cvg' >/dev/null && cd '$fresh_cvg' &&
-     '$CVG' remote set --url '$cvg_url' --repo bench >/dev/null &&
-     '$CVG' fetch && '$CVG' restore '$pub'"
+  STEP_USES_SERVER=1 step "4 fetch + restore" converge \
+    bash -c "$FETCH_RESTORE" _ "$CVG" "$fresh_cvg" "$cvg_url" "$pub"
   local want
   want=$(tree_digest "$fresh_git" .git)
   same_tree "$fresh_cvg" "$want"
@@ -207,10 +211,8 @@ run_size() {
     set_bytes "$(json_field "$BENCH_WORK/last.out" bytes_sent)"
     pub=$(json_field "$BENCH_WORK/last.out" publication.id)
     fresh_cvg=$BENCH_WORK/fresh-converge-$round
-    STEP_USES_SERVER=1 step "4 fetch + restore" converge bash -c \
-      "'$CVG' init '$fresh_cvg' >/dev/null && cd '$fresh_cvg' &&
-       '$CVG' remote set --url '$CVG_URL' --repo bench >/dev/null &&
-       '$CVG' fetch && '$CVG' restore '$pub'"
+    STEP_USES_SERVER=1 step "4 fetch + restore" converge \
+      bash -c "$FETCH_RESTORE" _ "$CVG" "$fresh_cvg" "$CVG_URL" "$pub"
     same_tree "$fresh_cvg" "$want"
   done
 
