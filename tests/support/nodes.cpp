@@ -1,6 +1,5 @@
 #include "support/nodes.h"
 
-#include <fcntl.h>
 #include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -49,24 +48,8 @@ void ServerNode::Launch() {
                                    "--listen",    "127.0.0.1:" + std::to_string(port_),
                                    "--data-dir",  o_.data_dir.string()};
   argv.insert(argv.end(), o_.args.begin(), o_.args.end());
-  std::vector<std::string> env = NodeEnv(o_.env);
-  std::vector<char*> cargv, cenv;
-  for (std::string& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  for (std::string& e : env) cenv.push_back(e.data());
-  cenv.push_back(nullptr);
   log_from_ = LogSize(o_.log);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(o_.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, 0);
-    ::execve(cargv[0], cargv.data(), cenv.data());
-    ::_exit(127);
-  }
-  pid_ = pid;
+  pid_ = StartLogged(argv, NodeEnv(o_.env), o_.log);
 }
 
 void ServerNode::WaitHealthy() {

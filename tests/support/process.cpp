@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,20 +68,12 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts) {
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC))
     throw std::runtime_error("pipe failed");
-  std::vector<std::string> env = BuildEnv(opts.env);
-  std::vector<char*> cargv, cenv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
-  cenv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    if (!opts.cwd.empty() && ::chdir(opts.cwd.c_str()) != 0) ::_exit(126);
-    ::execve(cargv[0], cargv.data(), cenv.data());
-    ::_exit(127);
+  pid_t pid = -1;
+  try {
+    pid = StartProcess(argv, BuildEnv(opts.env), opts.cwd, in[0], out[1], err[1]);
+  } catch (const std::exception& e) {
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) ::close(fd);
+    return RunResult{127, "", e.what()};  // what a shell says of a missing program
   }
   ::close(in[0]);
   ::close(out[1]);
@@ -115,22 +108,46 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts) {
 }
 
 int Spawn(const std::vector<std::string>& argv, const RunOptions& opts) {
-  std::vector<std::string> env = BuildEnv(opts.env);
+  return StartProcess(argv, BuildEnv(opts.env), opts.cwd, -1, -1, -1);
+}
+
+int StartProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                 const fs::path& cwd, int in_fd, int out_fd, int err_fd) {
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
   cenv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    if (!opts.cwd.empty() && ::chdir(opts.cwd.c_str()) != 0) ::_exit(126);
-    ::execve(cargv[0], cargv.data(), cenv.data());
-    ::_exit(127);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  const int fds[3] = {in_fd, out_fd, err_fd};
+  for (int target = 0; target < 3; target++) {
+    if (fds[target] >= 0)
+      ::posix_spawn_file_actions_adddup2(&actions, fds[target], target);
+    else
+      ::posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_RDWR, 0);
   }
+  if (!cwd.empty()) ::posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(),
+                         env.empty() ? environ : cenv.data());
+  ::posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  return pid;
+}
+
+int StartLogged(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                const fs::path& log) {
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open " + log.string() + ": " + std::strerror(errno));
+  int pid = -1;
+  try {
+    pid = StartProcess(argv, env, {}, -1, fd, fd);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
   return pid;
 }
 

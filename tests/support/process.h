@@ -28,6 +28,18 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts = {})
 // Starts `argv` without waiting, its output discarded; returns its pid.
 int Spawn(const std::vector<std::string>& argv, const RunOptions& opts = {});
 
+// Starts argv[0] (a path) with `env` ("K=V" each; empty: this process's own)
+// in `cwd` (empty: ours), stdin, stdout and stderr from the given descriptors
+// (-1: /dev/null); returns its pid, or throws when it cannot start.
+// posix_spawn, not fork: forking a test process copies its page tables, which
+// under ASan (terabytes of shadow mapped) made every start slow.
+int StartProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                 const fs::path& cwd, int in_fd, int out_fd, int err_fd);
+
+// StartProcess with stdout and stderr appended to `log` and stdin from /dev/null.
+int StartLogged(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                const fs::path& log);
+
 // The converge binary under test.
 std::string ConvergeBin();
 

@@ -95,21 +95,8 @@ void ServerProcess::Start() {
     std::string data = data_.string();
     std::vector<std::string> argv = {bin, "serve", "--listen", listen, "--data-dir", data};
     argv.insert(argv.end(), args_.begin(), args_.end());
-    std::vector<char*> cargv;
-    for (std::string& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
     uintmax_t log_from = LogSize(log_);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      int null = ::open("/dev/null", O_RDONLY);
-      ::dup2(null, 0);
-      ::execv(bin.c_str(), cargv.data());
-      ::_exit(127);
-    }
-    pid_ = pid;
+    pid_ = StartLogged(argv, {}, log_);
     // Readiness, not timing: poll until it answers or the process is gone.
     for (int i = 0; i < 3000; i++) {
       int status = 0;
