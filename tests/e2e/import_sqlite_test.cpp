@@ -6,14 +6,10 @@
 // refuses a non-empty target, a data dir a server holds, and a source whose
 // audit chain was tampered with, copying nothing.
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
-
-#include <chrono>
-#include <thread>
 
 #include "store/db_copy.h"
+#include "support/nodes.h"
 #include "support/people.h"
 #include "support/server.h"
 #include "support/server_db.h"
@@ -22,31 +18,6 @@ namespace converge::testing {
 namespace {
 
 using json = nlohmann::json;
-
-// A `converge serve --db URL` on an existing data dir, killed at the end.
-class PgNode {
- public:
-  PgNode(const fs::path& data, const std::string& db) : port_(FreePort()) {
-    pid_ = Spawn({ConvergeBin(), "serve", "--listen", "127.0.0.1:" + std::to_string(port_),
-                  "--data-dir", data.string(), "--db", db});
-    httplib::Client cli("127.0.0.1", port_);
-    for (int i = 0; i < 300 && !up_; i++) {
-      if (auto r = cli.Get("/healthz"); r && r->status == 200) up_ = true;
-      if (!up_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  ~PgNode() {
-    ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  bool up() const { return up_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int port_;
-  int pid_ = -1;
-  bool up_ = false;
-};
 
 class ImportSqliteTest : public ::testing::Test {
  protected:
@@ -95,8 +66,9 @@ TEST_F(ImportSqliteTest, ANodeOnTheImportedDatabaseServesEverythingTheOldServerH
   EXPECT_NE(again.exit_code, 0);
   EXPECT_NE(again.err.find("is not empty"), std::string::npos) << again.err;
 
-  PgNode node(old.data_dir(), schema_->url());
-  ASSERT_TRUE(node.up());
+  TempDir logs;
+  ServerNode node({old.data_dir(), {"--db", schema_->url()}, {}, logs / "node.log"});
+  node.Start();
   alice.url = node.url();
   alice.Login();  // the token issued by the SQLite server
   TempDir other;

@@ -44,7 +44,9 @@ void Drain(int fd, std::string& into, bool& open) {
     open = false;
 }
 
-std::vector<std::string> BuildEnv(const std::map<std::string, std::string>& extra) {
+}  // namespace
+
+std::vector<std::string> ChildEnv(const std::map<std::string, std::string>& extra) {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e; e++) {
     std::string kv = *e;
@@ -62,15 +64,13 @@ std::vector<std::string> BuildEnv(const std::map<std::string, std::string>& extr
   return out;
 }
 
-}  // namespace
-
 RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts) {
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC))
     throw std::runtime_error("pipe failed");
   pid_t pid = -1;
   try {
-    pid = StartProcess(argv, BuildEnv(opts.env), opts.cwd, in[0], out[1], err[1]);
+    pid = StartProcess(argv, ChildEnv(opts.env), opts.cwd, in[0], out[1], err[1]);
   } catch (const std::exception& e) {
     for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) ::close(fd);
     return RunResult{127, "", e.what()};  // what a shell says of a missing program
@@ -108,7 +108,7 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts) {
 }
 
 int Spawn(const std::vector<std::string>& argv, const RunOptions& opts) {
-  return StartProcess(argv, BuildEnv(opts.env), opts.cwd, -1, -1, -1);
+  return StartProcess(argv, ChildEnv(opts.env), opts.cwd, -1, -1, -1);
 }
 
 int StartProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,

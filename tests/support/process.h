@@ -71,6 +71,10 @@ class TempDir {
 void WriteFile(const fs::path& p, const std::string& content, bool executable = false);
 std::string ReadFileOrDie(const fs::path& p);
 
+// The test's environment with `extra` set over it ("K=V" each; an empty
+// value unsets K).
+std::vector<std::string> ChildEnv(const std::map<std::string, std::string>& extra);
+
 // A loopback TCP port that was free a moment ago.
 int FreePort();
 

@@ -50,6 +50,20 @@ bool Healthy(int port, bool tls) {
 
 }  // namespace
 
+bool WaitServing(pid_t& pid, const fs::path& log, uintmax_t from, int port, bool tls, int tries) {
+  // Readiness, not timing: poll until it answers or the process is gone.
+  for (int i = 0; i < tries && pid > 0; i++) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      return false;
+    }
+    if (ListeningLogged(log, from, port) && Healthy(port, tls)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 bool TestServersOnPostgres() {
   const char* engine = std::getenv("CONVERGE_TEST_SERVER_DB");
   std::string e = engine ? engine : "";
@@ -90,24 +104,13 @@ void ServerProcess::Start() {
   // A port free a moment ago may be taken by the time the server binds it: retry.
   for (int attempt = 0; attempt < 5; attempt++) {
     if (port_ == 0 || attempt > 0) port_ = FreePort();
-    std::string listen = "127.0.0.1:" + std::to_string(port_);
-    std::string bin = ConvergeBin();
-    std::string data = data_.string();
-    std::vector<std::string> argv = {bin, "serve", "--listen", listen, "--data-dir", data};
+    std::vector<std::string> argv = {ConvergeBin(), "serve",
+                                     "--listen",    "127.0.0.1:" + std::to_string(port_),
+                                     "--data-dir",  data_.string()};
     argv.insert(argv.end(), args_.begin(), args_.end());
     uintmax_t log_from = LogSize(log_);
     pid_ = StartLogged(argv, {}, log_);
-    // Readiness, not timing: poll until it answers or the process is gone.
-    for (int i = 0; i < 3000; i++) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      // Ours, not another test's server that took the port first.
-      if (ListeningLogged(log_, log_from, port_) && Healthy(port_, tls_)) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    if (WaitServing(pid_, log_, log_from, port_, tls_, 3000)) return;
     if (pid_ > 0) {
       Kill();
       throw std::runtime_error("converge serve did not become healthy:\n" + Log());

@@ -32,6 +32,14 @@ class PgTestSchema;  // support/server_db.h
 // "sqlite" is SQLite, anything else stops the test binary with a message.
 bool TestServersOnPostgres();
 
+// Waits until the `converge serve` started as `pid` has logged (in `log`,
+// past its first `from` bytes) that it listens on 127.0.0.1:port and answers
+// GET /healthz there (over TLS with `tls`): true. Readiness must rest on both:
+// a port free a moment ago may be taken by another test's server, which would
+// answer for ours (and refuse our tokens). False when the process ends first
+// (it is reaped and `pid` set to -1) or after `tries` polls 10 ms apart.
+bool WaitServing(pid_t& pid, const fs::path& log, uintmax_t from, int port, bool tls, int tries);
+
 struct ServerOptions {
   // Written to DATA/server.json before the first start, when not empty. With
   // "tls_cert_file" in it the server speaks HTTPS (health checks follow).
