@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -36,12 +37,15 @@ class MergedEntries {
     std::map<std::string, uint32_t> number;
     for (const auto& idx : from_) {
       std::vector<uint32_t> remap;
+      std::vector<int64_t> written;
       for (const std::string& p : idx->packs()) {
         auto [it, added] = number.emplace(p, static_cast<uint32_t>(names_.size()));
         if (added) names_.push_back(p);
         remap.push_back(it->second);
+        written.push_back(ModifiedAt(packs.dir() / p).value_or(kUnknownAge));
       }
       remap_.push_back(std::move(remap));
+      written_.push_back(std::move(written));
     }
   }
 
@@ -69,7 +73,11 @@ class MergedEntries {
     // server): the index keeps one copy, the newest, which was written last
     // from bytes verified as they came (how a good upload heals a damaged
     // copy); the others' bytes stay in their packs, unindexed, until gc.
-    size_t k = *std::min_element(same.begin(), same.end());
+    // Newest by its pack's time, not its index's: an index written by an
+    // earlier fold is newer than the copies it holds.
+    size_t k = same.front();
+    for (size_t s : same)
+      if (std::make_pair(Written(s), k) > std::make_pair(Written(k), s)) k = s;
     *out = from_[k]->entry(pos_[k]);
     if (out->pack >= remap_[k].size()) {  // lookups never check this; fsck does
       status_ = Corrupt("pack index " + from_[k]->name() + " names no pack for object " + id.hex() +
@@ -92,6 +100,13 @@ class MergedEntries {
 
  private:
   static constexpr uint64_t kReleaseEvery = 16384;  // entries: 1 MiB of each index at most
+  static constexpr int64_t kUnknownAge = INT64_MIN;  // a pack gone or unreadable
+
+  // When the pack holding index k's current entry was written.
+  int64_t Written(size_t k) const {
+    uint32_t pack = from_[k]->entry(pos_[k]).pack;
+    return pack < written_[k].size() ? written_[k][pack] : kUnknownAge;
+  }
 
   using Item = std::pair<ObjectId, size_t>;  // an index's next ID, and which index
   struct Later {
@@ -117,6 +132,7 @@ class MergedEntries {
   std::set<std::pair<std::string, ObjectId>> quarantine_;
   std::vector<std::string> names_;
   std::vector<std::vector<uint32_t>> remap_;
+  std::vector<std::vector<int64_t>> written_;  // each index's packs' mtimes (ns)
   std::vector<size_t> pos_;
   uint64_t merged_ = 0;  // entries Next gave
   std::vector<Item> heap_;

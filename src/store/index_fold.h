@@ -16,7 +16,8 @@
 // renamed into packs/, directory fsync'd) before any folded one is removed;
 // killed between, each object is listed twice, at the same place of the same
 // pack (two copies to lookups, which is harmless), until the next fold.
-// An object stored twice keeps its newest copy; quarantined copies
+// An object stored twice keeps its newest copy (the one whose pack file
+// was written last; ties: the newest index's); quarantined copies
 // (store/pack_set.h) are not carried over. Runs under the
 // repack lock, taken without waiting: beside a repack, a gc or another fold
 // it does nothing.

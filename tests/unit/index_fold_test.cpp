@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -138,17 +139,69 @@ TEST(IndexFold, AnObjectStoredTwiceKeepsItsNewestCopy) {
   // the newest.
   PackSet::Copy older = s.store.packs().Find(id).back();
   fs::path pack = s.dir.path() / "packs" / older.index->packs()[older.entry.pack];
+  auto written = fs::last_write_time(pack);  // rot does not touch it
   ::chmod(pack.c_str(), 0644);
   {
     std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(static_cast<std::streamoff>(older.entry.offset + kPackEntryHeaderBytes + 3));
     f.put('!');
   }
+  fs::last_write_time(pack, written);
   Result<FoldStats> f = FoldIndexes(s.store, 0);
   ASSERT_TRUE(f.ok()) << f.status().message();
   EXPECT_EQ(f->entries, 11u);
   ASSERT_EQ(s.store.packs().Find(id).size(), 1u);
   EXPECT_TRUE(s.store.Verify(id).ok());
+  s.ExpectEveryObject(s.store);
+}
+
+// The copies' age is their packs', not their indexes': an index an earlier
+// fold wrote is newer than every copy it holds.
+TEST(IndexFold, TheNewestCopyIsTheOneInTheNewestPackWhateverItsIndex) {
+  BatchedStore s(2, 2);
+  std::string twice = s.objects[1];
+  TempDir other;
+  {
+    ObjectStore o = *ObjectStore::Open(other.path());
+    WriteBatch batch(o);
+    ASSERT_TRUE(batch.Put(twice).ok());
+    ASSERT_TRUE(batch.Commit().ok());
+  }
+  // The first copy's pack was written long ago and its index (a fold's, say)
+  // just now; the second copy's pack and index in between.
+  auto now = fs::file_time_type::clock::now();
+  auto set_age = [&](const fs::path& dir, const std::string& ext, fs::file_time_type t) {
+    for (const auto& e : fs::directory_iterator(dir / "packs"))
+      if (e.path().extension() == ext) fs::last_write_time(e.path(), t);
+  };
+  set_age(s.dir.path(), ".pack", now - std::chrono::hours(2));
+  set_age(s.dir.path(), ".idx", now + std::chrono::minutes(1));
+  for (const auto& e : fs::directory_iterator(other.path() / "packs"))
+    if (e.path().extension() == ".pack" || e.path().extension() == ".idx")
+      fs::copy(e.path(), s.dir.path() / "packs");
+  for (const auto& e : fs::directory_iterator(other.path() / "packs"))
+    if (e.path().extension() == ".pack" || e.path().extension() == ".idx")
+      fs::last_write_time(s.dir.path() / "packs" / e.path().filename(),
+                          now - std::chrono::hours(1));
+  ASSERT_TRUE(s.store.packs().Refresh().ok());
+  ObjectId id = ObjectId::Of(twice);
+  std::vector<PackSet::Copy> copies = s.store.packs().Find(id);
+  ASSERT_EQ(copies.size(), 2u);
+  // Damage the old pack's copy, which the newer index holds.
+  PackSet::Copy old_copy = copies[0];
+  fs::path pack = s.dir.path() / "packs" / old_copy.index->packs()[old_copy.entry.pack];
+  ASSERT_LT(fs::last_write_time(pack), now - std::chrono::minutes(90)) << "the old pack's copy";
+  ::chmod(pack.c_str(), 0644);
+  {
+    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(old_copy.entry.offset + kPackEntryHeaderBytes + 3));
+    f.put('!');
+  }
+  fs::last_write_time(pack, now - std::chrono::hours(2));
+  Result<FoldStats> f = FoldIndexes(s.store, 0);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  ASSERT_EQ(s.store.packs().Find(id).size(), 1u);
+  EXPECT_TRUE(s.store.Verify(id).ok()) << "the fold kept the old pack's damaged copy";
   s.ExpectEveryObject(s.store);
 }
 
