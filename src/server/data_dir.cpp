@@ -9,6 +9,20 @@
 
 namespace converge {
 
+fs::path MetadataMovedFile(const fs::path& dir) {
+  return dir / "metadata-moved";
+}
+
+Status RefuseMovedMetadata(const fs::path& dir) {
+  fs::path moved = MetadataMovedFile(dir);
+  std::error_code ec;
+  if (!fs::exists(moved, ec) && !ec) return Status::Ok();
+  return Conflict("the metadata of data dir '" + dir.string() +
+                  "' was moved to PostgreSQL by 'converge serve --import-sqlite' (see '" +
+                  moved.string() + "'): pass the --db its nodes use (or set CONVERGE_DB); its " +
+                  "converge.db is the copy from before the move");
+}
+
 Result<DataDir> DataDir::Open(const fs::path& dir, Use use) {
   bool shared = use == Use::kShared;
   std::error_code ec;

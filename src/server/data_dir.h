@@ -12,12 +12,24 @@
 //     authority-id             the authority's ID, as its database holds it
 //                              (server/authority_id.h)
 //     server.json              optional settings (docs/server.md)
+//     metadata-moved           written by `serve --import-sqlite` once
+//                              converge.db's rows are committed in PostgreSQL:
+//                              converge.db is then the copy from before the
+//                              move, and nothing may use it as the metadata
 #pragma once
 
 #include "base/fs.h"
 #include "store/cas.h"
 
 namespace converge {
+
+// kConflict when `dir`'s metadata moved to PostgreSQL (its metadata-moved
+// file): serving, collecting garbage or checking it on its converge.db would
+// act on what the authority held before the move (a gc would remove what
+// was published since). Ok otherwise. The way back to SQLite, losing what
+// the nodes recorded since, is removing that file by hand.
+Status RefuseMovedMetadata(const fs::path& dir);
+fs::path MetadataMovedFile(const fs::path& dir);
 
 class DataDir {
  public:

@@ -12,6 +12,7 @@
 #include "server/audit.h"
 #include "server/audit_key.h"
 #include "server/audit_verify.h"
+#include "server/data_dir.h"
 #include "server/db_pool.h"
 #include "store/object_records.h"
 #include "store/publication_records.h"
@@ -109,6 +110,7 @@ Result<DataDirGcReport> CollectDataDirGarbage(const fs::path& dir, const std::st
                     " is not a converge data dir (it has neither converge.db nor audit-key): "
                     "pass the server's --data-dir");
   ServerDb where = ServerDb::For(dir, db_setting);
+  if (!where.postgres()) RETURN_IF_ERROR(RefuseMovedMetadata(dir));
   DirHolders holders = ProbeDataDirLock(dir);
   if (!where.postgres() && holders == DirHolders::kShared)
     return Conflict("the servers running on " + Quote(dir.string()) +

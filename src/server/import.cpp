@@ -1,5 +1,7 @@
 #include "server/import.h"
 
+#include "base/clock.h"
+#include "base/fs.h"
 #include "base/text.h"
 #include "server/audit_verify.h"
 #include "server/data_dir.h"
@@ -75,6 +77,16 @@ Result<ImportReport> ImportSqliteDataDir(const fs::path& old_dir, const std::str
   }
   ASSIGN_OR_RETURN(Db::Tx check, to.BeginRead());
   ASSIGN_OR_RETURN(report.target, VerifyIn(to, key, target));
+  // From here the metadata is PostgreSQL's: a server, gc or fsck on the old
+  // converge.db would act on the authority as it was before the move.
+  fs::path moved = MetadataMovedFile(data.path());
+  Status marked = WriteFileAtomic(
+      moved, "converge.db was copied into " + target + " by 'converge serve --import-sqlite' at " +
+                 TimeNow() + "; the nodes keep this data dir's metadata there now.\n");
+  if (!marked.ok())
+    return marked.With("the import committed, but writing " + Quote(moved.string()) +
+                       " failed (write it by hand, or nothing stops a server on the old " +
+                       "converge.db)");
   return report;
 }
 

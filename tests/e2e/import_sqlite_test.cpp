@@ -105,7 +105,7 @@ TEST_F(ImportSqliteTest, ANodeOnTheImportedDatabaseServesEverythingTheOldServerH
   no_db.env["CONVERGE_DB"] = "";
   RunResult stale = Converge({"gc", "--data-dir", old.data_dir().string()}, no_db);
   EXPECT_EQ(stale.exit_code, 1) << stale.out << stale.err;
-  EXPECT_NE(stale.err.find("pass the --db they use"), std::string::npos) << stale.err;
+  EXPECT_NE(stale.err.find("pass the --db its nodes use"), std::string::npos) << stale.err;
   RunResult gc = Converge({"gc", "--data-dir", old.data_dir().string(), "--db", schema_->url(),
                            "--grace", "0", "--json"});
   EXPECT_NE(gc.exit_code, 0) << "a grace of 0 beside a running node: " << gc.out;
@@ -114,6 +114,30 @@ TEST_F(ImportSqliteTest, ANodeOnTheImportedDatabaseServesEverythingTheOldServerH
   RunResult after =
       Converge({"serve", "--fsck", "--data-dir", old.data_dir().string(), "--db", schema_->url()});
   EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
+
+  // With every node stopped, nothing takes the old converge.db for the
+  // metadata again: not a server, a gc or a check (each would act on the
+  // authority as it was before the move; a gc would remove what came since).
+  ASSERT_EQ(node.Stop(), 0);
+  std::string dir = old.data_dir().string();
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"serve", "--listen", "127.0.0.1:0", "--data-dir", dir},
+           {"gc", "--data-dir", dir},
+           {"serve", "--fsck", "--data-dir", dir},
+           {"serve", "--fsck", "--repair", "--data-dir", dir}}) {
+    // Bounded: a server that does start would serve until stopped.
+    std::vector<std::string> argv = {"/usr/bin/timeout", "60", ConvergeBin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = ::converge::testing::Run(argv, no_db);
+    EXPECT_NE(r.exit_code, 0) << args[1] << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("moved to PostgreSQL by 'converge serve --import-sqlite'"),
+              std::string::npos)
+        << r.err;
+  }
+  // The way back to SQLite (losing what the nodes recorded) is removing the marker.
+  fs::remove(old.data_dir() / "metadata-moved");
+  RunResult back = Converge({"serve", "--fsck", "--data-dir", dir}, no_db);
+  EXPECT_EQ(back.err.find("moved to PostgreSQL"), std::string::npos) << back.err;
 }
 
 TEST_F(ImportSqliteTest, ATamperedAuditChainIsRefusedAndNothingIsCopied) {
