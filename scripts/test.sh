@@ -12,7 +12,9 @@
 #      on both engines and tests/nodes);
 #   3. a ThreadSanitizer build of the server: its concurrency, restart, limits,
 #      stalled-client, connection-cap, framing and backoff contract tests
-#      (where threads share state);
+#      (where threads share state), and the unit tests of the library's own
+#      threads (`threaded_tests`: the parallel capture, index folds beside
+#      writers, the HTTP server's pool; tests/CMakeLists.txt);
 #   4. every libFuzzer target for 10 s on its seed corpus (scripts/fuzz.sh),
 #      one a core at once.
 # CONVERGE_SKIP_SANITIZERS=1 skips 2-4, CONVERGE_SKIP_FUZZ=1 skips 4 (quick
@@ -69,14 +71,15 @@ if [ "${CONVERGE_SKIP_SANITIZERS:-0}" != 1 ]; then
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure -j "$test_jobs" -E '^(load\.full|e2e-pg\..*|contract-pg\..*)$')
 
-  step "build (TSan: the server and the contract tests)"
-  BUILD_TARGETS="converge contract_tests" \
+  step "build (TSan: the server, the contract tests and the threaded unit tests)"
+  BUILD_TARGETS="converge contract_tests threaded_tests" \
     scripts/build.sh build-tsan Debug -DCONVERGE_TSAN=ON "$unity" "$lines"
-  step "server concurrency tests under TSan"
+  step "concurrency tests under TSan"
   # A race makes the server exit at once (halt_on_error), which fails the test.
   (cd build-tsan &&
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --output-on-failure -j "$jobs" -R '^contract\.(Concurrency|Restart|Limits|Stalled|Connections|Framing|Backoff)')
+    ctest --output-on-failure -j "$jobs" \
+      -R '^(contract\.(Concurrency|Restart|Limits|Stalled|Connections|Framing|Backoff)|threaded\.)')
 
   # One target a core at once (libFuzzer runs on one).
   [ "${CONVERGE_SKIP_FUZZ:-0}" = 1 ] || { step "fuzz (10 s a target, $jobs at once)"; FUZZ_JOBS=$jobs scripts/fuzz.sh 10; }
