@@ -207,14 +207,17 @@ converge_start() {
   exit 1
 }
 
-# converge_label TOP: the converge a results block names: the checkout's
-# commit (noting uncommitted changes in src/) and, when $CVG is not the
-# checkout's build-release/converge, that binary's path (CONVERGE_BIN may
-# name a build of another commit).
+# converge_label TOP: the converge a results block names: the commit the
+# binary says it was built from (`converge --version`; "-dirty": with
+# uncommitted changes), or for a binary too old to say, the checkout's commit
+# (noting uncommitted changes in src/); and, when $CVG is not the checkout's
+# build-release/converge, that binary's path.
 converge_label() {
   local top=$1 label
-  label="$(git -C "$top" rev-parse --short HEAD)$(git -C "$top" diff --quiet -- src ||
-    echo ' (with uncommitted changes in src/)')"
+  label=$("$CVG" --version 2>/dev/null | sed -n 's/.*(commit \([0-9a-f]*\(-dirty\)\{0,1\}\))$/\1/p')
+  [ -n "$label" ] ||
+    label="$(git -C "$top" rev-parse --short HEAD)$(git -C "$top" diff --quiet -- src ||
+      echo ' (with uncommitted changes in src/)')"
   [ "$CVG" = "$top/build-release/converge" ] || label="$label, binary $CVG"
   echo "$label"
 }

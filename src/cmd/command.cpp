@@ -10,13 +10,14 @@
 #include "base/progress.h"
 #include "base/random.h"
 #include "base/text.h"
+#include "cmd/build_info.h"
 #include "cmd/terminal.h"
 
 namespace converge {
 
 Cli::Cli() : app("converge: local-first snapshots and a central authority for publishing them") {
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("converge ") + CONVERGE_VERSION);
+  app.set_version_flag("--version", VersionLine());
   app.add_option("-C", globals.dir, "Run as if converge was started in DIR")->type_name("DIR");
   app.add_flag("--json", globals.json, "Print exactly one JSON document on stdout");
   app.add_flag("--no-wait", globals.no_wait,

@@ -352,6 +352,19 @@ TEST_F(LocalTest, LeftoversOfAKilledRestoreAreNeverCaptured) {
   EXPECT_TRUE(fs::exists(ws_ / ".converge-restore.notmine.tmp"));
 }
 
+// A bug report can name the build: the version and the commit it was made from.
+TEST_F(LocalTest, VersionNamesTheCommitItWasBuiltFrom) {
+  RunResult r = Converge({"--version"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string prefix = std::string("converge ") + CONVERGE_VERSION + " (commit ";
+  ASSERT_EQ(r.out.rfind(prefix, 0), 0u) << r.out;
+  std::string commit = r.out.substr(prefix.size(), r.out.find(')') - prefix.size());
+  if (commit == "unknown") GTEST_SKIP() << "built outside a git checkout";
+  if (commit.size() > 12 && commit.substr(12) == "-dirty") commit.resize(12);
+  EXPECT_EQ(commit.size(), 12u) << r.out;
+  EXPECT_EQ(commit.find_first_not_of("0123456789abcdef"), std::string::npos) << r.out;
+}
+
 // libpq pulls in some twenty libraries; only serve on PostgreSQL needs it, so
 // it is loaded then (store/libpq.h) and no other command pays for loading it.
 TEST_F(LocalTest, CommandsStartWithoutLoadingLibpq) {
