@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,39 +115,50 @@ TEST(IndexFold, FewIndexesAreLeftAlone) {
   s.ExpectEveryObject(s.store);
 }
 
+// A second writer that had not seen the first's indexes stores `objects`:
+// its pack and index, made in a store of its own, copied into `s`'s, their
+// times set to `written` when given.
+void StoreElsewhere(BatchedStore& s, const std::vector<std::string>& objects,
+                    std::optional<fs::file_time_type> written = std::nullopt) {
+  TempDir other;
+  {
+    ObjectStore o = *ObjectStore::Open(other.path());
+    WriteBatch batch(o);
+    for (const std::string& object : objects) ASSERT_TRUE(batch.Put(object).ok());
+    ASSERT_TRUE(batch.Commit().ok());
+  }
+  for (const auto& e : fs::directory_iterator(other.path() / "packs")) {
+    if (e.path().extension() != ".pack" && e.path().extension() != ".idx") continue;
+    fs::path to = s.dir.path() / "packs" / e.path().filename();
+    fs::copy(e.path(), to);
+    if (written) fs::last_write_time(to, *written);
+  }
+  ASSERT_TRUE(s.store.packs().Refresh().ok());
+}
+
+// Damages `copy`'s bytes in its pack as rot would: the pack's time stays.
+void Rot(const BatchedStore& s, const PackSet::Copy& copy) {
+  fs::path pack = s.dir.path() / "packs" / copy.index->packs()[copy.entry.pack];
+  auto written = fs::last_write_time(pack);
+  ::chmod(pack.c_str(), 0644);
+  {
+    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(copy.entry.offset + kPackEntryHeaderBytes + 3));
+    f.put('!');
+  }
+  fs::last_write_time(pack, written);
+}
+
 TEST(IndexFold, AnObjectStoredTwiceKeepsItsNewestCopy) {
   BatchedStore s(2, 5);
   std::string twice = s.objects[1];
-  {
-    // A second writer stored it again (one that had not seen the first's
-    // index): its pack and index, made elsewhere, copied in.
-    TempDir other;
-    ObjectStore o = *ObjectStore::Open(other.path());
-    WriteBatch batch(o);
-    ASSERT_TRUE(batch.Put(twice).ok());
-    ASSERT_TRUE(batch.Put("one more").ok());
-    s.objects.push_back("one more");
-    ASSERT_TRUE(batch.Commit().ok());
-    for (const auto& e : fs::directory_iterator(other.path() / "packs"))
-      if (e.path().extension() == ".pack") fs::copy(e.path(), s.dir.path() / "packs");
-    for (const auto& e : fs::directory_iterator(other.path() / "packs"))
-      if (e.path().extension() == ".idx") fs::copy(e.path(), s.dir.path() / "packs");
-    ASSERT_TRUE(s.store.packs().Refresh().ok());
-  }
+  s.objects.push_back("one more");
+  StoreElsewhere(s, {twice, "one more"});
   ObjectId id = ObjectId::Of(twice);
   ASSERT_EQ(s.store.packs().Find(id).size(), 2u);
   // The older copy is damaged (the newer upload healed it): the fold keeps
   // the newest.
-  PackSet::Copy older = s.store.packs().Find(id).back();
-  fs::path pack = s.dir.path() / "packs" / older.index->packs()[older.entry.pack];
-  auto written = fs::last_write_time(pack);  // rot does not touch it
-  ::chmod(pack.c_str(), 0644);
-  {
-    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(older.entry.offset + kPackEntryHeaderBytes + 3));
-    f.put('!');
-  }
-  fs::last_write_time(pack, written);
+  Rot(s, s.store.packs().Find(id).back());
   Result<FoldStats> f = FoldIndexes(s.store, 0);
   ASSERT_TRUE(f.ok()) << f.status().message();
   EXPECT_EQ(f->entries, 11u);
@@ -160,44 +172,22 @@ TEST(IndexFold, AnObjectStoredTwiceKeepsItsNewestCopy) {
 TEST(IndexFold, TheNewestCopyIsTheOneInTheNewestPackWhateverItsIndex) {
   BatchedStore s(2, 2);
   std::string twice = s.objects[1];
-  TempDir other;
-  {
-    ObjectStore o = *ObjectStore::Open(other.path());
-    WriteBatch batch(o);
-    ASSERT_TRUE(batch.Put(twice).ok());
-    ASSERT_TRUE(batch.Commit().ok());
-  }
   // The first copy's pack was written long ago and its index (a fold's, say)
   // just now; the second copy's pack and index in between.
   auto now = fs::file_time_type::clock::now();
-  auto set_age = [&](const fs::path& dir, const std::string& ext, fs::file_time_type t) {
-    for (const auto& e : fs::directory_iterator(dir / "packs"))
-      if (e.path().extension() == ext) fs::last_write_time(e.path(), t);
-  };
-  set_age(s.dir.path(), ".pack", now - std::chrono::hours(2));
-  set_age(s.dir.path(), ".idx", now + std::chrono::minutes(1));
-  for (const auto& e : fs::directory_iterator(other.path() / "packs"))
-    if (e.path().extension() == ".pack" || e.path().extension() == ".idx")
-      fs::copy(e.path(), s.dir.path() / "packs");
-  for (const auto& e : fs::directory_iterator(other.path() / "packs"))
-    if (e.path().extension() == ".pack" || e.path().extension() == ".idx")
-      fs::last_write_time(s.dir.path() / "packs" / e.path().filename(),
-                          now - std::chrono::hours(1));
-  ASSERT_TRUE(s.store.packs().Refresh().ok());
+  for (const auto& e : fs::directory_iterator(s.dir.path() / "packs")) {
+    if (e.path().extension() == ".pack") fs::last_write_time(e.path(), now - std::chrono::hours(2));
+    if (e.path().extension() == ".idx")
+      fs::last_write_time(e.path(), now + std::chrono::minutes(1));
+  }
+  StoreElsewhere(s, {twice}, now - std::chrono::hours(1));
   ObjectId id = ObjectId::Of(twice);
   std::vector<PackSet::Copy> copies = s.store.packs().Find(id);
   ASSERT_EQ(copies.size(), 2u);
   // Damage the old pack's copy, which the newer index holds.
-  PackSet::Copy old_copy = copies[0];
-  fs::path pack = s.dir.path() / "packs" / old_copy.index->packs()[old_copy.entry.pack];
-  ASSERT_LT(fs::last_write_time(pack), now - std::chrono::minutes(90)) << "the old pack's copy";
-  ::chmod(pack.c_str(), 0644);
-  {
-    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(old_copy.entry.offset + kPackEntryHeaderBytes + 3));
-    f.put('!');
-  }
-  fs::last_write_time(pack, now - std::chrono::hours(2));
+  fs::path old_pack = s.dir.path() / "packs" / copies[0].index->packs()[copies[0].entry.pack];
+  ASSERT_LT(fs::last_write_time(old_pack), now - std::chrono::minutes(90)) << "the old pack's copy";
+  Rot(s, copies[0]);
   Result<FoldStats> f = FoldIndexes(s.store, 0);
   ASSERT_TRUE(f.ok()) << f.status().message();
   ASSERT_EQ(s.store.packs().Find(id).size(), 1u);
