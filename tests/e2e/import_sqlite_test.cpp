@@ -120,15 +120,13 @@ TEST_F(ImportSqliteTest, ANodeOnTheImportedDatabaseServesEverythingTheOldServerH
   // authority as it was before the move; a gc would remove what came since).
   ASSERT_EQ(node.Stop(), 0);
   std::string dir = old.data_dir().string();
+  no_db.timeout_seconds = 60;  // a server that does start would serve until stopped
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {"serve", "--listen", "127.0.0.1:0", "--data-dir", dir},
            {"gc", "--data-dir", dir},
            {"serve", "--fsck", "--data-dir", dir},
            {"serve", "--fsck", "--repair", "--data-dir", dir}}) {
-    // Bounded: a server that does start would serve until stopped.
-    std::vector<std::string> argv = {"/usr/bin/timeout", "60", ConvergeBin()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    RunResult r = ::converge::testing::Run(argv, no_db);
+    RunResult r = Converge(args, no_db);
     EXPECT_NE(r.exit_code, 0) << args[1] << ": " << r.out << r.err;
     EXPECT_NE(r.err.find("moved to PostgreSQL by 'converge serve --import-sqlite'"),
               std::string::npos)

@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -82,11 +84,23 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts) {
   size_t written = 0;
   if (opts.input.empty()) ::close(in[1]);
   RunResult r;
-  bool out_open = true, err_open = true, in_open = !opts.input.empty();
+  bool out_open = true, err_open = true, in_open = !opts.input.empty(), killed = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opts.timeout_seconds);
   while (out_open || err_open) {
     pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
     int nfds = in_open ? 3 : 2;
-    if (::poll(fds, nfds, -1) < 0 && errno != EINTR) break;
+    int wait_ms = -1;
+    if (opts.timeout_seconds > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        ::kill(pid, SIGKILL);  // its children may hold the pipes: stop reading them
+        killed = true;
+        break;
+      }
+      wait_ms = static_cast<int>(std::min<int64_t>(left.count(), 60'000));
+    }
+    if (::poll(fds, nfds, wait_ms) < 0 && errno != EINTR) break;
     if (out_open && fds[0].revents) Drain(out[0], r.out, out_open);
     if (err_open && fds[1].revents) Drain(err[0], r.err, err_open);
     if (in_open && fds[2].revents) {
@@ -104,6 +118,9 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (killed)
+    r.err += "\n[tests/support: " + argv[0] + " killed after " +
+             std::to_string(opts.timeout_seconds) + " s (RunOptions::timeout_seconds)]\n";
   return r;
 }
 

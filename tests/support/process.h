@@ -21,6 +21,10 @@ struct RunOptions {
   fs::path cwd;                               // default: the test's cwd
   std::map<std::string, std::string> env;     // set (or, with an empty value, unset) these
   std::string input;                          // written to stdin, then closed
+  // Then the process is killed (SIGKILL) and the run fails with what it
+  // printed, saying so: a hung command fails its test before ctest's 300 s
+  // limit kills the whole test without a word. 0: no limit.
+  int timeout_seconds = 240;
 };
 
 RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts = {});
