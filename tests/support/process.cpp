@@ -22,6 +22,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/fs.h"
+
 extern char** environ;
 
 namespace converge::testing {
@@ -33,9 +35,6 @@ namespace {
   ::signal(SIGPIPE, SIG_IGN);
   return true;
 }();
-}  // namespace
-
-namespace {
 
 void Drain(int fd, std::string& into, bool& open) {
   char buf[65536];
@@ -155,17 +154,10 @@ int StartProcess(const std::vector<std::string>& argv, const std::vector<std::st
 
 int StartLogged(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                 const fs::path& log) {
-  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot open " + log.string() + ": " + std::strerror(errno));
-  int pid = -1;
-  try {
-    pid = StartProcess(argv, env, {}, -1, fd, fd);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-  return pid;
+  Fd fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd.valid())
+    throw std::runtime_error("cannot open " + log.string() + ": " + std::strerror(errno));
+  return StartProcess(argv, env, {}, -1, fd.get(), fd.get());
 }
 
 std::string ConvergeBin() {
