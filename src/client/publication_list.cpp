@@ -32,7 +32,7 @@ Result<std::vector<wire::Publication>> ListServerPublications(ApiClient& api,
     f.limit = o.limit;
     RETURN_IF_ERROR(pager.Restart());
     ASSIGN_OR_RETURN(wire::PublicationPage page, api.ListPublications(repo, f));
-    RETURN_IF_ERROR(pager.Advance(page.publications.size(), std::nullopt).status());
+    RETURN_IF_ERROR(pager.AdvanceLast(page.publications.size()));
     out.insert(out.end(), page.publications.begin(), page.publications.end());
   }
   std::sort(out.begin(), out.end(), [](const wire::Publication& a, const wire::Publication& b) {

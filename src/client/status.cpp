@@ -59,7 +59,7 @@ Status RemoteState(ApiClient& api, const Remote& remote, int per_lane, StatusRep
     if (lane.empty()) filter.limit = per_lane * 4;
     RETURN_IF_ERROR(pager.Restart());
     ASSIGN_OR_RETURN(wire::PublicationPage page, api.ListPublications(remote.repo, filter));
-    RETURN_IF_ERROR(pager.Advance(page.publications.size(), std::nullopt).status());
+    RETURN_IF_ERROR(pager.AdvanceLast(page.publications.size()));
     Group(page.publications, per_lane, r);
   }
   r.from_server = true;

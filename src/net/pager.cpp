@@ -33,12 +33,21 @@ Status Pager::TooManyPages() const {
   return TooMany("runs past " + Count(limits_.pages) + " pages");
 }
 
-Result<bool> Pager::Advance(size_t items, const std::optional<std::string>& next) {
+Status Pager::Tally(size_t items) {
   pages_++;
   items_ += items;
   if (items_ > limits_.items) return TooMany("holds more than " + Count(limits_.items) + " items");
   if (http_.answer_bytes() - first_bytes_ > limits_.bytes)
     return TooMany("is larger than " + Count(limits_.bytes >> 20) + " MiB");
+  return Status::Ok();
+}
+
+Status Pager::AdvanceLast(size_t items) {
+  return Tally(items);
+}
+
+Result<bool> Pager::Advance(size_t items, const std::optional<std::string>& next) {
+  RETURN_IF_ERROR(Tally(items));
   if (!next || items == 0) return false;
   if (pages_ >= limits_.pages) return TooManyPages();
   if (next->size() > kMaxCursorBytes)

@@ -38,12 +38,17 @@ class Pager {
   // cursor(); false: this listing is complete (no next, or an empty page).
   Result<bool> Advance(size_t items, const std::optional<std::string>& next);
 
+  // Counts a page after which the listing stops, whatever it names (the
+  // newest page of each lane, say).
+  Status AdvanceLast(size_t items);
+
   // Starts another listing (say, of another lane) on the same budget, at
   // cursor `first` ("": the newest entries); an error when the budget's pages
   // are spent.
   Status Restart(std::string first = "");
 
  private:
+  Status Tally(size_t items);  // a page of `items` against the limits
   Status TooMany(const std::string& what) const;
   Status TooManyPages() const;
 
