@@ -12,8 +12,9 @@
 //     authority-id             the authority's ID, as its database holds it
 //                              (server/authority_id.h)
 //     server.json              optional settings (docs/server.md)
-//     metadata-moved           written by `serve --import-sqlite` once
-//                              converge.db's rows are committed in PostgreSQL:
+//     metadata-moved           written by `serve --import-sqlite` just
+//                              before converge.db's rows are committed in
+//                              PostgreSQL (removed if the commit fails):
 //                              converge.db is then the copy from before the
 //                              move, and nothing may use it as the metadata
 #pragma once

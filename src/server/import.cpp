@@ -46,6 +46,28 @@ Status RequireSameCounts(Db& to, const std::vector<TableCopy>& copied) {
   return Status::Ok();
 }
 
+Status MarkMoved(const fs::path& dir, const std::string& target) {
+  fs::path moved = MetadataMovedFile(dir);
+  Status marked = WriteFileAtomic(
+      moved, "converge.db was copied into " + target + " by 'converge serve --import-sqlite' at " +
+                 TimeNow() + "; the nodes keep this data dir's metadata there now. If that " +
+                 "database is empty, the import did not finish: run it again.\n");
+  return marked.ok() ? marked
+                     : marked.With("nothing was imported: writing " + Quote(moved.string()) +
+                                   " (which stops servers on the old converge.db) failed");
+}
+
+// The commit failed: the old converge.db is still the metadata.
+Status Unmark(const fs::path& dir, const Status& why) {
+  fs::path moved = MetadataMovedFile(dir);
+  std::error_code ec;
+  fs::remove(moved, ec);
+  if (ec)
+    return why.With("nothing was imported, but removing " + Quote(moved.string()) + " failed (" +
+                    ec.message() + "): remove it by hand before serving the old converge.db");
+  return why.With("nothing was imported");
+}
+
 }  // namespace
 
 Result<ImportReport> ImportSqliteDataDir(const fs::path& old_dir, const std::string& url) {
@@ -73,20 +95,15 @@ Result<ImportReport> ImportSqliteDataDir(const fs::path& old_dir, const std::str
     ASSIGN_OR_RETURN(report.tables, CopyServerTables(from, to));
     RETURN_IF_ERROR(RequireSameCounts(to, report.tables));
     RETURN_IF_ERROR(VerifyIn(to, key, target + " (before committing)").status());
-    RETURN_IF_ERROR(write.Commit());
+    // Marked before the commit: once the commit is in, the metadata is
+    // PostgreSQL's, and a server, gc or fsck on the old converge.db would act
+    // on the authority as it was before the move. A crash between the two
+    // leaves the mark over an empty target: the import runs again.
+    RETURN_IF_ERROR(MarkMoved(data.path(), target));
+    if (Status committed = write.Commit(); !committed.ok()) return Unmark(data.path(), committed);
   }
   ASSIGN_OR_RETURN(Db::Tx check, to.BeginRead());
   ASSIGN_OR_RETURN(report.target, VerifyIn(to, key, target));
-  // From here the metadata is PostgreSQL's: a server, gc or fsck on the old
-  // converge.db would act on the authority as it was before the move.
-  fs::path moved = MetadataMovedFile(data.path());
-  Status marked = WriteFileAtomic(
-      moved, "converge.db was copied into " + target + " by 'converge serve --import-sqlite' at " +
-                 TimeNow() + "; the nodes keep this data dir's metadata there now.\n");
-  if (!marked.ok())
-    return marked.With("the import committed, but writing " + Quote(moved.string()) +
-                       " failed (write it by hand, or nothing stops a server on the old " +
-                       "converge.db)");
   return report;
 }
 

@@ -163,6 +163,28 @@ TEST_F(ImportSqliteTest, ATamperedAuditChainIsRefusedAndNothingIsCopied) {
   Result<int64_t> users = CountRows(*target, "users");
   ASSERT_TRUE(users.ok());
   EXPECT_EQ(*users, 0);
+  // Nor is the old data dir marked as moved: its server still starts.
+  EXPECT_FALSE(fs::exists(old.data_dir() / "metadata-moved"));
+}
+
+// The import marks the data dir just before it commits: a crash between the
+// two leaves the mark over an empty target, and the import runs again.
+TEST_F(ImportSqliteTest, AnImportCutShortBeforeItsCommitRunsAgain) {
+  ServerProcess old;
+  Person admin{"admin", old.admin_token(), "http://127.0.0.1:" + std::to_string(old.port())};
+  admin.Login();
+  ASSERT_EQ(admin.Run({"user", "create", "carol"}).exit_code, 0);
+  ASSERT_EQ(old.Stop(), 0);
+  WriteFile(old.data_dir() / "metadata-moved", "what a crash before the commit leaves\n");
+
+  RunResult r = Import(old.data_dir());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Result<Db> target = Db::Connect(schema_->url(), DbRole::kServer);
+  ASSERT_TRUE(target.ok()) << target.status().message();
+  Result<int64_t> users = CountRows(*target, "users");
+  ASSERT_TRUE(users.ok());
+  EXPECT_EQ(*users, 2);  // the admin and carol
+  EXPECT_TRUE(fs::exists(old.data_dir() / "metadata-moved"));
 }
 
 TEST_F(ImportSqliteTest, ANodeRefusesADataDirWhoseSqliteDatabaseWasNotImported) {
