@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -43,6 +45,28 @@ void Drain(int fd, std::string& into, bool& open) {
     into.append(buf, static_cast<size_t>(n));
   else if (n == 0 || (errno != EINTR && errno != EAGAIN))
     open = false;
+}
+
+// Waits for `pid`, killing it once `deadline` passes (when there is one): a
+// child may close its outputs and run on. Sets `killed` when it had to.
+int Reap(pid_t pid, std::optional<std::chrono::steady_clock::time_point> deadline, bool& killed) {
+  Fd pidfd(deadline ? static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)) : -1);
+  while (pidfd.valid() && !killed) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    pollfd exited{pidfd.get(), POLLIN, 0};
+    int n = ::poll(&exited, 1, static_cast<int>(std::min<int64_t>(left.count(), 60'000)));
+    if (n > 0 || (n < 0 && errno != EINTR)) break;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
 }
 
 }  // namespace
@@ -79,7 +103,6 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts) {
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
-  ::signal(SIGPIPE, SIG_IGN);
   size_t written = 0;
   if (opts.input.empty()) ::close(in[1]);
   RunResult r;
@@ -114,8 +137,9 @@ RunResult Run(const std::vector<std::string>& argv, const RunOptions& opts) {
   if (in_open) ::close(in[1]);
   ::close(out[0]);
   ::close(err[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  std::optional<std::chrono::steady_clock::time_point> reap_by;
+  if (opts.timeout_seconds > 0) reap_by = deadline;
+  int status = Reap(pid, reap_by, killed);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (killed)
     r.err += "\n[tests/support: " + argv[0] + " killed after " +

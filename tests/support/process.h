@@ -21,9 +21,10 @@ struct RunOptions {
   fs::path cwd;                               // default: the test's cwd
   std::map<std::string, std::string> env;     // set (or, with an empty value, unset) these
   std::string input;                          // written to stdin, then closed
-  // Then the process is killed (SIGKILL) and the run fails with what it
-  // printed, saying so: a hung command fails its test before ctest's 300 s
-  // limit kills the whole test without a word. 0: no limit.
+  // Then the process is killed (SIGKILL; even one that closed its outputs
+  // and runs on) and the run fails with what it printed, saying so: a hung
+  // command fails its test before ctest's 300 s limit kills the whole test
+  // without a word. 0: no limit.
   int timeout_seconds = 240;
 };
 

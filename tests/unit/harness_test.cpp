@@ -17,6 +17,17 @@ TEST(HarnessRun, ACommandPastItsTimeoutIsKilledAndSaysSo) {
   EXPECT_NE(r.err.find("killed after 1 s"), std::string::npos) << r.err;
 }
 
+// Its outputs closed, the command runs on: the timeout still ends it.
+TEST(HarnessRun, ACommandThatClosesItsOutputsIsKilledAtItsTimeoutToo) {
+  RunOptions o;
+  o.timeout_seconds = 1;
+  RunResult r =
+      ::converge::testing::Run({"/bin/sh", "-c", "echo started; exec sleep 60 >&- 2>&-"}, o);
+  EXPECT_EQ(r.exit_code, 128 + 9);
+  EXPECT_EQ(r.out, "started\n");
+  EXPECT_NE(r.err.find("killed after 1 s"), std::string::npos) << r.err;
+}
+
 TEST(HarnessRun, AProgramThatCannotStartIsExit127) {
   RunResult r = ::converge::testing::Run({"/nonexistent/program"});
   EXPECT_EQ(r.exit_code, 127);
