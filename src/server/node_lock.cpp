@@ -22,8 +22,9 @@ Status NodeLock::Take() {
   ASSIGN_OR_RETURN(int64_t session, records.Session());
   int64_t holders = 0;
   // A node that has just stopped lets go of the lock once its session has
-  // ended on the server, a moment after it closed the connection: when
-  // nobody seems to hold it, try again (a few times, briefly).
+  // ended on the server, a moment after it closed the connection (its
+  // session still counts among the holders until then): try again for a
+  // second before saying nodes run.
   for (int attempt = 0;; attempt++) {
     ASSIGN_OR_RETURN(bool got, records.TryTake(shared_));
     if (got) {
@@ -31,10 +32,10 @@ Status NodeLock::Take() {
       return Status::Ok();
     }
     if (shared_) return RepairRunning(desc_);
-    ASSIGN_OR_RETURN(holders, records.Holders());
-    if (holders > 0 || attempt == 20) break;
+    if (attempt == 20) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  ASSIGN_OR_RETURN(holders, records.Holders());
   return Conflict(
       std::to_string(holders) + " converge serve node" + (holders == 1 ? " is" : "s are") +
       " running on database " + desc_ +
