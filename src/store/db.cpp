@@ -306,7 +306,15 @@ Status Db::Migrate(DbRole role) {
                     "): upgrade converge");
   for (int v = have; v < count; v++) RETURN_IF_ERROR(Exec(migrations[v]));
   if (have != count) RETURN_IF_ERROR(Exec("PRAGMA user_version=" + std::to_string(count)));
+  RETURN_IF_ERROR(MakeQueryIndexes(role));
   return tx.Commit();
+}
+
+Status Db::MakeQueryIndexes(DbRole role) {
+  int count = 0;
+  const char* const* indexes = QueryIndexes(role, &count);
+  for (int i = 0; i < count; i++) RETURN_IF_ERROR(Exec(indexes[i]));
+  return Status::Ok();
 }
 
 Result<Db> Db::Connect(const std::string& url, DbRole role) {
@@ -368,6 +376,7 @@ Status Db::MigratePostgres() {
                                        "version = excluded.version"));
     RETURN_IF_ERROR(set.Bind(1, int64_t{count}).Run());
   }
+  RETURN_IF_ERROR(MakeQueryIndexes(DbRole::kServer));
   return tx.Commit();
 }
 

@@ -157,6 +157,7 @@ class Db {
   Db(std::shared_ptr<PgConn> pg, std::string source)
       : db_(nullptr, sqlite3_close_v2), source_(std::move(source)), pg_(std::move(pg)) {}
   Status Migrate(DbRole role);
+  Status MakeQueryIndexes(DbRole role);  // store/schema.h's QueryIndexes
   Status MigratePostgres();
   Status Error(const std::string& what) const;
 

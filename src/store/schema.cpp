@@ -274,7 +274,24 @@ CREATE INDEX objects_unmeasured ON objects(kind) WHERE depth IS NULL;
 )sql",
 };
 
+// The audit log's filters by actor and by action (`converge audit --actor`,
+// `--action`) read newest first: without these they scan back from the end
+// of the whole log until a page fills.
+const char* const kServerQueryIndexes[] = {
+    "CREATE INDEX IF NOT EXISTS audit_by_actor ON audit(actor_handle, seq)",
+    "CREATE INDEX IF NOT EXISTS audit_by_action ON audit(action, seq)",
+};
+
 }  // namespace
+
+const char* const* QueryIndexes(DbRole role, int* count) {
+  if (role == DbRole::kWorkspace) {
+    *count = 0;
+    return nullptr;
+  }
+  *count = static_cast<int>(std::size(kServerQueryIndexes));
+  return kServerQueryIndexes;
+}
 
 const char* const* Migrations(DbRole role, int* count) {
   if (role == DbRole::kWorkspace) {

@@ -20,4 +20,12 @@ const char* const* Migrations(DbRole role, int* count);
 // fails until it does). Sets `*count`. Never fails.
 const char* const* PgMigrations(int* count);
 
+// Indexes that only make queries faster, made at every open when missing
+// (CREATE INDEX IF NOT EXISTS, in SQL both engines take), outside the
+// numbered migrations: adding one does not raise the schema version, which
+// older nodes refuse, so the nodes of one authority need not upgrade at once
+// for it. Only ever add; an index here must name columns every released
+// schema has. Sets `*count`. Never fails.
+const char* const* QueryIndexes(DbRole role, int* count);
+
 }  // namespace converge
