@@ -123,16 +123,17 @@ TEST_F(RestartTest, SigtermLetsRequestsInFlightFinish) {
 }
 
 TEST_F(RestartTest, ASecondServerOnTheSameDataDirIsRefused) {
-  RunResult r = Converge({"serve", "--listen", "127.0.0.1:" + std::to_string(FreePort()),
-                          "--data-dir", server().data_dir().string()});
+  RunResult r = ConvergeRefused({"serve", "--listen", "127.0.0.1:" + std::to_string(FreePort()),
+                                 "--data-dir", server().data_dir().string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("another converge serve"), std::string::npos) << r.err;
   EXPECT_EQ(Admin().Get("/v1/whoami").status, 200);
 }
 
 TEST_F(RestartTest, APortInUseIsAnErrorNotAShare) {
-  RunResult r = Converge({"serve", "--listen", "127.0.0.1:" + std::to_string(server().port()),
-                          "--data-dir", (server().data_dir().parent_path() / "other").string()});
+  RunResult r =
+      ConvergeRefused({"serve", "--listen", "127.0.0.1:" + std::to_string(server().port()),
+                       "--data-dir", (server().data_dir().parent_path() / "other").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot listen"), std::string::npos) << r.err;
 }
@@ -140,18 +141,18 @@ TEST_F(RestartTest, APortInUseIsAnErrorNotAShare) {
 TEST_F(RestartTest, BadConfigFailsClearly) {
   server().Stop();
   WriteFile(server().data_dir() / "server.json", R"({"max_objet_bytes": 5})");
-  RunResult r = Converge({"serve", "--listen", "127.0.0.1:" + std::to_string(FreePort()),
-                          "--data-dir", server().data_dir().string()});
+  RunResult r = ConvergeRefused({"serve", "--listen", "127.0.0.1:" + std::to_string(FreePort()),
+                                 "--data-dir", server().data_dir().string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("max_objet_bytes"), std::string::npos) << r.err;
   RunResult listen =
-      Converge({"serve", "--listen", "nowhere", "--data-dir", server().data_dir().string()});
+      ConvergeRefused({"serve", "--listen", "nowhere", "--data-dir", server().data_dir().string()});
   EXPECT_EQ(listen.exit_code, 1);
   EXPECT_NE(listen.err.find("max_objet_bytes"), std::string::npos)
       << "the config is read first: " << listen.err;
   fs::remove(server().data_dir() / "server.json");
   RunResult bad_listen =
-      Converge({"serve", "--listen", "nowhere", "--data-dir", server().data_dir().string()});
+      ConvergeRefused({"serve", "--listen", "nowhere", "--data-dir", server().data_dir().string()});
   EXPECT_EQ(bad_listen.exit_code, 1);
   EXPECT_NE(bad_listen.err.find("HOST:PORT"), std::string::npos) << bad_listen.err;
 }

@@ -68,13 +68,14 @@ TEST_F(TlsTest, TheWebViewsCookiesAreSecureOverHttps) {
 
 TEST_F(TlsTest, ABadTlsSetupFailsAtStart) {
   TempDir dir;
-  RunResult half = Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir / "a").string(),
-                             "--tls-cert", Cert()});
+  RunResult half = ConvergeRefused({"serve", "--listen", "127.0.0.1:0", "--data-dir",
+                                    (dir / "a").string(), "--tls-cert", Cert()});
   EXPECT_EQ(half.exit_code, 1);
   EXPECT_NE(half.err.find("both"), std::string::npos) << half.err;
   WriteFile(dir / "junk.pem", "not a certificate");
-  RunResult junk = Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir / "b").string(),
-                             "--tls-cert", (dir / "junk.pem").string(), "--tls-key", Key()});
+  RunResult junk =
+      ConvergeRefused({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir / "b").string(),
+                       "--tls-cert", (dir / "junk.pem").string(), "--tls-key", Key()});
   EXPECT_EQ(junk.exit_code, 1);
   EXPECT_NE(junk.err.find("cannot load the TLS certificate"), std::string::npos) << junk.err;
 }

@@ -30,7 +30,7 @@ TEST(AuthorityIdE2eTest, AConvergeDbFromAnotherDataDirIsRefusedNamingBoth) {
   fs::copy_file(theirs.data_dir() / "converge.db", db);
 
   RunResult start =
-      Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir", mine.data_dir().string()});
+      ConvergeRefused({"serve", "--listen", "127.0.0.1:0", "--data-dir", mine.data_dir().string()});
   EXPECT_EQ(start.exit_code, 1) << start.out << start.err;
   EXPECT_NE(start.err.find("belong to different authorities"), std::string::npos) << start.err;
   EXPECT_NE(start.err.find(my_id), std::string::npos) << start.err;

@@ -190,8 +190,8 @@ TEST_F(ImportSqliteTest, AnImportCutShortBeforeItsCommitRunsAgain) {
 TEST_F(ImportSqliteTest, ANodeRefusesADataDirWhoseSqliteDatabaseWasNotImported) {
   ServerProcess old;
   ASSERT_EQ(old.Stop(), 0);
-  RunResult r = Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir", old.data_dir().string(),
-                          "--db", schema_->url()});
+  RunResult r = ConvergeRefused({"serve", "--listen", "127.0.0.1:0", "--data-dir",
+                                 old.data_dir().string(), "--db", schema_->url()});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--import-sqlite"), std::string::npos) << r.err;
 }

@@ -18,7 +18,8 @@ namespace {
 
 // `serve` on `data` and `url` that is expected to refuse to start.
 RunResult RefusedStart(const fs::path& data, const std::string& url) {
-  return Converge({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(), "--db", url});
+  return ConvergeRefused(
+      {"serve", "--listen", "127.0.0.1:0", "--data-dir", data.string(), "--db", url});
 }
 
 std::string DatabaseId(const std::string& url) {

@@ -195,6 +195,12 @@ RunResult Converge(const std::vector<std::string>& args, const RunOptions& opts)
   return Run(argv, opts);
 }
 
+RunResult ConvergeRefused(const std::vector<std::string>& args) {
+  RunOptions opts;
+  opts.timeout_seconds = 60;
+  return Converge(args, opts);
+}
+
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/converge-test-XXXXXX";

@@ -51,6 +51,12 @@ std::string ConvergeBin();
 // Runs `converge ARGS...` with the given options.
 RunResult Converge(const std::vector<std::string>& args, const RunOptions& opts = {});
 
+// `converge ARGS` for a `serve` the test expects to refuse to start: bounded
+// at a minute (a refusal takes well under a second even under ASan), so a
+// regression that lets the server start and serve fails its test in a minute
+// instead of at Run's default four.
+RunResult ConvergeRefused(const std::vector<std::string>& args);
+
 // The environment of a converge client whose home is `home` (config, stored
 // logins and key pins under it; no CA file), sending `token` to the server at
 // `url` only (CONVERGE_TOKEN goes only to CONVERGE_URL). With no url, neither
