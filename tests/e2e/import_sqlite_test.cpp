@@ -32,6 +32,14 @@ class ImportSqliteTest : public ::testing::Test {
     return Converge({"serve", "--import-sqlite", dir.string(), "--db", schema_->url()});
   }
 
+  // Its users the admin and carol, then stopped: a data dir to import.
+  static void AddCarolAndStop(ServerProcess& old) {
+    Person admin{"admin", old.admin_token(), "http://127.0.0.1:" + std::to_string(old.port())};
+    admin.Login();
+    ASSERT_EQ(admin.Run({"user", "create", "carol"}).exit_code, 0);
+    ASSERT_EQ(old.Stop(), 0);
+  }
+
   std::unique_ptr<PgTestSchema> schema_;
 };
 
@@ -140,10 +148,7 @@ TEST_F(ImportSqliteTest, ANodeOnTheImportedDatabaseServesEverythingTheOldServerH
 
 TEST_F(ImportSqliteTest, ATamperedAuditChainIsRefusedAndNothingIsCopied) {
   ServerProcess old;
-  Person admin{"admin", old.admin_token(), "http://127.0.0.1:" + std::to_string(old.port())};
-  admin.Login();
-  ASSERT_EQ(admin.Run({"user", "create", "carol"}).exit_code, 0);
-  ASSERT_EQ(old.Stop(), 0);
+  ASSERT_NO_FATAL_FAILURE(AddCarolAndStop(old));
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((old.data_dir() / "converge.db").c_str(), &db), SQLITE_OK);
   // What someone with the file could do: the append-only triggers go first.
@@ -171,10 +176,7 @@ TEST_F(ImportSqliteTest, ATamperedAuditChainIsRefusedAndNothingIsCopied) {
 // two leaves the mark over an empty target, and the import runs again.
 TEST_F(ImportSqliteTest, AnImportCutShortBeforeItsCommitRunsAgain) {
   ServerProcess old;
-  Person admin{"admin", old.admin_token(), "http://127.0.0.1:" + std::to_string(old.port())};
-  admin.Login();
-  ASSERT_EQ(admin.Run({"user", "create", "carol"}).exit_code, 0);
-  ASSERT_EQ(old.Stop(), 0);
+  ASSERT_NO_FATAL_FAILURE(AddCarolAndStop(old));
   WriteFile(old.data_dir() / "metadata-moved", "what a crash before the commit leaves\n");
 
   RunResult r = Import(old.data_dir());
