@@ -8,12 +8,13 @@
 
 namespace converge {
 
-Result<wire::AuditPage> ReadAuditLog(ApiClient& api, const std::string& repo, int limit) {
+Result<wire::AuditPage> ReadAuditLog(ApiClient& api, const std::string& repo, int limit,
+                                     const AuditLogFilter& filter) {
   wire::AuditPage out;
   Pager pager(api.http(), repo.empty() ? "the audit log" : "the audit log of repo " + Quote(repo));
   while (static_cast<int>(out.entries.size()) < limit) {
     int want = std::min(kMaxAuditPage, limit - static_cast<int>(out.entries.size()));
-    ASSIGN_OR_RETURN(wire::AuditPage page, api.Audit(repo, want, pager.cursor()));
+    ASSIGN_OR_RETURN(wire::AuditPage page, api.Audit(repo, want, pager.cursor(), filter));
     size_t got = page.entries.size();
     for (wire::AuditEntry& e : page.entries) out.entries.push_back(std::move(e));
     out.next = page.next;

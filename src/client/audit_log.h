@@ -14,12 +14,14 @@ namespace converge {
 // The API's largest ?limit= for the audit log.
 constexpr int kMaxAuditPage = 1000;
 
-// Up to `limit` entries, newest first, following the API's `next` cursor;
-// `next` of the result is set when older entries exist. `repo` empty: the
-// whole server's log (server admins), else that repo's (its admins).
-// Errors: the API's (kPermission, kNotFound for a repo the caller may not
-// read, kUnauthenticated), or the pager's when the server's cursors loop.
-Result<wire::AuditPage> ReadAuditLog(ApiClient& api, const std::string& repo, int limit);
+// Up to `limit` entries that pass `filter`, newest first, following the
+// API's `next` cursor; `next` of the result is set when older ones exist.
+// `repo` empty: the whole server's log (server admins), else that repo's
+// (its admins). Errors: the API's (kPermission, kNotFound for a repo the
+// caller may not read, kUnauthenticated, kInvalid naming a bad filter), or
+// the pager's when the server's cursors loop.
+Result<wire::AuditPage> ReadAuditLog(ApiClient& api, const std::string& repo, int limit,
+                                     const AuditLogFilter& filter = {});
 
 // Calls `fn` on every row with seq <= head_seq of the whole server's log,
 // newest first, in pages of `page_size` (1 to kMaxAuditPage): rows appended

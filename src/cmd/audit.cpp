@@ -1,7 +1,8 @@
-// converge audit [--repo R | --all] [--limit N]: the server's append-only log
-// of state changes and refusals, newest first (repo admins for a repo's log,
-// server admins for the whole one). --verify checks the whole chain and its
-// signed head instead (cmd/audit_verify.cpp).
+// converge audit [--repo R | --all] [--limit N] [--actor A] [--action X]
+// [--outcome ok|refused] [--since T] [--until T]: the server's append-only
+// log of state changes and refusals, newest first, filtered by the server
+// (repo admins for a repo's log, server admins for the whole one). --verify
+// checks the whole chain and its signed head instead (cmd/audit_verify.cpp).
 #include <iostream>
 
 #include "base/text.h"
@@ -19,6 +20,7 @@ struct AuditOpts {
   int limit = 50;
   bool verify = false;
   std::string key;
+  AuditLogFilter filter;
 };
 
 void PrintLog(const wire::AuditPage& log, bool with_repo) {
@@ -51,11 +53,24 @@ void RegisterAudit(Cli& cli) {
   cmd->add_option("-n,--limit", o->limit, "Show at most N entries (default 50)")
       ->type_name("N")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--actor", o->filter.actor,
+                  "Only what this user did (a handle; or token:ID, anonymous, server)")
+      ->type_name("HANDLE");
+  cmd->add_option("--action", o->filter.action, "Only this action (say, publication.create)")
+      ->type_name("ACTION");
+  cmd->add_option("--outcome", o->filter.outcome, "Only what succeeded (ok) or was refused")
+      ->type_name("OUTCOME")
+      ->check(CLI::IsMember({"ok", "refused"}));
+  cmd->add_option("--since", o->filter.since, "From this UTC date or time on (2026-11-30)")
+      ->type_name("DATE|TIME");
+  cmd->add_option("--until", o->filter.until, "Up to this UTC date (its whole day) or time")
+      ->type_name("DATE|TIME");
   CLI::Option* verify = cmd->add_flag(
       "--verify", o->verify,
       "Check the whole log's hash chain and the server's signature over its head (server "
       "admins); exit 1 naming the first broken row");
-  verify->excludes(cmd->get_option("--repo"));
+  for (const char* other : {"--repo", "--actor", "--action", "--outcome", "--since", "--until"})
+    verify->excludes(cmd->get_option(other));
   cmd->add_option("--key", o->key,
                   "With --verify: the server's audit public key (64 hex characters, or a file "
                   "holding them) instead of the one pinned at first use")
@@ -79,7 +94,7 @@ void RegisterAudit(Cli& cli) {
     ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(o->repo.server, ws ? &*ws : nullptr));
     // A server-admin refusal names what was refused; a repo one says only "this".
     std::string what = repo.empty() ? "" : "read the audit log of repo '" + repo + "'";
-    return PrintOutcome(cli, ReadAuditLog(api, repo, o->limit), what, repo,
+    return PrintOutcome(cli, ReadAuditLog(api, repo, o->limit, o->filter), what, repo,
                         [&](const wire::AuditPage& log) { PrintLog(log, repo.empty()); });
   });
 }

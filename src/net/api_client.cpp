@@ -173,10 +173,15 @@ Result<wire::Publication> ApiClient::GetPublication(const std::string& repo,
 }
 
 Result<wire::AuditPage> ApiClient::Audit(const std::string& repo, int limit,
-                                         const std::string& before) {
+                                         const std::string& before, const AuditLogFilter& f) {
   std::string base = repo.empty() ? "/v1/audit" : RepoPath(repo) + "/audit";
-  return Decode<wire::AuditPage>(
-      http_.Get(base + Query({{"limit", std::to_string(limit)}, {"before", before}})));
+  return Decode<wire::AuditPage>(http_.Get(base + Query({{"limit", std::to_string(limit)},
+                                                         {"before", before},
+                                                         {"actor", f.actor},
+                                                         {"action", f.action},
+                                                         {"outcome", f.outcome},
+                                                         {"since", f.since},
+                                                         {"until", f.until}})));
 }
 
 Result<wire::AuditKeyInfo> ApiClient::AuditKey() {

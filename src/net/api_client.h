@@ -19,6 +19,14 @@ struct PublicationFilter {
   std::string before;  // cursor from a previous page
 };
 
+// The audit log's filters (docs/api.md, "Audit"), every one given must
+// hold; empty: any. The server checks the values (400 naming a bad one).
+struct AuditLogFilter {
+  std::string actor, action;
+  std::string outcome;       // "ok" or "refused"
+  std::string since, until;  // a UTC date or time, inclusive
+};
+
 class ApiClient {
  public:
   explicit ApiClient(HttpClient http) : http_(std::move(http)) {}
@@ -71,7 +79,8 @@ class ApiClient {
                                                  const PublicationFilter& filter);
   Result<wire::Publication> GetPublication(const std::string& repo, const std::string& id);
   // repo empty: the whole server's log (server admins).
-  Result<wire::AuditPage> Audit(const std::string& repo, int limit, const std::string& before);
+  Result<wire::AuditPage> Audit(const std::string& repo, int limit, const std::string& before,
+                                const AuditLogFilter& filter = {});
   // The key that signs the log's head, and the signed head (server admins).
   Result<wire::AuditKeyInfo> AuditKey();
   Result<wire::AuditHead> AuditHead();

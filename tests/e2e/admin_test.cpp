@@ -363,6 +363,17 @@ TEST_F(AdminTest, AuditShowsChangesAndRefusals) {
   EXPECT_EQ(two["entries"].size(), 2u);
   EXPECT_FALSE(two["next"].is_null());
 
+  // Filters, applied by the server: what bob did, and what was refused.
+  json bobs = J(alice, {"audit", "--repo", repo, "--actor", bob.handle});
+  ASSERT_EQ(bobs["entries"].size(), 1u) << bobs;
+  EXPECT_EQ(bobs["entries"][0]["action"], "lane.create");
+  json refused =
+      J(alice, {"audit", "--repo", repo, "--outcome", "refused", "--since", "2000-01-01"});
+  ASSERT_EQ(refused["entries"].size(), 1u) << refused;
+  EXPECT_EQ(J(alice, {"audit", "--repo", repo, "--action", "member.set"})["entries"].size(), 1u);
+  ExpectError(Run(alice, {"audit", "--repo", repo, "--since", "yesterday"}), "since");
+  ExpectUsageError(Run(alice, {"audit", "--repo", repo, "--outcome", "maybe"}));
+
   // The whole server's log is for server admins.
   json all = J(Admin(), {"audit", "--all", "--limit", "2000"});
   bool user_created = false;
