@@ -29,8 +29,9 @@ inline constexpr uint64_t kDefaultMaxPackBytes = 512u << 20;
 // For crash tests only (tests/unit/pack_crash_test.cpp): when set, Commit
 // calls it at each step, by name: "sealed" (packs durable in tmp/),
 // "index-written", "packs-renamed", "index-renamed" (and repack and gc at
-// theirs, store/repack.h, store/gc.h). A test's child process kills itself
-// there.
+// theirs, store/repack.h, store/gc.h; a snap's stat cache at
+// "stat-cache-written", workspace/stat_cache_disk.cpp). A test's child
+// process kills itself there.
 inline void (*pack_commit_step_hook)(const char* step) = nullptr;
 
 // The same for the built binary (tests/e2e/crash_test.cpp): with

@@ -202,6 +202,32 @@ TEST_F(StoreCrashTest, SnapKilledWhileItWritesItsPack) {
   check("after gc");
 }
 
+// The stat cache is written to a temp file in the store's tmp/ and renamed
+// over the old one: a snap killed in between leaves the temp where fsck
+// reports it and --fix removes it once it is an hour old, not in .converge/.
+TEST_F(StoreCrashTest, SnapKilledWhileItSavesItsStatCacheLeavesItsTempToFsck) {
+  WriteFile(ws_ / "a.txt", "a\n");
+  Snap(ws_, "first");
+  WriteFile(ws_ / "b.txt", "b\n");
+  RunResult r = Converge({"snap", "-m", "second"}, KillAt(ws_, "stat-cache-written"));
+  ASSERT_EQ(r.exit_code, kKilled) << r.err;
+  fs::path meta = ws_ / ".converge";
+  std::vector<fs::path> temps;
+  for (const auto& e : fs::directory_iterator(meta / "tmp"))
+    if (e.path().filename().string().rfind("stat-cache", 0) == 0) temps.push_back(e.path());
+  ASSERT_EQ(temps.size(), 1u);
+  for (const auto& e : fs::directory_iterator(meta))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+  RunResult fsck = admin_.Run({"fsck"}, ws_);
+  EXPECT_NE((fsck.out + fsck.err).find(temps[0].filename().string()), std::string::npos)
+      << fsck.out << fsck.err;
+  fs::last_write_time(temps[0], fs::file_time_type::clock::now() - std::chrono::hours(2));
+  EXPECT_EQ(admin_.Run({"fsck", "--fix"}, ws_).exit_code, 0);
+  EXPECT_FALSE(fs::exists(temps[0]));
+  Snap(ws_, "third");
+  ExpectFsckClean(ws_, "after the rerun");
+}
+
 TEST_F(StoreCrashTest, ServerKilledWhileAPublishUploadsItsPack) {
   WriteFile(ws_ / "small.txt", "first\n");
   Snap(ws_, "first");
