@@ -4,8 +4,6 @@
 // (stat_cache.cpp and stat_cache_writer.cpp are the format alone, which the fuzzer links.)
 #include "workspace/stat_cache.h"
 
-#include "store/pack_writer.h"
-
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -13,6 +11,8 @@
 
 #include <algorithm>
 #include <cerrno>
+
+#include "store/pack_writer.h"
 
 namespace converge {
 
@@ -71,6 +71,7 @@ Status ReplaceCacheFile(
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("create '" + tmp.string() + "'", errno);
   Fd owner(fd);
+  ::fchmod(fd, 0600);  // whatever the umask left
   std::string what = "'" + tmp.string() + "'";
   Status st = emit([&](std::string_view piece) { return WriteAll(fd, piece, what); });
   if (st.ok() && ::fsync(fd) != 0) st = ErrnoStatus("fsync " + what, errno);
