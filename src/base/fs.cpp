@@ -86,12 +86,19 @@ Status FsyncDir(const fs::path& dir) {
 
 Status WriteFileAtomic(const fs::path& path, std::string_view data, unsigned mode) {
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  fs::path tmp = dir / TempName("." + path.filename().string());
+  return WriteFileAtomicFrom(path, dir, mode, [&](const ByteSink& sink) { return sink(data); });
+}
+
+Status WriteFileAtomicFrom(const fs::path& path, const fs::path& temp_dir, unsigned mode,
+                           const std::function<Status(const ByteSink&)>& emit) {
+  fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  fs::path tmp = temp_dir / TempName("." + path.filename().string());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoStatus("create '" + tmp.string() + "'", errno);
   Fd owner(fd);
   ::fchmod(fd, mode);  // the umask must not widen or narrow what the caller asked for
-  Status st = WriteAll(fd, data, "'" + tmp.string() + "'");
+  std::string what = "'" + tmp.string() + "'";
+  Status st = emit([&](std::string_view piece) { return WriteAll(fd, piece, what); });
   if (st.ok() && ::fsync(fd) != 0) st = ErrnoStatus("fsync '" + tmp.string() + "'", errno);
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
     st = ErrnoStatus("rename to '" + path.string() + "'", errno);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,13 @@ Result<std::string> ReadFile(const fs::path& path);
 // Replaces `path` atomically: a crash leaves the old or the new content, never
 // a mix. The file gets `mode` (0600 for secrets) before any byte is written.
 Status WriteFileAtomic(const fs::path& path, std::string_view data, unsigned mode = 0644);
+
+// The same, the bytes handed by `emit` to the sink it is given, piece by
+// piece (never whole in memory), through a temp file in `temp_dir` (on the
+// file system of `path`: where a crash leaves it, for a sweeper to find).
+using ByteSink = std::function<Status(std::string_view)>;
+Status WriteFileAtomicFrom(const fs::path& path, const fs::path& temp_dir, unsigned mode,
+                           const std::function<Status(const ByteSink&)>& emit);
 
 // fsync on a directory, so a rename or create inside it is durable.
 Status FsyncDir(const fs::path& dir);

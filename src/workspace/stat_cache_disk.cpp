@@ -59,42 +59,28 @@ Result<StatCache> StatCache::Load(const fs::path& meta, Db& db, std::string* pro
 
 namespace {
 
-// Writes the cache file's bytes (`emit` hands them to its sink in pieces) to
-// a temp file in the store's tmp/, where fsck reports a killed writer's
-// leftover and `fsck --fix` removes it, then fsyncs it and renames it over
-// .converge/stat-cache (the same filesystem), and fsyncs .converge/.
-Status ReplaceCacheFile(
-    const fs::path& meta,
-    const std::function<Status(const std::function<Status(std::string_view)>&)>& emit) {
-  fs::path path = meta / StatCache::kFileName;
-  fs::path tmp = meta / "tmp" / TempName(StatCache::kFileName);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus("create '" + tmp.string() + "'", errno);
-  Fd owner(fd);
-  ::fchmod(fd, 0600);  // whatever the umask left
-  std::string what = "'" + tmp.string() + "'";
-  Status st = emit([&](std::string_view piece) { return WriteAll(fd, piece, what); });
-  if (st.ok() && ::fsync(fd) != 0) st = ErrnoStatus("fsync " + what, errno);
-  if (st.ok() && pack_commit_step_hook) pack_commit_step_hook("stat-cache-written");
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
-    st = ErrnoStatus("rename to '" + path.string() + "'", errno);
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  return FsyncDir(meta);
+// The cache file replaced atomically, its temp file in the store's tmp/,
+// where fsck reports a killed writer's leftover and `fsck --fix` removes it.
+Status ReplaceCacheFile(const fs::path& meta, const std::function<Status(const ByteSink&)>& emit) {
+  return WriteFileAtomicFrom(meta / StatCache::kFileName, meta / "tmp", 0600,
+                             [&](const ByteSink& sink) {
+                               RETURN_IF_ERROR(emit(sink));
+                               if (pack_commit_step_hook)
+                                 pack_commit_step_hook("stat-cache-written");
+                               return Status::Ok();
+                             });
 }
 
 }  // namespace
 
 Status SaveStatCache(const fs::path& meta, Db& db, std::string_view bytes, bool empty_table) {
-  RETURN_IF_ERROR(ReplaceCacheFile(meta, [&](const auto& sink) { return sink(bytes); }));
+  RETURN_IF_ERROR(ReplaceCacheFile(meta, [&](const ByteSink& sink) { return sink(bytes); }));
   if (!empty_table) return Status::Ok();
   return StatCache::EmptyTable(db);
 }
 
 Status SaveStatCache(const fs::path& meta, Db& db, StatCacheWriter& writer, bool empty_table) {
-  RETURN_IF_ERROR(ReplaceCacheFile(meta, [&](const auto& sink) { return writer.Emit(sink); }));
+  RETURN_IF_ERROR(ReplaceCacheFile(meta, [&](const ByteSink& sink) { return writer.Emit(sink); }));
   if (!empty_table) return Status::Ok();
   return StatCache::EmptyTable(db);
 }

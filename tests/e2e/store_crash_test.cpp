@@ -214,7 +214,7 @@ TEST_F(StoreCrashTest, SnapKilledWhileItSavesItsStatCacheLeavesItsTempToFsck) {
   fs::path meta = ws_ / ".converge";
   std::vector<fs::path> temps;
   for (const auto& e : fs::directory_iterator(meta / "tmp"))
-    if (e.path().filename().string().rfind("stat-cache", 0) == 0) temps.push_back(e.path());
+    if (e.path().filename().string().rfind(".stat-cache", 0) == 0) temps.push_back(e.path());
   ASSERT_EQ(temps.size(), 1u);
   for (const auto& e : fs::directory_iterator(meta))
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
