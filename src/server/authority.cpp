@@ -20,7 +20,7 @@ Authority::Authority(const ServerConfig& config, DataDir data)
       web_sessions_(dbs_, identity_) {}
 
 Result<std::unique_ptr<Authority>> Authority::Open(const ServerConfig& config) {
-  if (!config.postgres()) RETURN_IF_ERROR(RefuseMovedMetadata(config.data_dir));
+  RETURN_IF_ERROR(RefuseMovedMetadata(config.data_dir, config.postgres()));
   ASSIGN_OR_RETURN(DataDir data, DataDir::Open(config.data_dir, config.postgres()
                                                                     ? DataDir::Use::kShared
                                                                     : DataDir::Use::kAlone));

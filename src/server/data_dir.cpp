@@ -13,7 +13,8 @@ fs::path MetadataMovedFile(const fs::path& dir) {
   return dir / "metadata-moved";
 }
 
-Status RefuseMovedMetadata(const fs::path& dir) {
+Status RefuseMovedMetadata(const fs::path& dir, bool postgres) {
+  if (postgres) return Status::Ok();
   fs::path moved = MetadataMovedFile(dir);
   std::error_code ec;
   if (!fs::exists(moved, ec) && !ec) return Status::Ok();

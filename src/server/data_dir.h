@@ -25,11 +25,12 @@
 namespace converge {
 
 // kConflict when `dir`'s metadata moved to PostgreSQL (its metadata-moved
-// file): serving, collecting garbage or checking it on its converge.db would
-// act on what the authority held before the move (a gc would remove what
-// was published since). Ok otherwise. The way back to SQLite, losing what
-// the nodes recorded since, is removing that file by hand.
-Status RefuseMovedMetadata(const fs::path& dir);
+// file) and the caller is about to use its converge.db (`postgres` false):
+// serving, collecting garbage or checking it there would act on what the
+// authority held before the move (a gc would remove what was published
+// since). Ok otherwise. The way back to SQLite, losing what the nodes
+// recorded since, is removing that file by hand.
+Status RefuseMovedMetadata(const fs::path& dir, bool postgres);
 fs::path MetadataMovedFile(const fs::path& dir);
 
 class DataDir {

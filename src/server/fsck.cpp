@@ -211,7 +211,7 @@ Result<FsckReport> CheckDataDir(const fs::path& dir, const std::string& db_setti
   ServerDb where = ServerDb::For(dir, db_setting);
   if (!where.postgres() && !fs::exists(where.sqlite, ec))
     return NotFound(Quote(dir.string()) + " is not a converge data dir (it has no converge.db)");
-  if (!where.postgres()) RETURN_IF_ERROR(RefuseMovedMetadata(dir));
+  RETURN_IF_ERROR(RefuseMovedMetadata(dir, where.postgres()));
   ASSIGN_OR_RETURN(Db db, where.OpenForCheck());
   // Another authority's database would make every finding below noise.
   RETURN_IF_ERROR(CheckSameAuthority(dir, db, where.Describe()));

@@ -160,7 +160,7 @@ Result<FsckReport> RepairDataDir(const fs::path& dir, const std::string& db_sett
   ServerDb where = ServerDb::For(dir, db_setting);
   if (!where.postgres() && !fs::exists(where.sqlite, ec))
     return CheckDataDir(dir).status();  // names what is wrong with `dir`
-  if (!where.postgres()) RETURN_IF_ERROR(RefuseMovedMetadata(dir));
+  RETURN_IF_ERROR(RefuseMovedMetadata(dir, where.postgres()));
   // The data dir's lock, alone: no node uploads while records and files change.
   Result<DataDir> opened = DataDir::Open(dir);
   if (!opened.ok() && opened.status().code() == Code::kConflict)

@@ -110,7 +110,7 @@ Result<DataDirGcReport> CollectDataDirGarbage(const fs::path& dir, const std::st
                     " is not a converge data dir (it has neither converge.db nor audit-key): "
                     "pass the server's --data-dir");
   ServerDb where = ServerDb::For(dir, db_setting);
-  if (!where.postgres()) RETURN_IF_ERROR(RefuseMovedMetadata(dir));
+  RETURN_IF_ERROR(RefuseMovedMetadata(dir, where.postgres()));
   DirHolders holders = ProbeDataDirLock(dir);
   if (!where.postgres() && holders == DirHolders::kShared)
     return Conflict("the servers running on " + Quote(dir.string()) +
