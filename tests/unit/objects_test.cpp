@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/hex.h"
 #include "store/object_refs.h"
 #include "store/objects.h"
 
@@ -37,6 +38,26 @@ TEST(Hash, FromHexRejectsBadInput) {
   EXPECT_FALSE(ObjectId::FromHex(std::string(64, 'A')));  // lowercase only
   EXPECT_FALSE(ObjectId::FromHex(std::string(63, 'a') + "g"));
   EXPECT_TRUE(ObjectId::FromHex(std::string(64, 'f')));
+}
+
+// FromHex reads through a table: every byte value, at either digit of a
+// pair, is accepted exactly when it is a lowercase hex digit, and every
+// byte value survives a round trip.
+TEST(Hash, FromHexAcceptsExactlyLowercaseDigits) {
+  std::string all;
+  for (int b = 0; b < 256; b++) all.push_back(static_cast<char>(b));
+  std::string hex = ToHex(reinterpret_cast<const unsigned char*>(all.data()), all.size());
+  std::string back(all.size(), '\0');
+  ASSERT_TRUE(FromHex(hex, reinterpret_cast<unsigned char*>(back.data()), back.size()));
+  EXPECT_EQ(back, all);
+  for (int c = 0; c < 256; c++) {
+    bool digit = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    for (size_t at : {size_t{0}, size_t{1}, size_t{63}}) {
+      std::string text(64, '7');
+      text[at] = static_cast<char>(c);
+      EXPECT_EQ(ObjectId::FromHex(text).has_value(), digit) << "byte " << c << " at " << at;
+    }
+  }
 }
 
 Manifest GoldenManifest() {
