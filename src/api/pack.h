@@ -21,6 +21,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -122,6 +123,8 @@ class PackEncoder {
 
  private:
   Status Emit(std::string_view bytes);
+  Status ToSink(std::string_view bytes);
+  Status FlushIfIdle();
   Status AddV2(ObjectKind kind, const ObjectId& id, uint64_t size,
                const std::optional<ObjectId>& base);
   Status EmitWhole(ObjectKind kind, const ObjectId& id, std::string_view raw,
@@ -135,6 +138,7 @@ class PackEncoder {
   std::array<KindStats, 4> stats_{};
   KindStats* current_ = nullptr;
   uint64_t out_ = 0;
+  std::chrono::steady_clock::time_point last_out_;  // when the sink last got bytes
 };
 
 struct PackLimits {

@@ -197,7 +197,7 @@ Status StreamCompressor::Run(std::string_view in, int mode, const Sink& sink) {
                                        static_cast<ZSTD_EndDirective>(mode));
     if (ZSTD_isError(left)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(left));
     if (ob.pos > 0) RETURN_IF_ERROR(sink(std::string_view(out_.data(), ob.pos)));
-    bool finished = mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size;
+    bool finished = mode == ZSTD_e_continue ? ib.pos == ib.size : left == 0;
     if (finished) return Status::Ok();
     // zstd promises progress with room to write: never spin if it makes none.
     if (ob.pos == 0 && ib.pos == consumed) return Internal("zstd made no progress compressing");
@@ -206,6 +206,10 @@ Status StreamCompressor::Run(std::string_view in, int mode, const Sink& sink) {
 
 Status StreamCompressor::Write(std::string_view in, const Sink& sink) {
   return in.empty() ? Status::Ok() : Run(in, ZSTD_e_continue, sink);
+}
+
+Status StreamCompressor::Flush(const Sink& sink) {
+  return Run({}, ZSTD_e_flush, sink);
 }
 
 Status StreamCompressor::Finish(const Sink& sink) {

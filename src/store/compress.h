@@ -91,6 +91,9 @@ class StreamCompressor {
   StreamCompressor(const StreamCompressor&) = delete;
   StreamCompressor& operator=(const StreamCompressor&) = delete;
   Status Write(std::string_view in, const Sink& sink);
+  // Hands the sink everything written so far (ends zstd's current block;
+  // the frame goes on).
+  Status Flush(const Sink& sink);
   // Ends the frame; nothing may be written afterwards.
   Status Finish(const Sink& sink);
 
