@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <unordered_set>
 
+#include "base/parallel.h"
 #include "store/closure.h"
 #include "store/id_set.h"
 #include "store/object_refs.h"
@@ -15,6 +17,10 @@ namespace converge {
 namespace {
 
 constexpr size_t kIdsPerRequest = 10000;
+// Changed directories whose manifests (and their bases') are read at once:
+// enough to keep every core busy, few enough to hold (at most ~2 x 256
+// decoded manifests).
+constexpr size_t kDirsPerBatch = 256;
 // Names are kept in blocks of 1 MiB: a position is the block (12 bits) and
 // the offset in it (20 bits).
 constexpr size_t kNameBlockBits = 20;
@@ -213,45 +219,70 @@ Status AddChunkList(const TreeReader& reader, const ObjectId& id, const std::str
   return Status::Ok();
 }
 
+// A changed directory: its manifest and its base's (the base's directory
+// at the same path, when it had one).
+struct DirPair {
+  ObjectId id;
+  std::optional<ObjectId> base;
+  Manifest now, was;
+};
+
+// Adds `d` and what its entries name that differs from the base's entry of
+// the same name; its changed subdirectories go to `todo` (once each).
+Status CompareDir(const TreeReader& reader, DirPair& d, std::vector<DirPair>& todo,
+                  std::unordered_set<ObjectId>& queued, Candidates& out) {
+  std::vector<ObjectRef> refs;
+  size_t j = 0;
+  for (const Entry& e : d.now.entries) {
+    while (j < d.was.entries.size() && d.was.entries[j].name < e.name) j++;
+    const Entry* old =
+        j < d.was.entries.size() && d.was.entries[j].name == e.name ? &d.was.entries[j] : nullptr;
+    std::optional<ObjectRef> ref = EntryRef(e);
+    if (!ref) continue;  // a symlink
+    ObjectRef r = *ref;
+    refs.push_back(r);
+    bool same_kind = old && old->type == e.type && old->chunked == e.chunked;
+    if (same_kind && old->id == e.id) continue;
+    std::optional<ObjectId> old_id = same_kind ? std::optional<ObjectId>(old->id) : std::nullopt;
+    if (e.type == EntryType::kDir) {
+      if (!out.refs.count(e.id) && queued.insert(e.id).second)
+        todo.push_back({e.id, old_id, {}, {}});
+    } else if (e.chunked) {
+      RETURN_IF_ERROR(AddChunkList(reader, e.id, e.name, old_id, out));
+    } else {
+      out.Add(r, {});
+      out.Base(e.id, old_id);
+      out.Name(e.id, e.name);
+    }
+  }
+  out.Add({ObjectKind::kManifest, d.id}, std::move(refs));
+  out.Base(d.id, d.base);
+  return Status::Ok();
+}
+
 // The objects of `root`'s tree that differ from `base_root`'s at the same
 // path. Whatever is equal there is part of the base, so the repo holds it.
+// The server waits meanwhile, so the manifests are read (decompressed,
+// re-hashed, decoded) on every core, kDirsPerBatch directories at a time.
 Status NewSinceBase(const TreeReader& reader, const ObjectId& root, const ObjectId& base_root,
                     Candidates& out) {
-  std::vector<std::pair<ObjectId, std::optional<ObjectId>>> todo = {{root, base_root}};
+  if (root == base_root) return Status::Ok();
+  std::vector<DirPair> todo;
+  todo.push_back({root, base_root, {}, {}});
+  std::unordered_set<ObjectId> queued = {root};
   while (!todo.empty()) {
-    auto [id, base] = todo.back();
-    todo.pop_back();
-    if ((base && *base == id) || out.refs.count(id)) continue;
-    ASSIGN_OR_RETURN(Manifest now, reader.ReadManifest(id));
-    Manifest was;
-    if (base) {
-      ASSIGN_OR_RETURN(was, reader.ReadManifest(*base));
-    }
-    std::vector<ObjectRef> refs;
-    size_t j = 0;
-    for (const Entry& e : now.entries) {
-      while (j < was.entries.size() && was.entries[j].name < e.name) j++;
-      const Entry* old =
-          j < was.entries.size() && was.entries[j].name == e.name ? &was.entries[j] : nullptr;
-      std::optional<ObjectRef> ref = EntryRef(e);
-      if (!ref) continue;  // a symlink
-      ObjectRef r = *ref;
-      refs.push_back(r);
-      bool same_kind = old && old->type == e.type && old->chunked == e.chunked;
-      if (same_kind && old->id == e.id) continue;
-      std::optional<ObjectId> old_id = same_kind ? std::optional<ObjectId>(old->id) : std::nullopt;
-      if (e.type == EntryType::kDir) {
-        todo.push_back({e.id, old_id});
-      } else if (e.chunked) {
-        RETURN_IF_ERROR(AddChunkList(reader, e.id, e.name, old_id, out));
-      } else {
-        out.Add(r, {});
-        out.Base(e.id, old_id);
-        out.Name(e.id, e.name);
+    size_t n = std::min(todo.size(), kDirsPerBatch);
+    std::vector<DirPair> batch(std::make_move_iterator(todo.end() - static_cast<ptrdiff_t>(n)),
+                               std::make_move_iterator(todo.end()));
+    todo.resize(todo.size() - n);
+    RETURN_IF_ERROR(ParallelFor(n, WorkerCount(), [&](size_t i) -> Status {
+      ASSIGN_OR_RETURN(batch[i].now, reader.ReadManifest(batch[i].id));
+      if (batch[i].base) {
+        ASSIGN_OR_RETURN(batch[i].was, reader.ReadManifest(*batch[i].base));
       }
-    }
-    out.Add({ObjectKind::kManifest, id}, std::move(refs));
-    out.Base(id, base);
+      return Status::Ok();
+    }));
+    for (DirPair& d : batch) RETURN_IF_ERROR(CompareDir(reader, d, todo, queued, out));
   }
   return Status::Ok();
 }
