@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/hex.h"
 #include "base/random.h"
 
 namespace converge {
@@ -74,6 +75,28 @@ Result<std::string> ReadFile(const fs::path& path) {
 
 std::string TempName(std::string_view prefix) {
   return std::string(prefix) + "." + RandomHex(8) + ".tmp";
+}
+
+bool IsAtomicWriteTemp(std::string_view name) {
+  constexpr std::string_view kTail = ".tmp";
+  constexpr size_t kRandom = 16;  // RandomHex(8)
+  if (name.size() < 2 + 1 + kRandom + kTail.size() || name.front() != '.' || !name.ends_with(kTail))
+    return false;
+  name.remove_suffix(kTail.size());
+  std::string_view random = name.substr(name.size() - kRandom);
+  name.remove_suffix(kRandom);
+  return name.back() == '.' && name.size() >= 3 && IsLowerHex(random);
+}
+
+std::vector<fs::path> AtomicWriteTemps(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    std::error_code fec;
+    if (IsAtomicWriteTemp(f.path().filename().string()) && f.is_regular_file(fec))
+      out.push_back(f.path());
+  }
+  return out;
 }
 
 Status FsyncDir(const fs::path& dir) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -66,6 +67,14 @@ Status FsyncDir(const fs::path& dir);
 
 // A unique name for a temp file: "<prefix>.<random>.tmp".
 std::string TempName(std::string_view prefix);
+
+// Whether `name` is the temp file WriteFileAtomic names beside its target
+// (".<target>.<16 hex>.tmp"): a leftover of a write that was killed, or one
+// still running.
+bool IsAtomicWriteTemp(std::string_view name);
+// The regular files directly in `dir` that IsAtomicWriteTemp names (none
+// when `dir` cannot be listed).
+std::vector<fs::path> AtomicWriteTemps(const fs::path& dir);
 
 // Creates `dir` and its parents with `mode` for the ones it makes.
 Status MakeDirs(const fs::path& dir, unsigned mode = 0755);

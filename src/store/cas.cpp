@@ -276,6 +276,10 @@ size_t ObjectStore::CleanStaleTemps(int64_t max_age_seconds) const {
     auto age = now - f.last_write_time(ec);
     if (!ec && age > std::chrono::seconds(max_age_seconds) && fs::remove(f.path(), ec)) removed++;
   }
+  for (const fs::path& p : AtomicWriteTemps(root_)) {
+    auto age = now - fs::last_write_time(p, ec);
+    if (!ec && age > std::chrono::seconds(max_age_seconds) && fs::remove(p, ec)) removed++;
+  }
   // A pack no index names is left between a commit's renames: an hour old
   // at least, its writer (maybe another process, another host) is gone.
   Result<std::vector<fs::path>> orphans = FindOrphanPacks(packs_->dir());

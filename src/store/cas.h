@@ -152,8 +152,9 @@ class ObjectStore {
   // Every object ID stored (loose or packed, not quarantined), each once, in
   // no particular order.
   Status ForEach(const std::function<Status(const ObjectId&)>& fn) const;
-  // Removes temp files older than `max_age_seconds` left by crashed writers,
-  // and pack files no index names older than that (and than kOrphanPackAge);
+  // Removes temp files older than `max_age_seconds` left by crashed writers
+  // (in tmp/, and WriteFileAtomic's beside their targets in the root), and
+  // pack files no index names older than that (and than kOrphanPackAge);
   // returns how many files it removed. Safe beside writers, in this process
   // or another, whose files are younger.
   size_t CleanStaleTemps(int64_t max_age_seconds) const;

@@ -71,8 +71,9 @@ struct TempFile {
 };
 
 // The files in the store's tmp/ directory (objects and packs being written,
-// or left by a writer that was killed) and the pack files no index names
-// (left by a commit killed between its renames).
+// or left by a writer that was killed), WriteFileAtomic's temps in the root
+// (base/fs.h IsAtomicWriteTemp: a workspace's config, a data dir's keys) and
+// the pack files no index names (left by a commit killed between its renames).
 Result<std::vector<TempFile>> ListTemps(const ObjectStore& store);
 
 // Reports temp files as leftovers (warnings, followed by `hint`). When

@@ -233,6 +233,7 @@ Result<std::vector<TempFile>> ListTemps(const ObjectStore& store) {
   for (const auto& f : fs::directory_iterator(tmp, ec)) note(f.path());
   if (ec && ec != std::errc::no_such_file_or_directory)
     return IoError("list '" + tmp.string() + "': " + ec.message());
+  for (const fs::path& p : AtomicWriteTemps(store.root())) note(p);
   ASSIGN_OR_RETURN(std::vector<fs::path> orphans, FindOrphanPacks(store.packs().dir()));
   for (const fs::path& p : orphans) note(p);
   return out;

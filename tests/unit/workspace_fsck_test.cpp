@@ -251,6 +251,32 @@ TEST_F(WorkspaceFsckTest, FixRemovesOldTempFilesOnly) {
   EXPECT_EQ(fixed.problems.size(), 1u) << WsDump(fixed);
 }
 
+// WriteFileAtomic's temp beside its target (.converge/.config.json.<hex>.tmp,
+// and before the stat cache's temp moved to tmp/, .stat-cache.<hex>.tmp):
+// listed like tmp/'s, removed by --fix once an hour old. Names of another
+// shape are not converge's.
+TEST_F(WorkspaceFsckTest, FixRemovesAnOldTempOfAnAtomicWriteBesideItsTarget) {
+  fs::path old_temp = ws().meta() / ".stat-cache.0123456789abcdef.tmp";
+  fs::path young_temp = ws().meta() / TempName(".config.json");
+  fs::path other = ws().meta() / ".notes.tmp";
+  for (const fs::path& p : {old_temp, young_temp, other}) std::ofstream(p) << "partial";
+  Age(old_temp);
+  Age(other);
+  EXPECT_TRUE(IsAtomicWriteTemp(young_temp.filename().string()));
+  EXPECT_FALSE(IsAtomicWriteTemp(".0123456789abcdef.tmp"));
+  EXPECT_FALSE(IsAtomicWriteTemp(".x.0123456789ABCDEF.tmp"));
+  FsckReport r = Check(ws());
+  EXPECT_TRUE(r.ok()) << WsDump(r);
+  EXPECT_EQ(r.problems.size(), 2u) << WsDump(r);
+  EXPECT_TRUE(WsHas(WsDump(r), old_temp.string())) << WsDump(r);
+
+  FsckReport fixed = Fix(ws());
+  EXPECT_FALSE(fs::exists(old_temp));
+  EXPECT_TRUE(fs::exists(young_temp)) << "it may belong to a command still running";
+  EXPECT_TRUE(fs::exists(other));
+  EXPECT_EQ(fixed.fixed.size(), 1u) << WsDump(fixed);
+}
+
 TEST_F(WorkspaceFsckTest, FixRemovesAnOldRestoreLeftover) {
   fs::path leftover = ws().root() / ".converge-restore.0123456789abcdef.tmp";
   fs::path young = ws().root() / "src" / ".converge-restore.fedcba9876543210.tmp";
