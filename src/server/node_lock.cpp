@@ -24,7 +24,8 @@ Status NodeLock::Take() {
   // A node that has just stopped lets go of the lock once its session has
   // ended on the server, a moment after it closed the connection (its
   // session still counts among the holders until then): try again for a
-  // second before saying nodes run.
+  // second before saying nodes run. Holders are counted after the last try:
+  // when the last of them let go in between, one more try.
   for (int attempt = 0;; attempt++) {
     ASSIGN_OR_RETURN(bool got, records.TryTake(shared_));
     if (got) {
@@ -32,10 +33,16 @@ Status NodeLock::Take() {
       return Status::Ok();
     }
     if (shared_) return RepairRunning(desc_);
-    if (attempt == 20) break;
+    if (attempt >= 20) {
+      ASSIGN_OR_RETURN(holders, records.Holders());
+      if (holders > 0 || attempt > 20) break;
+      continue;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSIGN_OR_RETURN(holders, records.Holders());
+  if (holders == 0)
+    return Conflict("the node lock of database " + desc_ +
+                    " was held a moment ago by nodes that have stopped since: run it again");
   return Conflict(
       std::to_string(holders) + " converge serve node" + (holders == 1 ? " is" : "s are") +
       " running on database " + desc_ +
