@@ -33,7 +33,7 @@ void ServerNode::WaitHealthy() {
       throw std::runtime_error("converge serve (node) did not become healthy:\n" + Log());
     }
     // A port free a moment ago may have been taken by the time it bound it.
-    if (started_once_ || Log().find("cannot listen on") == std::string::npos) break;
+    if (started_once_ || !PortTakenAtStart(o_.log, log_from_)) break;
     port_ = FreePort();
     Launch();
   }

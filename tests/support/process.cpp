@@ -241,11 +241,23 @@ uintmax_t LogSize(const fs::path& log) {
   return ec ? 0 : n;
 }
 
-bool ListeningLogged(const fs::path& log, uintmax_t from, int port) {
+namespace {
+
+std::string LogFrom(const fs::path& log, uintmax_t from) {
   std::ifstream in(log, std::ios::binary);
-  if (!in) return false;
+  if (!in) return "";
   in.seekg(static_cast<std::streamoff>(from));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+bool PortTakenAtStart(const fs::path& log, uintmax_t from) {
+  return LogFrom(log, from).find("cannot listen on") != std::string::npos;
+}
+
+bool ListeningLogged(const fs::path& log, uintmax_t from, int port) {
+  std::string text = LogFrom(log, from);
   std::string where = "://127.0.0.1:" + std::to_string(port) + " ";
   return text.find("listening on http" + where) != std::string::npos ||
          text.find("listening on https" + where) != std::string::npos;

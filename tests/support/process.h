@@ -98,4 +98,10 @@ uintmax_t LogSize(const fs::path& log);
 // test's server, which would answer for ours (and refuse our tokens).
 bool ListeningLogged(const fs::path& log, uintmax_t from, int port);
 
+// Whether a `converge serve` that exited at start logged (past the first
+// `from` bytes) that it could not listen: its port, free a moment ago, was
+// taken meanwhile, and a new port is worth a try. Any other exit at start is
+// a failure to report at once, not to retry.
+bool PortTakenAtStart(const fs::path& log, uintmax_t from);
+
 }  // namespace converge::testing

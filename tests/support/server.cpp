@@ -101,7 +101,8 @@ ServerProcess::~ServerProcess() {
 }
 
 void ServerProcess::Start() {
-  // A port free a moment ago may be taken by the time the server binds it: retry.
+  // A port free a moment ago may be taken by the time the server binds it:
+  // then (only then) a new port.
   for (int attempt = 0; attempt < 5; attempt++) {
     if (port_ == 0 || attempt > 0) port_ = FreePort();
     std::vector<std::string> argv = {ConvergeBin(), "serve",
@@ -115,6 +116,7 @@ void ServerProcess::Start() {
       Kill();
       throw std::runtime_error("converge serve did not become healthy:\n" + Log());
     }
+    if (!PortTakenAtStart(log_, log_from)) break;
   }
   throw std::runtime_error("converge serve failed to start:\n" + Log());
 }
