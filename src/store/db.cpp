@@ -27,6 +27,18 @@ void SqlUnhex(sqlite3_context* ctx, int, sqlite3_value** argv) {
     return sqlite3_result_null(ctx);
   sqlite3_result_blob(ctx, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
 }
+
+// A statement that changes many rows with foreign keys on keeps a statement
+// journal, in memory only up to SQLite's default of 64 KiB: past that it goes
+// to an unlinked file in /var/tmp. A publish's batched object inserts passed
+// it (hundreds of writes to such a file per pack), and a server should not
+// need /var/tmp to be writable and not full: journals stay in memory up to
+// 8 MiB (one per connection at a time, dropped at the statement's end). The
+// setting is process-wide and only takes before SQLite's first use, so it is
+// made before main.
+[[maybe_unused]] const int kJournalsInMemory =
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 8 << 20);
+
 }  // namespace
 
 StmtCache::~StmtCache() {
