@@ -57,13 +57,6 @@ Result<FilesystemClock> ProbeFilesystem(const fs::path& tmpdir) {
   return clock;
 }
 
-// The text of the root's .convergeignore, "" when there is none.
-Result<std::string> ReadIgnoreText(const fs::path& root) {
-  Result<std::string> text = ReadFile(root / ".convergeignore");
-  if (!text.ok() && text.status().code() == Code::kNotFound) return std::string();
-  return text;
-}
-
 // Sorts a directory's entries, and their stat fields with them, by name, in
 // place (a permutation applied cycle by cycle: no second copy of the tree).
 void SortCaptureDir(CaptureDir& d) {

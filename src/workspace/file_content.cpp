@@ -65,6 +65,12 @@ Status CaptureSink::Commit() {
   return Status::Ok();
 }
 
+Result<std::string> ReadIgnoreText(const fs::path& root) {
+  Result<std::string> text = ReadFile(root / ".convergeignore");
+  if (!text.ok() && text.status().code() == Code::kNotFound) return std::string();
+  return text;
+}
+
 StatEntry StatFields(const struct stat& st) {
   StatEntry e;
   e.size = static_cast<uint64_t>(st.st_size);

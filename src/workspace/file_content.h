@@ -62,6 +62,9 @@ struct FileContent {
 Result<FileContent> CaptureFile(int dirfd, const std::string& name, const std::string& display,
                                 int64_t fs_now_ns, CaptureSink& sink);
 
+// The text of the root's .convergeignore, "" when there is none.
+Result<std::string> ReadIgnoreText(const fs::path& root);
+
 // The stat fields of `st` as a cache entry (without an ID).
 StatEntry StatFields(const struct stat& st);
 

@@ -12,6 +12,7 @@
 #include "base/text.h"
 #include "store/tree_depth.h"
 #include "workspace/dir_cursor.h"
+#include "workspace/restore_cache.h"
 #include "workspace/workspace.h"
 
 namespace converge {
@@ -208,7 +209,7 @@ Status RemoveAllAt(int dirfd, const std::string& name, const std::string& displa
 }
 
 Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e, const std::string& display,
-                   WriteMode mode) {
+                   WriteMode mode, WrittenFiles* written) {
   RETURN_IF_ERROR(CheckEntryName(e, display));
   if (e.type != EntryType::kFile) return Internal("WriteFileAt on a non-file entry");
   bool create = mode == WriteMode::kCreate;
@@ -245,12 +246,25 @@ Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e, const st
   if (total != e.size)
     return Corrupt(context + ": its content has " + std::to_string(total) +
                    " bytes, the manifest says " + std::to_string(e.size));
+  struct stat mine;
+  if (written && ::fstat(fd, &mine) != 0) written = nullptr;  // not recorded: read again
   if (::close(out.release()) != 0) return ErrnoStatus("cannot write " + what, errno);
   if (create) {
     temp.Keep();
+    if (written) written->Add(mine);
     return Status::Ok();
   }
-  return temp.RenameTo(e.name, display);
+  RETURN_IF_ERROR(temp.RenameTo(e.name, display));
+  // The rename moved its ctime: stat it again, by name, and record it only
+  // if the name still holds the file as written here (a later write moves
+  // mtime, unless within the same tick: restore_cache.h).
+  struct stat placed;
+  if (written && ::fstatat(dirfd, e.name.c_str(), &placed, AT_SYMLINK_NOFOLLOW) == 0 &&
+      placed.st_dev == mine.st_dev && placed.st_ino == mine.st_ino &&
+      placed.st_size == mine.st_size && placed.st_mtim.tv_sec == mine.st_mtim.tv_sec &&
+      placed.st_mtim.tv_nsec == mine.st_mtim.tv_nsec)
+    written->Add(placed);
+  return Status::Ok();
 }
 
 Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display, WriteMode mode) {
@@ -307,7 +321,7 @@ Status FileQueue::Flush() {
   std::atomic<uint64_t> done{0};
   Status st = ParallelFor(jobs_.size(), WorkerCount(), [&](size_t i) {
     const Job& j = jobs_[i];
-    RETURN_IF_ERROR(WriteFileAt(reader_, j.dir->get(), j.entry, j.display, j.mode));
+    RETURN_IF_ERROR(WriteFileAt(reader_, j.dir->get(), j.entry, j.display, j.mode, written_files_));
     done++;
     if (progress_) progress_->Add(1, j.entry.size);
     return Status::Ok();

@@ -18,6 +18,8 @@
 
 namespace converge {
 
+class WrittenFiles;
+
 struct RestoreStats {
   uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;  // the snap's tree
   uint64_t written = 0;                                   // files and symlinks written
@@ -50,9 +52,11 @@ Status RemoveAllAt(int dirfd, const std::string& name, const std::string& displa
 // kCreate instead makes the file under its own name (it must not exist): for
 // a directory no one else can see yet, where a rename would only cost a
 // second directory update per file (restore --to's staging directory).
+// `written`, when given, gets the file's stat fields once it is in place,
+// taken on the descriptor it was written through (workspace/restore_cache.h).
 enum class WriteMode { kReplace, kCreate };
 Status WriteFileAt(const TreeReader& reader, int dirfd, const Entry& e, const std::string& display,
-                   WriteMode mode = WriteMode::kReplace);
+                   WriteMode mode = WriteMode::kReplace, WrittenFiles* written = nullptr);
 // Makes the symlink entry `e` as e.name in `dirfd`, replacing a file or
 // symlink; kCreate as for WriteFileAt.
 Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display,
@@ -69,10 +73,12 @@ Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::str
 
 // File writes queued and run on all cores. Each job holds its directory open;
 // the queue runs itself when it holds many jobs or directories, so open
-// descriptors and memory stay bounded for any tree.
+// descriptors and memory stay bounded for any tree. `written`, when given,
+// records every file written (WriteFileAt).
 class FileQueue {
  public:
-  FileQueue(const TreeReader& reader, Progress* progress) : reader_(reader), progress_(progress) {}
+  FileQueue(const TreeReader& reader, Progress* progress, WrittenFiles* written = nullptr)
+      : reader_(reader), progress_(progress), written_files_(written) {}
   Status Add(std::shared_ptr<Fd> dir, const Entry& e, std::string display,
              WriteMode mode = WriteMode::kReplace);
   Status Flush();
@@ -87,6 +93,7 @@ class FileQueue {
   };
   const TreeReader& reader_;
   Progress* progress_;
+  WrittenFiles* written_files_;
   std::vector<Job> jobs_;
   size_t dirs_ = 0;  // distinct directories among jobs_
   uint64_t written_ = 0;

@@ -9,9 +9,10 @@
 
 #include "base/progress.h"
 #include "base/text.h"
-#include "workspace/snap_index.h"
 #include "store/tree_depth.h"
 #include "workspace/capture.h"
+#include "workspace/restore_cache.h"
+#include "workspace/snap_index.h"
 #include "workspace/snapshot.h"
 #include "workspace/tree_sync.h"
 
@@ -171,6 +172,7 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
   opts.progress = progress;
   ASSIGN_OR_RETURN(CapturedTree work, CaptureTree(ws, opts));
   RestoreStats stats;
+  std::optional<RestoredTree> restored;
   if (work.root != snap.root) {
     if (!force) RETURN_IF_ERROR(CheckNoUncapturedWork(ws, work, snap_id));
     int fd = ::open(ws.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -186,7 +188,8 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
     RETURN_IF_ERROR(CheckFreeSpace(fd, check.bytes_to_write(), snap_id));
 
     Progress meter("Restoring", check.files_to_write(), check.bytes_to_write(), progress);
-    FileQueue queue(reader, &meter);
+    WrittenFiles written;
+    FileQueue queue(reader, &meter, &written);
     TreeSync sync(reader, &queue, force);
     // New directories first, aside: a failure there changes nothing.
     Status st = sync.BuildNew(root, "", snap.root, work.root);
@@ -206,13 +209,26 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
                                    ShortSnapId(snap_id) + "' again");
     stats = sync.stats();
     stats.written += queue.written();
+    written.Seal();
+    ASSIGN_OR_RETURN(restored, WalkRestoredTree(ws, snap.root, written));
   }
-  ASSIGN_OR_RETURN(TreeSummary sum, Summarize(ws.store(), snap.root));
+  // The walk counted the tree; an unchanged tree still needs counting.
+  TreeSummary sum;
+  if (restored) {
+    sum = restored->summary;
+  } else {
+    ASSIGN_OR_RETURN(sum, Summarize(ws.store(), snap.root));
+  }
   stats.files = sum.files;
   stats.dirs = sum.dirs;
   stats.symlinks = sum.symlinks;
   stats.bytes = sum.bytes;
   RETURN_IF_ERROR(SnapIndex(ws.db()).SetHead(snap_id));
+  if (restored) {
+    for (std::string& w : restored->warnings) stats.warnings.push_back(std::move(w));
+    if (std::optional<std::string> w = SaveRestoredStatCache(ws, *restored))
+      stats.warnings.push_back(std::move(*w));
+  }
   return stats;
 }
 

@@ -1,0 +1,213 @@
+#include "workspace/restore_cache.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "base/random.h"
+#include "base/text.h"
+#include "store/tree.h"
+#include "store/tree_depth.h"
+#include "workspace/dir_cursor.h"
+#include "workspace/file_content.h"
+#include "workspace/materialize.h"
+#include "workspace/stat_cache.h"
+
+namespace converge {
+
+static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
+
+WrittenFiles::WrittenFiles() {
+  InitCrypto();
+  randombytes_buf(key_, sizeof key_);
+}
+
+uint64_t WrittenFiles::Key(const struct stat& st) const {
+  StatEntry e = StatFields(st);
+  unsigned char in[36], out[8];
+  std::memcpy(in, &e.ino, 8);
+  std::memcpy(in + 8, &e.size, 8);
+  std::memcpy(in + 16, &e.mtime_ns, 8);
+  std::memcpy(in + 24, &e.ctime_ns, 8);
+  std::memcpy(in + 32, &e.mode, 4);
+  crypto_shorthash(out, in, sizeof in, key_);
+  uint64_t key;
+  std::memcpy(&key, out, 8);
+  return key;
+}
+
+void WrittenFiles::Add(const struct stat& st) {
+  uint64_t key = Key(st);
+  std::lock_guard<std::mutex> lock(mu_);
+  keys_.push_back(key);
+}
+
+void WrittenFiles::Seal() {
+  std::sort(keys_.begin(), keys_.end());
+}
+
+bool WrittenFiles::Has(const struct stat& st) const {
+  return std::binary_search(keys_.begin(), keys_.end(), Key(st));
+}
+
+namespace {
+
+// Depth first over the snap's manifests with an explicit stack and one open
+// directory (DirCursor), as Materializer::Fill: each directory's record and
+// entries go to the cache when the walk arrives in it. After the first
+// problem with the tree on disk, the walk only counts.
+class CacheWalk {
+ public:
+  CacheWalk(const TreeReader& reader, const WrittenFiles& written, const StatCache& old,
+            StatCacheWriter* cache, RestoredTree& out)
+      : reader_(reader), written_(written), old_(old), cache_(cache), out_(out) {}
+
+  Status Run(std::shared_ptr<Fd> root_dir, const ObjectId& root) {
+    std::optional<DirCursor> at;
+    if (cache_) {
+      Result<DirCursor> c = DirCursor::At(std::move(root_dir), "");
+      if (c.ok())
+        at.emplace(std::move(*c));
+      else
+        Problem(c.status());
+    }
+    ASSIGN_OR_RETURN(Manifest top, reader_.ReadManifest(root));
+    stack_.push_back({std::move(top), 0, "", root});
+    if (at) RecordDir(*at, stack_.back());
+    while (!stack_.empty()) {
+      Frame& f = stack_.back();
+      if (f.next == f.m.entries.size()) {
+        stack_.pop_back();
+        if (!stack_.empty() && cache_ && at) Check(at->Leave());
+        continue;
+      }
+      const Entry& e = f.m.entries[f.next++];
+      std::string path = JoinPath(f.rel, e.name);
+      RETURN_IF_ERROR(CheckEntryName(e, path));
+      TreeSummary& s = out_.summary;
+      if (e.type == EntryType::kFile) s.files++, s.bytes += e.size;
+      if (e.type == EntryType::kSymlink) s.symlinks++;
+      if (e.type != EntryType::kDir) continue;
+      s.dirs++;
+      RETURN_IF_ERROR(CheckLevel(stack_.size(), path));
+      ASSIGN_OR_RETURN(Manifest sub, reader_.ReadManifest(e.id));
+      ObjectId id = e.id;
+      if (cache_ && at) Check(at->Enter(e.name));
+      stack_.push_back({std::move(sub), 0, std::move(path), id});  // `f`, `e` unused after
+      if (cache_ && at) RecordDir(*at, stack_.back());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  struct Frame {
+    Manifest m;
+    size_t next = 0;
+    std::string rel;
+    ObjectId id;
+  };
+
+  void Problem(const Status& st) {
+    out_.warnings.push_back("could not record the restored files in the stat cache (" +
+                            st.message() + "): the next snap reads them again");
+    cache_ = nullptr;
+  }
+  void Check(const Status& st) {
+    if (!st.ok()) Problem(st);
+  }
+
+  // The directory's record (racy: the next snap lists it) and its entries.
+  void RecordDir(const DirCursor& at, const Frame& f) {
+    if (!cache_) return;
+    struct stat st;
+    if (::fstat(at.fd(), &st) != 0) return Problem(ErrnoStatus("stat " + Quote(f.rel), errno));
+    StatEntry dir = StatFields(st);
+    dir.racy = true;
+    cache_->Dir(f.rel, f.id, dir, false);
+    int cached = old_.FindDir(f.rel);
+    for (const Entry& e : f.m.entries) {
+      if (e.type == EntryType::kDir) cache_->Subdir(e.name, e.id);
+      if (e.type == EntryType::kSymlink) cache_->Symlink(e.name, e.target);
+      if (e.type == EntryType::kFile) cache_->File(e.name, FileStat(at, cached, e), e.executable);
+    }
+  }
+
+  // The file's stat fields now, with the snap's ID: trusted when the restore
+  // wrote the file as it is now, or the old cache vouched for it with the
+  // same ID; racy otherwise (and when it cannot be stat'ed or is no longer
+  // a regular file of the snap's size).
+  StatEntry FileStat(const DirCursor& at, int cached, const Entry& e) {
+    StatEntry now;
+    struct stat st;
+    bool there = ::fstatat(at.fd(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                 S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) == e.size;
+    if (there) now = StatFields(st);
+    now.id = e.id;
+    now.chunked = e.chunked;
+    bool trusted = false;
+    if (there && written_.Has(st)) {
+      trusted = true;
+    } else if (there && cached >= 0) {
+      std::optional<StatEntry> was = old_.Reuse(cached, e.name, now);
+      trusted = was && was->id == e.id && was->chunked == e.chunked;
+    }
+    now.racy = !trusted;
+    if (trusted) out_.trusted++;
+    return now;
+  }
+
+  const TreeReader& reader_;
+  const WrittenFiles& written_;
+  const StatCache& old_;
+  StatCacheWriter* cache_;  // null once a problem stopped it
+  RestoredTree& out_;
+  std::vector<Frame> stack_;
+};
+
+}  // namespace
+
+Result<RestoredTree> WalkRestoredTree(Workspace& ws, const ObjectId& root,
+                                      const WrittenFiles& written) {
+  RestoredTree out;
+  TreeReader reader(ws.store());
+  StatCache old;
+  std::shared_ptr<Fd> root_dir;
+  std::shared_ptr<StatCacheWriter> cache;
+  Status ready = [&]() -> Status {
+    ASSIGN_OR_RETURN(old, StatCache::Load(ws.meta(), ws.db()));
+    ASSIGN_OR_RETURN(std::string rules, ReadIgnoreText(ws.root()));
+    cache = std::make_shared<StatCacheWriter>(IgnoreRulesId(rules));
+    RETURN_IF_ERROR(cache->SpillTo(ws.meta() / "tmp"));
+    int fd = ::open(ws.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("cannot open " + Quote(ws.root().string()), errno);
+    root_dir = std::make_shared<Fd>(fd);
+    return Status::Ok();
+  }();
+  CacheWalk walk(reader, written, old, ready.ok() ? cache.get() : nullptr, out);
+  if (!ready.ok())
+    out.warnings.push_back("could not record the restored files in the stat cache (" +
+                           ready.message() + "): the next snap reads them again");
+  RETURN_IF_ERROR(walk.Run(root_dir, root));
+  if (ready.ok() && out.warnings.empty() && !cache->status().ok())
+    out.warnings.push_back("could not record the restored files in the stat cache (" +
+                           cache->status().message() + "): the next snap reads them again");
+  if (ready.ok() && out.warnings.empty()) {
+    out.cache = std::move(cache);
+    out.cache_from_table = old.from_table();
+  }
+  return out;
+}
+
+std::optional<std::string> SaveRestoredStatCache(Workspace& ws, const RestoredTree& tree) {
+  if (!tree.cache) return std::nullopt;
+  Status st = SaveStatCache(ws.meta(), ws.db(), *tree.cache, tree.cache_from_table);
+  if (st.ok()) return std::nullopt;
+  return "could not write the stat cache (" + st.message() +
+         "): the next snap reads the restored files again";
+}
+
+}  // namespace converge
