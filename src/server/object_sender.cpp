@@ -34,11 +34,16 @@ Result<ObjectSender::Located> ObjectSender::Locate(const Caller& caller, std::st
   // Re-hashed (with no database connection held) before the answer starts: a
   // damaged object is an error status, never a 200 with wrong bytes (and the
   // stream checks again as it sends).
-  Result<uint64_t> on_disk = store_.SizeOf(id);
-  if (!on_disk.ok() || *on_disk != held->size || !store_.Verify(id).ok())
-    return IoError(Describe(kind, id) + " is missing or damaged on the server: its operator " +
-                   "should run 'converge serve --fsck' (a correct upload of it repairs it)");
-  return Located{kind, id, held->size};
+  Located found{kind, id, held->size};
+  RETURN_IF_ERROR(Verify(found));
+  return found;
+}
+
+Status ObjectSender::Verify(const Located& o) const {
+  Result<uint64_t> on_disk = store_.SizeOf(o.id);
+  if (on_disk.ok() && *on_disk == o.size && store_.Verify(o.id).ok()) return Status::Ok();
+  return IoError(Describe(o.kind, o.id) + " is missing or damaged on the server: its operator " +
+                 "should run 'converge serve --fsck' (a correct upload of it repairs it)");
 }
 
 Result<ObjectSender::RepoReader> ObjectSender::OpenRepo(const Caller& caller,

@@ -64,6 +64,11 @@ class ObjectSender {
   // for one that does not exist (audited, "object.read").
   Result<RepoReader> OpenRepo(const Caller& caller, std::string_view repo);
 
+  // Re-hashes a located object before an answer that cannot be taken back
+  // starts: kIo (naming the object, not the server's files) when it is
+  // damaged or gone.
+  Status Verify(const Located& o) const;
+
   // The object's bytes in pieces; kCorrupt at the end if they do not hash to
   // `id`, or the sink's error.
   Status Stream(const ObjectId& id, const Sink& sink) const { return store_.Stream(id, sink); }

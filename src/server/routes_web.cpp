@@ -308,6 +308,11 @@ Result<WebAnswer> Download(Authority& a, const Caller& c, const Request& req, Re
                    OpenPublicationPath(a, c, repo, req.matches[2].str(), req.matches[3].str()));
   if (node.is_dir || node.file.type != EntryType::kFile) return NotFound("not a file");
   ASSIGN_OR_RETURN(std::vector<ObjectSender::Located> blobs, FileBlobs(a, c, repo, node.file));
+  // A 200 cannot be taken back once sent: a file up to kWebVerifyFirst is
+  // re-hashed first, so that a damaged one is the 500 page; a larger one is
+  // verified as it streams and cut short at a damaged piece.
+  if (node.file.size <= kWebVerifyFirst)
+    for (const ObjectSender::Located& b : blobs) RETURN_IF_ERROR(a.sender().Verify(b));
   const std::string& name = node.path.back();
   res.set_header("Content-Disposition", "attachment; filename=\"" + AsciiName(name) +
                                             "\"; filename*=UTF-8''" + PercentEncode(name));

@@ -16,6 +16,9 @@ namespace converge {
 // Files up to this size are shown as text on their page; larger ones are
 // only downloadable.
 inline constexpr uint64_t kWebTextCap = 512 * 1024;
+// A download up to this size is re-hashed before its answer starts (reading
+// it twice): a damaged file is then an error page, not a 200 cut short.
+inline constexpr uint64_t kWebVerifyFirst = 64ull << 20;
 // A directory's page lists at most this many entries (?page=N, from 1).
 inline constexpr size_t kWebDirPageEntries = 500;
 

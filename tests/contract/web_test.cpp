@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "fixtures.h"
+#include "support/store_helpers.h"
 #include "web_browser.h"
 
 namespace converge::testing {
@@ -280,6 +281,34 @@ TEST_F(WebTest, ADownloadIsTheFilesBytesAsAnAttachment) {
                      "filename*=UTF-8''%3Cimg%20src%3Dx%3E\r\n"),
             std::string::npos)
       << raw;
+}
+
+// A 200 cannot be taken back: a damaged file's download is the error page,
+// never its bytes and never an attachment.
+TEST_F(WebTest, ADamagedFilesDownloadIsAnErrorPageNotA200) {
+  std::string content = "to be damaged " + Unique("w") + std::string(1000, 'd');
+  TestObject blob = Blob(content);
+  TestObject root = ManifestOf({FileEntry("bad.txt", blob)});
+  TestObject snap = SnapOf(root, "damaged");
+  Reply up = As(owner_).PostBytes("/v1/repos/" + repo_ + "/objects/pack",
+                                  PackOf({blob, root, snap}), kPackContentType);
+  ASSERT_EQ(up.status, 200) << up.body;
+  Reply p = As(owner_).Post("/v1/repos/" + repo_ + "/publications", {{"snap", snap.hex()},
+                                                                     {"scope", "main"},
+                                                                     {"gate", "dev-intake"},
+                                                                     {"lane", "default"},
+                                                                     {"workspace_id", "ws-web"}});
+  ASSERT_EQ(p.status, 201) << p.body;
+  std::string pub = p.json()["id"].get<std::string>();
+  DamageEveryCopy(server().data_dir(), blob.id, content.size() / 2);
+
+  WebBrowser b = SignedIn(reader_);
+  Reply r = b.Get(RepoUrl() + "/raw/" + pub + "/bad.txt");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.header("Content-Disposition"), "");
+  EXPECT_EQ(r.body.find(content.substr(0, 20)), std::string::npos);
+  EXPECT_NE(r.body.find("damaged"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find(server().data_dir().string()), std::string::npos);
 }
 
 TEST_F(WebTest, RevokingTheTokenEndsTheSessionAtTheNextRequest) {
