@@ -229,7 +229,7 @@ Result<FsckReport> CheckDataDir(const fs::path& dir, const std::string& db_setti
   }
 
   bool running = ServerRunning(dir);
-  ASSIGN_OR_RETURN(std::vector<TempFile> temps, ListTemps(store));
+  ASSIGN_OR_RETURN(std::vector<TempFile> temps, store.ListTemps());
   if (running)
     std::erase_if(temps, [](const TempFile& t) { return t.age_seconds < kRunningTempAge; });
   // Nodes sharing the data dir (PostgreSQL) remove at start only the temps

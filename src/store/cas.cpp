@@ -268,27 +268,50 @@ Status ObjectStore::ForEach(const std::function<Status(const ObjectId&)>& fn) co
   return Status::Ok();
 }
 
-size_t ObjectStore::CleanStaleTemps(int64_t max_age_seconds) const {
-  size_t removed = 0;
-  std::error_code ec;
+int64_t TempFile::RemovableAt(int64_t age) const {
+  return orphan_pack ? std::max(age, kOrphanPackAge) : age;
+}
+
+std::vector<TempFile> ObjectStore::TempsListed(Status* problem) const {
+  std::vector<TempFile> out;
   auto now = fs::file_time_type::clock::now();
-  for (const auto& f : fs::directory_iterator(root_ / "tmp", ec)) {
-    auto age = now - f.last_write_time(ec);
-    if (!ec && age > std::chrono::seconds(max_age_seconds) && fs::remove(f.path(), ec)) removed++;
-  }
-  for (const fs::path& p : AtomicWriteTemps(root_)) {
-    auto age = now - fs::last_write_time(p, ec);
-    if (!ec && age > std::chrono::seconds(max_age_seconds) && fs::remove(p, ec)) removed++;
-  }
-  // A pack no index names is left between a commit's renames: an hour old
-  // at least, its writer (maybe another process, another host) is gone.
+  auto note = [&](const fs::path& p, bool orphan) {
+    std::error_code ec;
+    TempFile t;
+    t.path = p;
+    t.orphan_pack = orphan;
+    if (fs::is_regular_file(p, ec)) t.size = fs::file_size(p, ec);
+    auto written = fs::last_write_time(p, ec);
+    if (!ec)
+      t.age_seconds = std::chrono::duration_cast<std::chrono::seconds>(now - written).count();
+    out.push_back(std::move(t));
+  };
+  std::error_code ec;
+  fs::path tmp = root_ / "tmp";
+  for (const auto& f : fs::directory_iterator(tmp, ec)) note(f.path(), false);
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    *problem = IoError("list '" + tmp.string() + "': " + ec.message());
+  for (const fs::path& p : AtomicWriteTemps(root_)) note(p, false);
   Result<std::vector<fs::path>> orphans = FindOrphanPacks(packs_->dir());
-  if (!orphans.ok()) return removed;
-  for (const fs::path& p : *orphans) {
-    auto age = now - fs::last_write_time(p, ec);
-    if (!ec && age > std::chrono::seconds(std::max<int64_t>(max_age_seconds, kOrphanPackAge)) &&
-        fs::remove(p, ec))
-      removed++;
+  if (!orphans.ok() && problem->ok()) *problem = orphans.status();
+  if (orphans.ok())
+    for (const fs::path& p : *orphans) note(p, true);
+  return out;
+}
+
+Result<std::vector<TempFile>> ObjectStore::ListTemps() const {
+  Status problem;
+  std::vector<TempFile> temps = TempsListed(&problem);
+  if (!problem.ok()) return problem;
+  return temps;
+}
+
+size_t ObjectStore::CleanStaleTemps(int64_t max_age_seconds) const {
+  Status problem;  // a directory it cannot list: the others are still cleaned
+  size_t removed = 0;
+  for (const TempFile& t : TempsListed(&problem)) {
+    std::error_code ec;
+    if (t.age_seconds > t.RemovableAt(max_age_seconds) && fs::remove(t.path, ec)) removed++;
   }
   return removed;
 }

@@ -84,6 +84,18 @@ class ObjectWriter {
   std::optional<ObjectId> id_;  // set by Finish
 };
 
+// A file a writer left in a store, or may still be writing (ListTemps).
+struct TempFile {
+  fs::path path;
+  uint64_t size = 0;
+  int64_t age_seconds = 0;   // since it was last written
+  bool orphan_pack = false;  // a pack file no index names
+  // The age at which whoever removes temps `age` seconds old may remove
+  // this one: an orphan pack not before kOrphanPackAge (store/pack_set.h),
+  // since a commit leaves one for a moment between its renames.
+  int64_t RemovableAt(int64_t age) const;
+};
+
 class ObjectStore {
  public:
   // Creates root/objects (with its 256 shards), root/packs and root/tmp when
@@ -152,11 +164,18 @@ class ObjectStore {
   // Every object ID stored (loose or packed, not quarantined), each once, in
   // no particular order.
   Status ForEach(const std::function<Status(const ObjectId&)>& fn) const;
-  // Removes temp files older than `max_age_seconds` left by crashed writers
-  // (in tmp/, and WriteFileAtomic's beside their targets in the root), and
-  // pack files no index names older than that (and than kOrphanPackAge);
-  // returns how many files it removed. Safe beside writers, in this process
-  // or another, whose files are younger.
+  // The files writers leave, or may still be writing: tmp/'s (objects and
+  // packs being written), WriteFileAtomic's temps beside their targets in
+  // the root (base/fs.h IsAtomicWriteTemp: a workspace's config, a data
+  // dir's keys), and pack files no index names (left by a commit killed
+  // between its renames). Errors: kIo when tmp/ or packs/ cannot be listed.
+  // The one list behind fsck, gc and the server's sweep, so that none of
+  // them misses a kind of leftover the others remove.
+  Result<std::vector<TempFile>> ListTemps() const;
+  // Removes the temp files (ListTemps) older than `max_age_seconds`, an
+  // orphan pack only past kOrphanPackAge too; returns how many it removed.
+  // Goes on past a directory it cannot list. Safe beside writers, in this
+  // process or another, whose files are younger.
   size_t CleanStaleTemps(int64_t max_age_seconds) const;
 
   // Sets aside every copy of `id` that fails its hash: a loose file moves to
@@ -177,6 +196,9 @@ class ObjectStore {
                      bool* delivered) const;
   Status StreamCopies(const ObjectId& id, bool as_stored, const StoredSink& sink) const;
   bool HasLoose(const ObjectId& id, uint64_t* size = nullptr) const;
+  // ListTemps going on past a directory it cannot list (the first such
+  // error in *problem).
+  std::vector<TempFile> TempsListed(Status* problem) const;
 
   fs::path root_;
   std::shared_ptr<PackSet> packs_;

@@ -64,18 +64,6 @@ struct ObjectCensus {
 // that no index names, are warnings.
 Result<ObjectCensus> TakeCensus(const ObjectStore& store, FsckReport& report);
 
-struct TempFile {
-  fs::path path;
-  uint64_t size = 0;
-  int64_t age_seconds = 0;
-};
-
-// The files in the store's tmp/ directory (objects and packs being written,
-// or left by a writer that was killed), WriteFileAtomic's temps in the root
-// (base/fs.h IsAtomicWriteTemp: a workspace's config, a data dir's keys) and
-// the pack files no index names (left by a commit killed between its renames).
-Result<std::vector<TempFile>> ListTemps(const ObjectStore& store);
-
 // Reports temp files as leftovers (warnings, followed by `hint`). When
 // `remove`, deletes those at least `remove_age_seconds` old instead: younger
 // ones may belong to a writer still running.

@@ -215,36 +215,11 @@ Result<ObjectCensus> TakeCensus(const ObjectStore& store, FsckReport& report) {
   return census;
 }
 
-Result<std::vector<TempFile>> ListTemps(const ObjectStore& store) {
-  std::vector<TempFile> out;
-  std::error_code ec;
-  auto now = fs::file_time_type::clock::now();
-  auto note = [&](const fs::path& p) {
-    std::error_code fec;
-    TempFile t;
-    t.path = p;
-    if (fs::is_regular_file(p, fec)) t.size = fs::file_size(p, fec);
-    auto written = fs::last_write_time(p, fec);
-    if (!fec)
-      t.age_seconds = std::chrono::duration_cast<std::chrono::seconds>(now - written).count();
-    out.push_back(std::move(t));
-  };
-  fs::path tmp = store.root() / "tmp";
-  for (const auto& f : fs::directory_iterator(tmp, ec)) note(f.path());
-  if (ec && ec != std::errc::no_such_file_or_directory)
-    return IoError("list '" + tmp.string() + "': " + ec.message());
-  for (const fs::path& p : AtomicWriteTemps(store.root())) note(p);
-  ASSIGN_OR_RETURN(std::vector<fs::path> orphans, FindOrphanPacks(store.packs().dir()));
-  for (const fs::path& p : orphans) note(p);
-  return out;
-}
-
 void CheckTemps(const std::vector<TempFile>& temps, bool remove, int64_t remove_age_seconds,
                 const std::string& hint, FsckReport& report) {
   for (const TempFile& t : temps) {
-    bool orphan = t.path.extension() == ".pack";
-    int64_t age = orphan ? std::max(remove_age_seconds, kOrphanPackAge) : remove_age_seconds;
-    if (remove && t.age_seconds >= age) {
+    bool orphan = t.orphan_pack;
+    if (remove && t.age_seconds >= t.RemovableAt(remove_age_seconds)) {
       std::error_code ec;
       fs::remove_all(t.path, ec);
       if (!ec) {

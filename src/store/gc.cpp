@@ -352,7 +352,7 @@ class GcSweep {
 
   // Temp files and orphan packs a killed writer left, over an hour old.
   Status Leftovers() {
-    ASSIGN_OR_RETURN(std::vector<TempFile> temps, ListTemps(store_));
+    ASSIGN_OR_RETURN(std::vector<TempFile> temps, store_.ListTemps());
     for (const TempFile& t : temps) {
       if (t.age_seconds < kGcLeftoverAge) continue;
       std::error_code ec;

@@ -57,7 +57,7 @@ struct WorkspaceChecker {
   Status Run() {
     ASSIGN_OR_RETURN(census, TakeCensus(ws.store(), report));
     closure = std::make_unique<ClosureCheck>(ws.store(), census, report);
-    ASSIGN_OR_RETURN(std::vector<TempFile> temps, ListTemps(ws.store()));
+    ASSIGN_OR_RETURN(std::vector<TempFile> temps, ws.store().ListTemps());
     CheckTemps(temps, fix, kTempRemoveAge,
                "'converge fsck --fix' removes it once it is an hour old", report);
     CheckRestoreLeftovers();

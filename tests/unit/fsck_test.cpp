@@ -248,7 +248,7 @@ TEST(Fsck, StaleTempFilesAreReportedAndRemovable) {
   testing::WriteFile(new_temp, "being written");
   fs::last_write_time(old_temp, fs::file_time_type::clock::now() - std::chrono::hours(2));
 
-  auto temps = ListTemps(f.store);
+  auto temps = f.store.ListTemps();
   ASSERT_TRUE(temps.ok());
   ASSERT_EQ(temps->size(), 2u);
   FsckReport r;

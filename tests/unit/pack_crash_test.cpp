@@ -125,7 +125,7 @@ TEST(PackCrash, KilledMidBatchLeavesEachBatchWholeOrAbsent) {
     FsckReport report;
     Result<ObjectCensus> census = TakeCensus(store, report);
     ASSERT_TRUE(census.ok()) << census.status().message();
-    Result<std::vector<TempFile>> temps = ListTemps(store);
+    Result<std::vector<TempFile>> temps = store.ListTemps();
     ASSERT_TRUE(temps.ok());
     CheckTemps(*temps, false, 0, "", report);
     for (const FsckProblem& p : report.problems)

@@ -41,7 +41,7 @@ struct PackedStore {
   FsckReport Census() {
     FsckReport report;
     EXPECT_TRUE(TakeCensus(store, report).ok());
-    Result<std::vector<TempFile>> temps = ListTemps(store);
+    Result<std::vector<TempFile>> temps = store.ListTemps();
     EXPECT_TRUE(temps.ok());
     CheckTemps(*temps, false, 0, "", report);
     return report;
