@@ -23,6 +23,7 @@
 #include "store/db.h"
 #include "store/object_records.h"
 #include "store/object_refs.h"
+#include "store/pack_dir.h"
 #include "store/records/registry.h"
 
 namespace converge {
@@ -180,6 +181,14 @@ Result<FsckReport> RepairDataDir(const fs::path& dir, const std::string& db_sett
     ASSIGN_OR_RETURN(std::string id, DatabaseAuthorityId(check));
     ASSIGN_OR_RETURN(nodes, NodeLock::ForRepair(where.postgres_url, id, where.Describe()));
   }
+  // And the store's repack lock: `gc --data-dir` runs beside nodes, so
+  // neither lock above keeps it out, and it rewrites the packs and the
+  // quarantine list the repair changes.
+  Result<Fd> repacking = TakeRepackLock(data.path());
+  if (!repacking.ok())
+    return Status(repacking.status().code(),
+                  "'converge serve --fsck --repair' needs the data dir to itself: " +
+                      repacking.status().message());
   DataDirDamage damage;
   ASSIGN_OR_RETURN(FsckReport found, CheckDataDir(data.path(), db_setting, &damage));
   if (damage.empty()) return found;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "store/hash.h"
+#include "store/pack_dir.h"
 #include "support/people.h"
 #include "support/server.h"
 #include "support/store_helpers.h"
@@ -46,6 +47,17 @@ TEST(RepairTest, RepairThenTheNextPublishHealsTheServer) {
   EXPECT_NE(check.err.find("--repair"), std::string::npos) << check.err;
 
   ASSERT_EQ(server.Stop(), 0);
+  {
+    // A `gc --data-dir` (it runs beside nodes, so the data dir's and the
+    // node lock do not keep it out) holds the store's repack lock: the
+    // repair refuses and sets nothing aside.
+    Result<Fd> gc = TakeRepackLock(server.data_dir());
+    ASSERT_TRUE(gc.ok()) << gc.status().message();
+    RunResult refused = Converge(server.ServeArgs({"--fsck", "--repair"}));
+    EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("another repack or gc"), std::string::npos) << refused.err;
+    EXPECT_TRUE(StoreHas(server.data_dir(), blob)) << "nothing was set aside";
+  }
   RunResult repair = Converge(server.ServeArgs({"--fsck", "--repair"}));
   EXPECT_NE(repair.out.find("fixed: set aside the damaged copy of object " + hex),
             std::string::npos)
