@@ -23,6 +23,7 @@ Status LocalState(Workspace& ws, StatusReport& r) {
   CaptureOptions opts;
   opts.store = false;
   ASSIGN_OR_RETURN(CapturedTree work, CaptureTree(ws, opts));
+  RefreshStatCache(ws, work, "converge status");
   TreeReader reader(ws.store(), &work.manifests);
   ObjectId base = r.snap ? r.snap->snap.root : ObjectId::Of(EncodeManifest(Manifest{}));
   if (!r.snap) work.manifests.emplace(base, EncodeManifest(Manifest{}));

@@ -21,41 +21,13 @@
 #include "workspace/capture_walk.h"
 #include "workspace/file_content.h"
 #include "workspace/ignore.h"
+#include "workspace/lock.h"
+#include "workspace/snap_index.h"
 #include "workspace/stat_cache.h"
 
 namespace converge {
 
 namespace {
-
-// The filesystem's own clock now (a fresh file's mtime): with it, "modified
-// within this capture's timestamp granule" is decided in the filesystem's
-// granularity, whatever it is. And whether that filesystem moves a
-// directory's mtime when an entry is made in it (POSIX says it must; some
-// FUSE filesystems do not): only then may a directory's stat stand in for
-// listing it.
-struct FilesystemClock {
-  int64_t now_ns = 0;
-  dev_t dev = 0;
-  bool dir_mtime_moves = false;
-};
-
-Result<FilesystemClock> ProbeFilesystem(const fs::path& tmpdir) {
-  fs::path probe = tmpdir / TempName("clock");
-  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus("create '" + probe.string() + "'", errno);
-  Fd owner(fd);
-  struct stat st, dir;
-  int rc = ::fstat(fd, &st);
-  int dir_rc = ::stat(tmpdir.c_str(), &dir);
-  ::unlink(probe.c_str());
-  if (rc != 0) return ErrnoStatus("stat '" + probe.string() + "'", errno);
-  FilesystemClock clock;
-  clock.now_ns = StatFields(st).mtime_ns;
-  clock.dev = st.st_dev;
-  // The create was the directory's last change: its mtime is the file's.
-  clock.dir_mtime_moves = dir_rc == 0 && StatFields(dir).mtime_ns >= clock.now_ns;
-  return clock;
-}
 
 // Sorts a directory's entries, and their stat fields with them, by name, in
 // place (a permutation applied cycle by cycle: no second copy of the tree).
@@ -144,6 +116,7 @@ class CaptureRun {
     RETURN_IF_ERROR(error_);
     if (!done_) return Internal("the capture ended before its root directory was stored");
     out_.stats.files_read += files_read_;
+    out_.stats.cache_fixable += fixable_;
     out_.stats.bytes_read += bytes_read_;
     out_.stats.bytes += bytes_delta_;  // files whose size changed between stat and read
     out_.stats.manifests_reused += reused_;
@@ -202,6 +175,7 @@ class CaptureRun {
     s.files += l.files, s.dirs += l.dirs, s.symlinks += l.symlinks;
     s.bytes += l.bytes;
     s.dirs_listed += l.dirs_listed;
+    s.cache_fixable += l.cache_fixable;
     for (std::string& w : l.warnings) s.warnings.push_back(std::move(w));
   }
 
@@ -218,6 +192,7 @@ class CaptureRun {
     e.size = c.stat.size;
     d.stats[slot] = c.stat;
     files_read_++;
+    if (!c.stat.racy) fixable_++;
     bytes_read_ += c.bytes_read;
     ctx_.progress->Add(1, c.bytes_read);
     if (--d.reads_left == 0) d.fd = Fd();
@@ -297,6 +272,7 @@ class CaptureRun {
   Status error_;
   std::mutex cache_mu_;  // guards *ctx_.next_cache
   std::atomic<uint64_t> files_read_{0}, bytes_read_{0}, bytes_delta_{0}, reused_{0}, dirs_done_{0};
+  std::atomic<uint64_t> fixable_{0};              // files read that came out not racy
   std::atomic<uint64_t> held_{0}, peak_held_{0};  // entries of listed directories not yet stored
 };
 
@@ -329,34 +305,39 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   // The next stat cache, its entries streamed to temp files as directories
   // are done. Without room for them, the snap still goes on: the cache is a cache.
   auto next = std::make_shared<StatCacheWriter>(rules_id);
+  bool caching = opts.store || opts.refresh_cache;
   std::optional<std::string> no_cache;
-  if (opts.store) {
+  if (caching) {
     Status spill = next->SpillTo(ws.meta() / "tmp");
     if (!spill.ok()) no_cache = spill.message();
   }
   Progress progress("Capturing", 0, 0, opts.progress);
-  CaptureRun::Context ctx{&walk, walk.same_rules, &sink, !opts.store,
-                          opts.store && !no_cache ? next.get() : nullptr, &progress};
+  bool keep = !opts.store && !opts.refresh_cache;
+  StatCacheWriter* writer = caching && !no_cache ? next.get() : nullptr;
+  CaptureRun::Context ctx{&walk, walk.same_rules, &sink, keep, writer, &progress};
   ASSIGN_OR_RETURN(uint64_t dirs, CaptureRun(ctx, out).Run());
   progress.Done();
   out.stats.objects_written = sink.written();
-  if (!opts.store) return out;
+  // Nothing listed or read, every manifest reused: the file would come out the same.
+  bool unchanged = cache.from_file() && walk.same_rules && out.stats.dirs_listed == 0 &&
+                   out.stats.files_read == 0 && out.stats.manifests_reused == dirs &&
+                   cache.dir_count() == dirs;
+  out.stat_cache_from_table = cache.from_table();
+  if (!opts.store) {
+    if (caching && !no_cache && !unchanged) out.stat_cache = std::move(next);
+    return out;
+  }
   RETURN_IF_ERROR(sink.Commit());
   // A large capture commits a batch (an index) every objects_per_batch
   // objects, and each snap adds one: folding keeps lookups to a few.
   if (Result<FoldStats> folded = FoldIndexes(ws.store()); !folded.ok())
     out.stats.warnings.push_back("could not fold the pack indexes (" + folded.status().message() +
                                  "): lookups search more of them");
-  // Nothing listed or read, every manifest reused: the file would come out the same.
-  bool unchanged = cache.from_file() && walk.same_rules && out.stats.dirs_listed == 0 &&
-                   out.stats.files_read == 0 && out.stats.manifests_reused == dirs &&
-                   cache.dir_count() == dirs;
   if (no_cache)
     out.stats.warnings.push_back("could not write the stat cache (" + *no_cache +
                                  "): the next snap reads every file again");
   else if (!unchanged)
     out.stat_cache = std::move(next);
-  out.stat_cache_from_table = cache.from_table();
   return out;
 }
 
@@ -366,6 +347,30 @@ std::optional<std::string> SaveCapturedStatCache(Workspace& ws, const CapturedTr
   if (st.ok()) return std::nullopt;
   return "could not write the stat cache (" + st.message() +
          "): the next snap reads every file again";
+}
+
+bool RefreshStatCache(Workspace& ws, const CapturedTree& looked, const std::string& command) {
+  if (looked.stats.cache_fixable == 0) return false;
+  auto head_root = [&]() -> std::optional<ObjectId> {
+    Result<std::optional<ObjectId>> head = SnapIndex(ws.db()).Head();
+    if (!head.ok() || !*head) return std::nullopt;
+    Result<Snap> snap = TreeReader(ws.store()).ReadSnap(**head);
+    if (!snap.ok()) return std::nullopt;
+    return snap->root;
+  };
+  if (head_root() != looked.root) return false;
+  LockOptions now;
+  now.wait = false;
+  Result<WorkspaceLock> lock = WorkspaceLock::Acquire(ws, command, now);
+  if (!lock.ok()) return false;
+  // Again under the lock, so that no snap or restore changes the head or
+  // the cache meanwhile; what the first capture read is in the page cache.
+  CaptureOptions opts;
+  opts.store = false;
+  opts.refresh_cache = true;
+  Result<CapturedTree> again = CaptureTree(ws, opts);
+  if (!again.ok() || !again->stat_cache || head_root() != again->root) return false;
+  return SaveStatCache(ws.meta(), ws.db(), *again->stat_cache, again->stat_cache_from_table).ok();
 }
 
 }  // namespace converge

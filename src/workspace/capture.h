@@ -51,6 +51,9 @@ struct CaptureStats {
   uint64_t objects_written = 0;
   uint64_t manifests_reused = 0;  // directories whose manifest ID came from the stat cache
   uint64_t dirs_listed = 0;       // directories read (the others' names came from the stat cache)
+  // Files read and directories listed that a new stat cache would let the
+  // next capture trust (they came out neither racy nor warned about).
+  uint64_t cache_fixable = 0;
   // The most directory entries held in memory at once (directories listed
   // whose manifests are not stored yet): the paths in progress, not the tree.
   uint64_t peak_entries_held = 0;
@@ -61,6 +64,9 @@ struct CaptureOptions {
   // false: compute IDs only and store nothing (status, diff against the tree).
   // true: the caller holds the workspace lock.
   bool store = true;
+  // Without storing, only to make the next stat cache (CapturedTree::
+  // stat_cache; RefreshStatCache): keeps no manifests.
+  bool refresh_cache = false;
   bool progress = false;
   // New objects per write batch: each is committed as it fills (its index
   // is what a batch holds in memory, about 200 bytes an object).
@@ -73,7 +79,7 @@ struct CapturedTree {
   // stored; a reused one is not here: a snap stored it (read it from the store).
   std::unordered_map<ObjectId, std::string> manifests;
   CaptureStats stats;
-  // When storing and the stat cache changed: the new cache file, its bytes
+  // When storing (or refresh_cache) and the stat cache changed: the new cache file, its bytes
   // mostly in unlinked temp files, for SaveCapturedStatCache to stream into
   // place once the snap naming this tree is recorded.
   std::shared_ptr<StatCacheWriter> stat_cache;
@@ -88,5 +94,15 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts);
 // under older snaps). A failure only costs the next snap re-reading files:
 // it is returned as a warning to show, never an error. Needs the workspace lock.
 std::optional<std::string> SaveCapturedStatCache(Workspace& ws, const CapturedTree& tree);
+
+// After a capture that stored nothing (status, diff) and read or listed
+// what a new stat cache would vouch for (CaptureStats::cache_fixable): when the tree is the head
+// snap's (whose objects then hold every ID a new cache names) and the workspace lock is free at
+// once (status and diff never wait), captures again under the lock and puts the new cache in place.
+// So files touched, copied or rewritten unchanged by another tool are read by one status, not by
+// every status until the next snap (git's status refreshes its index the same way); an up-to-date
+// cache costs nothing. `command` names the lock's holder. Returns whether it did; anything else
+// leaves the old cache, silently: it is a cache.
+bool RefreshStatCache(Workspace& ws, const CapturedTree& looked, const std::string& command);
 
 }  // namespace converge

@@ -61,6 +61,8 @@ class DirLister {
       }
     } else {
       RETURN_IF_ERROR(List(fd, rel, prefix));
+      // A new stat cache would let the next capture take its names from it.
+      if (trusted && !d.stat.racy && !d.warned) out_.stats.cache_fixable++;
     }
     // Its files are opened relative to it: no lookup from the root per file.
     if (!out_.reads.empty()) d.fd = std::move(owner);
@@ -219,6 +221,24 @@ class DirLister {
 
 Status ListCaptureDir(const WalkOptions& opts, const std::shared_ptr<CaptureDir>& d, Listing& out) {
   return DirLister(opts, d, out).Run();
+}
+
+Result<FilesystemClock> ProbeFilesystem(const fs::path& tmpdir) {
+  fs::path probe = tmpdir / TempName("clock");
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("create '" + probe.string() + "'", errno);
+  Fd owner(fd);
+  struct stat st, dir;
+  int rc = ::fstat(fd, &st);
+  int dir_rc = ::stat(tmpdir.c_str(), &dir);
+  ::unlink(probe.c_str());
+  if (rc != 0) return ErrnoStatus("stat '" + probe.string() + "'", errno);
+  FilesystemClock clock;
+  clock.now_ns = StatFields(st).mtime_ns;
+  clock.dev = st.st_dev;
+  // The create was the directory's last change: its mtime is the file's.
+  clock.dir_mtime_moves = dir_rc == 0 && StatFields(dir).mtime_ns >= clock.now_ns;
+  return clock;
 }
 
 }  // namespace converge

@@ -77,6 +77,21 @@ struct WalkOptions {
   std::optional<dev_t> listing_dev;
 };
 
+// The filesystem's own clock now (a fresh file's mtime): with it, "modified
+// within this capture's timestamp granule" is decided in the filesystem's
+// granularity, whatever it is. And whether that filesystem moves a
+// directory's mtime when an entry is made in it (POSIX says it must; some
+// FUSE filesystems do not): only then may a directory's stat stand in for
+// listing it.
+struct FilesystemClock {
+  int64_t now_ns = 0;
+  dev_t dev = 0;
+  bool dir_mtime_moves = false;
+};
+
+// Probes with a file made and removed in `tmpdir` (.converge/tmp).
+Result<FilesystemClock> ProbeFilesystem(const fs::path& tmpdir);
+
 // Lists `d` (its rel, parent, slot and level set) into its manifest and
 // stats; keeps its descriptor in d.fd when files are left to read. Errors:
 // as CaptureTree's (kIo, kPermission, kInvalid names).

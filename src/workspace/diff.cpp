@@ -35,6 +35,7 @@ Result<std::vector<Change>> DiffWorkspace(Workspace& ws, const std::optional<std
     CaptureOptions opts;
     opts.store = false;
     ASSIGN_OR_RETURN(work, CaptureTree(ws, opts));
+    RefreshStatCache(ws, work, "converge diff");
     to_root = work.root;
   }
   TreeReader reader(ws.store(), &work.manifests);

@@ -3,7 +3,9 @@
 // snaps, the stat cache, fetched publications, the store's damaged objects),
 // so two such commands never interleave: snap, restore in place, fetch's and
 // publish's record updates, fsck --fix, remote set. Commands that only read
-// (status, snaps, show, diff, publications, restore --to, fsck) take nothing.
+// (status, snaps, show, diff, publications, restore --to, fsck) take nothing,
+// but for status and diff refreshing the stat cache, which they do only when
+// the lock is free at once (workspace/capture.h, RefreshStatCache).
 //
 // A second writer waits for the first, saying so once on stderr, unless it
 // was told not to wait (--no-wait): then it fails at once, naming the other
