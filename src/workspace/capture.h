@@ -79,9 +79,10 @@ struct CapturedTree {
   // stored; a reused one is not here: a snap stored it (read it from the store).
   std::unordered_map<ObjectId, std::string> manifests;
   CaptureStats stats;
-  // When storing (or refresh_cache) and the stat cache changed: the new cache file, its bytes
-  // mostly in unlinked temp files, for SaveCapturedStatCache to stream into
-  // place once the snap naming this tree is recorded.
+  // When storing (or refresh_cache) and the stat cache changed: the new
+  // cache file, its bytes mostly in unlinked temp files, for
+  // SaveCapturedStatCache to stream into place once the snap naming this
+  // tree is recorded.
   std::shared_ptr<StatCacheWriter> stat_cache;
   bool stat_cache_from_table = false;  // the legacy table held the cache: empty it
 };
@@ -96,12 +97,14 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts);
 std::optional<std::string> SaveCapturedStatCache(Workspace& ws, const CapturedTree& tree);
 
 // After a capture that stored nothing (status, diff) and read or listed
-// what a new stat cache would vouch for (CaptureStats::cache_fixable): when the tree is the head
-// snap's (whose objects then hold every ID a new cache names) and the workspace lock is free at
-// once (status and diff never wait), captures again under the lock and puts the new cache in place.
-// So files touched, copied or rewritten unchanged by another tool are read by one status, not by
-// every status until the next snap (git's status refreshes its index the same way); an up-to-date
-// cache costs nothing. `command` names the lock's holder. Returns whether it did; anything else
+// what a new stat cache would vouch for (CaptureStats::cache_fixable): when
+// the tree is the head snap's (whose objects then hold every ID a new cache
+// names) and the workspace lock is free at once (status and diff never
+// wait), captures again under the lock and puts the new cache in place. So
+// files touched, copied or rewritten unchanged by another tool are read by
+// one status, not by every status until the next snap (git's status
+// refreshes its index the same way); an up-to-date cache costs nothing.
+// `command` names the lock's holder. Returns whether it did; anything else
 // leaves the old cache, silently: it is a cache.
 bool RefreshStatCache(Workspace& ws, const CapturedTree& looked, const std::string& command);
 

@@ -48,7 +48,6 @@ class WrittenFiles {
   void Add(const struct stat& st);
   void Seal();
   bool Has(const struct stat& st) const;
-  size_t size() const { return keys_.size(); }
 
  private:
   uint64_t Key(const struct stat& st) const;

@@ -22,8 +22,9 @@
 // A snap (which holds the workspace lock) writes it whole, atomically (temp
 // file, fsync, rename), after its objects are durable and the snap is
 // recorded, and only when it changed; an in-place restore writes it for the
-// tree it restored (workspace/restore_cache.h). The capture streams the records into
-// unlinked temp files in .converge/tmp as each directory is stored
+// tree it restored (workspace/restore_cache.h), and status and diff refresh
+// it (workspace/capture.h, RefreshStatCache). The capture streams the
+// records into unlinked temp files in .converge/tmp as each directory is stored
 // (StatCacheWriter::SpillTo), and the save copies them into the temp file in
 // pieces: neither holds the file in memory, and a snap that fails or is
 // killed before the rename leaves the old file and nothing else. The file
