@@ -18,6 +18,7 @@
 #include "base/progress.h"
 #include "store/index_fold.h"
 #include "store/objects.h"
+#include "workspace/capture_cache.h"
 #include "workspace/capture_walk.h"
 #include "workspace/file_content.h"
 #include "workspace/ignore.h"
@@ -101,7 +102,7 @@ class CaptureRun {
     bool reuse;  // the cache was made under these ignore rules
     CaptureSink* sink;
     bool keep;                     // hold the manifests made in `out` (nothing stored)
-    StatCacheWriter* next_cache;   // the next stat cache, or null
+    NextStatCache* next_cache;     // the next stat cache, or null
     Progress* progress;
   };
   CaptureRun(const Context& ctx, CapturedTree& out) : ctx_(ctx), out_(out) {}
@@ -160,6 +161,7 @@ class CaptureRun {
     RETURN_IF_ERROR(ListCaptureDir(*ctx_.walk, d, l));
     Hold(static_cast<int64_t>(d->manifest.entries.size()));
     d->reads_left = l.reads.size();
+    if (!l.reads.empty()) d->fresh = true;
     d->pending += l.subdirs.size() + l.reads.size();
     std::lock_guard<std::mutex> lock(mu_);
     MergeStats(l.stats);
@@ -237,15 +239,9 @@ class CaptureRun {
         out_.manifests.emplace(d.id, std::move(bytes));
       }
     }
-    if (StatCacheWriter* w = ctx_.next_cache) {
-      std::lock_guard<std::mutex> lock(cache_mu_);
-      w->Dir(d.rel, d.id, d.stat, d.warned);
-      for (size_t i = 0; i < d.manifest.entries.size(); i++) {
-        const Entry& e = d.manifest.entries[i];
-        if (e.type == EntryType::kFile) w->File(e.name, d.stats[i], e.executable);
-        if (e.type == EntryType::kDir) w->Subdir(e.name, e.id);
-        if (e.type == EntryType::kSymlink) w->Symlink(e.name, e.target);
-      }
+    if (NextStatCache* next = ctx_.next_cache) {
+      bool same = cached && !d.fresh && !d.stat.racy && !d.warned && d.cached >= 0;
+      next->Dir(d.rel, d.id, d.stat, d.warned, d.manifest.entries, d.stats, same, d.cached);
     }
     // What the walk has touched of the old cache goes every few thousand
     // directories: it is file-backed, but counts as this process's memory.
@@ -270,7 +266,6 @@ class CaptureRun {
   std::vector<Task> tasks_;
   bool done_ = false;
   Status error_;
-  std::mutex cache_mu_;  // guards *ctx_.next_cache
   std::atomic<uint64_t> files_read_{0}, bytes_read_{0}, bytes_delta_{0}, reused_{0}, dirs_done_{0};
   std::atomic<uint64_t> fixable_{0};              // files read that came out not racy
   std::atomic<uint64_t> held_{0}, peak_held_{0};  // entries of listed directories not yet stored
@@ -303,18 +298,14 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   CaptureSink hash_only(nullptr);
   CaptureSink& sink = opts.store ? *storing : hash_only;
   // The next stat cache, its entries streamed to temp files as directories
-  // are done. Without room for them, the snap still goes on: the cache is a cache.
-  auto next = std::make_shared<StatCacheWriter>(rules_id);
+  // are done from the first that changed. Without room for them, the snap
+  // still goes on: the cache is a cache.
+  NextStatCache next(cache, rules_id, ws.meta() / "tmp");
   bool caching = opts.store || opts.refresh_cache;
-  std::optional<std::string> no_cache;
-  if (caching) {
-    Status spill = next->SpillTo(ws.meta() / "tmp");
-    if (!spill.ok()) no_cache = spill.message();
-  }
   Progress progress("Capturing", 0, 0, opts.progress);
   bool keep = !opts.store && !opts.refresh_cache;
-  StatCacheWriter* writer = caching && !no_cache ? next.get() : nullptr;
-  CaptureRun::Context ctx{&walk, walk.same_rules, &sink, keep, writer, &progress};
+  CaptureRun::Context ctx{&walk, walk.same_rules,           &sink,
+                          keep,  caching ? &next : nullptr, &progress};
   ASSIGN_OR_RETURN(uint64_t dirs, CaptureRun(ctx, out).Run());
   progress.Done();
   out.stats.objects_written = sink.written();
@@ -323,8 +314,13 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
                    out.stats.files_read == 0 && out.stats.manifests_reused == dirs &&
                    cache.dir_count() == dirs;
   out.stat_cache_from_table = cache.from_table();
+  std::optional<std::string> no_cache;
+  if (caching && !unchanged) {
+    next.Start();  // the rest as it was (say, the cache had more directories)
+    if (Status st = next.status(); !st.ok()) no_cache = st.message();
+  }
   if (!opts.store) {
-    if (caching && !no_cache && !unchanged) out.stat_cache = std::move(next);
+    if (caching && !unchanged && !no_cache) out.stat_cache = next.Take();
     return out;
   }
   RETURN_IF_ERROR(sink.Commit());
@@ -337,7 +333,7 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
     out.stats.warnings.push_back("could not write the stat cache (" + *no_cache +
                                  "): the next snap reads every file again");
   else if (!unchanged)
-    out.stat_cache = std::move(next);
+    out.stat_cache = next.Take();
   return out;
 }
 

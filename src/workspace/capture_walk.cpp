@@ -72,6 +72,7 @@ class DirLister {
  private:
   Status List(int fd, std::string& rel, size_t prefix) {
     CaptureDir& d = d_;
+    d.fresh = true;
     out_.stats.dirs_listed++;
     size_t warnings = out_.stats.warnings.size();
     thread_local std::vector<char> buf(64 << 10);

@@ -48,6 +48,8 @@ struct CaptureDir {
   int cached = -1;      // this directory in the stat cache
   StatEntry stat;       // its own stat fields, racy when it changed during the capture
   bool warned = false;  // an entry was skipped with a warning: always list it
+  // Listed, or a file of it read: not as the stat cache holds it.
+  bool fresh = false;
   ObjectId id;          // its manifest, once built
   // Open while files of it are left to read (they are opened relative to it).
   Fd fd;
