@@ -316,7 +316,9 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
   out.stat_cache_from_table = cache.from_table();
   std::optional<std::string> no_cache;
   if (caching && !unchanged) {
-    next.Start();  // the rest as it was (say, the cache had more directories)
+    // The directory that differed started it; if none did, it is the
+    // same ones, copied.
+    next.Start();
     if (Status st = next.status(); !st.ok()) no_cache = st.message();
   }
   if (!opts.store) {
