@@ -354,7 +354,7 @@ class GcSweep {
   Status Leftovers() {
     ASSIGN_OR_RETURN(std::vector<TempFile> temps, store_.ListTemps());
     for (const TempFile& t : temps) {
-      if (t.age_seconds < kGcLeftoverAge) continue;
+      if (t.age_seconds < t.RemovableAt(kGcLeftoverAge)) continue;
       std::error_code ec;
       if (o_.dry_run || fs::remove_all(t.path, ec) > 0) stats_.leftovers++;
     }

@@ -56,6 +56,12 @@ bool WrittenFiles::Has(const struct stat& st) const {
 
 namespace {
 
+// The warning for a cache the walk could not make.
+std::string NotRecorded(const Status& why) {
+  return "could not record the restored files in the stat cache (" + why.message() +
+         "): the next snap reads them again";
+}
+
 // Depth first over the snap's manifests with an explicit stack and one open
 // directory (DirCursor), as Materializer::Fill: each directory's record and
 // entries go to the cache when the walk arrives in it. After the first
@@ -112,8 +118,7 @@ class CacheWalk {
   };
 
   void Problem(const Status& st) {
-    out_.warnings.push_back("could not record the restored files in the stat cache (" +
-                            st.message() + "): the next snap reads them again");
+    out_.warnings.push_back(NotRecorded(st));
     cache_ = nullptr;
   }
   void Check(const Status& st) {
@@ -188,13 +193,10 @@ Result<RestoredTree> WalkRestoredTree(Workspace& ws, const ObjectId& root,
     return Status::Ok();
   }();
   CacheWalk walk(reader, written, old, ready.ok() ? cache.get() : nullptr, out);
-  if (!ready.ok())
-    out.warnings.push_back("could not record the restored files in the stat cache (" +
-                           ready.message() + "): the next snap reads them again");
+  if (!ready.ok()) out.warnings.push_back(NotRecorded(ready));
   RETURN_IF_ERROR(walk.Run(root_dir, root));
   if (ready.ok() && out.warnings.empty() && !cache->status().ok())
-    out.warnings.push_back("could not record the restored files in the stat cache (" +
-                           cache->status().message() + "): the next snap reads them again");
+    out.warnings.push_back(NotRecorded(cache->status()));
   if (ready.ok() && out.warnings.empty()) {
     out.cache = std::move(cache);
     out.cache_from_table = old.from_table();

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "base/random.h"
+#include "support/tree_helpers.h"
 #include "workspace/snapshot.h"
 
 namespace converge::testing {
@@ -24,6 +25,10 @@ ObjectId WorkspaceTest::Snap(const std::string& message) {
   Result<SnapResult> r = TakeSnap(ws(), message, false);
   EXPECT_TRUE(r.ok()) << r.status().message();
   return r.ok() ? r->id : ObjectId();
+}
+
+void WorkspaceTest::Settle() {
+  WaitForFsClockPast(root_, ws().meta() / "tmp");
 }
 
 }  // namespace converge::testing

@@ -23,6 +23,10 @@ class WorkspaceTest : public ::testing::Test {
   void Write(const std::string& rel, const std::string& text);
   // Snaps the working tree (a failure is reported; its ID is then empty).
   ObjectId Snap(const std::string& message = "");
+  // Waits until nothing written so far is racy for the stat cache (the
+  // filesystem's clock has moved past every mtime under root_), probing in
+  // .converge/tmp so that no directory of the tree changes.
+  void Settle();
 
   TempDir tmp_;
   fs::path root_ = tmp_ / "ws";

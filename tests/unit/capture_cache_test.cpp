@@ -29,8 +29,6 @@ class CaptureCacheTest : public testing::WorkspaceTest {
     Settle();
   }
 
-  void Settle() { testing::WaitForFsClockPast(root_, ws().meta() / "tmp"); }
-
   fs::path CacheFile() { return ws().meta() / StatCache::kFileName; }
   ino_t CacheInode() {
     struct stat st {};

@@ -173,7 +173,6 @@ class CaptureStreamTest : public converge::testing::WorkspaceTest {
     fs::create_symlink("nowhere", root_ / "dangling");
     converge::testing::WriteFile(root_ / "t0" / "run.sh", "#!/bin/sh\n", true);
   }
-  void Settle() { converge::testing::WaitForFsClockPast(root_, ws().meta() / "tmp"); }
   SnapResult TakeOk() {
     Result<SnapResult> r = TakeSnap(ws(), "", false);
     EXPECT_TRUE(r.ok()) << r.status().message();

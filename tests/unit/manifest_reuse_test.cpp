@@ -48,8 +48,6 @@ class ManifestReuseTest : public testing::WorkspaceTest {
     Settle();
     first_ = TakeOk();
   }
-  // No file or directory written before this is racy.
-  void Settle() { testing::WaitForFsClockPast(root_, ws().meta() / "tmp"); }
   SnapResult TakeOk() {
     Result<SnapResult> r = TakeSnap(ws(), "", false);
     EXPECT_TRUE(r.ok()) << r.status().message();

@@ -32,9 +32,6 @@ class RestoreCacheTest : public testing::WorkspaceTest {
     fs::create_symlink("top.txt", root_ / "link");
   }
 
-  // No file or directory written so far is racy for the next snap.
-  void Settle() { testing::WaitForFsClockPast(root_, ws().meta() / "tmp"); }
-
   // The tree of MakeTree snapped, then changed and snapped again, each
   // snap's cache trusted whole; returns the first snap.
   ObjectId TwoSnaps() {

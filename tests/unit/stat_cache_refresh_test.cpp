@@ -28,8 +28,6 @@ class StatCacheRefreshTest : public testing::WorkspaceTest {
     Snap("first");
   }
 
-  void Settle() { testing::WaitForFsClockPast(root_, ws().meta() / "tmp"); }
-
   // Rewrites every file with the bytes it has: new mtime and ctime, same content.
   void TouchAll() {
     for (int i = 0; i < 6; i++) {
