@@ -6,7 +6,7 @@
 #   1. a normal (RelWithDebInfo) build: every test, the contract suite and
 #      the e2e suites that start a server once per metadata engine (ctest
 #      labels sqlite and postgres: tests/CMakeLists.txt);
-#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: every test again
+#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build (clang): every test again
 #      (the load test at its short size only; the contract and e2e suites on
 #      SQLite only: PostgreSQL's own code is under ASan through the unit tests
 #      on both engines and tests/nodes);
@@ -59,8 +59,12 @@ step "tests"
 (cd build && ctest --output-on-failure -j "$test_jobs")
 
 if [ "${CONVERGE_SKIP_SANITIZERS:-0}" != 1 ]; then
-  step "build (ASan + UBSan)"
-  scripts/build.sh build-asan Debug -DCONVERGE_SANITIZE=ON "$unity" "$lines"
+  step "build (ASan + UBSan, clang)"
+  # Clang (which the fuzzers need anyway): GCC 12 spent a quarter more CPU on
+  # this build (converge_core's unit 257 s against 196 s, measured one after
+  # the other). The TSan build stays on GCC: clang's took longer there.
+  scripts/build.sh build-asan Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DCONVERGE_SANITIZE=ON "$unity" "$lines"
   step "tests under ASan + UBSan"
   # The PostgreSQL runs of the contract and e2e suites repeat the SQLite
   # runs' server code; PostgreSQL's own code stays under ASan through the

@@ -83,7 +83,9 @@ class Stats {
     std::ostringstream out;
     out << "| operation | count | per second | p50 ms | p99 ms | max ms |\n"
         << "|---|---|---|---|---|---|\n";
-    for (auto& [op, v] : ms_) {
+    for (auto& [op, times] : ms_) {
+      // A named reference: clang 14 cannot capture a structured binding.
+      std::vector<double>& v = times;
       std::sort(v.begin(), v.end());
       auto at = [&](double q) { return v[std::min(v.size() - 1, size_t(q * v.size()))]; };
       char row[256];

@@ -297,9 +297,9 @@ TEST_F(TerminalFakeServerTest, EveryFieldOfEveryAnswerIsEscaped) {
       {"gates",
        {{{"id", Evil("gate")}, {"upstream", {Evil("up")}}, {"description", Evil("desc")}}}}};
   json details = r;
-  details["members"] = {{{"handle", Evil("m")}, {"role", Evil("read")}}};
-  details["lanes"] = {lane};
-  details["scopes"] = {scope};
+  details["members"] = json::array({{{"handle", Evil("m")}, {"role", Evil("read")}}});
+  details["lanes"] = json::array({lane});
+  details["scopes"] = json::array({scope});
   details["gate_graph"] = graph;
   Serve(repo, details);
   Serve(repo + "/lanes", json::array({lane}));
