@@ -32,7 +32,15 @@ struct DownloadStats {
 // the server should not have sent (not asked for, wrong hash, wrong size,
 // not canonical, too deep) or did not send, kTooLarge for a metadata object
 // over 64 MiB, or the store's kIo. `progress`: show a progress line.
+//
+// A plain download trusts that the store holds everything below what it
+// holds (a snap it has is not looked into). `heal` walks those too: every
+// snap, manifest and chunk list the store holds under `snaps` is read
+// (and so re-hashed), and whatever is missing there (set aside by `converge
+// fsck --fix`, say) or does not read back intact is fetched, with all it
+// names. A blob is looked for, not re-hashed: `fsck` finds a damaged one.
 Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const std::string& repo,
-                                    const std::vector<ObjectId>& snaps, bool progress);
+                                    const std::vector<ObjectId>& snaps, bool progress,
+                                    bool heal = false);
 
 }  // namespace converge

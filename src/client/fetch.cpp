@@ -84,7 +84,8 @@ Result<FetchOutcome> FetchPublications(Workspace& ws, ApiClient& api, const std:
     if (!id) return Corrupt("publication " + p.id + " names a malformed snap ID");
     if (seen.insert(*id).second) snaps.push_back(*id);
   }
-  ASSIGN_OR_RETURN(DownloadStats got, DownloadSnaps(ws.store(), api, repo, snaps, opts.progress));
+  ASSIGN_OR_RETURN(DownloadStats got,
+                   DownloadSnaps(ws.store(), api, repo, snaps, opts.progress, opts.heal));
   out.objects_fetched = got.objects;
   out.bytes_fetched = got.bytes;
   out.bytes_received = got.received;

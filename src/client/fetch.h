@@ -20,6 +20,9 @@ struct FetchOptions {
   bool all_lanes = false;
   std::string publication;  // one publication (ID or 4+ prefix) instead of a listing
   bool progress = false;
+  // Also fetch what the store lacks, or holds damaged, under publications it
+  // has already (DownloadSnaps' `heal`).
+  bool heal = false;
   // The workspace lock is held while the fetched publications are recorded
   // (the download itself only adds objects, which is safe beside anything
   // but a `converge gc`: the gc lock is held shared throughout, and waits

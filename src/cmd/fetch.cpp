@@ -1,4 +1,4 @@
-// converge fetch [--scope S] [--lane L | --all-lanes] [--publication ID]:
+// converge fetch [--scope S] [--lane L | --all-lanes] [--publication ID] [--heal]:
 // download the publications visible to you and every object they need.
 #include <iostream>
 
@@ -23,6 +23,9 @@ void RegisterFetch(Cli& cli) {
   auto* lane = cmd->add_option("--lane", o->fetch.lane, "Only this lane (default: your lanes)");
   cmd->add_flag("--all-lanes", o->fetch.all_lanes, "Every lane you may read")->excludes(lane);
   cmd->add_option("--publication", o->fetch.publication, "Only this publication (ID or prefix)");
+  cmd->add_flag("--heal", o->fetch.heal,
+                "Also fetch what the store lacks or holds damaged under publications "
+                "already fetched (after 'converge fsck --fix')");
   cli.Run(cmd, [&cli, o]() -> Status {
     ASSIGN_OR_RETURN(Workspace ws, OpenWorkspace());
     ASSIGN_OR_RETURN(std::string repo, ResolveRepo(o->repo, &ws));

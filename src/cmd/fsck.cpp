@@ -21,13 +21,14 @@ void RegisterFsck(Cli& cli) {
     }
     ASSIGN_OR_RETURN(FsckReport report, *fix ? FixWorkspace(ws) : CheckWorkspace(ws));
     std::string hint =
-        "snaps that were published can be fetched again into a fresh workspace "
-        "('converge init' elsewhere, then 'converge fetch'), or restored from another "
-        "workspace that has them";
+        "'converge fetch --heal' fetches again what published snaps lack (after "
+        "'converge fsck --fix', damaged objects too); other snaps can be restored from "
+        "another workspace that has them";
     if (!*fix)
       hint +=
           "; 'converge fsck --fix' moves damaged objects aside, so that files still in "
-          "the working tree are stored again by the next 'converge snap'";
+          "the working tree are stored again by the next 'converge snap' and "
+          "'converge fetch --heal' fetches the rest";
     return PrintFsckReport(report, cli.globals.json, "the workspace store", hint);
   });
 }

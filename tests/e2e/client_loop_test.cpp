@@ -10,9 +10,11 @@
 
 #include <regex>
 
+#include "store/tree.h"
+#include "support/store_helpers.h"
 #include "support/team.h"
-#include "workspace/publication_index.h"
 #include "support/tree_helpers.h"
+#include "workspace/publication_index.h"
 
 namespace converge::testing {
 namespace {
@@ -313,6 +315,58 @@ TEST_F(ClientLoopTest, FailuresAreClearAndChangeNothing) {
   EXPECT_EQ(json::parse(who.out)["user"]["handle"], "alice") << who.err;
   // The server log never holds a token.
   EXPECT_EQ(server_->Log().find(alice_.token.substr(21)), std::string::npos);
+}
+
+// A plain fetch trusts what the store holds below a snap it has; `fetch
+// --heal` reads it and fetches again what is missing (a blob here, as after
+// `fsck --fix` set it aside) or damaged (a manifest, every copy).
+TEST_F(ClientLoopTest, FetchHealFetchesWhatTheStoreLostUnderAFetchedSnap) {
+  std::string first = Snap("one");
+  ASSERT_EQ(alice_.Run({"publish"}, alice_ws_).exit_code, 0);
+  fs::path bob_ws = NewWorkspace(bob_, "ws");
+  ASSERT_EQ(bob_.Run({"fetch"}, bob_ws).exit_code, 0);
+  fs::path store_root = bob_ws / ".converge";
+  ObjectId main_c = ObjectId::Of("int main() { return 0; }\n");
+  ObjectId lib;
+  {
+    Result<ObjectStore> store = ObjectStore::Open(store_root);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    TreeReader reader(*store);
+    Result<converge::Snap> snap = reader.ReadSnap(*ObjectId::FromHex(first));
+    ASSERT_TRUE(snap.ok()) << snap.status().message();
+    auto child = [&](const ObjectId& dir, const std::string& name) -> std::optional<ObjectId> {
+      Result<Manifest> m = reader.ReadManifest(dir);
+      if (!m.ok()) return std::nullopt;
+      for (const Entry& e : m->entries)
+        if (e.name == name) return e.id;
+      return std::nullopt;
+    };
+    std::optional<ObjectId> src = child(snap->root, "src");
+    ASSERT_TRUE(src);
+    std::optional<ObjectId> found = child(*src, "lib");
+    ASSERT_TRUE(found);
+    lib = *found;
+  }
+  RemoveObject(store_root, main_c);
+  DamageEveryCopy(store_root, lib, 0);
+  fs::path out = bob_.home->path() / "out";
+  EXPECT_NE(bob_.Run({"restore", first, "--to", out.string()}, bob_ws).exit_code, 0);
+  RunResult check = bob_.Run({"fsck"}, bob_ws);
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_NE(check.err.find("'converge fetch --heal'"), std::string::npos) << check.err;
+
+  json plain = bob_.Json({"fetch"}, bob_ws);
+  EXPECT_EQ(plain["objects_fetched"], 0) << plain;
+  json healed = bob_.Json({"fetch", "--heal"}, bob_ws);
+  EXPECT_EQ(healed["objects_fetched"], 2) << healed;
+  RunResult r = bob_.Run({"restore", first, "--to", out.string()}, bob_ws);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(DescribeTree(out), DescribeTree(alice_ws_));
+  // The damaged copies are still there beside the fetched ones: a warning.
+  r = bob_.Run({"fsck"}, bob_ws);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Nothing left to heal.
+  EXPECT_EQ(bob_.Json({"fetch", "--heal"}, bob_ws)["objects_fetched"], 0);
 }
 
 TEST_F(ClientLoopTest, AHandEditedCredentialsFileIsReadSafely) {
