@@ -340,11 +340,8 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
 }
 
 std::optional<std::string> SaveCapturedStatCache(Workspace& ws, const CapturedTree& tree) {
-  if (!tree.stat_cache) return std::nullopt;
-  Status st = SaveStatCache(ws.meta(), ws.db(), *tree.stat_cache, tree.stat_cache_from_table);
-  if (st.ok()) return std::nullopt;
-  return "could not write the stat cache (" + st.message() +
-         "): the next snap reads every file again";
+  return SaveStatCacheOrWarn(ws.meta(), ws.db(), tree.stat_cache.get(), tree.stat_cache_from_table,
+                             "the next snap reads every file again");
 }
 
 bool RefreshStatCache(Workspace& ws, const CapturedTree& looked, const std::string& command) {

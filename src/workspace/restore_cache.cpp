@@ -205,11 +205,8 @@ Result<RestoredTree> WalkRestoredTree(Workspace& ws, const ObjectId& root,
 }
 
 std::optional<std::string> SaveRestoredStatCache(Workspace& ws, const RestoredTree& tree) {
-  if (!tree.cache) return std::nullopt;
-  Status st = SaveStatCache(ws.meta(), ws.db(), *tree.cache, tree.cache_from_table);
-  if (st.ok()) return std::nullopt;
-  return "could not write the stat cache (" + st.message() +
-         "): the next snap reads the restored files again";
+  return SaveStatCacheOrWarn(ws.meta(), ws.db(), tree.cache.get(), tree.cache_from_table,
+                             "the next snap reads the restored files again");
 }
 
 }  // namespace converge

@@ -266,5 +266,11 @@ Status SaveStatCache(const fs::path& meta, Db& db, std::string_view bytes, bool 
 // The same, the file's bytes streamed from `writer` (StatCacheWriter::Emit)
 // to the temp file, never whole in memory.
 Status SaveStatCache(const fs::path& meta, Db& db, StatCacheWriter& writer, bool empty_table);
+// For a command that made a cache (`writer`; null: none to save): saves it,
+// and returns nullopt, or the warning to show when that failed, ending with
+// `then` (what the next snap does instead): never an error of the command.
+std::optional<std::string> SaveStatCacheOrWarn(const fs::path& meta, Db& db,
+                                               StatCacheWriter* writer, bool empty_table,
+                                               const std::string& then);
 
 }  // namespace converge

@@ -85,6 +85,15 @@ Status SaveStatCache(const fs::path& meta, Db& db, StatCacheWriter& writer, bool
   return StatCache::EmptyTable(db);
 }
 
+std::optional<std::string> SaveStatCacheOrWarn(const fs::path& meta, Db& db,
+                                               StatCacheWriter* writer, bool empty_table,
+                                               const std::string& then) {
+  if (!writer) return std::nullopt;
+  Status st = SaveStatCache(meta, db, *writer, empty_table);
+  if (st.ok()) return std::nullopt;
+  return "could not write the stat cache (" + st.message() + "): " + then;
+}
+
 Status StatCache::EmptyTable(Db& db) {
   ASSIGN_OR_RETURN(Db::Tx tx, db.BeginWrite());
   RETURN_IF_ERROR(db.Exec("DELETE FROM stat_cache"));
