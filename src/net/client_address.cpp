@@ -84,7 +84,8 @@ std::optional<IpAddress> ParseForwardedEntry(std::string_view entry) {
 namespace {
 
 // "ADDR" or "ADDR/PREFIX" as 16 bytes and a prefix of all 128 bits.
-Status ParseProxyNet(const std::string& entry, std::array<uint8_t, 16>* bytes, int* prefix128) {
+Status ParseProxyNet(const std::string& entry, std::array<uint8_t, 16>* bytes, int* prefix128,
+                     int* written) {
   std::string_view text = entry, prefix_text;
   size_t slash = text.find('/');
   if (slash != std::string_view::npos) {
@@ -100,6 +101,7 @@ Status ParseProxyNet(const std::string& entry, std::array<uint8_t, 16>* bytes, i
     if (prefix_text.empty() || ec != std::errc() || end != last || prefix < 0 || prefix > max)
       return BadProxyEntry(entry, "has a prefix length that is not 0 to " + std::to_string(max));
   }
+  *written = prefix;
   *prefix128 = prefix + (a->v4 ? 96 : 0);
   IpAddress base = *a;
   for (int bit = *prefix128; bit < 128; bit++) base.bytes[bit / 8] &= ~(0x80 >> (bit % 8));
@@ -117,10 +119,17 @@ Result<TrustedProxies> TrustedProxies::Parse(const std::vector<std::string>& ent
   TrustedProxies out;
   for (const std::string& entry : entries) {
     Net net;
-    RETURN_IF_ERROR(ParseProxyNet(entry, &net.bytes, &net.prefix));
+    RETURN_IF_ERROR(ParseProxyNet(entry, &net.bytes, &net.prefix, &net.written));
     out.nets_.push_back(net);
     out.entries_.push_back(entry);
   }
+  return out;
+}
+
+std::vector<std::string> TrustedProxies::TooBroad() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < nets_.size(); i++)
+    if (nets_[i].written < 8) out.push_back(entries_[i]);
   return out;
 }
 

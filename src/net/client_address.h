@@ -52,11 +52,16 @@ class TrustedProxies {
   bool Contains(std::string_view addr) const;
   // The entries as given, for notes and messages.
   const std::vector<std::string>& entries() const { return entries_; }
+  // The entries wider than a /8 of their family (0.0.0.0/0, ::/0, 0.0.0.0/1,
+  // ...): no operator's proxies, so a mistake that lets any client name its
+  // own address (the server warns at start).
+  std::vector<std::string> TooBroad() const;
 
  private:
   struct Net {
     std::array<uint8_t, 16> bytes{};
     int prefix = 128;  // of the 128 bits (an IPv4 /8 is 96 + 8)
+    int written = 128;  // the prefix as written, in its family's bits (an IPv4 /8: 8)
   };
   std::vector<Net> nets_;
   std::vector<std::string> entries_;

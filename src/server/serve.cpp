@@ -86,6 +86,10 @@ Status RunServer(const ServerConfig& config, const std::function<void(const std:
       list += (list.empty() ? "" : ", ") + p;
     note("client addresses taken from X-Forwarded-For of requests from the trusted proxies " +
          list + " (the per-address connection cap still counts the proxies themselves)");
+    for (const std::string& p : config.trusted_proxies.TooBroad())
+      note("warning: trusted proxy " + p + " is wider than a /8: any client there can name " +
+           "itself in X-Forwarded-For (the access log, the audit and the bad-token backoff " +
+           "then believe it); name only your proxies' addresses");
   }
 
   // What crashed writers left in the data dir, here or on another node

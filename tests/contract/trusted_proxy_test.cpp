@@ -45,6 +45,7 @@ TEST_F(TrustedProxyTest, ATrustedProxyNamesTheClientForTheAuditAndTheLog) {
   EXPECT_NE(server().Log().find("X-Forwarded-For of requests from the trusted proxies 127.0.0.5, "
                                 "fd00::/8"),
             std::string::npos);
+  EXPECT_EQ(server().Log().find("warning: trusted proxy"), std::string::npos);
 
   // An authenticated caller's actions carry the client's address too.
   std::string token = NewUser("viaproxy");
@@ -114,6 +115,18 @@ TEST_F(TrustedProxyTest, EachRequestOnAKeptAliveConnectionNamesItsOwnClient) {
 TEST_F(TrustedProxyTest, GarbageFromTheProxyIsBlamedOnTheProxy) {
   EXPECT_EQ(WhoamiFrom(kProxy, UnknownToken(20), {"unknown"}), 401);
   EXPECT_EQ(AuditRowsFrom("auth.fail", kProxy), 1);
+}
+
+// 0.0.0.0/0 (or anything wider than a /8) trusts every client to name
+// itself: a mistake worth a warning at start.
+TEST(TrustedProxyStartTest, ANetworkWiderThanASlash8IsWarnedAbout) {
+  ServerOptions options;
+  options.args = {"--trusted-proxy", "0.0.0.0/0", "--trusted-proxy", "10.0.0.0/8"};
+  ServerProcess server(options);
+  EXPECT_NE(server.Log().find("warning: trusted proxy 0.0.0.0/0 is wider than a /8"),
+            std::string::npos)
+      << server.Log();
+  EXPECT_EQ(server.Log().find("warning: trusted proxy 10.0.0.0/8"), std::string::npos);
 }
 
 }  // namespace

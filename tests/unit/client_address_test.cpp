@@ -64,6 +64,16 @@ TEST(ClientAddress, TrustedProxiesMatchAddressesAndNetworks) {
   EXPECT_TRUE(TrustNets({}).empty());
 }
 
+// A network wider than a /8 of its family is no operator's proxies: the
+// server warns about it at start.
+TEST(ClientAddress, TrustedNetworksWiderThanASlash8AreNamed) {
+  TrustedProxies t = TrustNets({"10.0.0.0/8", "0.0.0.0/0", "fd00::/8", "::/0", "128.0.0.0/1",
+                                "127.0.0.1", "::1", "2000::/3"});
+  EXPECT_EQ(t.TooBroad(),
+            (std::vector<std::string>{"0.0.0.0/0", "::/0", "128.0.0.0/1", "2000::/3"}));
+  EXPECT_TRUE(TrustNets({"10.0.0.0/8", "203.0.113.7", "2001:db8::/32"}).TooBroad().empty());
+}
+
 TEST(ClientAddress, BadTrustedProxiesAreRefusedNamingTheEntry) {
   struct Case {
     const char* entry;
