@@ -83,7 +83,8 @@ std::optional<IpAddress> ParseForwardedEntry(std::string_view entry) {
 
 namespace {
 
-// "ADDR" or "ADDR/PREFIX" as 16 bytes and a prefix of all 128 bits.
+// "ADDR" or "ADDR/PREFIX" as 16 bytes and a prefix of all 128 bits, and the
+// prefix as written (of 32 bits for IPv4).
 Status ParseProxyNet(const std::string& entry, std::array<uint8_t, 16>* bytes, int* prefix128,
                      int* written) {
   std::string_view text = entry, prefix_text;
