@@ -30,6 +30,9 @@ namespace converge {
 
 namespace {
 
+// What a capture's stat cache warnings say happens without it.
+constexpr const char* kWithoutCache = "the next snap reads every file again";
+
 // Sorts a directory's entries, and their stat fields with them, by name, in
 // place (a permutation applied cycle by cycle: no second copy of the tree).
 void SortCaptureDir(CaptureDir& d) {
@@ -332,8 +335,7 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
     out.stats.warnings.push_back("could not fold the pack indexes (" + folded.status().message() +
                                  "): lookups search more of them");
   if (no_cache)
-    out.stats.warnings.push_back("could not write the stat cache (" + *no_cache +
-                                 "): the next snap reads every file again");
+    out.stats.warnings.push_back(StatCacheWarning(*no_cache, kWithoutCache));
   else if (!unchanged)
     out.stat_cache = next.Take();
   return out;
@@ -341,7 +343,7 @@ Result<CapturedTree> CaptureTree(Workspace& ws, const CaptureOptions& opts) {
 
 std::optional<std::string> SaveCapturedStatCache(Workspace& ws, const CapturedTree& tree) {
   return SaveStatCacheOrWarn(ws.meta(), ws.db(), tree.stat_cache.get(), tree.stat_cache_from_table,
-                             "the next snap reads every file again");
+                             kWithoutCache);
 }
 
 bool RefreshStatCache(Workspace& ws, const CapturedTree& looked, const std::string& command) {

@@ -266,6 +266,9 @@ Status SaveStatCache(const fs::path& meta, Db& db, std::string_view bytes, bool 
 // The same, the file's bytes streamed from `writer` (StatCacheWriter::Emit)
 // to the temp file, never whole in memory.
 Status SaveStatCache(const fs::path& meta, Db& db, StatCacheWriter& writer, bool empty_table);
+// The warning for a stat cache that could not be made or written (`why`),
+// ending with `then`: what the next snap does instead.
+std::string StatCacheWarning(const std::string& why, const std::string& then);
 // For a command that made a cache (`writer`; null: none to save): saves it,
 // and returns nullopt, or the warning to show when that failed, ending with
 // `then` (what the next snap does instead): never an error of the command.

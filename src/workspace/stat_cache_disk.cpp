@@ -91,7 +91,11 @@ std::optional<std::string> SaveStatCacheOrWarn(const fs::path& meta, Db& db,
   if (!writer) return std::nullopt;
   Status st = SaveStatCache(meta, db, *writer, empty_table);
   if (st.ok()) return std::nullopt;
-  return "could not write the stat cache (" + st.message() + "): " + then;
+  return StatCacheWarning(st.message(), then);
+}
+
+std::string StatCacheWarning(const std::string& why, const std::string& then) {
+  return "could not write the stat cache (" + why + "): " + then;
 }
 
 Status StatCache::EmptyTable(Db& db) {
