@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 #include <string>
-#include <tuple>
 #include <unordered_set>
 
 #include "base/json.h"
@@ -174,12 +173,13 @@ Result<QueuedVerdict> CheckQueuedInRepo(Db& db, int64_t repo_id,
         ask.push_back(n.ref);
     }
   }
-  // In the key order of repo_objects (kind, then ID): a manifest pack's
-  // children are random IDs all over both tables, and probed in the order
-  // the manifests name them each probe lands on another page; in key order
-  // the probes walk each table front to back (as ForEachHeld's do).
+  // In the key order of repo_objects (kind code, then ID): a manifest
+  // pack's children are random IDs all over both tables, and probed in the
+  // order the manifests name them each probe lands on another page; in key
+  // order the probes walk each table front to back (as ForEachHeld's do).
   std::sort(ask.begin(), ask.end(), [](const ObjectRef& a, const ObjectRef& b) {
-    return std::tie(a.kind, a.id) < std::tie(b.kind, b.id);
+    int64_t ka = KindCode(a.kind), kb = KindCode(b.kind);
+    return ka != kb ? ka < kb : a.id < b.id;
   });
   HeldObjects repo;
   RETURN_IF_ERROR(HeldInRepo(db, repo_id, ask, &repo));
