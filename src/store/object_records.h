@@ -79,7 +79,9 @@ class ObjectRecords {
   // Which of `refs` (of any kinds; repeats allowed) repo `repo_id` holds,
   // with their recorded sizes: what Held answers for each, in one query per
   // up to kBatch of them. Queries run in the caller's transaction, if any (a
-  // read transaction makes them one snapshot).
+  // read transaction makes them one snapshot). Many refs are best given in
+  // the tables' key order (kind code, then ID): each batch then probes pages
+  // next to the last batch's instead of anywhere in both tables.
   Result<HeldObjects> HeldAmong(int64_t repo_id, const std::vector<ObjectRef>& refs);
 
   // Needs a write transaction. Records the objects as held by the repo (an
