@@ -208,6 +208,10 @@ ALTER TABLE repo_objects
 ALTER TABLE repo_objects ADD CONSTRAINT repo_objects_object_id_kind_fkey
   FOREIGN KEY (object_id, kind) REFERENCES objects(id, kind);
 )sql",
+    // 8: repo_objects without its foreign key to objects (why: schema.cpp's 8).
+    R"sql(
+ALTER TABLE repo_objects DROP CONSTRAINT repo_objects_object_id_kind_fkey;
+)sql",
 };
 
 }  // namespace
