@@ -67,10 +67,11 @@ class Download {
             return download::TooDeepFromServer(
                 snaps.size() == 1 ? std::optional<ObjectId>(snaps.front()) : std::nullopt,
                 "more than " + std::to_string(kMaxTreeDepth) + " levels");
-      for (size_t i = 0; i < level.size(); i += kIdsPerFetchRequest) {
-        size_t end = std::min(level.size(), i + kIdsPerFetchRequest);
+      for (size_t i = 0; i < level.size();) {
+        size_t end = std::min(level.size(), i + PerRequest());
         RETURN_IF_ERROR(Request(level.data() + i, level.data() + end));
-        while (blobs_.size() >= kIdsPerFetchRequest) RETURN_IF_ERROR(FetchBlobs());
+        i = end;
+        while (blobs_.size() >= PerRequest()) RETURN_IF_ERROR(FetchBlobs());
       }
       RETURN_IF_ERROR(WalkLocal(next_));
       // What is left of the blobs goes with the next level's requests.
@@ -171,7 +172,7 @@ class Download {
       if (!h.ok()) return h.status().With(Describe(r.kind, r.id) + ", held in this store");
       RETURN_IF_ERROR(download::KeepPromises(r.id, *h, promises_, batch_));
       for (const ObjectRef& named : h->refs) RETURN_IF_ERROR(Queue(named));
-      while (blobs_.size() >= kIdsPerFetchRequest) RETURN_IF_ERROR(FetchBlobs());
+      while (blobs_.size() >= PerRequest()) RETURN_IF_ERROR(FetchBlobs());
     }
     return Status::Ok();
   }
@@ -194,9 +195,15 @@ class Download {
     loose_listed_ = true;
   }
 
+  // The most IDs one request names: fewer when the server takes fewer (its
+  // every fetch answer says how many; until the first, the default).
+  size_t PerRequest() const {
+    return static_cast<size_t>(std::min<uint64_t>(kIdsPerFetchRequest, api_.pack_objects()));
+  }
+
   // One request's worth of the queued blobs.
   Status FetchBlobs() {
-    size_t n = std::min(blobs_.size(), kIdsPerFetchRequest);
+    size_t n = std::min(blobs_.size(), PerRequest());
     std::vector<ObjectRef> ask(blobs_.end() - static_cast<std::ptrdiff_t>(n), blobs_.end());
     blobs_.resize(blobs_.size() - n);
     return Request(ask.data(), ask.data() + ask.size());

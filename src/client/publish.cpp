@@ -9,6 +9,7 @@
 #include "api/pack.h"
 #include "base/progress.h"
 #include "client/negotiate.h"
+#include "client/pack_uploads.h"
 #include "store/defaults.h"
 #include "store/pack_set.h"
 #include "store/tree.h"
@@ -110,14 +111,28 @@ void OrderForUpload(UploadPlan& plan) {
   std::vector<std::string>().swap(plan.name_blocks);
 }
 
+// Adds what `pack` sent to `out`.
+void CountSent(const PackEncoder& pack, int version, PublishOutcome& out) {
+  out.pack_version = version;
+  out.pack_bytes += pack.bytes_out();
+  for (ObjectKind k :
+       {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
+    PublishOutcome::KindSent& sent = out.by_kind[static_cast<size_t>(k)];
+    sent.objects += pack.stats(k).objects;
+    sent.bytes += pack.stats(k).bytes;
+    sent.encoded += pack.stats(k).encoded;
+  }
+}
+
 // Streams objects [begin, end) of the plan as one pack, in the newest pack
 // version the server takes (version 2: changed objects against their base's,
 // the rest as one zstd stream when `stream`, else as they are stored),
-// adding what it sent to `out`.
+// adding what it sent to `out` and calling `sent` once the body is written
+// (PackUploads: `out` and `progress` are touched only until then).
 Result<wire::PackResult> UploadPack(const ObjectStore& store, ApiClient& api,
                                     const std::string& repo, const UploadPlan& plan, size_t begin,
                                     size_t end, bool stream, Progress& progress,
-                                    PublishOutcome& out) {
+                                    PublishOutcome& out, const std::function<void()>& sent) {
   int version = api.upload_pack_version();
   const HttpClient::Writer* writer = nullptr;
   PackEncoder pack(store, PackEncoder::Options{version, version >= 2 && stream},
@@ -137,7 +152,10 @@ Result<wire::PackResult> UploadPack(const ObjectStore& store, ApiClient& api,
         }
         if (next == end) {
           *done = true;
-          return pack.Finish();
+          Status finished = pack.Finish();
+          CountSent(pack, version, out);
+          sent();
+          return finished;
         }
         uint64_t size = plan.size_of[next].size;
         const ObjectRef& ref = plan.order[next++];
@@ -148,15 +166,6 @@ Result<wire::PackResult> UploadPack(const ObjectStore& store, ApiClient& api,
         progress.Add(1, size);
         return Status::Ok();
       });
-  out.pack_version = version;
-  out.pack_bytes += pack.bytes_out();
-  for (ObjectKind k :
-       {ObjectKind::kBlob, ObjectKind::kManifest, ObjectKind::kSnap, ObjectKind::kChunkList}) {
-    PublishOutcome::KindSent& sent = out.by_kind[static_cast<size_t>(k)];
-    sent.objects += pack.stats(k).objects;
-    sent.bytes += pack.stats(k).bytes;
-    sent.encoded += pack.stats(k).encoded;
-  }
   return r;
 }
 
@@ -215,11 +224,14 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
   PublishOutcome out;
   out.negotiation_requests = plan.requests;
   Progress progress("Uploading", plan.order.size(), plan.bytes, opts.progress);
-  uint64_t per_pack = std::min(kPackObjects, api.upload_pack_objects());
+  uint64_t per_pack = std::min(kPackObjects, api.pack_objects());
+  PackUploads uploads(api);
   for (size_t begin = 0; begin < plan.order.size();) {
     size_t end = begin;
     uint64_t bytes = 0, compressible = 0;
+    bool names_earlier = false;  // holds more than blobs
     while (end < plan.order.size() && end - begin < per_pack && bytes < kPackBytes) {
+      names_earlier = names_earlier || plan.order[end].kind != ObjectKind::kBlob;
       const PlannedSize& at = plan.size_of[end++];
       bytes += at.size;
       if (at.compressible) compressible += at.size;
@@ -227,13 +239,16 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
     // A pack of what did not compress at rest (random binaries, media) goes
     // plain: a stream would only spend time finding that again.
     bool stream = compressible >= bytes / 10;
-    ASSIGN_OR_RETURN(wire::PackResult r,
-                     UploadPack(ws.store(), api, repo, plan, begin, end, stream, progress, out));
-    out.objects_uploaded += r.objects;
+    RETURN_IF_ERROR(uploads.Send(
+        names_earlier, [&, begin, end, stream](ApiClient& conn, const std::function<void()>& sent) {
+          return UploadPack(ws.store(), conn, repo, plan, begin, end, stream, progress, out, sent);
+        }));
     out.bytes_uploaded += bytes;
     begin = end;
     ws.store().packs().ReleasePages();  // what this pack's lookups touched
   }
+  ASSIGN_OR_RETURN(std::vector<wire::PackResult> answers, uploads.Finish());
+  for (const wire::PackResult& r : answers) out.objects_uploaded += r.objects;
   progress.Done();
   wire::PublishRequest req;
   req.snap = snap.hex();
@@ -245,7 +260,7 @@ Result<PublishOutcome> PublishSnap(Workspace& ws, ApiClient& api, const std::str
   req.client_version = CONVERGE_VERSION;
   req.host = HostName();
   ASSIGN_OR_RETURN(out.publication, api.Publish(repo, req));
-  out.bytes_sent = api.http().body_bytes_sent() - sent_before;
+  out.bytes_sent = api.http().body_bytes_sent() - sent_before + uploads.second_bytes_sent();
   // Only the next publish's speed depends on this record: not worth failing
   // a publish that the server has already taken (nor, with --no-wait, worth
   // waiting for another command to record it).

@@ -128,14 +128,25 @@ Result<wire::ObjectIdSet> ApiClient::Missing(const std::string& repo,
       Decode<wire::ObjectIdSet>(http_.Post(RepoPath(repo) + "/objects/missing", wire::ToJson(ids)));
   if (missing.ok()) {
     upload_version_ = PackVersionFromList(http_.LastAnswerHeader(kPackVersionsHeader));
-    std::string most = http_.LastAnswerHeader(kPackObjectsHeader);
-    uint64_t n = 0;
-    auto [end, ec] = std::from_chars(most.data(), most.data() + most.size(), n);
-    upload_pack_objects_ = ec == std::errc() && end == most.data() + most.size() && n > 0
-                               ? n
-                               : kPackObjectsUnannounced;
+    LearnPackObjects();
   }
   return missing;
+}
+
+void ApiClient::LearnPackObjects() {
+  std::string most = http_.LastAnswerHeader(kPackObjectsHeader);
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(most.data(), most.data() + most.size(), n);
+  pack_objects_ =
+      ec == std::errc() && end == most.data() + most.size() && n > 0 ? n : kPackObjectsUnannounced;
+}
+
+Result<ApiClient> ApiClient::Another() const {
+  ASSIGN_OR_RETURN(HttpClient http, http_.Another());
+  ApiClient other(std::move(http));
+  other.upload_version_ = upload_version_;
+  other.pack_objects_ = pack_objects_;
+  return other;
 }
 
 Result<wire::PackResult> ApiClient::UploadPack(
@@ -147,8 +158,10 @@ Result<wire::PackResult> ApiClient::UploadPack(
 
 Status ApiClient::FetchPack(const std::string& repo, const wire::ObjectIdSet& ids,
                             const std::function<Status(std::string_view)>& sink) {
-  return http_.PostForStream(RepoPath(repo) + "/objects/fetch", wire::ToJson(ids), sink,
-                             PackContentType(kNewestPackVersion));
+  Status st = http_.PostForStream(RepoPath(repo) + "/objects/fetch", wire::ToJson(ids), sink,
+                                  PackContentType(kNewestPackVersion));
+  if (st.ok()) LearnPackObjects();
+  return st;
 }
 
 Result<wire::Publication> ApiClient::Publish(const std::string& repo,

@@ -32,6 +32,9 @@ class ApiClient {
   explicit ApiClient(HttpClient http) : http_(std::move(http)) {}
   HttpClient& http() { return http_; }
   const std::string& url() const { return http_.url(); }
+  // The same server on a second connection (HttpClient::Another), knowing
+  // what this one learned of its pack versions and limits.
+  Result<ApiClient> Another() const;
 
   Result<wire::Whoami> Whoami();
   Result<wire::CreatedUser> CreateUser(const std::string& handle, bool admin);
@@ -63,8 +66,10 @@ class ApiClient {
   // The newest pack version (api/pack.h) both this client and the server
   // take in an upload, as the last Missing answer said: 1 until then.
   int upload_pack_version() const { return upload_version_; }
-  // The most objects one upload may hold, from the same answer.
-  uint64_t upload_pack_objects() const { return upload_pack_objects_; }
+  // The most objects one pack (and one request about objects) may hold: the
+  // server's max_ids_per_request, as the last answer to Missing or FetchPack
+  // said; kPackObjectsUnannounced until one did.
+  uint64_t pack_objects() const { return pack_objects_; }
   // Streams a pack the producer writes (in pack format `version`).
   Result<wire::PackResult> UploadPack(
       const std::string& repo, int version,
@@ -89,7 +94,8 @@ class ApiClient {
   std::string RepoPath(const std::string& repo) const;
   HttpClient http_;
   int upload_version_ = 1;
-  uint64_t upload_pack_objects_ = kPackObjectsUnannounced;
+  uint64_t pack_objects_ = kPackObjectsUnannounced;
+  void LearnPackObjects();
 };
 
 }  // namespace converge

@@ -126,7 +126,7 @@ Result<HttpClient> HttpClient::Connect(const std::string& raw_url, const HttpOpt
     if (!opts.ca_file.empty()) client->set_ca_cert_path(opts.ca_file);
   }
   client->set_default_headers({{"User-Agent", std::string("converge/") + CONVERGE_VERSION}});
-  return HttpClient(url, std::move(client));
+  return HttpClient(url, opts, std::move(client));
 }
 
 Status HttpClient::TransportError(httplib::Error err, const std::string& what) const {

@@ -34,6 +34,9 @@ class HttpClient {
 
   // `url` is "http://host:port" or "https://host:port" (a trailing '/' is dropped).
   static Result<HttpClient> Connect(const std::string& url, const HttpOptions& opts);
+  // Another client of the same server with the same options: a second
+  // connection, for a transfer beside this one's (each is one thread's).
+  Result<HttpClient> Another() const { return Connect(url_, opts_); }
 
   const std::string& url() const { return url_; }
   // Bytes of JSON answers read so far (what a Pager counts).
@@ -70,8 +73,8 @@ class HttpClient {
   static std::string Escape(std::string_view segment);
 
  private:
-  HttpClient(std::string url, std::unique_ptr<httplib::Client> client)
-      : url_(std::move(url)), client_(std::move(client)) {}
+  HttpClient(std::string url, HttpOptions opts, std::unique_ptr<httplib::Client> client)
+      : url_(std::move(url)), opts_(std::move(opts)), client_(std::move(client)) {}
   Status TransportError(httplib::Error err, const std::string& what) const;
   Status AnswerTooLarge(const std::string& what) const;
   // Sends `req` and reads its answer as JSON, at most kMaxAnswerBytes of it.
@@ -80,6 +83,7 @@ class HttpClient {
   Status Stream(httplib::Request req, const std::function<Status(std::string_view)>& sink);
 
   std::string url_;
+  HttpOptions opts_;
   std::unique_ptr<httplib::Client> client_;
   uint64_t answer_bytes_ = 0;
   uint64_t sent_ = 0;

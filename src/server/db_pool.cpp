@@ -46,6 +46,11 @@ Result<Db> ServerDb::OpenForCheck() const {
   return db;
 }
 
+std::unique_lock<std::mutex> DbPool::BulkWriteTurn() {
+  if (where_.postgres()) return std::unique_lock<std::mutex>();
+  return std::unique_lock<std::mutex>(bulk_write_);
+}
+
 Result<DbPool::Lease> DbPool::Acquire() {
   {
     std::unique_lock<std::mutex> lock(mu_);

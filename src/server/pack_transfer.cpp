@@ -114,6 +114,7 @@ class IntakeRole : public ObjectReceiver::Role {
   Status Commit() {
     if (received_.empty()) return Status::Ok();
     RETURN_IF_ERROR(batch_.Commit());
+    std::unique_lock<std::mutex> turn = dbs_.BulkWriteTurn();
     ASSIGN_OR_RETURN(DbPool::Lease db, dbs_.Acquire());
     ASSIGN_OR_RETURN(Db::Tx tx, db->BeginWrite());
     ASSIGN_OR_RETURN(uint64_t added, ObjectRecords(*db).Link(repo_id_, received_));

@@ -135,6 +135,8 @@ void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
                    const ObjectSender* store = &sender;
                    // Version 2 only for a client that asks for it (docs/pack.md, "Versions").
                    int version = PackVersionAccepted(req.get_header_value("Accept"));
+                   // How many objects the client's next fetch request may name.
+                   res.set_header(kPackObjectsHeader, std::to_string(config.max_ids_per_request));
                    res.set_chunked_content_provider(
                        PackContentType(version),
                        [store, version, plan = std::move(plan)](size_t, DataSink& sink) {
