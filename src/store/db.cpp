@@ -32,12 +32,17 @@ void SqlUnhex(sqlite3_context* ctx, int, sqlite3_value** argv) {
 // journal, in memory only up to SQLite's default of 64 KiB: past that it goes
 // to an unlinked file in /var/tmp. A publish's batched object inserts passed
 // it (hundreds of writes to such a file per pack), and a server should not
-// need /var/tmp to be writable and not full: journals stay in memory up to
-// 8 MiB (one per connection at a time, dropped at the statement's end). The
-// setting is process-wide and only takes before SQLite's first use, so it is
-// made before main.
-[[maybe_unused]] const int kJournalsInMemory =
-    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 8 << 20);
+// need /var/tmp to be writable and not full: journals stay in memory (one per
+// connection at a time, dropped at the statement's end). A journal holds the
+// pages its statement changes, and every statement here changes a batch's
+// worth (ObjectRecords::kBatch rows) but the migrations', which Migrate keeps
+// small too (secure_delete off). Not a threshold past 128 KiB instead: SQLite
+// spills a journal in chunks of the threshold's size and its unix VFS writes
+// at most 128 KiB a call, so with 8 MiB a journal past 8 MiB failed with
+// SQLITE_FULL (a migration of a million objects did). The setting is
+// process-wide and only takes before SQLite's first use, so it is made
+// before main.
+[[maybe_unused]] const int kJournalsInMemory = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
 
 }  // namespace
 
@@ -316,8 +321,20 @@ Status Db::Migrate(DbRole role) {
     return Conflict("database '" + path_.string() + "' has schema version " + std::to_string(have) +
                     ", newer than this converge understands (" + std::to_string(count) +
                     "): upgrade converge");
-  for (int v = have; v < count; v++) RETURN_IF_ERROR(Exec(migrations[v]));
-  if (have != count) RETURN_IF_ERROR(Exec("PRAGMA user_version=" + std::to_string(count)));
+  if (have < count) {
+    // A migration that rewrites a table drops the old copy: with Debian's
+    // default secure_delete every page it frees would be zeroed, written
+    // and journaled (for a million objects, ~100 MB), to hide rows the new
+    // copy holds anyway.
+    ASSIGN_OR_RETURN(Stmt secure, Prepare("PRAGMA secure_delete"));
+    ASSIGN_OR_RETURN(bool known, secure.Step());
+    std::string restore = known && secure.Int(0) ? "PRAGMA secure_delete=ON" : "";
+    secure = Stmt();
+    RETURN_IF_ERROR(Exec("PRAGMA secure_delete=OFF"));
+    for (int v = have; v < count; v++) RETURN_IF_ERROR(Exec(migrations[v]));
+    if (!restore.empty()) RETURN_IF_ERROR(Exec(restore));
+    RETURN_IF_ERROR(Exec("PRAGMA user_version=" + std::to_string(count)));
+  }
   RETURN_IF_ERROR(MakeQueryIndexes(role));
   return tx.Commit();
 }

@@ -67,5 +67,24 @@ TEST(SqliteJournal, AStatementChangingManyPagesKeepsItsJournalInMemory) {
       << "a statement journal went to a temp file (SQLITE_CONFIG_STMTJRNL_SPILL not in effect)";
 }
 
+// SQLite spills a statement journal in chunks of the spill threshold's size,
+// and its unix VFS writes at most 128 KiB a call: with a threshold of 8 MiB,
+// a statement changing more than 8 MiB of pages failed with SQLITE_FULL
+// (a big database's migration did). A 16 MB table changed by one statement.
+TEST(SqliteJournal, AStatementChangingMoreThanEightMiBOfPagesCommits) {
+  testing::TempDir dir;
+  Result<Db> db = Db::Open(dir.path() / "converge.db", DbRole::kServer);
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  ASSERT_TRUE(db->Exec("CREATE TABLE scratch (id INTEGER PRIMARY KEY, v TEXT UNIQUE)").ok());
+  ASSERT_TRUE(db->Exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                       "WHERE i < 40000) INSERT INTO scratch SELECT i, printf('%0200d', i) FROM n")
+                  .ok());
+  Result<Db::Tx> tx = db->BeginWrite();
+  ASSERT_TRUE(tx.ok()) << tx.status().message();
+  Status st = db->Exec("UPDATE scratch SET v = 'x' || v");
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_TRUE(tx->Commit().ok());
+}
+
 }  // namespace
 }  // namespace converge
