@@ -23,7 +23,7 @@ struct PackUploads::Job {
     }
     cv.notify_all();
   }
-  // The answer, once the upload ended; nullopt while it runs.
+  // Whether the upload ended (its answer is set).
   bool Ended() {
     std::lock_guard<std::mutex> lock(mu);
     return answer.has_value();
