@@ -30,6 +30,8 @@ struct PackUploads::Job {
   }
 };
 
+PackUploads::PackUploads(ApiClient& api) : api_(api) {}
+
 PackUploads::~PackUploads() {
   for (const std::unique_ptr<Job>& job : jobs_) job->thread.join();
 }

@@ -34,7 +34,7 @@ class PackUploads {
   using Upload =
       std::function<Result<wire::PackResult>(ApiClient& api, const std::function<void()>& sent)>;
 
-  explicit PackUploads(ApiClient& api) : api_(api) {}
+  explicit PackUploads(ApiClient& api);
   PackUploads(const PackUploads&) = delete;
   PackUploads& operator=(const PackUploads&) = delete;
   // Waits for the packs still in flight (their answers unread).
