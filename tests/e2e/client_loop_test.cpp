@@ -28,10 +28,7 @@ class ClientLoopTest : public TeamTest {
     alice_ = NewUser("alice");
     bob_ = NewUser("bob");
     carol_ = NewUser("carol");
-    ASSERT_EQ(admin_.Run({"repo", "create", "web"}).exit_code, 0);
-    ASSERT_EQ(admin_.Run({"repo", "grant", "web", "alice", "--role", "publish"}).exit_code, 0);
-    ASSERT_EQ(admin_.Run({"lane", "add", "default", "alice", "--repo", "web"}).exit_code, 0);
-    ASSERT_EQ(admin_.Run({"repo", "grant", "web", "bob", "--role", "read"}).exit_code, 0);
+    ASSERT_NO_FATAL_FAILURE(CreateRepo("web", alice_, bob_));
     alice_ws_ = alice_.home->path() / "ws";
     BuildTree(alice_ws_);
     ASSERT_EQ(alice_.Run({"init", alice_ws_.string()}).exit_code, 0);

@@ -25,10 +25,7 @@ class PackPipelineTest : public TeamTest {
     StartTeam(ServerOptions{config, {}});
     alice_ = NewUser("alice");
     bob_ = NewUser("bob");
-    ASSERT_EQ(admin_.Run({"repo", "create", "web"}).exit_code, 0);
-    ASSERT_EQ(admin_.Run({"repo", "grant", "web", "alice", "--role", "publish"}).exit_code, 0);
-    ASSERT_EQ(admin_.Run({"lane", "add", "default", "alice", "--repo", "web"}).exit_code, 0);
-    ASSERT_EQ(admin_.Run({"repo", "grant", "web", "bob", "--role", "read"}).exit_code, 0);
+    ASSERT_NO_FATAL_FAILURE(CreateRepo("web", alice_, bob_));
     ws_ = alice_.home->path() / "ws";
     fs::create_directories(ws_);
     ASSERT_EQ(alice_.Run({"init", ws_.string()}).exit_code, 0);

@@ -32,10 +32,7 @@ class WireE2eTest : public TeamTest {
     StartTeam();
     alice_ = NewUser("alice");
     bob_ = NewUser("bob");
-    ASSERT_EQ(admin_.Run({"repo", "create", "web"}).exit_code, 0);
-    ASSERT_EQ(admin_.Run({"repo", "grant", "web", "alice", "--role", "publish"}).exit_code, 0);
-    ASSERT_EQ(admin_.Run({"lane", "add", "default", "alice", "--repo", "web"}).exit_code, 0);
-    ASSERT_EQ(admin_.Run({"repo", "grant", "web", "bob", "--role", "read"}).exit_code, 0);
+    ASSERT_NO_FATAL_FAILURE(CreateRepo("web", alice_, bob_));
     ws_ = alice_.home->path() / "ws";
     for (int i = 0; i < 40; i++)
       WriteFile(ws_ / ("src/d" + std::to_string(i % 4)) / ("f" + std::to_string(i) + ".c"),

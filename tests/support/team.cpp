@@ -18,4 +18,13 @@ Person TeamTest::NewUser(const std::string& handle) const {
   return converge::testing::NewUser(admin_, handle);
 }
 
+void TeamTest::CreateRepo(const std::string& repo, const Person& publisher,
+                          const Person& reader) const {
+  ASSERT_EQ(admin_.Run({"repo", "create", repo}).exit_code, 0);
+  ASSERT_EQ(admin_.Run({"repo", "grant", repo, publisher.handle, "--role", "publish"}).exit_code,
+            0);
+  ASSERT_EQ(admin_.Run({"lane", "add", "default", publisher.handle, "--repo", repo}).exit_code, 0);
+  ASSERT_EQ(admin_.Run({"repo", "grant", repo, reader.handle, "--role", "read"}).exit_code, 0);
+}
+
 }  // namespace converge::testing

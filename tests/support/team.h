@@ -25,6 +25,10 @@ class TeamTest : public ::testing::Test {
   Person MakePerson(const std::string& handle, const std::string& token) const;
   // The admin creates the user `handle`; returns them logged in.
   Person NewUser(const std::string& handle) const;
+  // The admin creates `repo`, lets `publisher` publish there (in its
+  // default lane) and `reader` read it. Fails the test on any refusal
+  // (wrap it in ASSERT_NO_FATAL_FAILURE to stop there).
+  void CreateRepo(const std::string& repo, const Person& publisher, const Person& reader) const;
 
   std::unique_ptr<ServerProcess> server_;
   std::string url_;
