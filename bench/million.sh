@@ -246,8 +246,31 @@ make_tree() {
   awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }' >"$dir/make-secs"
 }
 
+# need_inodes: fails unless the scratch filesystem has room for the files
+# the run makes besides the trees: about 6x each tree (git's loose objects,
+# three converge restores, git's clone). A run that exhausts them fails
+# midway, and ext4 searches longer for a free inode as they run out: with
+# 4 % free, a 1m restore spent 182 s in the kernel before it ran out, where
+# one on a less full disk spent 47-78 s.
+need_inodes() {
+  local n need=0 free
+  for s in "${sizes[@]}"; do
+    case $s in 100k) n=100000 ;; 1m) n=1000000 ;; esac
+    need=$((need + 7 * n))
+  done
+  free=$(df --output=iavail "$(dirname "$work_base")" | tail -1 | tr -d ' ')
+  if [ "$free" -lt "$need" ]; then
+    echo "bench: $(dirname "$work_base") has $free free inodes; this run needs about $need" \
+      "beyond its trees: remove old scratch (other BENCH_WORK dirs, /tmp/converge-million-*)" \
+      "and run again" >&2
+    exit 1
+  fi
+  echo "== $free free inodes (about $need needed)" >&2
+}
+
 REMOVED=0
 for s in "${sizes[@]}"; do make_tree "$s"; done
+need_inodes
 sync  # the trees' own writes are not any step's
 if [ "$REMOVED" = 1 ]; then
   echo "== waiting for the removed inodes to settle" >&2
