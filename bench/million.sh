@@ -247,13 +247,14 @@ make_tree() {
 }
 
 # need_inodes: fails unless the scratch filesystem has room for the files
-# the run makes besides the trees: about 6x each tree (git's loose objects,
-# three converge restores, git's clone). A run that exhausts them fails
+# the run makes besides the trees: about six more trees' worth (git's loose
+# objects, three converge restores, git's clone), 7 inodes a file with the
+# directories and some margin. A run that exhausts them fails
 # midway, and ext4 searches longer for a free inode as they run out: with
 # 4 % free, a 1m restore spent 182 s in the kernel before it ran out, where
 # one on a less full disk spent 47-78 s.
 need_inodes() {
-  local n need=0 free
+  local s n need=0 free
   for s in "${sizes[@]}"; do
     case $s in 100k) n=100000 ;; 1m) n=1000000 ;; esac
     need=$((need + 7 * n))
