@@ -29,6 +29,8 @@ case $which in
 both) sizes=(100k 1m) ;;
 *) echo "usage: bench/million.sh [100k|1m|both]" >&2 && exit 2 ;;
 esac
+# files_in SIZE: the number of files of a SIZE tree.
+files_in() { case $1 in 100k) echo 100000 ;; 1m) echo 1000000 ;; esac; }
 rounds=${BENCH_ROUNDS:-3}
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_ROUNDS must be a positive number" >&2 && exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
@@ -122,7 +124,7 @@ same_tree() {
 
 run_size() {
   local size=$1 n
-  case $size in 100k) n=100000 ;; 1m) n=1000000 ;; esac
+  n=$(files_in "$size")
   BENCH_WORK=$work_base-$size
   RESULTS_TSV=$BENCH_WORK/results.tsv
   : >"$RESULTS_TSV"
@@ -232,7 +234,7 @@ run_size() {
 # make_tree SIZE: removes the last run's scratch dir of SIZE and makes its tree.
 make_tree() {
   local size=$1 n dir=$work_base-$1
-  case $size in 100k) n=100000 ;; 1m) n=1000000 ;; esac
+  n=$(files_in "$size")
   if [ -e "$dir" ]; then
     echo "== removing the last run's $dir" >&2
     rm -rf "$dir"
@@ -254,10 +256,9 @@ make_tree() {
 # 4 % free, a 1m restore spent 182 s in the kernel before it ran out, where
 # one on a less full disk spent 47-78 s.
 need_inodes() {
-  local s n need=0 free
+  local s need=0 free
   for s in "${sizes[@]}"; do
-    case $s in 100k) n=100000 ;; 1m) n=1000000 ;; esac
-    need=$((need + 7 * n))
+    need=$((need + 7 * $(files_in "$s")))
   done
   free=$(df --output=iavail "$(dirname "$work_base")" | tail -1 | tr -d ' ')
   if [ "$free" -lt "$need" ]; then
