@@ -85,6 +85,21 @@ TEST_F(RestoreTest, ToNewDirReproducesTheTree) {
   EXPECT_EQ(CountPrefixed(tmp_.path(), ".converge-restore"), 0);
 }
 
+// The writes run a directory's files (64 at most) on one thread at a time
+// and the queue flushes every 256 directories: a directory bigger than a run,
+// and more directories than a flush, between small ones.
+TEST_F(RestoreTest, ABigDirectoryAndManySmallOnesRoundTrip) {
+  for (int d = 0; d < 300; d++)
+    WriteFile(root_ / ("d" + std::to_string(d)) / "f", "file in " + std::to_string(d));
+  for (int f = 0; f < 150; f++)
+    WriteFile(root_ / "d150/big" / ("f" + std::to_string(f)), std::to_string(f * f));
+  ObjectId id = Snap();
+  Result<RestoreStats> r = RestoreTo(ws(), id, tmp_ / "out", false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(DescribeTree(tmp_ / "out"), DescribeTree(root_));
+  EXPECT_EQ(r->files, 450u);
+}
+
 TEST_F(RestoreTest, ToAnExistingEmptyDirWorks) {
   WriteFile(root_ / "f", "x");
   ObjectId id = Snap();
