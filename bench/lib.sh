@@ -3,6 +3,8 @@
 # RSS (KiB), server peak RSS (KiB, 0 when no server took part), bytes sent (0
 # when not measured), and for run.sh the round.
 
+bench_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 # Installs what the benchmark needs and the tests do not: GNU time (peak RSS)
 # and lighttpd (a CGI-capable server for git http-backend).
 bench_deps() {
@@ -84,24 +86,23 @@ wait_for_quiet() {
 server_rss_reset() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 server_rss_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# measure ROW TOOL CMD...: runs CMD under /usr/bin/time, records wall time and
-# peak RSS; the server side is read by the caller (see measure_tool).
-# CMD's stdout is kept in $BENCH_WORK/last.out.
+# measure_cmd CMD...: runs CMD under bench/timed.py, setting LAST_SECS (wall
+# time from its spawn to its exit) and LAST_RSS (its peak RSS, KiB); the
+# server side is read by the caller (see measure_tool). CMD's stdout is kept
+# in $BENCH_WORK/last.out.
 measure_cmd() {
-  local t0 t1
+  local ns
   # Writes still dirty from the step before (the other tool's) would compete
   # with this one for the disk, and its own syncs could wait behind them.
   sync
-  t0=$(now_ns)
-  if ! /usr/bin/time -f "%M" -o "$BENCH_WORK/time.out" "$@" >"$BENCH_WORK/last.out" \
-    2>"$BENCH_WORK/last.err"; then
+  if ! /usr/bin/python3 "$bench_lib_dir/timed.py" "$BENCH_WORK/time.out" "$@" \
+    >"$BENCH_WORK/last.out" 2>"$BENCH_WORK/last.err"; then
     echo "bench: command failed: $*" >&2
     tail -20 "$BENCH_WORK/last.err" >&2
     exit 1
   fi
-  t1=$(now_ns)
-  LAST_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-  LAST_RSS=$(tail -1 "$BENCH_WORK/time.out")
+  read -r ns LAST_RSS <"$BENCH_WORK/time.out"
+  LAST_SECS=$(awk -v n="$ns" 'BEGIN { printf "%.3f", n / 1e9 }')
 }
 
 # record FIELD...: one line of $RESULTS_TSV, the fields tab-separated.
