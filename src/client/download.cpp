@@ -106,7 +106,20 @@ class Download {
     // The receiver and its role check every size, before the object's
     // bytes, with a message naming the kind: the parser's own limit is lifted.
     PackParser parser(receiver, PackLimits{kNoLimit});
-    RETURN_IF_ERROR(api_.FetchPack(repo_, ask, [&](std::string_view p) { return parser.Feed(p); }));
+    Status fetched = api_.FetchPack(repo_, ask, [&](std::string_view p) { return parser.Feed(p); });
+    // The server's limit is learnt from its answers, and the first request
+    // (the new snaps) comes before any: refused for naming more than the
+    // server takes, which the refusal said, it goes again in pieces.
+    size_t asked = static_cast<size_t>(end - begin);
+    if (fetched.code() == Code::kTooLarge && rx.received.empty() && PerRequest() < asked) {
+      for (const ObjectRef* r = begin; r != end;) {
+        const ObjectRef* to = r + std::min(static_cast<size_t>(end - r), PerRequest());
+        RETURN_IF_ERROR(Request(r, to));
+        r = to;
+      }
+      return Status::Ok();
+    }
+    RETURN_IF_ERROR(fetched);
     RETURN_IF_ERROR(parser.Finish());
     for (const auto& [id, kind] : wanted)
       if (!rx.received.count(id))

@@ -160,7 +160,8 @@ Status ApiClient::FetchPack(const std::string& repo, const wire::ObjectIdSet& id
                             const std::function<Status(std::string_view)>& sink) {
   Status st = http_.PostForStream(RepoPath(repo) + "/objects/fetch", wire::ToJson(ids), sink,
                                   PackContentType(kNewestPackVersion));
-  if (st.ok()) LearnPackObjects();
+  // A refusal says it too (a request naming more than the server takes).
+  if (st.ok() || !http_.LastAnswerHeader(kPackObjectsHeader).empty()) LearnPackObjects();
   return st;
 }
 

@@ -130,13 +130,14 @@ void RegisterObjectRoutes(httplib::Server& svr, Authority& a) {
                  a, req, res, r, config.max_json_bytes,
                  [&](const Caller& c, RequestBody& body) -> Result<Reply> {
                    ASSIGN_OR_RETURN(wire::ObjectIdSet ids, Decode<wire::ObjectIdSet>(body));
+                   // How many objects the client's next fetch request may name:
+                   // on a refusal too, so that a client that named more can split.
+                   res.set_header(kPackObjectsHeader, std::to_string(config.max_ids_per_request));
                    ASSIGN_OR_RETURN(std::vector<ObjectSender::Located> plan,
                                     sender.PlanFetch(c, req.matches[1].str(), ids));
                    const ObjectSender* store = &sender;
                    // Version 2 only for a client that asks for it (docs/pack.md, "Versions").
                    int version = PackVersionAccepted(req.get_header_value("Accept"));
-                   // How many objects the client's next fetch request may name.
-                   res.set_header(kPackObjectsHeader, std::to_string(config.max_ids_per_request));
                    res.set_chunked_content_provider(
                        PackContentType(version),
                        [store, version, plan = std::move(plan)](size_t, DataSink& sink) {

@@ -3,7 +3,8 @@
 // server whose packs hold at most 10 objects: the publication is whole and
 // fetches back byte for byte; a pack the server refuses stops the publish
 // with the server's reason, at most the pack streaming beside it is sent
-// after it, and what the server answered for before it stays.
+// after it, and what the server answered for before it stays. A fetch's
+// first request, naming more snaps than the server takes, is split.
 #include <gtest/gtest.h>
 
 #include "store/hash.h"
@@ -116,6 +117,24 @@ TEST_F(PackPipelineTest, ARefusedPackStopsThePublishAndWhatCameBeforeStays) {
   json out = Snap();
   ASSERT_TRUE(out.contains("publication")) << out;
   EXPECT_EQ(missing(later), 0u);
+}
+
+// A fetch's first request names the new publications' snaps, before any
+// answer said how many the server takes: refused (413, naming its limit),
+// it goes again in pieces.
+TEST_F(PackPipelineTest, AFetchOfMoreNewSnapsThanARequestMayNameSplitsItsFirstRequest) {
+  Start(json::object());
+  for (int i = 0; i <= kPackObjects; i++) {
+    WriteFile(ws_ / "f.txt", "version " + std::to_string(i) + "\n");
+    json out = Snap();
+    ASSERT_TRUE(out.contains("publication")) << out;
+  }
+  fs::path bob_ws = bob_.home->path() / "ws";
+  ASSERT_EQ(bob_.Run({"init", bob_ws.string()}).exit_code, 0);
+  ASSERT_EQ(bob_.Run({"remote", "set", "--url", url_, "--repo", "web"}, bob_ws).exit_code, 0);
+  json fetched = bob_.Json({"fetch"}, bob_ws);
+  // Each snap, its root manifest and its file: the snaps have distinct files.
+  EXPECT_EQ(fetched["objects_fetched"], 3 * (kPackObjects + 1)) << fetched;
 }
 
 }  // namespace
