@@ -86,17 +86,18 @@ wait_for_quiet() {
 server_rss_reset() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 server_rss_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# measure_cmd CMD...: runs CMD under bench/timed.py, setting LAST_SECS (wall
-# time from its spawn to its exit) and LAST_RSS (its peak RSS, KiB); the
-# server side is read by the caller (see measure_tool). CMD's stdout is kept
-# in $BENCH_WORK/last.out.
+# measure_cmd CMD...: runs CMD under bench/timed.c (compiled into
+# $BENCH_WORK on first use), setting LAST_SECS (wall time from its fork to its
+# exit) and LAST_RSS (its peak RSS, KiB); the server side is read by the
+# caller (see measure_tool). CMD's stdout is kept in $BENCH_WORK/last.out.
 measure_cmd() {
-  local ns
+  local ns timed=$BENCH_WORK/timed
+  [ -x "$timed" ] || cc -O2 -Wall -o "$timed" "$bench_lib_dir/timed.c" ||
+    { echo "bench: cannot compile bench/timed.c" >&2 && exit 1; }
   # Writes still dirty from the step before (the other tool's) would compete
   # with this one for the disk, and its own syncs could wait behind them.
   sync
-  if ! /usr/bin/python3 "$bench_lib_dir/timed.py" "$BENCH_WORK/time.out" "$@" \
-    >"$BENCH_WORK/last.out" 2>"$BENCH_WORK/last.err"; then
+  if ! "$timed" "$BENCH_WORK/time.out" "$@" >"$BENCH_WORK/last.out" 2>"$BENCH_WORK/last.err"; then
     echo "bench: command failed: $*" >&2
     tail -20 "$BENCH_WORK/last.err" >&2
     exit 1
