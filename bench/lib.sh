@@ -5,8 +5,9 @@
 
 bench_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# Installs what the benchmark needs and the tests do not: GNU time (peak RSS)
-# and lighttpd (a CGI-capable server for git http-backend).
+# Installs what the benchmark needs and the tests do not: GNU time (the peak
+# RSS of git's server side, see git_http_start) and lighttpd (a CGI-capable
+# server for git http-backend).
 bench_deps() {
   local missing=()
   [ -x /usr/bin/time ] || missing+=(time)
