@@ -87,7 +87,29 @@ Status PackWriter::Write(std::string_view data) {
   return Status::Ok();
 }
 
+Status PackWriter::SyncSealed() {
+  if (!sealed_.valid()) return Status::Ok();
+  const fs::path& path = temps_[sealed_index_];
+  RETURN_IF_ERROR(SyncData(sealed_.get(), path));
+  if (::close(sealed_.release()) != 0) return ErrnoStatus("close '" + path.string() + "'", errno);
+  return Status::Ok();
+}
+
+Status PackWriter::RollPack() {
+  RETURN_IF_ERROR(Flush());
+  // The full pack's sync waits for the next roll or Commit: made here, under
+  // the batch's lock, it stalled every capturing thread (~0.2 s a roll in a
+  // 1 GiB cold snap). Its write-back starts now, so that sync finds little.
+  ::sync_file_range(fd_.get(), static_cast<off_t>(hinted_), static_cast<off_t>(written_ - hinted_),
+                    SYNC_FILE_RANGE_WRITE);
+  RETURN_IF_ERROR(SyncSealed());
+  sealed_ = std::move(fd_);
+  sealed_index_ = names_.size() - 1;
+  return Status::Ok();
+}
+
 Status PackWriter::SealPack() {
+  RETURN_IF_ERROR(SyncSealed());
   if (!fd_.valid()) return Status::Ok();
   RETURN_IF_ERROR(Flush());
   std::string().swap(buf_);
@@ -102,7 +124,7 @@ Status PackWriter::Append(const ObjectId& id, uint8_t kind, Codec codec, uint64_
   if (committed_) return Internal("append to a committed pack");
   uint64_t need = kPackEntryHeaderBytes + stored.size();
   if (fd_.valid() && size_ > kPackFileMagic.size() && size_ + need > max_)
-    RETURN_IF_ERROR(SealPack());
+    RETURN_IF_ERROR(RollPack());
   if (!fd_.valid()) RETURN_IF_ERROR(StartPack());
   entries_.push_back(
       {id, static_cast<uint32_t>(names_.size() - 1), kind, codec, size_, stored.size(), raw});
@@ -115,7 +137,7 @@ Status PackWriter::AppendFile(const ObjectId& id, uint8_t kind, int fd, uint64_t
   if (committed_) return Internal("append to a committed pack");
   uint64_t need = kPackEntryHeaderBytes + size;
   if (fd_.valid() && size_ > kPackFileMagic.size() && size_ + need > max_)
-    RETURN_IF_ERROR(SealPack());
+    RETURN_IF_ERROR(RollPack());
   if (!fd_.valid()) RETURN_IF_ERROR(StartPack());
   entries_.push_back(
       {id, static_cast<uint32_t>(names_.size() - 1), kind, Codec::kRaw, size_, size, size});

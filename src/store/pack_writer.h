@@ -3,14 +3,15 @@
 //
 // Objects are appended to a pack file in the store's tmp/ as one sequential
 // stream (write-back starts as it goes); past `max_pack_bytes` the next
-// object starts a new pack file. Commit makes it all durable and visible in
-// this order: each pack file fsync'd, the index written to tmp/ and fsync'd,
-// the packs renamed into packs/ and the directory fsync'd, then the index
-// renamed into packs/ and the directory fsync'd again. The index's rename is
-// the one commit point: a pack without its index is invisible (fsck reports
-// it as left by an interrupted write), so a crash at any point leaves every
-// object of the batch visible or none. A writer destroyed uncommitted removes
-// its files.
+// object starts a new pack file, and the full one is synced at the next such
+// roll or at Commit, once its write-back is done or nearly. Commit makes it
+// all durable and visible in this order: each pack file fsync'd, the index
+// written to tmp/ and fsync'd, the packs renamed into packs/ and the
+// directory fsync'd, then the index renamed into packs/ and the directory
+// fsync'd again. The index's rename is the one commit point: a pack without
+// its index is invisible (fsck reports it as left by an interrupted write),
+// so a crash at any point leaves every object of the batch visible or none.
+// A writer destroyed uncommitted removes its files.
 #pragma once
 
 #include <cstdint>
@@ -67,7 +68,9 @@ class PackWriter {
 
  private:
   Status StartPack();
-  Status SealPack();
+  Status RollPack();    // the pack is full: its sync is left to SyncSealed
+  Status SyncSealed();  // the pack RollPack left, made durable and closed
+  Status SealPack();    // every pack durable and closed
   Status Write(std::string_view data);
   Status Flush();
   void RemoveFiles();
@@ -80,6 +83,8 @@ class PackWriter {
   std::vector<fs::path> temps_;        // their temp files (and the index's, last)
   std::vector<fs::path> placed_;       // renamed into packs/ before the commit point
   Fd fd_;                              // the pack being written
+  Fd sealed_;                          // the full one before it, until synced
+  size_t sealed_index_ = 0;            // its place in names_ and temps_
   uint64_t size_ = 0;                  // its bytes, buffered ones included
   uint64_t written_ = 0, hinted_ = 0;  // bytes written to fd_, and given to write-back
   std::string buf_;
