@@ -21,7 +21,7 @@ namespace {
 constexpr size_t kPackWriteBuffer = 256 << 10;
 // Dirty pages past this are handed to write-back while the pack grows, so
 // the fsync at the end has little left to wait for.
-constexpr uint64_t kWriteBackStep = 32u << 20;
+constexpr uint64_t kWriteBackStep = 4u << 20;
 
 Status SyncData(int fd, const fs::path& path) {
   if (::fdatasync(fd) != 0) return ErrnoStatus("sync '" + path.string() + "'", errno);
