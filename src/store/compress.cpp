@@ -38,13 +38,12 @@ ZSTD_DCtx* ThreadDCtx() {
 std::optional<std::string> CompressIfSmaller(std::string_view in) {
   size_t bound = ZSTD_compressBound(in.size());
   if (!MemoryBudget::Global().TryTake(bound)) return std::nullopt;
-  std::string out(bound, '\0');
-  size_t n = ZSTD_compressCCtx(ThreadCCtx(), out.data(), out.size(), in.data(), in.size(), kLevel);
+  // Not zeroed: zstd writes what it returns, and only that is kept.
+  auto out = std::make_unique_for_overwrite<char[]>(bound);
+  size_t n = ZSTD_compressCCtx(ThreadCCtx(), out.get(), bound, in.data(), in.size(), kLevel);
   MemoryBudget::Global().Give(bound);
   if (ZSTD_isError(n) || n > in.size() - in.size() / 10) return std::nullopt;
-  out.resize(n);
-  out.shrink_to_fit();
-  return out;
+  return std::string(out.get(), n);
 }
 
 }  // namespace
@@ -60,7 +59,7 @@ std::optional<std::string> CompressAgainst(std::string_view raw, std::string_vie
   if (raw.size() > kMaxCompressedObject || base.size() > kMaxCompressedObject) return std::nullopt;
   size_t bound = ZSTD_compressBound(raw.size());
   if (!MemoryBudget::Global().TryTake(bound)) return std::nullopt;
-  std::string out(bound, '\0');
+  auto out = std::make_unique_for_overwrite<char[]>(bound);
   // A context of its own: the prefix and the parameters are set per call,
   // and the thread's storage context keeps its simple one-call settings.
   thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> ctx(ZSTD_createCCtx());
@@ -73,12 +72,10 @@ std::optional<std::string> CompressAgainst(std::string_view raw, std::string_vie
   size_t n = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 3);
   if (!ZSTD_isError(n)) n = ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, kDeltaWindowLog);
   if (!ZSTD_isError(n)) n = ZSTD_CCtx_refPrefix(c, base.data(), base.size());
-  if (!ZSTD_isError(n)) n = ZSTD_compress2(c, out.data(), out.size(), raw.data(), raw.size());
+  if (!ZSTD_isError(n)) n = ZSTD_compress2(c, out.get(), bound, raw.data(), raw.size());
   MemoryBudget::Global().Give(bound);
   if (ZSTD_isError(n) || n >= raw.size()) return std::nullopt;
-  out.resize(n);
-  out.shrink_to_fit();
-  return out;
+  return std::string(out.get(), n);
 }
 
 Status DecompressAgainst(std::string_view frame, std::string_view base, char* out,
