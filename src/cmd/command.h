@@ -7,6 +7,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 #include "client/session.h"
@@ -41,6 +42,9 @@ class Cli {
 };
 
 int RunCommandLine(int argc, char** argv);
+// Registers the top-level command `only` (with its subcommands), or every
+// command when `only` names none.
+void RegisterCommands(Cli& cli, std::string_view only);
 
 // Output helpers: data to stdout, exactly one JSON document under --json
 // (DumpForTerminal: no raw C1 or bidi control in it, the same value).

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "base/random.h"
 #include "store/hash.h"
@@ -363,6 +364,33 @@ TEST_F(LocalTest, VersionNamesTheCommitItWasBuiltFrom) {
   if (commit.size() > 12 && commit.substr(12) == "-dirty") commit.resize(12);
   EXPECT_EQ(commit.size(), 12u) << r.out;
   EXPECT_EQ(commit.find_first_not_of("0123456789abcdef"), std::string::npos) << r.out;
+}
+
+// Only the command named on the line is built (cmd/command.cpp): each
+// command the top-level help lists still answers its own --help; -C's value
+// is never taken for the command; a name that is no command gets CLI11's
+// usual answer.
+TEST_F(LocalTest, EachCommandIsBuiltAloneAndAnswersItsHelp) {
+  RunResult top = Converge({"--help"});
+  ASSERT_EQ(top.exit_code, 0) << top.err;
+  std::vector<std::string> names;
+  std::istringstream lines(top.out.substr(top.out.find("Subcommands:")));
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("  ", 0) == 0 && line.size() > 2 && line[2] != ' ')
+      names.push_back(line.substr(2, line.find(' ', 2) - 2));
+  ASSERT_GE(names.size(), 25u) << top.out;
+  for (const std::string& name : names) {
+    RunResult r = Converge({name, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    EXPECT_NE(r.out.find(" " + name + " [OPTIONS]"), std::string::npos) << name << ": " << r.out;
+  }
+  fs::create_directories(ws_ / "snap");
+  RunResult init = Converge({"-C", (ws_ / "snap").string(), "init"});
+  EXPECT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_TRUE(fs::is_directory(ws_ / "snap" / ".converge"));
+  RunResult typo = Converge({"--json", "snpa"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("converge --help"), std::string::npos) << typo.err;
 }
 
 // libpq pulls in some twenty libraries; only serve on PostgreSQL needs it, so
