@@ -248,31 +248,21 @@ make_tree() {
   awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }' >"$dir/make-secs"
 }
 
-# need_inodes: fails unless the scratch filesystem has room for the files
-# the run makes besides the trees: about six more trees' worth (git's loose
-# objects, three converge restores, git's clone), 7 inodes a file with the
-# directories and some margin. A run that exhausts them fails
-# midway, and ext4 searches longer for a free inode as they run out: with
-# 4 % free, a 1m restore spent 182 s in the kernel before it ran out, where
-# one on a less full disk spent 47-78 s.
-need_inodes() {
-  local s need=0 free
+# need_room_beyond_trees: what the run makes besides the trees (made
+# before it): about six more trees' worth (git's loose objects, three
+# converge restores, git's clone), 7 inodes and 26 KB a file with the
+# directories and some margin (the 1m run took ~30 GB and ~6.6M inodes).
+need_room_beyond_trees() {
+  local s files=0
   for s in "${sizes[@]}"; do
-    need=$((need + 7 * $(files_in "$s")))
+    files=$((files + $(files_in "$s")))
   done
-  free=$(df --output=iavail "$(dirname "$work_base")" | tail -1 | tr -d ' ')
-  if [ "$free" -lt "$need" ]; then
-    echo "bench: $(dirname "$work_base") has $free free inodes; this run needs about $need" \
-      "beyond its trees: remove old scratch (other BENCH_WORK dirs, /tmp/converge-million-*)" \
-      "and run again" >&2
-    exit 1
-  fi
-  echo "== $free free inodes (about $need needed)" >&2
+  need_room "$(dirname "$work_base")" $((files * 26 / 1000000 + 1)) $((files * 7))
 }
 
 REMOVED=0
 for s in "${sizes[@]}"; do make_tree "$s"; done
-need_inodes
+need_room_beyond_trees
 sync  # the trees' own writes are not any step's
 if [ "$REMOVED" = 1 ]; then
   echo "== waiting for the removed inodes to settle" >&2
