@@ -73,65 +73,6 @@ int Cli::Main(int argc, char** argv) {
   return 0;
 }
 
-namespace {
-
-// Every top-level command and the function that registers it (login's file
-// registers three).
-struct CommandEntry {
-  std::string_view name;
-  void (*reg)(Cli&);
-};
-constexpr CommandEntry kCommands[] = {
-    {"init", RegisterInit},     {"snap", RegisterSnap},
-    {"snaps", RegisterSnaps},   {"show", RegisterShow},
-    {"diff", RegisterDiff},     {"restore", RegisterRestore},
-    {"serve", RegisterServe},   {"login", RegisterLogin},
-    {"logout", RegisterLogin},  {"whoami", RegisterLogin},
-    {"remote", RegisterRemote}, {"publish", RegisterPublish},
-    {"fetch", RegisterFetch},   {"publications", RegisterPublications},
-    {"status", RegisterStatus}, {"user", RegisterUser},
-    {"token", RegisterToken},   {"repo", RegisterRepo},
-    {"lane", RegisterLane},     {"scope", RegisterScope},
-    {"gates", RegisterGates},   {"audit", RegisterAudit},
-    {"fsck", RegisterFsck},     {"repack", RegisterRepack},
-    {"gc", RegisterGc},
-};
-
-// The command argv names: its first argument that is neither a global
-// option nor -C's value. Empty when a help flag comes first (the top-level
-// help lists every command).
-std::string_view NamedCommand(int argc, char** argv) {
-  for (int i = 1; i < argc; i++) {
-    std::string_view a = argv[i];
-    if (a == "-C") {
-      i++;
-      continue;
-    }
-    if (a == "-h" || a == "--help") return {};
-    if (a.starts_with("-")) continue;
-    return a;
-  }
-  return {};
-}
-
-}  // namespace
-
-void RegisterCommands(Cli& cli, std::string_view only) {
-  void (*last)(Cli&) = nullptr;
-  bool named = false;
-  for (const CommandEntry& c : kCommands) {
-    if (c.name == only) {
-      c.reg(cli);
-      named = true;
-    }
-  }
-  if (named) return;
-  for (const CommandEntry& c : kCommands) {
-    if (c.reg != last) c.reg(cli);
-    last = c.reg;
-  }
-}
-
 int RunCommandLine(int argc, char** argv) {
   InitCrypto();
   Cli cli;

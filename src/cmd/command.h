@@ -42,8 +42,11 @@ class Cli {
 };
 
 int RunCommandLine(int argc, char** argv);
+// The command a command line names: its first argument that is neither a
+// global option nor -C's value; empty when a help flag comes first.
+std::string_view NamedCommand(int argc, char** argv);
 // Registers the top-level command `only` (with its subcommands), or every
-// command when `only` names none.
+// command when `only` names none (cmd/command_table.cpp).
 void RegisterCommands(Cli& cli, std::string_view only);
 
 // Output helpers: data to stdout, exactly one JSON document under --json
