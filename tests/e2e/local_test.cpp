@@ -366,7 +366,7 @@ TEST_F(LocalTest, VersionNamesTheCommitItWasBuiltFrom) {
   EXPECT_EQ(commit.find_first_not_of("0123456789abcdef"), std::string::npos) << r.out;
 }
 
-// Only the command named on the line is built (cmd/command.cpp): each
+// Only the command named on the line is built (cmd/command_table.cpp): each
 // command the top-level help lists still answers its own --help; -C's value
 // is never taken for the command; a name that is no command gets CLI11's
 // usual answer.
