@@ -5,26 +5,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 
-#include "base/parallel.h"
 #include "base/text.h"
 #include "store/tree_depth.h"
 #include "workspace/dir_cursor.h"
+#include "workspace/file_queue.h"
 #include "workspace/restore_cache.h"
 #include "workspace/workspace.h"
 
 namespace converge {
 
 namespace {
-
-// Queued jobs and the directories they hold open, before the queue runs.
-constexpr size_t kMaxQueuedJobs = 4096;
-constexpr size_t kMaxQueuedDirs = 256;
-// The most files of one directory a thread writes in a row (FileQueue::Flush):
-// a large directory is still shared among the threads.
-constexpr size_t kMaxRunJobs = 64;
 
 constexpr const char* kTempPrefix = Workspace::kRestoreTempPrefix;
 
@@ -310,43 +302,6 @@ Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::str
   for (const ChunkList::Chunk& c : list->chunks)
     RETURN_IF_ERROR(check_blob(c.blob, c.size, "chunk list"));
   return Status::Ok();
-}
-
-Status FileQueue::Add(std::shared_ptr<Fd> dir, const Entry& e, std::string display,
-                      WriteMode mode) {
-  if (jobs_.empty() || jobs_.back().dir != dir) dirs_++;
-  jobs_.push_back(Job{std::move(dir), e, std::move(display), mode});
-  if (jobs_.size() >= kMaxQueuedJobs || dirs_ >= kMaxQueuedDirs) return Flush();
-  return Status::Ok();
-}
-
-Status FileQueue::Flush() {
-  // A thread takes a directory's files (up to kMaxRunJobs) at a time, not one
-  // file: each create (and rename) takes the directory's inode lock, and two
-  // threads writing into one directory took turns on it, the kernel spinning
-  // for the holder. On ext4 shortly after a large removal a create is slow
-  // (it skips recently freed inodes), and a 5,000-file restore spun a quarter
-  // of its CPU away.
-  std::vector<size_t> runs;  // where each run of jobs starts
-  for (size_t i = 0; i < jobs_.size(); i++)
-    if (i == 0 || jobs_[i].dir != jobs_[i - 1].dir || i - runs.back() == kMaxRunJobs)
-      runs.push_back(i);
-  runs.push_back(jobs_.size());
-  std::atomic<uint64_t> done{0};
-  Status st = ParallelFor(runs.size() - 1, WorkerCount(), [&](size_t r) {
-    for (size_t i = runs[r]; i < runs[r + 1]; i++) {
-      const Job& j = jobs_[i];
-      RETURN_IF_ERROR(
-          WriteFileAt(reader_, j.dir->get(), j.entry, j.display, j.mode, written_files_));
-      done++;
-      if (progress_) progress_->Add(1, j.entry.size);
-    }
-    return Status::Ok();
-  });
-  written_ += done.load();
-  jobs_.clear();  // closes the directories no one else holds
-  dirs_ = 0;
-  return st;
 }
 
 Status Materializer::Fill(const std::shared_ptr<Fd>& dir, const std::string& rel,

@@ -18,6 +18,7 @@
 
 namespace converge {
 
+class FileQueue;
 class WrittenFiles;
 
 struct RestoreStats {
@@ -70,34 +71,6 @@ Status WriteSymlinkAt(int dirfd, const Entry& e, const std::string& display,
 enum class ObjectCheck { kIntact, kPresent };
 Status CheckFileObjects(const TreeReader& reader, const Entry& e, const std::string& display,
                         ObjectCheck how = ObjectCheck::kIntact);
-
-// File writes queued and run on all cores. Each job holds its directory open;
-// the queue runs itself when it holds many jobs or directories, so open
-// descriptors and memory stay bounded for any tree. `written`, when given,
-// records every file written (WriteFileAt).
-class FileQueue {
- public:
-  FileQueue(const TreeReader& reader, Progress* progress, WrittenFiles* written = nullptr)
-      : reader_(reader), progress_(progress), written_files_(written) {}
-  Status Add(std::shared_ptr<Fd> dir, const Entry& e, std::string display,
-             WriteMode mode = WriteMode::kReplace);
-  Status Flush();
-  uint64_t written() const { return written_; }
-
- private:
-  struct Job {
-    std::shared_ptr<Fd> dir;
-    Entry entry;
-    std::string display;
-    WriteMode mode;
-  };
-  const TreeReader& reader_;
-  Progress* progress_;
-  WrittenFiles* written_files_;
-  std::vector<Job> jobs_;
-  size_t dirs_ = 0;  // distinct directories among jobs_
-  uint64_t written_ = 0;
-};
 
 // Writes whole manifests into empty directories: depth first with an
 // explicit stack and one directory open at a time (workspace/dir_cursor.h),

@@ -11,6 +11,7 @@
 #include "base/text.h"
 #include "store/tree_depth.h"
 #include "workspace/capture.h"
+#include "workspace/file_queue.h"
 #include "workspace/restore_cache.h"
 #include "workspace/snap_index.h"
 #include "workspace/snapshot.h"
@@ -73,8 +74,7 @@ Status MaterializeInto(const TreeReader& reader, std::shared_ptr<Fd> dir, const 
   // there until it is renamed into place whole.
   FileQueue queue(reader, &meter);
   Materializer m(reader, queue, stats, WriteMode::kCreate);
-  Status st = m.Fill(dir, "", root);
-  if (st.ok()) st = queue.Flush();
+  Status st = queue.FlushOrCancel(m.Fill(dir, "", root));
   meter.Done();
   stats.written += queue.written();
   return st;
@@ -193,14 +193,14 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
     TreeSync sync(reader, &queue, force);
     // New directories first, aside: a failure there changes nothing.
     Status st = sync.BuildNew(root, "", snap.root, work.root);
-    if (st.ok()) st = queue.Flush();
+    st = queue.FlushOrCancel(st);
     if (!st.ok()) {
       st = sync.Finish(st);
       meter.Done();
       return Status(st.code(), st.message() + "; nothing was restored");
     }
     st = sync.Sync(root, "", snap.root, work.root);
-    if (st.ok()) st = queue.Flush();
+    st = queue.FlushOrCancel(st);
     st = sync.Finish(st);
     meter.Done();
     if (!st.ok())

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "workspace/file_queue.h"
 #include "workspace/materialize.h"
 
 namespace converge {

@@ -138,10 +138,9 @@ class TreeSyncApplyTest : public TreeSyncCheckTest {
     EXPECT_GE(fd, 0);
     auto root = std::make_shared<Fd>(fd);
     Status st = a->sync.BuildNew(root, "", want, std::nullopt);
-    if (st.ok()) st = a->queue.Flush();
+    st = a->queue.FlushOrCancel(st);
     if (!st.ok() || build_only) return st;
-    st = a->sync.Sync(root, "", want, std::nullopt);
-    return st.ok() ? a->queue.Flush() : st;
+    return a->queue.FlushOrCancel(a->sync.Sync(root, "", want, std::nullopt));
   }
   std::vector<std::string> Leftovers() {
     std::vector<std::string> found;
