@@ -1,8 +1,11 @@
 // DownloadSnaps (client/download.h): the closure of some snaps, fetched top
 // down one tree level per request, each object verified as it arrives.
 #include <algorithm>
+#include <atomic>
 #include <limits>
+#include <memory>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -46,6 +49,10 @@ class Download {
         progress_("Fetching", 0, 0, progress),
         heal_(heal) {}
 
+  ~Download() {
+    if (background_) background_->thread.join();
+  }
+
   Result<DownloadStats> Run(const std::vector<ObjectId>& snaps) {
     LoadLoose();
     std::vector<ObjectRef> level;
@@ -80,6 +87,7 @@ class Download {
       level.insert(level.end(), blobs_.begin(), blobs_.end());
       blobs_.clear();
     }
+    RETURN_IF_ERROR(JoinBackground());
     progress_.Done();
     RETURN_IF_ERROR(download::CheckDepths(store_, snaps, held_));
     // Everything at once (one pack index, store/cas.h): killed before this,
@@ -92,41 +100,89 @@ class Download {
   }
 
  private:
-  // One request, for the objects [begin, end): each checked as it arrives,
-  // then what the snaps, manifests and chunk lists among them name queued.
-  Status Request(const ObjectRef* begin, const ObjectRef* end) {
+  // What one request's answer brought.
+  struct Answer {
+    std::unordered_set<ObjectId> received;
+    uint64_t object_bytes = 0, wire_bytes = 0;
+  };
+  // A request of blobs on the second connection, beside the walk's own
+  // requests: verifying what arrives (decompressing and hashing it) is most
+  // of a fetch's work, and one connection gave it one core.
+  struct Background {
+    std::vector<ObjectRef> ask;
     std::unordered_map<ObjectId, ObjectKind> wanted;
+    download::Promises promises;  // the asked blobs', copied: the walk changes its own
+    std::unordered_map<ObjectId, download::Held> held;  // stays empty: blobs name nothing
+    Answer answer;
+    Status status;
+    std::atomic<bool> done{false};
+    std::thread thread;
+  };
+
+  static std::unordered_map<ObjectId, ObjectKind> Wanted(const ObjectRef* begin,
+                                                         const ObjectRef* end) {
+    std::unordered_map<ObjectId, ObjectKind> wanted;
+    for (const ObjectRef* r = begin; r != end; r++) wanted[r->id] = r->kind;
+    return wanted;
+  }
+
+  // Asks `api` for the objects [begin, end) and receives the answer into the
+  // batch, each object checked as it arrives. Touches nothing but its
+  // arguments, the batch and the progress line, both safe from any thread.
+  Status Receive(ApiClient& api, const ObjectRef* begin, const ObjectRef* end,
+                 const std::unordered_map<ObjectId, ObjectKind>& wanted,
+                 const download::Promises& promises,
+                 std::unordered_map<ObjectId, download::Held>& held, Answer* out) {
     wire::ObjectIdSet ask;
-    for (const ObjectRef* r = begin; r != end; r++) {
-      wanted[r->id] = r->kind;
-      ask.of(r->kind).push_back(r->id);
-    }
-    download::DownloadRole rx(batch_, wanted, promises_, held_, progress_);
+    for (const ObjectRef* r = begin; r != end; r++) ask.of(r->kind).push_back(r->id);
+    download::DownloadRole rx(batch_, wanted, promises, held, progress_);
     ObjectReceiver receiver(store_, rx, download::kMaxMetadataObject);
     // The receiver and its role check every size, before the object's
     // bytes, with a message naming the kind: the parser's own limit is lifted.
     PackParser parser(receiver, PackLimits{kNoLimit});
-    Status fetched = api_.FetchPack(repo_, ask, [&](std::string_view p) { return parser.Feed(p); });
-    // The server's limit is learnt from its answers, and the first request
-    // (the new snaps) comes before any: refused for naming more than the
-    // server takes, which the refusal said, it goes again in pieces.
-    size_t asked = static_cast<size_t>(end - begin);
-    if (fetched.code() == Code::kTooLarge && rx.received.empty() && PerRequest() < asked) {
-      for (const ObjectRef* r = begin; r != end;) {
-        const ObjectRef* to = r + std::min(static_cast<size_t>(end - r), PerRequest());
-        RETURN_IF_ERROR(Request(r, to));
-        r = to;
-      }
-      return Status::Ok();
-    }
+    Status fetched = api.FetchPack(repo_, ask, [&](std::string_view p) { return parser.Feed(p); });
+    out->received = std::move(rx.received);
+    if (fetched.ok()) fetched = parser.Finish();
+    out->object_bytes = receiver.object_bytes();
+    out->wire_bytes = receiver.bytes();
+    return fetched;
+  }
+
+  // A request refused for naming more objects than the server takes, which
+  // the refusal said (the server's limit is learnt from its answers, and the
+  // first request, the new snaps, comes before any): it goes again in pieces.
+  bool TooMany(const Status& fetched, const Answer& a, size_t asked) const {
+    return fetched.code() == Code::kTooLarge && a.received.empty() && PerRequest() < asked;
+  }
+
+  // One request on the walk's connection, for the objects [begin, end).
+  Status Request(const ObjectRef* begin, const ObjectRef* end) {
+    std::unordered_map<ObjectId, ObjectKind> wanted = Wanted(begin, end);
+    Answer answer;
+    Status fetched = Receive(api_, begin, end, wanted, promises_, held_, &answer);
+    if (TooMany(fetched, answer, static_cast<size_t>(end - begin))) return InPieces(begin, end);
     RETURN_IF_ERROR(fetched);
-    RETURN_IF_ERROR(parser.Finish());
+    return Settle(wanted, answer);
+  }
+
+  Status InPieces(const ObjectRef* begin, const ObjectRef* end) {
+    for (const ObjectRef* r = begin; r != end;) {
+      const ObjectRef* to = r + std::min(static_cast<size_t>(end - r), PerRequest());
+      RETURN_IF_ERROR(Request(r, to));
+      r = to;
+    }
+    return Status::Ok();
+  }
+
+  // After a request's answer, on the walk's thread: everything asked for
+  // came, and what the snaps, manifests and chunk lists among it name is queued.
+  Status Settle(const std::unordered_map<ObjectId, ObjectKind>& wanted, const Answer& answer) {
     for (const auto& [id, kind] : wanted)
-      if (!rx.received.count(id))
+      if (!answer.received.count(id))
         return Corrupt("the server did not send " + Describe(kind, id) + " that it was asked for");
-    stats_.objects += rx.received.size();
-    stats_.bytes += receiver.object_bytes();
-    stats_.received += receiver.bytes();
+    stats_.objects += answer.received.size();
+    stats_.bytes += answer.object_bytes;
+    stats_.received += answer.wire_bytes;
     for (const auto& [id, kind] : wanted) {
       queued_.erase(id);  // the batch has it now
       if (kind == ObjectKind::kBlob) {
@@ -149,6 +205,43 @@ class Download {
       refs.shrink_to_fit();
     }
     return Status::Ok();
+  }
+
+  // Starts the blobs `ask` on the second connection; false when there is
+  // none to be had (then the caller fetches them itself).
+  Result<bool> StartBackground(std::vector<ObjectRef>& ask) {
+    if (!second_ && !no_second_) {
+      Result<ApiClient> other = api_.Another();
+      if (other.ok()) second_ = std::make_unique<ApiClient>(std::move(*other));
+      no_second_ = !other.ok();
+    }
+    if (!second_) return false;
+    auto b = std::make_unique<Background>();
+    b->wanted = Wanted(ask.data(), ask.data() + ask.size());
+    for (const ObjectRef& r : ask)
+      if (const download::Promise* p = promises_.Find(r.kind, r.id))
+        RETURN_IF_ERROR(b->promises.Add(r.id, r.kind, p->size, p->namer));
+    b->ask = std::move(ask);
+    Background* raw = b.get();
+    raw->thread = std::thread([this, raw] {
+      const ObjectRef* begin = raw->ask.data();
+      raw->status = Receive(*second_, begin, begin + raw->ask.size(), raw->wanted, raw->promises,
+                            raw->held, &raw->answer);
+      raw->done = true;
+    });
+    background_ = std::move(b);
+    return true;
+  }
+
+  // Waits for the request on the second connection, if any, and settles it.
+  Status JoinBackground() {
+    if (!background_) return Status::Ok();
+    background_->thread.join();
+    std::unique_ptr<Background> b = std::move(background_);
+    const ObjectRef* begin = b->ask.data();
+    if (TooMany(b->status, b->answer, b->ask.size())) return InPieces(begin, begin + b->ask.size());
+    RETURN_IF_ERROR(b->status);
+    return Settle(b->wanted, b->answer);
   }
 
   // `r`, named by an object just received: to fetch unless the batch, the
@@ -214,11 +307,17 @@ class Download {
     return static_cast<size_t>(std::min<uint64_t>(kIdsPerFetchRequest, api_.pack_objects()));
   }
 
-  // One request's worth of the queued blobs.
+  // One request's worth of the queued blobs: on the second connection when
+  // it is free, else on this one, beside the request in flight there.
   Status FetchBlobs() {
     size_t n = std::min(blobs_.size(), PerRequest());
     std::vector<ObjectRef> ask(blobs_.end() - static_cast<std::ptrdiff_t>(n), blobs_.end());
     blobs_.resize(blobs_.size() - n);
+    if (background_ && background_->done) RETURN_IF_ERROR(JoinBackground());
+    if (!background_) {
+      ASSIGN_OR_RETURN(bool started, StartBackground(ask));
+      if (started) return Status::Ok();
+    }
     return Request(ask.data(), ask.data() + ask.size());
   }
 
@@ -237,6 +336,9 @@ class Download {
   bool heal_;
   std::vector<ObjectRef> local_;         // healing: held objects still to walk
   std::unordered_set<ObjectId> walked_;  // healing: held objects walked or to walk
+  std::unique_ptr<ApiClient> second_;    // the second connection, once opened
+  bool no_second_ = false;               // opening it failed: one connection, then
+  std::unique_ptr<Background> background_;  // the request in flight on it
   DownloadStats stats_;
 };
 
