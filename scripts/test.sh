@@ -14,7 +14,8 @@
 #      stalled-client, connection-cap, framing and backoff contract tests
 #      (where threads share state), and the unit tests of the library's own
 #      threads (`threaded_tests`: the parallel capture, index folds beside
-#      writers, the HTTP server's pool; tests/CMakeLists.txt);
+#      writers, the HTTP server's pool, restore's file queue;
+#      tests/CMakeLists.txt);
 #   4. every libFuzzer target for 5 s on its seed corpus (scripts/fuzz.sh),
 #      one a core at once.
 # CONVERGE_SKIP_SANITIZERS=1 skips 2-4, CONVERGE_SKIP_FUZZ=1 skips 4 (quick
