@@ -1,5 +1,6 @@
 // DownloadSnaps (client/download.h): the closure of some snaps, fetched top
-// down one tree level per request, each object verified as it arrives.
+// down one tree level per request (full requests of blobs on a second
+// connection beside), each object verified as it arrives.
 #include <algorithm>
 #include <atomic>
 #include <limits>
@@ -141,8 +142,8 @@ class Download {
     // bytes, with a message naming the kind: the parser's own limit is lifted.
     PackParser parser(receiver, PackLimits{kNoLimit});
     Status fetched = api.FetchPack(repo_, ask, [&](std::string_view p) { return parser.Feed(p); });
-    out->received = std::move(rx.received);
     if (fetched.ok()) fetched = parser.Finish();
+    out->received = std::move(rx.received);
     out->object_bytes = receiver.object_bytes();
     out->wire_bytes = receiver.bytes();
     return fetched;
