@@ -129,7 +129,8 @@ class Download {
 
   // Asks `api` for the objects [begin, end) and receives the answer into the
   // batch, each object checked as it arrives. Touches nothing but its
-  // arguments, the batch and the progress line, both safe from any thread.
+  // arguments, the batch, the progress line and the store's writers, all
+  // safe from any thread.
   Status Receive(ApiClient& api, const ObjectRef* begin, const ObjectRef* end,
                  const std::unordered_map<ObjectId, ObjectKind>& wanted,
                  const download::Promises& promises,
