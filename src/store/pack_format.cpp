@@ -139,8 +139,8 @@ PackIndex::~PackIndex() {
   if (map_) ::munmap(map_, size_);
 }
 
-void PackIndex::ReleasePages() const {
-  if (map_) ::madvise(map_, size_, MADV_DONTNEED);
+void PackIndex::ReleasePages(uint64_t keep_up_to) const {
+  if (map_ && size_ > keep_up_to) ::madvise(map_, size_, MADV_DONTNEED);
 }
 
 Result<std::shared_ptr<const PackIndex>> PackIndex::Load(const fs::path& dir,

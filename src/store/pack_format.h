@@ -86,6 +86,11 @@ Status StreamPackIndex(const std::vector<std::string>& packs, size_t count,
                        const std::function<const PackEntry&(size_t)>& at,
                        const std::function<Status(std::string_view)>& sink);
 
+// Indexes up to this size stay mapped whole (PackIndex::ReleasePages): by
+// the fold's geometric rule (store/index_fold.h) all such indexes of a store
+// together are a few times this, at most; a 50,000-file tree's is ~3.5 MiB.
+inline constexpr uint64_t kIndexKeptMapped = 4 << 20;
+
 // A parsed index: the bytes mapped read-only from its file (or held, for
 // one built in memory). Lookups do not check the checksum (reads re-hash
 // every object anyway); fsck does, with ChecksumOk.
@@ -115,8 +120,10 @@ class PackIndex {
   // Drops the pages lookups touched from this process's memory (they stay
   // in the page cache and come back on the next touch): a million lookups
   // touch all 64 MiB of a million-object index, which counts as the
-  // process's memory otherwise.
-  void ReleasePages() const;
+  // process's memory otherwise. An index of at most `keep_up_to` bytes
+  // keeps its pages: mapping them again costs a fault each (~40 us on a
+  // VM), more than they weigh.
+  void ReleasePages(uint64_t keep_up_to = kIndexKeptMapped) const;
 
  private:
   PackIndex() = default;

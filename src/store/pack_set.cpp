@@ -184,8 +184,8 @@ std::vector<std::shared_ptr<const PackIndex>> PackSet::Indexes() const {
   return *indexes_;
 }
 
-void PackSet::ReleasePages() const {
-  for (const auto& idx : Indexes()) idx->ReleasePages();
+void PackSet::ReleasePages(uint64_t keep_up_to) const {
+  for (const auto& idx : Indexes()) idx->ReleasePages(keep_up_to);
 }
 
 std::set<std::pair<std::string, ObjectId>> PackSet::Quarantine() const {

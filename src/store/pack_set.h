@@ -73,7 +73,7 @@ class PackSet {
   std::vector<std::shared_ptr<const PackIndex>> Indexes() const;
   // PackIndex::ReleasePages on every index loaded: for long walks over
   // many objects (a fetch's pack, a publish), every so often.
-  void ReleasePages() const;
+  void ReleasePages(uint64_t keep_up_to = kIndexKeptMapped) const;
   std::set<std::pair<std::string, ObjectId>> Quarantine() const;
   // Adds copies to the quarantine list (rewritten atomically); drops the
   // lines of indexes that are gone (after a repack).

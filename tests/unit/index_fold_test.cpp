@@ -298,7 +298,7 @@ TEST(IndexFold, ConcurrentWritersAndFoldsLoseNothing) {
 TEST(PackIndexPages, LookupsAndReadsWorkAfterThePagesAreReleased) {
   BatchedStore s(3, 20);
   s.ExpectEveryObject(s.store);
-  s.store.packs().ReleasePages();
+  s.store.packs().ReleasePages(/*keep_up_to=*/0);
   s.ExpectEveryObject(s.store);
   for (const std::string& o : s.objects) EXPECT_TRUE(s.store.Has(ObjectId::Of(o)));
 }
