@@ -1,5 +1,6 @@
 #include "server/pack_transfer.h"
 
+#include <chrono>
 #include <vector>
 
 #include "api/pack.h"
@@ -67,10 +68,14 @@ class IntakeRole : public ObjectReceiver::Role {
     base_.clear();
     if (o.kind != ObjectKind::kBlob) {
       if (o.kind != ObjectKind::kManifest) base.clear();
+      auto now = std::chrono::steady_clock::now();
+      if (queue_.empty()) queued_since_ = now;
       queued_bytes_ += o.bytes.size() + base.size();
       queue_.push_back(std::move(o));
       bases_.push_back(std::move(base));
-      if (queue_.size() >= kMaxQueued || queued_bytes_ >= kMaxQueuedBytes) return Flush();
+      if (queue_.size() >= kMaxQueued || queued_bytes_ >= kMaxQueuedBytes ||
+          now - queued_since_ >= kMaxQueuedWait)
+        return Flush();
       return Status::Ok();
     }
     // A blob names nothing; the queue is checked first, so that no queued
@@ -129,6 +134,10 @@ class IntakeRole : public ObjectReceiver::Role {
  private:
   static constexpr size_t kMaxQueued = 256;                // objects
   static constexpr uint64_t kMaxQueuedBytes = 8ull << 20;  // their bytes
+  // Objects that trickle in (a 1 % publish: each manifest against its base,
+  // as fast as the client makes the frames) are checked as they come, while
+  // the next ones are made, instead of all after the last byte.
+  static constexpr auto kMaxQueuedWait = std::chrono::milliseconds(5);
 
   // A checked object: into the batch, whether this repo or another holds it
   // already (the same write, sync and rename either way: no timing answer to
@@ -162,6 +171,7 @@ class IntakeRole : public ObjectReceiver::Role {
   std::vector<std::string> bases_;     // each one's base manifest's bytes, or ""
   std::string base_;                   // the base of the object being received
   uint64_t queued_bytes_ = 0;
+  std::chrono::steady_clock::time_point queued_since_;  // the queue's first object
   wire::PackResult result_;
 };
 

