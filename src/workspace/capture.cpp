@@ -18,6 +18,7 @@
 #include "base/progress.h"
 #include "store/index_fold.h"
 #include "store/objects.h"
+#include "store/tree.h"
 #include "workspace/capture_cache.h"
 #include "workspace/capture_walk.h"
 #include "workspace/file_content.h"
