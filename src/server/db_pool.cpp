@@ -1,5 +1,7 @@
 #include "server/db_pool.h"
 
+#include "net/http_log.h"
+
 namespace converge {
 
 DbPool::Lease::~Lease() {
@@ -75,15 +77,73 @@ Result<DbPool::Lease> DbPool::Acquire() {
     Lease give_back(this, nullptr);  // releases the slot counted above
     return db.status();
   }
-  return Lease(this, std::make_unique<Db>(std::move(*db)));
+  auto owned = std::make_unique<Db>(std::move(*db));  // the hook needs its address
+  if (!where_.postgres()) owned->SetWalHook(&DbPool::WalCommitted, this);
+  return Lease(this, std::move(owned));
 }
 
 void DbPool::Close() {
-  std::lock_guard<std::mutex> lock(mu_);
-  closed_ = true;
-  open_ -= std::min<unsigned>(open_, static_cast<unsigned>(idle_.size()));
-  idle_.clear();
-  returned_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    open_ -= std::min<unsigned>(open_, static_cast<unsigned>(idle_.size()));
+    idle_.clear();
+    returned_.notify_all();
+  }
+  StopCheckpoints();
+}
+
+void DbPool::WalCommitted(void* pool, Db& db, int frames) {
+  if (frames < kCheckpointFrames) return;
+  auto* self = static_cast<DbPool*>(pool);
+  if (frames >= kCheckpointFramesInline) {
+    std::lock_guard<std::mutex> run(self->checkpoint_run_);
+    Status st = db.Checkpoint();
+    if (!st.ok()) LogLine(LogLevel::kWarn, "checkpointing the database failed: " + st.message());
+    return;
+  }
+  std::lock_guard<std::mutex> lock(self->checkpoint_mu_);
+  if (self->checkpoints_stopped_) return;
+  self->checkpoint_due_ = true;
+  if (!self->checkpointer_.joinable())
+    self->checkpointer_ = std::thread([self] { self->CheckpointLoop(); });
+  self->checkpoint_wake_.notify_one();
+}
+
+void DbPool::CheckpointLoop() {
+  std::unique_ptr<Db> db;  // a connection of its own, opened at the first run
+  std::unique_lock<std::mutex> lock(checkpoint_mu_);
+  for (;;) {
+    checkpoint_wake_.wait(lock, [&] { return checkpoints_stopped_ || checkpoint_due_; });
+    if (checkpoints_stopped_) return;
+    checkpoint_due_ = false;
+    lock.unlock();
+    Status st = Status::Ok();
+    if (!db) {
+      Result<Db> opened = where_.Open();
+      if (opened.ok())
+        db = std::make_unique<Db>(std::move(*opened));
+      else
+        st = opened.status();
+    }
+    if (db) {
+      std::lock_guard<std::mutex> run(checkpoint_run_);
+      st = db->Checkpoint();
+    }
+    // Not fatal: the WAL grows until a later checkpoint, or the last
+    // connection's close, copies it.
+    if (!st.ok()) LogLine(LogLevel::kWarn, "checkpointing the database failed: " + st.message());
+    lock.lock();
+  }
+}
+
+void DbPool::StopCheckpoints() {
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    checkpoints_stopped_ = true;
+  }
+  checkpoint_wake_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
 }
 
 }  // namespace converge

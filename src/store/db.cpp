@@ -196,6 +196,29 @@ bool Stmt::IsNull(int col) const {
   return sqlite3_column_type(s_, col) == SQLITE_NULL;
 }
 
+void Db::SetWalHook(void (*hook)(void* arg, Db& db, int frames), void* arg) {
+  if (!db_) return;
+  // The C callback carries the caller's hook and argument in one block
+  // that lives as long as this connection.
+  wal_hook_ = std::make_unique<WalHook>(WalHook{hook, arg, this});
+  sqlite3_wal_hook(
+      db_.get(),
+      [](void* h, sqlite3*, const char*, int frames) {
+        auto* w = static_cast<WalHook*>(h);
+        w->hook(w->arg, *w->db, frames);
+        return SQLITE_OK;
+      },
+      wal_hook_.get());
+}
+
+Status Db::Checkpoint() {
+  if (!db_) return Status::Ok();
+  int rc =
+      sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return Error("checkpoint '" + path_.string() + "'");
+  return Status::Ok();
+}
+
 Status Db::Error(const std::string& what) const {
   return IoError(what + ": " + sqlite3_errmsg(db_.get()));
 }

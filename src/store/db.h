@@ -117,6 +117,17 @@ class Db {
 
   Status Exec(std::string_view sql);
   Result<Stmt> Prepare(std::string_view sql);
+  // SQLite only (nothing on PostgreSQL): `hook(arg, *this, frames)` after
+  // each commit of this connection, with the frames in the WAL, instead of
+  // the checkpoint SQLite would run in the committing connection past 1,000
+  // (sqlite3_wal_hook replaces it): whoever sets it checkpoints, and may
+  // call Checkpoint() on this connection from the hook. The Db must not
+  // move once the hook is set (keep it on the heap).
+  void SetWalHook(void (*hook)(void* arg, Db& db, int frames), void* arg);
+  // SQLite: copies what the WAL holds into the database file as far as no
+  // reader still needs the old pages (a PASSIVE checkpoint: it waits for
+  // no one). Nothing on PostgreSQL.
+  Status Checkpoint();
   // SQLite only (0 on PostgreSQL): records use RETURNING instead.
   int64_t LastInsertRowId() const;
   int Changes() const;
@@ -167,6 +178,12 @@ class Db {
   std::string source_;
   std::shared_ptr<StmtCache> cache_;
   std::shared_ptr<PgConn> pg_;  // the PostgreSQL connection, else null
+  struct WalHook {
+    void (*hook)(void* arg, Db& db, int frames);
+    void* arg;
+    Db* db;
+  };
+  std::unique_ptr<WalHook> wal_hook_;  // SetWalHook's, at a fixed address
 };
 
 // A PostgreSQL URL with any password replaced by "***", for messages.
