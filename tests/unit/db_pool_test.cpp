@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -57,43 +58,52 @@ bool FileReaches(const fs::path& file, uint64_t bytes) {
   return FileSize(file) >= bytes;
 }
 
-TEST(DbPoolTest, ACommitPastTheLimitIsCopiedIntoTheFileByThePool) {
-  TempDir dir;
-  DbPool pool(ServerDb::For(dir.path(), "sqlite"), 0);
-  fs::path file = dir.path() / "converge.db";
-  Result<DbPool::Lease> db = pool.Acquire();
-  ASSERT_TRUE(db.ok()) << db.status().message();
-  ASSERT_TRUE((*db)->Exec("CREATE TABLE filler (n INTEGER PRIMARY KEY, pad BLOB)").ok());
+// A pool on a fresh data dir's SQLite file, and one connection of it with
+// a table to fill.
+class DbPoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<DbPool::Lease> lease = pool_.Acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status().message();
+    db_.emplace(std::move(*lease));
+    ASSERT_TRUE((*db_)->Exec("CREATE TABLE filler (n INTEGER PRIMARY KEY, pad BLOB)").ok());
+  }
+  Db& db() { return **db_; }
+  fs::path file() const { return dir_.path() / "converge.db"; }
+
+  TempDir dir_;
+  DbPool pool_{ServerDb::For(dir_.path(), "sqlite"), 0};
+  std::optional<DbPool::Lease> db_;
+};
+
+TEST_F(DbPoolTest, ACommitPastTheLimitIsCopiedIntoTheFileByThePool) {
   // Below the limit nothing is copied: the new pages stay in the WAL.
-  uint64_t before = FileSize(file);
-  Insert(**db, 0, 300);
+  uint64_t before = FileSize(file());
+  Insert(db(), 0, 300);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(FileSize(file), before);
+  EXPECT_EQ(FileSize(file()), before);
   // Past it (4,000 rows: some 1,400 pages) the pool's thread copies them.
-  Insert(**db, 300, 4000);
-  EXPECT_TRUE(FileReaches(file, 5u << 20));
+  Insert(db(), 300, 4000);
+  EXPECT_TRUE(FileReaches(file(), 5u << 20));
 }
 
-TEST(DbPoolTest, CommitsThatKeepMeetingTheThreadsCheckpointLeaveTheWalBounded) {
-  // Six commits of ~1,400 pages, each begun while the thread is copying the
-  // one before into the file: such a writer cannot rewind the WAL, so
-  // without the committer's own checkpoint past 4,000 frames it would hold
-  // all ~8,000 (33 MB); with it, about 4,000 plus a commit's (the file
-  // keeps its largest size).
-  TempDir dir;
-  DbPool pool(ServerDb::For(dir.path(), "sqlite"), 0);
-  fs::path file = dir.path() / "converge.db";
-  Result<DbPool::Lease> db = pool.Acquire();
-  ASSERT_TRUE(db.ok()) << db.status().message();
-  ASSERT_TRUE((*db)->Exec("CREATE TABLE filler (n INTEGER PRIMARY KEY, pad BLOB)").ok());
+TEST_F(DbPoolTest, CommitsThatKeepMeetingTheThreadsCheckpointLeaveTheWalBounded) {
+  // Six commits of ~1,400 pages, each begun while the thread may still be
+  // copying the one before into the file: such a writer cannot rewind the
+  // WAL, and were that so every time it would hold all ~8,000 frames
+  // (33 MB); the committer's own checkpoint past 4,000 frames keeps it at
+  // about 4,000 plus a commit's (the file keeps its largest size). Often
+  // the WAL rewinds by itself, so this passes without that rule too: it
+  // checks the bound, not the rule.
   for (int round = 1; round <= 6; round++) {
-    InsertRowByRow(**db, 4000 * round, 4000);
-    ASSERT_TRUE(FileReaches(file, round * (5u << 20))) << "round " << round;
+    InsertRowByRow(db(), 4000 * round, 4000);
+    ASSERT_TRUE(FileReaches(file(), round * (5u << 20))) << "round " << round;
   }
   uint64_t frame = 4096 + 24;
-  EXPECT_LT(FileSize(dir.path() / "converge.db-wal"),
+  EXPECT_LT(FileSize(dir_.path() / "converge.db-wal"),
             (DbPool::kCheckpointFramesInline + 1500) * frame);
-  pool.Close();  // stops the thread; the destructor's second Close is harmless
+  db_.reset();
+  pool_.Close();  // stops the thread; the destructor's second Close is harmless
 }
 
 }  // namespace
