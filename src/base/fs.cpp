@@ -112,8 +112,10 @@ Status WriteFileAtomic(const fs::path& path, std::string_view data, unsigned mod
   return WriteFileAtomicFrom(path, dir, mode, [&](const ByteSink& sink) { return sink(data); });
 }
 
-Status WriteFileAtomicFrom(const fs::path& path, const fs::path& temp_dir, unsigned mode,
-                           const std::function<Status(const ByteSink&)>& emit) {
+namespace {
+
+Status ReplaceFileFrom(const fs::path& path, const fs::path& temp_dir, unsigned mode,
+                       const std::function<Status(const ByteSink&)>& emit, bool durable) {
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   fs::path tmp = temp_dir / TempName("." + path.filename().string());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -122,14 +124,27 @@ Status WriteFileAtomicFrom(const fs::path& path, const fs::path& temp_dir, unsig
   ::fchmod(fd, mode);  // the umask must not widen or narrow what the caller asked for
   std::string what = "'" + tmp.string() + "'";
   Status st = emit([&](std::string_view piece) { return WriteAll(fd, piece, what); });
-  if (st.ok() && ::fsync(fd) != 0) st = ErrnoStatus("fsync '" + tmp.string() + "'", errno);
+  if (st.ok() && durable && ::fsync(fd) != 0)
+    st = ErrnoStatus("fsync '" + tmp.string() + "'", errno);
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
     st = ErrnoStatus("rename to '" + path.string() + "'", errno);
   if (!st.ok()) {
     ::unlink(tmp.c_str());
     return st;
   }
-  return FsyncDir(dir);
+  return durable ? FsyncDir(dir) : Status::Ok();
+}
+
+}  // namespace
+
+Status WriteFileAtomicFrom(const fs::path& path, const fs::path& temp_dir, unsigned mode,
+                           const std::function<Status(const ByteSink&)>& emit) {
+  return ReplaceFileFrom(path, temp_dir, mode, emit, true);
+}
+
+Status ReplaceCacheFileFrom(const fs::path& path, const fs::path& temp_dir, unsigned mode,
+                            const std::function<Status(const ByteSink&)>& emit) {
+  return ReplaceFileFrom(path, temp_dir, mode, emit, false);
 }
 
 Status MakeDirs(const fs::path& dir, unsigned mode) {

@@ -62,6 +62,13 @@ using ByteSink = std::function<Status(std::string_view)>;
 Status WriteFileAtomicFrom(const fs::path& path, const fs::path& temp_dir, unsigned mode,
                            const std::function<Status(const ByteSink&)>& emit);
 
+// The same without any fsync: readers see the old file or the new one whole
+// (the rename), but a crash may leave either, or after a power loss a file
+// torn or empty. For a cache only, whose reader checks what it reads (a
+// checksum) and whose loss costs only work: the stat cache.
+Status ReplaceCacheFileFrom(const fs::path& path, const fs::path& temp_dir, unsigned mode,
+                            const std::function<Status(const ByteSink&)>& emit);
+
 // fsync on a directory, so a rename or create inside it is durable.
 Status FsyncDir(const fs::path& dir);
 

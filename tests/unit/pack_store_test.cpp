@@ -7,6 +7,8 @@
 
 #include <array>
 #include <atomic>
+#include <thread>
+#include <vector>
 
 #include "base/fs.h"
 #include "store/cas.h"
@@ -283,6 +285,36 @@ TEST(Compress, KeepsZstdOnlyWhereItPays) {
   EXPECT_FALSE(CompressForStorage(testing::PseudoRandomBytes(1 << 20, 3)).has_value());
   EXPECT_FALSE(CompressForStorage("tiny").has_value());
   EXPECT_FALSE(CompressForStorage(std::string(kMaxCompressedObject + 1, 'a')).has_value());
+}
+
+// Each thread keeps one context of a fixed size and a scratch buffer
+// (store/compress.cpp): objects of every size, in any order, on several
+// threads at once, each compress to a frame that reads back exactly.
+TEST(Compress, ObjectsOfEverySizeInTurnOnSeveralThreads) {
+  auto text = [](size_t size, int seed) {
+    std::string t;
+    for (int i = 0; t.size() < size; i++)
+      t += "line " + std::to_string((i * seed) % 13) + " of file " + std::to_string(seed) + "\n";
+    t.resize(size);
+    return t;
+  };
+  const std::vector<size_t> sizes = {
+      1000, 200 << 10, 256 << 10, (256 << 10) + 1, 3000, 4u << 20, 64 << 10, 8u << 20, 5000};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; t++)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizes.size(); i++) {
+          std::string raw = text(sizes[(i + t) % sizes.size()], t + 2);
+          std::optional<std::string> frame = CompressForStorage(raw);
+          std::string back(raw.size(), '\0');
+          if (!frame || !DecompressStored(*frame, back.data(), back.size()).ok() || back != raw)
+            bad++;
+        }
+    });
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 // Through the store: a write batch keeps text compressed and random bytes as
