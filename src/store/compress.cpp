@@ -1,7 +1,7 @@
 #include "store/compress.h"
 
-// For ZSTD_initStaticCCtx and ZSTD_estimateCCtxSize (stable in 1.5, and
-// exported by Debian's shared libzstd).
+// For ZSTD_initStaticCCtx and ZSTD_estimateCCtxSize: zstd's experimental
+// API, exported by Debian's shared libzstd 1.5.4 (unchanged since 1.3).
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 

@@ -20,8 +20,9 @@
 // layout is in stat_cache_layout.h), mapped whole and looked up in place: binary
 // search by directory path, then by name, no allocation per entry.
 // A snap (which holds the workspace lock) writes it whole, atomically (temp
-// file, fsync, rename), after its objects are durable and the snap is
-// recorded, and only when it changed; an in-place restore writes it for the
+// file, rename; not synced: a power loss may leave it old or torn, and the
+// checksum below refuses a torn one), after its objects are durable and the
+// snap is recorded, and only when it changed; an in-place restore writes it for the
 // tree it restored (workspace/restore_cache.h), and status and diff refresh
 // it (workspace/capture.h, RefreshStatCache). The capture streams the
 // records into unlinked temp files in .converge/tmp as each directory is stored
@@ -259,8 +260,8 @@ class StatCacheWriter {
 // The ID of the ignore rules `text` (a .convergeignore's bytes, "" for none).
 ObjectId IgnoreRulesId(std::string_view text);
 
-// Replaces the workspace's cache file with `bytes` (temp file, fsync, rename,
-// fsync of .converge/), then, when `empty_table`, deletes the legacy table's
+// Replaces the workspace's cache file with `bytes` (temp file, rename; no
+// fsync: base/fs.h ReplaceCacheFileFrom), then, when `empty_table`, deletes the legacy table's
 // rows. Needs the workspace lock. Errors: kIo, the database's.
 Status SaveStatCache(const fs::path& meta, Db& db, std::string_view bytes, bool empty_table);
 // The same, the file's bytes streamed from `writer` (StatCacheWriter::Emit)
