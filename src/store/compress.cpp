@@ -48,7 +48,7 @@ ZSTD_CCtx* ThreadCCtx() {
 // Where the thread compresses an object of up to kScratchBytes (a
 // manifest, most source files; its frame is then copied out): kept, like
 // the context, so that compressing one small object after another touches
-// no new memory. Larger ones get a buffer of their own, from the budget.
+// no new memory. Larger ones get a buffer of their own.
 constexpr size_t kScratchBytes = 256u << 10;
 char* ThreadScratch() {
   thread_local std::unique_ptr<char[]> scratch =
@@ -67,18 +67,16 @@ std::optional<std::string> CompressIfSmaller(std::string_view in) {
   ZSTD_CCtx* ctx = ThreadCCtx();
   if (!ctx) return std::nullopt;
   size_t bound = ZSTD_compressBound(in.size());
-  if (in.size() <= kScratchBytes) {
-    size_t n = ZSTD_compressCCtx(ctx, ThreadScratch(), bound, in.data(), in.size(), kLevel);
-    if (ZSTD_isError(n) || n > in.size() - in.size() / 10) return std::nullopt;
-    return std::string(ThreadScratch(), n);
-  }
+  // Counted either way, so that past the budget nothing is compressed.
   if (!MemoryBudget::Global().TryTake(bound)) return std::nullopt;
+  std::unique_ptr<char[]> own;
+  char* out = ThreadScratch();
   // Not zeroed: zstd writes what it returns, and only that is kept.
-  auto out = std::make_unique_for_overwrite<char[]>(bound);
-  size_t n = ZSTD_compressCCtx(ctx, out.get(), bound, in.data(), in.size(), kLevel);
+  if (in.size() > kScratchBytes) out = (own = std::make_unique_for_overwrite<char[]>(bound)).get();
+  size_t n = ZSTD_compressCCtx(ctx, out, bound, in.data(), in.size(), kLevel);
   MemoryBudget::Global().Give(bound);
   if (ZSTD_isError(n) || n > in.size() - in.size() / 10) return std::nullopt;
-  return std::string(out.get(), n);
+  return std::string(out, n);
 }
 
 }  // namespace
