@@ -97,9 +97,7 @@ void DbPool::WalCommitted(void* pool, Db& db, int frames) {
   if (frames < kCheckpointFrames) return;
   auto* self = static_cast<DbPool*>(pool);
   if (frames >= kCheckpointFramesInline) {
-    std::lock_guard<std::mutex> run(self->checkpoint_run_);
-    Status st = db.Checkpoint();
-    if (!st.ok()) LogLine(LogLevel::kWarn, "checkpointing the database failed: " + st.message());
+    self->RunCheckpoint(db);
     return;
   }
   std::lock_guard<std::mutex> lock(self->checkpoint_mu_);
@@ -118,23 +116,31 @@ void DbPool::CheckpointLoop() {
     if (checkpoints_stopped_) return;
     checkpoint_due_ = false;
     lock.unlock();
-    Status st = Status::Ok();
     if (!db) {
       Result<Db> opened = where_.Open();
       if (opened.ok())
         db = std::make_unique<Db>(std::move(*opened));
       else
-        st = opened.status();
+        WarnCheckpointFailed(opened.status());
     }
-    if (db) {
-      std::lock_guard<std::mutex> run(checkpoint_run_);
-      st = db->Checkpoint();
-    }
-    // Not fatal: the WAL grows until a later checkpoint, or the last
-    // connection's close, copies it.
-    if (!st.ok()) LogLine(LogLevel::kWarn, "checkpointing the database failed: " + st.message());
+    if (db) RunCheckpoint(*db);
     lock.lock();
   }
+}
+
+void DbPool::RunCheckpoint(Db& db) {
+  Status st;
+  {
+    std::lock_guard<std::mutex> run(checkpoint_run_);
+    st = db.Checkpoint();
+  }
+  if (!st.ok()) WarnCheckpointFailed(st);
+}
+
+void DbPool::WarnCheckpointFailed(const Status& st) {
+  // Not fatal: the WAL grows until a later checkpoint, or the last
+  // connection's close, copies it.
+  LogLine(LogLevel::kWarn, "checkpointing the database failed: " + st.message());
 }
 
 void DbPool::StopCheckpoints() {

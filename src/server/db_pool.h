@@ -97,6 +97,9 @@ class DbPool {
  private:
   static void WalCommitted(void* pool, Db& db, int frames);  // a pool connection's SetWalHook
   void CheckpointLoop();
+  // A checkpoint on `db`, after any other running; a failure is logged.
+  void RunCheckpoint(Db& db);
+  static void WarnCheckpointFailed(const Status& st);
   void StopCheckpoints();
 
   ServerDb where_;

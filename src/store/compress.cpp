@@ -69,10 +69,10 @@ std::optional<std::string> CompressIfSmaller(std::string_view in) {
   size_t bound = ZSTD_compressBound(in.size());
   // Counted either way, so that past the budget nothing is compressed.
   if (!MemoryBudget::Global().TryTake(bound)) return std::nullopt;
-  std::unique_ptr<char[]> own;
-  char* out = ThreadScratch();
   // Not zeroed: zstd writes what it returns, and only that is kept.
-  if (in.size() > kScratchBytes) out = (own = std::make_unique_for_overwrite<char[]>(bound)).get();
+  std::unique_ptr<char[]> own;
+  if (in.size() > kScratchBytes) own = std::make_unique_for_overwrite<char[]>(bound);
+  char* out = own ? own.get() : ThreadScratch();
   size_t n = ZSTD_compressCCtx(ctx, out, bound, in.data(), in.size(), kLevel);
   MemoryBudget::Global().Give(bound);
   if (ZSTD_isError(n) || n > in.size() - in.size() / 10) return std::nullopt;
