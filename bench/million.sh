@@ -106,10 +106,10 @@ warm_tree() {
 }
 
 # Converge's step 4 as one command, `bash -c "$FETCH_RESTORE" _ CVG DIR URL
-# PUB`: a new workspace DIR whose remote is repository "bench" at URL, a
-# fetch, and a restore of publication PUB.
-FETCH_RESTORE='"$1" init "$2" >/dev/null && cd "$2" &&
-  "$1" remote set --url "$3" --repo bench >/dev/null && "$1" fetch && "$1" restore "$4"'
+# PUB`: `converge clone` of publication PUB of repository "bench" at URL into
+# the new workspace DIR (init, remote set, fetch and restore in one process,
+# as git clone is one).
+FETCH_RESTORE='"$1" clone --url "$3" --repo bench --publication "$4" "$2"'
 
 # same_tree DIR DIGEST: fails the run unless converge's fresh DIR holds what
 # git's clone held.

@@ -110,7 +110,6 @@ publish_converge() {  # ROW: publish the newest snap, recording bytes sent
   # Every byte the client sent for it (negotiation, headers and packs, as
   # they went over the wire); bytes_uploaded is the objects' own size.
   bytes=$(json_field "$BENCH_WORK/last.out" bytes_sent)
-  LAST_PUBLICATION=$(json_field "$BENCH_WORK/last.out" publication.id)
   rec "$1" "$bytes" && say "$1" "$bytes"
 }
 publish_git() {  # ROW: git push, recording the receive-pack request bytes
@@ -121,11 +120,8 @@ publish_git() {  # ROW: git push, recording the receive-pack request bytes
   rec "$1" "$bytes" && say "$1" "$bytes"
 }
 
-fetch_converge() {  # ROW FRESH: fetch + restore the last publication into FRESH
-  STEP_USES_SERVER=1 measure_tool converge bash -c \
-    "'$CVG' init '$2' >/dev/null && cd '$2' &&
-     '$CVG' remote set --url '$CVG_URL' --repo bench >/dev/null &&
-     '$CVG' fetch && '$CVG' restore '$LAST_PUBLICATION'"
+fetch_converge() {  # ROW FRESH: clone the repo into FRESH (its newest publication restored)
+  STEP_USES_SERVER=1 measure_tool converge "$CVG" clone --url "$CVG_URL" --repo bench "$2"
   rec "$1" && say "$1"
 }
 fetch_git() {

@@ -84,6 +84,10 @@ run diff -r --no-dereference --exclude=.converge "$ws1" "$demo/restored" && echo
 [ -x "$demo/restored/build.sh" ] && echo "build.sh is still executable"
 [ "$(readlink "$demo/restored/link-to-readme")" = README ] && echo "the symlink still points at README"
 
+step "Or all of that in one step: bob clones the repo"
+as bob "$bin" clone --url "$url" --repo web "$demo/bob-clone"
+run diff -r --no-dereference --exclude=.converge "$ws1" "$demo/bob-clone" && echo "identical"
+
 step "Bob may read but not publish"
 as bob "$bin" snap -m "bob's change" >/dev/null
 as bob "$bin" publish || echo "(refused, as it should be)"

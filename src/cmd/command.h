@@ -83,6 +83,7 @@ void RegisterLogin(Cli& cli);  // login, logout, whoami
 void RegisterRemote(Cli& cli);
 void RegisterPublish(Cli& cli);
 void RegisterFetch(Cli& cli);
+void RegisterClone(Cli& cli);
 void RegisterPublications(Cli& cli);
 void RegisterStatus(Cli& cli);
 void RegisterUser(Cli& cli);

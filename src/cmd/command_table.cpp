@@ -27,7 +27,7 @@ constexpr CommandEntry kCommands[] = {
     {"lane", RegisterLane},     {"scope", RegisterScope},
     {"gates", RegisterGates},   {"audit", RegisterAudit},
     {"fsck", RegisterFsck},     {"repack", RegisterRepack},
-    {"gc", RegisterGc},
+    {"gc", RegisterGc},         {"clone", RegisterClone},
 };
 
 }  // namespace

@@ -1,0 +1,107 @@
+#include "client/clone.h"
+
+#include <system_error>
+
+#include "base/text.h"
+#include "client/credentials.h"
+#include "workspace/lock.h"
+
+namespace converge {
+
+namespace {
+
+// Where the clone goes, and whether the clone makes it (else it is an empty
+// directory already).
+Result<bool> CheckTarget(const fs::path& dir) {
+  std::error_code ec;
+  fs::file_status st = fs::symlink_status(dir, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return IoError("cannot look at '" + dir.string() + "': " + ec.message());
+  if (!fs::exists(st)) return true;
+  if (!fs::is_directory(st) || !fs::is_empty(dir, ec) || ec)
+    return Conflict("destination '" + dir.string() +
+                    "' already exists and is not an empty directory: name another, or "
+                    "'converge init' there and fetch into it");
+  return false;
+}
+
+// Takes away what a failed clone made in `dir`.
+void Unmake(const fs::path& dir, bool made_dir) {
+  std::error_code ec;
+  if (made_dir) {
+    fs::remove_all(dir, ec);
+    return;
+  }
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
+}
+
+// The newest of `pubs` (the server lists each lane newest first; several
+// lanes' lists are merged by time).
+const wire::Publication* Newest(const std::vector<wire::Publication>& pubs) {
+  const wire::Publication* best = nullptr;
+  for (const wire::Publication& p : pubs)
+    if (!best || p.created_at > best->created_at) best = &p;
+  return best;
+}
+
+Status CloneInto(const CloneOptions& opts, const std::string& url, CloneOutcome* out) {
+  ASSIGN_OR_RETURN(Workspace ws, Workspace::Init(opts.dir));
+  out->root = ws.root();
+  WorkspaceConfig config = ws.config();
+  Remote remote;
+  remote.url = url;
+  remote.repo = opts.repo;
+  if (!opts.scope.empty()) remote.scope = opts.scope;
+  remote.lane = opts.lane;
+  config.remote = remote;
+  RETURN_IF_ERROR(ws.SaveConfig(config));
+
+  ServerFlags flags = opts.server;
+  flags.url = url;
+  ASSIGN_OR_RETURN(ApiClient api, ConnectAuthenticated(flags, &ws));
+  FetchOptions fetch;
+  fetch.scope = opts.scope;
+  fetch.lane = opts.lane;
+  fetch.publication = opts.publication;
+  fetch.progress = opts.progress;
+  fetch.lock = opts.lock;
+  Result<FetchOutcome> fetched = FetchPublications(ws, api, opts.repo, fetch);
+  if (!fetched.ok()) return ExplainFailure(fetched.status(), "", opts.repo);
+  out->fetched = std::move(*fetched);
+
+  const wire::Publication* newest = Newest(out->fetched.publications);
+  if (!newest) return Status::Ok();
+  out->restored = *newest;
+  std::optional<ObjectId> snap = ObjectId::FromHex(newest->snap);
+  if (!snap) return Corrupt("publication " + newest->id + " names no valid snap");
+  ASSIGN_OR_RETURN(WorkspaceLock lock, WorkspaceLock::Acquire(ws, "converge clone", opts.lock));
+  ASSIGN_OR_RETURN(out->stats, RestoreInPlace(ws, *snap, /*force=*/false, opts.progress));
+  return Status::Ok();
+}
+
+}  // namespace
+
+fs::path DefaultCloneDir(const std::string& repo) {
+  return fs::path(repo);
+}
+
+Result<CloneOutcome> Clone(const CloneOptions& opts) {
+  if (opts.repo.empty()) return Invalid("name the repo to clone (--repo)");
+  fs::path dir = opts.dir.empty() ? DefaultCloneDir(opts.repo) : opts.dir;
+  if (dir.empty() || dir.filename() == "." || dir.filename() == ".." ||
+      opts.repo.find('/') != std::string::npos)
+    return Invalid("cannot name a directory after repo " + Quote(opts.repo) + ": give one");
+  ASSIGN_OR_RETURN(std::string url, CanonicalServerUrl(opts.server.url));
+  ASSIGN_OR_RETURN(bool make_dir, CheckTarget(dir));
+  CloneOptions o = opts;
+  o.dir = dir;
+  CloneOutcome out;
+  Status st = CloneInto(o, url, &out);
+  if (!st.ok()) {
+    Unmake(dir, make_dir);
+    return st;
+  }
+  return out;
+}
+
+}  // namespace converge
