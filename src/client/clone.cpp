@@ -81,15 +81,13 @@ Status CloneInto(const CloneOptions& opts, const std::string& url, CloneOutcome*
 
 }  // namespace
 
-fs::path DefaultCloneDir(const std::string& repo) {
-  return fs::path(repo);
-}
-
 Result<CloneOutcome> Clone(const CloneOptions& opts) {
   if (opts.repo.empty()) return Invalid("name the repo to clone (--repo)");
-  fs::path dir = opts.dir.empty() ? DefaultCloneDir(opts.repo) : opts.dir;
-  if (dir.empty() || dir.filename() == "." || dir.filename() == ".." ||
-      opts.repo.find('/') != std::string::npos)
+  // By default, a directory named after the repo (a repo name is one path
+  // component, never '.' or '..': docs/api.md).
+  fs::path dir = opts.dir.empty() ? fs::path(opts.repo) : opts.dir;
+  if (opts.dir.empty() &&
+      (opts.repo == "." || opts.repo == ".." || opts.repo.find('/') != std::string::npos))
     return Invalid("cannot name a directory after repo " + Quote(opts.repo) + ": give one");
   ASSIGN_OR_RETURN(std::string url, CanonicalServerUrl(opts.server.url));
   ASSIGN_OR_RETURN(bool make_dir, CheckTarget(dir));

@@ -39,7 +39,4 @@ struct CloneOutcome {
 // fetch's and restore's errors otherwise, after taking away what it made.
 Result<CloneOutcome> Clone(const CloneOptions& opts);
 
-// The directory a clone of `repo` makes when none is given: the repo's name.
-fs::path DefaultCloneDir(const std::string& repo);
-
 }  // namespace converge

@@ -72,6 +72,12 @@ TEST_F(CloneTest, RefusesADirectoryThatIsNotEmptyAndLeavesItAsItWas) {
               "already exists and is not an empty directory");
   EXPECT_EQ(ReadFileOrDie(dir / "mine.txt"), "keep me\n");
   EXPECT_FALSE(fs::exists(dir / ".converge"));
+  // An empty directory, the current one here, is taken as it is.
+  fs::path here = bob_.home->path() / "here";
+  fs::create_directories(here);
+  RunResult r = bob_.Run({"clone", "--url", url_, "--repo", "web", "."}, here);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(DescribeTree(here), DescribeTree(alice_ws_));
 }
 
 TEST_F(CloneTest, AFailedCloneTakesAwayWhatItMade) {
