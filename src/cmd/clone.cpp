@@ -14,9 +14,8 @@ void RegisterClone(Cli& cli) {
   auto dir = std::make_shared<std::string>();
   CLI::App* cmd = cli.Command(
       "clone", "Make a workspace of a repo: init, remote set, fetch and restore in one step");
-  cmd->add_option("--url", o->server.url, "Server URL")->required();
-  cmd->add_option("--ca-file", o->server.ca_file,
-                  "PEM file of the CA that signed the server's certificate (or CONVERGE_CA_FILE)");
+  AddServerFlags(cmd, o->server);
+  cmd->get_option("--url")->required()->description("Server URL");
   cmd->add_option("--repo", o->repo, "Repo on that server")->required();
   cmd->add_option("dir", *dir, "New or empty directory (default: the repo's name)")
       ->type_name("DIR");
