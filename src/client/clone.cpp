@@ -36,7 +36,10 @@ void Unmake(const fs::path& dir, bool made_dir) {
 }
 
 // The newest of `pubs` (the server lists each lane newest first; several
-// lanes' lists are merged by time).
+// lanes' lists are merged by time). The server writes its timestamps in one
+// fixed-width form (base/clock.h), so their text order is their time order;
+// the first of equals wins. (A server that lies about times only picks which
+// of its publications is restored, which it could anyway.)
 const wire::Publication* Newest(const std::vector<wire::Publication>& pubs) {
   const wire::Publication* best = nullptr;
   for (const wire::Publication& p : pubs)
