@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "base/text.h"
+#include "client/clone_writer.h"
 #include "client/credentials.h"
 #include "workspace/lock.h"
 
@@ -68,6 +69,16 @@ Status CloneInto(const CloneOptions& opts, const std::string& url, CloneOutcome*
   fetch.publication = opts.publication;
   fetch.progress = opts.progress;
   fetch.lock = opts.lock;
+  // The tree of the publication to restore is written as its objects arrive.
+  std::unique_ptr<CloneWriter> writer;
+  fetch.observe = [&](const std::vector<wire::Publication>& pubs) -> DownloadObserver* {
+    const wire::Publication* newest = Newest(pubs);
+    std::optional<ObjectId> snap = newest ? ObjectId::FromHex(newest->snap) : std::nullopt;
+    if (!snap) return nullptr;
+    Result<std::unique_ptr<CloneWriter>> w = CloneWriter::Open(ws.root(), *snap);
+    if (w.ok()) writer = std::move(*w);
+    return writer.get();
+  };
   Result<FetchOutcome> fetched = FetchPublications(ws, api, opts.repo, fetch);
   if (!fetched.ok()) return ExplainFailure(fetched.status(), "", opts.repo);
   out->fetched = std::move(*fetched);
@@ -78,7 +89,14 @@ Status CloneInto(const CloneOptions& opts, const std::string& url, CloneOutcome*
   std::optional<ObjectId> snap = ObjectId::FromHex(newest->snap);
   if (!snap) return Corrupt("publication " + newest->id + " names no valid snap");
   ASSIGN_OR_RETURN(WorkspaceLock lock, WorkspaceLock::Acquire(ws, "converge clone", opts.lock));
-  ASSIGN_OR_RETURN(out->stats, RestoreInPlace(ws, *snap, /*force=*/false, opts.progress));
+  if (!writer) {
+    ASSIGN_OR_RETURN(out->stats, RestoreInPlace(ws, *snap, /*force=*/false, opts.progress));
+    return Status::Ok();
+  }
+  // What the writer made, trusted, and the rest written, in one walk.
+  writer->Finish();
+  ASSIGN_OR_RETURN(out->stats, CompleteRestore(ws, *snap, writer->written()));
+  out->stats.written += writer->files_written();
   return Status::Ok();
 }
 

@@ -42,13 +42,15 @@ constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
 // is missing or does not read back intact, with everything below that.
 class Download {
  public:
-  Download(ObjectStore& store, ApiClient& api, const std::string& repo, bool progress, bool heal)
+  Download(ObjectStore& store, ApiClient& api, const std::string& repo, bool progress, bool heal,
+           DownloadObserver* observer)
       : store_(store),
         api_(api),
         repo_(repo),
         batch_(store),
         progress_("Fetching", 0, 0, progress),
-        heal_(heal) {}
+        heal_(heal),
+        observer_(observer) {}
 
   ~Download() {
     if (background_) background_->thread.join();
@@ -137,7 +139,7 @@ class Download {
                  std::unordered_map<ObjectId, download::Held>& held, Answer* out) {
     wire::ObjectIdSet ask;
     for (const ObjectRef* r = begin; r != end; r++) ask.of(r->kind).push_back(r->id);
-    download::DownloadRole rx(batch_, wanted, promises, held, progress_);
+    download::DownloadRole rx(batch_, wanted, promises, held, progress_, observer_);
     ObjectReceiver receiver(store_, rx, download::kMaxMetadataObject);
     // The receiver and its role check every size, before the object's
     // bytes, with a message naming the kind: the parser's own limit is lifted.
@@ -336,6 +338,7 @@ class Download {
   bool loose_listed_ = false;
   std::vector<ObjectRef> next_, blobs_;  // queued: the next level's, and blobs to fetch
   bool heal_;
+  DownloadObserver* observer_;
   std::vector<ObjectRef> local_;         // healing: held objects still to walk
   std::unordered_set<ObjectId> walked_;  // healing: held objects walked or to walk
   std::unique_ptr<ApiClient> second_;    // the second connection, once opened
@@ -347,9 +350,9 @@ class Download {
 }  // namespace
 
 Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const std::string& repo,
-                                    const std::vector<ObjectId>& snaps, bool progress_on,
-                                    bool heal) {
-  return Download(store, api, repo, progress_on, heal).Run(snaps);
+                                    const std::vector<ObjectId>& snaps, bool progress_on, bool heal,
+                                    DownloadObserver* observer) {
+  return Download(store, api, repo, progress_on, heal, observer).Run(snaps);
 }
 
 }  // namespace converge

@@ -26,6 +26,24 @@ struct DownloadStats {
   uint64_t received = 0;            // what came over the wire for them (packs' object records)
 };
 
+// Sees each object of a download once it is verified (hashed, and a snap or
+// manifest decoded canonically), before the download adds it to its write
+// batch: `converge clone` writes the working tree from what arrives instead
+// of reading it all back from the store afterwards. Called from the
+// download's receiving threads, two at once, so an implementation locks;
+// nothing it does can fail the download, and it sees objects that may yet
+// be refused with the transfer (too deep a tree, a broken promise).
+class DownloadObserver {
+ public:
+  virtual ~DownloadObserver() = default;
+  // A snap or manifest, with its bytes.
+  virtual void Metadata(ObjectKind kind, const ObjectId& id, std::string_view bytes) = 0;
+  // A blob or chunk, when the download holds it whole in memory (up to
+  // 8 MiB while the memory budget allows); one it spilled to a temp file is
+  // not shown.
+  virtual void Blob(const ObjectId& id, std::string_view bytes) = 0;
+};
+
 // Downloads every object under `snaps` that `store` lacks, from `repo`
 // through `api`. Returns what was fetched. Fails with the transport's errors
 // (kUnavailable, kUnauthenticated, kNotFound, ...), kCorrupt for an object
@@ -39,8 +57,9 @@ struct DownloadStats {
 // (and so re-hashed), and whatever is missing there (set aside by `converge
 // fsck --fix`, say) or does not read back intact is fetched, with all it
 // names. A blob is looked for, not re-hashed: `fsck` finds a damaged one.
+// `observer`, if any, sees each object as it arrives.
 Result<DownloadStats> DownloadSnaps(ObjectStore& store, ApiClient& api, const std::string& repo,
                                     const std::vector<ObjectId>& snaps, bool progress,
-                                    bool heal = false);
+                                    bool heal = false, DownloadObserver* observer = nullptr);
 
 }  // namespace converge

@@ -1,6 +1,7 @@
 // What a download checks of what a server sends (client/download_checks.h).
 #include "client/download_checks.h"
 
+#include "client/download.h"
 #include "store/tree_depth.h"
 
 namespace converge::download {
@@ -87,12 +88,17 @@ Status DownloadRole::Take(ReceivedObject&& o) {
   progress_.Add(1, 0);
   received.insert(o.id);
   // A frame that came compressed is stored as it came (store/object_receiver.h).
-  if (o.kind == ObjectKind::kBlob) return AddReceived(batch_, std::move(o));
+  if (o.kind == ObjectKind::kBlob) {
+    if (std::optional<std::string_view> bytes = o.file.Held(); bytes && observer_)
+      observer_->Blob(o.id, *bytes);
+    return AddReceived(batch_, std::move(o));
+  }
   Result<Held> h = Decode(o.kind, o.bytes);
   if (!h.ok())
     return Corrupt("the server sent an invalid " + std::string(KindName(o.kind)) + " " +
                    o.id.hex() + ": " + h.status().message());
   held_.emplace(o.id, std::move(*h));  // `received` refuses a second copy
+  if (observer_) observer_->Metadata(o.kind, o.id, o.bytes);
   return AddReceived(batch_, std::move(o));
 }
 

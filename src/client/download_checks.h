@@ -20,6 +20,10 @@
 #include "store/object_receiver.h"
 #include "store/object_refs.h"
 
+namespace converge {
+class DownloadObserver;  // client/download.h
+}
+
 namespace converge::download {
 
 // A manifest, snap or chunk list is decoded in memory: anything bigger than
@@ -71,13 +75,18 @@ Status TooDeepFromServer(const std::optional<ObjectId>& snap, const std::string&
 // what was asked for (`wanted`), each blob of the size its namer promised;
 // every object joins the batch `batch`; manifests, snaps and chunk lists are
 // decoded too, and what they name and promise is kept in `held` until it is
-// fetched.
+// fetched. `observer`, if any, sees each object before the batch takes it.
 class DownloadRole : public ObjectReceiver::Role {
  public:
   DownloadRole(WriteBatch& batch, const std::unordered_map<ObjectId, ObjectKind>& wanted,
                const Promises& promises, std::unordered_map<ObjectId, Held>& held,
-               Progress& progress)
-      : batch_(batch), wanted_(wanted), promises_(promises), held_(held), progress_(progress) {}
+               Progress& progress, DownloadObserver* observer = nullptr)
+      : batch_(batch),
+        wanted_(wanted),
+        promises_(promises),
+        held_(held),
+        progress_(progress),
+        observer_(observer) {}
 
   std::unordered_set<ObjectId> received;
 
@@ -93,6 +102,7 @@ class DownloadRole : public ObjectReceiver::Role {
   const Promises& promises_;
   std::unordered_map<ObjectId, Held>& held_;
   Progress& progress_;
+  DownloadObserver* observer_;
 };
 
 // Checks `h` (`id`) against what named it, and records what the objects it

@@ -84,8 +84,9 @@ Result<FetchOutcome> FetchPublications(Workspace& ws, ApiClient& api, const std:
     if (!id) return Corrupt("publication " + p.id + " names a malformed snap ID");
     if (seen.insert(*id).second) snaps.push_back(*id);
   }
+  DownloadObserver* observer = opts.observe ? opts.observe(out.publications) : nullptr;
   ASSIGN_OR_RETURN(DownloadStats got,
-                   DownloadSnaps(ws.store(), api, repo, snaps, opts.progress, opts.heal));
+                   DownloadSnaps(ws.store(), api, repo, snaps, opts.progress, opts.heal, observer));
   out.objects_fetched = got.objects;
   out.bytes_fetched = got.bytes;
   out.bytes_received = got.received;

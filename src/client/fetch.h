@@ -5,6 +5,7 @@
 // recorded last, so an interrupted fetch leaves nothing half there.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@
 #include "workspace/workspace.h"
 
 namespace converge {
+
+class DownloadObserver;  // client/download.h
 
 struct FetchOptions {
   std::string scope;
@@ -28,6 +31,10 @@ struct FetchOptions {
   // but a `converge gc`: the gc lock is held shared throughout, and waits
   // for a gc the same way).
   LockOptions lock;
+  // Called with the publications chosen, before their objects are
+  // downloaded: the observer it returns, if any, sees each object as it
+  // arrives (client/download.h; `converge clone` writes the tree from it).
+  std::function<DownloadObserver*(const std::vector<wire::Publication>&)> observe;
 };
 
 struct FetchOutcome {

@@ -60,6 +60,10 @@ class ObjectWriter {
   // hash to something other than `expected`.
   Result<ObjectId> Finish(const std::optional<ObjectId>& expected = std::nullopt);
   uint64_t size() const { return size_; }
+  // The object's bytes once Finish verified them, when it is held whole in
+  // memory (never spilled to a temp file); nullopt otherwise. Valid until
+  // the writer is handed on.
+  std::optional<std::string_view> Held() const;
 
  private:
   friend class ObjectStore;

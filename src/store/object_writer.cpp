@@ -107,6 +107,11 @@ Result<ObjectId> ObjectWriter::Finish(const std::optional<ObjectId>& expected) {
   return id;
 }
 
+std::optional<std::string_view> ObjectWriter::Held() const {
+  if (!id_ || spilled()) return std::nullopt;
+  return std::string_view(buf_);
+}
+
 Status ObjectWriter::ToFile() {
   if (spilled()) return Status::Ok();
   RETURN_IF_ERROR(Spill());

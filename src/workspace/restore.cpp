@@ -232,4 +232,23 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
   return stats;
 }
 
+Result<RestoreStats> CompleteRestore(Workspace& ws, const ObjectId& snap_id,
+                                     const WrittenFiles& written) {
+  TreeReader reader(ws.store());
+  ASSIGN_OR_RETURN(Snap snap, reader.ReadSnap(snap_id));
+  RETURN_IF_ERROR(CheckRestorable(reader, snap_id, snap));
+  ASSIGN_OR_RETURN(RestoredTree tree, WalkRestoredTree(ws, snap.root, written, /*fill=*/true));
+  RestoreStats stats;
+  stats.files = tree.summary.files;
+  stats.dirs = tree.summary.dirs;
+  stats.symlinks = tree.summary.symlinks;
+  stats.bytes = tree.summary.bytes;
+  stats.written = tree.filled;
+  RETURN_IF_ERROR(SnapIndex(ws.db()).SetHead(snap_id));
+  for (std::string& w : tree.warnings) stats.warnings.push_back(std::move(w));
+  if (std::optional<std::string> w = SaveRestoredStatCache(ws, tree))
+    stats.warnings.push_back(std::move(*w));
+  return stats;
+}
+
 }  // namespace converge

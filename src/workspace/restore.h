@@ -41,4 +41,15 @@ Result<RestoreStats> RestoreTo(Workspace& ws, const ObjectId& snap, const fs::pa
 // like stay. A .converge directory is never touched.
 Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap, bool force, bool progress);
 
+// Finishes, in place, a tree a trusted writer began: `converge clone`, which
+// writes files from verified bytes while it downloads (client/clone_writer.h)
+// and records their stat fields in `written` (sealed). In one walk of `snap`
+// (its depth measured first) it writes every directory, file and symlink the
+// tree lacks or holds other than `written` says, as restore writes them,
+// makes the stat cache for the whole tree and records `snap` as the head.
+// For a tree that holds nothing else: whatever else is in the way of one of
+// the snap's names is replaced, and nothing outside its names is looked at.
+Result<RestoreStats> CompleteRestore(Workspace& ws, const ObjectId& snap,
+                                     const WrittenFiles& written);
+
 }  // namespace converge

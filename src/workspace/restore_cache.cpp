@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_map>
 
 #include "base/random.h"
 #include "base/text.h"
@@ -65,30 +66,32 @@ std::string NotRecorded(const Status& why) {
 // Depth first over the snap's manifests with an explicit stack and one open
 // directory (DirCursor), as Materializer::Fill: each directory's record and
 // entries go to the cache when the walk arrives in it. After the first
-// problem with the tree on disk, the walk only counts.
+// problem with the tree on disk, the walk only counts. Filling, it first
+// writes what the directory lacks (a problem is then an error).
 class CacheWalk {
  public:
   CacheWalk(const TreeReader& reader, const WrittenFiles& written, const StatCache& old,
-            StatCacheWriter* cache, RestoredTree& out)
-      : reader_(reader), written_(written), old_(old), cache_(cache), out_(out) {}
+            StatCacheWriter* cache, bool fill, RestoredTree& out)
+      : reader_(reader), written_(written), old_(old), cache_(cache), fill_(fill), out_(out) {}
 
   Status Run(std::shared_ptr<Fd> root_dir, const ObjectId& root) {
     std::optional<DirCursor> at;
-    if (cache_) {
+    if (cache_ || fill_) {
       Result<DirCursor> c = DirCursor::At(std::move(root_dir), "");
       if (c.ok())
         at.emplace(std::move(*c));
       else
-        Problem(c.status());
+        RETURN_IF_ERROR(Step(c.status()));
     }
     ASSIGN_OR_RETURN(Manifest top, reader_.ReadManifest(root));
-    stack_.push_back({std::move(top), 0, "", root});
-    if (at) RecordDir(*at, stack_.back());
+    stack_.push_back({std::move(top), 0, "", root, at.has_value()});
+    if (at) RETURN_IF_ERROR(Arrive(*at, stack_.back()));
     while (!stack_.empty()) {
       Frame& f = stack_.back();
       if (f.next == f.m.entries.size()) {
+        bool entered = f.entered;
         stack_.pop_back();
-        if (!stack_.empty() && cache_ && at) Check(at->Leave());
+        if (!stack_.empty() && at && entered) RETURN_IF_ERROR(Step(at->Leave()));
         continue;
       }
       const Entry& e = f.m.entries[f.next++];
@@ -102,9 +105,15 @@ class CacheWalk {
       RETURN_IF_ERROR(CheckLevel(stack_.size(), path));
       ASSIGN_OR_RETURN(Manifest sub, reader_.ReadManifest(e.id));
       ObjectId id = e.id;
-      if (cache_ && at) Check(at->Enter(e.name));
-      stack_.push_back({std::move(sub), 0, std::move(path), id});  // `f`, `e` unused after
-      if (cache_ && at) RecordDir(*at, stack_.back());
+      bool entered = false;
+      if (at && f.entered && (cache_ || fill_)) {
+        Status in = at->Enter(e.name);
+        if (fill_ && in.code() == Code::kNotFound) in = at->MakeAndEnter(e.name);
+        entered = in.ok();
+        RETURN_IF_ERROR(Step(in));
+      }
+      stack_.push_back({std::move(sub), 0, std::move(path), id, entered});  // `f`, `e` unused after
+      if (entered) RETURN_IF_ERROR(Arrive(*at, stack_.back()));
     }
     return Status::Ok();
   }
@@ -115,14 +124,51 @@ class CacheWalk {
     size_t next = 0;
     std::string rel;
     ObjectId id;
+    bool entered = false;  // the cursor went into it
   };
 
   void Problem(const Status& st) {
+    if (!cache_) return;  // told once
     out_.warnings.push_back(NotRecorded(st));
     cache_ = nullptr;
   }
-  void Check(const Status& st) {
-    if (!st.ok()) Problem(st);
+  // A problem with the tree on disk: an error when filling, else the end of the cache.
+  Status Step(const Status& st) {
+    if (st.ok() || fill_) return st;
+    Problem(st);
+    return Status::Ok();
+  }
+  Status Arrive(const DirCursor& at, const Frame& f) {
+    if (fill_) RETURN_IF_ERROR(Fill(at, f));
+    if (cache_) RecordDir(at, f);
+    return Status::Ok();
+  }
+
+  // Writes the files and symlinks directory `f` lacks, or holds other than
+  // as `written_` says they were made (files re-hashed from the store as
+  // restore writes them; one in the way is replaced), noting the stat
+  // fields of each file written here. Its subdirectories are made when the
+  // walk gets to them.
+  Status Fill(const DirCursor& at, const Frame& f) {
+    fresh_.clear();
+    for (const Entry& e : f.m.entries) {
+      if (e.type == EntryType::kDir) continue;
+      std::string path = JoinPath(f.rel, e.name);
+      RETURN_IF_ERROR(CheckEntryName(e, path));
+      struct stat st;
+      bool there = ::fstatat(at.fd(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+      if (e.type == EntryType::kFile && there && S_ISREG(st.st_mode) && written_.Has(st)) continue;
+      WriteMode mode = there ? WriteMode::kReplace : WriteMode::kCreate;
+      out_.filled++;
+      if (e.type == EntryType::kSymlink) {
+        RETURN_IF_ERROR(WriteSymlinkAt(at.fd(), e, path, mode));
+        continue;
+      }
+      RETURN_IF_ERROR(WriteFileAt(reader_, at.fd(), e, path, mode));
+      if (::fstatat(at.fd(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+        fresh_.emplace(e.name, StatFields(st));
+    }
+    return Status::Ok();
   }
 
   // The directory's record (racy: the next snap lists it) and its entries.
@@ -154,7 +200,9 @@ class CacheWalk {
     now.id = e.id;
     now.chunked = e.chunked;
     bool trusted = false;
-    if (there && written_.Has(st)) {
+    auto it = fresh_.find(e.name);
+    if (there && (written_.Has(st) ||
+                  (it != fresh_.end() && !it->second.racy && it->second.Matches(StatFields(st))))) {
       trusted = true;
     } else if (there && cached >= 0) {
       std::optional<StatEntry> was = old_.Reuse(cached, e.name, now);
@@ -169,14 +217,16 @@ class CacheWalk {
   const WrittenFiles& written_;
   const StatCache& old_;
   StatCacheWriter* cache_;  // null once a problem stopped it
+  bool fill_;
   RestoredTree& out_;
+  std::unordered_map<std::string, StatEntry> fresh_;  // filling: this directory's files written
   std::vector<Frame> stack_;
 };
 
 }  // namespace
 
 Result<RestoredTree> WalkRestoredTree(Workspace& ws, const ObjectId& root,
-                                      const WrittenFiles& written) {
+                                      const WrittenFiles& written, bool fill) {
   RestoredTree out;
   TreeReader reader(ws.store());
   StatCache old;
@@ -192,7 +242,8 @@ Result<RestoredTree> WalkRestoredTree(Workspace& ws, const ObjectId& root,
     root_dir = std::make_shared<Fd>(fd);
     return Status::Ok();
   }();
-  CacheWalk walk(reader, written, old, ready.ok() ? cache.get() : nullptr, out);
+  if (!ready.ok() && fill) return ready;
+  CacheWalk walk(reader, written, old, ready.ok() ? cache.get() : nullptr, fill, out);
   if (!ready.ok()) out.warnings.push_back(NotRecorded(ready));
   RETURN_IF_ERROR(walk.Run(root_dir, root));
   if (ready.ok() && out.warnings.empty() && !cache->status().ok())

@@ -64,6 +64,7 @@ class StatCacheWriter;
 struct RestoredTree {
   TreeSummary summary;
   uint64_t trusted = 0;  // files the next snap need not read
+  uint64_t filled = 0;   // filling: files and symlinks written
   std::shared_ptr<StatCacheWriter> cache;
   bool cache_from_table = false;  // the legacy table held the old cache: empty it
   std::vector<std::string> warnings;
@@ -74,9 +75,13 @@ struct RestoredTree {
 // the stat cache for it, streamed to temp files. Only a manifest that cannot
 // be read is an error (kNotFound, kCorrupt, as Summarize's); a problem with
 // the cache (the tree changed meanwhile, no room for its temp files) is a
-// warning: the next snap reads more.
+// warning: the next snap reads more. `fill`: the tree was only begun (a
+// clone's, client/clone_writer.h): the walk also writes every directory,
+// file and symlink of the snap that it lacks or holds other than `written`
+// says (files from the store, re-hashed, as restore writes them), and a
+// problem with the tree on disk is an error.
 Result<RestoredTree> WalkRestoredTree(Workspace& ws, const ObjectId& root,
-                                      const WrittenFiles& written);
+                                      const WrittenFiles& written, bool fill = false);
 
 // Puts the walk's cache in place (temp file, fsync, rename). Call once the
 // restored snap is the head, so that every ID in the cache is under a

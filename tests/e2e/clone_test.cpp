@@ -64,6 +64,33 @@ TEST_F(CloneTest, RestoresTheNewestPublicationIntoAWorkspaceWithTheRemoteSet) {
   EXPECT_EQ(DescribeTree(elsewhere / "web"), first_tree);
 }
 
+// The files written as they arrive (client/clone_writer.h) and the ones the
+// restore after it writes (repeats, a subtree met again deeper, a chunked
+// file, a symlink) come out as the snap holds them, and the next snap
+// trusts every one of them without reading it.
+TEST_F(CloneTest, ATreeOfRepeatsLinksAndLargeFilesComesOutWholeAndTrusted) {
+  for (const char* at : {"copy1/x", "copy2/x", "deep/er/copy3/x"}) {
+    WriteFile(alice_ws_ / at / "y.txt", "the same subtree\n");
+    WriteFile(alice_ws_ / at / "z/empty", "");
+  }
+  WriteFile(alice_ws_ / "twin1", "twins\n");
+  WriteFile(alice_ws_ / "twin2", "twins\n");
+  std::string big;
+  for (int i = 0; big.size() < (6u << 20); i++) big += "line " + std::to_string(i * 7919) + "\n";
+  WriteFile(alice_ws_ / "big/log.txt", big);
+  fs::create_directories(alice_ws_ / "hollow/inside");
+  fs::create_symlink("twin1", alice_ws_ / "link");
+  Publish("first");
+
+  fs::path dir = bob_.home->path() / "web";
+  json out = bob_.Json({"clone", "--url", url_, "--repo", "web", dir.string()});
+  ASSERT_TRUE(out.contains("restored")) << out;
+  EXPECT_EQ(DescribeTree(dir), DescribeTree(alice_ws_));
+  json snap = bob_.Json({"snap", "-m", "again"}, dir);
+  EXPECT_EQ(snap["files_read"], 0) << snap;
+  EXPECT_EQ(bob_.Json({"status"}, dir)["dirty"], false);
+}
+
 TEST_F(CloneTest, RefusesADirectoryThatIsNotEmptyAndLeavesItAsItWas) {
   Publish("first");
   fs::path dir = bob_.home->path() / "busy";

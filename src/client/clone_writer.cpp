@@ -1,0 +1,182 @@
+// CloneWriter (client/clone_writer.h): a clone's tree, written as it arrives.
+#include "client/clone_writer.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "base/text.h"
+#include "store/tree_depth.h"
+#include "workspace/materialize.h"
+
+namespace converge {
+
+namespace {
+
+// `path` under `root`, resolved by the kernel without leaving `root` and
+// without following any symlink (a component that is one fails, ELOOP or
+// EXDEV): -1 with errno set otherwise, ENOSYS on kernels before 5.6.
+int OpenBeneath(int root, const std::string& path, uint64_t flags, uint64_t mode) {
+  struct open_how how = {};
+  how.flags = flags | O_CLOEXEC;
+  how.mode = mode;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+  return static_cast<int>(::syscall(SYS_openat2, root, path.c_str(), &how, sizeof(how)));
+}
+
+// Paths waiting for their objects, at most (about 150 bytes each): a name
+// met after its object arrived waits for good (the restore writes that
+// file), so a tree of many identical files must not grow the maps without
+// end. Past the limit, new names are left to the restore.
+constexpr size_t kMaxWaiting = 200000;
+
+// Bytes of blobs queued for the writing thread, at most: past it, the
+// download waits (a copy of each blob is queued; the download hands its own
+// on to the store).
+constexpr uint64_t kMaxQueuedBytes = 32u << 20;
+
+// Levels below the root of the directory at `path` ("" is the root).
+uint64_t Level(const std::string& path) {
+  return path.empty() ? 0 : 1 + static_cast<uint64_t>(std::count(path.begin(), path.end(), '/'));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CloneWriter>> CloneWriter::Open(const fs::path& root, const ObjectId& snap) {
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open " + Quote(root.string()), errno);
+  return std::make_unique<CloneWriter>(Fd(fd), snap);
+}
+
+CloneWriter::CloneWriter(Fd root, const ObjectId& snap)
+    : root_(std::move(root)), snap_(snap), worker_([this] { Work(); }) {}
+
+CloneWriter::~CloneWriter() {
+  Finish();
+}
+
+void CloneWriter::Finish() {
+  {
+    std::lock_guard<std::mutex> hold(queue_mu_);
+    if (finishing_) return;
+    finishing_ = true;
+  }
+  queue_cv_.notify_all();
+  worker_.join();
+  written_.Seal();
+}
+
+void CloneWriter::Work() {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  for (;;) {
+    queue_cv_.wait(lock, [this] { return finishing_ || !queue_.empty(); });
+    if (queue_.empty()) return;
+    Job job = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    for (const File& f : job.targets) Write(f, job.bytes);
+    lock.lock();
+    queued_bytes_ -= job.bytes.size();
+    queue_cv_.notify_all();
+  }
+}
+
+void CloneWriter::Metadata(ObjectKind kind, const ObjectId& id, std::string_view bytes) {
+  if (kind == ObjectKind::kSnap) {
+    if (id != snap_) return;
+    Result<Snap> snap = DecodeSnap(bytes);
+    if (!snap.ok()) return;
+    std::lock_guard<std::mutex> hold(mu_);
+    dirs_[snap->root].push_back("");
+    waiting_++;
+    return;
+  }
+  if (kind != ObjectKind::kManifest) return;
+  std::vector<std::string> paths;
+  {
+    std::lock_guard<std::mutex> hold(mu_);
+    auto it = dirs_.find(id);
+    if (it == dirs_.end()) return;
+    paths = std::move(it->second);
+    waiting_ -= paths.size();
+    dirs_.erase(it);
+  }
+  Result<Manifest> m = DecodeManifest(bytes);
+  if (!m.ok()) return;
+  for (const std::string& dir : paths) Place(dir, *m);
+}
+
+void CloneWriter::Place(const std::string& dir, const Manifest& m) {
+  uint64_t level = Level(dir);
+  int fd =
+      dir.empty() ? ::dup(root_.get()) : OpenBeneath(root_.get(), dir, O_PATH | O_DIRECTORY, 0);
+  if (fd < 0) return;
+  Fd at(fd);
+  std::vector<std::pair<ObjectId, std::string>> subdirs;
+  std::vector<std::pair<ObjectId, File>> files;
+  for (const Entry& e : m.entries) {
+    std::string path = JoinPath(dir, e.name);
+    if (!CheckEntryName(e, path).ok()) continue;
+    if (e.type == EntryType::kDir) {
+      if (level + 1 > kMaxTreeDepth || ::mkdirat(at.get(), e.name.c_str(), 0777) != 0) continue;
+      subdirs.emplace_back(e.id, std::move(path));
+    } else if (e.type == EntryType::kFile && !e.chunked) {
+      files.emplace_back(e.id, File{std::move(path), e.executable, e.size});
+    }
+  }
+  std::lock_guard<std::mutex> hold(mu_);
+  for (auto& [id, path] : subdirs) {
+    if (waiting_ >= kMaxWaiting) return;
+    dirs_[id].push_back(std::move(path));
+    waiting_++;
+  }
+  for (auto& [id, file] : files) {
+    if (waiting_ >= kMaxWaiting) return;
+    files_[id].push_back(std::move(file));
+    waiting_++;
+  }
+}
+
+void CloneWriter::Blob(const ObjectId& id, std::string_view bytes) {
+  std::vector<File> targets;
+  {
+    std::lock_guard<std::mutex> hold(mu_);
+    auto it = files_.find(id);
+    if (it == files_.end()) return;
+    targets = std::move(it->second);
+    waiting_ -= targets.size();
+    files_.erase(it);
+  }
+  Job job{std::move(targets), std::string(bytes)};
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_cv_.wait(lock, [this] { return queue_.empty() || queued_bytes_ < kMaxQueuedBytes; });
+  if (finishing_) return;
+  queued_bytes_ += job.bytes.size();
+  queue_.push_back(std::move(job));
+  lock.unlock();
+  queue_cv_.notify_all();
+}
+
+void CloneWriter::Write(const File& f, std::string_view bytes) {
+  if (bytes.size() != f.size) return;  // the download refuses the transfer
+  int fd = OpenBeneath(root_.get(), f.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                       f.executable ? 0777 : 0666);
+  if (fd < 0) return;
+  Fd out(fd);
+  struct stat st;
+  bool ok = WriteAll(fd, bytes, Quote(f.path)).ok() && ::fstat(fd, &st) == 0;
+  ok = ::close(out.release()) == 0 && ok;
+  if (!ok) {
+    // Beneath the root, through directories this writer made.
+    ::unlinkat(root_.get(), f.path.c_str(), 0);
+    return;
+  }
+  written_.Add(st);
+  files_written_++;
+}
+
+}  // namespace converge
