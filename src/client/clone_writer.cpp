@@ -28,16 +28,17 @@ int OpenBeneath(int root, const std::string& path, uint64_t flags, uint64_t mode
   return static_cast<int>(::syscall(SYS_openat2, root, path.c_str(), &how, sizeof(how)));
 }
 
-// Paths waiting for their objects, at most (about 150 bytes each): a name
-// met after its object arrived waits for good (the restore writes that
-// file), so a tree of many identical files must not grow the maps without
-// end. Past the limit, new names are left to the restore.
-constexpr size_t kMaxWaiting = 200000;
+// Paths waiting for their objects, at most (about 200 bytes each, 20 MB in
+// all): a download receives a request's worth of manifests (10,000
+// directories, 100,000 files of the million-file bench tree) before it asks
+// for their blobs, and a name met after its object arrived waits for good.
+// Past the limit, new names are left to CompleteRestore.
+constexpr size_t kMaxWaiting = 100000;
 
 // Bytes of blobs queued for the writing thread, at most: past it, the
-// download waits (a copy of each blob is queued; the download hands its own
-// on to the store).
-constexpr uint64_t kMaxQueuedBytes = 32u << 20;
+// download waits. A copy of each blob is queued (the download hands its own
+// on to the store), counted in the memory budget (store/memory_budget.h).
+constexpr uint64_t kMaxQueuedBytes = 8u << 20;
 
 // Levels below the root of the directory at `path` ("" is the root).
 uint64_t Level(const std::string& path) {
@@ -78,9 +79,9 @@ void CloneWriter::Work() {
     Job job = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    for (const File& f : job.targets) Write(f, job.bytes);
+    for (const File& f : job.targets) Write(f, job.bytes.view());
     lock.lock();
-    queued_bytes_ -= job.bytes.size();
+    queued_bytes_ -= job.bytes.view().size();
     queue_cv_.notify_all();
   }
 }
@@ -151,11 +152,16 @@ void CloneWriter::Blob(const ObjectId& id, std::string_view bytes) {
     waiting_ -= targets.size();
     files_.erase(it);
   }
-  Job job{std::move(targets), std::string(bytes)};
+  Job job{std::move(targets), {}};
+  if (!job.bytes.Reserve(bytes.size()) || !job.bytes.Append(bytes)) {
+    // No room for a copy in the memory budget: written on the download's thread.
+    for (const File& f : job.targets) Write(f, bytes);
+    return;
+  }
   std::unique_lock<std::mutex> lock(queue_mu_);
   queue_cv_.wait(lock, [this] { return queue_.empty() || queued_bytes_ < kMaxQueuedBytes; });
   if (finishing_) return;
-  queued_bytes_ += job.bytes.size();
+  queued_bytes_ += job.bytes.view().size();
   queue_.push_back(std::move(job));
   lock.unlock();
   queue_cv_.notify_all();

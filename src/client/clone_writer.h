@@ -2,18 +2,20 @@
 // DownloadObserver, client/download.h): each directory of the snap being
 // cloned is made when its parent's manifest arrives, each file as soon as
 // its blob arrives verified, from the bytes the download holds in memory
-// anyway. A clone so reads nothing back from its store for those files
-// (restore would read, decompress and re-hash each one again).
+// anyway (copied, while the memory budget allows, to a writing thread that
+// works beside the download's receiving). A clone so reads nothing back
+// from its store for those files (restore would read, decompress and
+// re-hash each one again).
 //
 // Only the common case is written here: a file of one blob, held in memory,
 // that arrives after the manifest naming it. The rest (symlinks, chunked
 // files, a blob that came before a second name for it, a subtree that came
-// earlier under another path) is left to the in-place restore that follows,
-// which trusts the files written here through the stat cache (their stat
-// fields, recorded in WrittenFiles) and writes whatever else the snap holds:
-// the tree comes out exactly as a restore makes it, whatever order the
-// server sent the objects in, and a file this writer could not finish is
-// simply written again there.
+// earlier under another path) is left to CompleteRestore (workspace/
+// restore.h), one walk of the snap after the download that trusts the files
+// written here by the stat fields they had when written (WrittenFiles) and
+// writes whatever else the snap holds: the tree comes out as a restore
+// makes it, whatever order the server sent the objects in, and a file this
+// writer could not finish is simply written there.
 //
 // As careful as restore: every name is checked again (CheckEntryName),
 // nothing is made deeper than kMaxTreeDepth, every path is opened with
@@ -36,6 +38,7 @@
 
 #include "base/fs.h"
 #include "client/download.h"
+#include "store/memory_budget.h"
 #include "store/objects.h"
 #include "workspace/restore_cache.h"
 
@@ -76,7 +79,7 @@ class CloneWriter : public DownloadObserver {
   // receiving (decompressing, hashing) instead of after it on its thread.
   struct Job {
     std::vector<File> targets;
-    std::string bytes;
+    BudgetedBytes bytes;
   };
   void Work();
 
