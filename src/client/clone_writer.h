@@ -7,10 +7,12 @@
 // from its store for those files (restore would read, decompress and
 // re-hash each one again).
 //
-// Only the common case is written here: a file of one blob, held in memory,
-// that arrives after the manifest naming it. The rest (symlinks, chunked
-// files, a blob that came before a second name for it, a subtree that came
-// earlier under another path) is left to CompleteRestore (workspace/
+// Files are written here when their objects arrive after the manifest
+// naming them: a file of one blob from it, a chunked file (made when its
+// chunk list arrives) a chunk at a time at each chunk's offset, trusted once
+// every chunk is in. The rest (symlinks, a blob the download spilled to a
+// temp file, an object that came before a second name for it, a subtree
+// that came earlier under another path) is left to CompleteRestore (workspace/
 // restore.h), one walk of the snap after the download that trusts the files
 // written here by the stat fields they had when written (WrittenFiles) and
 // writes whatever else the snap holds: the tree comes out as a restore
@@ -71,14 +73,29 @@ class CloneWriter : public DownloadObserver {
     bool executable = false;
     uint64_t size = 0;
   };
+  // A chunked file being written a chunk at a time.
+  struct Chunked {
+    explicit Chunked(std::string p, size_t n) : path(std::move(p)), left(n) {}
+    std::string path;
+    std::atomic<size_t> left;  // chunks not yet written
+    std::atomic<bool> failed{false};
+  };
+  struct Piece {
+    std::shared_ptr<Chunked> file;
+    uint64_t offset = 0, size = 0;
+  };
   // Makes the subdirectories of `m`, which is the directory at `dir`, and
   // notes its files and subdirectories for when their objects arrive.
   void Place(const std::string& dir, const Manifest& m);
   void Write(const File& f, std::string_view bytes);
+  // Makes the files named by chunk list `bytes` and notes where its chunks go.
+  void StartChunked(std::vector<File> files, std::string_view bytes);
+  void WritePiece(const Piece& p, std::string_view bytes);
   // The writing thread: files are made there, beside the download's
   // receiving (decompressing, hashing) instead of after it on its thread.
   struct Job {
     std::vector<File> targets;
+    std::vector<Piece> pieces;
     BudgetedBytes bytes;
   };
   void Work();
@@ -89,7 +106,9 @@ class CloneWriter : public DownloadObserver {
   // Manifests and blobs on their way, with the paths waiting for them.
   std::unordered_map<ObjectId, std::vector<std::string>> dirs_;
   std::unordered_map<ObjectId, std::vector<File>> files_;
-  size_t waiting_ = 0;  // paths in both
+  std::unordered_map<ObjectId, std::vector<File>> lists_;    // chunked files, by chunk list
+  std::unordered_map<ObjectId, std::vector<Piece>> pieces_;  // by chunk
+  size_t waiting_ = 0;                                       // entries in all four
   WrittenFiles written_;
   std::atomic<uint64_t> files_written_{0};
   std::mutex queue_mu_;

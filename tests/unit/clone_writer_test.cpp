@@ -90,6 +90,31 @@ TEST_F(CloneWriterTest, WritesEachFileWhenItsBlobArrivesAfterItsName) {
   EXPECT_TRUE(Trusted(root_ / "sub/b.txt"));
 }
 
+TEST_F(CloneWriterTest, WritesAChunkedFileAChunkAtATimeInAnyOrder) {
+  ChunkList list;
+  for (std::string c : {"first chunk\n", "second\n", "first chunk\n"})
+    list.chunks.push_back({ObjectId::Of(c), c.size()}), list.size += c.size();
+  std::string list_bytes = EncodeChunkList(list);
+  Entry big;
+  big.name = "big";
+  big.type = EntryType::kFile;
+  big.id = ObjectId::Of(list_bytes);
+  big.chunked = true;
+  big.size = list.size;
+  std::string top = EncodeManifest({{big}});
+  std::string snap = SnapOf(top);
+  ASSERT_NO_FATAL_FAILURE(Open(snap));
+  Meta(ObjectKind::kSnap, snap);
+  Meta(ObjectKind::kManifest, top);
+  Meta(ObjectKind::kChunkList, list_bytes);
+  Blob("second\n");
+  Blob("first chunk\n");  // both places it goes
+  writer_->Finish();
+  EXPECT_EQ(ReadFileOrDie(root_ / "big"), "first chunk\nsecond\nfirst chunk\n");
+  EXPECT_TRUE(Trusted(root_ / "big"));
+  EXPECT_EQ(writer_->files_written(), 1u);
+}
+
 TEST_F(CloneWriterTest, OneBlobUnderSeveralNamesIsWrittenToEach) {
   std::string top = EncodeManifest({{FileEntry("one", "same\n"), FileEntry("two", "same\n")}});
   std::string snap = SnapOf(top);
