@@ -28,12 +28,13 @@ int OpenBeneath(int root, const std::string& path, uint64_t flags, uint64_t mode
   return static_cast<int>(::syscall(SYS_openat2, root, path.c_str(), &how, sizeof(how)));
 }
 
-// Paths waiting for their objects, at most (about 200 bytes each, 20 MB in
+// Paths waiting for their objects, at most (about 150 bytes each, 4.5 MB in
 // all): a download receives a request's worth of manifests (10,000
 // directories, 100,000 files of the million-file bench tree) before it asks
 // for their blobs, and a name met after its object arrived waits for good.
-// Past the limit, new names are left to CompleteRestore.
-constexpr size_t kMaxWaiting = 100000;
+// Past the limit, new names are left to CompleteRestore: the million-file
+// clone's peak RSS (issue 14: at most 200 MiB) had no room for more.
+constexpr size_t kMaxWaiting = 30000;
 
 // Bytes of blobs queued for the writing thread, at most: past it, the
 // download waits. A copy of each blob is queued (the download hands its own
@@ -71,18 +72,26 @@ void CloneWriter::Finish() {
   written_.Seal();
 }
 
+// Takes everything queued at once: a clone of small files queues a job per
+// file, and a hand-off per job (a lock and a wake-up each) cost more than
+// the writes.
 void CloneWriter::Work() {
   std::unique_lock<std::mutex> lock(queue_mu_);
   for (;;) {
     queue_cv_.wait(lock, [this] { return finishing_ || !queue_.empty(); });
     if (queue_.empty()) return;
-    Job job = std::move(queue_.front());
-    queue_.pop_front();
+    std::deque<Job> batch;
+    batch.swap(queue_);
     lock.unlock();
-    for (const File& f : job.targets) Write(f, job.bytes.view());
-    for (const Piece& p : job.pieces) WritePiece(p, job.bytes.view());
+    uint64_t bytes = 0;
+    for (const Job& job : batch) {
+      for (const File& f : job.targets) Write(f, job.bytes.view());
+      for (const Piece& p : job.pieces) WritePiece(p, job.bytes.view());
+      bytes += job.bytes.view().size();
+    }
+    batch.clear();  // gives the memory budget back before the room is announced
     lock.lock();
-    queued_bytes_ -= job.bytes.view().size();
+    queued_bytes_ -= bytes;
     queue_cv_.notify_all();
   }
 }
@@ -212,9 +221,10 @@ void CloneWriter::Blob(const ObjectId& id, std::string_view bytes) {
   queue_cv_.wait(lock, [this] { return queue_.empty() || queued_bytes_ < kMaxQueuedBytes; });
   if (finishing_) return;
   queued_bytes_ += job.bytes.view().size();
+  bool was_empty = queue_.empty();  // else the writer takes it with the rest
   queue_.push_back(std::move(job));
   lock.unlock();
-  queue_cv_.notify_all();
+  if (was_empty) queue_cv_.notify_all();
 }
 
 void CloneWriter::Write(const File& f, std::string_view bytes) {
