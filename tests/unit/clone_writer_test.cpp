@@ -7,50 +7,39 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "support/objects.h"
 #include "support/process.h"
 #include "support/tree_helpers.h"
 
 namespace converge {
 namespace {
 
+using testing::Blob;
+using testing::DirEntry;
+using testing::FileEntry;
+using testing::ManifestOf;
 using testing::ReadFileOrDie;
+using testing::SnapOf;
 using testing::TempDir;
+using testing::TestObject;
 
-Entry FileEntry(const std::string& name, const std::string& content, bool exec = false) {
-  Entry e;
-  e.name = name;
-  e.type = EntryType::kFile;
-  e.id = ObjectId::Of(content);
-  e.size = content.size();
-  e.executable = exec;
+Entry ExecEntry(const std::string& name, const TestObject& blob) {
+  Entry e = FileEntry(name, blob);
+  e.executable = true;
   return e;
-}
-
-Entry DirEntry(const std::string& name, const std::string& manifest_bytes) {
-  Entry e;
-  e.name = name;
-  e.type = EntryType::kDir;
-  e.id = ObjectId::Of(manifest_bytes);
-  return e;
-}
-
-std::string SnapOf(const std::string& root_manifest) {
-  Snap s;
-  s.root = ObjectId::Of(root_manifest);
-  s.created_at = "2026-12-03T00:00:00Z";
-  s.workspace_id = "w";
-  return EncodeSnap(s);
 }
 
 class CloneWriterTest : public ::testing::Test {
  protected:
-  // Hands `bytes` to the writer as the metadata object it is.
-  void Meta(ObjectKind kind, const std::string& bytes) {
-    writer_->Metadata(kind, ObjectId::Of(bytes), bytes);
+  // Hands `o` to the writer as the download would, once verified.
+  void Arrive(const TestObject& o) {
+    if (o.kind == ObjectKind::kBlob)
+      writer_->Blob(o.id, o.bytes);
+    else
+      writer_->Metadata(o.kind, o.id, o.bytes);
   }
-  void Blob(const std::string& content) { writer_->Blob(ObjectId::Of(content), content); }
-  void Open(const std::string& snap) {
-    auto w = CloneWriter::Open(root_, ObjectId::Of(snap));
+  void Open(const TestObject& snap) {
+    auto w = CloneWriter::Open(root_, snap.id);
     ASSERT_TRUE(w.ok()) << w.status().message();
     writer_ = std::move(*w);
   }
@@ -65,20 +54,20 @@ class CloneWriterTest : public ::testing::Test {
 };
 
 TEST_F(CloneWriterTest, WritesEachFileWhenItsBlobArrivesAfterItsName) {
-  std::string sub = EncodeManifest({{FileEntry("b.txt", "bee\n")}});
-  std::string empty = EncodeManifest({});
-  std::string top = EncodeManifest({{FileEntry("a.txt", "ay\n"), FileEntry("run", "#!\n", true),
-                                     DirEntry("sub", sub), DirEntry("void", empty)}});
-  std::string snap = SnapOf(top);
+  TestObject a = Blob("ay\n"), run = Blob("#!\n"), b = Blob("bee\n");
+  TestObject sub = ManifestOf({FileEntry("b.txt", b)});
+  TestObject top = ManifestOf({FileEntry("a.txt", a), ExecEntry("run", run), DirEntry("sub", sub),
+                               DirEntry("void", ManifestOf({}))});
+  TestObject snap = SnapOf(top);
   ASSERT_NO_FATAL_FAILURE(Open(snap));
-  Meta(ObjectKind::kSnap, snap);
-  Meta(ObjectKind::kManifest, top);
+  Arrive(snap);
+  Arrive(top);
   EXPECT_TRUE(fs::is_directory(root_ / "sub"));
   EXPECT_TRUE(fs::is_directory(root_ / "void"));
-  Blob("ay\n");
-  Blob("#!\n");
-  Meta(ObjectKind::kManifest, sub);
-  Blob("bee\n");
+  Arrive(a);
+  Arrive(run);
+  Arrive(sub);
+  Arrive(b);
   writer_->Finish();
 
   EXPECT_EQ(writer_->files_written(), 3u);
@@ -91,24 +80,22 @@ TEST_F(CloneWriterTest, WritesEachFileWhenItsBlobArrivesAfterItsName) {
 }
 
 TEST_F(CloneWriterTest, WritesAChunkedFileAChunkAtATimeInAnyOrder) {
+  TestObject first = Blob("first chunk\n"), second = Blob("second\n");
   ChunkList list;
-  for (std::string c : {"first chunk\n", "second\n", "first chunk\n"})
-    list.chunks.push_back({ObjectId::Of(c), c.size()}), list.size += c.size();
+  for (const TestObject* c : {&first, &second, &first})
+    list.chunks.push_back({c->id, c->bytes.size()}), list.size += c->bytes.size();
   std::string list_bytes = EncodeChunkList(list);
-  Entry big;
-  big.name = "big";
-  big.type = EntryType::kFile;
-  big.id = ObjectId::Of(list_bytes);
-  big.chunked = true;
+  TestObject chunks{ObjectKind::kChunkList, list_bytes, ObjectId::Of(list_bytes)};
+  Entry big = FileEntry("big", chunks);
   big.size = list.size;
-  std::string top = EncodeManifest({{big}});
-  std::string snap = SnapOf(top);
+  TestObject top = ManifestOf({big});
+  TestObject snap = SnapOf(top);
   ASSERT_NO_FATAL_FAILURE(Open(snap));
-  Meta(ObjectKind::kSnap, snap);
-  Meta(ObjectKind::kManifest, top);
-  Meta(ObjectKind::kChunkList, list_bytes);
-  Blob("second\n");
-  Blob("first chunk\n");  // both places it goes
+  Arrive(snap);
+  Arrive(top);
+  Arrive(chunks);
+  Arrive(second);
+  Arrive(first);  // both places it goes
   writer_->Finish();
   EXPECT_EQ(ReadFileOrDie(root_ / "big"), "first chunk\nsecond\nfirst chunk\n");
   EXPECT_TRUE(Trusted(root_ / "big"));
@@ -116,29 +103,31 @@ TEST_F(CloneWriterTest, WritesAChunkedFileAChunkAtATimeInAnyOrder) {
 }
 
 TEST_F(CloneWriterTest, OneBlobUnderSeveralNamesIsWrittenToEach) {
-  std::string top = EncodeManifest({{FileEntry("one", "same\n"), FileEntry("two", "same\n")}});
-  std::string snap = SnapOf(top);
+  TestObject same = Blob("same\n");
+  TestObject top = ManifestOf({FileEntry("one", same), FileEntry("two", same)});
+  TestObject snap = SnapOf(top);
   ASSERT_NO_FATAL_FAILURE(Open(snap));
-  Meta(ObjectKind::kSnap, snap);
-  Meta(ObjectKind::kManifest, top);
-  Blob("same\n");
+  Arrive(snap);
+  Arrive(top);
+  Arrive(same);
   writer_->Finish();
   EXPECT_EQ(ReadFileOrDie(root_ / "one"), "same\n");
   EXPECT_EQ(ReadFileOrDie(root_ / "two"), "same\n");
 }
 
 TEST_F(CloneWriterTest, LeavesToTheRestoreWhatCameEarlyOrBelongsToAnotherSnap) {
-  std::string top = EncodeManifest({{FileEntry("early", "early\n"), FileEntry("x", "x\n")}});
-  std::string snap = SnapOf(top);
-  std::string other_top = EncodeManifest({{FileEntry("other", "other\n")}});
+  TestObject early = Blob("early\n"), x = Blob("x\n"), other = Blob("other\n");
+  TestObject top = ManifestOf({FileEntry("early", early), FileEntry("x", x)});
+  TestObject snap = SnapOf(top);
+  TestObject other_top = ManifestOf({FileEntry("other", other)});
   ASSERT_NO_FATAL_FAILURE(Open(snap));
-  Meta(ObjectKind::kSnap, SnapOf(other_top));  // not the snap being cloned
-  Meta(ObjectKind::kManifest, other_top);
-  Blob("other\n");
-  Blob("early\n");  // before any name for it: not kept
-  Meta(ObjectKind::kSnap, snap);
-  Meta(ObjectKind::kManifest, top);
-  Blob("x\n");
+  Arrive(SnapOf(other_top));  // not the snap being cloned
+  Arrive(other_top);
+  Arrive(other);
+  Arrive(early);  // before any name for it: not kept
+  Arrive(snap);
+  Arrive(top);
+  Arrive(x);
   writer_->Finish();
   EXPECT_FALSE(fs::exists(root_ / "other"));
   EXPECT_FALSE(fs::exists(root_ / "early"));
@@ -148,19 +137,20 @@ TEST_F(CloneWriterTest, LeavesToTheRestoreWhatCameEarlyOrBelongsToAnotherSnap) {
 
 TEST_F(CloneWriterTest, NeverWritesThroughASymlinkOrOverAnything) {
   TempDir outside;
-  std::string sub = EncodeManifest({{FileEntry("f", "planted\n")}});
-  std::string top = EncodeManifest(
-      {{DirEntry("evil", sub), FileEntry("taken", "new\n"), FileEntry("wrong", "12345\n")}});
-  std::string snap = SnapOf(top);
+  TestObject planted = Blob("planted\n"), fresh = Blob("new\n"), wrong = Blob("12345\n");
+  TestObject sub = ManifestOf({FileEntry("f", planted)});
+  TestObject top =
+      ManifestOf({DirEntry("evil", sub), FileEntry("taken", fresh), FileEntry("wrong", wrong)});
+  TestObject snap = SnapOf(top);
   ASSERT_NO_FATAL_FAILURE(Open(snap));
   fs::create_directory_symlink(outside.path(), root_ / "evil");
   testing::WriteFile(root_ / "taken", "old\n");
-  Meta(ObjectKind::kSnap, snap);
-  Meta(ObjectKind::kManifest, top);
-  Meta(ObjectKind::kManifest, sub);
-  Blob("planted\n");
-  Blob("new\n");
-  writer_->Blob(ObjectId::Of("12345\n"), "1234");  // not the size its name says
+  Arrive(snap);
+  Arrive(top);
+  Arrive(sub);
+  Arrive(planted);
+  Arrive(fresh);
+  writer_->Blob(wrong.id, "1234");  // not the size its name says
   writer_->Finish();
   EXPECT_TRUE(fs::is_empty(outside.path()));
   EXPECT_EQ(ReadFileOrDie(root_ / "taken"), "old\n");
