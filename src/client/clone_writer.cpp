@@ -41,6 +41,32 @@ constexpr size_t kMaxWaiting = 30000;
 // on to the store), counted in the memory budget (store/memory_budget.h).
 constexpr uint64_t kMaxQueuedBytes = 8u << 20;
 
+// What waits in `m` for `id`, taken out and counted off `waiting` (the
+// caller holds the lock of both).
+template <class T>
+std::vector<T> TakeWaiting(std::unordered_map<ObjectId, std::vector<T>>& m, const ObjectId& id,
+                           size_t& waiting) {
+  auto it = m.find(id);
+  if (it == m.end()) return {};
+  std::vector<T> out = std::move(it->second);
+  waiting -= out.size();
+  m.erase(it);
+  return out;
+}
+
+// Adds `items` to what waits in `m`, while `waiting` is under kMaxWaiting;
+// false once it is not (the rest are left out).
+template <class T>
+bool AddWaiting(std::unordered_map<ObjectId, std::vector<T>>& m,
+                std::vector<std::pair<ObjectId, T>>& items, size_t& waiting) {
+  for (auto& [id, item] : items) {
+    if (waiting >= kMaxWaiting) return false;
+    m[id].push_back(std::move(item));
+    waiting++;
+  }
+  return true;
+}
+
 // Levels below the root of the directory at `path` ("" is the root).
 uint64_t Level(const std::string& path) {
   return path.empty() ? 0 : 1 + static_cast<uint64_t>(std::count(path.begin(), path.end(), '/'));
@@ -110,25 +136,18 @@ void CloneWriter::Metadata(ObjectKind kind, const ObjectId& id, std::string_view
     std::vector<File> files;
     {
       std::lock_guard<std::mutex> hold(mu_);
-      auto it = lists_.find(id);
-      if (it == lists_.end()) return;
-      files = std::move(it->second);
-      waiting_ -= files.size();
-      lists_.erase(it);
+      files = TakeWaiting(lists_, id, waiting_);
     }
-    StartChunked(std::move(files), bytes);
+    if (!files.empty()) StartChunked(std::move(files), bytes);
     return;
   }
   if (kind != ObjectKind::kManifest) return;
   std::vector<std::string> paths;
   {
     std::lock_guard<std::mutex> hold(mu_);
-    auto it = dirs_.find(id);
-    if (it == dirs_.end()) return;
-    paths = std::move(it->second);
-    waiting_ -= paths.size();
-    dirs_.erase(it);
+    paths = TakeWaiting(dirs_, id, waiting_);
   }
+  if (paths.empty()) return;
   Result<Manifest> m = DecodeManifest(bytes);
   if (!m.ok()) return;
   for (const std::string& dir : paths) Place(dir, *m);
@@ -153,21 +172,8 @@ void CloneWriter::Place(const std::string& dir, const Manifest& m) {
     }
   }
   std::lock_guard<std::mutex> hold(mu_);
-  for (auto& [id, path] : subdirs) {
-    if (waiting_ >= kMaxWaiting) return;
-    dirs_[id].push_back(std::move(path));
-    waiting_++;
-  }
-  for (auto& [id, file] : files) {
-    if (waiting_ >= kMaxWaiting) return;
-    files_[id].push_back(std::move(file));
-    waiting_++;
-  }
-  for (auto& [id, file] : chunked) {
-    if (waiting_ >= kMaxWaiting) return;
-    lists_[id].push_back(std::move(file));
-    waiting_++;
-  }
+  if (AddWaiting(dirs_, subdirs, waiting_) && AddWaiting(files_, files, waiting_))
+    AddWaiting(lists_, chunked, waiting_);
 }
 
 void CloneWriter::StartChunked(std::vector<File> files, std::string_view bytes) {
@@ -188,27 +194,15 @@ void CloneWriter::StartChunked(std::vector<File> files, std::string_view bytes) 
     }
   }
   std::lock_guard<std::mutex> hold(mu_);
-  for (auto& [id, piece] : pieces) {
-    if (waiting_ >= kMaxWaiting) return;  // those files stay incomplete, never trusted
-    pieces_[id].push_back(std::move(piece));
-    waiting_++;
-  }
+  AddWaiting(pieces_, pieces, waiting_);  // past the limit, files stay incomplete, never trusted
 }
 
 void CloneWriter::Blob(const ObjectId& id, std::string_view bytes) {
   Job job;
   {
     std::lock_guard<std::mutex> hold(mu_);
-    if (auto it = files_.find(id); it != files_.end()) {
-      job.targets = std::move(it->second);
-      waiting_ -= job.targets.size();
-      files_.erase(it);
-    }
-    if (auto it = pieces_.find(id); it != pieces_.end()) {
-      job.pieces = std::move(it->second);
-      waiting_ -= job.pieces.size();
-      pieces_.erase(it);
-    }
+    job.targets = TakeWaiting(files_, id, waiting_);
+    job.pieces = TakeWaiting(pieces_, id, waiting_);
   }
   if (job.targets.empty() && job.pieces.empty()) return;
   if (!job.bytes.Reserve(bytes.size()) || !job.bytes.Append(bytes)) {
@@ -234,7 +228,8 @@ void CloneWriter::Write(const File& f, std::string_view bytes) {
   if (fd < 0) return;
   Fd out(fd);
   struct stat st;
-  bool ok = WriteAll(fd, bytes, Quote(f.path)).ok() && ::fstat(fd, &st) == 0;
+  // The path names the file only in an error, which is not shown.
+  bool ok = WriteAll(fd, bytes, f.path).ok() && ::fstat(fd, &st) == 0;
   ok = ::close(out.release()) == 0 && ok;
   if (!ok) {
     // Beneath the root, through directories this writer made.
