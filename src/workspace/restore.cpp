@@ -108,6 +108,23 @@ Status CheckNoUncapturedWork(Workspace& ws, CapturedTree& work, const ObjectId& 
                   ShortSnapId(snap) + "' to discard them");
 }
 
+// The end of an in-place restore: the tree's counts in `stats`, `snap_id`
+// the head, and the stat cache of the walk after the writes (`restored`,
+// when there was one) saved, with its warnings.
+Status Conclude(Workspace& ws, const ObjectId& snap_id, const TreeSummary& sum,
+                RestoredTree* restored, RestoreStats& stats) {
+  stats.files = sum.files;
+  stats.dirs = sum.dirs;
+  stats.symlinks = sum.symlinks;
+  stats.bytes = sum.bytes;
+  RETURN_IF_ERROR(SnapIndex(ws.db()).SetHead(snap_id));
+  if (!restored) return Status::Ok();
+  for (std::string& w : restored->warnings) stats.warnings.push_back(std::move(w));
+  if (std::optional<std::string> w = SaveRestoredStatCache(ws, *restored))
+    stats.warnings.push_back(std::move(*w));
+  return Status::Ok();
+}
+
 std::string ClobberMessage(const TreeSync& check, const ObjectId& snap) {
   std::string list;
   for (const std::string& p : check.clobbered()) list += (list.empty() ? "" : ", ") + Quote(p);
@@ -219,16 +236,7 @@ Result<RestoreStats> RestoreInPlace(Workspace& ws, const ObjectId& snap_id, bool
   } else {
     ASSIGN_OR_RETURN(sum, Summarize(ws.store(), snap.root));
   }
-  stats.files = sum.files;
-  stats.dirs = sum.dirs;
-  stats.symlinks = sum.symlinks;
-  stats.bytes = sum.bytes;
-  RETURN_IF_ERROR(SnapIndex(ws.db()).SetHead(snap_id));
-  if (restored) {
-    for (std::string& w : restored->warnings) stats.warnings.push_back(std::move(w));
-    if (std::optional<std::string> w = SaveRestoredStatCache(ws, *restored))
-      stats.warnings.push_back(std::move(*w));
-  }
+  RETURN_IF_ERROR(Conclude(ws, snap_id, sum, restored ? &*restored : nullptr, stats));
   return stats;
 }
 
@@ -239,15 +247,8 @@ Result<RestoreStats> CompleteRestore(Workspace& ws, const ObjectId& snap_id,
   RETURN_IF_ERROR(CheckRestorable(reader, snap_id, snap));
   ASSIGN_OR_RETURN(RestoredTree tree, WalkRestoredTree(ws, snap.root, written, /*fill=*/true));
   RestoreStats stats;
-  stats.files = tree.summary.files;
-  stats.dirs = tree.summary.dirs;
-  stats.symlinks = tree.summary.symlinks;
-  stats.bytes = tree.summary.bytes;
   stats.written = tree.filled;
-  RETURN_IF_ERROR(SnapIndex(ws.db()).SetHead(snap_id));
-  for (std::string& w : tree.warnings) stats.warnings.push_back(std::move(w));
-  if (std::optional<std::string> w = SaveRestoredStatCache(ws, tree))
-    stats.warnings.push_back(std::move(*w));
+  RETURN_IF_ERROR(Conclude(ws, snap_id, tree.summary, &tree, stats));
   return stats;
 }
 
