@@ -14,17 +14,13 @@
 namespace converge {
 namespace {
 
-using testing::Blob;
-using testing::DirEntry;
-using testing::FileEntry;
-using testing::ManifestOf;
 using testing::ReadFileOrDie;
-using testing::SnapOf;
 using testing::TempDir;
-using testing::TestObject;
+// The object helpers stay qualified: unity builds compile this file beside
+// tests with helpers of the same names.
 
-Entry ExecEntry(const std::string& name, const TestObject& blob) {
-  Entry e = FileEntry(name, blob);
+Entry ExecEntry(const std::string& name, const testing::TestObject& blob) {
+  Entry e = testing::FileEntry(name, blob);
   e.executable = true;
   return e;
 }
@@ -32,13 +28,13 @@ Entry ExecEntry(const std::string& name, const TestObject& blob) {
 class CloneWriterTest : public ::testing::Test {
  protected:
   // Hands `o` to the writer as the download would, once verified.
-  void Arrive(const TestObject& o) {
+  void Arrive(const testing::TestObject& o) {
     if (o.kind == ObjectKind::kBlob)
       writer_->Blob(o.id, o.bytes);
     else
       writer_->Metadata(o.kind, o.id, o.bytes);
   }
-  void Open(const TestObject& snap) {
+  void Open(const testing::TestObject& snap) {
     auto w = CloneWriter::Open(root_, snap.id);
     ASSERT_TRUE(w.ok()) << w.status().message();
     writer_ = std::move(*w);
@@ -54,11 +50,13 @@ class CloneWriterTest : public ::testing::Test {
 };
 
 TEST_F(CloneWriterTest, WritesEachFileWhenItsBlobArrivesAfterItsName) {
-  TestObject a = Blob("ay\n"), run = Blob("#!\n"), b = Blob("bee\n");
-  TestObject sub = ManifestOf({FileEntry("b.txt", b)});
-  TestObject top = ManifestOf({FileEntry("a.txt", a), ExecEntry("run", run), DirEntry("sub", sub),
-                               DirEntry("void", ManifestOf({}))});
-  TestObject snap = SnapOf(top);
+  testing::TestObject a = testing::Blob("ay\n"), run = testing::Blob("#!\n"),
+                      b = testing::Blob("bee\n");
+  testing::TestObject sub = testing::ManifestOf({testing::FileEntry("b.txt", b)});
+  testing::TestObject top = testing::ManifestOf(
+      {testing::FileEntry("a.txt", a), ExecEntry("run", run), testing::DirEntry("sub", sub),
+       testing::DirEntry("void", testing::ManifestOf({}))});
+  testing::TestObject snap = testing::SnapOf(top);
   ASSERT_NO_FATAL_FAILURE(Open(snap));
   Arrive(snap);
   Arrive(top);
@@ -80,16 +78,16 @@ TEST_F(CloneWriterTest, WritesEachFileWhenItsBlobArrivesAfterItsName) {
 }
 
 TEST_F(CloneWriterTest, WritesAChunkedFileAChunkAtATimeInAnyOrder) {
-  TestObject first = Blob("first chunk\n"), second = Blob("second\n");
+  testing::TestObject first = testing::Blob("first chunk\n"), second = testing::Blob("second\n");
   ChunkList list;
-  for (const TestObject* c : {&first, &second, &first})
+  for (const testing::TestObject* c : {&first, &second, &first})
     list.chunks.push_back({c->id, c->bytes.size()}), list.size += c->bytes.size();
   std::string list_bytes = EncodeChunkList(list);
-  TestObject chunks{ObjectKind::kChunkList, list_bytes, ObjectId::Of(list_bytes)};
-  Entry big = FileEntry("big", chunks);
+  testing::TestObject chunks{ObjectKind::kChunkList, list_bytes, ObjectId::Of(list_bytes)};
+  Entry big = testing::FileEntry("big", chunks);
   big.size = list.size;
-  TestObject top = ManifestOf({big});
-  TestObject snap = SnapOf(top);
+  testing::TestObject top = testing::ManifestOf({big});
+  testing::TestObject snap = testing::SnapOf(top);
   ASSERT_NO_FATAL_FAILURE(Open(snap));
   Arrive(snap);
   Arrive(top);
@@ -103,9 +101,10 @@ TEST_F(CloneWriterTest, WritesAChunkedFileAChunkAtATimeInAnyOrder) {
 }
 
 TEST_F(CloneWriterTest, OneBlobUnderSeveralNamesIsWrittenToEach) {
-  TestObject same = Blob("same\n");
-  TestObject top = ManifestOf({FileEntry("one", same), FileEntry("two", same)});
-  TestObject snap = SnapOf(top);
+  testing::TestObject same = testing::Blob("same\n");
+  testing::TestObject top =
+      testing::ManifestOf({testing::FileEntry("one", same), testing::FileEntry("two", same)});
+  testing::TestObject snap = testing::SnapOf(top);
   ASSERT_NO_FATAL_FAILURE(Open(snap));
   Arrive(snap);
   Arrive(top);
@@ -116,12 +115,14 @@ TEST_F(CloneWriterTest, OneBlobUnderSeveralNamesIsWrittenToEach) {
 }
 
 TEST_F(CloneWriterTest, LeavesToTheRestoreWhatCameEarlyOrBelongsToAnotherSnap) {
-  TestObject early = Blob("early\n"), x = Blob("x\n"), other = Blob("other\n");
-  TestObject top = ManifestOf({FileEntry("early", early), FileEntry("x", x)});
-  TestObject snap = SnapOf(top);
-  TestObject other_top = ManifestOf({FileEntry("other", other)});
+  testing::TestObject early = testing::Blob("early\n"), x = testing::Blob("x\n"),
+                      other = testing::Blob("other\n");
+  testing::TestObject top =
+      testing::ManifestOf({testing::FileEntry("early", early), testing::FileEntry("x", x)});
+  testing::TestObject snap = testing::SnapOf(top);
+  testing::TestObject other_top = testing::ManifestOf({testing::FileEntry("other", other)});
   ASSERT_NO_FATAL_FAILURE(Open(snap));
-  Arrive(SnapOf(other_top));  // not the snap being cloned
+  Arrive(testing::SnapOf(other_top));  // not the snap being cloned
   Arrive(other_top);
   Arrive(other);
   Arrive(early);  // before any name for it: not kept
@@ -137,11 +138,13 @@ TEST_F(CloneWriterTest, LeavesToTheRestoreWhatCameEarlyOrBelongsToAnotherSnap) {
 
 TEST_F(CloneWriterTest, NeverWritesThroughASymlinkOrOverAnything) {
   TempDir outside;
-  TestObject planted = Blob("planted\n"), fresh = Blob("new\n"), wrong = Blob("12345\n");
-  TestObject sub = ManifestOf({FileEntry("f", planted)});
-  TestObject top =
-      ManifestOf({DirEntry("evil", sub), FileEntry("taken", fresh), FileEntry("wrong", wrong)});
-  TestObject snap = SnapOf(top);
+  testing::TestObject planted = testing::Blob("planted\n"), fresh = testing::Blob("new\n"),
+                      wrong = testing::Blob("12345\n");
+  testing::TestObject sub = testing::ManifestOf({testing::FileEntry("f", planted)});
+  testing::TestObject top =
+      testing::ManifestOf({testing::DirEntry("evil", sub), testing::FileEntry("taken", fresh),
+                           testing::FileEntry("wrong", wrong)});
+  testing::TestObject snap = testing::SnapOf(top);
   ASSERT_NO_FATAL_FAILURE(Open(snap));
   fs::create_directory_symlink(outside.path(), root_ / "evil");
   testing::WriteFile(root_ / "taken", "old\n");
